@@ -1,0 +1,24 @@
+namespace HealthEvents.Domain.Common;
+
+public enum Category
+{
+    Demographics, Allergies, Medications, Conditions, LabResults, Imaging, ClinicalNotes, Vaccinations,
+    // Sensitive: released only by a consent that names them.
+    MentalHealth, SexualHealth, Genetics,
+}
+
+public enum Purpose { Treatment, Research, Insurance }
+
+public enum AccessAction { Read, Write }
+
+public enum Sex { Female, Male, Other, Unknown }
+
+public static class Categories
+{
+    public static readonly IReadOnlySet<Category> Sensitive =
+        new HashSet<Category> { Category.MentalHealth, Category.SexualHealth, Category.Genetics };
+
+    public static readonly IReadOnlyList<Category> All = Enum.GetValues<Category>();
+
+    public static bool IsSensitive(this Category category) => Sensitive.Contains(category);
+}

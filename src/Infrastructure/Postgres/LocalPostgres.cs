@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace HealthEvents.Infrastructure.Postgres;
+
+/// <summary>
+/// A private PostgreSQL instance under a data folder, started from the installed server binaries:
+/// the embedded default when no connection string is configured, and what the tests run against.
+/// Root may not run the server, so as root every server command runs as the postgres user.
+/// </summary>
+public sealed class LocalPostgres : IAsyncDisposable
+{
+    private readonly string _binDir;
+    private readonly ILogger _log;
+    private bool _stopped;
+
+    private LocalPostgres(string dataDir, string binDir, int port, ILogger log)
+    {
+        DataDir = dataDir;
+        _binDir = binDir;
+        Port = port;
+        _log = log;
+    }
+
+    public string DataDir { get; }
+    public int Port { get; }
+
+    public string ConnectionString(string database = "postgres") =>
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=100";
+
+    /// <param name="durable">false turns fsync off: for throw-away test instances only.</param>
+    public static async Task<LocalPostgres> StartAsync(string dataDir, bool durable = true, ILogger? log = null, CancellationToken ct = default)
+    {
+        log ??= NullLogger.Instance;
+        var binDir = FindBinaries();
+        dataDir = Path.GetFullPath(dataDir);
+        Directory.CreateDirectory(dataDir);
+        if (IsRoot) await RunAsync("chown", ["-R", "postgres:postgres", dataDir], asPostgres: false, ct);
+
+        if (!File.Exists(Path.Combine(dataDir, "PG_VERSION")))
+        {
+            log.LogInformation("Initialising a private PostgreSQL cluster in {DataDir}", dataDir);
+            await RunAsync(Path.Combine(binDir, "initdb"),
+                ["-D", dataDir, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--no-instructions"], asPostgres: true, ct);
+        }
+
+        if (RunningPort(dataDir) is { } running)
+        {
+            log.LogInformation("Reusing the private PostgreSQL already running on port {Port}", running);
+            return new LocalPostgres(dataDir, binDir, running, log);
+        }
+
+        var port = FreePort();
+        var options = $"-c listen_addresses=127.0.0.1 -p {port} -k {dataDir} -c max_connections=300" +
+                      (durable ? "" : " -c fsync=off -c full_page_writes=off");
+        await RunAsync(Path.Combine(binDir, "pg_ctl"),
+            ["-D", dataDir, "-l", Path.Combine(dataDir, "server.log"), "-w", "-t", "60", "-o", options, "start"],
+            asPostgres: true, ct);
+        log.LogInformation("Private PostgreSQL started on 127.0.0.1:{Port}", port);
+        return new LocalPostgres(dataDir, binDir, port, log);
+    }
+
+    public async Task StopAsync()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", DataDir, "-m", "fast", "-w", "stop"], asPostgres: true, CancellationToken.None);
+        _log.LogInformation("Private PostgreSQL stopped");
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync());
+
+    private static bool IsRoot => Environment.UserName == "root";
+
+    /// <summary>The newest installed server: HEALTHEVENTS_PG_BIN, else /usr/lib/postgresql/N/bin.</summary>
+    public static string FindBinaries()
+    {
+        var configured = Environment.GetEnvironmentVariable("HEALTHEVENTS_PG_BIN");
+        if (!string.IsNullOrEmpty(configured)) return configured;
+        var candidates = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql")
+                .Select(d => Path.Combine(d, "bin"))
+                .Where(b => File.Exists(Path.Combine(b, "initdb")) && File.Exists(Path.Combine(b, "pg_ctl")))
+                .OrderByDescending(b => int.TryParse(Path.GetFileName(Path.GetDirectoryName(b)), out var v) ? v : 0)
+                .ToList()
+            : [];
+        return candidates.FirstOrDefault() ?? throw new InvalidOperationException(
+            "No PostgreSQL server binaries found: install them (apt-get install -y postgresql, as ./run.sh does) " +
+            "or set ConnectionStrings__Postgres.");
+    }
+
+    /// <summary>The port of a server already running on this data folder (postmaster.pid line 4), if its process lives.</summary>
+    private static int? RunningPort(string dataDir)
+    {
+        var pidFile = Path.Combine(dataDir, "postmaster.pid");
+        if (!File.Exists(pidFile)) return null;
+        var lines = File.ReadAllLines(pidFile);
+        if (lines.Length < 4 || !int.TryParse(lines[0], out var pid) || !int.TryParse(lines[3], out var port)) return null;
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return p.HasExited ? null : port;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task RunAsync(string file, IReadOnlyList<string> args, bool asPostgres, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (asPostgres && IsRoot)
+        {
+            psi.FileName = "runuser";
+            foreach (var a in (string[])["-u", "postgres", "--", file]) psi.ArgumentList.Add(a);
+        }
+        else
+        {
+            psi.FileName = file;
+        }
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException(
+                $"{Path.GetFileName(file)} failed with exit code {process.ExitCode}: {(await stderr).Trim()} {(await stdout).Trim()}");
+    }
+}
