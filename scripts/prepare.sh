@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Shared by run.sh and test.sh: install what a fresh machine lacks, then build.
+set -euo pipefail
+
+have_postgres_server() {
+  [ -n "${HEALTHEVENTS_PG_BIN:-}" ] && [ -x "${HEALTHEVENTS_PG_BIN}/initdb" ] && return 0
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+
+if [ -z "${ConnectionStrings__Postgres:-}" ] && ! have_postgres_server; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "PostgreSQL server binaries are missing; install them (apt-get install -y postgresql) or set ConnectionStrings__Postgres." >&2
+    exit 1
+  fi
+  echo "==> Installing the PostgreSQL server (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+  # The service runs its own private instance; the distribution's default cluster is not needed.
+  if command -v pg_lsclusters >/dev/null; then
+    pg_lsclusters -h 2>/dev/null | while read -r ver name _; do pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true; done
+  fi
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "The .NET 10 SDK is required (dotnet on PATH)." >&2
+  exit 1
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+echo "==> Building (${HEALTHEVENTS_CONFIGURATION:-Release})"
+dotnet build HealthEvents.sln -c "${HEALTHEVENTS_CONFIGURATION:-Release}" -nologo -v quiet -clp:ErrorsOnly

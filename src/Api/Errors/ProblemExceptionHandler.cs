@@ -1,0 +1,71 @@
+using FluentValidation;
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.Ports;
+using HealthEvents.Domain.Common;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace HealthEvents.Api.Errors;
+
+/// <summary>
+/// Turns every failure into RFC 9457 problem details. Messages come from our own rule texts, which
+/// carry no personal data; anything unexpected is a bare 500 whose details stay out of the response.
+/// </summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> log) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        var problem = exception switch
+        {
+            ValidationException v => Validation(v),
+            RejectedException r => Rejection(r.Rejection),
+            ConcurrencyConflictException => Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
+                "The patient's record kept changing while the command was decided; retry the command.", "concurrency-conflict"),
+            EndorsementPolicyNotMetException e => Problem(StatusCodes.Status503ServiceUnavailable, "Endorsement policy not met",
+                string.Join("; ", e.Reasons), "endorsement-policy-not-met"),
+            BadHttpRequestException b => Problem(b.StatusCode, b.StatusCode == 413 ? "Request body too large" : "Malformed request",
+                b.StatusCode == 413 ? "The request body exceeds the configured limit." : "The request body could not be read as the expected JSON.",
+                b.StatusCode == 413 ? "body-too-large" : "malformed-request"),
+            _ => null,
+        };
+        if (problem is null)
+        {
+            // The exception type only: messages of foreign exceptions may quote data.
+            log.LogError("Unhandled {ExceptionType} on {Method} {Route}", exception.GetType().Name, http.Request.Method,
+                http.GetEndpoint()?.DisplayName ?? "unknown route");
+            problem = Problem(500, "Internal error", "The request failed; nothing was recorded unless a receipt was returned.", "internal-error");
+        }
+        http.Response.StatusCode = problem.Status ?? 500;
+        return await problems.TryWriteAsync(new() { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static ProblemDetails Validation(ValidationException v)
+    {
+        var errors = v.Errors
+            .GroupBy(e => Camel(e.PropertyName))
+            .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray());
+        return new HttpValidationProblemDetails(errors)
+        {
+            Status = 400, Title = "Invalid command", Detail = "One or more fields are invalid; nothing was recorded.",
+            Type = "https://healthevents.example/problems/invalid-command",
+        };
+    }
+
+    private static ProblemDetails Rejection(Rejection r) => Problem(r.Kind switch
+    {
+        RejectionKind.Invalid => 400,
+        RejectionKind.Forbidden => 403,
+        RejectionKind.NotFound => 404,
+        _ => 409,
+    }, r.Kind.ToString(), r.Message, r.Code);
+
+    public static ProblemDetails Problem(int status, string title, string detail, string code) => new()
+    {
+        Status = status, Title = title, Detail = detail,
+        Type = $"https://healthevents.example/problems/{code}",
+        Extensions = { ["code"] = code },
+    };
+
+    private static string Camel(string property) =>
+        string.Join('.', property.Split('.').Select(p => p.Length == 0 ? p : char.ToLowerInvariant(p[0]) + p[1..]));
+}

@@ -1,0 +1,25 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace HealthEvents.Application.Commands;
+
+/// <summary>
+/// Event ids derived from the command id and the event's index (a name-based UUID, version 8):
+/// every endorser re-running the command derives the same ids, and a command retried by its caller
+/// appends the same ids, which the store treats as idempotent.
+/// </summary>
+public static class DeterministicIds
+{
+    public static Guid EventId(Guid commandId, int index)
+    {
+        Span<byte> input = stackalloc byte[20];
+        commandId.TryWriteBytes(input, bigEndian: true, out _);
+        BinaryPrimitives.WriteInt32BigEndian(input[16..], index);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(input, hash);
+        var bytes = hash[..16];
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80); // version 8
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 4122 variant
+        return new Guid(bytes, bigEndian: true);
+    }
+}

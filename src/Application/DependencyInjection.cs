@@ -1,0 +1,32 @@
+using FluentValidation;
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.Patients;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace HealthEvents.Application;
+
+public static class DependencyInjection
+{
+    /// <summary>Handlers, validators and the one command path. Ports (event store, cipher, endorsement) come from Infrastructure.</summary>
+    public static IServiceCollection AddHealthEventsApplication(this IServiceCollection services)
+    {
+        services.AddMediator(o =>
+        {
+            o.ServiceLifetime = ServiceLifetime.Scoped;
+            o.PipelineBehaviors = [typeof(ValidationBehavior<,>)];
+        });
+        services.AddValidatorsFromAssembly(typeof(DependencyInjection).Assembly, ServiceLifetime.Singleton);
+        services.TryAddSingleton<IClock, SystemClock>();
+        services.TryAddSingleton(EventSerializer.Default);
+        services.TryAddSingleton<StreamStateCache>(_ => new StreamStateCache());
+        services.TryAddSingleton<IEndorsementService, NoEndorsement>();
+        services.TryAddSingleton<CommandExecutor>();
+        services.TryAddSingleton<PatientCommands>();
+        services.TryAddSingleton<AccessOutcomes>();
+        services.TryAddSingleton<IRecordReader, StreamRecordReader>();
+        return services;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using FluentValidation;
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.Ports;
+using HealthEvents.Domain.Patients;
+using Mediator;
+
+namespace HealthEvents.Application.Patients;
+
+public sealed record AmendRecordEntryCommand(Guid PatientId, Guid EntryId, string Text, string Reason, CommandContext Context)
+    : IRequest<Receipt>, IHasContext;
+
+public sealed class AmendRecordEntryValidator : AbstractValidator<AmendRecordEntryCommand>
+{
+    public AmendRecordEntryValidator()
+    {
+        RuleFor(c => c.Text).NotEmpty().MaximumLength(20_000);
+        RuleFor(c => c.Reason).ShortText(500);
+    }
+}
+
+public sealed class AmendRecordEntryHandler(PatientCommands patients, IPatientCipher cipher)
+    : IRequestHandler<AmendRecordEntryCommand, Receipt>
+{
+    public async ValueTask<Receipt> Handle(AmendRecordEntryCommand c, CancellationToken ct)
+    {
+        var content = await cipher.EncryptAsync(c.PatientId, JsonSerializer.Serialize(new EntryContent(null, c.Text)), ct);
+        var result = await patients.ExecuteAsync(c.PatientId,
+            at => new AmendRecordEntry(c.EntryId, content, c.Reason, c.Context.Actor, at), c.Context, ct);
+        return result.Receipt;
+    }
+}

@@ -1,0 +1,13 @@
+using HealthEvents.Application.Commands;
+using HealthEvents.Domain.Patients;
+using Mediator;
+
+namespace HealthEvents.Application.Patients;
+
+public sealed record RevokeConsentCommand(Guid PatientId, Guid ConsentId, CommandContext Context) : IRequest<Receipt>, IHasContext;
+
+public sealed class RevokeConsentHandler(PatientCommands patients) : IRequestHandler<RevokeConsentCommand, Receipt>
+{
+    public async ValueTask<Receipt> Handle(RevokeConsentCommand c, CancellationToken ct) =>
+        (await patients.ExecuteAsync(c.PatientId, at => new RevokeConsent(c.ConsentId, c.Context.Actor, at), c.Context, ct)).Receipt;
+}

@@ -1,0 +1,26 @@
+using FluentValidation;
+using HealthEvents.Application.Commands;
+using HealthEvents.Domain.Patients;
+using Mediator;
+
+namespace HealthEvents.Application.Patients;
+
+public sealed record UseEmergencyAccessCommand(Guid PatientId, string Reason, CommandContext Context) : IRequest<AccessOutcome>, IHasContext;
+
+public sealed class UseEmergencyAccessValidator : AbstractValidator<UseEmergencyAccessCommand>
+{
+    public UseEmergencyAccessValidator() =>
+        RuleFor(c => c.Reason).ShortText(500).WithMessage("Break-glass access needs a reason.");
+}
+
+public sealed class UseEmergencyAccessHandler(PatientCommands patients, AccessOutcomes outcomes)
+    : IRequestHandler<UseEmergencyAccessCommand, AccessOutcome>
+{
+    public async ValueTask<AccessOutcome> Handle(UseEmergencyAccessCommand c, CancellationToken ct)
+    {
+        var accessId = DeterministicIds.EventId(c.Context.CommandId, -1);
+        var result = await patients.ExecuteAsync(c.PatientId,
+            at => new UseEmergencyAccess(accessId, c.Reason, c.Context.Actor, at), c.Context, ct);
+        return await outcomes.FromAsync(c.PatientId, result, ct);
+    }
+}

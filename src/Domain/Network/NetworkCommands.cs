@@ -1,0 +1,26 @@
+using HealthEvents.Domain.Common;
+
+namespace HealthEvents.Domain.Network;
+
+public sealed record JoinHospital(
+    string HospitalId,
+    string Name,
+    string EndorserEndpoint,
+    string EndorsementKeyId,
+    string EndorsementPublicKey,
+    string IdentityKeyId,
+    string IdentityPublicKey,
+    Actor Actor,
+    DateTimeOffset At) : INetworkCommand;
+
+public sealed record RotateHospitalKey(
+    string HospitalId, KeyUse Use, string KeyId, string PublicKey, DateTimeOffset EffectiveFrom,
+    Actor Actor, DateTimeOffset At) : INetworkCommand;
+
+public sealed record RegisterPractitioner(
+    string HospitalId, string PractitionerId, Role Role, Actor Actor, DateTimeOffset At) : INetworkCommand;
+
+public sealed record RegisterResearcher(
+    string ResearcherId, string Organisation, Actor Actor, DateTimeOffset At) : INetworkCommand;
+
+public sealed record ChangeEndorsementPolicy(string Policy, Actor Actor, DateTimeOffset At) : INetworkCommand;

@@ -1,0 +1,145 @@
+using HealthEvents.Domain.Common;
+
+namespace HealthEvents.Domain.Network;
+
+public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INetworkEvent>
+{
+    private NetworkDecider() { }
+
+    public static NetworkState Initial => NetworkState.Empty;
+
+    public static IReadOnlyList<INetworkEvent> Decide(INetworkCommand command, NetworkState state)
+    {
+        if (command.Actor.Role != Role.Admin)
+            throw RejectedException.Forbidden("admin-required", "Only an admin may change the network.");
+
+        return command switch
+        {
+            JoinHospital c => Join(c, state),
+            RotateHospitalKey c => Rotate(c, state),
+            RegisterPractitioner c => RegisterPractitioner(c, state),
+            RegisterResearcher c => RegisterResearcher(c, state),
+            ChangeEndorsementPolicy c => ChangePolicy(c, state),
+            _ => throw new ArgumentException($"Unknown network command {command.GetType().Name}.", nameof(command)),
+        };
+    }
+
+    public static NetworkState Evolve(NetworkState state, INetworkEvent @event) => @event switch
+    {
+        // The joined event carries no time: a hospital's first keys count from the beginning.
+        HospitalJoined e => state with
+        {
+            Hospitals = state.Hospitals.SetItem(e.HospitalId, new HospitalState(
+                e.HospitalId, e.Name, e.EndorserEndpoint,
+                [new HospitalKey(e.EndorsementKeyId, e.EndorsementPublicKey, DateTimeOffset.MinValue)],
+                [new HospitalKey(e.IdentityKeyId, e.IdentityPublicKey, DateTimeOffset.MinValue)])),
+        },
+        HospitalKeyRotated e => state.Hospitals.TryGetValue(e.HospitalId, out var hospital)
+            ? state with
+            {
+                Hospitals = state.Hospitals.SetItem(e.HospitalId, hospital.WithKey(e.Use, new HospitalKey(e.KeyId, e.PublicKey, e.EffectiveFrom))),
+            }
+            : state,
+        PractitionerRegistered e => state with
+        {
+            Practitioners = state.Practitioners.SetItem(e.PractitionerId, new PractitionerState(e.HospitalId, e.Role)),
+        },
+        ResearcherRegistered e => state with
+        {
+            Researchers = state.Researchers.SetItem(e.ResearcherId, new ResearcherState(e.Organisation)),
+        },
+        EndorsementPolicyChanged e => state with { EndorsementPolicy = e.Policy },
+        _ => throw new ArgumentException($"Unknown network event {@event.GetType().Name}.", nameof(@event)),
+    };
+
+    private static IReadOnlyList<INetworkEvent> Join(JoinHospital command, NetworkState state)
+    {
+        // Genesis: the first hospital joins an empty network; from then on members admit members.
+        if (!state.Hospitals.IsEmpty)
+            RequireMemberAdmin(command.Actor, state);
+        Require(command.HospitalId, "hospital-id-required", "A hospital id is required.");
+        Require(command.Name, "name-required", "A hospital name is required.");
+        Require(command.EndorserEndpoint, "endpoint-required", "An endorser endpoint is required.");
+        foreach (var keyField in new[] { command.EndorsementKeyId, command.EndorsementPublicKey, command.IdentityKeyId, command.IdentityPublicKey })
+            Require(keyField, "key-required", "Endorsement and identity keys with their ids are required.");
+        if (string.Equals(command.EndorsementKeyId, command.IdentityKeyId, StringComparison.Ordinal))
+            throw RejectedException.Invalid("key-id-reused", "Endorsement and identity keys need distinct ids.");
+        if (state.IsMember(command.HospitalId))
+            throw RejectedException.Conflict("hospital-exists", "The hospital is already a member.");
+
+        return [new HospitalJoined(
+            command.HospitalId, command.Name, command.EndorserEndpoint,
+            command.EndorsementKeyId, command.EndorsementPublicKey, command.IdentityKeyId, command.IdentityPublicKey)];
+    }
+
+    private static IReadOnlyList<INetworkEvent> Rotate(RotateHospitalKey command, NetworkState state)
+    {
+        if (!state.Hospitals.TryGetValue(command.HospitalId, out var hospital))
+            throw RejectedException.NotFound("hospital-not-found", "The hospital is not a member.");
+        RequireAdminOf(command.HospitalId, command.Actor);
+        if (!Enum.IsDefined(command.Use))
+            throw RejectedException.Invalid("key-use-invalid", "The key use is not known.");
+        Require(command.KeyId, "key-required", "A key id and public key are required.");
+        Require(command.PublicKey, "key-required", "A key id and public key are required.");
+        // A key that took effect in the past would make old signatures checkable against it.
+        if (command.EffectiveFrom < command.At)
+            throw RejectedException.Invalid("effective-from-in-past", "A new key cannot take effect in the past.");
+        if (hospital.HasKeyId(command.KeyId))
+            throw RejectedException.Conflict("key-id-reused", "The hospital already used this key id.");
+        if (hospital.Keys(command.Use)[^1].EffectiveFrom >= command.EffectiveFrom)
+            throw RejectedException.Conflict("key-rotation-out-of-order", "A new key must take effect after the hospital's latest key.");
+
+        return [new HospitalKeyRotated(command.HospitalId, command.Use, command.KeyId, command.PublicKey, command.EffectiveFrom)];
+    }
+
+    private static IReadOnlyList<INetworkEvent> RegisterPractitioner(RegisterPractitioner command, NetworkState state)
+    {
+        if (!state.IsMember(command.HospitalId))
+            throw RejectedException.NotFound("hospital-not-found", "The hospital is not a member.");
+        RequireAdminOf(command.HospitalId, command.Actor);
+        Require(command.PractitionerId, "practitioner-id-required", "A practitioner id is required.");
+        if (!command.Role.IsPractitionerRole())
+            throw RejectedException.Invalid("role-not-practitioner", "The role is not a practitioner role.");
+        if (state.Practitioners.ContainsKey(command.PractitionerId))
+            throw RejectedException.Conflict("practitioner-exists", "The practitioner is already registered.");
+
+        return [new PractitionerRegistered(command.HospitalId, command.PractitionerId, command.Role)];
+    }
+
+    private static IReadOnlyList<INetworkEvent> RegisterResearcher(RegisterResearcher command, NetworkState state)
+    {
+        RequireMemberAdmin(command.Actor, state);
+        Require(command.ResearcherId, "researcher-id-required", "A researcher id is required.");
+        Require(command.Organisation, "organisation-required", "An organisation is required.");
+        if (state.Researchers.ContainsKey(command.ResearcherId))
+            throw RejectedException.Conflict("researcher-exists", "The researcher is already registered.");
+
+        return [new ResearcherRegistered(command.ResearcherId, command.Organisation)];
+    }
+
+    private static IReadOnlyList<INetworkEvent> ChangePolicy(ChangeEndorsementPolicy command, NetworkState state)
+    {
+        RequireMemberAdmin(command.Actor, state);
+        Require(command.Policy, "policy-required", "An endorsement policy is required.");
+
+        return [new EndorsementPolicyChanged(command.Policy)];
+    }
+
+    private static void RequireMemberAdmin(Actor actor, NetworkState state)
+    {
+        if (!state.IsMember(actor.Hospital))
+            throw RejectedException.Forbidden("not-member-admin", "Only an admin of a member hospital may do this.");
+    }
+
+    private static void RequireAdminOf(string hospitalId, Actor actor)
+    {
+        if (!string.Equals(actor.Hospital, hospitalId, StringComparison.Ordinal))
+            throw RejectedException.Forbidden("not-hospital-admin", "Only an admin of this hospital may do this.");
+    }
+
+    private static void Require(string value, string code, string message)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw RejectedException.Invalid(code, message);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Collections.Immutable;
+using HealthEvents.Domain.Common;
+
+namespace HealthEvents.Domain.Network;
+
+public sealed record NetworkState(
+    ImmutableDictionary<string, HospitalState> Hospitals,
+    ImmutableDictionary<string, PractitionerState> Practitioners,
+    ImmutableDictionary<string, ResearcherState> Researchers,
+    string EndorsementPolicy)
+{
+    public const string DefaultEndorsementPolicy = "OutOf(2, *)";
+
+    public static readonly NetworkState Empty = new(
+        ImmutableDictionary<string, HospitalState>.Empty.WithComparers(StringComparer.Ordinal),
+        ImmutableDictionary<string, PractitionerState>.Empty.WithComparers(StringComparer.Ordinal),
+        ImmutableDictionary<string, ResearcherState>.Empty.WithComparers(StringComparer.Ordinal),
+        DefaultEndorsementPolicy);
+
+    public bool IsMember(string hospitalId) => Hospitals.ContainsKey(hospitalId);
+
+    /// <summary>The key a hospital used for <paramref name="use"/> at <paramref name="at"/>, for checking old signatures.</summary>
+    public HospitalKey? KeyAt(string hospitalId, KeyUse use, DateTimeOffset at) =>
+        Hospitals.TryGetValue(hospitalId, out var hospital) ? hospital.KeyAt(use, at) : null;
+}
+
+public sealed record HospitalState(
+    string Id,
+    string Name,
+    string EndorserEndpoint,
+    ImmutableList<HospitalKey> EndorsementKeys,
+    ImmutableList<HospitalKey> IdentityKeys)
+{
+    /// <summary>Key history for a use, oldest first; each key is valid until the next one's EffectiveFrom.</summary>
+    public ImmutableList<HospitalKey> Keys(KeyUse use) => use == KeyUse.Endorsement ? EndorsementKeys : IdentityKeys;
+
+    public HospitalKey? KeyAt(KeyUse use, DateTimeOffset at) => Keys(use).LastOrDefault(key => key.EffectiveFrom <= at);
+
+    public bool HasKeyId(string keyId) =>
+        EndorsementKeys.Exists(key => key.KeyId == keyId) || IdentityKeys.Exists(key => key.KeyId == keyId);
+
+    public HospitalState WithKey(KeyUse use, HospitalKey key) => use == KeyUse.Endorsement
+        ? this with { EndorsementKeys = EndorsementKeys.Add(key) }
+        : this with { IdentityKeys = IdentityKeys.Add(key) };
+}
+
+public sealed record HospitalKey(string KeyId, string PublicKey, DateTimeOffset EffectiveFrom);
+
+public sealed record PractitionerState(string HospitalId, Role Role);
+
+public sealed record ResearcherState(string Organisation);

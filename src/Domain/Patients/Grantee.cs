@@ -1,0 +1,23 @@
+using HealthEvents.Domain.Common;
+
+namespace HealthEvents.Domain.Patients;
+
+public enum GranteeKind { Practitioner, Hospital, Role }
+
+/// <summary>Who a consent is for. For <see cref="GranteeKind.Role"/> the id is the kebab-case role name ("home-care").</summary>
+public sealed record Grantee(GranteeKind Kind, string Id)
+{
+    public static Grantee Practitioner(string id) => new(GranteeKind.Practitioner, id);
+    public static Grantee Hospital(string id) => new(GranteeKind.Hospital, id);
+    public static Grantee OfRole(Role role) => new(GranteeKind.Role, KebabCase.Of(role));
+
+    // Practitioner and hospital grants are for staff: a patient or researcher who happens to carry
+    // the same id or hospital claim is not the grantee.
+    public bool Matches(Actor actor) => Kind switch
+    {
+        GranteeKind.Practitioner => actor.IsPractitioner && string.Equals(actor.Id, Id, StringComparison.Ordinal),
+        GranteeKind.Hospital => actor.IsPractitioner && string.Equals(actor.Hospital, Id, StringComparison.Ordinal),
+        GranteeKind.Role => string.Equals(KebabCase.Of(actor.Role), Id, StringComparison.Ordinal),
+        _ => false,
+    };
+}

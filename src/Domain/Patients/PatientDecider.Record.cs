@@ -1,0 +1,114 @@
+using HealthEvents.Domain.Common;
+
+namespace HealthEvents.Domain.Patients;
+
+public sealed partial class PatientDecider
+{
+    private const int EarliestBirthYear = 1900;
+
+    private static IReadOnlyList<IPatientEvent> Register(RegisterPatient command, PatientState state)
+    {
+        if (!command.Actor.IsPractitioner)
+            throw RejectedException.Forbidden("practitioner-required", "Only a practitioner may register a patient.");
+        if (!string.Equals(command.HomeHospital, command.Actor.Hospital, StringComparison.Ordinal))
+            throw RejectedException.Forbidden("not-own-hospital", "A practitioner registers patients only into their own hospital.");
+        RequirePlausibleBirthYear(command.BirthYear, command.At);
+        RequireDemographics(command.EncryptedDemographics);
+        if (state.Registered)
+            throw RejectedException.Conflict("patient-exists", "The patient is already registered.");
+
+        return [new PatientRegistered(command.PatientId, command.HomeHospital, command.BirthYear, command.Sex, command.EncryptedDemographics)];
+    }
+
+    private static IReadOnlyList<IPatientEvent> CorrectDetails(CorrectPatientDetails command, PatientState state)
+    {
+        if (!IsHomeHospitalPractitioner(command.Actor, state))
+            throw RejectedException.Forbidden("not-home-hospital", "Only a practitioner of the home hospital may correct patient details.");
+        RequirePlausibleBirthYear(command.BirthYear, command.At);
+        RequireDemographics(command.EncryptedDemographics);
+
+        return [new PatientDetailsCorrected(command.BirthYear, command.Sex, command.EncryptedDemographics)];
+    }
+
+    private static IReadOnlyList<IPatientEvent> AddEntry(AddRecordEntry command, PatientState state)
+    {
+        if (!MayWrite(command.Actor, command.Category, state, command.At))
+            throw RejectedException.Forbidden("write-not-permitted", "The actor may not add entries of this category to this record.");
+        if (IsBlank(command.CodeSystem) || IsBlank(command.Code))
+            throw RejectedException.Invalid("code-required", "An entry needs a code system and a code.");
+        RequireContent(command.EncryptedContent);
+        if (state.Entries.ContainsKey(command.EntryId))
+            throw RejectedException.Conflict("entry-exists", "An entry with this id already exists.");
+
+        return [new RecordEntryAdded(
+            command.EntryId, command.Category, command.CodeSystem, command.Code, command.EncryptedContent,
+            command.RecordedAt, command.Actor.Id, command.Actor.Hospital)];
+    }
+
+    private static IReadOnlyList<IPatientEvent> AmendEntry(AmendRecordEntry command, PatientState state)
+    {
+        var entry = ExistingEntryOfAuthorsHospital(command.EntryId, command.Actor, state);
+        RequireReason(command.Reason);
+        RequireContent(command.EncryptedContent);
+        RequireNotRetracted(entry);
+
+        return [new RecordEntryAmended(command.EntryId, command.EncryptedContent, command.Reason, command.Actor.Id, command.Actor.Hospital)];
+    }
+
+    private static IReadOnlyList<IPatientEvent> RetractEntry(RetractRecordEntry command, PatientState state)
+    {
+        var entry = ExistingEntryOfAuthorsHospital(command.EntryId, command.Actor, state);
+        RequireReason(command.Reason);
+        RequireNotRetracted(entry);
+
+        return [new RecordEntryRetracted(command.EntryId, command.Reason, command.Actor.Id, command.Actor.Hospital)];
+    }
+
+    // The home hospital documents the care it gives; anyone else needs a treatment write grant.
+    private static bool MayWrite(Actor actor, Category category, PatientState state, DateTimeOffset at) =>
+        actor.IsClinician()
+        && (string.Equals(actor.Hospital, state.HomeHospital, StringComparison.Ordinal)
+            || Evaluate(state, actor, Purpose.Treatment, [category], AccessAction.Write, at).IsGranted);
+
+    private static bool IsHomeHospitalPractitioner(Actor actor, PatientState state) =>
+        actor.IsPractitioner && string.Equals(actor.Hospital, state.HomeHospital, StringComparison.Ordinal);
+
+    private static EntryState ExistingEntryOfAuthorsHospital(Guid entryId, Actor actor, PatientState state)
+    {
+        if (!state.Entries.TryGetValue(entryId, out var entry))
+            throw RejectedException.NotFound("entry-not-found", "The record entry does not exist.");
+        if (!actor.IsClinician() || !string.Equals(actor.Hospital, entry.AuthorHospital, StringComparison.Ordinal))
+            throw RejectedException.Forbidden("not-author-hospital", "Only a practitioner of the author's hospital may change an entry.");
+        return entry;
+    }
+
+    private static void RequireNotRetracted(EntryState entry)
+    {
+        if (entry.Retracted)
+            throw RejectedException.Conflict("entry-retracted", "The record entry has been retracted.");
+    }
+
+    private static void RequirePlausibleBirthYear(int birthYear, DateTimeOffset at)
+    {
+        if (birthYear < EarliestBirthYear || birthYear > at.UtcDateTime.Year)
+            throw RejectedException.Invalid("birth-year-implausible", "The birth year is not plausible.");
+    }
+
+    private static void RequireDemographics(string encryptedDemographics)
+    {
+        if (IsBlank(encryptedDemographics))
+            throw RejectedException.Invalid("demographics-required", "Demographics are required.");
+    }
+
+    private static void RequireContent(string encryptedContent)
+    {
+        if (IsBlank(encryptedContent))
+            throw RejectedException.Invalid("content-required", "Entry content is required.");
+    }
+
+    private static void RequireReason(string reason)
+    {
+        if (IsBlank(reason))
+            throw RejectedException.Invalid("reason-required", "A reason is required.");
+    }
+}

@@ -1,0 +1,34 @@
+using System.Collections.Immutable;
+
+namespace HealthEvents.Domain.Patients;
+
+/// <summary>
+/// Only what decisions need. Accesses, amendments and demographics are not kept, so the state
+/// stays small however long the stream grows.
+/// </summary>
+public sealed record PatientState(
+    bool Registered,
+    Guid PatientId,
+    string HomeHospital,
+    bool Forgotten,
+    ImmutableDictionary<Guid, EntryState> Entries,
+    ImmutableDictionary<Guid, ConsentRule> Consents,
+    InsurancePeriod? Insurance)
+{
+    public static readonly PatientState Empty = new(
+        Registered: false,
+        PatientId: Guid.Empty,
+        HomeHospital: "",
+        Forgotten: false,
+        Entries: ImmutableDictionary<Guid, EntryState>.Empty,
+        Consents: ImmutableDictionary<Guid, ConsentRule>.Empty,
+        Insurance: null);
+
+    /// <summary>The insurance period covering <paramref name="at"/>, if any.</summary>
+    public InsurancePeriod? InsuranceAt(DateTimeOffset at) => Insurance is { } period && period.Covers(at) ? period : null;
+
+    public bool InsuranceValidAt(DateTimeOffset at) => InsuranceAt(at) is not null;
+
+    /// <summary>Linked, not ended, and not yet expired at <paramref name="at"/>: the one that can be ended.</summary>
+    public bool HasCurrentInsurance(DateTimeOffset at) => Insurance is { EndedAt: null } period && at < period.ValidUntil;
+}

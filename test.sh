@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, runs every test project against
+# private PostgreSQL instances the tests start themselves. Exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")"
+source scripts/prepare.sh || exit 1
+
+log=$(mktemp)
+dotnet test HealthEvents.sln -c "${HEALTHEVENTS_CONFIGURATION:-Release}" --no-build -nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# One closing line over all test projects.
+awk '/(Passed|Failed)! +- +Failed:/ {
+       gsub(/,/, ""); for (i = 1; i <= NF; i++) {
+         if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+     END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
+exit "$status"

@@ -1,0 +1,93 @@
+using HealthEvents.Domain.Patients;
+
+namespace HealthEvents.Domain.Tests.Patients;
+
+using static Actors;
+using static PatientFixtures;
+using static Times;
+
+public class InsuranceTests
+{
+    private static readonly InsuranceLinked Linked = new("insurer", "policy-hash", Days(-10), Days(100));
+
+    private static LinkInsurance Link(Actor actor) => new("insurer", "policy-hash", Days(-10), Days(100), actor, Now);
+
+    [Fact]
+    public void Admin_links_insurance() =>
+        PatientSpec.Given(Registered).When(Link(Admin)).Then(Linked);
+
+    [Fact]
+    public void Admin_of_any_member_hospital_links_insurance() =>
+        PatientSpec.Given(Registered).When(Link(OtherAdmin)).Then(Linked);
+
+    [Fact]
+    public void Only_admins_link_insurance()
+    {
+        PatientSpec.Given(Registered).When(Link(Physician)).ThenFails(RejectionKind.Forbidden, "admin-required");
+        PatientSpec.Given(Registered).When(Link(Patient)).ThenFails(RejectionKind.Forbidden, "admin-required");
+    }
+
+    [Fact]
+    public void Insurance_validity_must_end_after_it_starts() =>
+        PatientSpec.Given(Registered).When(Link(Admin) with { ValidUntil = Days(-10) }).ThenFails(RejectionKind.Invalid, "validity-period-invalid");
+
+    [Fact]
+    public void Insurance_needs_insurer_and_policy_reference()
+    {
+        PatientSpec.Given(Registered).When(Link(Admin) with { Insurer = "" }).ThenFails(RejectionKind.Invalid, "insurer-required");
+        PatientSpec.Given(Registered).When(Link(Admin) with { PolicyReferenceHash = "" }).ThenFails(RejectionKind.Invalid, "policy-reference-required");
+    }
+
+    [Fact]
+    public void Admin_ends_current_insurance() =>
+        PatientSpec.Given(Registered, Linked).When(new EndInsurance(OtherAdmin, Now)).Then(new InsuranceEnded(Now));
+
+    [Fact]
+    public void Only_admins_end_insurance() =>
+        PatientSpec.Given(Registered, Linked).When(new EndInsurance(Physician, Now)).ThenFails(RejectionKind.Forbidden, "admin-required");
+
+    [Fact]
+    public void Ending_needs_a_current_insurance()
+    {
+        PatientSpec.Given(Registered).When(new EndInsurance(Admin, Now)).ThenFails(RejectionKind.Conflict, "no-current-insurance");
+        PatientSpec.Given(Registered, Linked, new InsuranceEnded(Days(-1))).When(new EndInsurance(Admin, Now))
+            .ThenFails(RejectionKind.Conflict, "no-current-insurance");
+        PatientSpec.Given(Registered, Linked).When(new EndInsurance(Admin, Days(100)))
+            .ThenFails(RejectionKind.Conflict, "no-current-insurance");
+    }
+
+    [Fact]
+    public void Insurance_is_valid_from_its_start_until_its_end()
+    {
+        var state = PatientSpec.Fold(Registered, Linked);
+
+        Assert.False(state.InsuranceValidAt(Days(-11)));
+        Assert.True(state.InsuranceValidAt(Days(-10)));
+        Assert.True(state.InsuranceValidAt(Days(99)));
+        Assert.False(state.InsuranceValidAt(Days(100)));
+        Assert.Equal("insurer", state.InsuranceAt(Now)?.Insurer);
+    }
+
+    [Fact]
+    public void Ended_insurance_is_not_valid_after_it_ended()
+    {
+        var state = PatientSpec.Fold(Registered, Linked, new InsuranceEnded(Now));
+
+        Assert.True(state.InsuranceValidAt(Days(-1)));
+        Assert.False(state.InsuranceValidAt(Now));
+        Assert.False(state.InsuranceValidAt(Days(50)));
+    }
+
+    [Fact]
+    public void Unregistered_or_uninsured_patient_has_no_valid_insurance() =>
+        Assert.False(PatientSpec.Fold(Registered).InsuranceValidAt(Now));
+
+    [Fact]
+    public void Relinking_replaces_the_insurance_period()
+    {
+        var state = PatientSpec.Fold(Registered, Linked, new InsuranceEnded(Days(-1)), new InsuranceLinked("other", "hash-2", Now, Days(10)));
+
+        Assert.Equal("other", state.InsuranceAt(Days(5))?.Insurer);
+        Assert.True(state.HasCurrentInsurance(Now));
+    }
+}
