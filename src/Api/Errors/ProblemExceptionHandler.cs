@@ -19,10 +19,13 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             ValidationException v => Validation(v),
             RejectedException r => Rejection(r.Rejection),
+            HealthEvents.Infrastructure.Crypto.PatientForgottenException => Problem(StatusCodes.Status409Conflict, "Patient forgotten",
+                "The patient has been forgotten; nothing can be recorded for them.", "patient-forgotten"),
             ConcurrencyConflictException => Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
                 "The patient's record kept changing while the command was decided; retry the command.", "concurrency-conflict"),
             EndorsementPolicyNotMetException e => Problem(StatusCodes.Status503ServiceUnavailable, "Endorsement policy not met",
                 string.Join("; ", e.Reasons), "endorsement-policy-not-met"),
+            BadHttpRequestException { InnerException: System.Text.Json.JsonException { Path: { } path } } => MalformedField(path),
             BadHttpRequestException b => Problem(b.StatusCode, b.StatusCode == 413 ? "Request body too large" : "Malformed request",
                 b.StatusCode == 413 ? "The request body exceeds the configured limit." : "The request body could not be read as the expected JSON.",
                 b.StatusCode == 413 ? "body-too-large" : "malformed-request"),
@@ -48,6 +51,20 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             Status = 400, Title = "Invalid command", Detail = "One or more fields are invalid; nothing was recorded.",
             Type = "https://healthevents.example/problems/invalid-command",
+        };
+    }
+
+    /// <summary>A JSON body with a wrong type or an unknown field: named by its path, never by its value.</summary>
+    private static ProblemDetails MalformedField(string jsonPath)
+    {
+        var field = jsonPath.TrimStart('$').TrimStart('.');
+        return new HttpValidationProblemDetails(new Dictionary<string, string[]>
+        {
+            [field.Length == 0 ? "body" : field] = ["Has the wrong type, is malformed, or is not a field of this request."],
+        })
+        {
+            Status = 400, Title = "Malformed request", Detail = "The request body does not match the expected JSON; nothing was recorded.",
+            Type = "https://healthevents.example/problems/malformed-request",
         };
     }
 

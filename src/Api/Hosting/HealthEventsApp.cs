@@ -1,8 +1,11 @@
+using System.Text.Json.Serialization;
+using HealthEvents.Api.Auth;
 using HealthEvents.Api.Endpoints;
 using HealthEvents.Api.Errors;
 using HealthEvents.Application;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Infrastructure;
+using Scalar.AspNetCore;
 
 namespace HealthEvents.Api.Hosting;
 
@@ -22,23 +25,54 @@ public static class HealthEventsApp
         using var bootLog = LoggerFactory.Create(l => l.AddConsole());
         var postgres = await PostgresHosting.ResolveAsync(builder.Configuration, dataFolder, bootLog.CreateLogger("HealthEvents.Postgres"));
 
+        try
+        {
+            return await BuildAsync(builder, postgres, dataFolder);
+        }
+        catch
+        {
+            // The host never started, so it will not stop the private PostgreSQL either.
+            await postgres.StopAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    private static async Task<WebApplication> BuildAsync(WebApplicationBuilder builder, PostgresHosting postgres, string dataFolder)
+    {
         var services = builder.Services;
         services.AddSingleton(postgres);
         services.AddHostedService(sp => sp.GetRequiredService<PostgresHosting>());
-        services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            Json.Configure(o.SerializerOptions);
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        });
+        // Binding failures reach the problem-details handler instead of an empty 400.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
+            builder.Configuration.GetValue<long?>("HealthEvents:MaxRequestBodyBytes") ?? 64 * 1024);
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddOpenApi();
         services.AddHealthEventsApplication();
         services.AddHealthEventsInfrastructure(builder.Configuration, postgres.ConnectionString, dataFolder);
+        services.AddHealthEventsAuth();
+        services.AddSingleton<DemoSeeder>();
 
         var app = builder.Build();
         await app.Services.InitializeHealthEventsStorageAsync();
+        if (builder.Configuration.GetValue("HealthEvents:SeedDemo", true))
+            await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapOpenApi();
+        app.MapScalarApiReference("/docs");
         app.MapHealthEndpoints();
+        app.MapNetworkEndpoints();
+        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands();
         return app;
     }
 }

@@ -1,0 +1,25 @@
+using System.Diagnostics;
+using HealthEvents.Application.Commands;
+using HealthEvents.Domain.Common;
+using HealthEvents.Infrastructure.Identity;
+
+namespace HealthEvents.Api.Auth;
+
+public static class RequestContext
+{
+    /// <summary>The authenticated caller. Endpoints behind RequireAuthorization always have one.</summary>
+    public static Actor Actor(this HttpContext http) =>
+        Tokens.ActorOf(http.User) ?? throw new InvalidOperationException("An authenticated request without an actor.");
+
+    /// <summary>
+    /// The command's ids: an Idempotency-Key header (a UUID) becomes the command id, so a retried
+    /// request derives the same event ids and is not recorded twice.
+    /// </summary>
+    public static CommandContext Command(this HttpContext http)
+    {
+        var commandId = Guid.TryParse(http.Request.Headers["Idempotency-Key"], out var key) ? key : Guid.NewGuid();
+        var correlationId = Guid.TryParse(http.Request.Headers["X-Correlation-Id"], out var c) ? c
+            : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString())) : Guid.NewGuid();
+        return new CommandContext(http.Actor(), commandId, correlationId);
+    }
+}

@@ -1,0 +1,31 @@
+using HealthEvents.Application.Network;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace HealthEvents.Api.Endpoints;
+
+public static class NetworkEndpoints
+{
+    public sealed record HospitalView(string Id, string Name, string EndorserEndpoint, IReadOnlyList<KeyView> EndorsementKeys, IReadOnlyList<KeyView> IdentityKeys);
+
+    public sealed record KeyView(string KeyId, string PublicKey, DateTimeOffset? EffectiveFrom);
+
+    public sealed record NetworkView(IReadOnlyList<HospitalView> Hospitals, string EndorsementPolicy);
+
+    public static IEndpointRouteBuilder MapNetworkEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/network", Get).WithTags("Network").RequireAuthorization();
+        return app;
+    }
+
+    public static async Task<Ok<NetworkView>> Get(NetworkDirectory directory, CancellationToken ct)
+    {
+        var network = await directory.RefreshAsync(ct);
+        return TypedResults.Ok(new NetworkView(
+            network.Hospitals.Values.OrderBy(h => h.Id, StringComparer.Ordinal).Select(h => new HospitalView(h.Id, h.Name, h.EndorserEndpoint,
+                h.EndorsementKeys.Select(View).ToList(), h.IdentityKeys.Select(View).ToList())).ToList(),
+            network.EndorsementPolicy));
+    }
+
+    private static KeyView View(Domain.Network.HospitalKey k) =>
+        new(k.KeyId, k.PublicKey, k.EffectiveFrom == DateTimeOffset.MinValue ? null : k.EffectiveFrom);
+}

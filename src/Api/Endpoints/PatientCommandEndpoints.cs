@@ -1,0 +1,82 @@
+using HealthEvents.Api.Auth;
+using HealthEvents.Api.Errors;
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.Patients;
+using Mediator;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace HealthEvents.Api.Endpoints;
+
+/// <summary>The patient stream's commands. Each answers with its receipt; a rejected command appends nothing.</summary>
+public static class PatientCommandEndpoints
+{
+    public static RouteGroupBuilder MapPatientCommands(this RouteGroupBuilder patients)
+    {
+        patients.MapPost("/", Register);
+        patients.MapPost("/{id:guid}/entries", AddEntry);
+        patients.MapPost("/{id:guid}/entries/{entryId:guid}/amendments", Amend);
+        patients.MapPost("/{id:guid}/entries/{entryId:guid}/retraction", Retract);
+        patients.MapPost("/{id:guid}/consents", Grant);
+        patients.MapDelete("/{id:guid}/consents/{consentId:guid}", Revoke);
+        patients.MapPost("/{id:guid}/access", Access);
+        patients.MapPost("/{id:guid}/emergency-access", Emergency);
+        patients.MapPut("/{id:guid}/insurance", LinkInsurance);
+        patients.MapDelete("/{id:guid}/insurance", EndInsurance);
+        patients.MapPost("/{id:guid}/forget", Forget);
+        return patients;
+    }
+
+    public static async Task<Created<PatientRegisteredResult>> Register(RegisterPatientRequest body, HttpContext http, IMediator mediator, CancellationToken ct)
+    {
+        var result = await mediator.Send(new RegisterPatientCommand(body.PatientId, body.HomeHospital, body.BirthYear, body.Sex, body.Name, http.Command()), ct);
+        return TypedResults.Created($"/patients/{result.PatientId}", result);
+    }
+
+    public static async Task<Created<EntryAddedResult>> AddEntry(Guid id, AddEntryRequest body, HttpContext http, IMediator mediator, CancellationToken ct)
+    {
+        var result = await mediator.Send(new AddRecordEntryCommand(id, body.EntryId, body.Category, body.Code, body.Text, body.RecordedAt, http.Command()), ct);
+        return TypedResults.Created($"/patients/{id}/entries/{result.EntryId}", result);
+    }
+
+    public static async Task<Ok<Receipt>> Amend(Guid id, Guid entryId, AmendEntryRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(await mediator.Send(new AmendRecordEntryCommand(id, entryId, body.Text, body.Reason, http.Command()), ct));
+
+    public static async Task<Ok<Receipt>> Retract(Guid id, Guid entryId, RetractEntryRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(await mediator.Send(new RetractRecordEntryCommand(id, entryId, body.Reason, http.Command()), ct));
+
+    public static async Task<Created<ConsentGrantedResult>> Grant(Guid id, GrantConsentRequest body, HttpContext http, IMediator mediator, CancellationToken ct)
+    {
+        var result = await mediator.Send(new GrantConsentCommand(id, body.ConsentId, body.Grantee, body.Categories, body.Purposes,
+            body.Actions, body.ValidFrom, body.ValidUntil, http.Command()), ct);
+        return TypedResults.Created($"/patients/{id}/consents/{result.ConsentId}", result);
+    }
+
+    public static async Task<Ok<Receipt>> Revoke(Guid id, Guid consentId, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(await mediator.Send(new RevokeConsentCommand(id, consentId, http.Command()), ct));
+
+    public static async Task<Results<Ok<AccessOutcome>, ProblemHttpResult>> Access(Guid id, AccessRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        AccessResult(await mediator.Send(new RequestAccessCommand(id, body.Purpose, body.Categories, http.Command()), ct));
+
+    public static async Task<Results<Ok<AccessOutcome>, ProblemHttpResult>> Emergency(Guid id, EmergencyAccessRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        AccessResult(await mediator.Send(new UseEmergencyAccessCommand(id, body.Reason, http.Command()), ct));
+
+    public static async Task<Ok<Receipt>> LinkInsurance(Guid id, InsuranceRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(await mediator.Send(new LinkInsuranceCommand(id, body.Insurer, body.PolicyReference, body.ValidFrom, body.ValidUntil, http.Command()), ct));
+
+    public static async Task<Ok<Receipt>> EndInsurance(Guid id, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(await mediator.Send(new EndInsuranceCommand(id, http.Command()), ct));
+
+    public static async Task<Ok<Receipt>> Forget(Guid id, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(await mediator.Send(new ForgetPatientCommand(id, http.Command()), ct));
+
+    /// <summary>A denial is recorded (it has a receipt) and answered 403 with its reason.</summary>
+    private static Results<Ok<AccessOutcome>, ProblemHttpResult> AccessResult(AccessOutcome outcome)
+    {
+        if (outcome.Granted) return TypedResults.Ok(outcome);
+        var problem = ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Access denied",
+            outcome.Reason ?? "Access denied.", "access-denied");
+        problem.Extensions["accessId"] = outcome.AccessId;
+        problem.Extensions["receipt"] = outcome.Receipt;
+        return TypedResults.Problem(problem);
+    }
+}

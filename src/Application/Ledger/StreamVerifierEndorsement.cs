@@ -1,0 +1,32 @@
+using HealthEvents.Application.EventStore;
+
+namespace HealthEvents.Application.Ledger;
+
+/// <summary>
+/// Checks the endorsement of one transaction: each signature against the hospital key valid at the time,
+/// the Merkle inclusion path of a batch, and that the endorsement policy was met. The verifier owns the
+/// chain and the transaction boundaries; the checker owns everything about signatures and policy.
+/// </summary>
+public interface IEndorsementChecker
+{
+    /// <summary>Problems found (empty when the endorsement is valid). Report at the transaction's versions.</summary>
+    ValueTask<IReadOnlyList<VerificationProblem>> CheckAsync(TransactionToCheck transaction, CancellationToken ct);
+}
+
+/// <summary>
+/// A complete transaction as read: its events in version order. <see cref="Endorsement"/> is the one carried
+/// by the last event (null when the events were stored unendorsed — the checker decides whether that is
+/// allowed); <see cref="TransactionHash"/> is that last event's stored hash, which the signatures cover.
+/// Handed to the checker only after the chain checks ran, so <see cref="ChainIntact"/> says whether the
+/// hash it is about to check signatures over is itself trustworthy.
+/// </summary>
+public sealed record TransactionToCheck(
+    string StreamId,
+    IReadOnlyList<EventEnvelope> Events,
+    bool ChainIntact)
+{
+    public long FirstVersion => Events[0].Version;
+    public long LastVersion => Events[^1].Version;
+    public TransactionEndorsement? Endorsement => Events[^1].Endorsement;
+    public byte[] TransactionHash => Events[^1].Hash;
+}

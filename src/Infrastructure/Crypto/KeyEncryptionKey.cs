@@ -1,0 +1,92 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+
+namespace HealthEvents.Infrastructure.Crypto;
+
+/// <summary>
+/// The key that wraps every patient's data key (DESIGN.md "Privacy"): 32 bytes, base64 in configuration
+/// (<c>Encryption:KeyEncryptionKey</c>), or — for the single-machine default — a file under the data
+/// folder created once with owner-only permissions and reused on every start.
+/// </summary>
+public sealed class KeyEncryptionKey
+{
+    public const string ConfigurationKey = "Encryption:KeyEncryptionKey";
+
+    private readonly byte[] _key;
+
+    private KeyEncryptionKey(byte[] key)
+    {
+        _key = key;
+        Id = Convert.ToHexStringLower(SHA256.HashData([.. "healthevents/kek-id/v1"u8, .. key])[..8]);
+    }
+
+    internal ReadOnlySpan<byte> Bytes => _key;
+
+    /// <summary>
+    /// Names the key without revealing it (a hash prefix), so operators and logs can tell which key is
+    /// in use — and a later key rotation can record which key wrapped which row.
+    /// </summary>
+    public string Id { get; }
+
+    public static KeyEncryptionKey Generate() => new(RandomNumberGenerator.GetBytes(AesGcmSealer.KeySize));
+
+    public static KeyEncryptionKey FromBase64(string base64)
+    {
+        ArgumentNullException.ThrowIfNull(base64);
+        var buffer = new byte[AesGcmSealer.KeySize + 3];
+        // The message never echoes the value: it is a secret even when malformed.
+        if (!Convert.TryFromBase64String(base64.Trim(), buffer, out var written) || written != AesGcmSealer.KeySize)
+            throw new InvalidOperationException($"The key-encryption key must be {AesGcmSealer.KeySize} bytes, base64-encoded.");
+        return new KeyEncryptionKey(buffer[..written]);
+    }
+
+    /// <summary>The configured key, else the one in <paramref name="defaultPath"/> (created there when absent).</summary>
+    public static KeyEncryptionKey FromConfiguration(IConfiguration configuration, string defaultPath)
+    {
+        var configured = configuration[ConfigurationKey];
+        return string.IsNullOrWhiteSpace(configured) ? LoadOrCreate(defaultPath) : FromBase64(configured);
+    }
+
+    /// <summary>
+    /// Reads the key file, or creates it with mode 0600. Creation writes a private temporary file and
+    /// moves it into place without overwriting, so two processes starting at once agree on one key and
+    /// none ever reads a half-written file.
+    /// </summary>
+    public static KeyEncryptionKey LoadOrCreate(string path)
+    {
+        path = Path.GetFullPath(path);
+        if (File.Exists(path)) return FromBase64(File.ReadAllText(path));
+
+        var directory = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, OwnerOnly()))
+            using (var writer = new StreamWriter(stream))
+                writer.Write(Convert.ToBase64String(RandomNumberGenerator.GetBytes(AesGcmSealer.KeySize)));
+            try
+            {
+                File.Move(temporary, path, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another process created it first: use theirs.
+            }
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+        return FromBase64(File.ReadAllText(path));
+    }
+
+    private static FileStreamOptions OwnerOnly()
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        return options;
+    }
+
+    public override string ToString() => $"KeyEncryptionKey({Id})";
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Network;
+
+namespace HealthEvents.Infrastructure.Identity;
+
+/// <summary>The genesis file: the network's founding members. Public keys may be omitted when this node's keyring holds the hospital's keys.</summary>
+public sealed record GenesisFile(
+    IReadOnlyList<GenesisHospital> Hospitals,
+    IReadOnlyList<GenesisPractitioner> Practitioners,
+    IReadOnlyList<GenesisResearcher> Researchers,
+    string? EndorsementPolicy)
+{
+    public static GenesisFile Load(string path) =>
+        JsonSerializer.Deserialize<GenesisFile>(File.ReadAllBytes(path), Json.Options)
+        ?? throw new InvalidDataException("The genesis file is empty.");
+
+    public void Save(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(this, new JsonSerializerOptions(Json.Options) { WriteIndented = true }));
+    }
+}
+
+public sealed record GenesisHospital(string Id, string Name, string EndorserEndpoint, string? IdentityPublicKey = null, string? EndorsementPublicKey = null);
+
+public sealed record GenesisPractitioner(string Hospital, string Id, Role Role);
+
+public sealed record GenesisResearcher(string Id, string Organisation);
+
+/// <summary>Seeds an empty network stream from a genesis file, once: when the stream has events, nothing happens.</summary>
+public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory directory, HospitalKeyring keyring)
+{
+    public async Task<bool> SeedIfEmptyAsync(GenesisFile genesis, CancellationToken ct)
+    {
+        if (!(await directory.RefreshAsync(ct)).Hospitals.IsEmpty) return false;
+        var founder = genesis.Hospitals[0].Id;
+        foreach (var h in genesis.Hospitals)
+        {
+            var (identityId, identity) = PublicKeyOf(h.Id, HospitalKeyUse.Identity, h.IdentityPublicKey);
+            var (endorsementId, endorsement) = PublicKeyOf(h.Id, HospitalKeyUse.Endorsement, h.EndorsementPublicKey);
+            await network.ExecuteAsync(at => new JoinHospital(h.Id, h.Name, h.EndorserEndpoint, endorsementId, endorsement, identityId, identity,
+                GenesisActor(founder), at), Context(founder), ct);
+        }
+        foreach (var p in genesis.Practitioners)
+            await network.ExecuteAsync(at => new RegisterPractitioner(p.Hospital, p.Id, p.Role, GenesisActor(p.Hospital), at),
+                Context(p.Hospital), ct);
+        foreach (var r in genesis.Researchers)
+            await network.ExecuteAsync(at => new RegisterResearcher(r.Id, r.Organisation, GenesisActor(founder), at),
+                Context(founder), ct);
+        if (genesis.EndorsementPolicy is { Length: > 0 } policy)
+            await network.ExecuteAsync(at => new ChangeEndorsementPolicy(policy, GenesisActor(founder), at), Context(founder), ct);
+        return true;
+    }
+
+    private (string KeyId, string PublicKey) PublicKeyOf(string hospitalId, HospitalKeyUse use, string? configured)
+    {
+        using var key = configured is { Length: > 0 } ? PublicKeys.Import(configured) : keyring.GetOrCreate(hospitalId, use);
+        return (PublicKeys.KeyId(key), PublicKeys.Export(key));
+    }
+
+    /// <summary>Genesis acts as the administrator of the first hospital (who admits the others), and of each hospital for its own staff.</summary>
+    private static Actor GenesisActor(string hospitalId) => new("genesis", Role.Admin, hospitalId);
+
+    private static CommandContext Context(string hospitalId) => CommandContext.For(GenesisActor(hospitalId));
+}

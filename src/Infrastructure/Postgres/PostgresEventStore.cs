@@ -1,0 +1,447 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
+using Npgsql;
+using NpgsqlTypes;
+
+[assembly: InternalsVisibleTo("HealthEvents.Infrastructure.Tests")]
+
+namespace HealthEvents.Infrastructure.Postgres;
+
+/// <summary>
+/// The PostgreSQL event store (DESIGN.md "Event stores"): one row per event in <c>he_events</c>.
+/// <para>
+/// Append: one round trip reads the stream head (and looks up the proposed event ids for idempotency),
+/// <see cref="HashChain.Link"/> assigns versions and hashes, and a second round trip inserts every row
+/// and sends the wake-up notification in one implicit transaction. The primary key on (stream_id, version)
+/// decides races: the loser gets <see cref="WrongExpectedVersionException"/>, or, with
+/// <see cref="ExpectedVersion.Any"/>, is re-linked on the new head and retried.
+/// </para>
+/// <para>
+/// Idempotency: when the first proposed event id is already stored in this stream, the append is a replay.
+/// It succeeds, returning the stored envelopes and writing nothing, only if the stored events from that
+/// version on carry exactly the proposed ids, in order, with the same type, data and metadata bytes, and
+/// (unless the expectation is Any) they sit right after the expected version — so a retried command is
+/// idempotent even after later events were appended. Endorsements are not compared (ECDSA signatures of a
+/// re-endorsed retry differ). A partial match throws <see cref="WrongExpectedVersionException"/>; an id stored
+/// in another stream, or with different content, throws <see cref="DuplicateEventIdException"/>.
+/// </para>
+/// <para>
+/// Global order: (transaction_id, position). A read only returns rows of transactions below the oldest
+/// transaction still in flight (<c>pg_snapshot_xmin</c>), so a transaction that started earlier but commits
+/// later is never overtaken and skipped by a reader.
+/// </para>
+/// </summary>
+public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
+{
+    public const string NotificationChannel = "he_events";
+
+    private const int StreamPageSize = 512;
+    private const int SubscriptionBatchSize = 512;
+    private const int MaxAnyAttempts = 100;
+
+    private const string Columns =
+        "transaction_id, position, event_id, stream_id, version, type, data, metadata, prev_hash, hash, endorsement";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly TimeSpan _pollInterval;
+
+    /// <param name="dataSource">Shared data source; not disposed by the store.</param>
+    /// <param name="pollInterval">How often a live subscription re-reads without a notification (default 250 ms):
+    /// events held back behind an in-flight transaction become readable without a new notification.</param>
+    public PostgresEventStore(NpgsqlDataSource dataSource, TimeSpan? pollInterval = null)
+    {
+        _dataSource = dataSource;
+        _pollInterval = pollInterval ?? TimeSpan.FromMilliseconds(250);
+    }
+
+    /// <summary>Builds and owns a data source (auto-preparing the append statements unless configured otherwise).</summary>
+    public PostgresEventStore(string connectionString, TimeSpan? pollInterval = null)
+        : this(CreateDataSource(connectionString), pollInterval) => _ownsDataSource = true;
+
+    internal NpgsqlDataSource DataSource => _dataSource;
+
+    private static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare == 0) builder.MaxAutoPrepare = 32;
+        return NpgsqlDataSource.Create(builder.ConnectionString);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDataSource) await _dataSource.DisposeAsync();
+    }
+
+    // ---------------------------------------------------------------- append
+
+    public async Task<AppendResult> AppendAsync(
+        string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
+        TransactionEndorsement? endorsement = null, CancellationToken ct = default)
+    {
+        Validate(streamId, events);
+        var endorsementBytes = SerializeEndorsement(endorsement);
+        await using var conn = await _dataSource.OpenConnectionAsync(ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            var head = await ReadHeadAsync(conn, null, streamId, events, ct);
+            if (head.Stored.Count > 0) return Replay(streamId, expected, events, head);
+            if (!expected.IsMetBy(head.LastVersion)) throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
+
+            var linked = HashChain.Link(streamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, events, endorsement);
+            try
+            {
+                return new AppendResult(await InsertAsync(conn, null, linked, endorsementBytes, ct));
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // Someone appended at this version, or stored one of these ids, in the meantime. The next
+                // round reads the new head: a concurrent identical append becomes a replay, a moved stream
+                // fails the expectation (the actual version is then current), and Any re-links and retries.
+                if (attempt >= MaxAnyAttempts)
+                    throw new InvalidOperationException($"Append to stream {streamId} lost {attempt} races in a row.", e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends inside a transaction the caller owns (no retry: a conflict aborts that transaction). For
+    /// tests that hold a transaction open to commit late; production appends use the short transaction.
+    /// </summary>
+    internal async Task<AppendResult> AppendAsync(
+        NpgsqlTransaction transaction, string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
+        TransactionEndorsement? endorsement = null, CancellationToken ct = default)
+    {
+        Validate(streamId, events);
+        var conn = transaction.Connection ?? throw new InvalidOperationException("The transaction is completed.");
+        var head = await ReadHeadAsync(conn, transaction, streamId, events, ct);
+        if (head.Stored.Count > 0) return Replay(streamId, expected, events, head);
+        if (!expected.IsMetBy(head.LastVersion)) throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
+        var linked = HashChain.Link(streamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, events, endorsement);
+        return new AppendResult(await InsertAsync(conn, transaction, linked, SerializeEndorsement(endorsement), ct));
+    }
+
+    private static void Validate(string streamId, IReadOnlyList<ProposedEvent> events)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0) throw new ArgumentException("An append needs at least one event.", nameof(events));
+        var ids = new HashSet<Guid>();
+        foreach (var e in events)
+        {
+            ArgumentNullException.ThrowIfNull(e);
+            if (e.Data is null || e.Metadata is null || string.IsNullOrEmpty(e.Type))
+                throw new ArgumentException($"Event {e.EventId} lacks a type, data or metadata.", nameof(events));
+            if (!ids.Add(e.EventId)) throw new ArgumentException($"Event id {e.EventId} appears twice in one append.", nameof(events));
+        }
+    }
+
+    private sealed record Head(long LastVersion, byte[]? LastHash, IReadOnlyList<EventEnvelope> Stored);
+
+    /// <summary>One round trip: the stream's last (version, hash), and any proposed id already stored anywhere.</summary>
+    private static async Task<Head> ReadHeadAsync(
+        NpgsqlConnection conn, NpgsqlTransaction? tx, string streamId, IReadOnlyList<ProposedEvent> events, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(conn, tx);
+        var last = new NpgsqlBatchCommand($"SELECT version, hash FROM {Table} WHERE stream_id = $1 ORDER BY version DESC LIMIT 1");
+        last.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        batch.BatchCommands.Add(last);
+        var ids = new NpgsqlBatchCommand($"SELECT {Columns} FROM {Table} WHERE event_id = ANY($1)");
+        ids.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = events.Select(e => e.EventId).ToArray() });
+        batch.BatchCommands.Add(ids);
+
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        long lastVersion = -1;
+        byte[]? lastHash = null;
+        if (await reader.ReadAsync(ct))
+        {
+            lastVersion = reader.GetInt64(0);
+            lastHash = reader.GetFieldValue<byte[]>(1);
+        }
+        await reader.NextResultAsync(ct);
+        var stored = new List<EventEnvelope>();
+        while (await reader.ReadAsync(ct)) stored.Add(ReadEnvelope(reader));
+        return new Head(lastVersion, lastHash, stored);
+    }
+
+    /// <summary>Some proposed ids are already stored: the stored events if this is an exact replay, else a conflict.</summary>
+    private static AppendResult Replay(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, Head head)
+    {
+        var byId = head.Stored.ToDictionary(e => e.EventId);
+        if (head.Stored.FirstOrDefault(e => e.StreamId != streamId) is { } elsewhere)
+            throw new DuplicateEventIdException(elsewhere.EventId, "is already stored in another stream");
+
+        if (!byId.TryGetValue(events[0].EventId, out var first))
+            throw new WrongExpectedVersionException(streamId, expected, head.LastVersion); // a later id stored, not the first: partial
+        if (!expected.IsAny && first.Version != expected.Value + 1)
+            throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
+
+        var result = new EventEnvelope[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            var p = events[i];
+            if (!byId.TryGetValue(p.EventId, out var s) || s.Version != first.Version + i)
+                throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
+            if (s.Type != p.Type || !s.Data.AsSpan().SequenceEqual(p.Data) || !s.Metadata.AsSpan().SequenceEqual(p.Metadata))
+                throw new DuplicateEventIdException(p.EventId, "is already stored with different content");
+            result[i] = s;
+        }
+        return new AppendResult(result);
+    }
+
+    private const string InsertSql = $"""
+        INSERT INTO {Table} (event_id, stream_id, version, type, data, metadata, prev_hash, hash, endorsement)
+        SELECT e.event_id, $1, e.version, e.type, e.data, e.metadata, e.prev_hash, e.hash, $2
+        FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::bytea[], $7::bytea[], $8::bytea[], $9::bytea[])
+             WITH ORDINALITY AS e(event_id, version, type, data, metadata, prev_hash, hash, ord)
+        ORDER BY e.ord
+        RETURNING version, transaction_id, position
+        """;
+
+    /// <summary>One round trip: all rows in one statement, then the notification, in one (implicit or the caller's) transaction.</summary>
+    private static async Task<IReadOnlyList<EventEnvelope>> InsertAsync(
+        NpgsqlConnection conn, NpgsqlTransaction? tx, IReadOnlyList<EventEnvelope> linked, byte[]? endorsementBytes, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(conn, tx);
+        var insert = new NpgsqlBatchCommand(InsertSql);
+        var p = insert.Parameters;
+        p.Add(new NpgsqlParameter<string> { TypedValue = linked[0].StreamId });
+        p.Add(new NpgsqlParameter { Value = (object?)endorsementBytes ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+        p.Add(new NpgsqlParameter<Guid[]> { TypedValue = linked.Select(e => e.EventId).ToArray() });
+        p.Add(new NpgsqlParameter<long[]> { TypedValue = linked.Select(e => e.Version).ToArray() });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = linked.Select(e => e.Type).ToArray() });
+        p.Add(new NpgsqlParameter<byte[][]> { TypedValue = linked.Select(e => e.Data).ToArray() });
+        p.Add(new NpgsqlParameter<byte[][]> { TypedValue = linked.Select(e => e.Metadata).ToArray() });
+        p.Add(new NpgsqlParameter<byte[][]> { TypedValue = linked.Select(e => e.PrevHash).ToArray() });
+        p.Add(new NpgsqlParameter<byte[][]> { TypedValue = linked.Select(e => e.Hash).ToArray() });
+        batch.BatchCommands.Add(insert);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{NotificationChannel}', '')"));
+
+        var positions = new Dictionary<long, GlobalPosition>(linked.Count);
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+                positions[reader.GetInt64(0)] = new GlobalPosition(reader.GetFieldValue<ulong>(1), (ulong)reader.GetInt64(2));
+            while (await reader.NextResultAsync(ct)) { }
+        }
+        return linked.Select(e => e with { Position = positions[e.Version] }).ToArray();
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(
+        string streamId, long fromVersion = 0, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        var next = Math.Max(0, fromVersion);
+        while (true)
+        {
+            // Paged, so a slow consumer never holds a connection (or a snapshot) open.
+            var page = new List<EventEnvelope>(StreamPageSize);
+            await using (var cmd = _dataSource.CreateCommand(
+                $"SELECT {Columns} FROM {Table} WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3"))
+            {
+                cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+                cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = next });
+                cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = StreamPageSize });
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct)) page.Add(ReadEnvelope(reader));
+            }
+            foreach (var e in page) yield return e;
+            if (page.Count < StreamPageSize) yield break;
+            next = page[^1].Version + 1;
+        }
+    }
+
+    public async Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        await using var cmd = _dataSource.CreateCommand(
+            $"SELECT {Columns} FROM {Table} WHERE stream_id = $1 ORDER BY version DESC LIMIT 1");
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadEnvelope(reader) : null;
+    }
+
+    /// <summary>
+    /// Rows strictly after <paramref name="after"/> in (transaction_id, position) order, only from transactions
+    /// older than the oldest one still running: every such transaction has ended, so no row can later appear
+    /// before the last one returned.
+    /// </summary>
+    private const string ReadAllSql = $"""
+        SELECT {Columns} FROM {Table}
+        WHERE (transaction_id, position) > ($1, $2)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY transaction_id, position
+        LIMIT $3
+        """;
+
+    public async Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
+        var from = after ?? GlobalPosition.Start;
+        if (from.Prepare > long.MaxValue) throw new ArgumentOutOfRangeException(nameof(after));
+        await using var cmd = _dataSource.CreateCommand(ReadAllSql);
+        cmd.Parameters.Add(new NpgsqlParameter<ulong> { TypedValue = from.Commit, NpgsqlDbType = NpgsqlDbType.Xid8 });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)from.Prepare });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxCount });
+        var result = new List<EventEnvelope>(Math.Min(maxCount, 1024));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) result.Add(ReadEnvelope(reader));
+        return result;
+    }
+
+    private static EventEnvelope ReadEnvelope(NpgsqlDataReader r) => new(
+        EventId: r.GetGuid(2),
+        StreamId: r.GetString(3),
+        Version: r.GetInt64(4),
+        Type: r.GetString(5),
+        Data: r.GetFieldValue<byte[]>(6),
+        Metadata: r.GetFieldValue<byte[]>(7),
+        PrevHash: r.GetFieldValue<byte[]>(8),
+        Hash: r.GetFieldValue<byte[]>(9),
+        Endorsement: r.IsDBNull(10) ? null : DeserializeEndorsement(r.GetFieldValue<byte[]>(10)),
+        Position: new GlobalPosition(r.GetFieldValue<ulong>(0), (ulong)r.GetInt64(1)));
+
+    private static byte[]? SerializeEndorsement(TransactionEndorsement? endorsement) =>
+        endorsement is null ? null : JsonSerializer.SerializeToUtf8Bytes(endorsement, Json);
+
+    private static TransactionEndorsement DeserializeEndorsement(byte[] json) =>
+        JsonSerializer.Deserialize<TransactionEndorsement>(json, Json)
+        ?? throw new InvalidDataException("A stored endorsement is null.");
+
+    // ---------------------------------------------------------------- subscription
+
+    public async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(
+        GlobalPosition? after, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        using var wake = new SemaphoreSlim(0);
+        // Listen before the first read, so nothing committed after that read goes unnoticed.
+        var listener = await Listener.StartAsync(_dataSource, wake, ct);
+        try
+        {
+            var position = after;
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                var batch = await ReadAllAsync(position, SubscriptionBatchSize, ct);
+                foreach (var e in batch)
+                {
+                    yield return e;
+                    position = e.Position;
+                }
+                if (batch.Count == SubscriptionBatchSize) continue; // still catching up
+                listener.ThrowIfFailed();
+                // A notification wakes us at once; the timeout re-reads anyway, because events held back behind
+                // an in-flight transaction become readable when that transaction ends, with no new notification.
+                await wake.WaitAsync(_pollInterval, ct);
+            }
+        }
+        finally
+        {
+            await listener.DisposeAsync();
+        }
+    }
+
+    /// <summary>A dedicated connection that LISTENs and releases the semaphore on each notification.</summary>
+    private sealed class Listener : IAsyncDisposable
+    {
+        private readonly NpgsqlConnection _conn;
+        private readonly CancellationTokenSource _stop;
+        private readonly Task _loop;
+
+        private Listener(NpgsqlConnection conn, CancellationTokenSource stop, Task loop)
+        {
+            _conn = conn;
+            _stop = stop;
+            _loop = loop;
+        }
+
+        public static async Task<Listener> StartAsync(NpgsqlDataSource dataSource, SemaphoreSlim wake, CancellationToken ct)
+        {
+            var conn = await dataSource.OpenConnectionAsync(ct);
+            try
+            {
+                conn.Notification += (_, _) =>
+                {
+                    if (wake.CurrentCount == 0) wake.Release(); // coalesce: one pending wake-up is enough
+                };
+                await using (var cmd = new NpgsqlCommand($"LISTEN {NotificationChannel}", conn))
+                    await cmd.ExecuteNonQueryAsync(ct);
+            }
+            catch
+            {
+                await conn.DisposeAsync();
+                throw;
+            }
+            var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var loop = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested) await conn.WaitAsync(stop.Token);
+            }, CancellationToken.None);
+            return new Listener(conn, stop, loop);
+        }
+
+        public void ThrowIfFailed()
+        {
+            if (_loop.IsFaulted && !_stop.IsCancellationRequested)
+                throw new InvalidOperationException("The event store notification connection failed.", _loop.Exception?.InnerException);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try
+            {
+                await _loop;
+            }
+            catch (Exception e) when (e is OperationCanceledException or NpgsqlException or InvalidOperationException)
+            {
+                // stopping: cancellation (or a connection already gone) is the expected way out
+            }
+            try
+            {
+                if (_conn.FullState == System.Data.ConnectionState.Open)
+                {
+                    await using var cmd = new NpgsqlCommand($"UNLISTEN {NotificationChannel}", _conn);
+                    await cmd.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                // best effort: a broken connection is not returned to the pool anyway
+            }
+            await _conn.DisposeAsync();
+            _stop.Dispose();
+        }
+    }
+
+    // ---------------------------------------------------------------- health
+
+    public async Task<bool> IsHealthyAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            await using var cmd = _dataSource.CreateCommand("SELECT 1");
+            return await cmd.ExecuteScalarAsync(ct) is 1;
+        }
+        catch (NpgsqlException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>
+/// An appended event id is already stored elsewhere in the store (another stream, another version, or with
+/// different bytes): the append is not a replay of the stored events, and nothing was written.
+/// </summary>
+public sealed class DuplicateEventIdException(Guid eventId, string reason)
+    : InvalidOperationException($"Event {eventId} {reason}.")
+{
+    public Guid EventId { get; } = eventId;
+}

@@ -1,0 +1,41 @@
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
+using Marten;
+
+namespace HealthEvents.Projections;
+
+/// <summary>
+/// A read-side handler over envelopes. The runner calls <see cref="ApplyAsync"/> once per event, in global order,
+/// with one Marten session per batch; the projection only queues document changes in that session, and the runner
+/// saves them together with its checkpoint. Events of types the serializer does not know never reach it.
+/// </summary>
+public interface IProjection
+{
+    /// <summary>Stable name: the checkpoint id and the advisory lock key derive from it.</summary>
+    string Name { get; }
+
+    /// <summary>Every document type this projection writes; a rebuild deletes them all.</summary>
+    IReadOnlyCollection<Type> DocumentTypes { get; }
+
+    Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct);
+}
+
+/// <summary>An event as a projection sees it: the stored envelope, the event it holds, and its metadata.</summary>
+public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventMetadata Metadata)
+{
+    private const string PatientStreamPrefix = "patient-";
+
+    public GlobalPosition Position => Envelope.Position ?? throw new InvalidOperationException("An event from the global log has a position.");
+
+    public string StreamId => Envelope.StreamId;
+
+    public long StreamVersion => Envelope.Version;
+
+    /// <summary>The patient of a <c>patient-{guid}</c> stream; null for any other stream.</summary>
+    public Guid? PatientId =>
+        StreamId.StartsWith(PatientStreamPrefix, StringComparison.Ordinal)
+        && Guid.TryParse(StreamId.AsSpan(PatientStreamPrefix.Length), out var id)
+            ? id
+            : null;
+}
