@@ -1,15 +1,72 @@
+using HealthEvents.Api.Hosting;
+using HealthEvents.Domain.Common;
+using HealthEvents.Infrastructure.Identity;
+
 namespace HealthEvents.Api;
 
 /// <summary>The verbs of the service's executable (./run.sh VERB ...): one-off tasks instead of serving.</summary>
 public static class Cli
 {
-    private static readonly string[] Verbs = ["token", "verify", "rebuild", "endorser"];
-
-    public static bool IsVerb(string arg) => Verbs.Contains(arg);
-
-    public static Task<int> RunAsync(string[] args)
+    private static readonly Dictionary<string, Func<string[], Task<int>>> Verbs = new()
     {
-        Console.Error.WriteLine($"'{args[0]}' is not available yet in this build.");
-        return Task.FromResult(2);
+        ["token"] = TokenAsync,
+    };
+
+    public static bool IsVerb(string arg) => Verbs.ContainsKey(arg) || arg is "verify" or "rebuild" or "endorser" or "help" or "--help";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (Verbs.TryGetValue(args[0], out var verb)) return await verb(args[1..]);
+        if (args[0] is "help" or "--help") return Usage();
+        await Console.Error.WriteLineAsync($"'{args[0]}' is not available in this build yet.");
+        return 2;
+    }
+
+    private static int Usage()
+    {
+        Console.Error.WriteLine("""
+            usage: ./run.sh                      serve the API (http://127.0.0.1:5080)
+                   ./run.sh token --hospital H --role R --subject S [--patient ID] [--days N]
+                                                 mint a bearer token signed by hospital H's identity key
+            """);
+        return 2;
+    }
+
+    /// <summary>Mints a token from the local keyring; the subject must be registered in the network (patients excepted).</summary>
+    private static Task<int> TokenAsync(string[] args)
+    {
+        var options = Options(args);
+        if (!options.TryGetValue("hospital", out var hospital) || !options.TryGetValue("role", out var roleText)
+            || !options.TryGetValue("subject", out var subject) || !KebabCase.TryParse<Role>(roleText, out var role))
+            return Task.FromResult(Usage());
+        Guid? patientId = null;
+        if (options.TryGetValue("patient", out var patientText))
+        {
+            if (!Guid.TryParse(patientText, out var parsed)) return Task.FromResult(Usage());
+            patientId = parsed;
+        }
+        if (role == Role.Patient && patientId is null)
+        {
+            Console.Error.WriteLine("A patient token needs --patient <patient id>.");
+            return Task.FromResult(2);
+        }
+        var days = options.TryGetValue("days", out var d) && int.TryParse(d, out var n) && n > 0 ? n : 1;
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var keyring = new HospitalKeyring(Path.Combine(DataFolder.Resolve(configuration), "keys"));
+        if (!keyring.Has(hospital, HospitalKeyUse.Identity))
+        {
+            Console.Error.WriteLine($"No identity key for hospital '{hospital}' under {keyring.Folder}: start the service once (./run.sh) to found the network.");
+            return Task.FromResult(1);
+        }
+        Console.WriteLine(Tokens.Mint(keyring, hospital, subject, role, patientId, TimeSpan.FromDays(days), DateTimeOffset.UtcNow));
+        return Task.FromResult(0);
+    }
+
+    private static Dictionary<string, string> Options(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+            if (args[i].StartsWith("--", StringComparison.Ordinal)) options[args[i][2..]] = args[i + 1];
+        return options;
     }
 }

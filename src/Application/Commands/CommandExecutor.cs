@@ -53,6 +53,12 @@ public sealed class CommandExecutor(
             {
                 appended = await store.AppendAsync(streamId, expected, proposed, endorsed, ct);
             }
+            catch (WrongExpectedVersionException e) when (e.ActualLastVersion == snapshot.Version)
+            {
+                // The stream did not move, so what conflicts is an event id: this command id was applied before.
+                throw RejectedException.Conflict("command-already-applied",
+                    "This command id (Idempotency-Key) was already applied; it is recorded once.");
+            }
             catch (WrongExpectedVersionException) when (attempt < MaxAttempts)
             {
                 log.LogDebug("Concurrent write on {StreamId}, deciding again (attempt {Attempt})", streamId, attempt);

@@ -1,0 +1,142 @@
+using FluentValidation;
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.Patients;
+using HealthEvents.Domain.Common;
+using static HealthEvents.Application.Tests.ApplicationHost;
+
+namespace HealthEvents.Application.Tests;
+
+public sealed class CommandPathTests
+{
+    private static CommandContext Doctor => As("dr-north", Role.Physician, "north");
+
+    private static async Task<Guid> RegisterAsync(ApplicationHost host)
+    {
+        var result = await host.SendAsync(new RegisterPatientCommand(null, "north", 1970, "female", "Test Patient", As("dr-north", Role.Physician, "north")));
+        return result.PatientId;
+    }
+
+    private static CommandContext PatientSelf(Guid patientId) => As("self", Role.Patient, "north", patientId);
+
+    [Fact]
+    public async Task Invalid_command_fails_with_field_errors_and_appends_nothing()
+    {
+        await using var host = await StartAsync();
+        var patientId = await RegisterAsync(host);
+
+        var invalid = await Assert.ThrowsAsync<ValidationException>(() => host.SendAsync(new GrantConsentCommand(
+            patientId, null, new GranteeInput("hospital", ""), ["x-rays"], [], ["read"],
+            DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(-1), PatientSelf(patientId))));
+
+        Assert.Equal(
+            new[] { "Categories", "Grantee.Id", "Purposes", "ValidUntil" },
+            invalid.Errors.Select(e => e.PropertyName).Distinct().Order());
+        Assert.Single(await host.ReadAsync(PatientCommands.StreamId(patientId)));
+    }
+
+    [Fact]
+    public async Task Rejected_command_appends_nothing()
+    {
+        await using var host = await StartAsync();
+        var patientId = await RegisterAsync(host);
+
+        var rejected = await Assert.ThrowsAsync<RejectedException>(() => host.SendAsync(new AddRecordEntryCommand(
+            patientId, null, "conditions", new("icd-10", "E11", null), "note", null, As("dr-south", Role.Physician, "south"))));
+
+        Assert.Equal(RejectionKind.Forbidden, rejected.Rejection.Kind);
+        Assert.Single(await host.ReadAsync(PatientCommands.StreamId(patientId)));
+    }
+
+    [Fact]
+    public async Task Access_is_decided_again_against_a_revocation_that_lands_first()
+    {
+        InterferingStore? store = null;
+        await using var host = await StartAsync(inner => store = new InterferingStore(inner));
+        var patientId = await RegisterAsync(host);
+        var consent = await host.SendAsync(new GrantConsentCommand(patientId, null, new GranteeInput("hospital", "south"),
+            ["conditions"], ["treatment"], ["read"], null, null, PatientSelf(patientId)));
+
+        store!.Interference = () => host.SendAsync(new RevokeConsentCommand(patientId, consent.ConsentId, PatientSelf(patientId)));
+        store.Times = 1;
+        var outcome = await host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], As("dr-south", Role.Physician, "south")));
+
+        Assert.False(outcome.Granted);
+        var types = (await host.ReadAsync(PatientCommands.StreamId(patientId))).Select(e => e.Type).ToList();
+        Assert.Equal(["patient.registered.v1", "consent.granted.v1", "consent.revoked.v1", "access.denied.v1"], types);
+    }
+
+    [Fact]
+    public async Task Command_gives_up_with_a_conflict_after_bounded_attempts_and_appends_nothing()
+    {
+        InterferingStore? store = null;
+        await using var host = await StartAsync(inner => store = new InterferingStore(inner));
+        var patientId = await RegisterAsync(host);
+        var interferences = 0;
+        store!.Interference = async () =>
+        {
+            interferences++;
+            await host.SendAsync(new AddRecordEntryCommand(patientId, null, "conditions", new("icd-10", "E11", null), "note", null,
+                As("dr-north", Role.Physician, "north")));
+        };
+        store.Times = int.MaxValue;
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], As("dr-south", Role.Physician, "south"))));
+
+        Assert.Equal(CommandExecutor.MaxAttempts, interferences);
+        var types = (await host.ReadAsync(PatientCommands.StreamId(patientId))).Select(e => e.Type).ToList();
+        Assert.DoesNotContain("access.denied.v1", types);
+        Assert.Equal(1 + CommandExecutor.MaxAttempts, types.Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_commands_on_one_patient_all_land_once_in_one_chain()
+    {
+        await using var host = await StartAsync();
+        var patientId = await RegisterAsync(host);
+
+        var entries = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => host.SendAsync(new AddRecordEntryCommand(
+            patientId, null, "conditions", new("icd-10", $"C{i}", null), $"note {i}", null, As("dr-north", Role.Physician, "north")))));
+
+        var stream = await host.ReadAsync(PatientCommands.StreamId(patientId));
+        Assert.Equal(17, stream.Count);
+        Assert.Equal(Enumerable.Range(0, 17).Select(v => (long)v), stream.Select(e => e.Version));
+        Assert.Equal(entries.Select(e => e.Receipt.EventIds[0]).Order(), stream.Skip(1).Select(e => e.EventId).Order());
+        Assert.True(HealthEvents.Application.Ledger.StreamVerifier.Verify(stream).Verified);
+    }
+
+    [Fact]
+    public async Task Retried_command_with_the_same_command_id_is_recorded_once()
+    {
+        await using var host = await StartAsync();
+        var patientId = await RegisterAsync(host);
+        var context = As("dr-south", Role.Physician, "south");
+
+        await host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], context));
+        var retry = await Assert.ThrowsAsync<RejectedException>(() =>
+            host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], context)));
+
+        Assert.Equal("command-already-applied", retry.Rejection.Code);
+        Assert.Equal(2, (await host.ReadAsync(PatientCommands.StreamId(patientId))).Count);
+    }
+
+    [Fact]
+    public async Task Forgotten_patients_content_no_longer_decrypts_but_their_chain_verifies()
+    {
+        await using var host = await StartAsync();
+        var patientId = await RegisterAsync(host);
+        await host.SendAsync(new AddRecordEntryCommand(patientId, null, "conditions", new("icd-10", "E11", "Diabetes"), "secret note", null, Doctor));
+        await host.SendAsync(new GrantConsentCommand(patientId, null, new GranteeInput("hospital", "north"), ["conditions"], ["treatment"], ["read"],
+            null, null, PatientSelf(patientId)));
+        var before = await host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], Doctor));
+        Assert.Equal("secret note", Assert.Single(before.Entries).Text);
+
+        await host.SendAsync(new ForgetPatientCommand(patientId, PatientSelf(patientId)));
+
+        var stream = await host.ReadAsync(PatientCommands.StreamId(patientId));
+        Assert.Equal("patient.forgotten.v1", stream[^1].Type);
+        Assert.True(HealthEvents.Application.Ledger.StreamVerifier.Verify(stream).Verified);
+        Assert.DoesNotContain(stream, e => System.Text.Encoding.UTF8.GetString(e.Data).Contains("secret note"));
+        await Assert.ThrowsAsync<RejectedException>(() => host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], Doctor)));
+    }
+}

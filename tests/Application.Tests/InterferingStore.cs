@@ -1,0 +1,43 @@
+using HealthEvents.Application.EventStore;
+
+namespace HealthEvents.Application.Tests;
+
+/// <summary>
+/// The real store, with a hook that runs a concurrent writer's command right before chosen appends —
+/// the race a second node would cause, made deterministic.
+/// </summary>
+public sealed class InterferingStore(IEventStore inner) : IEventStore
+{
+    private bool _interfering;
+
+    /// <summary>Runs before the next <see cref="Times"/> appends (not before its own).</summary>
+    public Func<Task>? Interference { get; set; }
+
+    public int Times { get; set; }
+
+    public async Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
+        TransactionEndorsement? endorsement = null, CancellationToken ct = default)
+    {
+        if (!_interfering && Times > 0 && Interference is { } interference)
+        {
+            Times--;
+            _interfering = true; // the interfering command itself appends normally
+            try { await interference(); }
+            finally { _interfering = false; }
+        }
+        return await inner.AppendAsync(streamId, expected, events, endorsement, ct);
+    }
+
+    public IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default) =>
+        inner.ReadStreamAsync(streamId, fromVersion, ct);
+
+    public Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default) => inner.ReadLastAsync(streamId, ct);
+
+    public Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default) =>
+        inner.ReadAllAsync(after, maxCount, ct);
+
+    public IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(GlobalPosition? after, CancellationToken ct = default) =>
+        inner.SubscribeAllAsync(after, ct);
+
+    public Task<bool> IsHealthyAsync(CancellationToken ct = default) => inner.IsHealthyAsync(ct);
+}
