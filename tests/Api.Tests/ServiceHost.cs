@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using HealthEvents.Api.Hosting;
+using HealthEvents.Application.Serialization;
+using HealthEvents.TestSupport;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>The whole service on Kestrel (loopback, a free port) over a fresh database, as ./run.sh starts it, with its logs captured.</summary>
+public sealed class ServiceHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _dataFolder;
+
+    private ServiceHost(WebApplication app, string dataFolder, Uri address, CapturedLogs logs)
+    {
+        _app = app;
+        _dataFolder = dataFolder;
+        Address = address;
+        Logs = logs;
+    }
+
+    public Uri Address { get; }
+    public CapturedLogs Logs { get; }
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<ServiceHost> StartAsync()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var dataFolder = Path.Combine(Path.GetTempPath(), "he-api-" + Guid.NewGuid().ToString("N"));
+        var logs = new CapturedLogs();
+        var app = await HealthEventsApp.BuildAsync(
+            ["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--HEALTHEVENTS_DATA={dataFolder}",
+             "--HealthEvents:MaxRequestBodyBytes=16384"],
+            builder =>
+            {
+                builder.Logging.AddProvider(logs);
+                builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ServiceHost(app, dataFolder, new Uri(address), logs);
+    }
+
+    public HttpClient Client(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = Address };
+        if (token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private IReadOnlyList<DemoSeeder.DemoToken>? _tokens;
+
+    /// <summary>A demo token by its name in {data}/demo/tokens.json ("riverside physician", "alice (patient)").</summary>
+    public string Token(string name)
+    {
+        _tokens ??= JsonSerializer.Deserialize<DemoSeeder.DemoTokens>(
+            File.ReadAllBytes(Path.Combine(_dataFolder, "demo", "tokens.json")), Json.Options)!.Tokens;
+        return _tokens.Single(t => t.Name == name).Token;
+    }
+
+    public HttpClient As(string tokenName) => Client(Token(tokenName));
+
+    /// <summary>A token minted from this node's keyring, as `./run.sh token` does.</summary>
+    public string Mint(string hospital, string subject, HealthEvents.Domain.Common.Role role, Guid? patientId = null, TimeSpan? lifetime = null, DateTimeOffset? now = null) =>
+        HealthEvents.Infrastructure.Identity.Tokens.Mint(new HealthEvents.Infrastructure.Identity.HospitalKeyring(Path.Combine(_dataFolder, "keys")),
+            hospital, subject, role, patientId, lifetime ?? TimeSpan.FromHours(1), now ?? DateTimeOffset.UtcNow);
+
+    public async Task<int> StreamLengthAsync(Guid patientId)
+    {
+        var store = Services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+        var count = 0;
+        await foreach (var _ in store.ReadStreamAsync($"patient-{patientId}")) count++;
+        return count;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try { Directory.Delete(_dataFolder, recursive: true); } catch (DirectoryNotFoundException) { }
+    }
+}
+
+public sealed class CapturedLogs : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IEnumerable<string> Lines => _lines;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose() { }
+
+    private sealed class Logger(CapturedLogs owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+    }
+}
+
+public static class HttpJson
+{
+    public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, object body) =>
+        client.PostAsJsonAsync(url, body, Json.Options);
+}

@@ -1,0 +1,119 @@
+using System.Net;
+using System.Text;
+using HealthEvents.Domain.Common;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>The README's first session over real HTTP: register, consent, access granted, access denied.</summary>
+public sealed class WalkThroughTests : IAsyncLifetime
+{
+    private ServiceHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await ServiceHost.StartAsync();
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task Health_endpoints_answer()
+    {
+        var client = _host.Client();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        var ready = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("ok", (await ready.JsonAsync()).GetProperty("checks").GetProperty("eventStore").GetString());
+    }
+
+    [Fact]
+    public async Task First_session_register_consent_access_granted_then_denied()
+    {
+        var northDoctor = _host.As("northside physician");
+        var registered = await northDoctor.PostJsonAsync("/patients", new { homeHospital = "northside", birthYear = 1980, sex = "female", name = "Erin Walkthrough" });
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var body = await registered.JsonAsync();
+        var patientId = body.GetProperty("patientId").GetGuid();
+        Assert.Equal(0, body.GetProperty("receipt").GetProperty("streamVersion").GetInt64());
+        Assert.Equal(64, body.GetProperty("receipt").GetProperty("hash").GetString()!.Length);
+
+        var entry = await northDoctor.PostJsonAsync($"/patients/{patientId}/entries", new
+        {
+            category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "J45", display = "Asthma" },
+            text = "Uses inhaler when running.",
+        });
+        Assert.Equal(HttpStatusCode.Created, entry.StatusCode);
+
+        var patient = _host.Client(_host.Mint("northside", "erin", Role.Patient, patientId));
+        var consent = await patient.PostJsonAsync($"/patients/{patientId}/consents", new
+        {
+            grantee = new { kind = "hospital", id = "riverside" }, categories = new[] { "conditions" }, purposes = new[] { "treatment" },
+            actions = new[] { "read" }, validUntil = DateTimeOffset.UtcNow.AddDays(30),
+        });
+        Assert.Equal(HttpStatusCode.Created, consent.StatusCode);
+
+        var riverDoctor = _host.As("riverside physician");
+        var granted = await riverDoctor.PostJsonAsync($"/patients/{patientId}/access", new { purpose = "treatment", categories = new[] { "conditions", "medications" } });
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        var outcome = await granted.JsonAsync();
+        Assert.Equal(["conditions"], outcome.GetProperty("categoriesReleased").EnumerateArray().Select(c => c.GetString()));
+        var released = Assert.Single(outcome.GetProperty("entries").EnumerateArray());
+        Assert.Equal("Uses inhaler when running.", released.GetProperty("text").GetString());
+
+        var denied = await riverDoctor.PostJsonAsync($"/patients/{patientId}/access", new { purpose = "research", categories = new[] { "conditions" } });
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        var problem = await denied.JsonAsync();
+        Assert.Equal("no active consent covers the request", problem.GetProperty("detail").GetString());
+        Assert.Equal(5, await _host.StreamLengthAsync(patientId)); // registered, entry, consent, granted, denied
+
+        var logs = string.Join('\n', _host.Logs.Lines);
+        Assert.DoesNotContain("Erin Walkthrough", logs);
+        Assert.DoesNotContain("inhaler", logs);
+        Assert.DoesNotContain("Asthma", logs);
+        Assert.DoesNotContain(_host.Token("riverside physician"), logs);
+    }
+
+    [Theory]
+    [InlineData("not json at all", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("{\"homeHospital\":\"northside\",\"birthYear\":\"nineteen\",\"sex\":\"male\",\"name\":\"X\"}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("{\"homeHospital\":\"northside\",\"birthYear\":1990,\"sex\":\"male\",\"name\":\"X\",\"ssn\":\"123\"}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("{\"homeHospital\":\"northside\",\"birthYear\":1990,\"sex\":\"robot\",\"name\":\"\"}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("{\"homeHospital\":\"northside\"}", "text/plain", HttpStatusCode.UnsupportedMediaType)]
+    public async Task Bad_registration_input_is_a_problem_and_stores_nothing(string body, string contentType, HttpStatusCode expected)
+    {
+        var response = await _host.As("northside physician").PostAsync("/patients", new StringContent(body, Encoding.UTF8, contentType));
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.BadRequest)
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(0, await CountPatientStreamsAsync());
+    }
+
+    [Fact]
+    public async Task Oversized_body_is_413_and_stores_nothing()
+    {
+        var response = await _host.As("northside physician").PostJsonAsync("/patients",
+            new { homeHospital = "northside", birthYear = 1990, sex = "male", name = new string('x', 40_000) });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(0, await CountPatientStreamsAsync());
+    }
+
+    [Fact]
+    public async Task Ids_that_do_not_parse_are_not_found()
+    {
+        var response = await _host.As("riverside physician").PostJsonAsync("/patients/not-a-guid/access", new { purpose = "treatment", categories = new[] { "conditions" } });
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Unknown_patient_is_404_problem()
+    {
+        var response = await _host.As("riverside physician").PostJsonAsync($"/patients/{Guid.NewGuid()}/access", new { purpose = "treatment", categories = new[] { "conditions" } });
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("patient-not-found", (await response.JsonAsync()).GetProperty("code").GetString());
+    }
+
+    private async Task<int> CountPatientStreamsAsync()
+    {
+        var store = _host.Services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+        var all = await store.ReadAllAsync(null, 100_000);
+        // Only the demo patients exist.
+        return all.Select(e => e.StreamId).Where(s => s.StartsWith("patient-", StringComparison.Ordinal)).Distinct().Count() - 3;
+    }
+}
