@@ -63,6 +63,28 @@ public sealed class WalkThroughTests : IAsyncLifetime
         Assert.Equal("no active consent covers the request", problem.GetProperty("detail").GetString());
         Assert.Equal(5, await _host.StreamLengthAsync(patientId)); // registered, entry, consent, granted, denied
 
+        var audit = await patient.GetAsync($"/patients/{patientId}/audit");
+        Assert.Equal(HttpStatusCode.OK, audit.StatusCode);
+        var items = (await audit.JsonAsync()).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["patient-registered", "entry-added", "consent-granted", "access-granted", "access-denied"],
+            items.Select(i => i.GetProperty("action").GetString()));
+        var deniedRow = items[^1];
+        Assert.Equal("riverside-physician", deniedRow.GetProperty("actor").GetProperty("id").GetString());
+        Assert.Equal("riverside", deniedRow.GetProperty("actor").GetProperty("hospital").GetString());
+        Assert.Equal("research", deniedRow.GetProperty("purpose").GetString());
+        Assert.Equal("denied", deniedRow.GetProperty("outcome").GetString());
+        Assert.Equal("no active consent covers the request", deniedRow.GetProperty("reason").GetString());
+        Assert.Equal(problem.GetProperty("receipt").GetProperty("hash").GetString(), deniedRow.GetProperty("hash").GetString());
+        Assert.Equal(consent.Headers.Location!.ToString().Split('/')[^1], items[3].GetProperty("consentId").GetString());
+
+        var onlyDenied = await (await patient.GetAsync($"/patients/{patientId}/audit?action=access-denied")).JsonAsync();
+        Assert.Single(onlyDenied.GetProperty("items").EnumerateArray());
+        Assert.Equal(HttpStatusCode.Forbidden, (await riverDoctor.GetAsync($"/patients/{patientId}/audit")).StatusCode);
+
+        var verification = await (await patient.GetAsync($"/patients/{patientId}/verification")).JsonAsync();
+        Assert.True(verification.GetProperty("verified").GetBoolean());
+        Assert.Equal(5, verification.GetProperty("events").GetInt64());
+
         var logs = string.Join('\n', _host.Logs.Lines);
         Assert.DoesNotContain("Erin Walkthrough", logs);
         Assert.DoesNotContain("inhaler", logs);

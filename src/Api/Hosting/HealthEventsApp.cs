@@ -5,6 +5,7 @@ using HealthEvents.Api.Errors;
 using HealthEvents.Application;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Infrastructure;
+using HealthEvents.Projections;
 using Scalar.AspNetCore;
 
 namespace HealthEvents.Api.Hosting;
@@ -56,6 +57,8 @@ public static class HealthEventsApp
         services.AddOpenApi();
         services.AddHealthEventsApplication();
         services.AddHealthEventsInfrastructure(builder.Configuration, postgres.ConnectionString, dataFolder);
+        services.AddHealthEventsProjections(postgres.ConnectionString);
+        services.AddSingleton<ReadYourWrites>();
         services.AddHealthEventsAuth();
         services.AddSingleton<DemoSeeder>();
 
@@ -72,7 +75,7 @@ public static class HealthEventsApp
         app.MapScalarApiReference("/docs");
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
-        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands();
+        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries();
         return app;
     }
 }

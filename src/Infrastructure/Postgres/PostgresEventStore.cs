@@ -36,6 +36,7 @@ namespace HealthEvents.Infrastructure.Postgres;
 public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
 {
     public const string NotificationChannel = "he_events";
+    private const string NotifySql = $"SELECT pg_notify('{NotificationChannel}', '')";
 
     private const int StreamPageSize = 512;
     private const int SubscriptionBatchSize = 512;
@@ -49,6 +50,8 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly TimeSpan _pollInterval;
+    private readonly Notifier _notifier;
+    private readonly HeadCache _heads = new();
 
     /// <param name="dataSource">Shared data source; not disposed by the store.</param>
     /// <param name="pollInterval">How often a live subscription re-reads without a notification (default 250 ms):
@@ -57,6 +60,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
     {
         _dataSource = dataSource;
         _pollInterval = pollInterval ?? TimeSpan.FromMilliseconds(250);
+        _notifier = new Notifier(dataSource);
     }
 
     /// <summary>Builds and owns a data source (auto-preparing the append statements unless configured otherwise).</summary>
@@ -74,6 +78,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _notifier.DisposeAsync();
         if (_ownsDataSource) await _dataSource.DisposeAsync();
     }
 
@@ -86,6 +91,24 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         Validate(streamId, events);
         var endorsementBytes = SerializeEndorsement(endorsement);
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
+
+        // Fast path, one round trip: the head is known (a new stream, or cached from this store's own writes and
+        // reads). A stale head cannot do harm: the insert at a taken version, or of an already stored id, fails on
+        // a unique constraint, and the full path below decides.
+        var known = expected.IsNoStream ? new StreamHead(-1, HashChain.Genesis) : _heads.Get(streamId);
+        if (known is not null && expected.IsMetBy(known.Version))
+        {
+            var linked = HashChain.Link(streamId, known.Version, known.Hash, events, endorsement);
+            try
+            {
+                return Appended(await InsertAsync(conn, null, linked, endorsementBytes, notifyInTransaction: false, ct));
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                _heads.Forget(streamId);
+            }
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             var head = await ReadHeadAsync(conn, null, streamId, events, ct);
@@ -95,7 +118,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
             var linked = HashChain.Link(streamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, events, endorsement);
             try
             {
-                return new AppendResult(await InsertAsync(conn, null, linked, endorsementBytes, ct));
+                return Appended(await InsertAsync(conn, null, linked, endorsementBytes, notifyInTransaction: false, ct));
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
             {
@@ -106,6 +129,14 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
                     throw new InvalidOperationException($"Append to stream {streamId} lost {attempt} races in a row.", e);
             }
         }
+    }
+
+    /// <summary>Committed: remember the head, wake subscribers (after the commit, outside the append's transaction).</summary>
+    private AppendResult Appended(IReadOnlyList<EventEnvelope> stored)
+    {
+        _heads.Remember(stored[^1]);
+        _notifier.Request();
+        return new AppendResult(stored);
     }
 
     /// <summary>
@@ -122,7 +153,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         if (head.Stored.Count > 0) return Replay(streamId, expected, events, head);
         if (!expected.IsMetBy(head.LastVersion)) throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
         var linked = HashChain.Link(streamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, events, endorsement);
-        return new AppendResult(await InsertAsync(conn, transaction, linked, SerializeEndorsement(endorsement), ct));
+        return new AppendResult(await InsertAsync(conn, transaction, linked, SerializeEndorsement(endorsement), notifyInTransaction: true, ct));
     }
 
     private static void Validate(string streamId, IReadOnlyList<ProposedEvent> events)
@@ -202,9 +233,14 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         RETURNING version, transaction_id, position
         """;
 
-    /// <summary>One round trip: all rows in one statement, then the notification, in one (implicit or the caller's) transaction.</summary>
+    /// <summary>
+    /// One round trip: all rows in one statement (its own implicit transaction, or the caller's). The notification
+    /// goes in the transaction only for a caller's transaction: a NOTIFY in the append's own transaction would take
+    /// PostgreSQL's cluster-wide notify lock through the commit flush and serialise every append (no group commit).
+    /// </summary>
     private static async Task<IReadOnlyList<EventEnvelope>> InsertAsync(
-        NpgsqlConnection conn, NpgsqlTransaction? tx, IReadOnlyList<EventEnvelope> linked, byte[]? endorsementBytes, CancellationToken ct)
+        NpgsqlConnection conn, NpgsqlTransaction? tx, IReadOnlyList<EventEnvelope> linked, byte[]? endorsementBytes,
+        bool notifyInTransaction, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch(conn, tx);
         var insert = new NpgsqlBatchCommand(InsertSql);
@@ -219,7 +255,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         p.Add(new NpgsqlParameter<byte[][]> { TypedValue = linked.Select(e => e.PrevHash).ToArray() });
         p.Add(new NpgsqlParameter<byte[][]> { TypedValue = linked.Select(e => e.Hash).ToArray() });
         batch.BatchCommands.Add(insert);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{NotificationChannel}', '')"));
+        if (notifyInTransaction) batch.BatchCommands.Add(new NpgsqlBatchCommand(NotifySql));
 
         var positions = new Dictionary<long, GlobalPosition>(linked.Count);
         await using (var reader = await batch.ExecuteReaderAsync(ct))
@@ -251,6 +287,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
                 await using var reader = await cmd.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct)) page.Add(ReadEnvelope(reader));
             }
+            if (page.Count < StreamPageSize && page.Count > 0) _heads.Remember(page[^1]); // the committed head, as read
             foreach (var e in page) yield return e;
             if (page.Count < StreamPageSize) yield break;
             next = page[^1].Version + 1;
@@ -264,7 +301,10 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
             $"SELECT {Columns} FROM {Table} WHERE stream_id = $1 ORDER BY version DESC LIMIT 1");
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? ReadEnvelope(reader) : null;
+        if (!await reader.ReadAsync(ct)) return null;
+        var last = ReadEnvelope(reader);
+        _heads.Remember(last);
+        return last;
     }
 
     /// <summary>

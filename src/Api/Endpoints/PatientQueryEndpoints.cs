@@ -1,0 +1,91 @@
+using HealthEvents.Api.Auth;
+using HealthEvents.Api.Errors;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Patients;
+using HealthEvents.Application.Ports;
+using HealthEvents.Projections.Runner;
+using HealthEvents.Projections.Views.Audit;
+using HealthEvents.Projections.Views.Consents;
+using HealthEvents.Projections.Views.Insurance;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace HealthEvents.Api.Endpoints;
+
+/// <summary>The patient's views: audit trail, consents, insurance validity, chain verification.</summary>
+public static class PatientQueryEndpoints
+{
+    public static RouteGroupBuilder MapPatientQueries(this RouteGroupBuilder patients)
+    {
+        patients.MapGet("/{id:guid}/audit", Audit);
+        patients.MapGet("/{id:guid}/consents", Consents);
+        patients.MapGet("/{id:guid}/insurance/validity", InsuranceValidity);
+        patients.MapGet("/{id:guid}/verification", Verification);
+        return patients;
+    }
+
+    public static async Task<Results<Ok<AuditPage>, ProblemHttpResult>> Audit(
+        Guid id, DateTimeOffset? from, DateTimeOffset? to, string? actor, string? action, string? cursor, int? limit,
+        HttpContext http, AuditQuery audit, ReadYourWrites fresh, CancellationToken ct)
+    {
+        if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient reads their audit trail.");
+        await fresh.WaitAsync(id, AuditProjection.ProjectionName, ct);
+        try
+        {
+            return TypedResults.Ok(await audit.QueryAsync(id, from, to, actor, action, cursor, limit, ct));
+        }
+        catch (ArgumentException e)
+        {
+            return TypedResults.Problem(ProblemExceptionHandler.Problem(400, "Invalid query", e.Message.Split(" (Parameter")[0], "invalid-query"));
+        }
+    }
+
+    public sealed record ConsentsView(IReadOnlyList<ConsentDocument> Active, IReadOnlyList<ConsentDocument> Upcoming, IReadOnlyList<ConsentDocument> Past);
+
+    public static async Task<Results<Ok<ConsentsView>, ProblemHttpResult>> Consents(
+        Guid id, HttpContext http, ConsentQuery consents, ReadYourWrites fresh, IClock clock, CancellationToken ct)
+    {
+        await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
+        var actor = http.Actor();
+        if (!actor.IsPatient(id) && !await consents.IsActiveGranteeAsync(id, actor, clock.UtcNow, ct))
+            return Forbidden("Only the patient or a grantee of an active consent reads the consents.");
+        var list = await consents.ListAsync(id, clock.UtcNow, ct);
+        return TypedResults.Ok(new ConsentsView(list.Active, list.Upcoming, list.Past));
+    }
+
+    public static async Task<Results<Ok<InsuranceValidity>, ProblemHttpResult>> InsuranceValidity(
+        Guid id, DateTimeOffset? at, HttpContext http, InsuranceQuery insurance, ReadYourWrites fresh, IClock clock, CancellationToken ct)
+    {
+        if (!http.Actor().IsPractitioner) return Forbidden("Only practitioners check insurance.");
+        await fresh.WaitAsync(id, InsuranceProjection.ProjectionName, ct);
+        return TypedResults.Ok(await insurance.ValidityAtAsync(id, at ?? clock.UtcNow, ct));
+    }
+
+    public sealed record VerificationView(bool Verified, long Events, long? FirstBrokenVersion, IReadOnlyList<VerificationProblem> Problems);
+
+    public static async Task<Results<Ok<VerificationView>, ProblemHttpResult>> Verification(
+        Guid id, HttpContext http, IEventStore store, CancellationToken ct)
+    {
+        if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient verifies their own trail.");
+        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientCommands.StreamId(id), 0, ct), null, ct);
+        return TypedResults.Ok(new VerificationView(report.Verified, report.Events, report.FirstBrokenVersion, report.Problems));
+    }
+
+    private static ProblemHttpResult Forbidden(string detail) =>
+        TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden", detail, "forbidden"));
+}
+
+/// <summary>
+/// Read-your-writes for a patient's views: before answering, wait (briefly) until the projection
+/// has applied the patient's latest event, so a command's effect shows in the very next read.
+/// </summary>
+public sealed class ReadYourWrites(IEventStore store, ProjectionRunner runner)
+{
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(2);
+
+    public async Task WaitAsync(Guid patientId, string projection, CancellationToken ct)
+    {
+        if (await store.ReadLastAsync(PatientCommands.StreamId(patientId), ct) is { Position: { } position })
+            await runner.WaitForAsync(projection, position, MaxWait, ct);
+    }
+}

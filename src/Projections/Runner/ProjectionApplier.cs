@@ -1,0 +1,94 @@
+using System.Reflection;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Serialization;
+using Marten;
+
+namespace HealthEvents.Projections.Runner;
+
+/// <summary>
+/// Applies a batch of envelopes to one projection in one Marten session and stores the projection's checkpoint in
+/// the same SaveChanges transaction: a batch is applied entirely, with its checkpoint, or not at all. Used by the
+/// runner and the rebuilder alike.
+/// </summary>
+internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializer serializer)
+{
+    public async Task<ProjectionCheckpoint?> LoadCheckpointAsync(string projection, CancellationToken ct)
+    {
+        await using var session = readModels.Store.QuerySession();
+        return await session.LoadAsync<ProjectionCheckpoint>(projection, ct);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="batch"/> (in global order, all after <paramref name="current"/>) and moves the checkpoint
+    /// to its last event. Throws <see cref="ProjectionApplyException"/> when an event cannot be applied; nothing of the
+    /// batch is saved then.
+    /// </summary>
+    public async Task<ProjectionCheckpoint> ApplyBatchAsync(
+        IProjection projection, ProjectionCheckpoint? current, IReadOnlyList<EventEnvelope> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0) throw new ArgumentException("A batch holds at least one event.", nameof(batch));
+        // Identity map: an event can load a document that an earlier event of the same batch stored, before it is saved.
+        await using var session = readModels.Store.IdentitySession();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var envelope = batch[i];
+            var position = envelope.Position ?? throw new InvalidOperationException("An event from the global log has a position.");
+            try
+            {
+                if (ToProjected(envelope) is { } e) await projection.ApplyAsync(session, e, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                throw new ProjectionApplyException(projection.Name, position, i, ex);
+            }
+        }
+
+        var last = batch[^1].Position!.Value;
+        var next = new ProjectionCheckpoint
+        {
+            Id = projection.Name,
+            Commit = last.Commit,
+            Prepare = last.Prepare,
+            EventsProcessed = (current?.EventsProcessed ?? 0) + batch.Count,
+            UpdatedAt = DateTimeOffset.UtcNow,
+            Revision = (current?.Revision ?? 0) + 1,
+        };
+        // Fails the whole transaction if someone else moved the checkpoint since we read it.
+        session.UpdateRevision(next, next.Revision);
+        await session.SaveChangesAsync(ct);
+        return next;
+    }
+
+    /// <summary>Deletes every document of the projection and its checkpoint, in one transaction.</summary>
+    public async Task ResetAsync(IProjection projection, CancellationToken ct)
+    {
+        await using var session = readModels.Store.LightweightSession();
+        foreach (var type in projection.DocumentTypes)
+            DeleteAllMethod.MakeGenericMethod(type).Invoke(null, [session]);
+        session.Delete<ProjectionCheckpoint>(projection.Name);
+        await session.SaveChangesAsync(ct);
+    }
+
+    private static readonly MethodInfo DeleteAllMethod =
+        typeof(ProjectionApplier).GetMethod(nameof(DeleteAll), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private static void DeleteAll<T>(IDocumentSession session) where T : notnull => session.HardDeleteWhere<T>(_ => true);
+
+    /// <summary>The event of a known type with its metadata; null for types this build does not know (skipped).</summary>
+    private ProjectedEvent? ToProjected(EventEnvelope envelope)
+    {
+        if (!serializer.IsKnown(envelope.Type)) return null;
+        var e = serializer.Deserialize(envelope.Type, envelope.Data);
+        var metadata = EventMetadata.FromBytes(envelope.Metadata);
+        return new ProjectedEvent(envelope, e, metadata);
+    }
+}
+
+/// <summary>An event could not be applied. Carries where, and the original exception (whose message may hold personal data: never log it).</summary>
+public sealed class ProjectionApplyException(string projection, GlobalPosition position, int indexInBatch, Exception inner)
+    : Exception($"Projection {projection} failed at position {position}.", inner)
+{
+    public string Projection { get; } = projection;
+    public GlobalPosition Position { get; } = position;
+    public int IndexInBatch { get; } = indexInBatch;
+}

@@ -1,0 +1,416 @@
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Serialization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace HealthEvents.Projections.Runner;
+
+/// <summary>
+/// Feeds every projection from the global log, each on its own: read from the projection's checkpoint in batches,
+/// apply a batch and store the new checkpoint in one transaction (so an event is applied exactly once, crash or not),
+/// then follow the live subscription. Each projection runs on one node at a time, the holder of its PostgreSQL advisory
+/// lock; other nodes retry the lock periodically and take over when the holder dies. A failing event is retried with
+/// an exponential back-off, and logged with the projection, the position and the exception type only.
+/// </summary>
+public sealed class ProjectionRunner : BackgroundService
+{
+    private readonly IEventStore _eventStore;
+    private readonly ReadModelStore _readModels;
+    private readonly ProjectionApplier _applier;
+    private readonly ProjectionRunnerOptions _options;
+    private readonly ILogger _logger;
+    private readonly List<Worker> _workers;
+    private readonly Dictionary<string, Worker> _byName;
+
+    public ProjectionRunner(
+        IEventStore eventStore,
+        ReadModelStore readModels,
+        IEnumerable<IProjection> projections,
+        EventSerializer? serializer = null,
+        ProjectionRunnerOptions? options = null,
+        ILogger<ProjectionRunner>? logger = null)
+    {
+        _eventStore = eventStore;
+        _readModels = readModels;
+        _applier = new ProjectionApplier(readModels, serializer ?? EventSerializer.Default);
+        _options = options ?? new ProjectionRunnerOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.BatchSize);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _workers = projections.Select(p => new Worker(p)).ToList();
+        _byName = new Dictionary<string, Worker>(StringComparer.Ordinal);
+        foreach (var w in _workers)
+            if (!_byName.TryAdd(w.Name, w))
+                throw new ArgumentException($"Two projections are named {w.Name}.", nameof(projections));
+    }
+
+    public IReadOnlyList<string> ProjectionNames => _workers.Select(w => w.Name).ToList();
+
+    /// <summary>What this node knows now, without a database round trip.</summary>
+    public IReadOnlyList<ProjectionStatus> Status => _workers.Select(w => w.Snapshot()).ToList();
+
+    /// <summary>Status with the stored checkpoint of every projection this node does not run (another node moves those).</summary>
+    public async Task<IReadOnlyList<ProjectionStatus>> GetStatusAsync(CancellationToken ct = default)
+    {
+        foreach (var w in _workers.Where(w => !w.Snapshot().RunningHere))
+            w.ObservedStored(await _applier.LoadCheckpointAsync(w.Name, ct));
+        return Status;
+    }
+
+    /// <summary>
+    /// Waits until projection <paramref name="projection"/> has applied the event at <paramref name="position"/>
+    /// (read-your-writes). True when it has, false on timeout. Works whichever node runs the projection.
+    /// </summary>
+    public async Task<bool> WaitForAsync(string projection, GlobalPosition position, TimeSpan timeout, CancellationToken ct = default)
+    {
+        if (!_byName.TryGetValue(projection, out var w))
+            throw new ArgumentException($"No projection is named {projection}.", nameof(projection));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            while (true)
+            {
+                var changed = w.Changed;
+                var status = w.Snapshot();
+                if (status.Checkpoint is { } local && local >= position) return true;
+                if (status.RunningHere)
+                {
+                    await changed.WaitAsync(deadline.Token);
+                    continue;
+                }
+                var stored = await _applier.LoadCheckpointAsync(projection, deadline.Token);
+                w.ObservedStored(stored);
+                if (stored is not null && stored.Position >= position) return true;
+                await Task.WhenAny(changed, Task.Delay(_options.RemoteCheckpointPollInterval, deadline.Token));
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits until every projection has applied the event at <paramref name="position"/>; false on timeout.</summary>
+    public async Task<bool> WaitForAsync(GlobalPosition position, TimeSpan timeout, CancellationToken ct = default)
+    {
+        var until = DateTime.UtcNow + timeout;
+        foreach (var w in _workers)
+        {
+            var left = until - DateTime.UtcNow;
+            if (!await WaitForAsync(w.Name, position, left > TimeSpan.Zero ? left : TimeSpan.Zero, ct)) return false;
+        }
+        return true;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _readModels.EnsureSchemaAsync(stoppingToken);
+                break;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                var backoff = _options.BackoffAfter(attempt);
+                RunnerLog.RunFailed(_logger, "(schema)", "start", RunnerLog.TypeOf(e), backoff);
+                if (!await DelayAsync(backoff, stoppingToken)) return;
+            }
+        }
+        await Task.WhenAll(_workers.Select(w => Task.Run(() => RunWorkerAsync(w, stoppingToken), CancellationToken.None)));
+    }
+
+    // ------------------------------------------------------------------ leadership
+
+    private async Task RunWorkerAsync(Worker w, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            ProjectionLock? held = null;
+            try
+            {
+                held = await ProjectionLock.TryAcquireAsync(_readModels.LockConnectionString, w.Name, stop);
+                if (held is null)
+                {
+                    await DelayAsync(_options.LockRetryInterval, stop);
+                    continue;
+                }
+                var reason = await LeadAsync(w, held, stop);
+                RunnerLog.SteppedDown(_logger, w.Name, reason);
+                await DelayAsync(_options.LockRetryInterval, stop); // let the waiter (a rebuild) or another node have it
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                RunnerLog.LockFailed(_logger, w.Name, RunnerLog.TypeOf(e));
+                await DelayAsync(_options.LockRetryInterval, stop);
+            }
+            finally
+            {
+                w.SetRunningHere(false);
+                if (held is not null) await held.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Runs the projection while this node holds its lock; returns why it stopped (unless the host stops).</summary>
+    private async Task<string> LeadAsync(Worker w, ProjectionLock held, CancellationToken stop)
+    {
+        using var leadership = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        string reason = "stopped";
+        var watch = WatchLeaseAsync(held, leadership, r => reason = r);
+        try
+        {
+            w.SetRunningHere(true);
+            await FollowLogAsync(w, leadership.Token);
+        }
+        catch (OperationCanceledException) when (leadership.IsCancellationRequested && !stop.IsCancellationRequested)
+        {
+            // stepped down: the watch says why
+        }
+        finally
+        {
+            w.SetRunningHere(false);
+            await leadership.CancelAsync();
+            await watch;
+        }
+        stop.ThrowIfCancellationRequested();
+        return reason;
+    }
+
+    /// <summary>Ends the leadership when the lock connection breaks or a rebuild queues for the lock.</summary>
+    private async Task WatchLeaseAsync(ProjectionLock held, CancellationTokenSource leadership, Action<string> stepDown)
+    {
+        var ct = leadership.Token;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(_options.LeaseCheckInterval, ct);
+                if (await held.HasWaitersAsync(ct))
+                {
+                    stepDown("a rebuild waits for the lock");
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception e)
+        {
+            stepDown("lock connection lost: " + RunnerLog.TypeOf(e));
+        }
+        await leadership.CancelAsync();
+    }
+
+    // ------------------------------------------------------------------ applying
+
+    /// <summary>Catches up from the stored checkpoint, then follows the live log. Returns only by exception.</summary>
+    private async Task FollowLogAsync(Worker w, CancellationToken ct)
+    {
+        var failures = 0;
+        int? cap = null; // after a failure at index i of a batch, the next batch stops before that event
+        var first = true;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            try
+            {
+                var checkpoint = await _applier.LoadCheckpointAsync(w.Name, ct);
+                w.Loaded(checkpoint);
+                if (first) RunnerLog.Leading(_logger, w.Name, checkpoint?.Position.ToString() ?? "start");
+                first = false;
+
+                // Catch up in batches straight from the log.
+                while (true)
+                {
+                    var max = cap ?? _options.BatchSize;
+                    var batch = await _eventStore.ReadAllAsync(checkpoint?.Position, max, ct);
+                    if (batch.Count == 0) break;
+                    checkpoint = await ApplyAsync(w, checkpoint, batch, ct);
+                    cap = null;
+                    failures = 0;
+                    if (batch.Count < max) break;
+                }
+                w.SetCaughtUp(true);
+
+                // Live: a batch is whatever the subscription has ready; it is applied as soon as the next event is not.
+                using var subscription = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var events = _eventStore.SubscribeAllAsync(checkpoint?.Position, subscription.Token).GetAsyncEnumerator(subscription.Token);
+                var pending = default(ValueTask<bool>);
+                var isPending = false;
+                try
+                {
+                    var batch = new List<EventEnvelope>();
+                    while (true)
+                    {
+                        var move = events.MoveNextAsync();
+                        if (!move.IsCompleted && batch.Count > 0)
+                        {
+                            (pending, isPending) = (move, true);
+                            checkpoint = await ApplyAsync(w, checkpoint, batch, ct);
+                            batch = [];
+                            failures = 0;
+                            w.SetCaughtUp(true);
+                            isPending = false;
+                        }
+                        if (!await move) break;
+                        batch.Add(events.Current);
+                        if (batch.Count >= _options.BatchSize)
+                        {
+                            w.SetCaughtUp(false);
+                            checkpoint = await ApplyAsync(w, checkpoint, batch, ct);
+                            batch = [];
+                            failures = 0;
+                        }
+                    }
+                    if (batch.Count > 0) await ApplyAsync(w, checkpoint, batch, ct);
+                    // The subscription ended by itself (an adapter may end it): start over, but never in a hot loop.
+                    await Task.Delay(_options.MinBackoff, ct);
+                }
+                finally
+                {
+                    await subscription.CancelAsync();
+                    if (isPending)
+                    {
+                        try { await pending; }
+                        catch (Exception e) when (e is OperationCanceledException || subscription.IsCancellationRequested) { }
+                    }
+                    try { await events.DisposeAsync(); }
+                    catch (OperationCanceledException) { }
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                var backoff = _options.BackoffAfter(failures);
+                var type = RunnerLog.TypeOf(e);
+                if (e is ProjectionApplyException failed)
+                {
+                    cap = Math.Max(1, failed.IndexInBatch);
+                    RunnerLog.ApplyFailed(_logger, w.Name, failed.Position, type, backoff);
+                    w.Failed(type, failed.Position, failures);
+                }
+                else
+                {
+                    RunnerLog.RunFailed(_logger, w.Name, w.Snapshot().Checkpoint?.ToString() ?? "start", type, backoff);
+                    w.Failed(type, null, failures);
+                }
+                await Task.Delay(backoff, ct);
+            }
+        }
+    }
+
+    private async Task<ProjectionCheckpoint> ApplyAsync(
+        Worker w, ProjectionCheckpoint? checkpoint, IReadOnlyList<EventEnvelope> batch, CancellationToken ct)
+    {
+        var next = await _applier.ApplyBatchAsync(w.Projection, checkpoint, batch, ct);
+        w.Applied(next);
+        return next;
+    }
+
+    private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(delay, ct);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ per-projection state
+
+    private sealed class Worker(IProjection projection)
+    {
+        private readonly Lock _gate = new();
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private GlobalPosition? _checkpoint;
+        private long _events;
+        private DateTimeOffset? _updatedAt;
+        private bool _runningHere;
+        private bool _caughtUp;
+        private string? _errorType;
+        private GlobalPosition? _failingAt;
+        private int _failures;
+
+        public IProjection Projection { get; } = projection;
+        public string Name => Projection.Name;
+
+        /// <summary>Completes at the next change of this projection's state.</summary>
+        public Task Changed
+        {
+            get { lock (_gate) return _changed.Task; }
+        }
+
+        public ProjectionStatus Snapshot()
+        {
+            lock (_gate)
+                return new(Name, _checkpoint, _runningHere, _runningHere && _caughtUp, _events, _errorType, _failingAt, _failures, _updatedAt);
+        }
+
+        public void Loaded(ProjectionCheckpoint? c) => Update(() => SetCheckpoint(c));
+
+        public void ObservedStored(ProjectionCheckpoint? c) => Update(() =>
+        {
+            if (!_runningHere) SetCheckpoint(c);
+        });
+
+        public void Applied(ProjectionCheckpoint c) => Update(() =>
+        {
+            SetCheckpoint(c);
+            (_errorType, _failingAt, _failures) = (null, null, 0);
+        });
+
+        public void Failed(string errorType, GlobalPosition? at, int failures) => Update(() =>
+        {
+            (_errorType, _failingAt, _failures) = (errorType, at, failures);
+            _caughtUp = false;
+        });
+
+        public void SetRunningHere(bool running) => Update(() =>
+        {
+            _runningHere = running;
+            if (!running) _caughtUp = false;
+        });
+
+        public void SetCaughtUp(bool caughtUp) => Update(() => _caughtUp = caughtUp);
+
+        private void SetCheckpoint(ProjectionCheckpoint? c)
+        {
+            _checkpoint = c?.Position;
+            _events = c?.EventsProcessed ?? 0;
+            _updatedAt = c?.UpdatedAt;
+        }
+
+        private void Update(Action change)
+        {
+            TaskCompletionSource old;
+            lock (_gate)
+            {
+                change();
+                old = _changed;
+                _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            old.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,29 @@
+namespace HealthEvents.Projections.Runner;
+
+public sealed class ProjectionRunnerOptions
+{
+    /// <summary>Most events applied in one transaction (short transactions: a long one holds back the global read).</summary>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>How often a node that is not running a projection tries to take its lock.</summary>
+    public TimeSpan LockRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the running node checks its lock connection and whether a rebuild waits for the lock.</summary>
+    public TimeSpan LeaseCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>First wait after a failure; doubles per consecutive failure up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan MinBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often <see cref="ProjectionRunner.WaitForAsync(string, Application.EventStore.GlobalPosition, TimeSpan, CancellationToken)"/>
+    /// re-reads a checkpoint that another node moves.</summary>
+    public TimeSpan RemoteCheckpointPollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    internal TimeSpan BackoffAfter(int consecutiveFailures)
+    {
+        var factor = Math.Pow(2, Math.Clamp(consecutiveFailures - 1, 0, 20));
+        var ms = Math.Min(MaxBackoff.TotalMilliseconds, MinBackoff.TotalMilliseconds * factor);
+        return TimeSpan.FromMilliseconds(ms);
+    }
+}

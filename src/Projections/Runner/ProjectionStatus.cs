@@ -1,0 +1,20 @@
+using HealthEvents.Application.EventStore;
+
+namespace HealthEvents.Projections.Runner;
+
+/// <summary>
+/// A projection as this node sees it. <see cref="Checkpoint"/>: the last applied global position (null: nothing yet).
+/// <see cref="RunningHere"/>: this node holds the projection's lock. <see cref="CaughtUp"/>: this node applied everything
+/// the log had when it last looked (false when another node runs it: read the checkpoint instead).
+/// <see cref="LastErrorType"/>: exception type of the last failure, cleared by the next success (never a message).
+/// </summary>
+public sealed record ProjectionStatus(
+    string Name,
+    GlobalPosition? Checkpoint,
+    bool RunningHere,
+    bool CaughtUp,
+    long EventsProcessed,
+    string? LastErrorType,
+    GlobalPosition? FailingPosition,
+    int ConsecutiveFailures,
+    DateTimeOffset? UpdatedAt);

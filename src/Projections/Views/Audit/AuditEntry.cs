@@ -1,0 +1,95 @@
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Patients;
+
+namespace HealthEvents.Projections.Views.Audit;
+
+/// <summary>
+/// One row of a patient's audit trail: one per event of the patient's stream (accesses, changes, consent decisions,
+/// emergency uses). Holds who, when, why and under which consent — never clinical content.
+/// </summary>
+public sealed record AuditEntry
+{
+    /// <summary>The event id (the document id).</summary>
+    public Guid Id { get; init; }
+
+    public Guid EventId { get; init; }
+    public Guid PatientId { get; init; }
+    public long StreamVersion { get; init; }
+
+    /// <summary>The command's time (metadata occurredAt).</summary>
+    public DateTimeOffset At { get; init; }
+
+    /// <summary>One of <see cref="AuditActions"/>.</summary>
+    public string Action { get; init; } = "";
+
+    public AuditActor Actor { get; init; } = new("", Role.Patient, "");
+    public Purpose? Purpose { get; init; }
+
+    /// <summary>Categories touched: released (granted / emergency), requested (denied), of the entry, or granted by a consent.</summary>
+    public IReadOnlyList<Category> Categories { get; init; } = [];
+
+    /// <summary>The first consent the access relied on, or the consent granted / revoked.</summary>
+    public Guid? ConsentId { get; init; }
+
+    public IReadOnlyList<Guid> ConsentIds { get; init; } = [];
+
+    /// <summary>One of <see cref="AuditOutcomes"/>.</summary>
+    public string Outcome { get; init; } = AuditOutcomes.Recorded;
+
+    /// <summary>Why it was denied, the break-glass reason, or the amendment / retraction reason.</summary>
+    public string? Reason { get; init; }
+
+    public Guid? EntryId { get; init; }
+
+    /// <summary>Access attempts: what was asked for (granted or denied).</summary>
+    public IReadOnlyList<Category>? CategoriesRequested { get; init; }
+
+    /// <summary>Consent grants: to whom, and for which purposes and actions.</summary>
+    public Grantee? Grantee { get; init; }
+
+    public IReadOnlyList<Purpose>? Purposes { get; init; }
+    public IReadOnlyList<AccessAction>? Actions { get; init; }
+    public Guid? AccessId { get; init; }
+
+    /// <summary>The event hash, lowercase hex.</summary>
+    public string Hash { get; init; } = "";
+
+    /// <summary>Hospitals that endorsed the transaction of this event.</summary>
+    public IReadOnlyList<string> EndorsedBy { get; init; } = [];
+}
+
+public sealed record AuditActor(string Id, Role Role, string Hospital);
+
+public static class AuditActions
+{
+    public const string PatientRegistered = "patient-registered";
+    public const string DetailsCorrected = "details-corrected";
+    public const string EntryAdded = "entry-added";
+    public const string EntryAmended = "entry-amended";
+    public const string EntryRetracted = "entry-retracted";
+    public const string ConsentGranted = "consent-granted";
+    public const string ConsentRevoked = "consent-revoked";
+    public const string AccessGranted = "access-granted";
+    public const string AccessDenied = "access-denied";
+    public const string EmergencyAccess = "emergency-access";
+    public const string InsuranceLinked = "insurance-linked";
+    public const string InsuranceEnded = "insurance-ended";
+    public const string PatientForgotten = "patient-forgotten";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+    {
+        PatientRegistered, DetailsCorrected, EntryAdded, EntryAmended, EntryRetracted, ConsentGranted, ConsentRevoked,
+        AccessGranted, AccessDenied, EmergencyAccess, InsuranceLinked, InsuranceEnded, PatientForgotten,
+    };
+}
+
+public static class AuditOutcomes
+{
+    public const string Granted = "granted";
+    public const string Denied = "denied";
+    public const string Recorded = "recorded";
+    public const string Emergency = "emergency";
+}
+
+/// <summary>The audit projection's own lookup: an entry's category, for the rows of its amendments and retraction.</summary>
+public sealed record AuditEntryCategory(Guid Id, Guid PatientId, Category Category);

@@ -1,0 +1,72 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using Marten;
+
+namespace HealthEvents.Projections.Views.Audit;
+
+/// <summary>A page of a patient's audit trail; <see cref="Next"/> is the cursor of the following page, null at the end.</summary>
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, string? Next);
+
+/// <summary>Reads the patient audit view, in stream order.</summary>
+public sealed class AuditQuery(ReadModelStore readModels)
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 200;
+
+    /// <summary>
+    /// A patient's audit rows ordered by stream version ascending. <paramref name="from"/> is inclusive and
+    /// <paramref name="to"/> exclusive (on the event's time); <paramref name="actor"/> matches the actor id;
+    /// <paramref name="action"/> is one of <see cref="AuditActions"/>. <paramref name="limit"/>: default 50, at most 200
+    /// (larger values are capped). Throws <see cref="ArgumentException"/> for an unknown action, a malformed cursor or
+    /// a limit below 1 (the API answers 400).
+    /// </summary>
+    public async Task<AuditPage> QueryAsync(
+        Guid patientId,
+        DateTimeOffset? from = null,
+        DateTimeOffset? to = null,
+        string? actor = null,
+        string? action = null,
+        string? cursor = null,
+        int? limit = null,
+        CancellationToken ct = default)
+    {
+        var take = limit ?? DefaultLimit;
+        if (take < 1) throw new ArgumentOutOfRangeException(nameof(limit), "The limit is at least 1.");
+        take = Math.Min(take, MaxLimit);
+        if (action is not null && !AuditActions.All.Contains(action))
+            throw new ArgumentException("Unknown audit action.", nameof(action));
+        var after = cursor is null ? -1 : DecodeCursor(cursor);
+
+        await using var session = readModels.Store.QuerySession();
+        IQueryable<AuditEntry> query = session.Query<AuditEntry>().Where(x => x.PatientId == patientId && x.StreamVersion > after);
+        if (from is { } f) query = query.Where(x => x.At >= f);
+        if (to is { } t) query = query.Where(x => x.At < t);
+        if (actor is not null) query = query.Where(x => x.Actor.Id == actor);
+        if (action is not null) query = query.Where(x => x.Action == action);
+        var rows = await query.OrderBy(x => x.StreamVersion).Take(take + 1).ToListAsync(ct);
+
+        if (rows.Count <= take) return new AuditPage(rows, null);
+        var page = rows.Take(take).ToList();
+        return new AuditPage(page, EncodeCursor(page[^1].StreamVersion));
+    }
+
+    /// <summary>Opaque to callers: base64url of "v{streamVersion}".</summary>
+    internal static string EncodeCursor(long streamVersion) =>
+        Base64Url.EncodeToString(Encoding.ASCII.GetBytes("v" + streamVersion.ToString(CultureInfo.InvariantCulture)));
+
+    internal static long DecodeCursor(string cursor)
+    {
+        try
+        {
+            var text = Encoding.ASCII.GetString(Base64Url.DecodeFromChars(cursor));
+            if (text.Length > 1 && text[0] == 'v'
+                && long.TryParse(text.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+                return version;
+        }
+        catch (FormatException)
+        {
+        }
+        throw new ArgumentException("Malformed cursor.", nameof(cursor));
+    }
+}

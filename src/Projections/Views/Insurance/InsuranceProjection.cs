@@ -1,0 +1,42 @@
+using HealthEvents.Domain.Patients;
+using Marten;
+
+namespace HealthEvents.Projections.Views.Insurance;
+
+/// <summary>The insurance view: one <see cref="InsuranceDocument"/> per insured patient.</summary>
+public sealed class InsuranceProjection : IProjection
+{
+    public const string ProjectionName = "insurance";
+
+    public string Name => ProjectionName;
+
+    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(InsuranceDocument)];
+
+    public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
+    {
+        if (e.PatientId is not { } patientId) return;
+        switch (e.Event)
+        {
+            case InsuranceLinked l:
+            {
+                var doc = await session.LoadAsync<InsuranceDocument>(patientId, ct)
+                          ?? new InsuranceDocument { Id = patientId, PatientId = patientId };
+                session.Store(doc with
+                {
+                    Periods = [.. doc.Periods, new InsurancePeriodView(l.Insurer, l.ValidFrom, l.ValidUntil, null, e.Metadata.OccurredAt)],
+                });
+                break;
+            }
+            case InsuranceEnded ended:
+            {
+                if (await session.LoadAsync<InsuranceDocument>(patientId, ct) is not { } doc) return;
+                var open = doc.Periods.Select((p, i) => (p, i)).LastOrDefault(x => x.p.EndedAt is null);
+                if (open.p is null) return;
+                var periods = doc.Periods.ToList();
+                periods[open.i] = open.p with { EndedAt = ended.EndedAt };
+                session.Store(doc with { Periods = periods });
+                break;
+            }
+        }
+    }
+}
