@@ -10,6 +10,7 @@ public static class Cli
     private static readonly Dictionary<string, Func<string[], Task<int>>> Verbs = new()
     {
         ["token"] = TokenAsync,
+        ["rebuild"] = RebuildAsync,
     };
 
     public static bool IsVerb(string arg) => Verbs.ContainsKey(arg) || arg is "verify" or "rebuild" or "endorser" or "help" or "--help";
@@ -28,6 +29,7 @@ public static class Cli
             usage: ./run.sh                      serve the API (http://127.0.0.1:5080)
                    ./run.sh token --hospital H --role R --subject S [--patient ID] [--days N]
                                                  mint a bearer token signed by hospital H's identity key
+                   ./run.sh rebuild [PROJECTION ...]   rebuild read views from the whole history (all when none named)
             """);
         return 2;
     }
@@ -60,6 +62,35 @@ public static class Cli
         }
         Console.WriteLine(Tokens.Mint(keyring, hospital, subject, role, patientId, TimeSpan.FromDays(days), DateTimeOffset.UtcNow));
         return Task.FromResult(0);
+    }
+
+    /// <summary>Rebuilds projections from history with progress, against the service's database (running or not).</summary>
+    private static async Task<int> RebuildAsync(string[] args)
+    {
+        await using var app = await HealthEventsApp.BuildAsync(["--HealthEvents:SeedDemo=false", "--HealthEvents:Verb=true"],
+            b => b.Logging.SetMinimumLevel(LogLevel.Warning));
+        var rebuilder = app.Services.GetRequiredService<HealthEvents.Projections.Runner.ProjectionRebuilder>();
+        var names = args.Length > 0 ? args : rebuilder.ProjectionNames.ToArray();
+        var unknown = names.Except(rebuilder.ProjectionNames).ToList();
+        if (unknown.Count > 0)
+        {
+            Console.Error.WriteLine($"Unknown projection(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", rebuilder.ProjectionNames)}.");
+            return 2;
+        }
+        try
+        {
+            foreach (var name in names)
+            {
+                var done = await rebuilder.RebuildAsync(name, new Progress<HealthEvents.Projections.Runner.RebuildProgress>(p =>
+                    Console.Error.Write($"\r{p.Projection}: {p.Phase} {p.EventsDone:N0}/{(p.EventsTotal?.ToString("N0") ?? "?")} events, {p.EventsPerSecond:N0}/s   ")));
+                Console.Error.WriteLine($"\r{name}: rebuilt from {done.EventsDone:N0} events in {done.Elapsed.TotalSeconds:N1}s ({done.EventsPerSecond:N0} events/s)      ");
+            }
+            return 0;
+        }
+        finally
+        {
+            await app.Services.GetRequiredService<PostgresHosting>().StopAsync(CancellationToken.None);
+        }
     }
 
     private static Dictionary<string, string> Options(string[] args)

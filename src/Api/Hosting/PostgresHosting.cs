@@ -9,12 +9,19 @@ namespace HealthEvents.Api.Hosting;
 /// </summary>
 public sealed class PostgresHosting(string connectionString, LocalPostgres? embedded) : IHostedService
 {
+    /// <summary>
+    /// False for one-off verbs: a server they found running belongs to a service that may be serving
+    /// right now, so they leave it running. The service itself takes over a server left by a crash.
+    /// </summary>
+    public bool StopReusedServer { get; init; } = true;
+
     public const string DatabaseName = "healthevents";
 
     public string ConnectionString { get; } = connectionString;
 
     public static async Task<PostgresHosting> ResolveAsync(IConfiguration configuration, string dataFolder, ILogger log, CancellationToken ct = default)
     {
+        var stopReused = !configuration.GetValue("HealthEvents:Verb", false);
         if (configuration.GetConnectionString("Postgres") is { Length: > 0 } external)
             return new PostgresHosting(external, null);
 
@@ -30,7 +37,7 @@ public sealed class PostgresHosting(string connectionString, LocalPostgres? embe
                 await create.ExecuteNonQueryAsync(ct);
             }
         }
-        return new PostgresHosting(local.ConnectionString(DatabaseName), local);
+        return new PostgresHosting(local.ConnectionString(DatabaseName), local) { StopReusedServer = stopReused };
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -38,6 +45,6 @@ public sealed class PostgresHosting(string connectionString, LocalPostgres? embe
     // Registered first, so the host stops it last: after projections and requests have finished.
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (embedded is not null) await embedded.StopAsync();
+        if (embedded is not null && (!embedded.Reused || StopReusedServer)) await embedded.StopAsync();
     }
 }

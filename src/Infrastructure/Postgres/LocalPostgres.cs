@@ -17,8 +17,9 @@ public sealed class LocalPostgres : IAsyncDisposable
     private readonly ILogger _log;
     private bool _stopped;
 
-    private LocalPostgres(string dataDir, string binDir, int port, ILogger log)
+    private LocalPostgres(string dataDir, string binDir, int port, ILogger log, bool reused = false)
     {
+        Reused = reused;
         DataDir = dataDir;
         _binDir = binDir;
         Port = port;
@@ -26,6 +27,9 @@ public sealed class LocalPostgres : IAsyncDisposable
     }
 
     public string DataDir { get; }
+
+    /// <summary>Found already running on this data folder (a crashed service's, or one serving now).</summary>
+    public bool Reused { get; }
     public int Port { get; }
 
     public string ConnectionString(string database = "postgres") =>
@@ -50,7 +54,7 @@ public sealed class LocalPostgres : IAsyncDisposable
         if (RunningPort(dataDir) is { } running)
         {
             log.LogInformation("Reusing the private PostgreSQL already running on port {Port}", running);
-            return new LocalPostgres(dataDir, binDir, running, log);
+            return new LocalPostgres(dataDir, binDir, running, log, reused: true);
         }
 
         var port = FreePort();
