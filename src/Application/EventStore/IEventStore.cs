@@ -10,8 +10,9 @@ public interface IEventStore
 {
     /// <summary>
     /// Appends atomically. Throws <see cref="WrongExpectedVersionException"/> when the stream is not
-    /// where <paramref name="expected"/> says. Appending events whose ids are already stored at the
-    /// head of this stream is idempotent: the stored events are returned, nothing is duplicated.
+    /// where <paramref name="expected"/> says. Appending events whose ids are already stored in this
+    /// stream at expected+1 (anywhere, for Any), with the same bytes, is idempotent: the stored events
+    /// are returned, nothing is duplicated. The same ids elsewhere or with other bytes are refused.
     /// </summary>
     Task<AppendResult> AppendAsync(
         string streamId,

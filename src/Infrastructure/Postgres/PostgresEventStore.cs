@@ -12,11 +12,13 @@ namespace HealthEvents.Infrastructure.Postgres;
 /// <summary>
 /// The PostgreSQL event store (DESIGN.md "Event stores"): one row per event in <c>he_events</c>.
 /// <para>
-/// Append: one round trip reads the stream head (and looks up the proposed event ids for idempotency),
-/// <see cref="HashChain.Link"/> assigns versions and hashes, and a second round trip inserts every row
-/// and sends the wake-up notification in one implicit transaction. The primary key on (stream_id, version)
-/// decides races: the loser gets <see cref="WrongExpectedVersionException"/>, or, with
-/// <see cref="ExpectedVersion.Any"/>, is re-linked on the new head and retried.
+/// Append: <see cref="HashChain.Link"/> assigns versions and hashes after the stream's head, and one INSERT of
+/// all rows commits in its own short (implicit) transaction. The head is read first (one round trip, together with
+/// a lookup of the proposed event ids) unless it is known: a new stream, or the head this store last wrote or read,
+/// cached — a stale cache only costs a conflict and the read. The primary key on (stream_id, version) decides
+/// races: the loser gets <see cref="WrongExpectedVersionException"/> with the actual version, or, with
+/// <see cref="ExpectedVersion.Any"/>, is re-linked on the new head and retried. Subscribers are woken by a NOTIFY
+/// sent right after the commit, not inside it (see <see cref="InsertAsync"/>).
 /// </para>
 /// <para>
 /// Idempotency: when the first proposed event id is already stored in this stream, the append is a replay.

@@ -21,9 +21,11 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
     /// <summary>A fresh, empty store. Called at most a few times per test; disposed after it when disposable.</summary>
     protected abstract Task<IEventStore> CreateStoreAsync();
 
-    protected async Task<IEventStore> NewStoreAsync()
+    protected async Task<IEventStore> NewStoreAsync() => TrackForDisposal(await CreateStoreAsync());
+
+    /// <summary>Disposed (when disposable) after the test, in reverse order of tracking.</summary>
+    protected T TrackForDisposal<T>(T store) where T : IEventStore
     {
-        var store = await CreateStoreAsync();
         _stores.Add(store);
         return store;
     }
@@ -32,8 +34,8 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
 
     public virtual async Task DisposeAsync()
     {
-        foreach (var store in _stores)
-            if (store is IAsyncDisposable d) await d.DisposeAsync();
+        for (var i = _stores.Count - 1; i >= 0; i--)
+            if (_stores[i] is IAsyncDisposable d) await d.DisposeAsync();
     }
 
     /// <summary>

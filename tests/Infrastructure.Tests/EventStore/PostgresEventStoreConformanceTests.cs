@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.Postgres;
 using HealthEvents.TestSupport;
 using Npgsql;
@@ -105,6 +106,60 @@ public sealed class PostgresEventStoreConformanceTests : EventStoreConformanceTe
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(400)));
 
         await tx.CommitAsync(); // no notification: only the subscription's re-read finds the event
+        var received = await sub.NextAsync().WaitAsync(TimeSpan.FromSeconds(3));
+        Assert.Equal(appended.Events[0].EventId, received.EventId);
+    }
+
+    /// <summary>A second store on the same database: another API node, whose appends this store's cached heads do not know.</summary>
+    private async Task<(PostgresEventStore A, PostgresEventStore B)> TwoNodesAsync(TimeSpan? pollInterval = null)
+    {
+        var a = (PostgresEventStore)await NewStoreAsync();
+        var b = new PostgresEventStore(a.DataSource, pollInterval);
+        TrackForDisposal(b);
+        return (a, b);
+    }
+
+    [Fact]
+    public async Task Two_nodes_appending_to_one_stream_keep_one_chain_and_stale_knowledge_never_wins()
+    {
+        var (a, b) = await TwoNodesAsync();
+        var stream = NewStreamId();
+        await a.AppendAsync(stream, ExpectedVersion.NoStream, NewEvents(1));               // a knows: head 0
+        await b.AppendAsync(stream, ExpectedVersion.Exactly(0), NewEvents(2));             // head 2, a does not know
+
+        var any = await a.AppendAsync(stream, ExpectedVersion.Any, NewEvents(1));          // a's stale head loses, Any retries
+        Assert.Equal(3, any.LastVersion);
+        await b.AppendAsync(stream, ExpectedVersion.Exactly(3), NewEvents(1));             // head 4, a believes 3
+        var stale = await Assert.ThrowsAsync<WrongExpectedVersionException>(
+            () => a.AppendAsync(stream, ExpectedVersion.Exactly(3), NewEvents(1)));
+        Assert.Equal(4, stale.ActualLastVersion);
+        Assert.Equal(5, (await a.AppendAsync(stream, ExpectedVersion.Exactly(4), NewEvents(1))).LastVersion);
+
+        var retried = NewEvents(1);
+        await b.AppendAsync(stream, ExpectedVersion.Exactly(5), retried);                  // a believes 5 is the head
+        Assert.Equal(6, (await a.AppendAsync(stream, ExpectedVersion.Exactly(5), retried)).LastVersion); // a replay, not a duplicate
+
+        var read = await ReadStreamAsync(b, stream);
+        Assert.Equal(7, read.Count);
+        var prev = new byte[32];
+        for (var v = 0; v < read.Count; v++)
+        {
+            Assert.Equal(v, read[v].Version);
+            Assert.Equal(prev, read[v].PrevHash);
+            Assert.Equal(HashChain.ComputeHash(read[v]), read[v].Hash);
+            prev = read[v].Hash;
+        }
+    }
+
+    [Fact]
+    public async Task A_subscriber_on_another_node_is_woken_by_the_notification_not_the_poll()
+    {
+        var (a, b) = await TwoNodesAsync(pollInterval: TimeSpan.FromMinutes(5));
+        await using var sub = new Subscription(b, null);
+        Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(200)));
+
+        var appended = await a.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+
         var received = await sub.NextAsync().WaitAsync(TimeSpan.FromSeconds(3));
         Assert.Equal(appended.Events[0].EventId, received.EventId);
     }

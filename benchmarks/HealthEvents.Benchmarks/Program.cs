@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using HealthEvents.Benchmarks;
+using HealthEvents.Infrastructure.Postgres;
+using Npgsql;
+
+// Append throughput of the PostgreSQL event store against raw INSERT baselines of identical rows, all
+// measured in one run on one private, durable PostgreSQL (DESIGN.md "Scale and speed").
+//
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- [--seconds N] [--quick]
+
+var seconds = 10.0;
+var quick = false;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--seconds" when i + 1 < args.Length && double.TryParse(args[i + 1], out var s) && s > 0:
+            seconds = s;
+            i++;
+            break;
+        case "--quick":
+            quick = true;
+            break;
+        case "--help" or "-h":
+            Console.WriteLine("usage: HealthEvents.Benchmarks [--seconds N (default 10, per case)] [--quick (2 s per case, 0.5 s warm-up)]");
+            return 0;
+        default:
+            Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
+            return 2;
+    }
+}
+if (quick && !args.Contains("--seconds")) seconds = 2;
+var measure = TimeSpan.FromSeconds(seconds);
+var warmup = TimeSpan.FromSeconds(quick ? 0.5 : 2);
+
+using var cts = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cts.Cancel();
+};
+
+var dataDir = Path.Combine(Path.GetTempPath(), "healthevents-bench-" + Guid.NewGuid().ToString("N")[..12]);
+Console.Error.WriteLine($"Starting a private durable PostgreSQL in {dataDir} ...");
+var server = await LocalPostgres.StartAsync(dataDir, durable: true, ct: cts.Token);
+try
+{
+    await using (var admin = new NpgsqlConnection(server.ConnectionString()))
+    {
+        await admin.OpenAsync(cts.Token);
+        await using var create = new NpgsqlCommand("CREATE DATABASE bench", admin);
+        await create.ExecuteNonQueryAsync(cts.Token);
+    }
+    var connectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString("bench")) { MaxAutoPrepare = 32 }.ConnectionString;
+    await using var dataSource = NpgsqlDataSource.Create(connectionString);
+    var setup = await Setup.PrepareAsync(dataSource, cts.Token);
+
+    var kinds = new (string Name, Func<int, Worker> Create)[]
+    {
+        (Cases.RawSingle, w => new RawSingleRowWorker(dataSource, setup.Shape, w)),
+        (Cases.RawBatched, w => new RawBatchWorker(dataSource, setup.Shape, w)),
+        (Cases.Store, w => new StoreAppendWorker(setup.Store, setup.Shape, w)),
+    };
+    var slices = Math.Max(1, (int)Math.Round(measure.TotalSeconds));
+    var slice = measure / slices;
+    Console.Error.WriteLine(
+        $"{setup.ServerVersion}; fsync={setup.Fsync}, synchronous_commit={setup.SynchronousCommit}; {Environment.ProcessorCount} cores; " +
+        $"{measure.TotalSeconds:0.#} s per case ({slices} interleaved slices) after {warmup.TotalSeconds:0.#} s warm-up each; event: " +
+        $"{setup.Shape.Data.Length} B data, {setup.Shape.Metadata.Length} B metadata, {setup.Shape.Endorsement.Length} B endorsement");
+
+    var results = new List<CaseResult>();
+    var total = Stopwatch.StartNew();
+    foreach (var clients in new[] { 1, 16 })
+    {
+        if (cts.IsCancellationRequested) break;
+        await setup.ResetAsync(cts.Token);
+        var cases = new List<Harness.Case>();
+        try
+        {
+            foreach (var (name, create) in kinds)
+            {
+                var workers = Enumerable.Range(0, clients).Select(create).ToArray();
+                cases.Add(new Harness.Case(name, clients, workers));
+                foreach (var w in workers) await w.OpenAsync(cts.Token);
+            }
+            Console.Error.Write($"{clients} client(s): warming up");
+            foreach (var c in cases)
+            {
+                await Harness.RunSliceAsync(c, warmup, record: false, cts.Token); // JIT, caches, pools
+                Console.Error.Write($" [{c.Name}]");
+            }
+            Console.Error.WriteLine();
+            for (var round = 1; round <= slices && !cts.IsCancellationRequested; round++)
+            {
+                foreach (var c in cases) await Harness.RunSliceAsync(c, slice, record: true, cts.Token);
+                Console.Error.WriteLine(
+                    $"  {clients} client(s), slice {round}/{slices} ({total.Elapsed.TotalSeconds:0} s): " +
+                    string.Join(" | ", cases.Select(c => $"{c.Name} {Harness.Rate(c)} rows/s")));
+            }
+            results.AddRange(cases.Select(c => c.Result()));
+        }
+        finally
+        {
+            foreach (var w in cases.SelectMany(c => c.Workers)) await w.DisposeAsync();
+        }
+    }
+    Console.Error.WriteLine($"done in {total.Elapsed.TotalSeconds:0} s");
+
+    Report.Print(results, setup, measure);
+    await setup.Store.DisposeAsync();
+    return cts.IsCancellationRequested ? 130 : 0;
+}
+finally
+{
+    Console.Error.WriteLine("Stopping the private PostgreSQL ...");
+    NpgsqlConnection.ClearAllPools();
+    await server.StopAsync();
+    try
+    {
+        Directory.Delete(dataDir, recursive: true);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"could not remove {dataDir}: {e.Message}");
+    }
+}

@@ -1,0 +1,62 @@
+using HealthEvents.Projections.Runner;
+using Marten;
+
+namespace HealthEvents.Projections.Tests;
+
+/// <summary>How many times each event was applied to one projection.</summary>
+public sealed record AppliedCount(string Id, string Projection, Guid EventId, int Count, long StreamVersion);
+
+/// <summary>
+/// Counts applications per event (load, increment, store: a second application of an event would show as 2).
+/// <paramref name="failWhen"/> decides, per event, whether to throw instead (with a message that must never be logged).
+/// </summary>
+public sealed class CountingProjection(string name, Func<ProjectedEvent, bool>? failWhen = null) : IProjection
+{
+    public const string SecretMessage = "Jane Doe, born 1961, HIV positive";
+
+    private int _applied;
+
+    public string Name => name;
+
+    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(AppliedCount)];
+
+    public Func<ProjectedEvent, bool>? FailWhen { get; set; } = failWhen;
+
+    /// <summary>Calls that did not throw (including those of batches later rolled back).</summary>
+    public int Applied => Volatile.Read(ref _applied);
+
+    public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
+    {
+        if (FailWhen?.Invoke(e) == true) throw new InvalidOperationException(SecretMessage);
+        var id = $"{name}:{e.Envelope.EventId}";
+        var doc = await session.LoadAsync<AppliedCount>(id, ct) ?? new AppliedCount(id, name, e.Envelope.EventId, 0, e.StreamVersion);
+        session.Store(doc with { Count = doc.Count + 1 });
+        Interlocked.Increment(ref _applied);
+    }
+}
+
+public static class RunnerExtensions
+{
+    /// <summary>Starts the runner as the host would, and stops it on dispose.</summary>
+    public static async Task<IAsyncDisposable> StartedAsync(this ProjectionRunner runner)
+    {
+        await runner.StartAsync(CancellationToken.None);
+        return new Stopper(runner);
+    }
+
+    public static async Task WaitForOrFailAsync(this ProjectionRunner runner, Application.EventStore.GlobalPosition position, int seconds = 20)
+    {
+        var reached = await runner.WaitForAsync(position, TimeSpan.FromSeconds(seconds));
+        Assert.True(reached, $"projections did not reach {position}: " +
+                             string.Join(", ", runner.Status.Select(s => $"{s.Name}@{s.Checkpoint} err={s.LastErrorType}")));
+    }
+
+    private sealed class Stopper(ProjectionRunner runner) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await runner.StopAsync(CancellationToken.None);
+            runner.Dispose();
+        }
+    }
+}
