@@ -4,6 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 source scripts/prepare.sh || exit 1
+set +e  # prepare.sh turns on errexit; here every test run must finish so the summary prints
 
 log=$(mktemp)
 dotnet test HealthEvents.sln -c "${HEALTHEVENTS_CONFIGURATION:-Release}" --no-build -nologo "$@" 2>&1 | tee "$log"

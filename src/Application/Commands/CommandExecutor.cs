@@ -22,7 +22,11 @@ public sealed class CommandExecutor(
     StreamStateCache cache,
     ILogger<CommandExecutor> log)
 {
-    public const int MaxAttempts = 5;
+    /// <summary>
+    /// A command loses a round only to another command that landed, so with fewer than this many
+    /// concurrent writers on one stream every command lands; beyond that the caller gets a 409.
+    /// </summary>
+    public const int MaxAttempts = 10;
 
     public async Task<CommandResult<TEvent>> ExecuteAsync<TDecider, TState, TCommand, TEvent>(
         string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct)
@@ -62,7 +66,8 @@ public sealed class CommandExecutor(
             catch (WrongExpectedVersionException) when (attempt < MaxAttempts)
             {
                 log.LogDebug("Concurrent write on {StreamId}, deciding again (attempt {Attempt})", streamId, attempt);
-                await Task.Delay(Random.Shared.Next(1, 5 * attempt), ct);
+                // Jittered, growing back-off spreads the contenders out instead of colliding again.
+                await Task.Delay(Random.Shared.Next(0, Math.Min(50, 1 << attempt)), ct);
                 continue;
             }
             catch (WrongExpectedVersionException e)
