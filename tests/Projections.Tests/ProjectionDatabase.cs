@@ -110,7 +110,7 @@ public sealed class ProjectionDatabase : IAsyncDisposable
         foreach (var d in Enumerable.Reverse(_owned)) await d.DisposeAsync();
         foreach (var rm in _readModels) rm.Dispose();
         await Events.DisposeAsync();
-        NpgsqlConnection.ClearAllPools();
+        NpgsqlConnection.ClearPool(new NpgsqlConnection(ConnectionString));
         var server = await TestPostgres.InstanceAsync();
         await using var conn = new NpgsqlConnection(server.ConnectionString());
         await conn.OpenAsync();

@@ -73,12 +73,13 @@ public sealed class ProjectionRunner : BackgroundService
             {
                 var changed = w.Changed;
                 var status = w.Snapshot();
-                if (status.Checkpoint is { } local && local >= position) return true;
                 if (status.RunningHere)
                 {
+                    if (status.Checkpoint is { } local && local >= position) return true;
                     await changed.WaitAsync(deadline.Token);
                     continue;
                 }
+                // Not running here: only the stored checkpoint counts (a rebuild elsewhere may have reset it).
                 var stored = await _applier.LoadCheckpointAsync(projection, deadline.Token);
                 w.ObservedStored(stored);
                 if (stored is not null && stored.Position >= position) return true;
