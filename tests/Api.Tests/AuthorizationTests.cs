@@ -85,4 +85,30 @@ public sealed class AuthorizationTests(DemoServiceFixture fixture) : IClassFixtu
 
         Assert.Equal((HttpStatusCode)expected, response.StatusCode);
     }
+
+    [Fact]
+    public async Task Only_the_authors_hospital_changes_an_entry_and_only_the_patient_revokes_or_forgets()
+    {
+        var host = fixture.Host;
+        var added = await (await host.As("northside physician").PostJsonAsync($"/patients/{Alice}/entries", Entry)).JsonAsync();
+        var entry = added.GetProperty("entryId").GetString();
+        var amendment = new { text = "Corrected note.", reason = "typo" };
+        var retraction = new { reason = "entered in error" };
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/entries/{entry}/amendments", amendment)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.As("alice (patient)").PostJsonAsync($"/patients/{Alice}/entries/{entry}/amendments", amendment)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.As("northside nurse").PostJsonAsync($"/patients/{Alice}/entries/{entry}/amendments", amendment)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/entries/{entry}/retraction", retraction)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.As("researcher").PostJsonAsync($"/patients/{Alice}/entries/{entry}/retraction", retraction)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.As("northside physician").PostJsonAsync($"/patients/{Alice}/entries/{entry}/retraction", retraction)).StatusCode);
+
+        var granted = await (await host.As("alice (patient)").PostJsonAsync($"/patients/{Alice}/consents", Consent)).JsonAsync();
+        var consent = granted.GetProperty("consentId").GetString();
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.As("northside physician").DeleteAsync($"/patients/{Alice}/consents/{consent}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.As("bob (patient)").DeleteAsync($"/patients/{Alice}/consents/{consent}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.As("alice (patient)").DeleteAsync($"/patients/{Alice}/consents/{consent}")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.As("bob (patient)").PostJsonAsync($"/patients/{Alice}/forget", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.As("northside admin").PostJsonAsync($"/patients/{Alice}/forget", new { })).StatusCode);
+    }
 }
