@@ -56,9 +56,60 @@ public sealed class ReadModelStore : IDisposable
         options.Schema.For<InsuranceDocument>();
     }
 
-    /// <summary>Creates or updates every configured table and index now (rather than on first use).</summary>
-    public Task EnsureSchemaAsync(CancellationToken ct = default) =>
-        Store.Storage.Database.ApplyAllConfiguredChangesToDatabaseAsync(ct: ct);
+    /// <summary>Serialises schema changes across nodes ("HERM" + 1); concurrent CREATE TABLE IF NOT EXISTS races on the catalog.</summary>
+    private const long SchemaLockKey = 0x4845_524D_0000_0001;
+
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private volatile bool _schemaReady;
+
+    /// <summary>
+    /// Creates or updates every configured table and index, once per store, under a database-wide advisory lock (Marten's
+    /// lazy per-type creation would otherwise race between sessions and nodes on a fresh database). Every session this
+    /// class hands out waits for it.
+    /// </summary>
+    public async Task EnsureSchemaAsync(CancellationToken ct = default)
+    {
+        if (_schemaReady) return;
+        await _schemaGate.WaitAsync(ct);
+        try
+        {
+            if (_schemaReady) return;
+            await using var conn = new NpgsqlConnection(LockConnectionString);
+            await conn.OpenAsync(ct);
+            await using (var lockCmd = new NpgsqlCommand("SELECT pg_advisory_lock($1)", conn) { CommandTimeout = 0 })
+            {
+                lockCmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SchemaLockKey });
+                await lockCmd.ExecuteNonQueryAsync(ct);
+            }
+            // Closing this unpooled connection releases the lock, whatever happens below.
+            await Store.Storage.Database.ApplyAllConfiguredChangesToDatabaseAsync(ct: ct);
+            _schemaReady = true;
+        }
+        finally
+        {
+            _schemaGate.Release();
+        }
+    }
+
+    /// <summary>A read-only session, once the schema exists.</summary>
+    public async Task<IQuerySession> QuerySessionAsync(CancellationToken ct = default)
+    {
+        await EnsureSchemaAsync(ct);
+        return Store.QuerySession();
+    }
+
+    /// <summary>A session with an identity map (a document stored earlier in the session loads as stored), once the schema exists.</summary>
+    internal async Task<IDocumentSession> IdentitySessionAsync(CancellationToken ct)
+    {
+        await EnsureSchemaAsync(ct);
+        return Store.IdentitySession();
+    }
+
+    internal async Task<IDocumentSession> LightweightSessionAsync(CancellationToken ct)
+    {
+        await EnsureSchemaAsync(ct);
+        return Store.LightweightSession();
+    }
 
     /// <summary>A connection string for a dedicated, unpooled connection (advisory locks live as long as it does).</summary>
     internal string LockConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString)
@@ -67,5 +118,9 @@ public sealed class ReadModelStore : IDisposable
         ApplicationName = "healthevents-projection-lock",
     }.ConnectionString;
 
-    public void Dispose() => Store.Dispose();
+    public void Dispose()
+    {
+        Store.Dispose();
+        _schemaGate.Dispose();
+    }
 }

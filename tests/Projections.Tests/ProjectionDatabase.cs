@@ -40,7 +40,7 @@ public sealed class ProjectionDatabase : IAsyncDisposable
     /// <summary>A read-model store of its own (as each node has), disposed with the database.</summary>
     public ReadModelStore NewReadModels()
     {
-        var store = ReadModelStore.Create(ConnectionString);
+        var store = ReadModelStore.Create(ConnectionString, o => o.Schema.For<AppliedCount>());
         _readModels.Add(store);
         return store;
     }
@@ -92,14 +92,14 @@ public sealed class ProjectionDatabase : IAsyncDisposable
     public async Task<ProjectionCheckpoint?> CheckpointAsync(string projection)
     {
         var rm = _readModels.Count > 0 ? _readModels[0] : NewReadModels();
-        await using var session = rm.Store.QuerySession();
+        await using var session = await rm.QuerySessionAsync();
         return await session.LoadAsync<ProjectionCheckpoint>(projection);
     }
 
     public async Task<IReadOnlyList<T>> AllAsync<T>() where T : notnull
     {
         var rm = _readModels.Count > 0 ? _readModels[0] : NewReadModels();
-        await using var session = rm.Store.QuerySession();
+        await using var session = await rm.QuerySessionAsync();
         return await session.Query<T>().ToListAsync();
     }
 

@@ -14,7 +14,7 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
 {
     public async Task<ProjectionCheckpoint?> LoadCheckpointAsync(string projection, CancellationToken ct)
     {
-        await using var session = readModels.Store.QuerySession();
+        await using var session = await readModels.QuerySessionAsync(ct);
         return await session.LoadAsync<ProjectionCheckpoint>(projection, ct);
     }
 
@@ -28,7 +28,7 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
     {
         if (batch.Count == 0) throw new ArgumentException("A batch holds at least one event.", nameof(batch));
         // Identity map: an event can load a document that an earlier event of the same batch stored, before it is saved.
-        await using var session = readModels.Store.IdentitySession();
+        await using var session = await readModels.IdentitySessionAsync(ct);
         for (var i = 0; i < batch.Count; i++)
         {
             var envelope = batch[i];
@@ -62,7 +62,7 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
     /// <summary>Deletes every document of the projection and its checkpoint, in one transaction.</summary>
     public async Task ResetAsync(IProjection projection, CancellationToken ct)
     {
-        await using var session = readModels.Store.LightweightSession();
+        await using var session = await readModels.LightweightSessionAsync(ct);
         foreach (var type in projection.DocumentTypes)
             DeleteAllMethod.MakeGenericMethod(type).Invoke(null, [session]);
         session.Delete<ProjectionCheckpoint>(projection.Name);

@@ -38,7 +38,7 @@ public sealed class AuditQuery(ReadModelStore readModels)
             throw new ArgumentException("Unknown audit action.", nameof(action));
         var after = cursor is null ? -1 : DecodeCursor(cursor);
 
-        await using var session = readModels.Store.QuerySession();
+        await using var session = await readModels.QuerySessionAsync(ct);
         IQueryable<AuditEntry> query = session.Query<AuditEntry>().Where(x => x.PatientId == patientId && x.StreamVersion > after);
         if (from is { } f) query = query.Where(x => x.At >= f);
         if (to is { } t) query = query.Where(x => x.At < t);

@@ -31,7 +31,7 @@ public sealed class ConsentQuery(ReadModelStore readModels)
 
     private async Task<IReadOnlyList<ConsentDocument>> AllAsync(Guid patientId, CancellationToken ct)
     {
-        await using var session = readModels.Store.QuerySession();
+        await using var session = await readModels.QuerySessionAsync(ct);
         var all = await session.Query<ConsentDocument>().Where(x => x.PatientId == patientId).ToListAsync(ct);
         return all.OrderBy(c => c.GrantedAt).ThenBy(c => c.ConsentId).ToList();
     }

@@ -12,7 +12,7 @@ public sealed class RecordQuery(ReadModelStore readModels)
     public async Task<IReadOnlyList<RecordEntryDocument>> ListAsync(
         Guid patientId, IReadOnlyCollection<Category>? categories = null, CancellationToken ct = default)
     {
-        await using var session = readModels.Store.QuerySession();
+        await using var session = await readModels.QuerySessionAsync(ct);
         var entries = await session.Query<RecordEntryDocument>()
             .Where(x => x.PatientId == patientId && !x.Retracted)
             .ToListAsync(ct);
