@@ -17,9 +17,9 @@ public static class NetworkEndpoints
         return app;
     }
 
-    public static async Task<Ok<NetworkView>> Get(NetworkDirectory directory, CancellationToken ct)
+    public static Ok<NetworkView> Get(NetworkDirectory directory)
     {
-        var network = await directory.RefreshAsync(ct);
+        var network = directory.Current;
         return TypedResults.Ok(new NetworkView(
             network.Hospitals.Values.OrderBy(h => h.Id, StringComparer.Ordinal).Select(h => new HospitalView(h.Id, h.Name, h.EndorserEndpoint,
                 h.EndorsementKeys.Select(View).ToList(), h.IdentityKeys.Select(View).ToList())).ToList(),

@@ -62,6 +62,7 @@ public static class HealthEventsApp
         services.AddSingleton<ReadYourWrites>();
         services.AddHealthEventsAuth();
         services.AddSingleton<DemoSeeder>();
+        services.AddHostedService<NetworkDirectoryRefresher>();
 
         var app = builder.Build();
         await app.Services.InitializeHealthEventsStorageAsync();

@@ -7,9 +7,3 @@ public sealed record CommandContext(Actor Actor, Guid CommandId, Guid Correlatio
 {
     public static CommandContext For(Actor actor) => new(actor, Guid.NewGuid(), Guid.NewGuid());
 }
-
-/// <summary>Implemented by every application command that acts on behalf of an authenticated caller.</summary>
-public interface IHasContext
-{
-    CommandContext Context { get; }
-}

@@ -18,12 +18,4 @@ public readonly record struct GlobalPosition(ulong Commit, ulong Prepare) : ICom
     public static bool operator >=(GlobalPosition a, GlobalPosition b) => a.CompareTo(b) >= 0;
 
     public override string ToString() => $"{Commit}/{Prepare}";
-
-    public static GlobalPosition Parse(string text)
-    {
-        var parts = text.Split('/');
-        return parts.Length == 2 && ulong.TryParse(parts[0], out var c) && ulong.TryParse(parts[1], out var p)
-            ? new GlobalPosition(c, p)
-            : throw new FormatException("A global position is written as commit/prepare.");
-    }
 }

@@ -10,7 +10,7 @@ namespace HealthEvents.Application.Patients;
 
 public sealed record AddRecordEntryCommand(
     Guid PatientId, Guid? EntryId, string Category, CodeInput Code, string Text, DateTimeOffset? RecordedAt, CommandContext Context)
-    : IRequest<EntryAddedResult>, IHasContext;
+    : IRequest<EntryAddedResult>;
 
 public sealed record EntryAddedResult(Guid EntryId, Receipt Receipt);
 

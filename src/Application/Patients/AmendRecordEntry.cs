@@ -8,7 +8,7 @@ using Mediator;
 namespace HealthEvents.Application.Patients;
 
 public sealed record AmendRecordEntryCommand(Guid PatientId, Guid EntryId, string Text, string Reason, CommandContext Context)
-    : IRequest<Receipt>, IHasContext;
+    : IRequest<Receipt>;
 
 public sealed class AmendRecordEntryValidator : AbstractValidator<AmendRecordEntryCommand>
 {

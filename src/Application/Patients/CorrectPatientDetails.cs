@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FluentValidation;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Ports;
@@ -9,16 +8,11 @@ using Mediator;
 namespace HealthEvents.Application.Patients;
 
 public sealed record CorrectPatientDetailsCommand(Guid PatientId, int BirthYear, string Sex, string Name, CommandContext Context)
-    : IRequest<Receipt>, IHasContext;
+    : IRequest<Receipt>, IDemographicsInput;
 
 public sealed class CorrectPatientDetailsValidator : AbstractValidator<CorrectPatientDetailsCommand>
 {
-    public CorrectPatientDetailsValidator()
-    {
-        RuleFor(c => c.BirthYear).InclusiveBetween(1900, DateTime.UtcNow.Year);
-        RuleFor(c => c.Sex).OneOf<CorrectPatientDetailsCommand, Sex>();
-        RuleFor(c => c.Name).ShortText(300);
-    }
+    public CorrectPatientDetailsValidator() => Include(new DemographicsValidator());
 }
 
 public sealed class CorrectPatientDetailsHandler(PatientCommands patients, IPatientCipher cipher)
@@ -26,7 +20,7 @@ public sealed class CorrectPatientDetailsHandler(PatientCommands patients, IPati
 {
     public async ValueTask<Receipt> Handle(CorrectPatientDetailsCommand c, CancellationToken ct)
     {
-        var demographics = await cipher.EncryptAsync(c.PatientId, JsonSerializer.Serialize(new Demographics(c.Name)), ct);
+        var demographics = await new Demographics(c.Name).SealAsync(cipher, c.PatientId, ct);
         return (await patients.ExecuteAsync(c.PatientId, at => new CorrectPatientDetails(
             c.BirthYear, ValidationRules.Parse<Sex>(c.Sex), demographics, c.Context.Actor, at), c.Context, ct)).Receipt;
     }

@@ -4,7 +4,7 @@ using Mediator;
 
 namespace HealthEvents.Application.Patients;
 
-public sealed record EndInsuranceCommand(Guid PatientId, CommandContext Context) : IRequest<Receipt>, IHasContext;
+public sealed record EndInsuranceCommand(Guid PatientId, CommandContext Context) : IRequest<Receipt>;
 
 public sealed class EndInsuranceHandler(PatientCommands patients) : IRequestHandler<EndInsuranceCommand, Receipt>
 {

@@ -6,7 +6,7 @@ using Mediator;
 
 namespace HealthEvents.Application.Patients;
 
-public sealed record ForgetPatientCommand(Guid PatientId, CommandContext Context) : IRequest<Receipt>, IHasContext;
+public sealed record ForgetPatientCommand(Guid PatientId, CommandContext Context) : IRequest<Receipt>;
 
 public sealed class ForgetPatientHandler(PatientCommands patients, IPatientCipher cipher) : IRequestHandler<ForgetPatientCommand, Receipt>
 {

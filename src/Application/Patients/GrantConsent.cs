@@ -11,7 +11,7 @@ public sealed record GranteeInput(string Kind, string Id);
 public sealed record GrantConsentCommand(
     Guid PatientId, Guid? ConsentId, GranteeInput Grantee, IReadOnlyList<string> Categories, IReadOnlyList<string> Purposes,
     IReadOnlyList<string> Actions, DateTimeOffset? ValidFrom, DateTimeOffset? ValidUntil, CommandContext Context)
-    : IRequest<ConsentGrantedResult>, IHasContext;
+    : IRequest<ConsentGrantedResult>;
 
 public sealed record ConsentGrantedResult(Guid ConsentId, Receipt Receipt);
 

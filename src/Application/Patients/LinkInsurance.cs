@@ -9,7 +9,7 @@ namespace HealthEvents.Application.Patients;
 
 public sealed record LinkInsuranceCommand(
     Guid PatientId, string Insurer, string PolicyReference, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil, CommandContext Context)
-    : IRequest<Receipt>, IHasContext;
+    : IRequest<Receipt>;
 
 public sealed class LinkInsuranceValidator : AbstractValidator<LinkInsuranceCommand>
 {

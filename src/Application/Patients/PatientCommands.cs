@@ -9,8 +9,6 @@ public sealed class PatientCommands(CommandExecutor executor, IClock clock)
 {
     public static string StreamId(Guid patientId) => $"patient-{patientId}";
 
-    public DateTimeOffset Now => clock.UtcNow;
-
     public Task<CommandResult<IPatientEvent>> ExecuteAsync(
         Guid patientId, Func<DateTimeOffset, IPatientCommand> command, CommandContext context, CancellationToken ct)
     {

@@ -7,7 +7,7 @@ using Mediator;
 namespace HealthEvents.Application.Patients;
 
 public sealed record RequestAccessCommand(Guid PatientId, string Purpose, IReadOnlyList<string> Categories, CommandContext Context)
-    : IRequest<AccessOutcome>, IHasContext;
+    : IRequest<AccessOutcome>;
 
 public sealed class RequestAccessValidator : AbstractValidator<RequestAccessCommand>
 {

@@ -6,7 +6,7 @@ using Mediator;
 namespace HealthEvents.Application.Patients;
 
 public sealed record RetractRecordEntryCommand(Guid PatientId, Guid EntryId, string Reason, CommandContext Context)
-    : IRequest<Receipt>, IHasContext;
+    : IRequest<Receipt>;
 
 public sealed class RetractRecordEntryValidator : AbstractValidator<RetractRecordEntryCommand>
 {

@@ -4,7 +4,7 @@ using Mediator;
 
 namespace HealthEvents.Application.Patients;
 
-public sealed record RevokeConsentCommand(Guid PatientId, Guid ConsentId, CommandContext Context) : IRequest<Receipt>, IHasContext;
+public sealed record RevokeConsentCommand(Guid PatientId, Guid ConsentId, CommandContext Context) : IRequest<Receipt>;
 
 public sealed class RevokeConsentHandler(PatientCommands patients) : IRequestHandler<RevokeConsentCommand, Receipt>
 {

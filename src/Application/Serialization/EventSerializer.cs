@@ -30,8 +30,6 @@ public sealed class EventSerializer
 
     public static EventSerializer Default { get; } = new();
 
-    public IEnumerable<string> StoredNames => _byName.Keys;
-
     public string NameOf(IEvent e) => _byType.TryGetValue(e.GetType(), out var name)
         ? name
         : throw new InvalidOperationException($"{e.GetType().Name} has no [EventType] name.");
