@@ -121,8 +121,11 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
     {
         RequireMemberAdmin(command.Actor, state);
         Require(command.Policy, "policy-required", "An endorsement policy is required.");
+        // A policy nobody can evaluate would stop every later transaction; it is stored in its canonical text.
+        if (!EndorsementPolicy.TryParse(command.Policy, out var policy, out var error))
+            throw RejectedException.Invalid("policy-invalid", error!);
 
-        return [new EndorsementPolicyChanged(command.Policy)];
+        return [new EndorsementPolicyChanged(policy!.ToString())];
     }
 
     private static void RequireMemberAdmin(Actor actor, NetworkState state)
