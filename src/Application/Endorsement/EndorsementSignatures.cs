@@ -1,0 +1,144 @@
+using System.Security.Cryptography;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
+
+namespace HealthEvents.Application.Endorsement;
+
+/// <summary>
+/// What endorsers sign and how it is checked (DESIGN.md "Endorsement", "Batches"). The signed message is
+/// <see cref="TransactionEndorsement.SignedRoot"/>, 32 bytes: for a batch of one, the transaction hash itself
+/// (leaf 0, empty path); for a batch of n, the RFC 9162 Merkle root over the batch's transaction hashes, with
+/// the transaction's leaf index and inclusion path stored beside it. Signatures are ECDSA P-256 over SHA-256
+/// in IEEE P1363 form (r || s, 64 bytes); public keys travel as base64 SubjectPublicKeyInfo.
+/// </summary>
+public static class EndorsementSignatures
+{
+    public const int SignatureSize = 64;
+
+    private const DSASignatureFormat Format = DSASignatureFormat.IeeeP1363FixedFieldConcatenation;
+    private const int MaxCachedKeys = 256;
+    private const string P256Oid = "1.2.840.10045.3.1.7";
+
+    /// <summary>Imported public keys, per thread (an ECDsa instance is not documented as safe to share across threads).</summary>
+    [ThreadStatic] private static Dictionary<string, ECDsa?>? _keys;
+
+    /// <summary>Signs <paramref name="message"/> (a signed root, or a transaction hash) with a P-256 key.</summary>
+    public static byte[] Sign(ECDsa key, byte[] message)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(message);
+        if (key.KeySize != 256) throw new ArgumentException("Endorsement keys are ECDSA P-256.", nameof(key));
+        return key.SignData(message, HashAlgorithmName.SHA256, Format);
+    }
+
+    /// <summary>Whether <paramref name="signature"/> is the key's signature of <paramref name="message"/>. False, never an exception, for a malformed key or signature.</summary>
+    public static bool Verify(string publicKeyBase64Spki, byte[] message, byte[] signature) =>
+        message is not null && signature is { Length: SignatureSize }
+        && ImportCached(publicKeyBase64Spki) is { } key
+        && Verify(key, message, signature);
+
+    public static bool Verify(ECDsa publicKey, byte[] message, byte[] signature)
+    {
+        if (publicKey is null || message is null || signature is not { Length: SignatureSize } || publicKey.KeySize != 256) return false;
+        try
+        {
+            return publicKey.VerifyData(message, signature, HashAlgorithmName.SHA256, Format);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The endorsement of a transaction signed on its own: the signed root is its hash, leaf 0 of 1, empty path.</summary>
+    public static TransactionEndorsement BatchOfOne(
+        long firstVersion, int eventCount, byte[] transactionHash, IReadOnlyList<EndorsementSignature> signatures)
+    {
+        RequireHash(transactionHash, nameof(transactionHash));
+        return new TransactionEndorsement(firstVersion, eventCount, (byte[])transactionHash.Clone(), 0, 1, [], signatures);
+    }
+
+    /// <summary>The Merkle root an endorser signs for a batch of transactions (in the batch's order).</summary>
+    public static byte[] BatchRoot(IReadOnlyList<byte[]> transactionHashes)
+    {
+        ArgumentNullException.ThrowIfNull(transactionHashes);
+        if (transactionHashes.Count == 0) throw new ArgumentException("A batch holds at least one transaction.", nameof(transactionHashes));
+        foreach (var hash in transactionHashes) RequireHash(hash, nameof(transactionHashes));
+        return transactionHashes.Count == 1 ? (byte[])transactionHashes[0].Clone() : MerkleTree.Root(transactionHashes);
+    }
+
+    /// <summary>
+    /// The endorsement of the transaction at <paramref name="leafIndex"/> of a batch whose root the
+    /// <paramref name="signatures"/> cover: the root, the batch size and this transaction's inclusion path.
+    /// </summary>
+    public static TransactionEndorsement InBatch(
+        long firstVersion, int eventCount, IReadOnlyList<byte[]> batchTransactionHashes, int leafIndex,
+        IReadOnlyList<EndorsementSignature> signatures)
+    {
+        var root = BatchRoot(batchTransactionHashes);
+        ArgumentOutOfRangeException.ThrowIfNegative(leafIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(leafIndex, batchTransactionHashes.Count);
+        if (batchTransactionHashes.Count == 1) return BatchOfOne(firstVersion, eventCount, batchTransactionHashes[0], signatures);
+        return new TransactionEndorsement(firstVersion, eventCount, root, leafIndex, batchTransactionHashes.Count,
+            MerkleTree.InclusionPath(leafIndex, batchTransactionHashes), signatures);
+    }
+
+    /// <summary>
+    /// Why the endorsement's signed root does not cover <paramref name="transactionHash"/>, or null when it does:
+    /// equal to it for a batch of one, proven by the inclusion path for a larger batch.
+    /// </summary>
+    public static string? RootProblem(TransactionEndorsement endorsement, byte[] transactionHash)
+    {
+        ArgumentNullException.ThrowIfNull(endorsement);
+        if (endorsement.SignedRoot is not { Length: HashChain.HashSize })
+            return "The signed root is not a 32-byte hash.";
+        if (endorsement.BatchSize < 1 || endorsement.LeafIndex < 0 || endorsement.LeafIndex >= endorsement.BatchSize)
+            return $"Leaf {endorsement.LeafIndex} of a batch of {endorsement.BatchSize} is not a place in a batch.";
+        var path = endorsement.InclusionPath ?? [];
+        if (endorsement.BatchSize == 1)
+        {
+            if (path.Count != 0) return "A batch of one carries an inclusion path.";
+            return CryptographicOperations.FixedTimeEquals(endorsement.SignedRoot, transactionHash)
+                ? null
+                : "The signed root is not the transaction hash.";
+        }
+        return MerkleTree.VerifyInclusion(transactionHash, endorsement.LeafIndex, endorsement.BatchSize, path, endorsement.SignedRoot)
+            ? null
+            : $"The inclusion path does not prove the transaction hash at leaf {endorsement.LeafIndex} of the signed batch of {endorsement.BatchSize}.";
+    }
+
+    private static ECDsa? ImportCached(string publicKeyBase64Spki)
+    {
+        if (string.IsNullOrEmpty(publicKeyBase64Spki)) return null;
+        var keys = _keys ??= new Dictionary<string, ECDsa?>(StringComparer.Ordinal);
+        if (keys.TryGetValue(publicKeyBase64Spki, out var cached)) return cached;
+        if (keys.Count >= MaxCachedKeys)
+        {
+            foreach (var key in keys.Values) key?.Dispose();
+            keys.Clear();
+        }
+        var imported = Import(publicKeyBase64Spki);
+        keys[publicKeyBase64Spki] = imported;
+        return imported;
+    }
+
+    private static ECDsa? Import(string publicKeyBase64Spki)
+    {
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(Convert.FromBase64String(publicKeyBase64Spki), out var read);
+            if (read > 0 && key.ExportParameters(false).Curve.Oid?.Value == P256Oid) return key;
+        }
+        catch (Exception e) when (e is FormatException or CryptographicException)
+        {
+        }
+        key.Dispose();
+        return null;
+    }
+
+    private static void RequireHash(byte[] hash, string name)
+    {
+        if (hash is not { Length: HashChain.HashSize }) throw new ArgumentException("Transaction hashes are 32 bytes.", name);
+    }
+}
