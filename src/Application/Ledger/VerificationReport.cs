@@ -38,4 +38,27 @@ public static class VerificationCodes
 
     /// <summary>A transaction's endorsement announces more events than the stream holds.</summary>
     public const string IncompleteTransaction = "incomplete-transaction";
+
+    // Endorsement (reported by the endorsement checker, at the first version carrying the endorsement at fault).
+
+    /// <summary>A transaction carries no endorsement (only the network's genesis may).</summary>
+    public const string Unendorsed = "unendorsed";
+
+    /// <summary>The signed root does not cover the transaction hash: not equal to it (batch of one), or the inclusion path fails.</summary>
+    public const string BadInclusionPath = "bad-inclusion-path";
+
+    /// <summary>A signature names a hospital that was not a member at the transaction's time.</summary>
+    public const string UnknownEndorser = "unknown-endorser";
+
+    /// <summary>A signature names a key that was not the hospital's endorsement key at the transaction's time.</summary>
+    public const string WrongKey = "wrong-key";
+
+    /// <summary>A signature does not verify under the key it names.</summary>
+    public const string BadSignature = "bad-signature";
+
+    /// <summary>The hospitals whose signatures verify do not satisfy the endorsement policy in force at the time.</summary>
+    public const string PolicyNotMet = "policy-not-met";
+
+    /// <summary>An intact event's metadata cannot be read, so the time its endorsement is judged at is unknown.</summary>
+    public const string UnreadableMetadata = "unreadable-metadata";
 }

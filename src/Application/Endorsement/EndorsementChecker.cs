@@ -1,0 +1,221 @@
+using System.Globalization;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Network;
+using HealthEvents.Domain.Patients;
+using static HealthEvents.Application.Ledger.VerificationCodes;
+
+namespace HealthEvents.Application.Endorsement;
+
+/// <summary>
+/// Checks each transaction's endorsement against the network of its time (DESIGN.md "Endorsement"): the
+/// signed root covers the transaction hash, each signer was a member, signed with its endorsement key valid
+/// then, the signature verifies, and the hospitals whose signatures verify meet the policy then in force.
+/// <list type="bullet">
+/// <item>The time is the last event's metadata OccurredAt. A patient stream's transactions are judged against
+/// the network at that time; a transaction of the network stream itself against the network before it (the
+/// members and policy it was endorsed under), with keys valid at its time.</item>
+/// <item><c>home</c> is the HomeHospital of the PatientRegistered event at version 0 of the stream.</item>
+/// <item>The network's genesis is trusted: the leading transactions of the <c>network</c> stream made by the
+/// actor <c>genesis</c> may be unendorsed (nobody could endorse before the members existed, and every hospital
+/// holds the genesis file). If they carry signatures those are still checked, but no policy is required. From the
+/// first other transaction on, the network stream is held to the same rule as every stream.</item>
+/// <item>Problems are reported at the first version carrying the endorsement at fault: the transaction's first
+/// version, or — when the copies its events carry differ (a row edited behind the store's back) — the version of
+/// the altered copy. Each distinct copy is checked.</item>
+/// <item>A transaction whose chain is broken is still checked: the signatures cover the stored hash, so tampering
+/// with endorsements is found there too. A boundary the endorsement contradicts is left to the stream verifier,
+/// which reported it, unless the chain looked intact (then it is reported here as <c>transaction-boundary</c>).</item>
+/// </list>
+/// One instance per verification run: it remembers per stream what it learnt from earlier transactions
+/// (the home hospital, whether the genesis is over), so it expects each stream's transactions in order. Not thread-safe.
+/// </summary>
+public sealed class EndorsementChecker(NetworkHistory network, EventSerializer serializer) : IEndorsementChecker
+{
+    /// <summary>The actor id under which the genesis file founds the network.</summary>
+    public const string GenesisActor = "genesis";
+
+    private readonly Dictionary<string, string?> _homes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);
+    private readonly Dictionary<NetworkState, string[]> _members = new(ReferenceEqualityComparer.Instance);
+    private bool _genesisOver;
+
+    /// <summary>A checker over the network as the store holds it now.</summary>
+    public static async Task<EndorsementChecker> LoadAsync(IEventStore store, EventSerializer serializer, CancellationToken ct = default) =>
+        new(await NetworkHistory.LoadAsync(store, serializer, ct).ConfigureAwait(false), serializer);
+
+    public ValueTask<IReadOnlyList<VerificationProblem>> CheckAsync(TransactionToCheck transaction, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        ct.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Check(transaction));
+    }
+
+    public IReadOnlyList<VerificationProblem> Check(TransactionToCheck transaction)
+    {
+        var problems = new List<VerificationProblem>();
+        var streamId = transaction.StreamId;
+        var home = HomeOf(transaction);
+
+        if (!TryReadMetadata(transaction.Events[^1], out var metadata))
+        {
+            // An altered event is already reported by the chain; an intact one that cannot be read is a problem of its own.
+            if (transaction.ChainIntact)
+                problems.Add(new(streamId, transaction.FirstVersion, UnreadableMetadata,
+                    $"The metadata of version {transaction.LastVersion} cannot be read, so the time of the transaction is unknown."));
+            return problems;
+        }
+        var at = metadata.OccurredAt;
+
+        var isNetwork = streamId == NetworkCommands.StreamId;
+        var genesis = isNetwork && !_genesisOver && metadata.ActorId == GenesisActor;
+        if (isNetwork && !genesis) _genesisOver = true;
+        var state = isNetwork ? network.StateBefore(transaction.FirstVersion) : network.StateAt(at);
+
+        TransactionEndorsement? checkedCopy = null;
+        foreach (var e in transaction.Events)
+        {
+            if (e.Endorsement is null)
+            {
+                if (!genesis)
+                    problems.Add(new(streamId, e.Version, Unendorsed, e.Version == transaction.FirstVersion
+                        ? $"Version {e.Version} carries no endorsement."
+                        : $"Version {e.Version} carries no endorsement, unlike the rest of its transaction."));
+                continue;
+            }
+            if (checkedCopy is not null && SameCopy(checkedCopy, e.Endorsement)) continue;
+            checkedCopy = e.Endorsement;
+            CheckCopy(transaction, e.Version, e.Endorsement, state, at, home, requirePolicy: !genesis, problems);
+        }
+        return problems;
+    }
+
+    private void CheckCopy(
+        TransactionToCheck transaction, long reportAt, TransactionEndorsement endorsement, NetworkState state,
+        DateTimeOffset at, string? home, bool requirePolicy, List<VerificationProblem> problems)
+    {
+        var streamId = transaction.StreamId;
+        if (endorsement.FirstVersion != transaction.FirstVersion || endorsement.EventCount != transaction.Events.Count)
+        {
+            // The stream verifier reports every contradicted boundary it can see, and marks the chain broken when it does.
+            if (transaction.ChainIntact)
+                problems.Add(new(streamId, reportAt, TransactionBoundary,
+                    $"The endorsement at version {reportAt} describes {endorsement.EventCount} events from version {endorsement.FirstVersion}, " +
+                    $"but the transaction holds {transaction.Events.Count} from version {transaction.FirstVersion}."));
+            return;
+        }
+
+        if (EndorsementSignatures.RootProblem(endorsement, transaction.TransactionHash) is { } rootProblem)
+        {
+            problems.Add(new(streamId, reportAt, BadInclusionPath, rootProblem));
+            return;
+        }
+
+        var when = at.ToString("O", CultureInfo.InvariantCulture);
+        var valid = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var signature in endorsement.Signatures ?? [])
+        {
+            var hospital = signature?.HospitalId ?? "";
+            if (signature is null || !state.IsMember(hospital))
+            {
+                problems.Add(new(streamId, reportAt, UnknownEndorser, $"Signed by '{hospital}', which was not a member of the network at {when}."));
+                continue;
+            }
+            var key = state.KeyAt(hospital, KeyUse.Endorsement, at);
+            if (key is null || !string.Equals(key.KeyId, signature.KeyId, StringComparison.Ordinal))
+            {
+                problems.Add(new(streamId, reportAt, WrongKey,
+                    $"{hospital} signed with key '{signature.KeyId}'; its endorsement key at {when} was '{key?.KeyId ?? "none"}'."));
+                continue;
+            }
+            if (!EndorsementSignatures.Verify(key.PublicKey, endorsement.SignedRoot, signature.Signature ?? []))
+            {
+                problems.Add(new(streamId, reportAt, BadSignature, $"The signature of {hospital} (key '{key.KeyId}') does not verify."));
+                continue;
+            }
+            valid.Add(hospital);
+        }
+
+        if (!requirePolicy) return;
+        var (policy, error) = PolicyOf(state);
+        if (policy is null)
+        {
+            problems.Add(new(streamId, reportAt, PolicyNotMet, $"The endorsement policy in force at {when} cannot be read: {error}"));
+            return;
+        }
+        var context = new PolicyContext(MembersOf(state), home);
+        if (!policy.IsSatisfiedBy(valid, context))
+            problems.Add(new(streamId, reportAt, PolicyNotMet, $"Policy {policy} at {when} {policy.Explain(valid, context)}."));
+    }
+
+    /// <summary>The patient's home hospital, from the PatientRegistered at version 0, remembered per stream.</summary>
+    private string? HomeOf(TransactionToCheck transaction)
+    {
+        if (_homes.TryGetValue(transaction.StreamId, out var known)) return known;
+        string? home = null;
+        if (transaction.Events[0] is { Version: 0 } first)
+        {
+            try
+            {
+                if (serializer.IsKnown(first.Type) && serializer.Deserialize(first.Type, first.Data) is PatientRegistered registered)
+                    home = string.IsNullOrEmpty(registered.HomeHospital) ? null : registered.HomeHospital;
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or ArgumentException)
+            {
+                // Unreadable: reported by the chain; "home" then cannot be satisfied.
+            }
+        }
+        _homes[transaction.StreamId] = home;
+        return home;
+    }
+
+    private (EndorsementPolicy? Policy, string? Error) PolicyOf(NetworkState state)
+    {
+        if (_policies.TryGetValue(state.EndorsementPolicy, out var known)) return known;
+        EndorsementPolicy.TryParse(state.EndorsementPolicy, out var policy, out var error);
+        return _policies[state.EndorsementPolicy] = (policy, error);
+    }
+
+    private string[] MembersOf(NetworkState state)
+    {
+        if (_members.TryGetValue(state, out var members)) return members;
+        if (_members.Count > 1024) _members.Clear();
+        return _members[state] = [.. state.Hospitals.Keys];
+    }
+
+    private static bool TryReadMetadata(EventEnvelope e, out EventMetadata metadata)
+    {
+        try
+        {
+            metadata = EventMetadata.FromBytes(e.Metadata);
+            return true;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or ArgumentException)
+        {
+            metadata = null!;
+            return false;
+        }
+    }
+
+    private static bool SameCopy(TransactionEndorsement a, TransactionEndorsement b)
+    {
+        if (ReferenceEquals(a, b)) return true;
+        if (a.FirstVersion != b.FirstVersion || a.EventCount != b.EventCount || a.LeafIndex != b.LeafIndex || a.BatchSize != b.BatchSize
+            || !Same(a.SignedRoot, b.SignedRoot)
+            // Stored JSON is outside the hash chain: anything may be missing from an edited copy.
+            || !(a.InclusionPath ?? []).SequenceEqual(b.InclusionPath ?? [], ByteArrays)
+            || !(a.Signatures ?? []).SequenceEqual(b.Signatures ?? [], Signatures))
+            return false;
+        return true;
+    }
+
+    private static bool Same(byte[]? a, byte[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
+
+    private static readonly IEqualityComparer<byte[]> ByteArrays = EqualityComparer<byte[]>.Create((a, b) => Same(a, b), a => a.Length);
+
+    private static readonly IEqualityComparer<EndorsementSignature> Signatures = EqualityComparer<EndorsementSignature>.Create(
+        (x, y) => x is null ? y is null : y is not null && x.HospitalId == y.HospitalId && x.KeyId == y.KeyId && Same(x.Signature, y.Signature),
+        x => x.HospitalId?.GetHashCode() ?? 0);
+}
