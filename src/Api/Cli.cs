@@ -11,9 +11,10 @@ public static class Cli
     {
         ["token"] = TokenAsync,
         ["rebuild"] = RebuildAsync,
+        ["endorser"] = EndorserAsync,
     };
 
-    public static bool IsVerb(string arg) => Verbs.ContainsKey(arg) || arg is "verify" or "rebuild" or "endorser" or "help" or "--help";
+    public static bool IsVerb(string arg) => Verbs.ContainsKey(arg) || arg is "verify" or "help" or "--help";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -30,6 +31,8 @@ public static class Cli
                    ./run.sh token --hospital H --role R --subject S [--patient ID] [--days N]
                                                  mint a bearer token signed by hospital H's identity key
                    ./run.sh rebuild [PROJECTION ...]   rebuild read views from the whole history (all when none named)
+                   ./run.sh endorser --hospital H [--urls URL]
+                                                 serve hospital H's endorser (HEALTHEVENTS_URLS, default http://127.0.0.1:5081)
             """);
         return 2;
     }
@@ -91,6 +94,17 @@ public static class Cli
         {
             await app.Services.GetRequiredService<PostgresHosting>().StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>Serves one hospital's endorser until stopped.</summary>
+    private static async Task<int> EndorserAsync(string[] args)
+    {
+        var options = Options(args);
+        if (!options.TryGetValue("hospital", out var hospital)) return Usage();
+        var passThrough = options.TryGetValue("urls", out var urls) ? new[] { "--urls", urls } : [];
+        await using var app = await EndorserApp.BuildAsync(passThrough, hospital);
+        await app.RunAsync();
+        return 0;
     }
 
     private static Dictionary<string, string> Options(string[] args)

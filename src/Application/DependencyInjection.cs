@@ -23,6 +23,8 @@ public static class DependencyInjection
         services.TryAddSingleton(EventSerializer.Default);
         services.TryAddSingleton<StreamStateCache>(_ => new StreamStateCache());
         services.TryAddSingleton<IEndorsementService, NoEndorsement>();
+        services.TryAddSingleton<StreamLoader>();
+        services.TryAddSingleton<CommandDecider>();
         services.TryAddSingleton<CommandExecutor>();
         services.TryAddSingleton<PatientCommands>();
         services.TryAddSingleton<AccessOutcomes>();

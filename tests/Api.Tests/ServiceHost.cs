@@ -31,10 +31,17 @@ public sealed class ServiceHost : IAsyncDisposable
     public CapturedLogs Logs { get; }
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ServiceHost> StartAsync()
+    public static async Task<ServiceHost> StartAsync() => await StartAsync(await NewNodeAsync());
+
+    /// <summary>A database and a data folder for a node that has not started yet (its endorsers may start first).</summary>
+    public sealed record Node(string ConnectionString, string DataFolder);
+
+    public static async Task<Node> NewNodeAsync() =>
+        new(await TestPostgres.CreateDatabaseAsync(), Path.Combine(Path.GetTempPath(), "he-api-" + Guid.NewGuid().ToString("N")));
+
+    public static async Task<ServiceHost> StartAsync(Node node)
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync();
-        var dataFolder = Path.Combine(Path.GetTempPath(), "he-api-" + Guid.NewGuid().ToString("N"));
+        var (connectionString, dataFolder) = node;
         var logs = new CapturedLogs();
         var app = await HealthEventsApp.BuildAsync(
             ["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--HEALTHEVENTS_DATA={dataFolder}",

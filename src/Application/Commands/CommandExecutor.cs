@@ -11,15 +11,25 @@ namespace HealthEvents.Application.Commands;
 public sealed record CommandResult<TEvent>(Receipt Receipt, IReadOnlyList<TEvent> Events);
 
 /// <summary>
+/// A command decided against a stream as it was at <see cref="LastVersion"/>: the domain events, and
+/// the envelopes they become — bytes, ids, versions and hashes. The submitter and every endorser build
+/// it through the same <see cref="CommandDecider.DecideAsync{TDecider,TState,TCommand,TEvent}"/>, which is what
+/// makes "byte-identical on re-execution" a meaningful test.
+/// </summary>
+public sealed record Decision<TState, TEvent>(
+    TState Before, long LastVersion, byte[] LastHash, IReadOnlyList<TEvent> Events,
+    IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Envelopes, string? HomeHospital);
+
+/// <summary>
 /// Every command handler's one path: load the stream, decide, endorse, append. A concurrent writer
-/// makes the append fail on expected version; the command is then decided again against the new
-/// state (so an access is always judged by the latest consent), a bounded number of times.
+/// makes the append (or the endorsement) fail on expected version; the command is then decided again
+/// against the new state (so an access is always judged by the latest consent), a bounded number of times.
 /// </summary>
 public sealed class CommandExecutor(
     IEventStore store,
     IEndorsementService endorsement,
-    EventSerializer serializer,
     StreamStateCache cache,
+    CommandDecider decider,
     ILogger<CommandExecutor> log)
 {
     /// <summary>
@@ -34,71 +44,45 @@ public sealed class CommandExecutor(
         where TEvent : IEvent
         where TCommand : notnull
     {
-        var metadata = new EventMetadata(context.Actor.Id, context.Actor.Role, context.Actor.Hospital,
-            context.CommandId, context.CorrelationId, at).ToBytes();
-
         for (var attempt = 1; ; attempt++)
         {
-            var snapshot = await LoadAsync<TDecider, TState, TCommand, TEvent>(streamId, ct);
-            var events = TDecider.Decide(command, snapshot.State);
-            if (events.Count == 0)
-                return new(new Receipt([], snapshot.Version, Convert.ToHexStringLower(snapshot.LastHash), []), events);
+            var decision = await decider.DecideAsync<TDecider, TState, TCommand, TEvent>(streamId, command, at, context, ct);
+            if (decision.Events.Count == 0)
+                return new(new Receipt([], decision.LastVersion, Convert.ToHexStringLower(decision.LastHash), []), decision.Events);
 
-            var proposed = events
-                .Select((e, i) => new ProposedEvent(DeterministicIds.EventId(context.CommandId, i), serializer.NameOf(e), serializer.Serialize(e), metadata))
-                .ToList();
-            var expected = ExpectedVersion.After(snapshot.Version);
-            var envelopes = HashChain.Link(streamId, snapshot.Version, snapshot.LastHash, proposed, endorsement: null);
-            var endorsed = await endorsement.EndorseAsync(
-                new TransactionProposal(streamId, expected, snapshot.LastHash, command, context, at, envelopes), ct);
-
+            var expected = ExpectedVersion.After(decision.LastVersion);
             AppendResult appended;
+            TransactionEndorsement? endorsed;
             try
             {
-                appended = await store.AppendAsync(streamId, expected, proposed, endorsed, ct);
+                endorsed = await endorsement.EndorseAsync(new TransactionProposal(
+                    streamId, expected, decision.LastHash, command, context, at, decision.Envelopes, decision.HomeHospital), ct);
+                appended = await store.AppendAsync(streamId, expected, decision.Proposed, endorsed, ct);
             }
-            catch (WrongExpectedVersionException e) when (e.ActualLastVersion == snapshot.Version)
+            catch (WrongExpectedVersionException e) when (e.ActualLastVersion == decision.LastVersion)
             {
                 // The stream did not move, so what conflicts is an event id: this command id was applied before.
                 throw RejectedException.Conflict("command-already-applied",
                     "This command id (Idempotency-Key) was already applied; it is recorded once.");
             }
-            catch (WrongExpectedVersionException) when (attempt < MaxAttempts)
+            catch (Exception e) when (e is WrongExpectedVersionException or StaleProposalException && attempt < MaxAttempts)
             {
                 log.LogDebug("Concurrent write on {StreamId}, deciding again (attempt {Attempt})", streamId, attempt);
                 // Jittered, growing back-off spreads the contenders out instead of colliding again.
                 await Task.Delay(Random.Shared.Next(0, Math.Min(50, 1 << attempt)), ct);
                 continue;
             }
-            catch (WrongExpectedVersionException e)
+            catch (Exception e) when (e is WrongExpectedVersionException or StaleProposalException)
             {
                 throw new ConcurrencyConflictException(streamId, MaxAttempts, e);
             }
 
-            var state = events.Aggregate(snapshot.State, TDecider.Evolve);
+            var state = decision.Events.Aggregate(decision.Before, TDecider.Evolve);
             cache.Put(streamId, new StreamSnapshot<TState>(state, appended.LastVersion, appended.TransactionHash));
             var endorsers = endorsed?.Signatures.Select(s => s.HospitalId).ToList() ?? [];
             return new(new Receipt(appended.Events.Select(e => e.EventId).ToList(), appended.LastVersion,
-                Convert.ToHexStringLower(appended.TransactionHash), endorsers), events);
+                Convert.ToHexStringLower(appended.TransactionHash), endorsers), decision.Events);
         }
-    }
-
-    /// <summary>The stream's state now: the cached snapshot extended by whatever was appended since.</summary>
-    public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(string streamId, CancellationToken ct)
-        where TDecider : IDecider<TState, TCommand, TEvent>
-        where TEvent : IEvent
-    {
-        var snapshot = cache.TryGet<TState>(streamId) ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis);
-        var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
-        await foreach (var e in store.ReadStreamAsync(streamId, version + 1, ct))
-        {
-            state = TDecider.Evolve(state, (TEvent)serializer.Deserialize(e.Type, e.Data));
-            (version, hash) = (e.Version, e.Hash);
-        }
-        if (version == snapshot.Version) return snapshot;
-        var loaded = new StreamSnapshot<TState>(state, version, hash);
-        cache.Put(streamId, loaded);
-        return loaded;
     }
 }
 

@@ -8,7 +8,7 @@ namespace HealthEvents.Application.Network;
 /// database (token validation runs synchronously). Refreshed after each network command and
 /// periodically, so changes made by other nodes arrive within seconds.
 /// </summary>
-public sealed class NetworkDirectory(CommandExecutor executor)
+public sealed class NetworkDirectory(StreamLoader loader)
 {
     private volatile NetworkState _current = NetworkState.Empty;
 
@@ -16,7 +16,7 @@ public sealed class NetworkDirectory(CommandExecutor executor)
 
     public async Task<NetworkState> RefreshAsync(CancellationToken ct = default)
     {
-        var snapshot = await executor.LoadAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(NetworkCommands.StreamId, ct);
+        var snapshot = await loader.LoadAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(NetworkCommands.StreamId, ct);
         _current = snapshot.State;
         return snapshot.State;
     }

@@ -7,7 +7,9 @@ namespace HealthEvents.Application.Patients;
 /// <summary>The patient stream's entry point for handlers: one place that names the stream and the decider.</summary>
 public sealed class PatientCommands(CommandExecutor executor, IClock clock)
 {
-    public static string StreamId(Guid patientId) => $"patient-{patientId}";
+    public const string StreamPrefix = "patient-";
+
+    public static string StreamId(Guid patientId) => StreamPrefix + patientId;
 
     public Task<CommandResult<IPatientEvent>> ExecuteAsync(
         Guid patientId, Func<DateTimeOffset, IPatientCommand> command, CommandContext context, CancellationToken ct)

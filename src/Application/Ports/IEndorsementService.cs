@@ -15,7 +15,8 @@ public sealed record TransactionProposal(
     object Command,
     CommandContext Context,
     DateTimeOffset At,
-    IReadOnlyList<EventEnvelope> Envelopes)
+    IReadOnlyList<EventEnvelope> Envelopes,
+    string? HomeHospital = null)
 {
     public byte[] TransactionHash => Envelopes[^1].Hash;
 }
@@ -24,6 +25,16 @@ public sealed record TransactionProposal(
 public interface IEndorsementService
 {
     Task<TransactionEndorsement?> EndorseAsync(TransactionProposal proposal, CancellationToken ct = default);
+}
+
+/// <summary>
+/// Endorsers found the stream already past the proposal's expected version: a concurrent writer won.
+/// The command is decided again, exactly as after a failed append.
+/// </summary>
+public sealed class StaleProposalException(string streamId)
+    : Exception($"Endorsers saw stream {streamId} ahead of the proposal.")
+{
+    public string StreamId { get; } = streamId;
 }
 
 public sealed class EndorsementPolicyNotMetException(IReadOnlyList<string> reasons)

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Patients;
 
@@ -13,7 +14,7 @@ public sealed record PatientState(
     bool Forgotten,
     ImmutableDictionary<Guid, EntryState> Entries,
     ImmutableDictionary<Guid, ConsentRule> Consents,
-    InsurancePeriod? Insurance)
+    InsurancePeriod? Insurance) : IHasHomeHospital
 {
     public static readonly PatientState Empty = new(
         Registered: false,

@@ -15,6 +15,12 @@ public sealed class HospitalKeyring(string keysFolder)
 
     public bool Has(string hospitalId, HospitalKeyUse use) => File.Exists(PathOf(hospitalId, use));
 
+    /// <summary>The hospitals whose key for <paramref name="use"/> this keyring holds, by id.</summary>
+    public IReadOnlyList<string> Hospitals(HospitalKeyUse use) => Directory.Exists(Folder)
+        ? Directory.GetDirectories(Folder).Select(Path.GetFileName).OfType<string>()
+            .Where(h => Has(h, use)).Order(StringComparer.Ordinal).ToList()
+        : [];
+
     /// <summary>The hospital's key, created on first use.</summary>
     public ECDsa GetOrCreate(string hospitalId, HospitalKeyUse use)
     {

@@ -1,0 +1,32 @@
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Infrastructure;
+using HealthEvents.Infrastructure.Endorsement;
+using HealthEvents.Infrastructure.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace HealthEvents.Api.Hosting;
+
+/// <summary>
+/// One hospital's endorser node (`./run.sh endorser --hospital H`): POST /endorse re-executes a
+/// proposal against this node's own reading of the store and signs it with H's endorsement key.
+/// </summary>
+public static class EndorserApp
+{
+    public const string DefaultUrl = "http://127.0.0.1:5081";
+
+    public static Task<WebApplication> BuildAsync(string[] args, string hospitalId, Action<WebApplicationBuilder>? configure = null) =>
+        NodeHost.BuildAsync([.. args, "--HealthEvents:Verb=true"], DefaultUrl, configure, async (builder, _, _) =>
+        {
+            builder.Services.AddSingleton(sp => new KeyringSigner(sp.GetRequiredService<HospitalKeyring>(), hospitalId, HospitalKeyUse.Endorsement));
+            var app = builder.Build();
+            await app.Services.InitializeHealthEventsStorageAsync();
+            _ = app.Services.GetRequiredService<KeyringSigner>(); // fail at start, not at the first proposal, without a key
+            app.UseExceptionHandler();
+            app.MapPost("/endorse", Endorse);
+            app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live", hospital = hospitalId }));
+            return app;
+        });
+
+    public static async Task<Ok<EndorsementReply>> Endorse(EndorsementRequest request, Endorser endorser, KeyringSigner signer, CancellationToken ct) =>
+        TypedResults.Ok(await endorser.EndorseAsync(request, signer, ct));
+}

@@ -1,0 +1,60 @@
+using System.Text.Json.Serialization;
+using HealthEvents.Api.Errors;
+using HealthEvents.Application;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Infrastructure;
+using HealthEvents.Infrastructure.Endorsement;
+
+namespace HealthEvents.Api.Hosting;
+
+/// <summary>What every node of the service shares, the API and an endorser alike: configuration, its database, the core services.</summary>
+public static class NodeHost
+{
+    public static async Task<WebApplication> BuildAsync(
+        string[] args, string defaultUrl, Action<WebApplicationBuilder>? configure,
+        Func<WebApplicationBuilder, PostgresHosting, string, Task<WebApplication>> build)
+    {
+        // Content root beside the binaries, so appsettings.json is found wherever the service is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        configure?.Invoke(builder);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+            builder.WebHost.UseUrls(builder.Configuration["HEALTHEVENTS_URLS"] is { Length: > 0 } urls ? urls : defaultUrl);
+
+        var dataFolder = DataFolder.Resolve(builder.Configuration);
+        using var bootLog = LoggerFactory.Create(l => l.AddConsole());
+        var postgres = await PostgresHosting.ResolveAsync(builder.Configuration, dataFolder, bootLog.CreateLogger("HealthEvents.Postgres"));
+        try
+        {
+            AddCore(builder, postgres, dataFolder);
+            return await build(builder, postgres, dataFolder);
+        }
+        catch
+        {
+            // The host never started, so it will not stop the private PostgreSQL either.
+            await postgres.StopAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    private static void AddCore(WebApplicationBuilder builder, PostgresHosting postgres, string dataFolder)
+    {
+        var services = builder.Services;
+        services.AddSingleton(postgres);
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresHosting>());
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            Json.Configure(o.SerializerOptions);
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        });
+        // Binding failures reach the problem-details handler instead of an empty 400.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
+            builder.Configuration.GetValue<long?>("HealthEvents:MaxRequestBodyBytes") ?? 64 * 1024);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddHealthEventsApplication();
+        services.AddHealthEventsInfrastructure(builder.Configuration, postgres.ConnectionString, dataFolder);
+        services.AddHealthEventsEndorsement(builder.Configuration);
+        services.AddHostedService<NetworkDirectoryRefresher>();
+    }
+}

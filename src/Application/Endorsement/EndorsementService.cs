@@ -1,0 +1,111 @@
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
+using HealthEvents.Domain.Network;
+using Microsoft.Extensions.Logging;
+
+namespace HealthEvents.Application.Endorsement;
+
+/// <summary>Reaches one hospital's endorser, wherever it runs. Never throws for the endorser's own failures: those are refusals.</summary>
+public interface IEndorserClient
+{
+    Task<EndorsementReply> EndorseAsync(EndorsementRequest request, CancellationToken ct);
+}
+
+public interface IEndorserClients
+{
+    /// <summary>The client for a member's endorser, or null when this node cannot reach it at all.</summary>
+    IEndorserClient? For(HospitalState hospital);
+}
+
+/// <summary>This node's hospital and its identity key, which signs the proposals it submits.</summary>
+public interface INodeIdentity
+{
+    IHospitalSigner Signer { get; }
+}
+
+public sealed record EndorsementOptions(TimeSpan Timeout)
+{
+    public static readonly EndorsementOptions Default = new(TimeSpan.FromSeconds(2));
+}
+
+/// <summary>
+/// The commit rule (DESIGN.md "Endorsement"): send the proposal to the endorsers the policy names, in
+/// parallel and with a timeout; count only signatures that verify against the key each member has at
+/// the command's time; stop as soon as the policy is met. Not met: nothing is appended and the caller
+/// learns which endorsements are missing and why.
+/// </summary>
+public sealed class EndorsementService(
+    NetworkDirectory directory, IEndorserClients clients, INodeIdentity node, EndorsementOptions options, ILogger<EndorsementService> log)
+    : IEndorsementService
+{
+    /// <summary>The genesis founds the network before there is anyone to endorse; every hospital holds the genesis file.</summary>
+    public const string GenesisActor = "genesis";
+
+    public async Task<TransactionEndorsement?> EndorseAsync(TransactionProposal proposal, CancellationToken ct = default)
+    {
+        if (proposal.StreamId == NetworkCommands.StreamId && proposal.Context.Actor.Id == GenesisActor) return null;
+
+        var network = directory.Current;
+        var policy = EndorsementPolicy.Parse(network.EndorsementPolicy);
+        var context = new PolicyContext(network.Hospitals.Keys.ToList(), proposal.HomeHospital);
+        var request = EndorsementRequest.Create(proposal, node.Signer);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(options.Timeout);
+        var pending = policy.Principals(context).Order(StringComparer.Ordinal)
+            .Select(h => AskAsync(network, h, request, timeout.Token)).ToList();
+        var signatures = new SortedDictionary<string, EndorsementSignature>(StringComparer.Ordinal);
+        var refusals = new List<string>();
+        var stale = false;
+        while (pending.Count > 0 && !policy.IsSatisfiedBy(signatures.Keys.ToHashSet(), context))
+        {
+            var done = await Task.WhenAny(pending);
+            pending.Remove(done);
+            var reply = await done;
+            if (reply.Signature is { } signature && Verifies(network, signature, proposal))
+                signatures[reply.HospitalId] = signature;
+            else
+            {
+                refusals.Add($"{reply.HospitalId}: {reply.Reason ?? "the signature does not verify"}");
+                stale |= reply.Stale;
+            }
+        }
+        await timeout.CancelAsync(); // stragglers are not needed once the policy is met
+
+        var endorsers = signatures.Keys.ToHashSet();
+        if (!policy.IsSatisfiedBy(endorsers, context))
+        {
+            if (stale) throw new StaleProposalException(proposal.StreamId);
+            log.LogWarning("Endorsement policy not met on {StreamId}: {Refusals}", proposal.StreamId, string.Join("; ", refusals));
+            throw new EndorsementPolicyNotMetException([.. refusals, $"policy {policy}: {policy.Explain(endorsers, context)}"]);
+        }
+        return EndorsementSignatures.BatchOfOne(proposal.Envelopes[0].Version, proposal.Envelopes.Count, proposal.TransactionHash, [.. signatures.Values]);
+    }
+
+    private async Task<EndorsementReply> AskAsync(NetworkState network, string hospitalId, EndorsementRequest request, CancellationToken ct)
+    {
+        if (!network.Hospitals.TryGetValue(hospitalId, out var hospital))
+            return EndorsementReply.Refused(hospitalId, "not a member of the network");
+        if (clients.For(hospital) is not { } client)
+            return EndorsementReply.Refused(hospitalId, $"no endorser reachable from this node ({hospital.EndorserEndpoint})");
+        try
+        {
+            return await client.EndorseAsync(request, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return EndorsementReply.Refused(hospitalId, $"no answer within {options.Timeout.TotalSeconds:0.#} s");
+        }
+        catch (Exception e)
+        {
+            return EndorsementReply.Refused(hospitalId, $"unreachable ({e.GetType().Name})");
+        }
+    }
+
+    /// <summary>An endorser's signature counts only if it verifies against that member's endorsement key at the command's time.</summary>
+    private static bool Verifies(NetworkState network, EndorsementSignature signature, TransactionProposal proposal) =>
+        network.KeyAt(signature.HospitalId, KeyUse.Endorsement, proposal.At) is { } key
+        && key.KeyId == signature.KeyId
+        && EndorsementSignatures.Verify(key.PublicKey, proposal.TransactionHash, signature.Signature);
+}

@@ -1,0 +1,30 @@
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Patients;
+using HealthEvents.Domain.Network;
+using HealthEvents.Domain.Patients;
+
+namespace HealthEvents.Application.Endorsement;
+
+/// <summary>A re-execution's result, untyped: where the stream stood and the envelopes the command produced there.</summary>
+public sealed record Reexecution(long LastVersion, byte[] LastHash, IReadOnlyList<EventEnvelope> Envelopes);
+
+/// <summary>Which decider owns a stream, so an endorser can re-run any proposal it receives.</summary>
+public sealed class StreamDeciders(CommandDecider decider)
+{
+    public async Task<Reexecution> DecideAsync(string streamId, object command, DateTimeOffset at, CommandContext context, CancellationToken ct)
+    {
+        switch (command)
+        {
+            case IPatientCommand patient when streamId.StartsWith(PatientCommands.StreamPrefix, StringComparison.Ordinal):
+                var p = await decider.DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(streamId, patient, at, context, ct);
+                return new(p.LastVersion, p.LastHash, p.Envelopes);
+            case INetworkCommand network when streamId == NetworkCommands.StreamId:
+                var n = await decider.DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(streamId, network, at, context, ct);
+                return new(n.LastVersion, n.LastHash, n.Envelopes);
+            default:
+                throw new ArgumentException("The command does not belong to this stream.");
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using HealthEvents.Api.Hosting;
+using HealthEvents.Infrastructure.Identity;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// The production shape on loopback: three endorser processes (`HealthEvents.Api endorser --hospital H`),
+/// one per hospital, and an API node that reaches them over HTTP as the network's genesis registers them.
+/// </summary>
+public sealed class EndorserProcessTests : IAsyncLifetime
+{
+    private readonly Dictionary<string, Process> _endorsers = new();
+    private ServiceHost? _host;
+    private ServiceHost.Node _node = null!;
+
+    public async Task InitializeAsync()
+    {
+        _node = await ServiceHost.NewNodeAsync();
+        var keyring = new HospitalKeyring(Path.Combine(_node.DataFolder, "keys"));
+        var genesis = DemoNetwork.Genesis();
+        var endpoints = new Dictionary<string, string>();
+        foreach (var hospital in DemoNetwork.Hospitals)
+        {
+            keyring.GetOrCreate(hospital, HospitalKeyUse.Identity).Dispose();
+            keyring.GetOrCreate(hospital, HospitalKeyUse.Endorsement).Dispose();
+            endpoints[hospital] = $"http://127.0.0.1:{FreePort()}/";
+        }
+        (genesis with { Hospitals = genesis.Hospitals.Select(h => h with { EndorserEndpoint = endpoints[h.Id] }).ToList() })
+            .Save(Path.Combine(_node.DataFolder, "genesis.json"));
+
+        foreach (var hospital in DemoNetwork.Hospitals) _endorsers[hospital] = StartEndorser(hospital, endpoints[hospital]);
+        using var probe = new HttpClient();
+        foreach (var endpoint in endpoints.Values) await WaitLiveAsync(probe, new Uri(new Uri(endpoint), "health/live"));
+        _host = await ServiceHost.StartAsync(_node);
+    }
+
+    private Process StartEndorser(string hospital, string url)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "HealthEvents.Api.dll"), "endorser", "--hospital", hospital, "--urls", url.TrimEnd('/')])
+            psi.ArgumentList.Add(arg);
+        psi.Environment["HEALTHEVENTS_DATA"] = _node.DataFolder;
+        psi.Environment["ConnectionStrings__Postgres"] = _node.ConnectionString;
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitLiveAsync(HttpClient client, Uri live)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                if ((await client.GetAsync(live)).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline) { }
+            if (DateTime.UtcNow >= deadline) throw new TimeoutException($"The endorser at {live} did not start.");
+            await Task.Delay(200);
+        }
+    }
+
+    private void Kill(string hospital)
+    {
+        _endorsers[hospital].Kill(entireProcessTree: true);
+        _endorsers[hospital].WaitForExit();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var p in _endorsers.Values)
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            p.Dispose();
+        }
+        if (_host is not null) await _host.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> RegisterAsync(Guid patientId) =>
+        _host!.As("northside physician").PostJsonAsync("/patients",
+            new { patientId, homeHospital = "northside", birthYear = 1975, sex = "male", name = "Process Test" });
+
+    [Fact]
+    public async Task Commands_need_two_of_three_endorsers_and_fail_with_503_and_nothing_appended_below_that()
+    {
+        var all = await RegisterAsync(Guid.NewGuid());
+        Assert.Equal(HttpStatusCode.Created, all.StatusCode);
+        Assert.True((await all.JsonAsync()).GetProperty("receipt").GetProperty("endorsedBy").GetArrayLength() >= 2);
+
+        Kill("lakeside");
+        var oneDown = await RegisterAsync(Guid.NewGuid());
+        Assert.Equal(HttpStatusCode.Created, oneDown.StatusCode);
+        var endorsedBy = (await oneDown.JsonAsync()).GetProperty("receipt").GetProperty("endorsedBy").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Equal(["northside", "riverside"], endorsedBy);
+
+        Kill("riverside");
+        var patientId = Guid.NewGuid();
+        var twoDown = await RegisterAsync(patientId);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, twoDown.StatusCode);
+        var detail = (await twoDown.JsonAsync()).GetProperty("detail").GetString()!;
+        Assert.Contains("lakeside", detail);
+        Assert.Contains("riverside", detail);
+        Assert.Equal(0, await _host!.StreamLengthAsync(patientId));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
