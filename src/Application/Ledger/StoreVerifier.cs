@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using HealthEvents.Application.EventStore;
+
+namespace HealthEvents.Application.Ledger;
+
+/// <summary>How the whole store is verified.</summary>
+public sealed record StoreVerifierOptions
+{
+    public static readonly StoreVerifierOptions Default = new();
+
+    /// <summary>Checks each transaction's endorsement; null: hash chains and transaction boundaries only.</summary>
+    public IEndorsementChecker? EndorsementChecker { get; init; }
+
+    /// <summary>Called every <see cref="ProgressInterval"/> events and once at the end.</summary>
+    public Action<StoreVerificationProgress>? Progress { get; init; }
+
+    public int ProgressInterval { get; init; } = 10_000;
+
+    /// <summary>Events read from the global log per round trip.</summary>
+    public int PageSize { get; init; } = 1000;
+
+    /// <summary>Problems kept per stream (past this, counted only); see <see cref="StreamVerifierOptions.MaxProblems"/>.</summary>
+    public int MaxProblemsPerStream { get; init; } = 100;
+
+    /// <summary>Broken streams whose problems are kept in the report (past this, counted only).</summary>
+    public int MaxBrokenStreams { get; init; } = 1000;
+}
+
+/// <summary>Where a run stands: events and streams seen, and the pace.</summary>
+public sealed record StoreVerificationProgress(long Events, long Streams, double EventsPerSecond, TimeSpan Elapsed);
+
+/// <summary>One stream that did not verify: its problems, each at its exact version.</summary>
+public sealed record StreamVerificationResult(string StreamId, long Events, long? FirstBrokenVersion, IReadOnlyList<VerificationProblem> Problems, bool Truncated);
+
+/// <summary>
+/// The outcome of verifying a whole store. <see cref="BrokenStreams"/> lists the streams with problems, in
+/// the order the global log first reached them (bounded by <see cref="StoreVerifierOptions.MaxBrokenStreams"/>;
+/// <see cref="BrokenStreamCount"/> counts them all).
+/// </summary>
+public sealed record StoreVerificationReport(
+    bool Verified,
+    long Events,
+    long Streams,
+    long BrokenStreamCount,
+    IReadOnlyList<StreamVerificationResult> BrokenStreams,
+    TimeSpan Elapsed)
+{
+    /// <summary>Every problem kept, stream by stream.</summary>
+    public IEnumerable<VerificationProblem> Problems => BrokenStreams.SelectMany(s => s.Problems);
+}
+
+/// <summary>
+/// Verifies the whole store in one pass over the global log (DESIGN.md "The event envelope and the hash chain"):
+/// pages of <see cref="IEventStore.ReadAllAsync"/>, each event handed to the verifier state of its stream —
+/// the same per-stream checks as <see cref="StreamVerifier"/>, since a stream's events reach the global log in
+/// version order. Memory is one small state per stream (its last hash and open transaction), whatever the
+/// number of events. Reads until the log returns nothing more, so events appended meanwhile are verified too.
+/// </summary>
+public static class StoreVerifier
+{
+    public static async Task<StoreVerificationReport> VerifyAsync(IEventStore store, StoreVerifierOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        options ??= StoreVerifierOptions.Default;
+        var pageSize = Math.Max(1, options.PageSize);
+        var interval = Math.Max(1, options.ProgressInterval);
+        var checker = options.EndorsementChecker;
+        var streamOptions = new StreamVerifierOptions { EndorsementChecker = checker, MaxProblems = options.MaxProblemsPerStream };
+
+        // Insertion order is kept by Dictionary while nothing is removed: the report lists streams as the log first reached them.
+        var streams = new Dictionary<string, StreamVerifierState>(StringComparer.Ordinal);
+        var clock = Stopwatch.StartNew();
+        long events = 0;
+        GlobalPosition? after = null;
+        while (true)
+        {
+            var page = await store.ReadAllAsync(after, pageSize, ct).ConfigureAwait(false);
+            if (page.Count == 0) break;
+            foreach (var e in page)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (!streams.TryGetValue(e.StreamId, out var state))
+                    streams.Add(e.StreamId, state = new StreamVerifierState(streamOptions));
+                if (state.Accept(e) is { } transaction)
+                    state.AddAll(await checker!.CheckAsync(transaction, ct).ConfigureAwait(false));
+                if (++events % interval == 0) Report(options, events, streams.Count, clock);
+            }
+            after = page[^1].Position
+                ?? throw new InvalidOperationException("The global log returned an event without its position.");
+        }
+
+        var broken = new List<StreamVerificationResult>();
+        long brokenCount = 0;
+        foreach (var (streamId, state) in streams)
+        {
+            var report = state.Finish();
+            if (report.Verified) continue;
+            brokenCount++;
+            if (broken.Count < options.MaxBrokenStreams)
+                broken.Add(new StreamVerificationResult(streamId, report.Events, report.FirstBrokenVersion, report.Problems, report.Truncated));
+        }
+        if (events % interval != 0 || events == 0) Report(options, events, streams.Count, clock);
+        return new StoreVerificationReport(brokenCount == 0, events, streams.Count, brokenCount, broken, clock.Elapsed);
+    }
+
+    private static void Report(StoreVerifierOptions options, long events, long streams, Stopwatch clock)
+    {
+        if (options.Progress is not { } progress) return;
+        var seconds = clock.Elapsed.TotalSeconds;
+        progress(new StoreVerificationProgress(events, streams, seconds > 0 ? events / seconds : 0, clock.Elapsed));
+    }
+}
