@@ -10,6 +10,7 @@ using Npgsql;
 
 var seconds = 10.0;
 var quick = false;
+var endorsement = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -21,8 +22,11 @@ for (var i = 0; i < args.Length; i++)
         case "--quick":
             quick = true;
             break;
+        case "--endorsement":
+            endorsement = true;
+            break;
         case "--help" or "-h":
-            Console.WriteLine("usage: HealthEvents.Benchmarks [--seconds N (default 10, per case)] [--quick (2 s per case, 0.5 s warm-up)]");
+            Console.WriteLine("usage: HealthEvents.Benchmarks [--seconds N (default 10, per case)] [--quick (2 s per case, 0.5 s warm-up)] [--endorsement (commands with 2-of-3 endorsement vs unendorsed)]");
             return 0;
         default:
             Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
@@ -39,6 +43,7 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cts.Cancel();
 };
+if (endorsement) return await EndorsementBenchmark.RunAsync(measure, cts.Token);
 
 var dataDir = Path.Combine(Path.GetTempPath(), "healthevents-bench-" + Guid.NewGuid().ToString("N")[..12]);
 Console.Error.WriteLine($"Starting a private durable PostgreSQL in {dataDir} ...");
