@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ledger;
 using Npgsql;
@@ -46,8 +45,6 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
 
     private const string Columns =
         "transaction_id, position, event_id, stream_id, version, type, data, metadata, prev_hash, hash, endorsement";
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -349,12 +346,9 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         Endorsement: r.IsDBNull(10) ? null : DeserializeEndorsement(r.GetFieldValue<byte[]>(10)),
         Position: new GlobalPosition(r.GetFieldValue<ulong>(0), (ulong)r.GetInt64(1)));
 
-    private static byte[]? SerializeEndorsement(TransactionEndorsement? endorsement) =>
-        endorsement is null ? null : JsonSerializer.SerializeToUtf8Bytes(endorsement, Json);
+    private static byte[]? SerializeEndorsement(TransactionEndorsement? endorsement) => EndorsementSerializer.Serialize(endorsement);
 
-    private static TransactionEndorsement DeserializeEndorsement(byte[] json) =>
-        JsonSerializer.Deserialize<TransactionEndorsement>(json, Json)
-        ?? throw new InvalidDataException("A stored endorsement is null.");
+    private static TransactionEndorsement DeserializeEndorsement(byte[] json) => EndorsementSerializer.Deserialize(json);
 
     // ---------------------------------------------------------------- subscription
 

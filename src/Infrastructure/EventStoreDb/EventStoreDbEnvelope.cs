@@ -1,0 +1,153 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Infrastructure.EventStoreDb.Protocol;
+
+namespace HealthEvents.Infrastructure.EventStoreDb;
+
+/// <summary>
+/// Our envelope in an EventStoreDB event. The event's <c>data</c> is our data bytes and its metadata map holds
+/// <c>type</c> (our type) and <c>content-type</c> (application/octet-stream: the server never parses the bytes).
+/// Its <c>custom_metadata</c> is a small UTF-8 JSON wrapper carrying the rest byte-exact, each byte field in
+/// base64: <c>{"he":1,"m":metadata,"p":prevHash,"h":hash,"e":endorsement}</c> (<c>e</c> only when endorsed; its
+/// bytes are the shared endorsement JSON). Version is the stream revision and the id travels as the UUID's
+/// string form. An event without this wrapper was not written by HealthEvents.
+/// </summary>
+internal static class EventStoreDbEnvelope
+{
+    public const string TypeKey = "type";
+    public const string ContentTypeKey = "content-type";
+    public const string OctetStream = "application/octet-stream";
+    private const int WrapperVersion = 1;
+
+    /// <summary>The wrapper's fields, decoded.</summary>
+    public sealed record Wrapper(byte[] Metadata, byte[] PrevHash, byte[] Hash, byte[]? Endorsement);
+
+    public static AppendReq.Types.ProposedMessage ToProposedMessage(EventEnvelope linked, byte[]? endorsement) => new()
+    {
+        Id = new UUID { String = linked.EventId.ToString("D") },
+        Metadata = { [TypeKey] = linked.Type, [ContentTypeKey] = OctetStream },
+        Data = UnsafeByteOperations.UnsafeWrap(linked.Data),
+        CustomMetadata = UnsafeByteOperations.UnsafeWrap(EncodeWrapper(linked.Metadata, linked.PrevHash, linked.Hash, endorsement)),
+    };
+
+    public static byte[] EncodeWrapper(byte[] metadata, byte[] prevHash, byte[] hash, byte[]? endorsement)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(128 + (metadata.Length + (endorsement?.Length ?? 0)) * 4 / 3);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("he", WrapperVersion);
+            w.WriteBase64String("m", metadata);
+            w.WriteBase64String("p", prevHash);
+            w.WriteBase64String("h", hash);
+            if (endorsement is not null) w.WriteBase64String("e", endorsement);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The wrapper, or null when <paramref name="customMetadata"/> is not one (an event HealthEvents did not write).</summary>
+    public static Wrapper? TryDecodeWrapper(ReadOnlySpan<byte> customMetadata)
+    {
+        if (customMetadata.IsEmpty || customMetadata[0] != (byte)'{') return null;
+        try
+        {
+            var r = new Utf8JsonReader(customMetadata);
+            if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return null;
+            int? version = null;
+            byte[]? m = null, p = null, h = null, e = null;
+            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = r.GetString();
+                if (!r.Read()) return null;
+                switch (name)
+                {
+                    case "he" when r.TokenType == JsonTokenType.Number: version = r.GetInt32(); break;
+                    case "m" when r.TokenType == JsonTokenType.String: m = r.GetBytesFromBase64(); break;
+                    case "p" when r.TokenType == JsonTokenType.String: p = r.GetBytesFromBase64(); break;
+                    case "h" when r.TokenType == JsonTokenType.String: h = r.GetBytesFromBase64(); break;
+                    case "e" when r.TokenType == JsonTokenType.String: e = r.GetBytesFromBase64(); break;
+                    default: r.Skip(); break;
+                }
+            }
+            return version == WrapperVersion && m is not null && p is not null && h is not null ? new Wrapper(m, p, h, e) : null;
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Our envelope from a read event, or null when the event is not ours: a system event (stream or type
+    /// starting with '$'), an event-id claim, or any event without the wrapper.
+    /// </summary>
+    public static EventEnvelope? TryDecode(ReadResp.Types.ReadEvent readEvent)
+    {
+        var recorded = readEvent.Event;
+        if (recorded is null) return null;
+        var streamId = recorded.StreamIdentifier?.StreamName.ToStringUtf8() ?? "";
+        if (!IsLogStream(streamId)) return null;
+        if (!recorded.Metadata.TryGetValue(TypeKey, out var type) || type.StartsWith('$')) return null;
+        if (TryDecodeWrapper(recorded.CustomMetadata.Span) is not { } wrapper) return null;
+        return new EventEnvelope(
+            EventId: ToGuid(recorded.Id),
+            StreamId: streamId,
+            Version: checked((long)recorded.StreamRevision),
+            Type: type,
+            Data: recorded.Data.ToByteArray(),
+            Metadata: wrapper.Metadata,
+            PrevHash: wrapper.PrevHash,
+            Hash: wrapper.Hash,
+            Endorsement: wrapper.Endorsement is null ? null : EndorsementSerializer.Deserialize(wrapper.Endorsement),
+            Position: PositionOf(readEvent));
+    }
+
+    /// <summary>Like <see cref="TryDecode"/>, for reads of a stream HealthEvents owns: an event there that is not ours is corruption.</summary>
+    public static EventEnvelope Decode(ReadResp.Types.ReadEvent readEvent, string streamId) =>
+        TryDecode(readEvent) ?? throw new InvalidDataException(
+            $"Stream {streamId} holds an event at revision {readEvent.Event?.StreamRevision} that HealthEvents did not write (no envelope).");
+
+    /// <summary>Streams of our global log: not system streams ('$...'), not the event-id claims.</summary>
+    public static bool IsLogStream(string streamId) =>
+        streamId.Length > 0 && streamId[0] != '$' && !streamId.StartsWith(EventIdClaims.StreamPrefix, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The event's place in $all, (commit, prepare): the commit position of the read (for $all reads) or of the
+    /// recorded event. Null when the server gives none (it sends the maximum value for "no position").
+    /// </summary>
+    public static GlobalPosition? PositionOf(ReadResp.Types.ReadEvent readEvent)
+    {
+        var recorded = readEvent.Event;
+        if (recorded is null) return null;
+        var commit = readEvent.PositionCase == ReadResp.Types.ReadEvent.PositionOneofCase.CommitPosition
+            ? readEvent.CommitPosition
+            : recorded.CommitPosition;
+        var prepare = recorded.PreparePosition;
+        if (commit == ulong.MaxValue || prepare == ulong.MaxValue) return null;
+        if (commit == 0 && prepare == 0 && readEvent.PositionCase != ReadResp.Types.ReadEvent.PositionOneofCase.CommitPosition) return null;
+        return new GlobalPosition(commit, prepare);
+    }
+
+    /// <summary>The id in either form: the string (asked for on every read), or the structured pair of big-endian halves.</summary>
+    public static Guid ToGuid(UUID? id)
+    {
+        switch (id?.ValueCase)
+        {
+            case UUID.ValueOneofCase.String:
+                return Guid.Parse(id.String);
+            case UUID.ValueOneofCase.Structured:
+                Span<byte> bytes = stackalloc byte[16];
+                BinaryPrimitives.WriteInt64BigEndian(bytes, id.Structured.MostSignificantBits);
+                BinaryPrimitives.WriteInt64BigEndian(bytes[8..], id.Structured.LeastSignificantBits);
+                return new Guid(bytes, bigEndian: true);
+            default:
+                throw new InvalidDataException("An EventStoreDB event carries no id.");
+        }
+    }
+
+    public static StreamIdentifier Stream(string streamId) => new() { StreamName = ByteString.CopyFrom(streamId, Encoding.UTF8) };
+}

@@ -1,0 +1,312 @@
+using System.Text;
+using Grpc.Core;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Infrastructure.EventStoreDb;
+using HealthEvents.Infrastructure.EventStoreDb.Protocol;
+using HealthEvents.Infrastructure.Postgres;
+
+namespace HealthEvents.Infrastructure.Tests.EventStoreDb;
+
+/// <summary>
+/// The adapter's own logic on the gRPC calls — what it sends, redirection to the leader, error mapping, resuming a
+/// dropped subscription — against scripted replies (<see cref="ScriptedCalls"/>), not a server.
+/// </summary>
+public sealed class EventStoreDbCallTests
+{
+    private static ProposedEvent NewEvent(string data = "{\"n\":1}") =>
+        new(Guid.NewGuid(), "RecordEntryAdded", Encoding.UTF8.GetBytes(data), "{\"actor\":\"p-1\"}"u8.ToArray());
+
+    private static bool IsClaim(string stream) => stream.StartsWith("he-event-id-", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task An_append_claims_its_ids_then_appends_linked_events_with_the_exact_expected_revision()
+    {
+        var calls = new ScriptedCalls();
+        await using var store = calls.Store();
+        var events = new[] { NewEvent(), NewEvent("{\"n\":2}") };
+
+        var result = await store.AppendAsync("patient-1", ExpectedVersion.NoStream, events);
+
+        var claims = calls.Appends.Where(a => IsClaim(a.Stream)).ToList();
+        Assert.Equal(events.Select(e => $"he-event-id-{e.EventId:D}").Order(), claims.Select(c => c.Stream).Order());
+        Assert.All(claims, c => Assert.Equal(AppendReq.Types.Options.ExpectedStreamRevisionOneofCase.NoStream, c.Options.ExpectedStreamRevisionCase));
+        Assert.All(claims, c => Assert.Equal("patient-1", c.Events.Single().Data.ToStringUtf8()));
+
+        var append = calls.Appends.Single(a => a.Stream == "patient-1");
+        Assert.Equal(AppendReq.Types.Options.ExpectedStreamRevisionOneofCase.NoStream, append.Options.ExpectedStreamRevisionCase);
+        Assert.Equal(events.Select(e => e.EventId.ToString("D")), append.Events.Select(m => m.Id.String));
+        Assert.Equal(events.Select(e => e.Data), append.Events.Select(m => m.Data.ToByteArray()));
+        Assert.Equal([0L, 1L], result.Events.Select(e => e.Version));
+        Assert.All(calls.Appends, a => Assert.Equal("true", a.Headers.GetValue("requires-leader")));
+
+        // the head is known now: the next append needs no read and expects revision 1
+        await store.AppendAsync("patient-1", ExpectedVersion.Exactly(1), [NewEvent()]);
+        Assert.Empty(calls.Reads);
+        Assert.Equal(1UL, calls.Appends.Last(a => a.Stream == "patient-1").Options.Revision);
+    }
+
+    [Fact]
+    public async Task Wrong_expected_version_raises_the_ports_concurrency_error_with_the_actual_version()
+    {
+        var calls = new ScriptedCalls
+        {
+            OnAppend = a => IsClaim(a.Stream)
+                ? ScriptedCalls.Success(0)
+                : new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 4, ExpectedNoStream = new Empty() } },
+        };
+        await using var store = calls.Store();
+
+        var ex = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => store.AppendAsync("patient-1", ExpectedVersion.NoStream, [NewEvent()]));
+
+        Assert.Equal("patient-1", ex.StreamId);
+        Assert.True(ex.Expected.IsNoStream);
+        Assert.Equal(4, ex.ActualLastVersion);
+    }
+
+    [Fact]
+    public async Task Any_rereads_the_head_and_appends_again_after_losing_a_race()
+    {
+        var heads = new Queue<ulong>([2, 5]);
+        var attempts = 0;
+        var calls = new ScriptedCalls
+        {
+            OnAppend = a => IsClaim(a.Stream) ? ScriptedCalls.Success(0)
+                : ++attempts == 1 ? new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 5, ExpectedRevision = 2 } }
+                : ScriptedCalls.Success(6),
+        };
+        calls.OnRead = r => HeadAt(r, heads.Dequeue());
+        await using var store = calls.Store();
+
+        var result = await store.AppendAsync("patient-1", ExpectedVersion.Any, [NewEvent()]);
+
+        Assert.Equal(6, result.LastVersion);
+        Assert.Equal([2UL, 5UL], calls.Appends.Where(a => a.Stream == "patient-1").Select(a => a.Options.Revision));
+    }
+
+    /// <summary>A backwards read of one from the end of the stream: its last event at <paramref name="revision"/>.</summary>
+    private static IEnumerable<ReadResp> HeadAt(ScriptedCalls.ReadCallSeen read, ulong revision)
+    {
+        Assert.Equal(ReadReq.Types.Options.Types.ReadDirection.Backwards, read.Request.Options.ReadDirection);
+        Assert.Equal(1UL, read.Request.Options.Count);
+        Assert.Equal(ReadReq.Types.Options.Types.UUIDOption.ContentOneofCase.String, read.Request.Options.UuidOption.ContentCase);
+        var stream = read.Request.Options.Stream.StreamIdentifier.StreamName.ToStringUtf8();
+        var linked = HealthEvents.Application.Ledger.HashChain.Link(stream, (long)revision - 1, new byte[32], [NewEvent()], null)[0];
+        yield return ScriptedCalls.Recorded(EventStoreDbEnvelope.ToProposedMessage(linked, null), stream, revision, null);
+    }
+
+    [Fact]
+    public async Task Not_leader_reconnects_to_the_named_leader_and_retries_once()
+    {
+        var calls = new ScriptedCalls
+        {
+            OnAppend = a => a.Node.Host == "node-a"
+                ? throw ScriptedCalls.Error(StatusCode.NotFound, ("exception", "not-leader"), ("leader-endpoint-host", "node-b"), ("leader-endpoint-port", "2114"))
+                : ScriptedCalls.Success(0),
+        };
+        await using var store = calls.Store("esdb://node-a:2113?tls=false");
+        var e = NewEvent();
+
+        var result = await store.AppendAsync("patient-1", ExpectedVersion.NoStream, [e]);
+
+        Assert.Equal(0, result.LastVersion);
+        Assert.Equal(new Uri("http://node-b:2114"), store.CurrentNode);
+        var onLeader = calls.Appends.Where(a => a.Node.Host == "node-b").ToList();
+        Assert.Contains(onLeader, a => a.Stream == "patient-1" && a.Events.Single().Id.String == e.EventId.ToString("D"));
+        Assert.Contains(onLeader, a => IsClaim(a.Stream));
+
+        // later calls go to the leader directly
+        var before = calls.Appends.Count(a => a.Node.Host == "node-a");
+        await store.AppendAsync("patient-1", ExpectedVersion.Exactly(0), [NewEvent()]);
+        Assert.Equal(before, calls.Appends.Count(a => a.Node.Host == "node-a"));
+    }
+
+    [Fact]
+    public async Task Not_leader_again_on_the_named_leader_is_an_error_not_a_loop()
+    {
+        var calls = new ScriptedCalls
+        {
+            OnAppend = a => throw ScriptedCalls.Error(StatusCode.NotFound,
+                ("exception", "not-leader"), ("leader-endpoint-host", a.Node.Host == "node-a" ? "node-b" : "node-a"), ("leader-endpoint-port", "2113")),
+        };
+        await using var store = calls.Store("esdb://node-a:2113?tls=false");
+
+        await Assert.ThrowsAsync<EventStoreDbNotLeaderException>(() => store.AppendAsync("patient-1", ExpectedVersion.NoStream, [NewEvent()]));
+        Assert.Equal(2, calls.Appends.Count);
+    }
+
+    [Fact]
+    public async Task Deleted_stream_access_denied_and_oversized_appends_raise_clear_errors()
+    {
+        var failure = ScriptedCalls.Error(StatusCode.FailedPrecondition, ("exception", "stream-deleted"));
+        var calls = new ScriptedCalls { OnAppend = a => IsClaim(a.Stream) ? ScriptedCalls.Success(0) : throw failure };
+        await using var store = calls.Store();
+        var secret = NewEvent("{\"diagnosis\":\"very private\"}");
+
+        var deleted = await Assert.ThrowsAsync<EventStoreDbStreamDeletedException>(() => store.AppendAsync("patient-9", ExpectedVersion.NoStream, [secret]));
+        Assert.Contains("patient-9", deleted.Message);
+        Assert.DoesNotContain("private", deleted.ToString());
+
+        failure = ScriptedCalls.Error(StatusCode.InvalidArgument, ("exception", "maximum-append-size-exceeded"), ("maximum-append-size", "1048576"));
+        var tooLarge = await Assert.ThrowsAsync<EventStoreDbAppendTooLargeException>(() => store.AppendAsync("patient-9", ExpectedVersion.NoStream, [NewEvent()]));
+        Assert.Contains("patient-9", tooLarge.Message);
+
+        calls.OnRead = _ => throw ScriptedCalls.Error(StatusCode.PermissionDenied, ("exception", "access-denied"));
+        var denied = await Assert.ThrowsAsync<EventStoreDbAccessDeniedException>(async () =>
+        {
+            await foreach (var _ in store.ReadStreamAsync("patient-9")) { }
+        });
+        Assert.Contains("patient-9", denied.Message);
+    }
+
+    [Fact]
+    public async Task An_id_claimed_by_another_stream_is_refused_before_anything_is_written_to_this_one()
+    {
+        var e = NewEvent();
+        var calls = new ScriptedCalls
+        {
+            OnAppend = a => IsClaim(a.Stream)
+                ? new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 0, ExpectedNoStream = new Empty() } }
+                : ScriptedCalls.Success(0),
+            OnRead = r => [Claim(r, owner: "patient-other")],
+        };
+        await using var store = calls.Store();
+
+        var ex = await Assert.ThrowsAsync<DuplicateEventIdException>(() => store.AppendAsync("patient-1", ExpectedVersion.NoStream, [e]));
+
+        Assert.Equal(e.EventId, ex.EventId);
+        Assert.DoesNotContain(calls.Appends, a => a.Stream == "patient-1");
+    }
+
+    private static ReadResp Claim(ScriptedCalls.ReadCallSeen read, string owner)
+    {
+        var stream = read.Request.Options.Stream.StreamIdentifier.StreamName.ToStringUtf8();
+        Assert.StartsWith("he-event-id-", stream);
+        var message = new AppendReq.Types.ProposedMessage
+        {
+            Id = new UUID { String = Guid.NewGuid().ToString() },
+            Metadata = { ["type"] = "HealthEventsEventIdClaimed", ["content-type"] = "application/octet-stream" },
+            Data = Google.Protobuf.ByteString.CopyFromUtf8(owner),
+        };
+        return ScriptedCalls.Recorded(message, stream, 0, null);
+    }
+
+    // ------------------------------------------------------------------ global log
+
+    private static IReadOnlyList<(ReadResp Reply, EventEnvelope Envelope)> LogEvents(params ulong[] positions) =>
+        positions.Select((p, i) =>
+        {
+            var linked = HealthEvents.Application.Ledger.HashChain.Link($"patient-{i}", -1, new byte[32], [NewEvent()], null)[0];
+            return (ScriptedCalls.Recorded(EventStoreDbEnvelope.ToProposedMessage(linked, null), linked.StreamId, 0, p), linked);
+        }).ToList();
+
+    [Fact]
+    public async Task ReadAll_is_strictly_after_the_position_and_skips_what_is_not_ours()
+    {
+        var log = LogEvents(100, 200, 300);
+        var calls = new ScriptedCalls
+        {
+            // the server reads from a position inclusively
+            OnRead = r => new[] { log[0].Reply, ScriptedCalls.SystemEvent(150), log[1].Reply, log[2].Reply }
+                .Where(x => r.Request.Options.All.AllOptionCase == ReadReq.Types.Options.Types.AllOptions.AllOptionOneofCase.Start
+                            || x.Event.CommitPosition >= r.Request.Options.All.Position.CommitPosition),
+        };
+        await using var store = calls.Store();
+
+        var all = await store.ReadAllAsync(null, 10);
+        var after = await store.ReadAllAsync(new GlobalPosition(100, 100), 10);
+        var one = await store.ReadAllAsync(new GlobalPosition(100, 100), 1);
+
+        Assert.Equal(log.Select(l => l.Envelope.EventId), all.Select(e => e.EventId));
+        Assert.Equal([new GlobalPosition(100, 100), new GlobalPosition(200, 200), new GlobalPosition(300, 300)], all.Select(e => e.Position!.Value));
+        Assert.Equal(log.Skip(1).Select(l => l.Envelope.EventId), after.Select(e => e.EventId));
+        Assert.Equal(log[1].Envelope.EventId, Assert.Single(one).EventId);
+        Assert.Equal(ReadReq.Types.Options.Types.ReadDirection.Forwards, calls.Reads.Last().Request.Options.ReadDirection);
+    }
+
+    [Fact]
+    public async Task A_dropped_subscription_resumes_strictly_after_the_last_position_it_saw()
+    {
+        var log = LogEvents(100, 200, 300, 400);
+        var subscriptions = 0;
+        var calls = new ScriptedCalls
+        {
+            OnRead = r =>
+            {
+                Assert.Equal(ReadReq.Types.Options.CountOptionOneofCase.Subscription, r.Request.Options.CountOptionCase);
+                return ++subscriptions switch
+                {
+                    1 => Replies(null, log[0].Reply, ScriptedCalls.SystemEvent(150), log[1].Reply, Drop(StatusCode.Unavailable)),
+                    2 => Replies(null, Drop(StatusCode.Unavailable)), // the node is still down
+                    _ => Replies(r.Request.Options.All.Position.CommitPosition, log[1].Reply, log[2].Reply, log[3].Reply, null),
+                };
+            },
+        };
+        await using var store = calls.Store(options: new EventStoreDbStoreOptions { ReconnectDelay = TimeSpan.FromMilliseconds(5) });
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+
+        var received = new List<EventEnvelope>();
+        await foreach (var e in store.SubscribeAllAsync(null, cts.Token))
+        {
+            received.Add(e);
+            if (received.Count == 4) break;
+        }
+
+        Assert.Equal(log.Select(l => l.Envelope.EventId), received.Select(e => e.EventId));
+        var requests = calls.Reads.Select(r => r.Request.Options.All).ToList();
+        Assert.Equal(ReadReq.Types.Options.Types.AllOptions.AllOptionOneofCase.Start, requests[0].AllOptionCase);
+        Assert.Equal(200UL, requests[1].Position.CommitPosition);
+        Assert.Equal(200UL, requests[2].Position.CommitPosition);
+        Assert.Equal(200UL, requests[2].Position.PreparePosition);
+    }
+
+    private static ReadResp Drop(StatusCode code) => new() { Checkpoint = new ReadResp.Types.Checkpoint { CommitPosition = (ulong)code } }; // marker
+
+    /// <summary>A confirmation, then the replies; a Drop marker throws that status; a null reply waits until cancelled.</summary>
+    private static IEnumerable<ReadResp?> Replies(ulong? from, params ReadResp?[] replies)
+    {
+        yield return new ReadResp { Confirmation = new ReadResp.Types.SubscriptionConfirmation { SubscriptionId = "s" } };
+        foreach (var r in replies)
+        {
+            if (r?.ContentCase == ReadResp.ContentOneofCase.Checkpoint && r.Checkpoint.CommitPosition < 100)
+                throw new RpcException(new Status((StatusCode)r.Checkpoint.CommitPosition, "connection dropped"));
+            if (from is { } f && r?.Event is { } e && e.CommitPosition < f) continue; // the server resumes inclusively
+            yield return r;
+        }
+    }
+
+    [Fact]
+    public async Task A_subscription_ends_on_a_refusal_and_on_cancellation()
+    {
+        var calls = new ScriptedCalls { OnRead = _ => throw ScriptedCalls.Error(StatusCode.PermissionDenied, ("exception", "access-denied")) };
+        await using var store = calls.Store();
+        await Assert.ThrowsAsync<EventStoreDbAccessDeniedException>(async () =>
+        {
+            await foreach (var _ in store.SubscribeAllAsync(null)) { }
+        });
+
+        calls.OnRead = _ => Replies(null, (ReadResp?)null);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in store.SubscribeAllAsync(null, cts.Token)) { }
+        });
+    }
+
+    [Fact]
+    public async Task Health_is_a_short_read_of_the_end_of_the_log()
+    {
+        var calls = new ScriptedCalls { OnRead = _ => [ScriptedCalls.SystemEvent(10)] };
+        await using var store = calls.Store();
+        Assert.True(await store.IsHealthyAsync());
+        var probe = calls.Reads.Single().Request.Options;
+        Assert.Equal(ReadReq.Types.Options.Types.ReadDirection.Backwards, probe.ReadDirection);
+        Assert.Equal(1UL, probe.Count);
+
+        calls.OnRead = _ => throw ScriptedCalls.Error(StatusCode.Unavailable);
+        Assert.False(await store.IsHealthyAsync());
+
+        calls.OnRead = _ => Replies(null, (ReadResp?)null); // never answers
+        await using var slow = calls.Store(options: new EventStoreDbStoreOptions { HealthTimeout = TimeSpan.FromMilliseconds(100) });
+        Assert.False(await slow.IsHealthyAsync());
+    }
+}
