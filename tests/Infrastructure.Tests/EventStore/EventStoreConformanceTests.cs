@@ -7,7 +7,8 @@ namespace HealthEvents.Infrastructure.Tests.EventStore;
 
 /// <summary>
 /// The behaviour every <see cref="IEventStore"/> adapter must show, written once against the port.
-/// An adapter subclasses it with a factory for a fresh, empty store per test (and may call Skip.If in it).
+/// An adapter subclasses it with a factory for a store per test (and may call Skip.If in it), and says which part
+/// of the global log belongs to the test (<see cref="OwnsWholeLog"/>, <see cref="StreamPrefix"/>, <see cref="LogOrigin"/>).
 /// <para>
 /// The global log may lag a moment behind appends (an adapter holds back events while an earlier transaction
 /// is still in flight, anywhere on the server), so assertions on it wait until the expected events show up.
@@ -18,8 +19,29 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
     private readonly List<IEventStore> _stores = [];
 
-    /// <summary>A fresh, empty store. Called at most a few times per test; disposed after it when disposable.</summary>
+    /// <summary>A store for this test. Called at most a few times per test; disposed after it when disposable.</summary>
     protected abstract Task<IEventStore> CreateStoreAsync();
+
+    /// <summary>
+    /// True when the test's store is fresh and empty (PostgreSQL: a new database per store): every event of the global
+    /// log is the test's, and the suite asserts on the whole log from its start, unfiltered. False on a server that
+    /// tests share (EventStoreDB): the suite sees only the log after <see cref="LogOrigin"/> and, of it, only the
+    /// streams this test created (named with <see cref="StreamPrefix"/>).
+    /// </summary>
+    protected abstract bool OwnsWholeLog { get; }
+
+    /// <summary>The beginning of every stream id this test creates (<see cref="NewStreamId"/>).</summary>
+    protected abstract string StreamPrefix { get; }
+
+    /// <summary>Where the test's part of the global log begins (exclusive); null: the start of the log.</summary>
+    protected virtual GlobalPosition? LogOrigin => null;
+
+    /// <summary>Whether an event of the global log is this test's (always, when it owns the whole log).</summary>
+    protected bool IsOwn(EventEnvelope e) => OwnsWholeLog || e.StreamId.StartsWith(StreamPrefix, StringComparison.Ordinal);
+
+    /// <summary>A subscription to the test's part of the global log, strictly after <paramref name="after"/> (null: its beginning).</summary>
+    protected Subscription Subscribe(IEventStore store, GlobalPosition? after) =>
+        new(store, after ?? LogOrigin, OwnsWholeLog ? null : IsOwn);
 
     protected async Task<IEventStore> NewStoreAsync() => TrackForDisposal(await CreateStoreAsync());
 
@@ -54,7 +76,7 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
 
     // ------------------------------------------------------------------ helpers
 
-    protected static string NewStreamId() => $"patient-{Guid.NewGuid()}";
+    protected string NewStreamId() => $"{StreamPrefix}{Guid.NewGuid()}";
 
     private static int _counter;
 
@@ -76,18 +98,18 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
         return list;
     }
 
-    /// <summary>The whole global log, read in pages, once it holds at least <paramref name="expectedCount"/> events.</summary>
-    protected static async Task<List<EventEnvelope>> ReadAllEventuallyAsync(IEventStore store, int expectedCount, int pageSize = 1000)
+    /// <summary>The test's whole global log, read in pages, once it holds at least <paramref name="expectedCount"/> events.</summary>
+    protected async Task<List<EventEnvelope>> ReadAllEventuallyAsync(IEventStore store, int expectedCount, int pageSize = 1000)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
             var all = new List<EventEnvelope>();
-            GlobalPosition? after = null;
+            var after = LogOrigin;
             while (true)
             {
                 var page = await store.ReadAllAsync(after, pageSize);
-                all.AddRange(page);
+                all.AddRange(page.Where(IsOwn));
                 if (page.Count < pageSize) break;
                 after = page[^1].Position;
             }
@@ -420,13 +442,13 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
         foreach (var pageSize in new[] { 1, 2, 7, 50 })
         {
             var paged = new List<EventEnvelope>();
-            GlobalPosition? after = null;
+            var after = LogOrigin;
             while (true)
             {
                 var page = await store.ReadAllAsync(after, pageSize);
                 Assert.True(page.Count <= pageSize);
                 if (page.Count == 0) break;
-                paged.AddRange(page);
+                paged.AddRange(page.Where(IsOwn));
                 after = page[^1].Position;
             }
             Assert.Equal(all.Select(e => e.EventId), paged.Select(e => e.EventId));
@@ -435,7 +457,7 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
 
         // strictly after a position, from the middle
         var middle = all[10].Position;
-        var rest = await store.ReadAllAsync(middle, 1000);
+        var rest = (await store.ReadAllAsync(middle, 1000)).Where(IsOwn).ToList();
         Assert.Equal(all.Skip(11).Select(e => e.EventId), rest.Select(e => e.EventId));
         foreach (var e in all)
         {
@@ -526,13 +548,13 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
 
         var reader = Task.Run(async () =>
         {
-            GlobalPosition? last = null;
+            var last = LogOrigin;
             var deadline = DateTime.MaxValue;
             while (true)
             {
                 var done = writersDone.IsCancellationRequested;
                 var page = await store.ReadAllAsync(last, 64);
-                seen.AddRange(page);
+                seen.AddRange(page.Where(IsOwn));
                 if (page.Count > 0) last = page[^1].Position;
                 if (done)
                 {
@@ -587,8 +609,20 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
         private readonly IAsyncEnumerator<EventEnvelope> _events;
         private Task<bool>? _pending;
 
-        public Subscription(IEventStore store, GlobalPosition? after) =>
-            _events = store.SubscribeAllAsync(after, _cts.Token).GetAsyncEnumerator(_cts.Token);
+        /// <param name="keep">Which events the test sees (null: all; the subscription itself is never filtered).</param>
+        public Subscription(IEventStore store, GlobalPosition? after, Func<EventEnvelope, bool>? keep = null)
+        {
+            var events = store.SubscribeAllAsync(after, _cts.Token);
+            _events = (keep is null ? events : Where(events, keep, _cts.Token)).GetAsyncEnumerator(_cts.Token);
+        }
+
+        private static async IAsyncEnumerable<EventEnvelope> Where(
+            IAsyncEnumerable<EventEnvelope> events, Func<EventEnvelope, bool> keep,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+        {
+            await foreach (var e in events.WithCancellation(ct))
+                if (keep(e)) yield return e;
+        }
 
         public async Task<EventEnvelope> NextAsync()
         {
@@ -631,7 +665,7 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
         past.AddRange((await store.AppendAsync(s1, ExpectedVersion.NoStream, NewEvents(2))).Events);
         past.AddRange((await store.AppendAsync(s2, ExpectedVersion.NoStream, NewEvents(1))).Events);
 
-        await using var sub = new Subscription(store, null);
+        await using var sub = Subscribe(store, null);
         foreach (var expected in past) Assert.Equal(expected.EventId, (await sub.NextAsync()).EventId);
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(300)));
 
@@ -655,14 +689,14 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
         for (var i = 0; i < 5; i++) await store.AppendAsync(stream, ExpectedVersion.After(i - 1), NewEvents(1));
         var all = await ReadAllEventuallyAsync(store, 5);
 
-        await using var sub = new Subscription(store, all[2].Position);
+        await using var sub = Subscribe(store, all[2].Position);
         Assert.Equal(all[3].EventId, (await sub.NextAsync()).EventId);
         Assert.Equal(all[4].EventId, (await sub.NextAsync()).EventId);
         var live = await store.AppendAsync(stream, ExpectedVersion.Exactly(4), NewEvents(1));
         Assert.Equal(live.Events[0].EventId, (await sub.NextAsync()).EventId);
 
         var end = (await ReadAllEventuallyAsync(store, 6))[^1].Position;
-        await using var atEnd = new Subscription(store, end);
+        await using var atEnd = Subscribe(store, end);
         Assert.True(await atEnd.IsQuietForAsync(TimeSpan.FromMilliseconds(300)));
     }
 
@@ -671,7 +705,7 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
     {
         var store = await NewStoreAsync();
         await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
-        var sub = new Subscription(store, null);
+        var sub = Subscribe(store, null);
         await sub.NextAsync();
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(200)));
 

@@ -14,6 +14,11 @@ public sealed class PostgresEventStoreConformanceTests : EventStoreConformanceTe
     private readonly List<string> _databases = [];
     private readonly ConcurrentBag<long> _committedPastHeldTransactions = [];
 
+    /// <summary>A new database per store: the whole global log is the test's, asserted unfiltered from its start.</summary>
+    protected override bool OwnsWholeLog => true;
+
+    protected override string StreamPrefix => "patient-";
+
     protected override async Task<IEventStore> CreateStoreAsync()
     {
         var connectionString = await TestPostgres.CreateDatabaseAsync();
