@@ -12,9 +12,10 @@ public static class Cli
         ["token"] = TokenAsync,
         ["rebuild"] = RebuildAsync,
         ["endorser"] = EndorserAsync,
+        ["verify"] = VerifyAsync,
     };
 
-    public static bool IsVerb(string arg) => Verbs.ContainsKey(arg) || arg is "verify" or "help" or "--help";
+    public static bool IsVerb(string arg) => Verbs.ContainsKey(arg) || arg is "help" or "--help";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -31,6 +32,7 @@ public static class Cli
                    ./run.sh token --hospital H --role R --subject S [--patient ID] [--days N]
                                                  mint a bearer token signed by hospital H's identity key
                    ./run.sh rebuild [PROJECTION ...]   rebuild read views from the whole history (all when none named)
+                   ./run.sh verify                 verify the whole store: hash links, signatures, policies (exit 1 if broken)
                    ./run.sh endorser --hospital H [--urls URL]
                                                  serve hospital H's endorser (HEALTHEVENTS_URLS, default http://127.0.0.1:5081)
             """);
@@ -67,12 +69,25 @@ public static class Cli
         return Task.FromResult(0);
     }
 
-    /// <summary>Rebuilds projections from history with progress, against the service's database (running or not).</summary>
-    private static async Task<int> RebuildAsync(string[] args)
+    /// <summary>Runs one task against the service's database (started if need be, and stopped after, unless it was found running).</summary>
+    private static async Task<int> WithServicesAsync(Func<IServiceProvider, Task<int>> work)
     {
         await using var app = await HealthEventsApp.BuildAsync(["--HealthEvents:SeedDemo=false", "--HealthEvents:Verb=true"],
             b => b.Logging.SetMinimumLevel(LogLevel.Warning));
-        var rebuilder = app.Services.GetRequiredService<HealthEvents.Projections.Runner.ProjectionRebuilder>();
+        try
+        {
+            return await work(app.Services);
+        }
+        finally
+        {
+            await app.Services.GetRequiredService<PostgresHosting>().StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>Rebuilds projections from history with progress, against the service's database (running or not).</summary>
+    private static Task<int> RebuildAsync(string[] args) => WithServicesAsync(async services =>
+    {
+        var rebuilder = services.GetRequiredService<HealthEvents.Projections.Runner.ProjectionRebuilder>();
         var names = args.Length > 0 ? args : rebuilder.ProjectionNames.ToArray();
         var unknown = names.Except(rebuilder.ProjectionNames).ToList();
         if (unknown.Count > 0)
@@ -80,21 +95,38 @@ public static class Cli
             Console.Error.WriteLine($"Unknown projection(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", rebuilder.ProjectionNames)}.");
             return 2;
         }
-        try
+        foreach (var name in names)
         {
-            foreach (var name in names)
-            {
-                var done = await rebuilder.RebuildAsync(name, new Progress<HealthEvents.Projections.Runner.RebuildProgress>(p =>
-                    Console.Error.Write($"\r{p.Projection}: {p.Phase} {p.EventsDone:N0}/{(p.EventsTotal?.ToString("N0") ?? "?")} events, {p.EventsPerSecond:N0}/s   ")));
-                Console.Error.WriteLine($"\r{name}: rebuilt from {done.EventsDone:N0} events in {done.Elapsed.TotalSeconds:N1}s ({done.EventsPerSecond:N0} events/s)      ");
-            }
-            return 0;
+            var done = await rebuilder.RebuildAsync(name, new Progress<HealthEvents.Projections.Runner.RebuildProgress>(p =>
+                Console.Error.Write($"\r{p.Projection}: {p.Phase} {p.EventsDone:N0}/{(p.EventsTotal?.ToString("N0") ?? "?")} events, {p.EventsPerSecond:N0}/s   ")));
+            Console.Error.WriteLine($"\r{name}: rebuilt from {done.EventsDone:N0} events in {done.Elapsed.TotalSeconds:N1}s ({done.EventsPerSecond:N0} events/s)      ");
         }
-        finally
+        return 0;
+    });
+
+    /// <summary>
+    /// Verifies the whole store: every stream's hash links, every transaction's signatures against the keys
+    /// valid at its time, the policy then in force. Prints each broken stream and version; exit code 1 when any.
+    /// </summary>
+    private static Task<int> VerifyAsync(string[] args) => WithServicesAsync(async services =>
+    {
+        var store = services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+        var checker = await HealthEvents.Application.Endorsement.EndorsementChecker.LoadAsync(
+            store, services.GetRequiredService<HealthEvents.Application.Serialization.EventSerializer>(), CancellationToken.None);
+        var report = await HealthEvents.Application.Ledger.StoreVerifier.VerifyAsync(store, new HealthEvents.Application.Ledger.StoreVerifierOptions
         {
-            await app.Services.GetRequiredService<PostgresHosting>().StopAsync(CancellationToken.None);
-        }
-    }
+            EndorsementChecker = checker,
+            Progress = p => Console.Error.Write($"\rverified {p.Events:N0} events in {p.Streams:N0} streams, {p.EventsPerSecond:N0} events/s   "),
+        });
+        Console.Error.WriteLine();
+        foreach (var stream in report.BrokenStreams)
+        foreach (var problem in stream.Problems)
+            Console.WriteLine($"{problem.StreamId} v{problem.Version}: {problem.Code}: {problem.Message}");
+        Console.WriteLine(report.Verified
+            ? $"verified: {report.Events:N0} events in {report.Streams:N0} streams, every link, signature and policy holds"
+            : $"NOT verified: {report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
+        return report.Verified ? 0 : 1;
+    });
 
     /// <summary>Serves one hospital's endorser until stopped.</summary>
     private static async Task<int> EndorserAsync(string[] args)

@@ -19,8 +19,9 @@ public sealed class ServiceHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string _dataFolder;
 
-    private ServiceHost(WebApplication app, string dataFolder, Uri address, CapturedLogs logs)
+    private ServiceHost(WebApplication app, string dataFolder, Uri address, CapturedLogs logs, string connectionString)
     {
+        ConnectionString = connectionString;
         _app = app;
         _dataFolder = dataFolder;
         Address = address;
@@ -28,6 +29,16 @@ public sealed class ServiceHost : IAsyncDisposable
     }
 
     public Uri Address { get; }
+    public string ConnectionString { get; }
+
+    /// <summary>Raw SQL on the service's database: how the tests play an attacker with write access to the store.</summary>
+    public async Task ExecuteSqlAsync(string sql)
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
     public CapturedLogs Logs { get; }
     public IServiceProvider Services => _app.Services;
 
@@ -53,7 +64,7 @@ public sealed class ServiceHost : IAsyncDisposable
             });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ServiceHost(app, dataFolder, new Uri(address), logs);
+        return new ServiceHost(app, dataFolder, new Uri(address), logs, connectionString);
     }
 
     public HttpClient Client(string? token = null)

@@ -138,4 +138,24 @@ public sealed class WalkThroughTests : IAsyncLifetime
         // Only the demo patients exist.
         return all.Select(e => e.StreamId).Where(s => s.StartsWith("patient-", StringComparison.Ordinal)).Distinct().Count() - 3;
     }
+
+    [Fact]
+    public async Task Verification_reports_an_endorsement_taken_from_another_transaction_at_its_version()
+    {
+        const string alice = "a11ce000-0000-4000-8000-000000000001", bob = "b0b00000-0000-4000-8000-000000000002";
+        var patient = _host.As("alice (patient)");
+        var before = await (await patient.GetAsync($"/patients/{alice}/verification")).JsonAsync();
+        Assert.True(before.GetProperty("verified").GetBoolean());
+
+        // Genuine signatures, but over Bob's transaction hash: the chain is intact, the endorsement is not.
+        await _host.ExecuteSqlAsync($"""
+            UPDATE he_events SET endorsement = (SELECT endorsement FROM he_events WHERE stream_id = 'patient-{bob}' AND version = 0)
+             WHERE stream_id = 'patient-{alice}' AND version = 2
+            """);
+
+        var after = await (await patient.GetAsync($"/patients/{alice}/verification")).JsonAsync();
+        Assert.False(after.GetProperty("verified").GetBoolean());
+        Assert.Equal(2, after.GetProperty("firstBrokenVersion").GetInt64());
+        Assert.Contains(after.GetProperty("problems").EnumerateArray(), p => p.GetProperty("version").GetInt64() == 2);
+    }
 }

@@ -1,6 +1,8 @@
 using HealthEvents.Api.Auth;
 using HealthEvents.Api.Errors;
+using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Serialization;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Ports;
@@ -64,10 +66,13 @@ public static class PatientQueryEndpoints
     public sealed record VerificationView(bool Verified, long Events, long? FirstBrokenVersion, IReadOnlyList<VerificationProblem> Problems);
 
     public static async Task<Results<Ok<VerificationView>, ProblemHttpResult>> Verification(
-        Guid id, HttpContext http, IEventStore store, CancellationToken ct)
+        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient verifies their own trail.");
-        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientCommands.StreamId(id), 0, ct), null, ct);
+        // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
+        var checker = await EndorsementChecker.LoadAsync(store, serializer, ct);
+        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientCommands.StreamId(id), 0, ct),
+            new StreamVerifierOptions { EndorsementChecker = checker }, ct);
         return TypedResults.Ok(new VerificationView(report.Verified, report.Events, report.FirstBrokenVersion, report.Problems));
     }
 

@@ -39,12 +39,10 @@ public sealed class EndorsementService(
     NetworkDirectory directory, IEndorserClients clients, INodeIdentity node, EndorsementOptions options, ILogger<EndorsementService> log)
     : IEndorsementService
 {
-    /// <summary>The genesis founds the network before there is anyone to endorse; every hospital holds the genesis file.</summary>
-    public const string GenesisActor = "genesis";
-
     public async Task<TransactionEndorsement?> EndorseAsync(TransactionProposal proposal, CancellationToken ct = default)
     {
-        if (proposal.StreamId == NetworkCommands.StreamId && proposal.Context.Actor.Id == GenesisActor) return null;
+        if (proposal.StreamId == NetworkCommands.StreamId && proposal.Context.Actor.Id == EndorsementChecker.GenesisActor)
+            return null; // the genesis founds the network before anyone can endorse; every hospital holds the genesis file
 
         var network = directory.Current;
         var policy = EndorsementPolicy.Parse(network.EndorsementPolicy);

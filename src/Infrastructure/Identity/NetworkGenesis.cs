@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
@@ -63,7 +64,7 @@ public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory dir
     }
 
     /// <summary>Genesis acts as the administrator of the first hospital (who admits the others), and of each hospital for its own staff.</summary>
-    private static Actor GenesisActor(string hospitalId) => new("genesis", Role.Admin, hospitalId);
+    private static Actor GenesisActor(string hospitalId) => new(EndorsementChecker.GenesisActor, Role.Admin, hospitalId);
 
     private static CommandContext Context(string hospitalId) => CommandContext.For(GenesisActor(hospitalId));
 }

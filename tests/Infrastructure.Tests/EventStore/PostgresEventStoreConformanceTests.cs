@@ -9,6 +9,11 @@ using NpgsqlTypes;
 namespace HealthEvents.Infrastructure.Tests.EventStore;
 
 /// <summary>The conformance suite on PostgreSQL (a fresh database per store), plus what only PostgreSQL has: transactions.</summary>
+/// <remarks>
+/// Alone on the test server: its global reads wait below the cluster-wide oldest open transaction, so
+/// another class's deliberately held transaction would hold back the events its timing tests wait for.
+/// </remarks>
+[Collection(nameof(GlobalLogCollection))]
 public sealed class PostgresEventStoreConformanceTests : EventStoreConformanceTests
 {
     private readonly List<string> _databases = [];
@@ -203,3 +208,6 @@ public sealed class PostgresEventStoreConformanceTests : EventStoreConformanceTe
         Assert.Equal(e.EventId, ex.EventId);
     }
 }
+
+[CollectionDefinition(nameof(GlobalLogCollection), DisableParallelization = true)]
+public sealed class GlobalLogCollection;
