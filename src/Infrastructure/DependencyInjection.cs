@@ -2,6 +2,7 @@ using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.Crypto;
+using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.Identity;
 using HealthEvents.Infrastructure.Postgres;
 using Microsoft.Extensions.Configuration;
@@ -12,13 +13,39 @@ namespace HealthEvents.Infrastructure;
 
 public static class DependencyInjection
 {
-    /// <summary>The PostgreSQL event store, the key store and cipher, the hospital keyring and genesis.</summary>
+    /// <summary>Configuration key choosing the event store: <c>PostgreSQL</c> (default) or <c>EventStoreDB</c>.</summary>
+    public const string EventStoreProviderKey = "EventStore:Provider";
+    public const string PostgreSqlProvider = "PostgreSQL";
+    public const string EventStoreDbProvider = "EventStoreDB";
+    /// <summary>Connection string name of EventStoreDB (<c>ConnectionStrings:EventStoreDB</c>, e.g. esdb://host:2113?tls=false).</summary>
+    public const string EventStoreDbConnectionName = "EventStoreDB";
+
+    /// <summary>
+    /// The event store chosen by <c>EventStore:Provider</c> (PostgreSQL, the default, or EventStoreDB with
+    /// <c>ConnectionStrings:EventStoreDB</c>), the key store and cipher, the hospital keyring and genesis.
+    /// PostgreSQL (<paramref name="connectionString"/>) holds the keys and read models whichever store holds the events.
+    /// </summary>
     public static IServiceCollection AddHealthEventsInfrastructure(
         this IServiceCollection services, IConfiguration configuration, string connectionString, string dataFolder)
     {
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
         services.AddSingleton<PostgresEventStore>(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>()));
-        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());
+        var eventStoreDb = UsesEventStoreDb(configuration);
+        services.AddSingleton(new EventStoreSelection(eventStoreDb));
+        if (eventStoreDb)
+        {
+            var esdb = configuration.GetConnectionString(EventStoreDbConnectionName) is { Length: > 0 } cs
+                ? EventStoreDbSettings.Parse(cs)
+                : throw new InvalidOperationException(
+                    $"{EventStoreProviderKey} is {EventStoreDbProvider} but ConnectionStrings:{EventStoreDbConnectionName} is not set " +
+                    "(e.g. ConnectionStrings__EventStoreDB=esdb://localhost:2113?tls=false).");
+            services.AddSingleton(_ => new EventStoreDbEventStore(esdb));
+            services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<EventStoreDbEventStore>());
+        }
+        else
+        {
+            services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());
+        }
         services.AddSingleton(_ => KeyEncryptionKey.FromConfiguration(configuration, Path.Combine(dataFolder, "keys", "kek.key")));
         services.AddSingleton(sp => new PostgresKeyStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<KeyEncryptionKey>()));
         services.AddSingleton<IDataKeyStore>(sp => sp.GetRequiredService<PostgresKeyStore>());
@@ -33,8 +60,22 @@ public static class DependencyInjection
     /// <summary>Creates what the stores need (idempotent) and loads the network membership.</summary>
     public static async Task InitializeHealthEventsStorageAsync(this IServiceProvider services, CancellationToken ct = default)
     {
-        await services.GetRequiredService<PostgresEventStore>().EnsureSchemaAsync(ct);
+        // he_events only when PostgreSQL holds the events; on EventStoreDB there is nothing to create.
+        if (!services.GetRequiredService<EventStoreSelection>().EventStoreDb)
+            await services.GetRequiredService<PostgresEventStore>().EnsureSchemaAsync(ct);
         await services.GetRequiredService<PostgresKeyStore>().EnsureSchemaAsync(ct);
         await services.GetRequiredService<NetworkDirectory>().RefreshAsync(ct);
     }
+
+    /// <summary>Whether <c>EventStore:Provider</c> selects EventStoreDB (case-insensitive); anything else but PostgreSQL is an error.</summary>
+    public static bool UsesEventStoreDb(IConfiguration configuration)
+    {
+        var provider = configuration[EventStoreProviderKey];
+        if (string.IsNullOrWhiteSpace(provider) || provider.Equals(PostgreSqlProvider, StringComparison.OrdinalIgnoreCase)) return false;
+        if (provider.Equals(EventStoreDbProvider, StringComparison.OrdinalIgnoreCase)) return true;
+        throw new InvalidOperationException($"{EventStoreProviderKey} is '{provider}': it is {PostgreSqlProvider} (the default) or {EventStoreDbProvider}.");
+    }
 }
+
+/// <summary>Which store holds the events, as configured (the registered <see cref="IEventStore"/> may be decorated).</summary>
+internal sealed record EventStoreSelection(bool EventStoreDb);
