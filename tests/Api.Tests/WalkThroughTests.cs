@@ -75,6 +75,10 @@ public sealed class WalkThroughTests : IAsyncLifetime
         Assert.Equal("denied", deniedRow.GetProperty("outcome").GetString());
         Assert.Equal("no active consent covers the request", deniedRow.GetProperty("reason").GetString());
         Assert.Equal(problem.GetProperty("receipt").GetProperty("hash").GetString(), deniedRow.GetProperty("hash").GetString());
+        Assert.Equal(
+            problem.GetProperty("receipt").GetProperty("endorsedBy").EnumerateArray().Select(e => e.GetString()),
+            deniedRow.GetProperty("endorsedBy").EnumerateArray().Select(e => e.GetString()));
+        Assert.True(deniedRow.GetProperty("endorsedBy").GetArrayLength() >= 2);
         Assert.Equal(consent.Headers.Location!.ToString().Split('/')[^1], items[3].GetProperty("consentId").GetString());
 
         var onlyDenied = await (await patient.GetAsync($"/patients/{patientId}/audit?action=access-denied")).JsonAsync();
