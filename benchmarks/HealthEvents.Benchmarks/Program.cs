@@ -4,7 +4,8 @@ using HealthEvents.Infrastructure.Postgres;
 using Npgsql;
 
 // Append throughput of the PostgreSQL event store against raw INSERT baselines of identical rows, all
-// measured in one run on one private, durable PostgreSQL (DESIGN.md "Scale and speed").
+// measured in one run on one private, durable PostgreSQL (DESIGN.md "Scale and speed"); then, when
+// HEALTHEVENTS_ESDB names an EventStoreDB server, the EventStoreDB store against raw gRPC appends.
 //
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- [--seconds N] [--quick]
 
@@ -113,7 +114,9 @@ try
 
     Report.Print(results, setup, measure);
     await setup.Store.DisposeAsync();
-    return cts.IsCancellationRequested ? 130 : 0;
+    // The same cases on EventStoreDB when HEALTHEVENTS_ESDB names a server, with its own raw baseline; else why not.
+    var esdb = cts.IsCancellationRequested ? 0 : await EventStoreDbBenchmark.RunOrExplainAsync(measure, warmup, cts.Token);
+    return cts.IsCancellationRequested ? 130 : esdb;
 }
 finally
 {
