@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using HealthEvents.Api.Hosting;
 using HealthEvents.Infrastructure.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
 
@@ -19,16 +21,10 @@ public sealed class EndorserProcessTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _node = await ServiceHost.NewNodeAsync();
-        var keyring = new HospitalKeyring(Path.Combine(_node.DataFolder, "keys"));
-        var genesis = DemoNetwork.Genesis();
-        var endpoints = new Dictionary<string, string>();
-        foreach (var hospital in DemoNetwork.Hospitals)
-        {
-            keyring.GetOrCreate(hospital, HospitalKeyUse.Identity).Dispose();
-            keyring.GetOrCreate(hospital, HospitalKeyUse.Endorsement).Dispose();
-            endpoints[hospital] = $"http://127.0.0.1:{FreePort()}/";
-        }
-        (genesis with { Hospitals = genesis.Hospitals.Select(h => h with { EndorserEndpoint = endpoints[h.Id] }).ToList() })
+        // Each endorser node makes and keeps its own key in its own folder; the API node never holds one,
+        // and founds the network with the public keys the endorsers serve.
+        var endpoints = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePort()}/");
+        DemoNetwork.Genesis(new ConfigurationBuilder().AddInMemoryCollection(endpoints!).Build())
             .Save(Path.Combine(_node.DataFolder, "genesis.json"));
 
         foreach (var hospital in DemoNetwork.Hospitals) _endorsers[hospital] = StartEndorser(hospital, endpoints[hospital]);
@@ -47,7 +43,7 @@ public sealed class EndorserProcessTests : IAsyncLifetime
         };
         foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "HealthEvents.Api.dll"), "endorser", "--hospital", hospital, "--urls", url.TrimEnd('/')])
             psi.ArgumentList.Add(arg);
-        psi.Environment["HEALTHEVENTS_DATA"] = _node.DataFolder;
+        psi.Environment["HEALTHEVENTS_DATA"] = Path.Combine(_node.DataFolder, "endorser-" + hospital); // removed with the node's folder
         psi.Environment["ConnectionStrings__Postgres"] = _node.ConnectionString;
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(psi)!;
@@ -92,6 +88,19 @@ public sealed class EndorserProcessTests : IAsyncLifetime
     private Task<HttpResponseMessage> RegisterAsync(Guid patientId) =>
         _host!.As("northside physician").PostJsonAsync("/patients",
             new { patientId, homeHospital = "northside", birthYear = 1975, sex = "male", name = "Process Test" });
+
+    [Fact]
+    public void The_api_node_holds_no_endorsement_key_and_the_network_registers_the_endorsers_own()
+    {
+        var keyring = new HospitalKeyring(Path.Combine(_node.DataFolder, "keys"));
+        Assert.Empty(keyring.Hospitals(HospitalKeyUse.Endorsement));
+        foreach (var hospital in DemoNetwork.Hospitals)
+        {
+            using var own = new HospitalKeyring(Path.Combine(_node.DataFolder, "endorser-" + hospital, "keys")).Get(hospital, HospitalKeyUse.Endorsement);
+            var registered = _host!.Services.GetRequiredService<HealthEvents.Application.Network.NetworkDirectory>().Current.Hospitals[hospital].EndorsementKeys[^1];
+            Assert.Equal(PublicKeys.Export(own), registered.PublicKey);
+        }
+    }
 
     [Fact]
     public async Task Commands_need_two_of_three_endorsers_and_fail_with_503_and_nothing_appended_below_that()

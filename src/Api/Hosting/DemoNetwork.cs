@@ -1,4 +1,5 @@
 using HealthEvents.Domain.Common;
+using HealthEvents.Infrastructure.Endorsement;
 using HealthEvents.Infrastructure.Identity;
 
 namespace HealthEvents.Api.Hosting;
@@ -30,8 +31,9 @@ public static class DemoNetwork
         new(Guid.Parse("ca501000-0000-4000-8000-000000000003"), "carol", "Carol Demo", "lakeside", 1992, "female"),
     ];
 
-    public static GenesisFile Genesis() => new(
-        Hospitals.Select(h => new GenesisHospital(h, Names[h], "in-process")).ToList(),
+    /// <param name="endpoints">Endorser URL per hospital (HealthEvents:Endorsers:{hospital}); in-process where none is given.</param>
+    public static GenesisFile Genesis(IConfiguration? endpoints = null) => new(
+        Hospitals.Select(h => new GenesisHospital(h, Names[h], endpoints?[h] is { Length: > 0 } url ? url : EndorserClients.InProcess)).ToList(),
         Hospitals.SelectMany(h => StaffRoles.Select(r => new GenesisPractitioner(h, StaffId(h, r), r))).ToList(),
         [new GenesisResearcher(ResearcherId, "Lakeside University")],
         EndorsementPolicy: null);

@@ -13,7 +13,7 @@ namespace HealthEvents.Api.Hosting;
 /// First start: founds the network from the genesis file (the demo network when none is given) and
 /// adds demo patients. Every start: writes fresh demo tokens to {data}/demo/tokens.json.
 /// </summary>
-public sealed class DemoSeeder(NetworkGenesis genesis, IServiceScopeFactory scopes, HospitalKeyring keyring, ILogger<DemoSeeder> log)
+public sealed class DemoSeeder(NetworkGenesis genesis, IServiceScopeFactory scopes, HospitalKeyring keyring, IConfiguration configuration, ILogger<DemoSeeder> log)
 {
     public sealed record DemoToken(string Name, string Role, string Hospital, string Subject, Guid? PatientId, string Token);
 
@@ -22,7 +22,7 @@ public sealed class DemoSeeder(NetworkGenesis genesis, IServiceScopeFactory scop
     public async Task SeedAsync(string dataFolder, CancellationToken ct)
     {
         var genesisPath = Path.Combine(dataFolder, "genesis.json");
-        if (!File.Exists(genesisPath)) DemoNetwork.Genesis().Save(genesisPath);
+        if (!File.Exists(genesisPath)) DemoNetwork.Genesis(configuration.GetSection("HealthEvents:Endorsers")).Save(genesisPath);
         if (await genesis.SeedIfEmptyAsync(GenesisFile.Load(genesisPath), ct))
         {
             log.LogInformation("Network founded from {GenesisFile}", genesisPath);

@@ -17,13 +17,24 @@ public static class EndorserApp
     public static Task<WebApplication> BuildAsync(string[] args, string hospitalId, Action<WebApplicationBuilder>? configure = null) =>
         NodeHost.BuildAsync([.. args, "--HealthEvents:Verb=true"], DefaultUrl, configure, async (builder, _, _) =>
         {
-            builder.Services.AddSingleton(sp => new KeyringSigner(sp.GetRequiredService<HospitalKeyring>(), hospitalId, HospitalKeyUse.Endorsement));
+            builder.Services.AddSingleton(sp =>
+            {
+                // A new node makes its own key; only its public half ever leaves it (GET /public-key, then the genesis).
+                var keyring = sp.GetRequiredService<HospitalKeyring>();
+                keyring.GetOrCreate(hospitalId, HospitalKeyUse.Endorsement).Dispose();
+                return new KeyringSigner(keyring, hospitalId, HospitalKeyUse.Endorsement);
+            });
             var app = builder.Build();
             await app.Services.InitializeHealthEventsStorageAsync();
-            _ = app.Services.GetRequiredService<KeyringSigner>(); // fail at start, not at the first proposal, without a key
+            var signer = app.Services.GetRequiredService<KeyringSigner>();
             app.UseExceptionHandler();
             app.MapPost("/endorse", Endorse);
             app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live", hospital = hospitalId }));
+            app.MapGet("/public-key", (HospitalKeyring keyring) =>
+            {
+                using var key = keyring.Get(hospitalId, HospitalKeyUse.Endorsement);
+                return TypedResults.Ok(new EndorserPublicKey(hospitalId, signer.KeyId, PublicKeys.Export(key)));
+            });
             return app;
         });
 

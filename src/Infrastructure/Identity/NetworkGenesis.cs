@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Endorsement;
@@ -32,6 +33,9 @@ public sealed record GenesisPractitioner(string Hospital, string Id, Role Role);
 
 public sealed record GenesisResearcher(string Id, string Organisation);
 
+/// <summary>What an endorser node serves at GET /public-key.</summary>
+public sealed record EndorserPublicKey(string HospitalId, string KeyId, string PublicKey);
+
 /// <summary>Seeds an empty network stream from a genesis file, once: when the stream has events, nothing happens.</summary>
 public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory directory, HospitalKeyring keyring)
 {
@@ -42,7 +46,9 @@ public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory dir
         foreach (var h in genesis.Hospitals)
         {
             var (identityId, identity) = PublicKeyOf(h.Id, HospitalKeyUse.Identity, h.IdentityPublicKey);
-            var (endorsementId, endorsement) = PublicKeyOf(h.Id, HospitalKeyUse.Endorsement, h.EndorsementPublicKey);
+            var (endorsementId, endorsement) = h.EndorsementPublicKey is null && !keyring.Has(h.Id, HospitalKeyUse.Endorsement) && IsUrl(h.EndorserEndpoint)
+                ? await FetchEndorsementKeyAsync(h, ct)
+                : PublicKeyOf(h.Id, HospitalKeyUse.Endorsement, h.EndorsementPublicKey);
             await network.ExecuteAsync(at => new JoinHospital(h.Id, h.Name, h.EndorserEndpoint, endorsementId, endorsement, identityId, identity,
                 GenesisActor(founder), at), Context(founder), ct);
         }
@@ -62,6 +68,29 @@ public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory dir
         using var key = configured is { Length: > 0 } ? PublicKeys.Import(configured) : keyring.GetOrCreate(hospitalId, use);
         return (PublicKeys.KeyId(key), PublicKeys.Export(key));
     }
+
+    /// <summary>The public key a remote endorser node serves (it keeps its private key to itself), waiting for it to come up.</summary>
+    private static async Task<(string KeyId, string PublicKey)> FetchEndorsementKeyAsync(GenesisHospital h, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var url = new Uri(new Uri(h.EndorserEndpoint), "public-key");
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var key = await http.GetFromJsonAsync<EndorserPublicKey>(url, Json.Options, ct)
+                          ?? throw new InvalidDataException($"The endorser of {h.Id} served no key.");
+                using var imported = PublicKeys.Import(key.PublicKey); // refuse anything that is not a public key
+                return (PublicKeys.KeyId(imported), PublicKeys.Export(imported));
+            }
+            catch (HttpRequestException) when (attempt < 60)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+    }
+
+    private static bool IsUrl(string endpoint) => Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
 
     /// <summary>Genesis acts as the administrator of the first hospital (who admits the others), and of each hospital for its own staff.</summary>
     private static Actor GenesisActor(string hospitalId) => new(EndorsementChecker.GenesisActor, Role.Admin, hospitalId);

@@ -16,6 +16,7 @@ namespace HealthEvents.Infrastructure.Tests.Endorsement;
 /// endorsed transactions — batches of one, a two-event transaction, a batch of three. Someone with write access
 /// edits rows behind the store's back; verification, reading through the store, names the stream and version.
 /// </summary>
+[Collection(nameof(HealthEvents.Infrastructure.Tests.EventStore.GlobalLogCollection))] // reads the global log: alone on the cluster
 public sealed class EndorsedStoreTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T1 = T0.AddHours(1);
