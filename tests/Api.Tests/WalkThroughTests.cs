@@ -20,7 +20,9 @@ public sealed class WalkThroughTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
         var ready = await client.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Equal("ok", (await ready.JsonAsync()).GetProperty("checks").GetProperty("eventStore").GetString());
+        var checks = (await ready.JsonAsync()).GetProperty("checks");
+        Assert.Equal("ok", checks.GetProperty("eventStore").GetString());
+        Assert.Equal("ok", checks.GetProperty("database").GetString());
     }
 
     [Fact]

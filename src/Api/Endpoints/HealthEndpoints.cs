@@ -1,5 +1,6 @@
 using HealthEvents.Application.EventStore;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
 
 namespace HealthEvents.Api.Endpoints;
 
@@ -17,12 +18,29 @@ public static class HealthEndpoints
 
     public static Ok<HealthStatus> Live() => TypedResults.Ok(new HealthStatus("live", new Dictionary<string, string>()));
 
-    /// <summary>Ready when the event store answers (on PostgreSQL it is also the read-model database).</summary>
-    public static async Task<Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>>> Ready(IEventStore store, CancellationToken ct)
+    /// <summary>Ready when both stores answer: the event store, and PostgreSQL for read models and data keys (the same server by default).</summary>
+    public static async Task<Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>>> Ready(IEventStore store, NpgsqlDataSource database, CancellationToken ct)
     {
-        var healthy = await store.IsHealthyAsync(ct);
-        var status = new HealthStatus(healthy ? "ready" : "unavailable",
-            new Dictionary<string, string> { ["eventStore"] = healthy ? "ok" : "unreachable" });
+        var checks = new Dictionary<string, string>
+        {
+            ["eventStore"] = await store.IsHealthyAsync(ct) ? "ok" : "unreachable",
+            ["database"] = await DatabaseAnswersAsync(database, ct) ? "ok" : "unreachable",
+        };
+        var healthy = checks.Values.All(v => v == "ok");
+        var status = new HealthStatus(healthy ? "ready" : "unavailable", checks);
         return healthy ? TypedResults.Ok(status) : TypedResults.Json(status, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task<bool> DatabaseAnswersAsync(NpgsqlDataSource database, CancellationToken ct)
+    {
+        try
+        {
+            await using var command = database.CreateCommand("SELECT 1");
+            return await command.ExecuteScalarAsync(ct) is 1;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            return false;
+        }
     }
 }
