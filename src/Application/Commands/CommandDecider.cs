@@ -13,11 +13,11 @@ public sealed class CommandDecider(StreamLoader loader, EventSerializer serializ
 {
     /// <summary>Loads the stream and decides the command: the events, their bytes and their place in the chain. Appends nothing.</summary>
     public async Task<Decision<TState, TEvent>> DecideAsync<TDecider, TState, TCommand, TEvent>(
-        string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct)
+        string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct, long? asOfVersion = null)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
-        var snapshot = await loader.LoadAsync<TDecider, TState, TCommand, TEvent>(streamId, ct);
+        var snapshot = await loader.LoadAsync<TDecider, TState, TCommand, TEvent>(streamId, ct, asOfVersion);
         var events = TDecider.Decide(command, snapshot.State);
         var metadata = new EventMetadata(context.Actor.Id, context.Actor.Role, context.Actor.Hospital,
             context.CommandId, context.CorrelationId, at).ToBytes();

@@ -8,12 +8,19 @@ namespace HealthEvents.Application.Commands;
 /// <summary>Folds a stream into its decision state, reading only what the cache has not seen yet.</summary>
 public sealed class StreamLoader(IEventStore store, EventSerializer serializer, StreamStateCache cache)
 {
-    /// <summary>The stream's state now: the cached snapshot extended by whatever was appended since.</summary>
-    public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(string streamId, CancellationToken ct)
+    /// <summary>
+    /// The stream's state now: the cached snapshot extended by whatever was appended since. With
+    /// <paramref name="asOfVersion"/>, a snapshot cached at exactly that version is used as it is: whoever
+    /// asks about a stream at a known version (an endorser judging a proposal) needs that state, not a newer
+    /// one — if the stream has moved on since, the append at that version fails on its own.
+    /// </summary>
+    public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(string streamId, CancellationToken ct, long? asOfVersion = null)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
-        var snapshot = cache.TryGet<TState>(streamId) ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis);
+        var cached = cache.TryGet<TState>(streamId);
+        if (cached is not null && cached.Version == asOfVersion) return cached;
+        var snapshot = cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis);
         var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
         await foreach (var e in store.ReadStreamAsync(streamId, version + 1, ct))
         {

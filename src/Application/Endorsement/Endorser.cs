@@ -41,7 +41,7 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
         try
         {
             var context = new CommandContext(request.Actor, request.CommandId, request.CorrelationId);
-            mine = await deciders.DecideAsync(request.StreamId, command, request.At, context, ct);
+            mine = await deciders.DecideAsync(request.StreamId, command, request.At, context, request.ExpectedVersion, ct);
         }
         catch (RejectedException e)
         {

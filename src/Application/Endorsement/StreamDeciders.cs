@@ -13,15 +13,16 @@ public sealed record Reexecution(long LastVersion, byte[] LastHash, IReadOnlyLis
 /// <summary>Which decider owns a stream, so an endorser can re-run any proposal it receives.</summary>
 public sealed class StreamDeciders(CommandDecider decider)
 {
-    public async Task<Reexecution> DecideAsync(string streamId, object command, DateTimeOffset at, CommandContext context, CancellationToken ct)
+    /// <summary>Re-runs the command against the stream as of <paramref name="expectedVersion"/> (read further only if this node has not seen that far).</summary>
+    public async Task<Reexecution> DecideAsync(string streamId, object command, DateTimeOffset at, CommandContext context, long expectedVersion, CancellationToken ct)
     {
         switch (command)
         {
             case IPatientCommand patient when streamId.StartsWith(PatientCommands.StreamPrefix, StringComparison.Ordinal):
-                var p = await decider.DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(streamId, patient, at, context, ct);
+                var p = await decider.DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(streamId, patient, at, context, ct, expectedVersion);
                 return new(p.LastVersion, p.LastHash, p.Envelopes);
             case INetworkCommand network when streamId == NetworkCommands.StreamId:
-                var n = await decider.DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(streamId, network, at, context, ct);
+                var n = await decider.DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(streamId, network, at, context, ct, expectedVersion);
                 return new(n.LastVersion, n.LastHash, n.Envelopes);
             default:
                 throw new ArgumentException("The command does not belong to this stream.");
