@@ -39,3 +39,32 @@ public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventM
             ? id
             : null;
 }
+
+/// <summary>
+/// Optional: a projection that sees each batch before its events are applied, in the same session (to load what the
+/// batch needs in one round trip instead of one per event).
+/// </summary>
+public interface IBatchPreparingProjection : IProjection
+{
+    Task PrepareBatchAsync(IDocumentSession session, IReadOnlyList<ProjectedEvent> batch, CancellationToken ct);
+}
+
+/// <summary>
+/// Optional: a projection whose document types are shared with other projections of its kind (research projections),
+/// so a reset deletes only its own documents instead of every document of <see cref="IProjection.DocumentTypes"/>.
+/// </summary>
+public interface IPartitionedProjection : IProjection
+{
+    /// <summary>Queues the deletion of every document of this projection in <paramref name="session"/>.</summary>
+    void DeleteOwnDocuments(IDocumentSession session);
+}
+
+/// <summary>
+/// Projections that appear at run time (research projections declared over HTTP). The runner asks its sources at
+/// start and every <see cref="Runner.ProjectionRunnerOptions.SourcePollInterval"/> and starts a worker for each new one.
+/// </summary>
+public interface IProjectionSource
+{
+    /// <summary>Every projection the source knows now; the same instance for the same name on every call.</summary>
+    Task<IReadOnlyList<IProjection>> LoadAsync(CancellationToken ct);
+}

@@ -29,17 +29,38 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
         if (batch.Count == 0) throw new ArgumentException("A batch holds at least one event.", nameof(batch));
         // Identity map: an event can load a document that an earlier event of the same batch stored, before it is saved.
         await using var session = await readModels.IdentitySessionAsync(ct);
+        var events = new ProjectedEvent?[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            var envelope = batch[i];
-            var position = envelope.Position ?? throw new InvalidOperationException("An event from the global log has a position.");
             try
             {
-                if (ToProjected(envelope) is { } e) await projection.ApplyAsync(session, e, ct);
+                events[i] = ToProjected(batch[i]);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                throw new ProjectionApplyException(projection.Name, position, i, ex);
+                throw new ProjectionApplyException(projection.Name, PositionOf(batch[i]), i, ex);
+            }
+        }
+        if (projection is IBatchPreparingProjection preparing)
+        {
+            try
+            {
+                await preparing.PrepareBatchAsync(session, [.. events.OfType<ProjectedEvent>()], ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                throw new ProjectionApplyException(projection.Name, PositionOf(batch[0]), 0, ex);
+            }
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                if (events[i] is { } e) await projection.ApplyAsync(session, e, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                throw new ProjectionApplyException(projection.Name, PositionOf(batch[i]), i, ex);
             }
         }
 
@@ -63,8 +84,11 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
     public async Task ResetAsync(IProjection projection, CancellationToken ct)
     {
         await using var session = await readModels.LightweightSessionAsync(ct);
-        foreach (var type in projection.DocumentTypes)
-            DeleteAllMethod.MakeGenericMethod(type).Invoke(null, [session]);
+        if (projection is IPartitionedProjection partitioned)
+            partitioned.DeleteOwnDocuments(session);
+        else
+            foreach (var type in projection.DocumentTypes)
+                DeleteAllMethod.MakeGenericMethod(type).Invoke(null, [session]);
         session.Delete<ProjectionCheckpoint>(projection.Name);
         await session.SaveChangesAsync(ct);
     }
@@ -73,6 +97,9 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
         typeof(ProjectionApplier).GetMethod(nameof(DeleteAll), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     private static void DeleteAll<T>(IDocumentSession session) where T : notnull => session.HardDeleteWhere<T>(_ => true);
+
+    private static GlobalPosition PositionOf(EventEnvelope envelope) =>
+        envelope.Position ?? throw new InvalidOperationException("An event from the global log has a position.");
 
     /// <summary>The event of a known type with its metadata; null for types this build does not know (skipped).</summary>
     private ProjectedEvent? ToProjected(EventEnvelope envelope)

@@ -32,7 +32,9 @@ public sealed class ProjectionRebuilder
     private readonly IEventStore _eventStore;
     private readonly ReadModelStore _readModels;
     private readonly ProjectionApplier _applier;
-    private readonly IReadOnlyDictionary<string, IProjection> _projections;
+    private readonly Dictionary<string, IProjection> _projections;
+    private readonly IReadOnlyList<IProjectionSource> _sources;
+    private readonly Lock _gate = new();
     private readonly IEventLogStatistics? _statistics;
     private readonly ProjectionRunnerOptions _options;
     private readonly ILogger _logger;
@@ -44,7 +46,8 @@ public sealed class ProjectionRebuilder
         EventSerializer? serializer = null,
         IEventLogStatistics? statistics = null,
         ProjectionRunnerOptions? options = null,
-        ILogger<ProjectionRebuilder>? logger = null)
+        ILogger<ProjectionRebuilder>? logger = null,
+        IEnumerable<IProjectionSource>? sources = null)
     {
         _eventStore = eventStore;
         _readModels = readModels;
@@ -53,14 +56,34 @@ public sealed class ProjectionRebuilder
         _statistics = statistics;
         _options = options ?? new ProjectionRunnerOptions();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _sources = sources?.ToList() ?? [];
     }
 
-    public IReadOnlyCollection<string> ProjectionNames => _projections.Keys.ToList();
+    /// <summary>The projections this rebuilder knows: those it was built with, those added, and those its sources had when last asked.</summary>
+    public IReadOnlyCollection<string> ProjectionNames
+    {
+        get { lock (_gate) return _projections.Keys.ToList(); }
+    }
+
+    /// <summary>Makes <paramref name="projection"/> rebuildable by name; false when a projection of that name is known.</summary>
+    public bool Add(IProjection projection)
+    {
+        lock (_gate) return _projections.TryAdd(projection.Name, projection);
+    }
+
+    /// <summary>Asks the sources for projections declared since (research projections) and adds them.</summary>
+    public async Task RefreshAsync(CancellationToken ct = default)
+    {
+        foreach (var source in _sources)
+        foreach (var p in await source.LoadAsync(ct))
+            Add(p);
+    }
 
     /// <summary>Rebuilds projection <paramref name="name"/>; returns the final progress. Throws <see cref="ArgumentException"/> for an unknown name.</summary>
     public async Task<RebuildProgress> RebuildAsync(string name, IProgress<RebuildProgress>? progress = null, CancellationToken ct = default)
     {
-        if (!_projections.TryGetValue(name, out var projection))
+        if (Find(name) is null && _sources.Count > 0) await RefreshAsync(ct);
+        if (Find(name) is not { } projection)
             throw new ArgumentException($"No projection is named {name}.", nameof(name));
 
         var clock = Stopwatch.StartNew();
@@ -102,5 +125,10 @@ public sealed class ProjectionRebuilder
         var final = Report(RebuildPhase.Completed, done, total is null ? null : done, checkpoint?.Position);
         RunnerLog.RebuildProgress(_logger, name, done, final.EventsTotal, final.EventsPerSecond);
         return final;
+    }
+
+    private IProjection? Find(string name)
+    {
+        lock (_gate) return _projections.GetValueOrDefault(name);
     }
 }

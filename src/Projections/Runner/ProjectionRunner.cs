@@ -12,6 +12,8 @@ namespace HealthEvents.Projections.Runner;
 /// then follow the live subscription. Each projection runs on one node at a time, the holder of its PostgreSQL advisory
 /// lock; other nodes retry the lock periodically and take over when the holder dies. A failing event is retried with
 /// an exponential back-off, and logged with the projection, the position and the exception type only.
+/// Projections can join while it runs (<see cref="Add"/>, or found by polling its <see cref="IProjectionSource"/>s):
+/// each gets its own worker, which starts from that projection's checkpoint (from the start when it has none).
 /// </summary>
 public sealed class ProjectionRunner : BackgroundService
 {
@@ -20,8 +22,12 @@ public sealed class ProjectionRunner : BackgroundService
     private readonly ProjectionApplier _applier;
     private readonly ProjectionRunnerOptions _options;
     private readonly ILogger _logger;
-    private readonly List<Worker> _workers;
+    private readonly IReadOnlyList<IProjectionSource> _sources;
+    private readonly Lock _gate = new();
+    private readonly List<Task> _running = [];
+    private volatile Worker[] _workers;
     private readonly Dictionary<string, Worker> _byName;
+    private CancellationToken? _stopping; // set once ExecuteAsync has started the workers
 
     public ProjectionRunner(
         IEventStore eventStore,
@@ -29,7 +35,8 @@ public sealed class ProjectionRunner : BackgroundService
         IEnumerable<IProjection> projections,
         EventSerializer? serializer = null,
         ProjectionRunnerOptions? options = null,
-        ILogger<ProjectionRunner>? logger = null)
+        ILogger<ProjectionRunner>? logger = null,
+        IEnumerable<IProjectionSource>? sources = null)
     {
         _eventStore = eventStore;
         _readModels = readModels;
@@ -37,7 +44,8 @@ public sealed class ProjectionRunner : BackgroundService
         _options = options ?? new ProjectionRunnerOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.BatchSize);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _workers = projections.Select(p => new Worker(p)).ToList();
+        _sources = sources?.ToList() ?? [];
+        _workers = [.. projections.Select(p => new Worker(p))];
         _byName = new Dictionary<string, Worker>(StringComparer.Ordinal);
         foreach (var w in _workers)
             if (!_byName.TryAdd(w.Name, w))
@@ -45,6 +53,24 @@ public sealed class ProjectionRunner : BackgroundService
     }
 
     public IReadOnlyList<string> ProjectionNames => _workers.Select(w => w.Name).ToList();
+
+    /// <summary>
+    /// Runs <paramref name="projection"/> too, from its stored checkpoint (from the start when it has none); at once when
+    /// the runner is running, else when it starts. False (and nothing changes) when a projection of that name is known.
+    /// </summary>
+    public bool Add(IProjection projection)
+    {
+        ArgumentNullException.ThrowIfNull(projection);
+        lock (_gate)
+        {
+            if (_byName.ContainsKey(projection.Name)) return false;
+            var w = new Worker(projection);
+            _byName.Add(w.Name, w);
+            _workers = [.. _workers, w];
+            if (_stopping is { } stop) StartWorker(w, stop);
+            return true;
+        }
+    }
 
     /// <summary>What this node knows now, without a database round trip.</summary>
     public IReadOnlyList<ProjectionStatus> Status => _workers.Select(w => w.Snapshot()).ToList();
@@ -63,7 +89,9 @@ public sealed class ProjectionRunner : BackgroundService
     /// </summary>
     public async Task<bool> WaitForAsync(string projection, GlobalPosition position, TimeSpan timeout, CancellationToken ct = default)
     {
-        if (!_byName.TryGetValue(projection, out var w))
+        Worker? w;
+        lock (_gate) _byName.TryGetValue(projection, out w);
+        if (w is null)
             throw new ArgumentException($"No projection is named {projection}.", nameof(projection));
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(timeout);
@@ -124,7 +152,43 @@ public sealed class ProjectionRunner : BackgroundService
                 if (!await DelayAsync(backoff, stoppingToken)) return;
             }
         }
-        await Task.WhenAll(_workers.Select(w => Task.Run(() => RunWorkerAsync(w, stoppingToken), CancellationToken.None)));
+        lock (_gate)
+        {
+            _stopping = stoppingToken;
+            foreach (var w in _workers) StartWorker(w, stoppingToken);
+        }
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (_sources.Count > 0) await AddFromSourcesAsync(stoppingToken);
+            if (!await DelayAsync(_sources.Count > 0 ? _options.SourcePollInterval : Timeout.InfiniteTimeSpan, stoppingToken)) break;
+        }
+        // Workers added meanwhile are in the list too; each ends when the host stops.
+        Task[] running;
+        lock (_gate) running = [.. _running];
+        await Task.WhenAll(running);
+    }
+
+    private void StartWorker(Worker w, CancellationToken stop) =>
+        _running.Add(Task.Run(() => RunWorkerAsync(w, stop), CancellationToken.None));
+
+    /// <summary>Starts a worker for every projection a source knows and this runner does not; a failing source is retried at the next poll.</summary>
+    private async Task AddFromSourcesAsync(CancellationToken ct)
+    {
+        foreach (var source in _sources)
+        {
+            try
+            {
+                foreach (var p in await source.LoadAsync(ct)) Add(p);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                RunnerLog.SourceFailed(_logger, source.GetType().Name, RunnerLog.TypeOf(e));
+            }
+        }
     }
 
     // ------------------------------------------------------------------ leadership

@@ -20,6 +20,9 @@ public sealed class ProjectionRunnerOptions
     /// re-reads a checkpoint that another node moves.</summary>
     public TimeSpan RemoteCheckpointPollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How often the runner asks its <see cref="IProjectionSource"/>s for projections declared meanwhile (on any node).</summary>
+    public TimeSpan SourcePollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     internal TimeSpan BackoffAfter(int consecutiveFailures)
     {
         var factor = Math.Pow(2, Math.Clamp(consecutiveFailures - 1, 0, 20));

@@ -27,6 +27,9 @@ internal static partial class RunnerLog
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Projection lock handling for {Projection} failed with {ExceptionType}; retrying")]
     public static partial void LockFailed(ILogger logger, string projection, string exceptionType);
 
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "Projection source {Source} failed with {ExceptionType}; retrying at the next poll")]
+    public static partial void SourceFailed(ILogger logger, string source, string exceptionType);
+
     public static string TypeOf(Exception e) =>
         e is ProjectionApplyException { InnerException: { } inner } ? inner.GetType().FullName ?? inner.GetType().Name : e.GetType().FullName ?? e.GetType().Name;
 }
