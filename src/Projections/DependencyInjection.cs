@@ -1,5 +1,7 @@
 using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
+using HealthEvents.Projections.Research;
 using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
@@ -19,7 +21,9 @@ public static class DependencyInjection
     /// views, their query classes, the runner (a hosted service when <paramref name="runInBackground"/>; always available
     /// for status and WaitForAsync) and the rebuilder. Needs an <see cref="IEventStore"/> registered elsewhere; uses an
     /// <see cref="EventSerializer"/>, <see cref="ProjectionRunnerOptions"/> and <see cref="IEventLogStatistics"/> when
-    /// registered.
+    /// registered. Research projections (declared over HTTP, stored in the research stream) come from the
+    /// <see cref="ResearchCatalog"/>: the runner polls it, the rebuilder knows those declared when it is created (and any
+    /// other it is asked for by name).
     /// </summary>
     public static IServiceCollection AddHealthEventsProjections(
         this IServiceCollection services, string connectionString, bool runInBackground = true)
@@ -39,23 +43,56 @@ public static class DependencyInjection
         services.TryAddSingleton<RecordQuery>();
         services.TryAddSingleton<InsuranceQuery>();
 
+        services.TryAddSingleton(sp => new ResearchCatalog(sp.GetRequiredService<IEventStore>(), sp.GetService<EventSerializer>()));
+        services.TryAddSingleton<IEventLogStatistics>(_ => new EventTableStatistics(connectionString));
+        services.TryAddSingleton(sp => new ResearchQuery(
+            sp.GetRequiredService<ReadModelStore>(),
+            sp.GetRequiredService<ResearchCatalog>(),
+            sp.GetRequiredService<ProjectionRunner>(),
+            sp.GetService<IClock>(),
+            sp.GetService<IEventLogStatistics>()));
+
         services.TryAddSingleton(sp => new ProjectionRunner(
             sp.GetRequiredService<IEventStore>(),
             sp.GetRequiredService<ReadModelStore>(),
             sp.GetServices<IProjection>(),
             sp.GetService<EventSerializer>(),
             sp.GetRequiredService<ProjectionRunnerOptions>(),
-            sp.GetService<ILogger<ProjectionRunner>>()));
-        services.TryAddSingleton(sp => new ProjectionRebuilder(
+            sp.GetService<ILogger<ProjectionRunner>>(),
+            [sp.GetRequiredService<ResearchCatalog>()]));
+        services.TryAddSingleton(sp => CreateRebuilder(sp));
+        if (runInBackground)
+            services.AddHostedService(sp => sp.GetRequiredService<ProjectionRunner>());
+        return services;
+    }
+
+    /// <summary>
+    /// The rebuilder, knowing the research projections declared so far, so that <see cref="ProjectionRebuilder.ProjectionNames"/>
+    /// lists them at once (the rebuild verb checks names before it rebuilds). If the event store cannot be read now, they
+    /// are found later, when a rebuild asks for one by name.
+    /// </summary>
+    private static ProjectionRebuilder CreateRebuilder(IServiceProvider sp)
+    {
+        var catalog = sp.GetRequiredService<ResearchCatalog>();
+        var rebuilder = new ProjectionRebuilder(
             sp.GetRequiredService<IEventStore>(),
             sp.GetRequiredService<ReadModelStore>(),
             sp.GetServices<IProjection>(),
             sp.GetService<EventSerializer>(),
             sp.GetService<IEventLogStatistics>(),
             sp.GetRequiredService<ProjectionRunnerOptions>(),
-            sp.GetService<ILogger<ProjectionRebuilder>>()));
-        if (runInBackground)
-            services.AddHostedService(sp => sp.GetRequiredService<ProjectionRunner>());
-        return services;
+            sp.GetService<ILogger<ProjectionRebuilder>>(),
+            [catalog]);
+        try
+        {
+            // Resolution is synchronous; this runs once, off any synchronisation context (host start-up or a verb).
+            Task.Run(() => rebuilder.RefreshAsync()).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            sp.GetService<ILogger<ProjectionRebuilder>>()?.LogWarning(
+                "Research projections could not be listed yet ({ExceptionType}); they are found when rebuilt by name", e.GetType().Name);
+        }
+        return rebuilder;
     }
 }

@@ -5,7 +5,8 @@ namespace HealthEvents.Projections.Views.Audit;
 
 /// <summary>
 /// One row of a patient's audit trail: one per event of the patient's stream (accesses, changes, consent decisions,
-/// emergency uses). Holds who, when, why and under which consent — never clinical content.
+/// emergency uses), and one per research publication that counted the patient (recorded in the research stream).
+/// Holds who, when, why and under which consent — never clinical content.
 /// </summary>
 public sealed record AuditEntry
 {
@@ -14,7 +15,18 @@ public sealed record AuditEntry
 
     public Guid EventId { get; init; }
     public Guid PatientId { get; init; }
+
+    /// <summary>The event's version in the patient's stream; for a research use, the patient's version it followed.</summary>
     public long StreamVersion { get; init; }
+
+    /// <summary>Order among rows of the same <see cref="StreamVersion"/>: 0 for the patient's own event, then research uses in the order they were published.</summary>
+    public long Sequence { get; init; }
+
+    /// <summary>Where the event is, when not in the patient's own stream ("research" for a research use); its hash and endorsements are that event's.</summary>
+    public string? SourceStream { get; init; }
+
+    /// <summary>Research uses: the research projection whose published rows counted the patient.</summary>
+    public string? ResearchProjection { get; init; }
 
     /// <summary>The command's time (metadata occurredAt).</summary>
     public DateTimeOffset At { get; init; }
@@ -76,10 +88,13 @@ public static class AuditActions
     public const string InsuranceEnded = "insurance-ended";
     public const string PatientForgotten = "patient-forgotten";
 
+    /// <summary>A research projection's published rows counted the patient (anonymously: the researcher never learns who).</summary>
+    public const string ResearchUse = "research-use";
+
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         PatientRegistered, DetailsCorrected, EntryAdded, EntryAmended, EntryRetracted, ConsentGranted, ConsentRevoked,
-        AccessGranted, AccessDenied, EmergencyAccess, InsuranceLinked, InsuranceEnded, PatientForgotten,
+        AccessGranted, AccessDenied, EmergencyAccess, InsuranceLinked, InsuranceEnded, PatientForgotten, ResearchUse,
     };
 }
 
@@ -93,3 +108,6 @@ public static class AuditOutcomes
 
 /// <summary>The audit projection's own lookup: an entry's category, for the rows of its amendments and retraction.</summary>
 public sealed record AuditEntryCategory(Guid Id, Guid PatientId, Category Category);
+
+/// <summary>The audit projection's own lookup: the last version of a patient's stream it applied, to place research uses.</summary>
+public sealed record AuditPatientHead(Guid Id, long LastVersion);

@@ -1,20 +1,33 @@
+using System.Security.Cryptography;
+using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;
+using HealthEvents.Domain.Research;
 using Marten;
 
 namespace HealthEvents.Projections.Views.Audit;
 
-/// <summary>The patient audit view: one <see cref="AuditEntry"/> per event of a patient stream.</summary>
+/// <summary>
+/// The patient audit view: one <see cref="AuditEntry"/> per event of a patient stream, and one "research-use" row per
+/// patient counted by each research publication (an event of the research stream), placed after the patient's events
+/// applied before it.
+/// </summary>
 public sealed class AuditProjection : IProjection
 {
     public const string ProjectionName = "patient-audit";
 
     public string Name => ProjectionName;
 
-    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(AuditEntry), typeof(AuditEntryCategory)];
+    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(AuditEntry), typeof(AuditEntryCategory), typeof(AuditPatientHead)];
 
     public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
     {
+        if (e.Event is ResearchResultsPublished published)
+        {
+            await ResearchUsesAsync(session, e, published, ct);
+            return;
+        }
         if (e.PatientId is not { } patientId || e.Event is not IPatientEvent) return;
+        session.Store(new AuditPatientHead(patientId, e.StreamVersion));
         var m = e.Metadata;
         var row = new AuditEntry
         {
@@ -75,6 +88,64 @@ public sealed class AuditProjection : IProjection
         };
         // The audit keeps every row after PatientForgotten: none holds clinical content.
         if (row.Action.Length > 0) session.Store(row);
+    }
+
+    /// <summary>
+    /// One row per patient the publication counted: the researcher as actor, purpose research, the categories and
+    /// consents that counted. It follows the patient's last event applied so far (same stream version, a higher sequence).
+    /// </summary>
+    private static async Task ResearchUsesAsync(IDocumentSession session, ProjectedEvent e, ResearchResultsPublished p, CancellationToken ct)
+    {
+        var ids = p.Uses.Select(u => u.PatientId).Distinct().ToArray();
+        var heads = (await session.LoadManyAsync<AuditPatientHead>(ct, ids)).ToDictionary(h => h.Id);
+        var m = e.Metadata;
+        var endorsedBy = e.Envelope.Endorsement?.Signatures.Select(s => s.HospitalId).Distinct(StringComparer.Ordinal).ToArray() ?? [];
+        foreach (var use in p.Uses)
+        {
+            var version = heads.TryGetValue(use.PatientId, out var head) ? head.LastVersion : await LastVersionAsync(session, use.PatientId, ct);
+            session.Store(new AuditEntry
+            {
+                Id = RowId(e.Envelope.EventId, use.PatientId),
+                EventId = e.Envelope.EventId,
+                PatientId = use.PatientId,
+                StreamVersion = version,
+                Sequence = e.StreamVersion + 1,
+                SourceStream = e.StreamId,
+                At = m.OccurredAt,
+                Action = AuditActions.ResearchUse,
+                Actor = new AuditActor(p.ResearcherId, Role.Researcher, m.Hospital),
+                Purpose = Purpose.Research,
+                Categories = use.Categories,
+                ConsentId = use.ConsentIds.Count > 0 ? use.ConsentIds[0] : null,
+                ConsentIds = use.ConsentIds,
+                ResearchProjection = p.Projection,
+                Hash = Convert.ToHexStringLower(e.Envelope.Hash),
+                EndorsedBy = endorsedBy,
+            });
+        }
+    }
+
+    /// <summary>Without a head (rows written before heads existed): the patient's last own row, or -1.</summary>
+    private static async Task<long> LastVersionAsync(IDocumentSession session, Guid patientId, CancellationToken ct)
+    {
+        var last = await session.Query<AuditEntry>()
+            .Where(x => x.PatientId == patientId && x.Action != AuditActions.ResearchUse)
+            .OrderByDescending(x => x.StreamVersion)
+            .FirstOrDefaultAsync(ct);
+        return last?.StreamVersion ?? -1;
+    }
+
+    /// <summary>A stable row id per (publication event, patient): a replay stores the same rows.</summary>
+    private static Guid RowId(Guid eventId, Guid patientId)
+    {
+        Span<byte> input = stackalloc byte[32];
+        eventId.TryWriteBytes(input[..16], bigEndian: true, out _);
+        patientId.TryWriteBytes(input[16..], bigEndian: true, out _);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(input, hash);
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80); // version 8 (custom), RFC 9562
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash[..16], bigEndian: true);
     }
 
     private static AuditEntry Added(IDocumentSession session, Guid patientId, AuditEntry row, RecordEntryAdded a)

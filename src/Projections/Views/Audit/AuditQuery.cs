@@ -15,7 +15,7 @@ public sealed class AuditQuery(ReadModelStore readModels)
     public const int MaxLimit = 200;
 
     /// <summary>
-    /// A patient's audit rows ordered by stream version ascending. <paramref name="from"/> is inclusive and
+    /// A patient's audit rows ordered by stream version ascending (a research use follows the patient's event it came after). <paramref name="from"/> is inclusive and
     /// <paramref name="to"/> exclusive (on the event's time); <paramref name="actor"/> matches the actor id;
     /// <paramref name="action"/> is one of <see cref="AuditActions"/>. <paramref name="limit"/>: default 50, at most 200
     /// (larger values are capped). Throws <see cref="ArgumentException"/> for an unknown action, a malformed cursor or
@@ -36,33 +36,38 @@ public sealed class AuditQuery(ReadModelStore readModels)
         take = Math.Min(take, MaxLimit);
         if (action is not null && !AuditActions.All.Contains(action))
             throw new ArgumentException("Unknown audit action.", nameof(action));
-        var after = cursor is null ? -1 : DecodeCursor(cursor);
+        var (after, afterSequence) = cursor is null ? (-2, 0) : DecodeCursor(cursor);
 
         await using var session = await readModels.QuerySessionAsync(ct);
-        IQueryable<AuditEntry> query = session.Query<AuditEntry>().Where(x => x.PatientId == patientId && x.StreamVersion > after);
+        IQueryable<AuditEntry> query = session.Query<AuditEntry>().Where(x => x.PatientId == patientId
+            && (x.StreamVersion > after || (x.StreamVersion == after && x.Sequence > afterSequence)));
         if (from is { } f) query = query.Where(x => x.At >= f);
         if (to is { } t) query = query.Where(x => x.At < t);
         if (actor is not null) query = query.Where(x => x.Actor.Id == actor);
         if (action is not null) query = query.Where(x => x.Action == action);
-        var rows = await query.OrderBy(x => x.StreamVersion).Take(take + 1).ToListAsync(ct);
+        var rows = await query.OrderBy(x => x.StreamVersion).ThenBy(x => x.Sequence).Take(take + 1).ToListAsync(ct);
 
         if (rows.Count <= take) return new AuditPage(rows, null);
         var page = rows.Take(take).ToList();
-        return new AuditPage(page, EncodeCursor(page[^1].StreamVersion));
+        return new AuditPage(page, EncodeCursor(page[^1].StreamVersion, page[^1].Sequence));
     }
 
-    /// <summary>Opaque to callers: base64url of "v{streamVersion}".</summary>
-    internal static string EncodeCursor(long streamVersion) =>
-        Base64Url.EncodeToString(Encoding.ASCII.GetBytes("v" + streamVersion.ToString(CultureInfo.InvariantCulture)));
+    /// <summary>Opaque to callers: base64url of "v{streamVersion}", or "v{streamVersion}.{sequence}" after a research use.</summary>
+    internal static string EncodeCursor(long streamVersion, long sequence = 0) =>
+        Base64Url.EncodeToString(Encoding.ASCII.GetBytes("v" + streamVersion.ToString(CultureInfo.InvariantCulture)
+            + (sequence == 0 ? "" : "." + sequence.ToString(CultureInfo.InvariantCulture))));
 
-    internal static long DecodeCursor(string cursor)
+    internal static (long Version, long Sequence) DecodeCursor(string cursor)
     {
         try
         {
             var text = Encoding.ASCII.GetString(Base64Url.DecodeFromChars(cursor));
-            if (text.Length > 1 && text[0] == 'v'
-                && long.TryParse(text.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
-                return version;
+            var parts = text.Length > 1 && text[0] == 'v' ? text[1..].Split('.') : [];
+            long sequence = 0;
+            if (parts.Length is 1 or 2
+                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+                && (parts.Length == 1 || long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out sequence)))
+                return (version, sequence);
         }
         catch (FormatException)
         {

@@ -1,0 +1,168 @@
+using System.Runtime.CompilerServices;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Patients;
+using Marten;
+
+namespace HealthEvents.Projections.Research;
+
+/// <summary>
+/// One declared research projection. Keeps a <see cref="ResearchSubject"/> per patient that an unrevoked research
+/// consent admits, under a pseudonym, with the facts its filter and group-by need; nothing about anyone else. When a
+/// first admitting consent arrives, the patient's stream up to that event is read once to collect what came before.
+/// A revocation of the last admitting consent, or forgetting, deletes the subject. Rows are computed at read time
+/// (<see cref="ResearchQuery"/>), so consents that expire leave the aggregate without an event.
+/// </summary>
+public sealed class ResearchProjection(ResearchDefinition definition, IEventStore events, EventSerializer? serializer = null)
+    : IBatchPreparingProjection, IPartitionedProjection
+{
+    private readonly EventSerializer _serializer = serializer ?? EventSerializer.Default;
+    private readonly ConditionalWeakTable<IDocumentSession, Batch> _batches = new();
+
+    public ResearchDefinition Definition { get; } = definition;
+
+    public string Name => Definition.ProjectionName;
+
+    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(ResearchSubject), typeof(ResearchKey)];
+
+    public void DeleteOwnDocuments(IDocumentSession session)
+    {
+        var name = Name;
+        session.HardDeleteWhere<ResearchSubject>(x => x.Projection == name);
+        session.HardDeleteWhere<ResearchKey>(x => x.Id == name);
+    }
+
+    /// <summary>Loads the research key and the subjects of every patient the batch touches, in two round trips.</summary>
+    public async Task PrepareBatchAsync(IDocumentSession session, IReadOnlyList<ProjectedEvent> batch, CancellationToken ct)
+    {
+        var state = await BatchOfAsync(session, ct);
+        var ids = batch
+            .Where(e => e.PatientId is not null && IsRelevant(e.Event))
+            .Select(e => SubjectId(state.Pseudonyms.Patient(e.PatientId!.Value)))
+            .Distinct(StringComparer.Ordinal)
+            .Where(id => !state.Subjects.ContainsKey(id))
+            .ToArray();
+        if (ids.Length == 0) return;
+        var found = (await session.LoadManyAsync<ResearchSubject>(ct, ids)).ToDictionary(s => s.Id, StringComparer.Ordinal);
+        foreach (var id in ids) state.Subjects[id] = found.GetValueOrDefault(id);
+    }
+
+    public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
+    {
+        if (e.PatientId is not { } patientId || e.Event is not IPatientEvent pe || !IsRelevant(pe)) return;
+        var state = await BatchOfAsync(session, ct);
+        var id = SubjectId(state.Pseudonyms.Patient(patientId));
+        if (!state.Subjects.TryGetValue(id, out var subject))
+            state.Subjects[id] = subject = await session.LoadAsync<ResearchSubject>(id, ct);
+
+        if (subject is null)
+        {
+            // Nothing is kept about a patient until a consent admits them; then their history so far is read once.
+            if (pe is not ConsentGranted granted || !Definition.Admits(granted)) return;
+            subject = new ResearchSubject { Id = id, Projection = Name };
+            await foreach (var past in HistoryAsync(e.StreamId, e.StreamVersion, ct)) Apply(subject, past, state.Pseudonyms);
+        }
+        else if (!Apply(subject, pe, state.Pseudonyms))
+        {
+            session.Delete<ResearchSubject>(id);
+            state.Subjects[id] = null;
+            return;
+        }
+        if (subject.Consents.Count == 0) return; // (cannot happen: the admitting grant is in the history)
+        session.Store(subject);
+        state.Subjects[id] = subject;
+    }
+
+    private static bool IsRelevant(IEvent e) => e is PatientRegistered or PatientDetailsCorrected or RecordEntryAdded
+        or RecordEntryRetracted or ConsentGranted or ConsentRevoked or PatientForgotten;
+
+    /// <summary>Applies one event to a subject; false when the subject must go (forgotten, or no admitting consent left).</summary>
+    private bool Apply(ResearchSubject s, IPatientEvent e, ResearchPseudonyms pseudonyms)
+    {
+        switch (e)
+        {
+            case PatientRegistered r:
+                SetDemographics(s, r.BirthYear, r.Sex);
+                break;
+            case PatientDetailsCorrected c:
+                SetDemographics(s, c.BirthYear, c.Sex);
+                break;
+            case RecordEntryAdded a when Definition.Counts(a):
+                var key = pseudonyms.Entry(a.EntryId);
+                s.Entries.RemoveAll(x => x.Key == key);
+                s.Entries.Add(new ResearchEntryFact
+                {
+                    Key = key,
+                    Category = a.Category,
+                    CodeSystem = Definition.Groups(Domain.Research.ResearchDimension.Code) ? a.CodeSystem : null,
+                    Code = Definition.Groups(Domain.Research.ResearchDimension.Code) ? a.Code : null,
+                    Year = Definition.Groups(Domain.Research.ResearchDimension.EntryYear) ? a.RecordedAt.UtcDateTime.Year : null,
+                    Hospital = Definition.Groups(Domain.Research.ResearchDimension.Hospital) ? a.AuthorHospital : null,
+                });
+                break;
+            case RecordEntryRetracted r:
+                var retracted = pseudonyms.Entry(r.EntryId);
+                s.Entries.RemoveAll(x => x.Key == retracted);
+                break;
+            case ConsentGranted g when Definition.Admits(g):
+                s.Consents.Add(new ResearchConsentWindow
+                {
+                    Key = pseudonyms.Consent(g.ConsentId),
+                    Categories = [.. Definition.RelevantCategories(g.Categories)],
+                    ValidFrom = g.ValidFrom,
+                    ValidUntil = g.ValidUntil,
+                });
+                break;
+            case ConsentRevoked r:
+                var revoked = pseudonyms.Consent(r.ConsentId);
+                if (s.Consents.RemoveAll(x => x.Key == revoked) > 0 && s.Consents.Count == 0) return false;
+                break;
+            case PatientForgotten:
+                return false;
+        }
+        return true;
+    }
+
+    private void SetDemographics(ResearchSubject s, int birthYear, Sex sex)
+    {
+        s.BirthYear = Definition.Groups(Domain.Research.ResearchDimension.AgeBand) ? birthYear : null;
+        s.Sex = Definition.Groups(Domain.Research.ResearchDimension.Sex) ? sex : null;
+    }
+
+    /// <summary>The patient's events up to and including <paramref name="upTo"/> (immutable history, so a replay reads the same).</summary>
+    private async IAsyncEnumerable<IPatientEvent> HistoryAsync(string streamId, long upTo, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var envelope in events.ReadStreamAsync(streamId, 0, ct))
+        {
+            if (envelope.Version > upTo) yield break;
+            if (_serializer.IsKnown(envelope.Type) && _serializer.Deserialize(envelope.Type, envelope.Data) is IPatientEvent e) yield return e;
+        }
+    }
+
+    private string SubjectId(string pseudonym) => $"{Name}/{pseudonym}";
+
+    /// <summary>The subject id of a patient, for the publication step inside the service (never served).</summary>
+    internal static string SubjectIdOf(string projection, string pseudonym) => $"{projection}/{pseudonym}";
+
+    private async Task<Batch> BatchOfAsync(IDocumentSession session, CancellationToken ct)
+    {
+        if (_batches.TryGetValue(session, out var batch)) return batch;
+        var key = await session.LoadAsync<ResearchKey>(Name, ct);
+        if (key is null)
+        {
+            key = new ResearchKey { Id = Name, Key = ResearchPseudonyms.NewKey(), CreatedAt = DateTimeOffset.UtcNow };
+            session.Store(key);
+        }
+        batch = new Batch(new ResearchPseudonyms(key.Key));
+        _batches.AddOrUpdate(session, batch);
+        return batch;
+    }
+
+    /// <summary>Per batch (per session): the pseudonym function and the subjects loaded or changed so far (null: none).</summary>
+    private sealed class Batch(ResearchPseudonyms pseudonyms)
+    {
+        public ResearchPseudonyms Pseudonyms { get; } = pseudonyms;
+        public Dictionary<string, ResearchSubject?> Subjects { get; } = new(StringComparer.Ordinal);
+    }
+}
