@@ -1,6 +1,7 @@
 using System.Text.Json;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
+using HealthEvents.Domain.Research;
 
 namespace HealthEvents.Application.Endorsement;
 
@@ -11,7 +12,8 @@ namespace HealthEvents.Application.Endorsement;
 public static class CommandCodec
 {
     private static readonly Dictionary<string, Type> Types = typeof(IPatientCommand).Assembly.GetTypes()
-        .Where(t => t is { IsClass: true, IsAbstract: false } && (typeof(IPatientCommand).IsAssignableFrom(t) || typeof(INetworkCommand).IsAssignableFrom(t)))
+        .Where(t => t is { IsClass: true, IsAbstract: false } && (typeof(IPatientCommand).IsAssignableFrom(t) || typeof(INetworkCommand).IsAssignableFrom(t)
+            || typeof(IResearchCommand).IsAssignableFrom(t)))
         .ToDictionary(t => t.Name, StringComparer.Ordinal);
 
     public static (string Type, JsonElement Json) Encode(object command) =>

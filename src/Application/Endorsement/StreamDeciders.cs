@@ -2,8 +2,10 @@ using HealthEvents.Application.Commands;
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
+using HealthEvents.Application.Research;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
+using HealthEvents.Domain.Research;
 
 namespace HealthEvents.Application.Endorsement;
 
@@ -24,6 +26,9 @@ public sealed class StreamDeciders(CommandDecider decider)
             case INetworkCommand network when streamId == NetworkCommands.StreamId:
                 var n = await decider.DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(streamId, network, at, context, ct, expectedVersion);
                 return new(n.LastVersion, n.LastHash, n.Envelopes);
+            case IResearchCommand research when streamId == ResearchCommands.StreamId:
+                var r = await decider.DecideAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(streamId, research, at, context, ct);
+                return new(r.LastVersion, r.LastHash, r.Envelopes);
             default:
                 throw new ArgumentException("The command does not belong to this stream.");
         }
