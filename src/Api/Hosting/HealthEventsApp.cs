@@ -37,6 +37,7 @@ public static class HealthEventsApp
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries();
+        app.MapResearchEndpoints();
         return app;
     }
 }
