@@ -33,20 +33,42 @@ public sealed class ResearchProjection(ResearchDefinition definition, IEventStor
         session.HardDeleteWhere<ResearchKey>(x => x.Id == name);
     }
 
-    /// <summary>Loads the research key and the subjects of every patient the batch touches, in two round trips.</summary>
+    /// <summary>
+    /// Loads the research key and the subjects of every patient the batch touches, in two round trips; then, for each
+    /// patient without a subject whose admitting consent is in the batch, reads the history up to that consent, in parallel.
+    /// </summary>
     public async Task PrepareBatchAsync(IDocumentSession session, IReadOnlyList<ProjectedEvent> batch, CancellationToken ct)
     {
         var state = await BatchOfAsync(session, ct);
-        var ids = batch
+        var relevant = batch
             .Where(e => e.PatientId is not null && IsRelevant(e.Event))
-            .Select(e => SubjectId(state.Pseudonyms.Patient(e.PatientId!.Value)))
-            .Distinct(StringComparer.Ordinal)
-            .Where(id => !state.Subjects.ContainsKey(id))
-            .ToArray();
+            .Select(e => (Event: e, Id: SubjectId(state.Pseudonyms.Patient(e.PatientId!.Value))))
+            .ToList();
+        var ids = relevant.Select(x => x.Id).Distinct(StringComparer.Ordinal).Where(id => !state.Subjects.ContainsKey(id)).ToArray();
         if (ids.Length == 0) return;
         var found = (await session.LoadManyAsync<ResearchSubject>(ct, ids)).ToDictionary(s => s.Id, StringComparer.Ordinal);
         foreach (var id in ids) state.Subjects[id] = found.GetValueOrDefault(id);
+
+        var admitted = relevant
+            .Where(x => state.Subjects[x.Id] is null && x.Event.Event is ConsentGranted g && Definition.Admits(g))
+            .GroupBy(x => x.Id, StringComparer.Ordinal)
+            .Select(g => g.First().Event)
+            .ToList();
+        if (admitted.Count == 0) return;
+        var histories = new (ProjectedEvent Event, List<IPatientEvent> History)[admitted.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, admitted.Count), new ParallelOptions { MaxDegreeOfParallelism = HistoryReaders, CancellationToken = ct },
+            async (i, token) =>
+            {
+                var e = admitted[i];
+                var history = new List<IPatientEvent>();
+                await foreach (var past in HistoryAsync(e.StreamId, e.StreamVersion, token)) history.Add(past);
+                histories[i] = (e, history);
+            });
+        foreach (var (e, history) in histories) state.Histories[(e.StreamId, e.StreamVersion)] = history;
     }
+
+    /// <summary>Patient histories read at once while preparing a batch.</summary>
+    private const int HistoryReaders = 4;
 
     public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
     {
@@ -61,7 +83,10 @@ public sealed class ResearchProjection(ResearchDefinition definition, IEventStor
             // Nothing is kept about a patient until a consent admits them; then their history so far is read once.
             if (pe is not ConsentGranted granted || !Definition.Admits(granted)) return;
             subject = new ResearchSubject { Id = id, Projection = Name };
-            await foreach (var past in HistoryAsync(e.StreamId, e.StreamVersion, ct)) Apply(subject, past, state.Pseudonyms);
+            if (state.Histories.Remove((e.StreamId, e.StreamVersion), out var prepared))
+                foreach (var past in prepared) Apply(subject, past, state.Pseudonyms);
+            else
+                await foreach (var past in HistoryAsync(e.StreamId, e.StreamVersion, ct)) Apply(subject, past, state.Pseudonyms);
         }
         else if (!Apply(subject, pe, state.Pseudonyms))
         {
@@ -76,6 +101,13 @@ public sealed class ResearchProjection(ResearchDefinition definition, IEventStor
 
     private static bool IsRelevant(IEvent e) => e is PatientRegistered or PatientDetailsCorrected or RecordEntryAdded
         or RecordEntryRetracted or ConsentGranted or ConsentRevoked or PatientForgotten;
+
+    /// <summary>The stored names of the relevant types: a history read skips the others without deserialising them.</summary>
+    private static readonly HashSet<string> RelevantTypes = new(
+        new[] { typeof(PatientRegistered), typeof(PatientDetailsCorrected), typeof(RecordEntryAdded), typeof(RecordEntryRetracted),
+                typeof(ConsentGranted), typeof(ConsentRevoked), typeof(PatientForgotten) }
+            .Select(t => ((EventTypeAttribute)Attribute.GetCustomAttribute(t, typeof(EventTypeAttribute))!).Name),
+        StringComparer.Ordinal);
 
     /// <summary>Applies one event to a subject; false when the subject must go (forgotten, or no admitting consent left).</summary>
     private bool Apply(ResearchSubject s, IPatientEvent e, ResearchPseudonyms pseudonyms)
@@ -136,7 +168,8 @@ public sealed class ResearchProjection(ResearchDefinition definition, IEventStor
         await foreach (var envelope in events.ReadStreamAsync(streamId, 0, ct))
         {
             if (envelope.Version > upTo) yield break;
-            if (_serializer.IsKnown(envelope.Type) && _serializer.Deserialize(envelope.Type, envelope.Data) is IPatientEvent e) yield return e;
+            if (RelevantTypes.Contains(envelope.Type) && _serializer.IsKnown(envelope.Type)
+                && _serializer.Deserialize(envelope.Type, envelope.Data) is IPatientEvent e) yield return e;
         }
     }
 
@@ -164,5 +197,8 @@ public sealed class ResearchProjection(ResearchDefinition definition, IEventStor
     {
         public ResearchPseudonyms Pseudonyms { get; } = pseudonyms;
         public Dictionary<string, ResearchSubject?> Subjects { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>A patient's history up to an admitting consent (stream, version), read while preparing the batch.</summary>
+        public Dictionary<(string Stream, long Version), List<IPatientEvent>> Histories { get; } = [];
     }
 }
