@@ -8,6 +8,14 @@ using Npgsql;
 // HEALTHEVENTS_ESDB names an EventStoreDB server, the EventStoreDB store against raw gRPC appends.
 //
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- [--seconds N] [--quick]
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- research [--events N]   (see ResearchBenchmark)
+
+if (args.Length > 0 && args[0] == "research")
+{
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+    return await ResearchBenchmark.RunAsync(args[1..], stop.Token);
+}
 
 var seconds = 10.0;
 var quick = false;
