@@ -23,20 +23,12 @@ public static class EndorsementBenchmark
 {
     public static async Task<int> RunAsync(TimeSpan measure, CancellationToken ct)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "healthevents-bench-endorse-" + Guid.NewGuid().ToString("N")[..12]);
-        Console.Error.WriteLine($"Starting a private durable PostgreSQL in {dataDir} ...");
-        var server = await LocalPostgres.StartAsync(Path.Combine(dataDir, "pg"), durable: true, ct: ct);
+        var database = await BenchDatabase.StartAsync("bench-endorse", ct);
         try
         {
-            await using (var admin = new NpgsqlConnection(server.ConnectionString()))
-            {
-                await admin.OpenAsync(ct);
-                await using var create = new NpgsqlCommand("CREATE DATABASE bench", admin);
-                await create.ExecuteNonQueryAsync(ct);
-            }
-            var cs = server.ConnectionString("bench");
-            await using var endorsed = await ProviderAsync(cs, dataDir, endorse: true, ct);
-            await using var unendorsed = await ProviderAsync(cs, dataDir, endorse: false, ct);
+            var cs = database.ConnectionString;
+            await using var endorsed = await ProviderAsync(cs, database.DataDir, endorse: true, ct);
+            await using var unendorsed = await ProviderAsync(cs, database.DataDir, endorse: false, ct);
             await endorsed.GetRequiredService<NetworkGenesis>().SeedIfEmptyAsync(
                 new GenesisFile([new("northside", "Northside", EndorserClients.InProcess), new("riverside", "Riverside", EndorserClients.InProcess),
                     new("lakeside", "Lakeside", EndorserClients.InProcess)], [new("northside", "doc", Role.Physician)], [], null), ct);
@@ -56,9 +48,7 @@ public static class EndorsementBenchmark
         }
         finally
         {
-            NpgsqlConnection.ClearAllPools();
-            await server.StopAsync();
-            try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            await database.DisposeAsync();
         }
     }
 

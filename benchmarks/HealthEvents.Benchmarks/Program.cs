@@ -54,18 +54,10 @@ Console.CancelKeyPress += (_, e) =>
 };
 if (endorsement) return await EndorsementBenchmark.RunAsync(measure, cts.Token);
 
-var dataDir = Path.Combine(Path.GetTempPath(), "healthevents-bench-" + Guid.NewGuid().ToString("N")[..12]);
-Console.Error.WriteLine($"Starting a private durable PostgreSQL in {dataDir} ...");
-var server = await LocalPostgres.StartAsync(dataDir, durable: true, ct: cts.Token);
+var database = await BenchDatabase.StartAsync("bench", cts.Token);
 try
 {
-    await using (var admin = new NpgsqlConnection(server.ConnectionString()))
-    {
-        await admin.OpenAsync(cts.Token);
-        await using var create = new NpgsqlCommand("CREATE DATABASE bench", admin);
-        await create.ExecuteNonQueryAsync(cts.Token);
-    }
-    var connectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString("bench")) { MaxAutoPrepare = 32 }.ConnectionString;
+    var connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxAutoPrepare = 32 }.ConnectionString;
     await using var dataSource = NpgsqlDataSource.Create(connectionString);
     var setup = await Setup.PrepareAsync(dataSource, cts.Token);
 
@@ -128,15 +120,5 @@ try
 }
 finally
 {
-    Console.Error.WriteLine("Stopping the private PostgreSQL ...");
-    NpgsqlConnection.ClearAllPools();
-    await server.StopAsync();
-    try
-    {
-        Directory.Delete(dataDir, recursive: true);
-    }
-    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-    {
-        Console.Error.WriteLine($"could not remove {dataDir}: {e.Message}");
-    }
+    await database.DisposeAsync();
 }

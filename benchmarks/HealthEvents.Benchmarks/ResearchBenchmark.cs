@@ -52,18 +52,10 @@ public static class ResearchBenchmark
             }
         }
 
-        var dataDir = Path.Combine(Path.GetTempPath(), "healthevents-research-bench-" + Guid.NewGuid().ToString("N")[..12]);
-        Console.Error.WriteLine($"Starting a private durable PostgreSQL in {dataDir} ...");
-        var server = await LocalPostgres.StartAsync(dataDir, durable: true, ct: ct);
+        var database = await BenchDatabase.StartAsync("research-bench", ct);
         try
         {
-            await using (var admin = new NpgsqlConnection(server.ConnectionString()))
-            {
-                await admin.OpenAsync(ct);
-                await using var create = new NpgsqlCommand("CREATE DATABASE bench", admin);
-                await create.ExecuteNonQueryAsync(ct);
-            }
-            var cs = server.ConnectionString("bench");
+            var cs = database.ConnectionString;
             await using var store = new PostgresEventStore(cs);
             await store.EnsureSchemaAsync(ct);
 
@@ -119,17 +111,7 @@ public static class ResearchBenchmark
         }
         finally
         {
-            Console.Error.WriteLine("Stopping the private PostgreSQL ...");
-            NpgsqlConnection.ClearAllPools();
-            await server.StopAsync();
-            try
-            {
-                Directory.Delete(dataDir, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"could not remove {dataDir}: {e.Message}");
-            }
+            await database.DisposeAsync();
         }
     }
 

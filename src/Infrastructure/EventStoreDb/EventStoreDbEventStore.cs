@@ -132,20 +132,11 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
     private static void Validate(string streamId, IReadOnlyList<ProposedEvent> events)
     {
-        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        AppendValidation.Validate(streamId, events);
         if (!EventStoreDbEnvelope.IsLogStream(streamId))
             throw new ArgumentException($"Stream {streamId} is reserved (system streams start with '$'; '{EventIdClaims.StreamPrefix}' is the id claims').", nameof(streamId));
-        ArgumentNullException.ThrowIfNull(events);
-        if (events.Count == 0) throw new ArgumentException("An append needs at least one event.", nameof(events));
-        var ids = new HashSet<Guid>();
-        foreach (var e in events)
-        {
-            ArgumentNullException.ThrowIfNull(e);
-            if (e.Data is null || e.Metadata is null || string.IsNullOrEmpty(e.Type))
-                throw new ArgumentException($"Event {e.EventId} lacks a type, data or metadata.", nameof(events));
-            if (e.Type.StartsWith('$')) throw new ArgumentException($"Event type {e.Type} is reserved (starts with '$').", nameof(events));
-            if (!ids.Add(e.EventId)) throw new ArgumentException($"Event id {e.EventId} appears twice in one append.", nameof(events));
-        }
+        if (events.FirstOrDefault(e => e.Type.StartsWith('$')) is { } reserved)
+            throw new ArgumentException($"Event type {reserved.Type} is reserved (starts with '$').", nameof(events));
     }
 
     /// <summary>

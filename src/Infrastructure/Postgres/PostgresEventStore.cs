@@ -87,7 +87,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
         TransactionEndorsement? endorsement = null, CancellationToken ct = default)
     {
-        Validate(streamId, events);
+        AppendValidation.Validate(streamId, events);
         var endorsementBytes = SerializeEndorsement(endorsement);
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
 
@@ -146,28 +146,13 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         NpgsqlTransaction transaction, string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
         TransactionEndorsement? endorsement = null, CancellationToken ct = default)
     {
-        Validate(streamId, events);
+        AppendValidation.Validate(streamId, events);
         var conn = transaction.Connection ?? throw new InvalidOperationException("The transaction is completed.");
         var head = await ReadHeadAsync(conn, transaction, streamId, events, ct);
         if (head.Stored.Count > 0) return Replay(streamId, expected, events, head);
         if (!expected.IsMetBy(head.LastVersion)) throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
         var linked = HashChain.Link(streamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, events, endorsement);
         return new AppendResult(await InsertAsync(conn, transaction, linked, SerializeEndorsement(endorsement), notifyInTransaction: true, ct));
-    }
-
-    private static void Validate(string streamId, IReadOnlyList<ProposedEvent> events)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(streamId);
-        ArgumentNullException.ThrowIfNull(events);
-        if (events.Count == 0) throw new ArgumentException("An append needs at least one event.", nameof(events));
-        var ids = new HashSet<Guid>();
-        foreach (var e in events)
-        {
-            ArgumentNullException.ThrowIfNull(e);
-            if (e.Data is null || e.Metadata is null || string.IsNullOrEmpty(e.Type))
-                throw new ArgumentException($"Event {e.EventId} lacks a type, data or metadata.", nameof(events));
-            if (!ids.Add(e.EventId)) throw new ArgumentException($"Event id {e.EventId} appears twice in one append.", nameof(events));
-        }
     }
 
     private sealed record Head(long LastVersion, byte[]? LastHash, IReadOnlyList<EventEnvelope> Stored);
