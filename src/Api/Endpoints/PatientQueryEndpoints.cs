@@ -20,6 +20,7 @@ public static class PatientQueryEndpoints
     public static RouteGroupBuilder MapPatientQueries(this RouteGroupBuilder patients)
     {
         patients.MapGet("/{id:guid}/audit", Audit);
+        patients.MapGet("/{id:guid}/audit/fhir", AuditAsFhir);
         patients.MapGet("/{id:guid}/consents", Consents);
         patients.MapGet("/{id:guid}/insurance/validity", InsuranceValidity);
         patients.MapGet("/{id:guid}/verification", Verification);
@@ -38,8 +39,33 @@ public static class PatientQueryEndpoints
         }
         catch (ArgumentException e)
         {
-            return TypedResults.Problem(ProblemExceptionHandler.Problem(400, "Invalid query", e.Message.Split(" (Parameter")[0], "invalid-query"));
+            return InvalidQuery(e);
         }
+    }
+
+    /// <summary>The whole trail (within the filters) as a FHIR R4 Bundle of AuditEvents, for the patient to take elsewhere.</summary>
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> AuditAsFhir(
+        Guid id, DateTimeOffset? from, DateTimeOffset? to, string? actor, string? action,
+        HttpContext http, AuditQuery audit, ReadYourWrites fresh, CancellationToken ct)
+    {
+        if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient exports their audit trail.");
+        await fresh.WaitAsync(id, AuditProjection.ProjectionName, ct);
+        var items = new List<AuditEntry>();
+        string? cursor = null;
+        try
+        {
+            do
+            {
+                var page = await audit.QueryAsync(id, from, to, actor, action, cursor, AuditQuery.MaxLimit, ct);
+                items.AddRange(page.Items);
+                cursor = page.Next;
+            } while (cursor is not null);
+        }
+        catch (ArgumentException e)
+        {
+            return InvalidQuery(e);
+        }
+        return TypedResults.Content(FhirAuditExport.Bundle(id, items).ToJsonString(), FhirAuditExport.ContentType);
     }
 
     public sealed record ConsentsView(IReadOnlyList<ConsentDocument> Active, IReadOnlyList<ConsentDocument> Upcoming, IReadOnlyList<ConsentDocument> Past);
@@ -75,6 +101,10 @@ public static class PatientQueryEndpoints
             new StreamVerifierOptions { EndorsementChecker = checker }, ct);
         return TypedResults.Ok(new VerificationView(report.Verified, report.Events, report.FirstBrokenVersion, report.Problems));
     }
+
+    /// <summary>The audit query's own refusals (unknown action, malformed cursor, bad limit): their text names the parameter, never data.</summary>
+    private static ProblemHttpResult InvalidQuery(ArgumentException e) =>
+        TypedResults.Problem(ProblemExceptionHandler.Problem(400, "Invalid query", e.Message.Split(" (Parameter")[0], "invalid-query"));
 
     private static ProblemHttpResult Forbidden(string detail) =>
         TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden", detail, "forbidden"));
