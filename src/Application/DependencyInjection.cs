@@ -27,6 +27,8 @@ public static class DependencyInjection
         services.TryAddSingleton<CommandDecider>();
         services.TryAddSingleton<CommandExecutor>();
         services.TryAddSingleton<PatientCommands>();
+        services.TryAddSingleton<Ledger.LedgerCommands>();
+        services.TryAddSingleton<Ledger.LedgerVerifier>();
         services.TryAddSingleton<AccessOutcomes>();
         services.TryAddSingleton<IRecordReader, StreamRecordReader>();
         return services;

@@ -1,6 +1,7 @@
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
+using HealthEvents.Projections.Ledger;
 using HealthEvents.Projections.Research;
 using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
@@ -37,11 +38,13 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, ConsentProjection>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, RecordProjection>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, InsuranceProjection>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, LedgerProjection>());
 
         services.TryAddSingleton<AuditQuery>();
         services.TryAddSingleton<ConsentQuery>();
         services.TryAddSingleton<RecordQuery>();
         services.TryAddSingleton<InsuranceQuery>();
+        services.TryAddSingleton<LedgerQuery>();
 
         services.TryAddSingleton(sp => new ResearchCatalog(sp.GetRequiredService<IEventStore>(), sp.GetService<EventSerializer>()));
         services.TryAddSingleton<IEventLogStatistics>(_ => new EventTableStatistics(connectionString));

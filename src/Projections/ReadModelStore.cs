@@ -55,6 +55,7 @@ public sealed class ReadModelStore : IDisposable
         options.Schema.For<RecordEntryDocument>().Index(x => x.PatientId, i => i.Name = "he_record_patient_ix");
         options.Schema.For<InsuranceDocument>();
         Research.ResearchStore.Configure(options);
+        Ledger.LedgerStore.Configure(options);
     }
 
     /// <summary>Serialises schema changes across nodes ("HERM" + 1); concurrent CREATE TABLE IF NOT EXISTS races on the catalog.</summary>

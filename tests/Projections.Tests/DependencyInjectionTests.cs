@@ -27,7 +27,7 @@ public sealed class DependencyInjectionTests
         var runner = provider.GetRequiredService<ProjectionRunner>();
         Assert.Same(runner, Assert.Single(provider.GetServices<IHostedService>()));
         Assert.Equal(
-            [AuditProjection.ProjectionName, ConsentProjection.ProjectionName, RecordProjection.ProjectionName, InsuranceProjection.ProjectionName],
+            [AuditProjection.ProjectionName, ConsentProjection.ProjectionName, RecordProjection.ProjectionName, InsuranceProjection.ProjectionName, Ledger.LedgerProjection.ProjectionName],
             runner.ProjectionNames);
         Assert.NotNull(provider.GetRequiredService<ProjectionRebuilder>());
 

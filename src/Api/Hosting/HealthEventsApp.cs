@@ -2,6 +2,7 @@ using HealthEvents.Api.Auth;
 using HealthEvents.Api.Endpoints;
 using HealthEvents.Infrastructure;
 using HealthEvents.Projections;
+using HealthEvents.Projections.Ledger;
 using Scalar.AspNetCore;
 
 namespace HealthEvents.Api.Hosting;
@@ -22,6 +23,9 @@ public static class HealthEventsApp
         services.AddSingleton<ReadYourWrites>();
         services.AddHealthEventsAuth();
         services.AddSingleton<DemoSeeder>();
+        services.AddSingleton(builder.Configuration.GetSection("HealthEvents:Ledger").Get<LedgerOptions>() ?? new LedgerOptions());
+        services.AddSingleton<LedgerSigner>();
+        services.AddHostedService(sp => sp.GetRequiredService<LedgerSigner>());
 
         var app = builder.Build();
         await app.Services.InitializeHealthEventsStorageAsync();
@@ -38,6 +42,7 @@ public static class HealthEventsApp
         app.MapNetworkEndpoints();
         app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries();
         app.MapResearchEndpoints();
+        app.MapLedgerEndpoints();
         return app;
     }
 }

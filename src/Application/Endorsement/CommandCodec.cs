@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HealthEvents.Domain.Ledger;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
 using HealthEvents.Domain.Research;
@@ -13,7 +14,7 @@ public static class CommandCodec
 {
     private static readonly Dictionary<string, Type> Types = typeof(IPatientCommand).Assembly.GetTypes()
         .Where(t => t is { IsClass: true, IsAbstract: false } && (typeof(IPatientCommand).IsAssignableFrom(t) || typeof(INetworkCommand).IsAssignableFrom(t)
-            || typeof(IResearchCommand).IsAssignableFrom(t)))
+            || typeof(IResearchCommand).IsAssignableFrom(t) || typeof(ILedgerCommand).IsAssignableFrom(t)))
         .ToDictionary(t => t.Name, StringComparer.Ordinal);
 
     public static (string Type, JsonElement Json) Encode(object command) =>

@@ -1,8 +1,10 @@
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Research;
+using HealthEvents.Domain.Ledger;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
 using HealthEvents.Domain.Research;
@@ -29,6 +31,9 @@ public sealed class StreamDeciders(CommandDecider decider)
             case IResearchCommand research when streamId == ResearchCommands.StreamId:
                 var r = await decider.DecideAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(streamId, research, at, context, ct);
                 return new(r.LastVersion, r.LastHash, r.Envelopes);
+            case ILedgerCommand ledger when streamId == LedgerCommands.StreamId:
+                var l = await decider.DecideAsync<LedgerDecider, LedgerState, ILedgerCommand, ILedgerEvent>(streamId, ledger, at, context, ct, expectedVersion);
+                return new(l.LastVersion, l.LastHash, l.Envelopes);
             default:
                 throw new ArgumentException("The command does not belong to this stream.");
         }

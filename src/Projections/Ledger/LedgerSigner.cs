@@ -1,0 +1,99 @@
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Ledger;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace HealthEvents.Projections.Ledger;
+
+public sealed class LedgerOptions
+{
+    /// <summary>Sign a tree head as soon as this many leaves are unsigned.</summary>
+    public int SignEvery { get; set; } = 1000;
+
+    /// <summary>Otherwise sign the new leaves when the last head is at least this old.</summary>
+    public TimeSpan SignInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the signer looks at the tree's size.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+}
+
+/// <summary>
+/// The ledger builder's write side: when the tree (built by <see cref="LedgerProjection"/>) has unsigned leaves — at least
+/// <see cref="LedgerOptions.SignEvery"/>, or any once the last head is <see cref="LedgerOptions.SignInterval"/> old — it
+/// computes the root of the whole tree and appends a tree head to the <c>ledger</c> stream through the command path, so
+/// the head is endorsed by the hospitals like any transaction. Several nodes may run it: the ledger decider refuses a
+/// head that does not grow the tree, so a node that lost the race simply skips that round.
+/// </summary>
+public sealed partial class LedgerSigner(
+    LedgerQuery query, LedgerCommands commands, IEventStore store, EventSerializer serializer, INodeIdentity node,
+    IClock clock, LedgerOptions options, ILogger<LedgerSigner> log) : BackgroundService
+{
+    /// <summary>Signs the tree if it has new leaves and it is time; the new head's size, or null when nothing was signed.</summary>
+    public async Task<long?> SignIfDueAsync(bool force, CancellationToken ct)
+    {
+        var size = await query.SizeAsync(ct);
+        var last = await LastHeadAsync(ct);
+        var signed = last?.TreeSize ?? 0;
+        if (size <= signed) return null;
+        var due = force || size - signed >= options.SignEvery || last is null || clock.UtcNow - last.At >= options.SignInterval;
+        if (!due) return null;
+        var root = MerkleTree.Root(await query.LeavesAsync(size, ct));
+        try
+        {
+            await commands.SignAsync(size, root, node.Signer.HospitalId, ct);
+            return size;
+        }
+        catch (RejectedException e) when (e.Rejection.Code == "tree-size-not-growing")
+        {
+            return null; // another node signed meanwhile
+        }
+    }
+
+    private async Task<TreeHeadSigned?> LastHeadAsync(CancellationToken ct) =>
+        await store.ReadLastAsync(LedgerCommands.StreamId, ct) is { } e && serializer.IsKnown(e.Type)
+            ? serializer.Deserialize(e.Type, e.Data) as TreeHeadSigned
+            : null;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var wait = options.PollInterval;
+            try
+            {
+                if (await SignIfDueAsync(force: false, stoppingToken) is { } size) SignedHead(log, size);
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                wait = TimeSpan.FromMilliseconds(Math.Min(30_000, options.PollInterval.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 10))));
+                SigningFailed(log, e.GetType().Name, wait);
+            }
+            try
+            {
+                await Task.Delay(wait, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Debug, Message = "Ledger tree head signed at size {TreeSize}")]
+    private static partial void SignedHead(ILogger logger, long treeSize);
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Ledger tree head could not be signed ({ExceptionType}); retrying in {Wait}")]
+    private static partial void SigningFailed(ILogger logger, string exceptionType, TimeSpan wait);
+}
