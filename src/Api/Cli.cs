@@ -125,7 +125,24 @@ public static class Cli
         Console.WriteLine(report.Verified
             ? $"verified: {report.Events:N0} events in {report.Streams:N0} streams, every link, signature and policy holds"
             : $"NOT verified: {report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
-        return report.Verified ? 0 : 1;
+
+        // Per-stream chains cannot see a whole stream (or a tail) dropped: the latest signed tree head can.
+        var ledgerHolds = true;
+        var serializer = services.GetRequiredService<HealthEvents.Application.Serialization.EventSerializer>();
+        if (await store.ReadLastAsync(HealthEvents.Application.Ledger.LedgerCommands.StreamId) is { } last
+            && serializer.Deserialize(last.Type, last.Data) is HealthEvents.Domain.Ledger.TreeHeadSigned head)
+        {
+            var check = await new HealthEvents.Application.Ledger.LedgerVerifier(store).VerifyAsync(head.TreeSize, Convert.FromHexString(head.RootHash));
+            ledgerHolds = check.Verified;
+            Console.WriteLine(check.Verified
+                ? $"ledger: the signed tree head of {head.TreeSize:N0} events matches the store"
+                : $"ledger NOT verified: the signed head of {head.TreeSize:N0} events has root {check.SignedRoot}, the store gives {check.RecomputedRoot} from {check.LeavesFound:N0} events");
+        }
+        else
+        {
+            Console.WriteLine("ledger: no signed tree head yet");
+        }
+        return report.Verified && ledgerHolds ? 0 : 1;
     });
 
     /// <summary>Serves one hospital's endorser until stopped.</summary>
