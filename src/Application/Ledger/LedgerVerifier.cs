@@ -15,32 +15,26 @@ public sealed class LedgerVerifier(IEventStore store)
 {
     public const int BatchSize = 1000;
 
+    /// <summary>Streams the global log once, in constant memory: only the tree's right edge is kept.</summary>
     public async Task<LedgerCheck> VerifyAsync(long treeSize, byte[] signedRoot, CancellationToken ct = default)
     {
-        var leaves = await LeavesAsync(store, treeSize, ct);
-        var root = MerkleTree.Root(leaves);
-        return new LedgerCheck(
-            leaves.Count == treeSize && root.AsSpan().SequenceEqual(signedRoot),
-            treeSize, leaves.Count, Convert.ToHexStringLower(signedRoot), Convert.ToHexStringLower(root));
-    }
-
-    /// <summary>The leaves (stored event hashes) of the first <paramref name="treeSize"/> events of the global log that are leaves.</summary>
-    public static async Task<List<byte[]>> LeavesAsync(IEventStore store, long treeSize, CancellationToken ct)
-    {
-        var leaves = new List<byte[]>();
+        var frontier = new MerkleFrontier();
         GlobalPosition? after = null;
-        while (leaves.Count < treeSize)
+        while (frontier.Size < treeSize)
         {
             var batch = await store.ReadAllAsync(after, BatchSize, ct);
             if (batch.Count == 0) break;
             foreach (var e in batch)
             {
                 if (!LedgerCommands.IsLeaf(e.StreamId)) continue;
-                leaves.Add(e.Hash);
-                if (leaves.Count == treeSize) break;
+                frontier.Append(e.Hash);
+                if (frontier.Size == treeSize) break;
             }
             after = batch[^1].Position;
         }
-        return leaves;
+        var root = frontier.Root();
+        return new LedgerCheck(
+            frontier.Size == treeSize && root.AsSpan().SequenceEqual(signedRoot),
+            treeSize, frontier.Size, Convert.ToHexStringLower(signedRoot), Convert.ToHexStringLower(root));
     }
 }

@@ -63,19 +63,22 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         return (await session.LoadAsync<LedgerProgress>(LedgerProgress.SingletonId, ct))?.Size ?? 0;
     }
 
-    /// <summary>The first <paramref name="treeSize"/> leaves (stored event hashes), in leaf order.</summary>
-    public async Task<IReadOnlyList<byte[]>> LeavesAsync(long treeSize, CancellationToken ct = default)
+    /// <summary>The leaves (stored event hashes) with index in [<paramref name="from"/>, <paramref name="to"/>), in leaf order.</summary>
+    public async Task<IReadOnlyList<byte[]>> LeavesAsync(long from, long to, CancellationToken ct = default)
     {
         await using var session = await readModels.QuerySessionAsync(ct);
-        return await LeavesAsync(session, treeSize, ct);
+        return await LeavesAsync(session, from, to, ct);
     }
 
-    private static async Task<IReadOnlyList<byte[]>> LeavesAsync(IQuerySession session, long treeSize, CancellationToken ct)
+    private static Task<IReadOnlyList<byte[]>> LeavesAsync(IQuerySession session, long treeSize, CancellationToken ct) =>
+        LeavesAsync(session, 0, treeSize, ct);
+
+    private static async Task<IReadOnlyList<byte[]>> LeavesAsync(IQuerySession session, long from, long to, CancellationToken ct)
     {
-        var hashes = await session.Query<LedgerLeaf>().Where(l => l.LeafIndex < treeSize).OrderBy(l => l.LeafIndex)
+        var hashes = await session.Query<LedgerLeaf>().Where(l => l.LeafIndex >= from && l.LeafIndex < to).OrderBy(l => l.LeafIndex)
             .Select(l => l.Hash).ToListAsync(ct);
-        if (hashes.Count != treeSize)
-            throw new InvalidOperationException($"The ledger holds {hashes.Count} of the {treeSize} leaves asked for.");
+        if (hashes.Count != to - from)
+            throw new InvalidOperationException($"The ledger holds {hashes.Count} of the {to - from} leaves asked for.");
         return [.. hashes.Select(Convert.FromHexString)];
     }
 

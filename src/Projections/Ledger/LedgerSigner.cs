@@ -33,8 +33,25 @@ public sealed partial class LedgerSigner(
     LedgerQuery query, LedgerCommands commands, IEventStore store, EventSerializer serializer, INodeIdentity node,
     IClock clock, LedgerOptions options, ILogger<LedgerSigner> log) : BackgroundService
 {
+    // The tree's right edge as far as this node has read it: each signing reads only the leaves added since.
+    private readonly MerkleFrontier _frontier = new();
+    private readonly SemaphoreSlim _signing = new(1, 1);
+
     /// <summary>Signs the tree if it has new leaves and it is time; the new head's size, or null when nothing was signed.</summary>
     public async Task<long?> SignIfDueAsync(bool force, CancellationToken ct)
+    {
+        await _signing.WaitAsync(ct);
+        try
+        {
+            return await SignIfDueLockedAsync(force, ct);
+        }
+        finally
+        {
+            _signing.Release();
+        }
+    }
+
+    private async Task<long?> SignIfDueLockedAsync(bool force, CancellationToken ct)
     {
         var size = await query.SizeAsync(ct);
         var last = await LastHeadAsync(ct);
@@ -42,7 +59,8 @@ public sealed partial class LedgerSigner(
         if (size <= signed) return null;
         var due = force || size - signed >= options.SignEvery || last is null || clock.UtcNow - last.At >= options.SignInterval;
         if (!due) return null;
-        var root = MerkleTree.Root(await query.LeavesAsync(size, ct));
+        foreach (var leaf in await query.LeavesAsync(_frontier.Size, size, ct)) _frontier.Append(leaf);
+        var root = _frontier.Root();
         try
         {
             await commands.SignAsync(size, root, node.Signer.HospitalId, ct);
