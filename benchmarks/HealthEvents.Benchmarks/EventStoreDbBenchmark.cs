@@ -44,7 +44,7 @@ public static class EventStoreDbBenchmark
         var kinds = new (string Name, Func<int, Worker> Create)[]
         {
             (Raw, w => new EsdbRawAppendWorker(client, template, w)),
-            (Store, w => new EsdbStoreAppendWorker(store, shape, w)),
+            (Store, w => new StoreAppendWorker(store, shape, w)),
         };
         var slices = Math.Max(1, (int)Math.Round(measure.TotalSeconds));
         var slice = measure / slices;
@@ -99,19 +99,5 @@ internal sealed class EsdbRawAppendWorker(EventStoreDbClient client, AppendReq.T
         if (reply.ResultCase != AppendResp.ResultOneofCase.Success)
             throw new InvalidOperationException($"The raw append to {stream} was refused: {reply.ResultCase}.");
         Advance(slot, last + 1);
-    }
-}
-
-/// <summary>The measured path: EventStoreDbEventStore.AppendAsync of one chained event with its endorsement.</summary>
-public sealed class EsdbStoreAppendWorker(EventStoreDbEventStore store, RowShape shape, int index) : Worker(index)
-{
-    public override async Task RunOnceAsync(CancellationToken ct)
-    {
-        var (stream, last, slot) = PickStream();
-        var result = await store.AppendAsync(
-            stream, ExpectedVersion.After(last),
-            [new ProposedEvent(Guid.NewGuid(), RowShape.Type, shape.Data, shape.Metadata)],
-            shape.EndorsementValue with { FirstVersion = last + 1 }, ct);
-        Advance(slot, result.LastVersion);
     }
 }

@@ -208,8 +208,8 @@ public sealed class RawBatchWorker(NpgsqlDataSource dataSource, RowShape shape, 
     }
 }
 
-/// <summary>The measured path: PostgresEventStore.AppendAsync of one chained event to a random patient stream, with its endorsement.</summary>
-public sealed class StoreAppendWorker(PostgresEventStore store, RowShape shape, int index) : Worker(index)
+/// <summary>The measured path: the event store port's AppendAsync (PostgreSQL or EventStoreDB) of one chained event to a random patient stream, with its endorsement.</summary>
+public sealed class StoreAppendWorker(IEventStore store, RowShape shape, int index) : Worker(index)
 {
     public override async Task RunOnceAsync(CancellationToken ct)
     {
