@@ -29,7 +29,7 @@ public static class Cli
     {
         Console.Error.WriteLine("""
             usage: ./run.sh                      serve the API (http://127.0.0.1:5080)
-                   ./run.sh token --hospital H --role R --subject S [--patient ID] [--days N]
+                   ./run.sh token --hospital H --role R --subject S [--patient ID] [--hours N (default 8)]
                                                  mint a bearer token signed by hospital H's identity key
                    ./run.sh rebuild [PROJECTION ...]   rebuild read views from the whole history (all when none named)
                    ./run.sh verify                 verify the whole store: hash links, signatures, policies (exit 1 if broken)
@@ -57,15 +57,23 @@ public static class Cli
             Console.Error.WriteLine("A patient token needs --patient <patient id>.");
             return Task.FromResult(2);
         }
-        var days = options.TryGetValue("days", out var d) && int.TryParse(d, out var n) && n > 0 ? n : 1;
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        // Tokens are short-lived: the service refuses one valid for longer than its configured maximum.
+        var max = Auth.AuthSetup.MaxTokenLifetime(configuration);
+        var hours = options.TryGetValue("hours", out var h) && double.TryParse(h, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 8;
+        var lifetime = TimeSpan.FromHours(hours);
+        if (lifetime > max)
+        {
+            Console.Error.WriteLine($"A token is valid for at most {max.TotalHours:0.#} h (HealthEvents__Auth__MaxTokenLifetime).");
+            return Task.FromResult(2);
+        }
         var keyring = new HospitalKeyring(Path.Combine(DataFolder.Resolve(configuration), "keys"));
         if (!keyring.Has(hospital, HospitalKeyUse.Identity))
         {
             Console.Error.WriteLine($"No identity key for hospital '{hospital}' under {keyring.Folder}: start the service once (./run.sh) to found the network.");
             return Task.FromResult(1);
         }
-        Console.WriteLine(Tokens.Mint(keyring, hospital, subject, role, patientId, TimeSpan.FromDays(days), DateTimeOffset.UtcNow));
+        Console.WriteLine(Tokens.Mint(keyring, hospital, subject, role, patientId, lifetime, DateTimeOffset.UtcNow));
         return Task.FromResult(0);
     }
 

@@ -30,6 +30,7 @@ public static class DependencyInjection
         services.TryAddSingleton<Ledger.LedgerCommands>();
         services.TryAddSingleton<Ledger.LedgerVerifier>();
         services.TryAddSingleton<AccessOutcomes>();
+        services.TryAddSingleton<PatientDirectory>();
         services.TryAddSingleton<IRecordReader, StreamRecordReader>();
         return services;
     }

@@ -22,18 +22,43 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
 
     private KeyringSigner Signer(string hospital, HospitalKeyUse use) => new(Get<HospitalKeyring>(), hospital, use);
 
+    private static readonly Actor RiversidePhysician = new("riverside-physician", Role.Physician, "riverside");
+
     /// <summary>A real proposal: a Riverside physician's access request to Alice's record, decided as the submitter decides it.</summary>
-    private async Task<EndorsementRequest> ProposalAsync(string submitter = "northside")
+    private Task<EndorsementRequest> ProposalAsync(string submitter = "northside") =>
+        ProposalAsync(RiversidePhysician, (actor, at) => new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], actor, at),
+            submitter: submitter);
+
+    /// <summary>
+    /// A proposal as a submitting node makes it: decided as the submitter decides, signed by <paramref name="submitter"/>'s
+    /// identity key, the caller's assertion signed by <paramref name="credentialHospital"/>'s identity key (the actor's by
+    /// default) for <paramref name="period"/> (a node-issued one by default), at <paramref name="at"/> (now by default).
+    /// </summary>
+    private async Task<EndorsementRequest> ProposalAsync(
+        Actor actor, Func<Actor, DateTimeOffset, IPatientCommand> make, string submitter = "northside", string? credentialHospital = null,
+        CredentialPeriod? period = null, DateTimeOffset? at = null, Guid? patient = null)
     {
-        var context = CommandContext.For(new Actor("riverside-physician", Role.Physician, "riverside"));
-        var at = DateTimeOffset.UtcNow;
-        var command = new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], context.Actor, at);
-        var stream = PatientCommands.StreamId(Alice);
-        var decision = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(stream, command, at, context, default);
+        var when = at ?? DateTimeOffset.UtcNow;
+        var context = CommandContext.For(actor) with { Credential = period };
+        var command = make(actor, when);
+        var stream = PatientCommands.StreamId(patient ?? Alice);
+        var decision = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(stream, command, when, context, default);
         var proposal = new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion), decision.LastHash,
-            command, context, at, decision.Envelopes, decision.HomeHospital);
+            command, context, when, decision.Envelopes, decision.HomeHospital);
         using var identity = Signer(submitter, HospitalKeyUse.Identity);
-        return EndorsementRequest.Create(proposal, identity);
+        using var caller = Signer(credentialHospital ?? actor.Hospital, HospitalKeyUse.Identity);
+        return credentialHospital is null || credentialHospital == actor.Hospital
+            ? EndorsementRequest.Create(proposal, identity, caller)
+            // A node that holds only its own key signs the assertion with it, whatever hospital the actor names.
+            : EndorsementRequest.Create(proposal, identity, new ForeignSigner(caller, actor.Hospital));
+    }
+
+    /// <summary>A hospital's key presented as another's: what a member node that wants to speak for someone else can do.</summary>
+    private sealed class ForeignSigner(IHospitalSigner key, string claimed) : IHospitalSigner
+    {
+        public string HospitalId => claimed;
+        public string KeyId => key.KeyId;
+        public byte[] Sign(byte[] message) => key.Sign(message);
     }
 
     private async Task<EndorsementReply> EndorseAsync(EndorsementRequest request)
@@ -100,6 +125,164 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
 
         Assert.Null(reply.Signature);
         Assert.Contains("signature does not verify", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_proposal_whose_actor_differs_from_its_credential_is_refused()
+    {
+        var request = await ProposalAsync();
+        var nurse = new Actor("riverside-nurse", Role.Nurse, "riverside");
+        using var riverside = Signer("riverside", HospitalKeyUse.Identity);
+        var nursesCredential = CallerAssertion.Sign(request.StreamId, request.CommandId, request.TransactionHash, nurse,
+            CredentialPeriod.IssuedAt(request.At), riverside);
+
+        var reply = await EndorseAsync(request with { Caller = nursesCredential });
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("names another subject", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_credential_bound_to_another_command_is_refused()
+    {
+        var first = await ProposalAsync();
+        var second = await ProposalAsync();
+
+        var reply = await EndorseAsync(second with { Caller = first.Caller });
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("not signed by the identity key of riverside for this command", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_member_node_cannot_speak_for_another_hospitals_practitioner()
+    {
+        // Lakeside's node holds only Lakeside's identity key: it signs the Riverside physician's "credential" itself.
+        var request = await ProposalAsync(RiversidePhysician,
+            (a, at) => new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.MentalHealth], a, at),
+            submitter: "lakeside", credentialHospital: "lakeside");
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("not signed by the identity key of riverside", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_member_node_cannot_vouch_for_a_practitioner_registered_elsewhere()
+    {
+        var impostor = new Actor("riverside-physician", Role.Physician, "lakeside");
+        var request = await ProposalAsync(impostor,
+            (a, at) => new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], a, at), submitter: "lakeside");
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("not registered in the network as physician of lakeside", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_credential_expired_at_the_commands_time_is_refused()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var expired = new CredentialPeriod(now.AddHours(-2), now.AddHours(-1));
+        var request = await ProposalAsync(RiversidePhysician,
+            (a, at) => new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], a, at), period: expired);
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("not valid at the command's time", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_credential_valid_for_longer_than_a_day_is_refused()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var request = await ProposalAsync(RiversidePhysician,
+            (a, at) => new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], a, at),
+            period: new CredentialPeriod(now.AddHours(-1), now.AddDays(30)));
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("valid for longer than 24 h", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_backdated_command_is_refused()
+    {
+        // Ten minutes ago, with a credential that was valid then: past the endorser's two-minute skew all the same.
+        var then = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var request = await ProposalAsync(RiversidePhysician,
+            (a, at) => new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], a, at),
+            period: new CredentialPeriod(then.AddMinutes(-5), then.AddHours(1)), at: then);
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("from this endorser's clock", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_command_whose_actor_differs_from_the_proposals_is_refused()
+    {
+        var request = await ProposalAsync();
+        var command = (RequestAccess)CommandCodec.Decode(request.CommandType, request.Command);
+        var (_, json) = CommandCodec.Encode(command with { Actor = new Actor("riverside-nurse", Role.Nurse, "riverside") });
+
+        var reply = await EndorseAsync(request with { Command = json });
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("actor or time differ", reply.Reason);
+    }
+
+    [Fact]
+    public async Task Another_members_patient_credential_cannot_consent_for_the_patient()
+    {
+        // Lakeside vouches for "alice" (a Northside patient) and grants itself her mental-health record.
+        // Its node decides as it pleases: the events are those Alice's own grant would produce, the actor its own "alice".
+        var fakeAlice = new Actor("alice", Role.Patient, "lakeside", Alice);
+        var at = DateTimeOffset.UtcNow;
+        var consentId = Guid.NewGuid();
+        GrantConsent Grant(Actor a) => new(consentId, Grantee.Hospital("lakeside"), [Category.MentalHealth], [Purpose.Treatment], [AccessAction.Read], at, null, a, at);
+        var context = CommandContext.For(fakeAlice);
+        var stream = PatientCommands.StreamId(Alice);
+        var honest = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
+            stream, Grant(new Actor("alice", Role.Patient, "northside", Alice)), at, context, default);
+        var metadata = new Application.Serialization.EventMetadata("alice", Role.Patient, "lakeside", context.CommandId, context.CorrelationId, at).ToBytes();
+        var forged = honest.Proposed.Select(e => e with { Metadata = metadata }).ToList();
+        var envelopes = Application.Ledger.HashChain.Link(stream, honest.LastVersion, honest.LastHash, forged, endorsement: null);
+        using var lakeside = Signer("lakeside", HospitalKeyUse.Identity);
+        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(honest.LastVersion),
+            honest.LastHash, Grant(fakeAlice), context, at, envelopes, "northside"), lakeside, lakeside);
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("not-the-patient", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_consent_to_nobody_in_the_network_is_refused()
+    {
+        var alice = new Actor("alice", Role.Patient, "northside", Alice);
+        var request = await ProposalAsync(alice, (a, at) => new GrantConsent(Guid.NewGuid(), Grantee.Hospital("no-such-hospital"),
+            [Category.Conditions], [Purpose.Treatment], [AccessAction.Read], at, null, a, at));
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("grantee is not in the network", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_proposal_without_the_callers_credential_is_refused()
+    {
+        var reply = await EndorseAsync((await ProposalAsync()) with { Caller = null });
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("no caller credential", reply.Reason);
     }
 
     [Fact]

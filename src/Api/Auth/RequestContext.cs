@@ -20,6 +20,7 @@ public static class RequestContext
         var commandId = Guid.TryParse(http.Request.Headers["Idempotency-Key"], out var key) ? key : Guid.NewGuid();
         var correlationId = Guid.TryParse(http.Request.Headers["X-Correlation-Id"], out var c) ? c
             : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString())) : Guid.NewGuid();
-        return new CommandContext(http.Actor(), commandId, correlationId);
+        // The token's validity travels with the command: every endorser checks the command's time falls within it.
+        return new CommandContext(http.Actor(), commandId, correlationId, Tokens.PeriodOf(http.User));
     }
 }

@@ -72,7 +72,8 @@ public sealed class DemoSeeder(NetworkGenesis genesis, IServiceScopeFactory scop
     private void WriteTokens(string path)
     {
         var now = DateTimeOffset.UtcNow;
-        var lifetime = TimeSpan.FromDays(30);
+        // As long as the service accepts (a day by default); refreshed at every start.
+        var lifetime = Auth.AuthSetup.MaxTokenLifetime(configuration);
         var tokens = new List<DemoToken>();
         foreach (var hospital in Hospitals.Where(h => keyring.Has(h, HospitalKeyUse.Identity)))
         foreach (var role in StaffRoles)

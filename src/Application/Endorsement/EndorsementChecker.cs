@@ -35,7 +35,7 @@ namespace HealthEvents.Application.Endorsement;
 public sealed class EndorsementChecker(NetworkHistory network, EventSerializer serializer) : IEndorsementChecker
 {
     /// <summary>The actor id under which the genesis file founds the network.</summary>
-    public const string GenesisActor = "genesis";
+    public const string GenesisActor = Domain.Common.SystemActors.Genesis;
 
     private readonly Dictionary<string, string?> _homes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);

@@ -7,7 +7,8 @@ namespace HealthEvents.Application.Endorsement;
 /// <summary>
 /// A proposal as sent to an endorser (in-process or over HTTP): the command and everything that went
 /// into deciding it, the envelopes the submitter got, and the submitter's signature over the
-/// transaction hash with its hospital identity key, so an endorser knows which member is asking.
+/// transaction hash with its hospital identity key, so an endorser knows which member is asking, and the
+/// caller's own credential bound to this command (<see cref="CallerAssertion"/>), so it knows who is acting.
 /// </summary>
 public sealed record EndorsementRequest(
     string StreamId,
@@ -22,16 +23,22 @@ public sealed record EndorsementRequest(
     IReadOnlyList<ProposedEvent> Events,
     byte[] TransactionHash,
     string Submitter,
-    byte[] SubmitterSignature)
+    byte[] SubmitterSignature,
+    CallerAssertion? Caller)
 {
-    /// <summary>The request for a proposal, signed by the submitting node's identity key.</summary>
-    public static EndorsementRequest Create(Ports.TransactionProposal p, IHospitalSigner submitter)
+    /// <summary>
+    /// The request for a proposal, signed by the submitting node's identity key, with the caller's assertion
+    /// signed by the identity key of the caller's hospital (<paramref name="callerHospital"/>).
+    /// </summary>
+    public static EndorsementRequest Create(Ports.TransactionProposal p, IHospitalSigner submitter, IHospitalSigner callerHospital)
     {
         var (type, json) = CommandCodec.Encode(p.Command);
+        var period = p.Context.Credential ?? Commands.CredentialPeriod.IssuedAt(p.At);
         return new EndorsementRequest(p.StreamId, p.Envelopes[0].Version - 1, p.PrevHash, type, json,
             p.Context.Actor, p.Context.CommandId, p.Context.CorrelationId, p.At,
             p.Envelopes.Select(e => new ProposedEvent(e.EventId, e.Type, e.Data, e.Metadata)).ToList(),
-            p.TransactionHash, submitter.HospitalId, submitter.Sign(p.TransactionHash));
+            p.TransactionHash, submitter.HospitalId, submitter.Sign(p.TransactionHash),
+            CallerAssertion.Sign(p.StreamId, p.Context.CommandId, p.TransactionHash, p.Context.Actor, period, callerHospital));
     }
 }
 

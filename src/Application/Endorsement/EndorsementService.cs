@@ -1,6 +1,7 @@
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
+using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 using Microsoft.Extensions.Logging;
 
@@ -18,15 +19,31 @@ public interface IEndorserClients
     IEndorserClient? For(HospitalState hospital);
 }
 
-/// <summary>This node's hospital and its identity key, which signs the proposals it submits.</summary>
+/// <summary>
+/// This node's hospital and its identity key, which signs the proposals it submits; and the hospitals it acts
+/// for — those whose identity key it holds, which issue its callers' tokens and sign their assertions.
+/// </summary>
 public interface INodeIdentity
 {
     IHospitalSigner Signer { get; }
+
+    /// <summary>Whether this node acts for <paramref name="hospitalId"/>: holds its identity key (and may accept its tokens).</summary>
+    bool ActsFor(string hospitalId);
+
+    /// <summary>The identity key of <paramref name="hospitalId"/> if this node acts for that hospital, else null.</summary>
+    IHospitalSigner? IdentityOf(string hospitalId);
 }
 
+/// <param name="Timeout">How long the submitter waits for endorsers.</param>
 public sealed record EndorsementOptions(TimeSpan Timeout)
 {
     public static readonly EndorsementOptions Default = new(TimeSpan.FromSeconds(2));
+
+    /// <summary>An endorser refuses a command whose time is further than this from its own clock (backdating, or a clock gone wrong).</summary>
+    public TimeSpan MaxClockSkew { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>An endorser refuses a caller credential valid for longer than this (tokens are short-lived).</summary>
+    public TimeSpan MaxCredentialLifetime { get; init; } = TimeSpan.FromDays(1);
 }
 
 /// <summary>
@@ -41,13 +58,17 @@ public sealed class EndorsementService(
 {
     public async Task<TransactionEndorsement?> EndorseAsync(TransactionProposal proposal, CancellationToken ct = default)
     {
-        if (proposal.StreamId == NetworkCommands.StreamId && proposal.Context.Actor.Id == EndorsementChecker.GenesisActor)
-            return null; // the genesis founds the network before anyone can endorse; every hospital holds the genesis file
+        // Founding is the network stream's first transaction (the append fails on any other version): no member
+        // exists to endorse it, and every hospital holds the genesis file. Nothing else is ever unendorsed.
+        if (IsFounding(proposal)) return null;
 
         var network = directory.Current;
         var policy = EndorsementPolicy.Parse(network.EndorsementPolicy);
         var context = new PolicyContext(network.Hospitals.Keys.ToList(), proposal.HomeHospital);
-        var request = EndorsementRequest.Create(proposal, node.Signer);
+        var caller = proposal.Context.Actor.Hospital;
+        var identity = node.IdentityOf(caller) ?? throw RejectedException.Forbidden("node-does-not-act-for-hospital",
+            $"This node does not hold the identity key of {caller}, so it cannot speak for its staff or patients; send the command through that hospital's node.");
+        var request = EndorsementRequest.Create(proposal, node.Signer, identity);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(options.Timeout);
@@ -100,6 +121,9 @@ public sealed class EndorsementService(
             return EndorsementReply.Refused(hospitalId, $"unreachable ({e.GetType().Name})");
         }
     }
+
+    public static bool IsFounding(TransactionProposal proposal) =>
+        proposal is { StreamId: NetworkCommands.StreamId, Command: FoundNetwork, Expected.IsNoStream: true };
 
     /// <summary>An endorser's signature counts only if it verifies against that member's endorsement key at the command's time.</summary>
     private static bool Verifies(NetworkState network, EndorsementSignature signature, TransactionProposal proposal) =>

@@ -2,6 +2,8 @@ using System.Text.Json;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 
@@ -16,17 +18,33 @@ public interface IHospitalSigner
 }
 
 /// <summary>
-/// One hospital's endorser. It trusts nothing in the proposal but the command: it authenticates the
-/// submitting member, loads the stream itself, re-runs the decision and signs the transaction hash
-/// only when it gets byte-identical envelopes at the same place in the chain.
+/// One hospital's endorser. It trusts nothing in the proposal but the command and the signatures it can check
+/// itself: it authenticates the submitting member; checks who is acting from the caller's own credential (signed by
+/// the caller's hospital, bound to this command), that the actor is registered with that role, and that the
+/// command's time is its own clock's; loads the stream itself at the proposal's expected version, re-runs the
+/// decision and signs the transaction hash only when it gets byte-identical envelopes at the same place in the chain.
 /// </summary>
-public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory)
+public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory, IClock clock, EndorsementOptions options)
 {
+    /// <summary>How old this endorser's view of the network may be when it judges a proposal (a deregistration takes effect within it).</summary>
+    public static readonly TimeSpan NetworkViewMaxAge = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// An endorser with state of its own — its own stream cache and its own view of the network, read from the
+    /// store — as a separate node would have: what in-process endorsers are, so that each re-executes independently
+    /// of the submitter and of each other even on one machine.
+    /// </summary>
+    public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options)
+    {
+        var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000));
+        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options);
+    }
+
     public async Task<EndorsementReply> EndorseAsync(EndorsementRequest request, IHospitalSigner signer, CancellationToken ct)
     {
         var hospital = signer.HospitalId;
-        if (await AuthenticateAsync(request, ct) is { } refusal) return EndorsementReply.Refused(hospital, refusal);
-
+        if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null)
+            return EndorsementReply.Refused(hospital, "the proposal is incomplete");
         object command;
         try
         {
@@ -36,6 +54,13 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
         {
             return EndorsementReply.Refused(hospital, "the command could not be read");
         }
+        var network = await directory.FreshAsync(NetworkViewMaxAge, ct);
+        var refusal = Authenticate(request, network) ?? Admit(request, command, network);
+        // What the network just learnt (a new member, a practitioner registered a moment ago) may not be in this
+        // view yet: a refusal on the network's word is checked once more against the store as it is now.
+        if (refusal is not null) network = await directory.RefreshAsync(ct);
+        if (refusal is not null && (Authenticate(request, network) ?? Admit(request, command, network)) is { } still)
+            return EndorsementReply.Refused(hospital, still);
 
         Reexecution mine;
         try
@@ -67,16 +92,28 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
     }
 
     /// <summary>The submitter must be a member and must have signed this transaction hash with its current identity key.</summary>
-    private async Task<string?> AuthenticateAsync(EndorsementRequest request, CancellationToken ct)
+    private string? Authenticate(EndorsementRequest request, NetworkState network)
     {
-        var network = directory.Current;
-        if (!network.IsMember(request.Submitter)) network = await directory.RefreshAsync(ct);
-        if (!network.IsMember(request.Submitter)) return "the submitter is not a member of the network";
-        if (network.KeyAt(request.Submitter, KeyUse.Identity, DateTimeOffset.UtcNow) is not { } key
+        if (request.Submitter is null || !network.IsMember(request.Submitter)) return "the submitter is not a member of the network";
+        if (network.KeyAt(request.Submitter, KeyUse.Identity, clock.UtcNow) is not { } key
             || !EndorsementSignatures.Verify(key.PublicKey, request.TransactionHash, request.SubmitterSignature))
             return "the submitter's signature does not verify";
-        if (!network.IsMember(request.Actor.Hospital)) return "the actor's hospital is not a member of the network";
         return null;
+    }
+
+    /// <summary>Who acts, when, and with what: everything about the command an endorser checks before re-running it.</summary>
+    private string? Admit(EndorsementRequest request, object command, NetworkState network)
+    {
+        if (command is FoundNetwork) return "the network is founded from the genesis file, never by endorsement";
+        if (command is not IDomainCommand domain || domain.Actor != request.Actor || domain.At != request.At)
+            return "the command's actor or time differ from the proposal's";
+        var skew = (request.At - clock.UtcNow).Duration();
+        if (skew > options.MaxClockSkew)
+            return $"the command's time is {skew.TotalSeconds:0} s from this endorser's clock (at most {options.MaxClockSkew.TotalSeconds:0} s)";
+        if (request.Caller is null) return "the proposal carries no caller credential";
+        if (request.Caller.Problem(request, network, options.MaxCredentialLifetime) is { } credential) return credential;
+        if (network.RegistrationProblem(request.Actor, request.Submitter) is { } registration) return registration;
+        return network.CommandProblem(command);
     }
 
     private static string? Difference(IReadOnlyList<EventEnvelope> mine, IReadOnlyList<ProposedEvent> theirs)
@@ -86,6 +123,7 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
         for (var i = 0; i < mine.Count; i++)
         {
             var (m, t) = (mine[i], theirs[i]);
+            if (t is null) return $"event {i} is missing";
             if (m.EventId != t.EventId || m.Type != t.Type) return $"event {i} differs in id or type from re-execution";
             if (!m.Data.AsSpan().SequenceEqual(t.Data)) return $"event {i} differs in its data from re-execution";
             if (!m.Metadata.AsSpan().SequenceEqual(t.Metadata)) return $"event {i} differs in its metadata from re-execution";

@@ -29,7 +29,7 @@ public sealed class StreamDeciders(CommandDecider decider)
                 var n = await decider.DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(streamId, network, at, context, ct, expectedVersion);
                 return new(n.LastVersion, n.LastHash, n.Envelopes);
             case IResearchCommand research when streamId == ResearchCommands.StreamId:
-                var r = await decider.DecideAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(streamId, research, at, context, ct);
+                var r = await decider.DecideAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(streamId, research, at, context, ct, expectedVersion);
                 return new(r.LastVersion, r.LastHash, r.Envelopes);
             case ILedgerCommand ledger when streamId == LedgerCommands.StreamId:
                 var l = await decider.DecideAsync<LedgerDecider, LedgerState, ILedgerCommand, ILedgerEvent>(streamId, ledger, at, context, ct, expectedVersion);

@@ -11,13 +11,22 @@ namespace HealthEvents.Application.Network;
 public sealed class NetworkDirectory(StreamLoader loader)
 {
     private volatile NetworkState _current = NetworkState.Empty;
+    private long _refreshedAt = -1; // Environment.TickCount64 of the last read; -1: never read
 
     public NetworkState Current => _current;
 
     public async Task<NetworkState> RefreshAsync(CancellationToken ct = default)
     {
+        var started = Environment.TickCount64;
         var snapshot = await loader.LoadAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(NetworkCommands.StreamId, ct);
         _current = snapshot.State;
+        Interlocked.Exchange(ref _refreshedAt, started);
         return snapshot.State;
     }
+
+    /// <summary>The network as read no longer than <paramref name="maxAge"/> ago (reading only what was appended since).</summary>
+    public Task<NetworkState> FreshAsync(TimeSpan maxAge, CancellationToken ct = default) =>
+        Interlocked.Read(ref _refreshedAt) is >= 0 and var at && Environment.TickCount64 - at <= maxAge.TotalMilliseconds
+            ? Task.FromResult(_current)
+            : RefreshAsync(ct);
 }

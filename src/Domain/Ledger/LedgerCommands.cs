@@ -2,11 +2,7 @@ using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Ledger;
 
-public interface ILedgerCommand
-{
-    Actor Actor { get; }
-    DateTimeOffset At { get; }
-}
+public interface ILedgerCommand : IDomainCommand;
 
 /// <summary>
 /// Records a tree head of the global ledger: the RFC 9162 Merkle root (lowercase hex) over the stored hashes of the

@@ -10,7 +10,7 @@ namespace HealthEvents.Domain.Ledger;
 public sealed class LedgerDecider : IDecider<LedgerState, ILedgerCommand, ILedgerEvent>
 {
     /// <summary>The actor id the ledger builder signs tree heads as.</summary>
-    public const string BuilderActorId = "ledger-builder";
+    public const string BuilderActorId = SystemActors.LedgerBuilder;
 
     private LedgerDecider() { }
 

@@ -2,8 +2,4 @@ using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Network;
 
-public interface INetworkCommand
-{
-    Actor Actor { get; }
-    DateTimeOffset At { get; }
-}
+public interface INetworkCommand : IDomainCommand;

@@ -24,3 +24,16 @@ public sealed record RegisterResearcher(
     string ResearcherId, string Organisation, Actor Actor, DateTimeOffset At) : INetworkCommand;
 
 public sealed record ChangeEndorsementPolicy(string Policy, Actor Actor, DateTimeOffset At) : INetworkCommand;
+
+/// <summary>
+/// Founds an empty network from the genesis file, in one transaction: the hospitals, their staff, the
+/// researchers and the endorsement policy. The only transaction nobody endorses (no member exists before it),
+/// so it is valid only as the network stream's first; afterwards the network changes by endorsed commands alone.
+/// </summary>
+public sealed record FoundNetwork(
+    IReadOnlyList<JoinHospital> Hospitals,
+    IReadOnlyList<RegisterPractitioner> Practitioners,
+    IReadOnlyList<RegisterResearcher> Researchers,
+    string? EndorsementPolicy,
+    Actor Actor,
+    DateTimeOffset At) : INetworkCommand;

@@ -15,6 +15,7 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
 
         return command switch
         {
+            FoundNetwork c => Found(c, state),
             JoinHospital c => Join(c, state),
             RotateHospitalKey c => Rotate(c, state),
             RegisterPractitioner c => RegisterPractitioner(c, state),
@@ -51,6 +52,27 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
         EndorsementPolicyChanged e => state with { EndorsementPolicy = e.Policy },
         _ => throw new ArgumentException($"Unknown network event {@event.GetType().Name}.", nameof(@event)),
     };
+
+    /// <summary>Each founding step is held to its own command's rules, in order, against the network the earlier steps made.</summary>
+    private static IReadOnlyList<INetworkEvent> Found(FoundNetwork command, NetworkState state)
+    {
+        if (!state.Hospitals.IsEmpty)
+            throw RejectedException.Conflict("network-founded", "The network is already founded; it changes only by endorsed commands.");
+        if (command.Hospitals.Count == 0)
+            throw RejectedException.Invalid("hospitals-required", "A network is founded with at least one hospital.");
+        var events = new List<INetworkEvent>();
+        void Step(IReadOnlyList<INetworkEvent> decided)
+        {
+            events.AddRange(decided);
+            state = decided.Aggregate(state, Evolve);
+        }
+        foreach (var h in command.Hospitals) Step(Join(h, state));
+        foreach (var p in command.Practitioners) Step(RegisterPractitioner(p, state));
+        foreach (var r in command.Researchers) Step(RegisterResearcher(r, state));
+        if (command.EndorsementPolicy is { Length: > 0 } policy)
+            Step(ChangePolicy(new ChangeEndorsementPolicy(policy, command.Actor, command.At), state));
+        return events;
+    }
 
     private static IReadOnlyList<INetworkEvent> Join(JoinHospital command, NetworkState state)
     {
@@ -98,6 +120,7 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
             throw RejectedException.NotFound("hospital-not-found", "The hospital is not a member.");
         RequireAdminOf(command.HospitalId, command.Actor);
         Require(command.PractitionerId, "practitioner-id-required", "A practitioner id is required.");
+        RequireIdentifier(command.PractitionerId, "practitioner-id-invalid");
         if (!command.Role.IsPractitionerRole())
             throw RejectedException.Invalid("role-not-practitioner", "The role is not a practitioner role.");
         if (state.Practitioners.ContainsKey(command.PractitionerId))
@@ -110,6 +133,7 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
     {
         RequireMemberAdmin(command.Actor, state);
         Require(command.ResearcherId, "researcher-id-required", "A researcher id is required.");
+        RequireIdentifier(command.ResearcherId, "researcher-id-invalid");
         Require(command.Organisation, "organisation-required", "An organisation is required.");
         if (state.Researchers.ContainsKey(command.ResearcherId))
             throw RejectedException.Conflict("researcher-exists", "The researcher is already registered.");
@@ -138,6 +162,15 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
     {
         if (!string.Equals(actor.Hospital, hospitalId, StringComparison.Ordinal))
             throw RejectedException.Forbidden("not-hospital-admin", "Only an admin of this hospital may do this.");
+    }
+
+    /// <summary>Ids others will name in consents: clean (no invisible characters, NFC) and never a node's own system id.</summary>
+    private static void RequireIdentifier(string id, string code)
+    {
+        if (Identifiers.Problem(id) is { } problem)
+            throw RejectedException.Invalid(code, problem);
+        if (SystemActors.IsSystem(id))
+            throw RejectedException.Invalid(code, "This id is reserved for the nodes' own actions.");
     }
 
     private static void Require(string value, string code, string message)

@@ -3,8 +3,4 @@ using HealthEvents.Domain.Common;
 namespace HealthEvents.Domain.Patients;
 
 /// <summary>A command on one patient's stream. The actor and time come with it, never from a clock.</summary>
-public interface IPatientCommand
-{
-    Actor Actor { get; }
-    DateTimeOffset At { get; }
-}
+public interface IPatientCommand : IDomainCommand;

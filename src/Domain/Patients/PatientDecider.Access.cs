@@ -16,7 +16,7 @@ public sealed partial class PatientDecider
             return Nothing(DenialReasons.PatientForgotten);
         if (actor.Role == Role.Researcher)
             return Nothing(DenialReasons.ResearchersGetAggregatesOnly);
-        if (action == AccessAction.Read && actor.IsPatient(state.PatientId))
+        if (action == AccessAction.Read && state.IsThePatient(actor))
             return new ConsentEvaluation([.. requested.Distinct()], [], null);
 
         var allowed = new HashSet<Category>();

@@ -66,7 +66,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
 
     private static void RequireThePatient(Actor actor, PatientState state, string message)
     {
-        if (!actor.IsPatient(state.PatientId))
+        if (!state.IsThePatient(actor))
             throw RejectedException.Forbidden("not-the-patient", message);
     }
 

@@ -25,6 +25,13 @@ public sealed record PatientState(
         Consents: ImmutableDictionary<Guid, ConsentRule>.Empty,
         Insurance: null);
 
+    /// <summary>
+    /// Whether <paramref name="actor"/> speaks as this patient: the patient's own id, vouched for by the home
+    /// hospital (the credential's hospital). Another member cannot speak for someone it does not represent.
+    /// </summary>
+    public bool IsThePatient(Actor actor) =>
+        Registered && actor.IsPatient(PatientId) && string.Equals(actor.Hospital, HomeHospital, StringComparison.Ordinal);
+
     /// <summary>The insurance period covering <paramref name="at"/>, if any.</summary>
     public InsurancePeriod? InsuranceAt(DateTimeOffset at) => Insurance is { } period && period.Covers(at) ? period : null;
 

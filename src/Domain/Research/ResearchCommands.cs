@@ -2,11 +2,7 @@ using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Research;
 
-public interface IResearchCommand
-{
-    Actor Actor { get; }
-    DateTimeOffset At { get; }
-}
+public interface IResearchCommand : IDomainCommand;
 
 /// <param name="Organisation">The researcher's organisation as registered in the network; null when the actor is not a registered researcher.</param>
 public sealed record DeclareResearchProjection(

@@ -12,8 +12,7 @@ public static class EndorsementSetup
     public static IServiceCollection AddHealthEventsEndorsement(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddHttpClient(EndorserClients.HttpClientName);
-        services.AddSingleton(new EndorsementOptions(TimeSpan.FromMilliseconds(
-            configuration.GetValue("Endorsement:TimeoutMilliseconds", (int)EndorsementOptions.Default.Timeout.TotalMilliseconds))));
+        services.AddSingleton(Options(configuration));
         services.AddSingleton<StreamDeciders>();
         services.AddSingleton<Endorser>();
         services.AddSingleton<IEndorserClients, EndorserClients>();
@@ -22,4 +21,16 @@ public static class EndorsementSetup
         services.AddSingleton<IEndorsementService, EndorsementService>();
         return services;
     }
+
+    /// <summary>
+    /// Endorsement:TimeoutMilliseconds (the submitter's wait), Endorsement:MaxClockSkewSeconds (how far a command's
+    /// time may be from an endorser's clock, default 120) and HealthEvents:Auth:MaxTokenLifetime (the longest
+    /// credential accepted, default 1.00:00:00 — the same bound the API puts on bearer tokens).
+    /// </summary>
+    public static EndorsementOptions Options(IConfiguration configuration) =>
+        new(TimeSpan.FromMilliseconds(configuration.GetValue("Endorsement:TimeoutMilliseconds", (int)EndorsementOptions.Default.Timeout.TotalMilliseconds)))
+        {
+            MaxClockSkew = TimeSpan.FromSeconds(configuration.GetValue("Endorsement:MaxClockSkewSeconds", EndorsementOptions.Default.MaxClockSkew.TotalSeconds)),
+            MaxCredentialLifetime = configuration.GetValue("HealthEvents:Auth:MaxTokenLifetime", EndorsementOptions.Default.MaxCredentialLifetime),
+        };
 }

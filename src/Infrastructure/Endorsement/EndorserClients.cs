@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Network;
 using HealthEvents.Infrastructure.Identity;
@@ -10,20 +12,24 @@ namespace HealthEvents.Infrastructure.Endorsement;
 /// <summary>
 /// Reaches each member's endorser by the endpoint registered in the network: "in-process" runs it here
 /// with the hospital's key from the local keyring (the single-machine default); an http(s) URL calls
-/// that hospital's endorser node (the production shape).
+/// that hospital's endorser node (the production shape). Each in-process endorser is <see cref="Endorser.Independent"/>:
+/// it reads the store into state of its own, never the submitter's cache, as a separate node would.
 /// </summary>
-public sealed class EndorserClients(Endorser endorser, HospitalKeyring keyring, IHttpClientFactory http) : IEndorserClients
+public sealed class EndorserClients(
+    HospitalKeyring keyring, IHttpClientFactory http, IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options)
+    : IEndorserClients
 {
     public const string InProcess = "in-process";
     public const string HttpClientName = "endorsers";
 
-    private readonly ConcurrentDictionary<string, KeyringSigner> _signers = new();
+    private readonly ConcurrentDictionary<string, InProcessEndorser> _inProcess = new(StringComparer.Ordinal);
 
     public IEndorserClient? For(HospitalState hospital)
     {
         if (hospital.EndorserEndpoint == InProcess)
-            return keyring.Has(hospital.Id, HospitalKeyUse.Endorsement)
-                ? new InProcessEndorser(endorser, _signers.GetOrAdd(hospital.Id, id => new KeyringSigner(keyring, id, HospitalKeyUse.Endorsement)))
+            return HospitalKeyring.IsValidId(hospital.Id) && keyring.Has(hospital.Id, HospitalKeyUse.Endorsement)
+                ? _inProcess.GetOrAdd(hospital.Id, id => new InProcessEndorser(
+                    Endorser.Independent(store, serializer, clock, options), new KeyringSigner(keyring, id, HospitalKeyUse.Endorsement)))
                 : null;
         return Uri.TryCreate(hospital.EndorserEndpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             ? new HttpEndorser(http.CreateClient(HttpClientName), new Uri(uri, "endorse"))

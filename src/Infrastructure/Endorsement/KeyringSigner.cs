@@ -25,8 +25,10 @@ public sealed class KeyringSigner : IHospitalSigner, IDisposable
 }
 
 /// <summary>
-/// This node's hospital: HealthEvents:NodeHospital, else the first hospital (by id) whose identity key
-/// this node holds. Resolved on first use, since the keys appear when the network is founded.
+/// This node's hospital: HealthEvents:NodeHospital, else the first hospital (by id) whose identity key this node
+/// holds. The node acts for the hospitals whose identity keys it holds — only NodeHospital's when that is set —
+/// since only those can vouch for a caller (<see cref="IdentityOf"/>). Resolved on first use, since the keys appear
+/// when the network is founded.
 /// </summary>
 public sealed class KeyringNodeIdentity(HospitalKeyring keyring, string? configuredHospital) : INodeIdentity
 {
@@ -35,5 +37,14 @@ public sealed class KeyringNodeIdentity(HospitalKeyring keyring, string? configu
         ?? throw new InvalidOperationException("This node holds no hospital identity key to submit proposals with."),
         HospitalKeyUse.Identity));
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, KeyringSigner> _identities = new(StringComparer.Ordinal);
+
     public IHospitalSigner Signer => _signer.Value;
+
+    public bool ActsFor(string hospitalId) =>
+        (configuredHospital is null || string.Equals(configuredHospital, hospitalId, StringComparison.Ordinal))
+        && HospitalKeyring.IsValidId(hospitalId) && keyring.Has(hospitalId, HospitalKeyUse.Identity);
+
+    public IHospitalSigner? IdentityOf(string hospitalId) =>
+        ActsFor(hospitalId) ? _identities.GetOrAdd(hospitalId, h => new KeyringSigner(keyring, h, HospitalKeyUse.Identity)) : null;
 }

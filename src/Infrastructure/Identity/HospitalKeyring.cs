@@ -44,9 +44,13 @@ public sealed class HospitalKeyring(string keysFolder)
             ? GetOrCreate(hospitalId, use)
             : throw new InvalidOperationException($"No {use} key for hospital {hospitalId} in {Folder}.");
 
+    /// <summary>Hospital ids name folders here: letters, digits, '-' and '_' only.</summary>
+    public static bool IsValidId(string hospitalId) =>
+        hospitalId.Length > 0 && hospitalId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
     private string PathOf(string hospitalId, HospitalKeyUse use)
     {
-        if (hospitalId.Length == 0 || hospitalId.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        if (!IsValidId(hospitalId))
             throw new ArgumentException("Hospital ids are letters, digits, '-' and '_'.", nameof(hospitalId));
         return Path.Combine(Folder, hospitalId, use == HospitalKeyUse.Identity ? "identity.pem" : "endorsement.pem");
     }

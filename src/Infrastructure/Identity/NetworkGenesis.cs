@@ -43,23 +43,22 @@ public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory dir
     {
         if (!(await directory.RefreshAsync(ct)).Hospitals.IsEmpty) return false;
         var founder = genesis.Hospitals[0].Id;
+        var hospitals = new List<(GenesisHospital H, (string Id, string Key) Endorsement, (string Id, string Key) Identity)>();
         foreach (var h in genesis.Hospitals)
         {
-            var (identityId, identity) = PublicKeyOf(h.Id, HospitalKeyUse.Identity, h.IdentityPublicKey);
-            var (endorsementId, endorsement) = h.EndorsementPublicKey is null && !keyring.Has(h.Id, HospitalKeyUse.Endorsement) && IsUrl(h.EndorserEndpoint)
+            var identity = PublicKeyOf(h.Id, HospitalKeyUse.Identity, h.IdentityPublicKey);
+            var endorsement = h.EndorsementPublicKey is null && !keyring.Has(h.Id, HospitalKeyUse.Endorsement) && IsUrl(h.EndorserEndpoint)
                 ? await FetchEndorsementKeyAsync(h, ct)
                 : PublicKeyOf(h.Id, HospitalKeyUse.Endorsement, h.EndorsementPublicKey);
-            await network.ExecuteAsync(at => new JoinHospital(h.Id, h.Name, h.EndorserEndpoint, endorsementId, endorsement, identityId, identity,
-                GenesisActor(founder), at), Context(founder), ct);
+            hospitals.Add((h, endorsement, identity));
         }
-        foreach (var p in genesis.Practitioners)
-            await network.ExecuteAsync(at => new RegisterPractitioner(p.Hospital, p.Id, p.Role, GenesisActor(p.Hospital), at),
-                Context(p.Hospital), ct);
-        foreach (var r in genesis.Researchers)
-            await network.ExecuteAsync(at => new RegisterResearcher(r.Id, r.Organisation, GenesisActor(founder), at),
-                Context(founder), ct);
-        if (genesis.EndorsementPolicy is { Length: > 0 } policy)
-            await network.ExecuteAsync(at => new ChangeEndorsementPolicy(policy, GenesisActor(founder), at), Context(founder), ct);
+        // One transaction, the network stream's first: the only one nobody endorses (DESIGN: "No unendorsed way in").
+        await network.ExecuteAsync(at => new FoundNetwork(
+            hospitals.Select(x => new JoinHospital(x.H.Id, x.H.Name, x.H.EndorserEndpoint, x.Endorsement.Id, x.Endorsement.Key,
+                x.Identity.Id, x.Identity.Key, GenesisActor(founder), at)).ToList(),
+            genesis.Practitioners.Select(p => new RegisterPractitioner(p.Hospital, p.Id, p.Role, GenesisActor(p.Hospital), at)).ToList(),
+            genesis.Researchers.Select(r => new RegisterResearcher(r.Id, r.Organisation, GenesisActor(founder), at)).ToList(),
+            genesis.EndorsementPolicy, GenesisActor(founder), at), Context(founder), ct);
         return true;
     }
 

@@ -36,10 +36,24 @@ public static class Tokens
             Audience = Audience,
             Claims = claims,
             IssuedAt = now.UtcDateTime,
-            NotBefore = now.UtcDateTime.AddMinutes(-1),
+            NotBefore = now.UtcDateTime, // validation allows for clock skew; the lifetime is exp - nbf
             Expires = (now + lifetime).UtcDateTime,
             SigningCredentials = new SigningCredentials(securityKey, SecurityAlgorithms.EcdsaSha256),
         });
+    }
+
+    /// <summary>
+    /// When a validated token is valid: from its not-before (else issued-at) to its expiry, whole seconds; null
+    /// when it has no start or no expiry.
+    /// </summary>
+    public static Application.Commands.CredentialPeriod? PeriodOf(ClaimsPrincipal principal)
+    {
+        static DateTimeOffset? Seconds(string? value) =>
+            long.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var s)
+            && s is > 0 and < 253402300800 ? DateTimeOffset.FromUnixTimeSeconds(s) : null;
+        var start = Seconds(principal.FindFirstValue(JwtRegisteredClaimNames.Nbf)) ?? Seconds(principal.FindFirstValue(JwtRegisteredClaimNames.Iat));
+        var expires = Seconds(principal.FindFirstValue(JwtRegisteredClaimNames.Exp));
+        return start is { } from && expires is { } until && until > from ? new(from, until) : null;
     }
 
     /// <summary>The actor a validated principal stands for, or null when its claims are incomplete.</summary>

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+
+namespace HealthEvents.Domain.Common;
+
+/// <summary>
+/// Identifiers people compare by eye (practitioner, hospital and researcher ids, consent grantees). Compared
+/// exactly (ordinal) after Unicode normalisation form C, so "é" typed as one code point or as e + combining
+/// accent is the same id; an id that still looks like another (a Cyrillic "а" for a Latin "a") is a different id,
+/// and is then simply not found. Characters a reader cannot see — controls, format characters such as
+/// zero-width spaces and the bidirectional overrides (Unicode general categories Cc, Cf), separators and
+/// whitespace, unassigned, private-use and lone surrogate code points — are refused outright, since they make two
+/// ids that print alike compare differently.
+/// </summary>
+public static class Identifiers
+{
+    public const int MaxLength = 200;
+
+    /// <summary>The NFC form of <paramref name="id"/> (null stays null; text that cannot be normalised is returned as is and refused by <see cref="Problem"/>).</summary>
+    public static string? Normalize(string? id)
+    {
+        if (id is null) return null;
+        try
+        {
+            return id.Normalize(NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            return id; // ill-formed UTF-16 (a lone surrogate): Problem refuses it
+        }
+    }
+
+    /// <summary>Why <paramref name="id"/> is not an acceptable identifier, or null when it is (it must already be in NFC).</summary>
+    public static string? Problem(string? id)
+    {
+        if (string.IsNullOrEmpty(id)) return "An identifier is required.";
+        if (id.Length > MaxLength) return $"An identifier has at most {MaxLength} characters.";
+        foreach (var rune in id.EnumerateRunes())
+        {
+            if (Rune.IsWhiteSpace(rune)) return "An identifier contains no spaces.";
+            switch (Rune.GetUnicodeCategory(rune))
+            {
+                case UnicodeCategory.Control:
+                case UnicodeCategory.Format:
+                case UnicodeCategory.LineSeparator:
+                case UnicodeCategory.ParagraphSeparator:
+                case UnicodeCategory.SpaceSeparator:
+                case UnicodeCategory.OtherNotAssigned:
+                case UnicodeCategory.PrivateUse:
+                case UnicodeCategory.Surrogate:
+                    return "An identifier contains invisible, control or direction-changing characters.";
+            }
+        }
+        // EnumerateRunes turns a lone surrogate into U+FFFD; the replacement character is never an id's.
+        if (id.Contains('\uFFFD') || !IsWellFormed(id)) return "An identifier contains invalid characters.";
+        if (!id.IsNormalized(NormalizationForm.FormC)) return "An identifier is in Unicode normalisation form C.";
+        return null;
+    }
+
+    private static bool IsWellFormed(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i])) return false;
+        }
+        return true;
+    }
+}
+
+/// <summary>
+/// The ids under which a node itself acts (founding the network, signing ledger heads). They are nobody's
+/// registration: a node uses them only for its own hospital, and no practitioner may be registered under them.
+/// </summary>
+public static class SystemActors
+{
+    public const string Genesis = "genesis";
+    public const string LedgerBuilder = "ledger-builder";
+
+    public static bool IsSystem(string actorId) => actorId is Genesis or LedgerBuilder;
+}
