@@ -22,6 +22,18 @@ if [ -z "${ConnectionStrings__Postgres:-}" ] && ! have_postgres_server; then
   fi
 fi
 
+# ICU: identifiers are compared after Unicode normalisation (NFC), which .NET takes from ICU.
+if ! compgen -G "/usr/lib/*/libicuuc.so.*" >/dev/null && ! compgen -G "/usr/lib/libicuuc.so.*" >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "ICU (libicu) is missing; install it (apt-get install -y libicu72 or your release's libicu)." >&2
+    exit 1
+  fi
+  echo "==> Installing ICU (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$(apt-cache search --names-only '^libicu[0-9]+$' | awk '{print $1}' | sort -V | tail -1)" >/dev/null
+fi
+
 if ! command -v dotnet >/dev/null; then
   echo "The .NET 10 SDK is required (dotnet on PATH)." >&2
   exit 1

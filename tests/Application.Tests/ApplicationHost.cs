@@ -3,6 +3,7 @@ using HealthEvents.Application.Commands;
 using HealthEvents.Application.EventStore;
 using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure;
+using HealthEvents.Infrastructure.Identity;
 using HealthEvents.TestSupport;
 using Mediator;
 using Microsoft.Extensions.Configuration;
@@ -37,6 +38,9 @@ public sealed class ApplicationHost : IAsyncDisposable
         }
         var provider = services.BuildServiceProvider();
         await provider.InitializeHealthEventsStorageAsync();
+        // Consents name grantees the network knows: found one with the hospitals the tests name.
+        await provider.GetRequiredService<NetworkGenesis>().SeedIfEmptyAsync(new GenesisFile(
+            [new GenesisHospital("north", "North", "in-process"), new GenesisHospital("south", "South", "in-process")], [], [], null), default);
         return new ApplicationHost(provider, dataFolder);
     }
 

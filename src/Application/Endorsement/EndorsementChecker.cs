@@ -18,10 +18,11 @@ namespace HealthEvents.Application.Endorsement;
 /// the network at that time; a transaction of the network stream itself against the network before it (the
 /// members and policy it was endorsed under), with keys valid at its time.</item>
 /// <item><c>home</c> is the HomeHospital of the PatientRegistered event at version 0 of the stream.</item>
-/// <item>The network's genesis is trusted: the leading transactions of the <c>network</c> stream made by the
-/// actor <c>genesis</c> may be unendorsed (nobody could endorse before the members existed, and every hospital
-/// holds the genesis file). If they carry signatures those are still checked, but no policy is required. From the
-/// first other transaction on, the network stream is held to the same rule as every stream.</item>
+/// <item>The network's founding is trusted: the first command of the <c>network</c> stream (its events from version 0
+/// on, sharing one command id), made by the actor <c>genesis</c>, may be unendorsed (nobody could endorse before the members existed, and every hospital
+/// holds the genesis file). If it carries signatures those are still checked, but no policy is required. Every other
+/// transaction of the network stream — a later one by <c>genesis</c> too — is held to the same rule as every stream,
+/// as the submitting node's endorsement service holds it (only founding goes unasked).</item>
 /// <item>Problems are reported at the first version carrying the endorsement at fault: the transaction's first
 /// version, or — when the copies its events carry differ (a row edited behind the store's back) — the version of
 /// the altered copy. Each distinct copy is checked.</item>
@@ -30,7 +31,7 @@ namespace HealthEvents.Application.Endorsement;
 /// which reported it, unless the chain looked intact (then it is reported here as <c>transaction-boundary</c>).</item>
 /// </list>
 /// One instance per verification run: it remembers per stream what it learnt from earlier transactions
-/// (the home hospital, whether the genesis is over), so it expects each stream's transactions in order. Not thread-safe.
+/// (the home hospital), so it expects each stream's transactions in order. Not thread-safe.
 /// </summary>
 public sealed class EndorsementChecker(NetworkHistory network, EventSerializer serializer) : IEndorsementChecker
 {
@@ -40,7 +41,7 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
     private readonly Dictionary<string, string?> _homes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);
     private readonly Dictionary<NetworkState, string[]> _members = new(ReferenceEqualityComparer.Instance);
-    private bool _genesisOver;
+    private Guid? _founding;
 
     /// <summary>A checker over the network as the store holds it now.</summary>
     public static async Task<EndorsementChecker> LoadAsync(IEventStore store, EventSerializer serializer, CancellationToken ct = default) =>
@@ -70,8 +71,10 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         var at = metadata.OccurredAt;
 
         var isNetwork = streamId == NetworkCommands.StreamId;
-        var genesis = isNetwork && !_genesisOver && metadata.ActorId == GenesisActor;
-        if (isNetwork && !genesis) _genesisOver = true;
+        // The founding command's events stand without endorsement from version 0 until another command's first event.
+        // (Unendorsed events carry no transaction boundary, so the founding is recognised by its command id.)
+        var genesis = isNetwork && metadata.ActorId == GenesisActor && (transaction.FirstVersion == 0 || metadata.CommandId == _founding);
+        if (isNetwork) _founding = genesis ? metadata.CommandId : null;
         var state = isNetwork ? network.StateBefore(transaction.FirstVersion) : network.StateAt(at);
 
         TransactionEndorsement? checkedCopy = null;

@@ -1,5 +1,6 @@
 using FluentValidation;
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Network;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;
 using Mediator;
@@ -20,7 +21,7 @@ public sealed class GrantConsentValidator : AbstractValidator<GrantConsentComman
     /// <summary>Shorthand for every category that is not sensitive: a general consent never releases the sensitive ones.</summary>
     public const string AllGeneral = "all";
 
-    public GrantConsentValidator()
+    public GrantConsentValidator(NetworkDirectory network)
     {
         RuleFor(c => c.ConsentId).NotEqual(Guid.Empty);
         RuleFor(c => c.Grantee).NotNull().WithMessage("A consent must name a grantee.");
@@ -28,12 +29,24 @@ public sealed class GrantConsentValidator : AbstractValidator<GrantConsentComman
         RuleFor(c => c.Grantee.Id).ShortText(200).When(c => c.Grantee is not null);
         RuleFor(c => c.Grantee.Id).OneOf<GrantConsentCommand, Role>()
             .When(c => c.Grantee is { Kind: "role" });
+        // The grantee must exist in the network at the time of the grant (the endorsers check it again); otherwise
+        // the patient would see an active consent to nobody while the one they meant is refused.
+        RuleFor(c => c.Grantee.Id).Custom((id, context) =>
+            {
+                var grantee = Grantee(context.InstanceToValidate.Grantee);
+                if (network.Current.GranteeProblem(grantee) is { } problem) context.AddFailure("Grantee.Id", problem);
+            })
+            .When(c => c.Grantee is { Id.Length: > 0 and <= 200 } g && KebabCase.TryParse<GranteeKind>(g.Kind, out _));
         RuleFor(c => c.Categories).NonEmptyListOf<GrantConsentCommand, Category>(AllGeneral);
         RuleFor(c => c.Purposes).NonEmptyListOf<GrantConsentCommand, Purpose>();
         RuleFor(c => c.Actions).NonEmptyListOf<GrantConsentCommand, AccessAction>();
         RuleFor(c => c.ValidUntil).GreaterThan(c => c.ValidFrom).When(c => c.ValidFrom is not null && c.ValidUntil is not null)
             .WithMessage("validUntil must be after validFrom.");
     }
+
+    /// <summary>The grantee as the domain names it: its id in Unicode normalisation form C, compared exactly from then on.</summary>
+    public static Grantee Grantee(GranteeInput input) =>
+        new(ValidationRules.Parse<GranteeKind>(input.Kind), Identifiers.Normalize(input.Id)!);
 
     public static IReadOnlyList<Category> Expand(IEnumerable<string> categories) =>
         categories.SelectMany(c => c == AllGeneral
@@ -50,7 +63,7 @@ public sealed class GrantConsentHandler(PatientCommands patients) : IRequestHand
         var consentId = c.ConsentId ?? Guid.NewGuid();
         var result = await patients.ExecuteAsync(c.PatientId, at => new GrantConsent(
             consentId,
-            new Grantee(ValidationRules.Parse<GranteeKind>(c.Grantee.Kind), c.Grantee.Id),
+            GrantConsentValidator.Grantee(c.Grantee),
             GrantConsentValidator.Expand(c.Categories),
             ValidationRules.ParseAll<Purpose>(c.Purposes),
             ValidationRules.ParseAll<AccessAction>(c.Actions),

@@ -9,7 +9,7 @@ namespace HealthEvents.Domain.Common;
 /// accent is the same id; an id that still looks like another (a Cyrillic "а" for a Latin "a") is a different id,
 /// and is then simply not found. Characters a reader cannot see — controls, format characters such as
 /// zero-width spaces and the bidirectional overrides (Unicode general categories Cc, Cf), separators and
-/// whitespace, unassigned, private-use and lone surrogate code points — are refused outright, since they make two
+/// whitespace other than a plain space between words, unassigned, private-use and lone surrogate code points — are refused outright, since they make two
 /// ids that print alike compare differently.
 /// </summary>
 public static class Identifiers
@@ -35,16 +35,18 @@ public static class Identifiers
     {
         if (string.IsNullOrEmpty(id)) return "An identifier is required.";
         if (id.Length > MaxLength) return $"An identifier has at most {MaxLength} characters.";
+        if (id[0] == ' ' || id[^1] == ' ') return "An identifier neither starts nor ends with a space.";
         foreach (var rune in id.EnumerateRunes())
         {
-            if (Rune.IsWhiteSpace(rune)) return "An identifier contains no spaces.";
+            // A plain space may stand inside a name ("Lakeside University"); no other kind of space or line break.
+            if (rune.Value != ' ' && Rune.IsWhiteSpace(rune)) return "An identifier contains no spaces other than U+0020 between words.";
             switch (Rune.GetUnicodeCategory(rune))
             {
                 case UnicodeCategory.Control:
                 case UnicodeCategory.Format:
                 case UnicodeCategory.LineSeparator:
                 case UnicodeCategory.ParagraphSeparator:
-                case UnicodeCategory.SpaceSeparator:
+                case UnicodeCategory.SpaceSeparator when rune.Value != ' ':
                 case UnicodeCategory.OtherNotAssigned:
                 case UnicodeCategory.PrivateUse:
                 case UnicodeCategory.Surrogate:

@@ -41,6 +41,17 @@ public class ConsentTests
     }
 
     [Fact]
+    public void Only_the_home_hospital_speaks_for_the_patient()
+    {
+        // Another member vouching for the patient's own id: it does not represent them.
+        var vouchedForByOther = Patient with { Hospital = Hospitals.Other };
+        PatientSpec.Given(Registered).When(Grant(vouchedForByOther)).ThenFails(RejectionKind.Forbidden, "not-the-patient");
+        PatientSpec.Given(Registered).When(new ForgetPatient(vouchedForByOther, Now)).ThenFails(RejectionKind.Forbidden, "not-the-patient");
+        PatientSpec.Given(Registered).When(Request(vouchedForByOther, Purpose.Treatment, Category.Allergies))
+            .Then(Denied(vouchedForByOther, Purpose.Treatment, [Category.Allergies]));
+    }
+
+    [Fact]
     public void Consent_names_at_least_one_category_purpose_and_action()
     {
         PatientSpec.Given(Registered).When(Grant(Patient, categories: [])).ThenFails(RejectionKind.Invalid, "categories-required");

@@ -55,7 +55,7 @@ public sealed class EndorsementCheckerTests : IDisposable
     }
 
     [Fact]
-    public async Task Only_the_leading_genesis_of_the_network_stream_goes_unendorsed()
+    public async Task Only_the_founding_transaction_goes_unendorsed()
     {
         _ledger.Endorsed(NetworkCommands.StreamId, T1, [Lakeside, Riverside], new ResearcherRegistered("r-1", "Uni"));
         _ledger.Unendorsed(NetworkCommands.StreamId, T1.AddMinutes(1), "genesis", new ResearcherRegistered("r-2", "Uni"));
@@ -64,6 +64,17 @@ public sealed class EndorsementCheckerTests : IDisposable
         var report = await VerifyAsync(_ledger.Network);
 
         Assert.Equal([(4L, VerificationCodes.Unendorsed), (5L, VerificationCodes.Unendorsed)], report.Problems.Select(p => (p.Version, p.Code)));
+    }
+
+    [Fact]
+    public async Task A_second_genesis_transaction_right_after_the_founding_is_unendorsed()
+    {
+        // Nothing came between: still, only the network stream's first transaction is the founding.
+        _ledger.Unendorsed(NetworkCommands.StreamId, T0.AddSeconds(1), "genesis", new ResearcherRegistered("r-1", "Uni"));
+
+        var report = await VerifyAsync(_ledger.Network);
+
+        Assert.Equal([(3L, VerificationCodes.Unendorsed)], report.Problems.Select(p => (p.Version, p.Code)));
     }
 
     [Fact]

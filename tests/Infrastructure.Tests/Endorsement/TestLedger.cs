@@ -20,7 +20,7 @@ internal sealed record PreparedTransaction(string StreamId, long LastVersion, IR
 
 /// <summary>
 /// Builds a small network ledger with real keys and real signatures, the way nodes would: the genesis joins
-/// three hospitals (actor "genesis", unendorsed), then patient and network transactions endorsed by whichever
+/// three hospitals in one transaction (actor "genesis", unendorsed), then patient and network transactions endorsed by whichever
 /// hospitals a test names. Kept in memory (<see cref="Events"/>) and replayable into a real store.
 /// </summary>
 internal sealed class TestLedger : IDisposable
@@ -38,14 +38,16 @@ internal sealed class TestLedger : IDisposable
 
     public TestLedger()
     {
+        var joined = new List<IEvent>();
         foreach (var hospital in Hospitals)
         {
             var key = _keys[hospital] = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             using var identity = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            Unendorsed(NetworkCommands.StreamId, T0, "genesis",
-                new HospitalJoined(hospital, $"{hospital} hospital", $"http://{hospital}.test/endorse",
-                    PublicKeys.KeyId(key), PublicKeys.Export(key), PublicKeys.KeyId(identity), PublicKeys.Export(identity)));
+            joined.Add(new HospitalJoined(hospital, $"{hospital} hospital", $"http://{hospital}.test/endorse",
+                PublicKeys.KeyId(key), PublicKeys.Export(key), PublicKeys.KeyId(identity), PublicKeys.Export(identity)));
         }
+        // The founding: one transaction, the network stream's first, the only one unendorsed.
+        Unendorsed(NetworkCommands.StreamId, T0, "genesis", [.. joined]);
     }
 
     public static EventSerializer Serializer => EventSerializer.Default;
