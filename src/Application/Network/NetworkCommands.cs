@@ -1,10 +1,11 @@
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Network;
 
 namespace HealthEvents.Application.Network;
 
-/// <summary>The network stream's entry point: membership, keys, practitioners, researchers, policy.</summary>
+/// <summary>The network stream's entry point: membership, keys, practitioners, researchers, policies and proposals.</summary>
 public sealed class NetworkCommands(CommandExecutor executor, IClock clock, NetworkDirectory directory)
 {
     public const string StreamId = "network";
@@ -13,8 +14,12 @@ public sealed class NetworkCommands(CommandExecutor executor, IClock clock, Netw
         Func<DateTimeOffset, INetworkCommand> command, CommandContext context, CancellationToken ct)
     {
         var at = clock.UtcNow;
-        var result = await executor.ExecuteAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(
-            StreamId, command(at), at, context, ct);
+        var decided = command(at);
+        // The genesis founds the network unendorsed (see EndorsementService) and may admit its founding members
+        // directly; every other command, and every endorser's re-run, goes by the NetworkDecider's rules.
+        var result = decided.Actor.Id == EndorsementChecker.GenesisActor
+            ? await executor.ExecuteAsync<NetworkFoundingDecider, NetworkState, INetworkCommand, INetworkEvent>(StreamId, decided, at, context, ct)
+            : await executor.ExecuteAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(StreamId, decided, at, context, ct);
         await directory.RefreshAsync(ct);
         return result;
     }

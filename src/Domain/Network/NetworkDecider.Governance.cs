@@ -68,6 +68,9 @@ public sealed partial class NetworkDecider
         {
             case NetworkChangeKind.AdmitHospital:
                 var h = change.Hospital ?? throw RejectedException.Invalid("hospital-required", "The hospital to admit is required.");
+                // A member must be nameable in policies: a principal's characters, and not the word 'home'.
+                if (!IsPrincipalId(h.HospitalId))
+                    throw RejectedException.Invalid("hospital-id-invalid", "A hospital id is letters, digits, '-' or '_', and not 'home'.");
                 var joined = Admit(new JoinHospital(h.HospitalId, h.Name, h.EndorserEndpoint, h.EndorsementKeyId, h.EndorsementPublicKey,
                     h.IdentityKeyId, h.IdentityPublicKey, actor, at), state);
                 return (NetworkChange.Admit(h), joined);
@@ -93,11 +96,15 @@ public sealed partial class NetworkDecider
             throw RejectedException.Invalid("policy-unsatisfiable", "Not even every member hospital together could satisfy the policy.");
     }
 
+    private static bool IsPrincipalId(string? id) =>
+        id is { Length: > 0 and <= 63 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+        && !string.Equals(id, "home", StringComparison.OrdinalIgnoreCase);
+
     private static NetworkState EvolveProposal(NetworkState state, INetworkEvent @event) => @event switch
     {
         ChangeProposed e => state with
         {
-            Proposals = state.Proposals.SetItem(e.ProposalId, new NetworkProposal(e.ProposalId, e.Change, e.Hospital, [], Enacted: false)),
+            Proposals = state.Proposals.SetItem(e.ProposalId, new NetworkProposal(e.ProposalId, state.Proposals.Count + 1, e.Change, e.Hospital, [], Enacted: false)),
         },
         ChangeApproved e when state.Proposals.TryGetValue(e.ProposalId, out var p) => state with
         {

@@ -58,7 +58,8 @@ public sealed record HospitalKey(string KeyId, string PublicKey, DateTimeOffset 
 
 public sealed record PractitionerState(string HospitalId, Role Role);
 
-/// <summary>A proposed network change and the member hospitals that approved it, in order (the proposer's first).</summary>
-public sealed record NetworkProposal(Guid Id, NetworkChange Change, string ProposedBy, ImmutableList<string> ApprovedBy, bool Enacted);
+/// <summary>A proposed network change and the member hospitals that approved it, in order (the proposer's first).
+/// <paramref name="Number"/> counts proposals from 1 in the order they were made.</summary>
+public sealed record NetworkProposal(Guid Id, int Number, NetworkChange Change, string ProposedBy, ImmutableList<string> ApprovedBy, bool Enacted);
 
 public sealed record ResearcherState(string Organisation);
