@@ -76,24 +76,28 @@ public class MembershipTests
         Assert.Equal("OutOf(2, *)", NetworkSpec.Fold().EndorsementPolicy);
 
     [Fact]
-    public void Member_admin_changes_the_endorsement_policy()
+    public void The_endorsement_policy_is_no_longer_changed_on_one_admins_word()
     {
         NetworkSpec.Given(HomeJoined)
             .When(new ChangeEndorsementPolicy("AND(home, OutOf(1, *))", Admin, Now))
-            .Then(new EndorsementPolicyChanged("AND(home, OutOf(1, *))"));
+            .ThenFails(RejectionKind.Conflict, "proposal-required");
         Assert.Equal("X", NetworkSpec.Fold(HomeJoined, new EndorsementPolicyChanged("X")).EndorsementPolicy);
     }
 
     [Fact]
-    public void Only_a_member_admin_changes_the_endorsement_policy() =>
-        NetworkSpec.Given(HomeJoined)
-            .When(new ChangeEndorsementPolicy("OutOf(1, *)", OtherAdmin, Now))
+    public void Genesis_sets_the_endorsement_policy_as_a_founding_member()
+    {
+        var genesis = Admin with { Id = NetworkFoundingDecider.GenesisActorId };
+        FoundingSpec.Given(HomeJoined).When(new ChangeEndorsementPolicy("outof(1, *)", genesis, Now)).Then(new EndorsementPolicyChanged("OutOf(1, *)"));
+        FoundingSpec.Given(HomeJoined).When(new ChangeEndorsementPolicy("OutOf(1, *)", OtherAdmin with { Id = genesis.Id }, Now))
             .ThenFails(RejectionKind.Forbidden, "not-member-admin");
+        FoundingSpec.Given(HomeJoined).When(new ChangeEndorsementPolicy(" ", genesis, Now)).ThenFails(RejectionKind.Invalid, "policy-required");
+    }
 
     [Fact]
     public void Endorsement_policy_must_not_be_empty() =>
         NetworkSpec.Given(HomeJoined)
-            .When(new ChangeEndorsementPolicy(" ", Admin, Now))
+            .When(Propose(NetworkChange.EndorsementPolicy(" "), Admin))
             .ThenFails(RejectionKind.Invalid, "policy-required");
 
     [Fact]
