@@ -9,7 +9,8 @@ public static class NetworkEndpoints
 
     public sealed record KeyView(string KeyId, string PublicKey, DateTimeOffset? EffectiveFrom);
 
-    public sealed record NetworkView(IReadOnlyList<HospitalView> Hospitals, string EndorsementPolicy);
+    /// <param name="MembershipPolicy">What approvals a change of the network itself needs (POST /network/proposals).</param>
+    public sealed record NetworkView(IReadOnlyList<HospitalView> Hospitals, string EndorsementPolicy, string MembershipPolicy, int OpenProposals);
 
     public static IEndpointRouteBuilder MapNetworkEndpoints(this IEndpointRouteBuilder app)
     {
@@ -23,7 +24,7 @@ public static class NetworkEndpoints
         return TypedResults.Ok(new NetworkView(
             network.Hospitals.Values.OrderBy(h => h.Id, StringComparer.Ordinal).Select(h => new HospitalView(h.Id, h.Name, h.EndorserEndpoint,
                 h.EndorsementKeys.Select(View).ToList(), h.IdentityKeys.Select(View).ToList())).ToList(),
-            network.EndorsementPolicy));
+            network.EndorsementPolicy, network.MembershipPolicy, network.Proposals.Values.Count(p => !p.Enacted)));
     }
 
     private static KeyView View(Domain.Network.HospitalKey k) =>

@@ -40,6 +40,7 @@ public static class HealthEventsApp
         app.MapScalarApiReference("/docs");
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
+        app.MapNetworkGovernance();
         app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();

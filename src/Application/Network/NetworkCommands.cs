@@ -4,7 +4,7 @@ using HealthEvents.Domain.Network;
 
 namespace HealthEvents.Application.Network;
 
-/// <summary>The network stream's entry point: membership, keys, practitioners, researchers, policy.</summary>
+/// <summary>The network stream's entry point: membership, keys, practitioners, researchers, policies and proposals.</summary>
 public sealed class NetworkCommands(CommandExecutor executor, IClock clock, NetworkDirectory directory)
 {
     public const string StreamId = "network";
@@ -13,8 +13,7 @@ public sealed class NetworkCommands(CommandExecutor executor, IClock clock, Netw
         Func<DateTimeOffset, INetworkCommand> command, CommandContext context, CancellationToken ct)
     {
         var at = clock.UtcNow;
-        var result = await executor.ExecuteAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(
-            StreamId, command(at), at, context, ct);
+        var result = await executor.ExecuteAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(StreamId, command(at), at, context, ct);
         await directory.RefreshAsync(ct);
         return result;
     }

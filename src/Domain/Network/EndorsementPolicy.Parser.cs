@@ -79,7 +79,8 @@ public sealed partial class EndorsementPolicy
                 "AND" => GateKind.And,
                 "OR" => GateKind.Or,
                 "OUTOF" => GateKind.OutOf,
-                _ => throw Error(start, $"unknown gate '{keyword}' (gates are AND, OR and OutOf)"),
+                "MAJORITY" => GateKind.Majority,
+                _ => throw Error(start, $"unknown gate '{keyword}' (gates are AND, OR, OutOf and Majority)"),
             };
 
             var threshold = 0;
@@ -151,6 +152,7 @@ public sealed partial class EndorsementPolicy
         {
             GateKind.And => "AND",
             GateKind.Or => "OR",
+            GateKind.Majority => "Majority",
             _ => "OutOf",
         };
 

@@ -7,7 +7,8 @@ public sealed record PolicyContext(IReadOnlyCollection<string> Members, string? 
 
 /// <summary>
 /// An endorsement policy in the spirit of Hyperledger Fabric's (DESIGN.md "Endorsement"): threshold gates
-/// <c>AND(p, ...)</c>, <c>OR(p, ...)</c>, <c>OutOf(n, p, ...)</c> (keywords case-insensitive) over principals:
+/// <c>AND(p, ...)</c>, <c>OR(p, ...)</c>, <c>OutOf(n, p, ...)</c> and <c>Majority(p, ...)</c> (more than half of its
+/// alternatives, counted against the members of the day: Fabric's MAJORITY; keywords case-insensitive) over principals:
 /// a hospital id (letters, digits, '-', '_'), <c>*</c> (every member hospital, as separate alternatives of the
 /// gate it appears in: <c>OutOf(2, *)</c> is 2 of all members) and <c>home</c> (the patient's home hospital).
 /// <para>
@@ -65,7 +66,7 @@ public sealed partial class EndorsementPolicy : IEquatable<EndorsementPolicy>
 
     // ------------------------------------------------------------------ the parsed form
 
-    private enum GateKind { And, Or, OutOf }
+    private enum GateKind { And, Or, OutOf, Majority }
 
     private abstract record Node;
 
@@ -90,6 +91,7 @@ public sealed partial class EndorsementPolicy : IEquatable<EndorsementPolicy>
         {
             GateKind.And => $"AND({string.Join(", ", Children)})",
             GateKind.Or => $"OR({string.Join(", ", Children)})",
+            GateKind.Majority => $"Majority({string.Join(", ", Children)})",
             _ => $"OutOf({Threshold}, {string.Join(", ", Children)})",
         };
     }
@@ -153,6 +155,8 @@ public sealed partial class EndorsementPolicy : IEquatable<EndorsementPolicy>
             {
                 GateKind.And => children.Count,
                 GateKind.Or => 1,
+                // Fabric's MAJORITY: more than half, so two disjoint majorities cannot both exist.
+                GateKind.Majority => children.Count / 2 + 1,
                 _ => gate.Threshold,
             };
             // A gate left with no alternatives (say AND(*) with no members) is unsatisfiable, never vacuously true.

@@ -37,3 +37,11 @@ public sealed record FoundNetwork(
     string? EndorsementPolicy,
     Actor Actor,
     DateTimeOffset At) : INetworkCommand;
+
+public sealed record DeregisterPractitioner(string PractitionerId, Actor Actor, DateTimeOffset At) : INetworkCommand;
+
+/// <summary>A member hospital's admin proposes a change of the network; it counts as the proposer hospital's approval.</summary>
+public sealed record ProposeNetworkChange(Guid ProposalId, NetworkChange Change, Actor Actor, DateTimeOffset At) : INetworkCommand;
+
+/// <summary>An admin approves an open proposal for their hospital.</summary>
+public sealed record ApproveNetworkChange(Guid ProposalId, Actor Actor, DateTimeOffset At) : INetworkCommand;

@@ -2,7 +2,7 @@ using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Network;
 
-public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INetworkEvent>
+public sealed partial class NetworkDecider : IDecider<NetworkState, INetworkCommand, INetworkEvent>
 {
     private NetworkDecider() { }
 
@@ -21,6 +21,9 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
             RegisterPractitioner c => RegisterPractitioner(c, state),
             RegisterResearcher c => RegisterResearcher(c, state),
             ChangeEndorsementPolicy c => ChangePolicy(c, state),
+            DeregisterPractitioner c => DeregisterPractitioner(c, state),
+            ProposeNetworkChange c => Propose(c, state),
+            ApproveNetworkChange c => Approve(c, state),
             _ => throw new ArgumentException($"Unknown network command {command.GetType().Name}.", nameof(command)),
         };
     }
@@ -50,6 +53,9 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
             Researchers = state.Researchers.SetItem(e.ResearcherId, new ResearcherState(e.Organisation)),
         },
         EndorsementPolicyChanged e => state with { EndorsementPolicy = e.Policy },
+        PractitionerDeregistered e => state with { Practitioners = state.Practitioners.Remove(e.PractitionerId) },
+        ChangeProposed or ChangeApproved or ChangeEnacted => EvolveProposal(state, @event),
+        MembershipPolicyChanged e => state with { MembershipPolicy = e.Policy },
         _ => throw new ArgumentException($"Unknown network event {@event.GetType().Name}.", nameof(@event)),
     };
 
@@ -66,19 +72,33 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
             events.AddRange(decided);
             state = decided.Aggregate(state, Evolve);
         }
-        foreach (var h in command.Hospitals) Step(Join(h, state));
+        foreach (var h in command.Hospitals) Step([FoundingJoin(h, state)]);
         foreach (var p in command.Practitioners) Step(RegisterPractitioner(p, state));
         foreach (var r in command.Researchers) Step(RegisterResearcher(r, state));
         if (command.EndorsementPolicy is { Length: > 0 } policy)
-            Step(ChangePolicy(new ChangeEndorsementPolicy(policy, command.Actor, command.At), state));
+            Step([FoundingPolicy(new ChangeEndorsementPolicy(policy, command.Actor, command.At), state)]);
         return events;
     }
 
     private static IReadOnlyList<INetworkEvent> Join(JoinHospital command, NetworkState state)
     {
-        // Genesis: the first hospital joins an empty network; from then on members admit members.
+        // Genesis: the first hospital joins an empty network; from then on the members admit members by proposal.
+        if (!state.Hospitals.IsEmpty)
+            throw ProposalRequired();
+        return [Admit(command, state)];
+    }
+
+    /// <summary>The genesis file's founder admits the other founding members.</summary>
+    private static HospitalJoined FoundingJoin(JoinHospital command, NetworkState state)
+    {
         if (!state.Hospitals.IsEmpty)
             RequireMemberAdmin(command.Actor, state);
+        return Admit(command, state);
+    }
+
+    /// <summary>The rules of any admission, founding or proposed: complete, distinct key ids, not yet a member.</summary>
+    internal static HospitalJoined Admit(JoinHospital command, NetworkState state)
+    {
         Require(command.HospitalId, "hospital-id-required", "A hospital id is required.");
         Require(command.Name, "name-required", "A hospital name is required.");
         Require(command.EndorserEndpoint, "endpoint-required", "An endorser endpoint is required.");
@@ -89,9 +109,9 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
         if (state.IsMember(command.HospitalId))
             throw RejectedException.Conflict("hospital-exists", "The hospital is already a member.");
 
-        return [new HospitalJoined(
+        return new HospitalJoined(
             command.HospitalId, command.Name, command.EndorserEndpoint,
-            command.EndorsementKeyId, command.EndorsementPublicKey, command.IdentityKeyId, command.IdentityPublicKey)];
+            command.EndorsementKeyId, command.EndorsementPublicKey, command.IdentityKeyId, command.IdentityPublicKey);
     }
 
     private static IReadOnlyList<INetworkEvent> Rotate(RotateHospitalKey command, NetworkState state)
@@ -143,14 +163,29 @@ public sealed class NetworkDecider : IDecider<NetworkState, INetworkCommand, INe
 
     private static IReadOnlyList<INetworkEvent> ChangePolicy(ChangeEndorsementPolicy command, NetworkState state)
     {
-        RequireMemberAdmin(command.Actor, state);
-        Require(command.Policy, "policy-required", "An endorsement policy is required.");
-        // A policy nobody can evaluate would stop every later transaction; it is stored in its canonical text.
-        if (!EndorsementPolicy.TryParse(command.Policy, out var policy, out var error))
-            throw RejectedException.Invalid("policy-invalid", error!);
-
-        return [new EndorsementPolicyChanged(policy!.ToString())];
+        // One admin's word no longer changes a network that has members: that takes the membership policy.
+        if (!state.Hospitals.IsEmpty)
+            throw ProposalRequired();
+        return [FoundingPolicy(command, state)];
     }
+
+    internal static EndorsementPolicyChanged FoundingPolicy(ChangeEndorsementPolicy command, NetworkState state)
+    {
+        RequireMemberAdmin(command.Actor, state);
+        return new EndorsementPolicyChanged(CanonicalPolicy(command.Policy));
+    }
+
+    /// <summary>A policy nobody can evaluate would stop every later transaction; it is stored in its canonical text.</summary>
+    private static string CanonicalPolicy(string? text)
+    {
+        Require(text ?? "", "policy-required", "An endorsement policy is required.");
+        if (!EndorsementPolicy.TryParse(text, out var policy, out var error))
+            throw RejectedException.Invalid("policy-invalid", error!);
+        return policy!.ToString();
+    }
+
+    private static RejectedException ProposalRequired() => RejectedException.Conflict("proposal-required",
+        "The network has members: admissions and policy changes are proposed and approved under the membership policy.");
 
     private static void RequireMemberAdmin(Actor actor, NetworkState state)
     {

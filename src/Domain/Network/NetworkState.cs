@@ -11,6 +11,16 @@ public sealed record NetworkState(
 {
     public const string DefaultEndorsementPolicy = "OutOf(2, *)";
 
+    /// <summary>Who must approve a change of the network itself (admission, policies): by default, as Fabric's channel
+    /// mod_policy "MAJORITY Admins", more than half of the member hospitals.</summary>
+    public const string DefaultMembershipPolicy = "Majority(*)";
+
+    // Added as init properties, not positional parameters, so every existing construction of the state stays valid.
+    public string MembershipPolicy { get; init; } = DefaultMembershipPolicy;
+
+    /// <summary>Every proposed change of the network, open and enacted, by proposal id.</summary>
+    public ImmutableDictionary<Guid, NetworkProposal> Proposals { get; init; } = ImmutableDictionary<Guid, NetworkProposal>.Empty;
+
     public static readonly NetworkState Empty = new(
         ImmutableDictionary<string, HospitalState>.Empty.WithComparers(StringComparer.Ordinal),
         ImmutableDictionary<string, PractitionerState>.Empty.WithComparers(StringComparer.Ordinal),
@@ -47,5 +57,9 @@ public sealed record HospitalState(
 public sealed record HospitalKey(string KeyId, string PublicKey, DateTimeOffset EffectiveFrom);
 
 public sealed record PractitionerState(string HospitalId, Role Role);
+
+/// <summary>A proposed network change and the member hospitals that approved it, in order (the proposer's first).
+/// <paramref name="Number"/> counts proposals from 1 in the order they were made.</summary>
+public sealed record NetworkProposal(Guid Id, int Number, NetworkChange Change, string ProposedBy, ImmutableList<string> ApprovedBy, bool Enacted);
 
 public sealed record ResearcherState(string Organisation);

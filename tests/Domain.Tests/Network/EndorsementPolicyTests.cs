@@ -199,12 +199,70 @@ public class EndorsementPolicyTests
     [Fact]
     public void The_network_refuses_a_policy_it_cannot_read() =>
         NetworkSpec.Given(HomeJoined)
-            .When(new ChangeEndorsementPolicy("OutOf(2, *", Admin, Now))
+            .When(Propose(NetworkChange.EndorsementPolicy("OutOf(2, *"), Admin))
             .ThenFails(RejectionKind.Invalid, "policy-invalid");
 
     [Fact]
     public void The_network_stores_a_policy_in_its_canonical_text() =>
         NetworkSpec.Given(HomeJoined)
-            .When(new ChangeEndorsementPolicy("and(home, outof(1, *))", Admin, Now))
-            .Then(new EndorsementPolicyChanged("AND(home, OutOf(1, *))"));
+            .When(Propose(NetworkChange.EndorsementPolicy("or(home, outof(1, *))"), Admin))
+            .Then(
+                new ChangeProposed(ProposalId, NetworkChange.EndorsementPolicy("OR(home, OutOf(1, *))"), Hospitals.Home),
+                new ChangeApproved(ProposalId, Hospitals.Home),
+                new ChangeEnacted(ProposalId, [Hospitals.Home]),
+                new EndorsementPolicyChanged("OR(home, OutOf(1, *))"));
+
+    [Fact]
+    public void A_policy_the_members_could_never_meet_is_refused() =>
+        // One member cannot be both the home hospital and "one other".
+        NetworkSpec.Given(HomeJoined)
+            .When(Propose(NetworkChange.EndorsementPolicy("AND(home, OutOf(1, *))"), Admin))
+            .ThenFails(RejectionKind.Invalid, "policy-unsatisfiable");
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    [InlineData(4, 3)]
+    [InlineData(5, 3)]
+    public void Majority_is_more_than_half_of_the_members(int members, int needed)
+    {
+        var hospitals = Enumerable.Range(0, members).Select(i => $"h{i}").ToArray();
+        var context = new PolicyContext(hospitals, null);
+        var majority = EndorsementPolicy.Parse("Majority(*)");
+
+        Assert.True(majority.IsSatisfiedBy(Signed(hospitals[..needed]), context));
+        Assert.False(majority.IsSatisfiedBy(Signed(hospitals[..(needed - 1)]), context));
+    }
+
+    [Fact]
+    public void Majority_takes_named_alternatives_and_nests()
+    {
+        Assert.True(Satisfied("Majority(lakeside, northside, riverside)", Network, "lakeside", "riverside"));
+        Assert.False(Satisfied("Majority(lakeside, northside)", Network, "lakeside"));
+        Assert.True(Satisfied("AND(northside, Majority(*))", Network, "northside", "lakeside", "riverside"));
+        Assert.False(Satisfied("AND(northside, Majority(*))", Network, "northside", "lakeside"));
+        Assert.False(Satisfied("Majority(*)", new PolicyContext([], null)));
+        Assert.Equal("needs 2 of lakeside, northside, riverside; has none", EndorsementPolicy.Parse("Majority(*)").Explain(Signed(), Network));
+    }
+
+    [Theory]
+    [InlineData("majority(*)", "Majority(*)")]
+    [InlineData("MAJORITY( a ,b )", "Majority(a, b)")]
+    [InlineData("OR(majority(*), home)", "OR(Majority(*), home)")]
+    public void Majority_round_trips_through_the_canonical_form(string text, string canonical)
+    {
+        var policy = EndorsementPolicy.Parse(text);
+
+        Assert.Equal(canonical, policy.ToString());
+        Assert.Equal(policy, EndorsementPolicy.Parse(policy.ToString()));
+    }
+
+    [Theory]
+    [InlineData("Majority()", "at least one")]
+    [InlineData("Majority(a, b", "')' is missing")]
+    [InlineData("Majority(a, a)", "names 'a' twice")]
+    [InlineData("*", "inside a gate")]
+    public void Malformed_majorities_are_refused(string text, string reason) =>
+        Assert.Contains(reason, Assert.Throws<FormatException>(() => EndorsementPolicy.Parse(text)).Message);
 }
