@@ -50,13 +50,14 @@ public sealed class ServiceHost : IAsyncDisposable
     public static async Task<Node> NewNodeAsync() =>
         new(await TestPostgres.CreateDatabaseAsync(), Path.Combine(Path.GetTempPath(), "he-api-" + Guid.NewGuid().ToString("N")));
 
-    public static async Task<ServiceHost> StartAsync(Node node)
+    /// <param name="settings">More configuration, as "--Key=value" arguments.</param>
+    public static async Task<ServiceHost> StartAsync(Node node, params string[] settings)
     {
         var (connectionString, dataFolder) = node;
         var logs = new CapturedLogs();
         var app = await HealthEventsApp.BuildAsync(
             ["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--HEALTHEVENTS_DATA={dataFolder}",
-             "--HealthEvents:MaxRequestBodyBytes=16384"],
+             "--HealthEvents:MaxRequestBodyBytes=16384", .. settings],
             builder =>
             {
                 builder.Logging.AddProvider(logs);

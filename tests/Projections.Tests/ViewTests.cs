@@ -157,12 +157,6 @@ public sealed class ViewTests : IAsyncLifetime
         Assert.Equal(_h.P.Id, nurse.PatientId);
         Assert.True(nurse.GrantedAt > PatientHistory.T0);
 
-        Assert.True(await consents.IsActiveGranteeAsync(_h.P.Id, PatientWriter.NurseX, at));
-        Assert.False(await consents.IsActiveGranteeAsync(_h.P.Id, PatientWriter.DrB, at));        // revoked
-        Assert.False(await consents.IsActiveGranteeAsync(_h.P.Id, PatientWriter.DrB, PatientHistory.T0.AddDays(59))); // h2 grant (dr-b is of h2) starts at day 60
-        Assert.True(await consents.IsActiveGranteeAsync(_h.P.Id, PatientWriter.DrB, PatientHistory.T0.AddDays(61)));
-        Assert.False(await consents.IsActiveGranteeAsync(_h.P.Id, new Actor("hc-1", Role.HomeCare, "h9"), at)); // expired
-        Assert.False(await consents.IsActiveGranteeAsync(_h.Q.Id, PatientWriter.NurseX, at));
     }
 
     [Fact]

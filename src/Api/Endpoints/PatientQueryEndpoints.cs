@@ -71,12 +71,15 @@ public static class PatientQueryEndpoints
     public sealed record ConsentsView(IReadOnlyList<ConsentDocument> Active, IReadOnlyList<ConsentDocument> Upcoming, IReadOnlyList<ConsentDocument> Past);
 
     public static async Task<Results<Ok<ConsentsView>, ProblemHttpResult>> Consents(
-        Guid id, HttpContext http, ConsentQuery consents, ReadYourWrites fresh, IClock clock, CancellationToken ct)
+        Guid id, HttpContext http, ConsentQuery consents, PatientDirectory patients, ReadYourWrites fresh, IClock clock, CancellationToken ct)
     {
-        await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
+        // Authorize first, from the write side, and only then wait for the view: an unknown patient and someone
+        // else's look the same to a caller who may read neither (no answer or timing tells them apart).
         var actor = http.Actor();
-        if (!actor.IsPatient(id) && !await consents.IsActiveGranteeAsync(id, actor, clock.UtcNow, ct))
+        var patient = await patients.StateAsync(id, ct);
+        if (!patient.IsThePatient(actor) && !patient.HasActiveGrantee(actor, clock.UtcNow))
             return Forbidden("Only the patient or a grantee of an active consent reads the consents.");
+        await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
         var list = await consents.ListAsync(id, clock.UtcNow, ct);
         return TypedResults.Ok(new ConsentsView(list.Active, list.Upcoming, list.Past));
     }

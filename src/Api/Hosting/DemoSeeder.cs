@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
@@ -13,7 +14,8 @@ namespace HealthEvents.Api.Hosting;
 /// First start: founds the network from the genesis file (the demo network when none is given) and
 /// adds demo patients. Every start: writes fresh demo tokens to {data}/demo/tokens.json.
 /// </summary>
-public sealed class DemoSeeder(NetworkGenesis genesis, IServiceScopeFactory scopes, HospitalKeyring keyring, IConfiguration configuration, ILogger<DemoSeeder> log)
+public sealed class DemoSeeder(
+    NetworkGenesis genesis, IServiceScopeFactory scopes, HospitalKeyring keyring, INodeIdentity node, IConfiguration configuration, ILogger<DemoSeeder> log)
 {
     public sealed record DemoToken(string Name, string Role, string Hospital, string Subject, Guid? PatientId, string Token);
 
@@ -35,12 +37,25 @@ public sealed class DemoSeeder(NetworkGenesis genesis, IServiceScopeFactory scop
     {
         using var scope = scopes.CreateScope();
         var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
-        foreach (var p in Patients)
+        // A node speaks only for the hospitals it acts for (HealthEvents:NodeHospital): it seeds their patients alone.
+        foreach (var p in Patients.Where(p => node.ActsFor(p.HomeHospital)))
         {
             var physician = Context(StaffId(p.HomeHospital, Role.Physician), Role.Physician, p.HomeHospital);
             await mediator.Send(new RegisterPatientCommand(p.Id, p.HomeHospital, p.BirthYear, p.Sex, p.Name, physician), ct);
         }
         var alice = Patients[0];
+        if (node.ActsFor(alice.HomeHospital)) await SeedAliceAsync(mediator, alice, ct);
+        var bob = Patients[1];
+        if (node.ActsFor(bob.HomeHospital)) await SeedBobAsync(mediator, bob, ct);
+        var carol = Patients[2];
+        if (node.ActsFor(carol.HomeHospital))
+            await mediator.Send(new AddRecordEntryCommand(carol.Id, null, "vaccinations", new("http://snomed.info/sct", "871875004", "Measles vaccination"),
+                "Second dose given.", null, Context(StaffId(carol.HomeHospital, Role.Nurse), Role.Nurse, carol.HomeHospital)), ct);
+        log.LogInformation("Demo patients seeded");
+    }
+
+    private static async Task SeedAliceAsync(IMediator mediator, DemoPatient alice, CancellationToken ct)
+    {
         Func<CommandContext> aliceDoctor = () => Context(StaffId(alice.HomeHospital, Role.Physician), Role.Physician, alice.HomeHospital);
         await mediator.Send(new AddRecordEntryCommand(alice.Id, null, "conditions", new("http://hl7.org/fhir/sid/icd-10", "E11", "Type 2 diabetes mellitus"),
             "Diagnosed after routine blood work; diet advice given.", null, aliceDoctor()), ct);
@@ -56,17 +71,14 @@ public sealed class DemoSeeder(NetworkGenesis genesis, IServiceScopeFactory scop
             null, DateTimeOffset.UtcNow.AddDays(90), aliceSelf()), ct);
         await mediator.Send(new GrantConsentCommand(alice.Id, null, new("role", "researcher"), ["conditions", "medications"], ["research"], ["read"],
             null, null, aliceSelf()), ct);
+    }
 
-        var bob = Patients[1];
+    private static async Task SeedBobAsync(IMediator mediator, DemoPatient bob, CancellationToken ct)
+    {
         Func<CommandContext> bobDoctor = () => Context(StaffId(bob.HomeHospital, Role.Physician), Role.Physician, bob.HomeHospital);
         await mediator.Send(new AddRecordEntryCommand(bob.Id, null, "lab-results", new("http://loinc.org", "4548-4", "Hemoglobin A1c"),
             "HbA1c 6.1 %.", null, bobDoctor()), ct);
         await mediator.Send(new GrantConsentCommand(bob.Id, null, new("role", "researcher"), ["lab-results"], ["research"], ["read"], null, null, PatientContext(bob)), ct);
-
-        var carol = Patients[2];
-        await mediator.Send(new AddRecordEntryCommand(carol.Id, null, "vaccinations", new("http://snomed.info/sct", "871875004", "Measles vaccination"),
-            "Second dose given.", null, Context(StaffId(carol.HomeHospital, Role.Nurse), Role.Nurse, carol.HomeHospital)), ct);
-        log.LogInformation("Demo patients seeded");
     }
 
     private void WriteTokens(string path)
@@ -75,17 +87,17 @@ public sealed class DemoSeeder(NetworkGenesis genesis, IServiceScopeFactory scop
         // As long as the service accepts (a day by default); refreshed at every start.
         var lifetime = Auth.AuthSetup.MaxTokenLifetime(configuration);
         var tokens = new List<DemoToken>();
-        foreach (var hospital in Hospitals.Where(h => keyring.Has(h, HospitalKeyUse.Identity)))
+        foreach (var hospital in Hospitals.Where(node.ActsFor))
         foreach (var role in StaffRoles)
         {
             var subject = StaffId(hospital, role);
             tokens.Add(new($"{hospital} {KebabCase.Of(role)}", KebabCase.Of(role), hospital, subject, null,
                 Tokens.Mint(keyring, hospital, subject, role, null, lifetime, now)));
         }
-        if (keyring.Has(Hospitals[2], HospitalKeyUse.Identity))
+        if (node.ActsFor(Hospitals[2]))
             tokens.Add(new("researcher", "researcher", Hospitals[2], ResearcherId, null,
                 Tokens.Mint(keyring, Hospitals[2], ResearcherId, Role.Researcher, null, lifetime, now)));
-        foreach (var p in Patients.Where(p => keyring.Has(p.HomeHospital, HospitalKeyUse.Identity)))
+        foreach (var p in Patients.Where(p => node.ActsFor(p.HomeHospital)))
             tokens.Add(new($"{p.Subject} (patient)", "patient", p.HomeHospital, p.Subject, p.Id,
                 Tokens.Mint(keyring, p.HomeHospital, p.Subject, Role.Patient, p.Id, lifetime, now)));
 

@@ -23,12 +23,6 @@ public sealed class ConsentQuery(ReadModelStore readModels)
 
     /// <summary>Whether <paramref name="actor"/> is the grantee of a consent of the patient active at <paramref name="at"/>
     /// (the domain's matching rule: practitioner id, hospital or role).</summary>
-    public async Task<bool> IsActiveGranteeAsync(Guid patientId, Actor actor, DateTimeOffset at, CancellationToken ct = default)
-    {
-        var all = await AllAsync(patientId, ct);
-        return all.Any(c => c.IsActiveAt(at) && c.Grantee.Matches(actor));
-    }
-
     private async Task<IReadOnlyList<ConsentDocument>> AllAsync(Guid patientId, CancellationToken ct)
     {
         await using var session = await readModels.QuerySessionAsync(ct);
