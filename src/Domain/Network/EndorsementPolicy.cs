@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 
 namespace HealthEvents.Domain.Network;
 
-/// <summary>What a policy is evaluated against: the member hospitals at the time, and the patient's home hospital (null: none or unknown).</summary>
+/// <summary>What a policy is evaluated against: the member hospitals at the time, and the patient's home hospital (null: the stream belongs to no patient).</summary>
 public sealed record PolicyContext(IReadOnlyCollection<string> Members, string? HomeHospital);
 
 /// <summary>
@@ -10,7 +10,8 @@ public sealed record PolicyContext(IReadOnlyCollection<string> Members, string? 
 /// <c>AND(p, ...)</c>, <c>OR(p, ...)</c>, <c>OutOf(n, p, ...)</c> and <c>Majority(p, ...)</c> (more than half of its
 /// alternatives, counted against the members of the day: Fabric's MAJORITY; keywords case-insensitive) over principals:
 /// a hospital id (letters, digits, '-', '_'), <c>*</c> (every member hospital, as separate alternatives of the
-/// gate it appears in: <c>OutOf(2, *)</c> is 2 of all members) and <c>home</c> (the patient's home hospital).
+/// gate it appears in: <c>OutOf(2, *)</c> is 2 of all members) and <c>home</c> (the patient's home hospital; on a
+/// stream of no patient — network, ledger, research — any one member, so such a policy never blocks those streams).
 /// <para>
 /// Each hospital's endorsement counts once, for one principal — as in Fabric, where a signature is consumed by
 /// the principal it satisfies. So <c>AND(home, OutOf(1, *))</c> reads as it is said, "the home hospital and one
@@ -20,7 +21,7 @@ public sealed record PolicyContext(IReadOnlyCollection<string> Members, string? 
 /// </para>
 /// <para>
 /// Only members endorse: endorsers outside <see cref="PolicyContext.Members"/> satisfy nothing, a hospital id that
-/// is not a member and <c>home</c> without a home hospital are unsatisfiable, and a gate left with no alternatives
+/// is not a member is unsatisfiable, and a gate left with no alternatives
 /// (<c>*</c> in an empty network) is unsatisfiable too. <see cref="ToString"/> gives the canonical text, which
 /// <see cref="Parse"/> reads back to an equal policy.
 /// </para>
@@ -138,7 +139,10 @@ public sealed partial class EndorsementPolicy : IEquatable<EndorsementPolicy>
         private static Resolved Resolve(Node node, IReadOnlyList<string> members, string? home) => node switch
         {
             HospitalPrincipal h => new Leaf(h.Id, IsHome: false),
-            HomePrincipal => new Leaf(string.IsNullOrEmpty(home) ? null : home, IsHome: true),
+            // A stream of no patient (network, ledger, research) has no home hospital: any one member stands for it,
+            // so a policy such as AND(home, OutOf(1, *)) asks two members there instead of blocking those streams.
+            HomePrincipal when string.IsNullOrEmpty(home) => new Threshold(1, [.. members.Select(m => new Leaf(m, IsHome: false))], IsAnd: false),
+            HomePrincipal => new Leaf(home, IsHome: true),
             Gate g => ResolveGate(g, members, home),
             _ => throw new InvalidOperationException("'*' stands only inside a gate."),
         };

@@ -76,11 +76,14 @@ public class EndorsementPolicyTests
     }
 
     [Fact]
-    public void Home_without_a_home_hospital_is_unsatisfiable()
+    public void On_a_stream_of_no_patient_home_is_any_one_member()
     {
-        Assert.False(Satisfied("home", NoHome, Three));
-        Assert.True(Satisfied("OR(home, lakeside)", NoHome, "lakeside"));
-        Assert.Equal("needs the home hospital (unknown); has none", EndorsementPolicy.Parse("home").Explain(Signed(Three), NoHome));
+        Assert.True(Satisfied("home", NoHome, "riverside"));
+        Assert.False(Satisfied("home", NoHome));
+        Assert.False(Satisfied("home", NoHome, "westside"));
+        // "The home hospital and one other" asks two members of the network and ledger streams, and never blocks them.
+        Assert.False(Satisfied("AND(home, OutOf(1, *))", NoHome, "lakeside"));
+        Assert.True(Satisfied("AND(home, OutOf(1, *))", NoHome, "lakeside", "northside"));
     }
 
     /// <summary>
@@ -129,7 +132,7 @@ public class EndorsementPolicyTests
     {
         Assert.Equal(Three, EndorsementPolicy.Default.Principals(Network).Order());
         Assert.Equal(["lakeside", "northside"], EndorsementPolicy.Parse("AND(home, lakeside)").Principals(Network).Order());
-        Assert.Equal(["lakeside"], EndorsementPolicy.Parse("AND(home, lakeside)").Principals(NoHome).Order());
+        Assert.Equal(Three, EndorsementPolicy.Parse("AND(home, lakeside)").Principals(NoHome).Order());
     }
 
     [Theory]

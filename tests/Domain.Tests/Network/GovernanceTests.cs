@@ -161,7 +161,6 @@ public class GovernanceTests
     [InlineData(NetworkChangeKind.MembershipPolicy, "OutOf(2, *", "policy-invalid")]
     [InlineData(NetworkChangeKind.MembershipPolicy, "", "policy-required")]
     [InlineData(NetworkChangeKind.MembershipPolicy, "OR(fourth, fifth)", "policy-unsatisfiable")]
-    [InlineData(NetworkChangeKind.MembershipPolicy, "home", "policy-unsatisfiable")]
     [InlineData(NetworkChangeKind.MembershipPolicy, "OutOf(4, *)", "policy-unsatisfiable")]
     [InlineData(NetworkChangeKind.EndorsementPolicy, "AND(fourth, home)", "policy-unsatisfiable")]
     public void Policies_that_cannot_be_read_or_met_are_refused(NetworkChangeKind kind, string policy, string code) =>
