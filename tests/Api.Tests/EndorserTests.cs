@@ -63,8 +63,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
 
     private async Task<EndorsementReply> EndorseAsync(EndorsementRequest request)
     {
-        using var signer = Signer("riverside", HospitalKeyUse.Endorsement);
-        return await Get<Endorser>().EndorseAsync(request, signer, default);
+        return await Get<Endorser>().EndorseAsync(request, new KeyringKeys(Get<HospitalKeyring>(), "riverside", HospitalKeyUse.Endorsement), default);
     }
 
     [Fact]

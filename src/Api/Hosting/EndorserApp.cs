@@ -22,22 +22,22 @@ public static class EndorserApp
                 // A new node makes its own key; only its public half ever leaves it (GET /public-key, then the genesis).
                 var keyring = sp.GetRequiredService<HospitalKeyring>();
                 keyring.GetOrCreate(hospitalId, HospitalKeyUse.Endorsement).Dispose();
-                return new KeyringSigner(keyring, hospitalId, HospitalKeyUse.Endorsement);
+                return new KeyringKeys(keyring, hospitalId, HospitalKeyUse.Endorsement);
             });
             var app = builder.Build();
             await app.Services.InitializeHealthEventsStorageAsync();
-            var signer = app.Services.GetRequiredService<KeyringSigner>();
+            app.Services.GetRequiredService<KeyringKeys>(); // makes the key now, before anyone asks for its public half
             app.UseExceptionHandler();
             app.MapPost("/endorse", Endorse);
             app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live", hospital = hospitalId }));
             app.MapGet("/public-key", (HospitalKeyring keyring) =>
             {
                 using var key = keyring.Get(hospitalId, HospitalKeyUse.Endorsement);
-                return TypedResults.Ok(new EndorserPublicKey(hospitalId, signer.KeyId, PublicKeys.Export(key)));
+                return TypedResults.Ok(new EndorserPublicKey(hospitalId, PublicKeys.KeyId(key), PublicKeys.Export(key)));
             });
             return app;
         });
 
-    public static async Task<Ok<EndorsementReply>> Endorse(EndorsementRequest request, Endorser endorser, KeyringSigner signer, CancellationToken ct) =>
-        TypedResults.Ok(await endorser.EndorseAsync(request, signer, ct));
+    public static async Task<Ok<EndorsementReply>> Endorse(EndorsementRequest request, Endorser endorser, KeyringKeys keys, CancellationToken ct) =>
+        TypedResults.Ok(await endorser.EndorseAsync(request, keys, ct));
 }

@@ -25,13 +25,14 @@ public interface IEndorserClients
 /// </summary>
 public interface INodeIdentity
 {
-    IHospitalSigner Signer { get; }
+    /// <summary>The node's own hospital: the submitter of its proposals, and the hospital of its system actors.</summary>
+    string HospitalId { get; }
 
     /// <summary>Whether this node acts for <paramref name="hospitalId"/>: holds its identity key (and may accept its tokens).</summary>
     bool ActsFor(string hospitalId);
 
-    /// <summary>The identity key of <paramref name="hospitalId"/> if this node acts for that hospital, else null.</summary>
-    IHospitalSigner? IdentityOf(string hospitalId);
+    /// <summary>The identity key <paramref name="hospitalId"/> has at <paramref name="at"/>, if this node acts for that hospital and holds it; else null.</summary>
+    IHospitalSigner? IdentityOf(string hospitalId, DateTimeOffset at);
 }
 
 /// <param name="Timeout">How long the submitter waits for endorsers.</param>
@@ -66,9 +67,11 @@ public sealed class EndorsementService(
         var policy = EndorsementPolicy.Parse(network.EndorsementPolicy);
         var context = new PolicyContext(network.Hospitals.Keys.ToList(), proposal.HomeHospital);
         var caller = proposal.Context.Actor.Hospital;
-        var identity = node.IdentityOf(caller) ?? throw RejectedException.Forbidden("node-does-not-act-for-hospital",
+        var identity = node.IdentityOf(caller, proposal.At) ?? throw RejectedException.Forbidden("node-does-not-act-for-hospital",
             $"This node does not hold the identity key of {caller}, so it cannot speak for its staff or patients; send the command through that hospital's node.");
-        var request = EndorsementRequest.Create(proposal, node.Signer, identity);
+        var submitter = node.IdentityOf(node.HospitalId, proposal.At)
+                        ?? throw new InvalidOperationException("This node does not hold its own hospital's current identity key.");
+        var request = EndorsementRequest.Create(proposal, submitter, identity);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(options.Timeout);

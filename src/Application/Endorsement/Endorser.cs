@@ -17,6 +17,22 @@ public interface IHospitalSigner
     byte[] Sign(byte[] message);
 }
 
+/// <summary>A hospital's private keys of one use, by key id: a signer uses the key the network records as valid at the time.</summary>
+public interface IHospitalKeys
+{
+    string HospitalId { get; }
+
+    /// <summary>The key with this id, or null when this node does not hold it.</summary>
+    IHospitalSigner? Signer(string keyId);
+}
+
+public static class HospitalKeys
+{
+    /// <summary>The key the network records for this hospital and use at <paramref name="at"/>, if this node holds it.</summary>
+    public static IHospitalSigner? SignerAt(this IHospitalKeys keys, NetworkState network, KeyUse use, DateTimeOffset at) =>
+        network.KeyAt(keys.HospitalId, use, at) is { } key ? keys.Signer(key.KeyId) : null;
+}
+
 /// <summary>
 /// One hospital's endorser. It trusts nothing in the proposal but the command and the signatures it can check
 /// itself: it authenticates the submitting member; checks who is acting from the caller's own credential (signed by
@@ -40,9 +56,10 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
         return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options);
     }
 
-    public async Task<EndorsementReply> EndorseAsync(EndorsementRequest request, IHospitalSigner signer, CancellationToken ct)
+    /// <param name="keys">This hospital's endorsement keys: it signs with the one the network records as valid at the command's time.</param>
+    public async Task<EndorsementReply> EndorseAsync(EndorsementRequest request, IHospitalKeys keys, CancellationToken ct)
     {
-        var hospital = signer.HospitalId;
+        var hospital = keys.HospitalId;
         if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null)
             return EndorsementReply.Refused(hospital, "the proposal is incomplete");
         object command;
@@ -88,6 +105,8 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
         if (!mine.Envelopes[^1].Hash.AsSpan().SequenceEqual(request.TransactionHash))
             return EndorsementReply.Refused(hospital, "the transaction hash does not match the re-executed events");
 
+        if (keys.SignerAt(network, KeyUse.Endorsement, request.At) is not { } signer)
+            return EndorsementReply.Refused(hospital, "this endorser does not hold the endorsement key the network records for it");
         return new(hospital, new EndorsementSignature(hospital, signer.KeyId, signer.Sign(request.TransactionHash)), null);
     }
 
@@ -95,7 +114,7 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
     private string? Authenticate(EndorsementRequest request, NetworkState network)
     {
         if (request.Submitter is null || !network.IsMember(request.Submitter)) return "the submitter is not a member of the network";
-        if (network.KeyAt(request.Submitter, KeyUse.Identity, clock.UtcNow) is not { } key
+        if (network.KeyAt(request.Submitter, KeyUse.Identity, request.At) is not { } key
             || !EndorsementSignatures.Verify(key.PublicKey, request.TransactionHash, request.SubmitterSignature))
             return "the submitter's signature does not verify";
         return null;

@@ -16,8 +16,8 @@ public static class EndorsementSetup
         services.AddSingleton<StreamDeciders>();
         services.AddSingleton<Endorser>();
         services.AddSingleton<IEndorserClients, EndorserClients>();
-        services.AddSingleton<INodeIdentity>(sp => new KeyringNodeIdentity(
-            sp.GetRequiredService<HospitalKeyring>(), configuration["HealthEvents:NodeHospital"] is { Length: > 0 } h ? h : null));
+        services.AddSingleton<INodeIdentity>(sp => new KeyringNodeIdentity(sp.GetRequiredService<HospitalKeyring>(),
+            sp.GetRequiredService<Application.Network.NetworkDirectory>(), configuration["HealthEvents:NodeHospital"] is { Length: > 0 } h ? h : null));
         services.AddSingleton<IEndorsementService, EndorsementService>();
         return services;
     }

@@ -29,18 +29,18 @@ public sealed class EndorserClients(
         if (hospital.EndorserEndpoint == InProcess)
             return HospitalKeyring.IsValidId(hospital.Id) && keyring.Has(hospital.Id, HospitalKeyUse.Endorsement)
                 ? _inProcess.GetOrAdd(hospital.Id, id => new InProcessEndorser(
-                    Endorser.Independent(store, serializer, clock, options), new KeyringSigner(keyring, id, HospitalKeyUse.Endorsement)))
+                    Endorser.Independent(store, serializer, clock, options), new KeyringKeys(keyring, id, HospitalKeyUse.Endorsement)))
                 : null;
         return Uri.TryCreate(hospital.EndorserEndpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             ? new HttpEndorser(http.CreateClient(HttpClientName), new Uri(uri, "endorse"))
             : null;
     }
 
-    private sealed class InProcessEndorser(Endorser endorser, IHospitalSigner signer) : IEndorserClient
+    private sealed class InProcessEndorser(Endorser endorser, IHospitalKeys keys) : IEndorserClient
     {
         // Each endorser runs on its own, as a separate node would, not inline after the others.
         public Task<EndorsementReply> EndorseAsync(EndorsementRequest request, CancellationToken ct) =>
-            Task.Run(() => endorser.EndorseAsync(request, signer, ct), ct);
+            Task.Run(() => endorser.EndorseAsync(request, keys, ct), ct);
     }
 
     private sealed class HttpEndorser(HttpClient client, Uri endpoint) : IEndorserClient

@@ -5,9 +5,12 @@ namespace HealthEvents.Infrastructure.Identity;
 public enum HospitalKeyUse { Identity, Endorsement }
 
 /// <summary>
-/// A hospital's own ECDSA P-256 private keys, one per use, kept under the data folder
-/// (keys/{hospital}/{use}.pem, readable by the owner only). On one machine the keyring holds every
-/// demo hospital's keys; in the production shape each node holds only its own.
+/// A hospital's own ECDSA P-256 private keys, kept under the data folder and readable by the owner only:
+/// keys/{hospital}/{use}.pem is the current key of each use; a rotation (<see cref="CreateNext"/>, then
+/// <see cref="MakeCurrent"/> once the network recorded it) keeps every earlier and pending key as
+/// keys/{hospital}/{use}-{keyId}.pem, so a signer can always use the key the network says is valid at a time
+/// (<see cref="Get(string, HospitalKeyUse, string)"/>). On one machine the keyring holds every demo hospital's
+/// keys; in the production shape each node holds only its own.
 /// </summary>
 public sealed class HospitalKeyring(string keysFolder)
 {
@@ -43,6 +46,57 @@ public sealed class HospitalKeyring(string keysFolder)
         Has(hospitalId, use)
             ? GetOrCreate(hospitalId, use)
             : throw new InvalidOperationException($"No {use} key for hospital {hospitalId} in {Folder}.");
+
+    /// <summary>The hospital's key with this key id (current, earlier or pending), or null when this keyring does not hold it.</summary>
+    public ECDsa? Get(string hospitalId, HospitalKeyUse use, string keyId)
+    {
+        if (!Has(hospitalId, use)) return null;
+        var current = GetOrCreate(hospitalId, use);
+        if (PublicKeys.KeyId(current) == keyId) return current;
+        current.Dispose();
+        if (keyId.Length == 0 || !keyId.All(char.IsAsciiHexDigitLower)) return null;
+        var path = VersionPath(hospitalId, use, keyId);
+        if (!File.Exists(path)) return null;
+        var key = ECDsa.Create();
+        key.ImportFromPem(File.ReadAllText(path));
+        return key;
+    }
+
+    /// <summary>A new key for the hospital, kept beside the current one until the network records it: its id and public half.</summary>
+    public (string KeyId, string PublicKey) CreateNext(string hospitalId, HospitalKeyUse use)
+    {
+        if (!Has(hospitalId, use)) throw new InvalidOperationException($"No {use} key for hospital {hospitalId} in {Folder} to rotate.");
+        using var created = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var keyId = PublicKeys.KeyId(created);
+        WritePrivate(VersionPath(hospitalId, use, keyId), created);
+        return (keyId, PublicKeys.Export(created));
+    }
+
+    /// <summary>Makes the key <paramref name="keyId"/> the current one (tokens and the CLI use it); the one it replaces is kept under its id.</summary>
+    public void MakeCurrent(string hospitalId, HospitalKeyUse use, string keyId)
+    {
+        using var next = Get(hospitalId, use, keyId) ?? throw new InvalidOperationException($"No {use} key {keyId} for hospital {hospitalId}.");
+        using var current = GetOrCreate(hospitalId, use);
+        var currentId = PublicKeys.KeyId(current);
+        if (currentId == keyId) return;
+        var archived = VersionPath(hospitalId, use, currentId);
+        if (!File.Exists(archived)) WritePrivate(archived, current);
+        var path = PathOf(hospitalId, use);
+        WritePrivate(path + ".next", next);
+        File.Move(path + ".next", path, overwrite: true);
+    }
+
+    private static void WritePrivate(string path, ECDsa key)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, key.ExportPkcs8PrivateKeyPem());
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private string VersionPath(string hospitalId, HospitalKeyUse use, string keyId) =>
+        Path.Combine(Path.GetDirectoryName(PathOf(hospitalId, use))!, $"{(use == HospitalKeyUse.Identity ? "identity" : "endorsement")}-{keyId}.pem");
 
     /// <summary>Hospital ids name folders here: letters, digits, '-' and '_' only.</summary>
     public static bool IsValidId(string hospitalId) =>

@@ -63,7 +63,7 @@ public sealed partial class LedgerSigner(
         var root = _frontier.Root();
         try
         {
-            await commands.SignAsync(size, root, node.Signer.HospitalId, ct);
+            await commands.SignAsync(size, root, node.HospitalId, ct);
             return size;
         }
         catch (RejectedException e) when (e.Rejection.Code == "tree-size-not-growing")
