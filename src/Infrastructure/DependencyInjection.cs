@@ -51,6 +51,7 @@ public static class DependencyInjection
         services.AddSingleton<IDataKeyStore>(sp => sp.GetRequiredService<PostgresKeyStore>());
         services.AddSingleton<IPatientCipher, PatientCipher>();
         services.AddSingleton(_ => new HospitalKeyring(Path.Combine(dataFolder, "keys")));
+        services.AddSingleton<IHospitalKeyStore, KeyringKeyStore>();
         services.AddSingleton<NetworkDirectory>();
         services.AddSingleton<NetworkCommands>();
         services.AddSingleton<NetworkGenesis>();

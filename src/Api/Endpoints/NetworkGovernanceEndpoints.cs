@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace HealthEvents.Api.Endpoints;
 
 /// <summary>
-/// Changing the network, for hospital admins only: their own practitioners, researchers, and proposals (admission,
+/// Changing the network, for hospital admins only: their own practitioners and keys, researchers, and proposals (admission,
 /// endorsement policy, membership policy) that take effect once approvals satisfy the membership policy.
 /// </summary>
 public static class NetworkGovernanceEndpoints
@@ -27,6 +27,10 @@ public static class NetworkGovernanceEndpoints
 
     public sealed record ProposalsView(IReadOnlyList<ProposalView> Proposals, string MembershipPolicy);
 
+    /// <param name="Use">identity or endorsement.</param>
+    /// <param name="EffectiveFrom">When the new key takes over (not in the past); default now.</param>
+    public sealed record RotateKeyRequest(string Use, DateTimeOffset? EffectiveFrom);
+
     public static IEndpointRouteBuilder MapNetworkGovernance(this IEndpointRouteBuilder app)
     {
         var network = app.MapGroup("/network").WithTags("Network").RequireAuthorization().AddEndpointFilter(AdminsOnly);
@@ -36,6 +40,7 @@ public static class NetworkGovernanceEndpoints
         network.MapPost("/proposals", Propose);
         network.MapPost("/proposals/{proposalId:guid}/approvals", Approve);
         network.MapGet("/proposals", Proposals);
+        network.MapPost("/hospitals/{hospitalId}/keys", RotateKey);
         return app;
     }
 
@@ -60,6 +65,12 @@ public static class NetworkGovernanceEndpoints
     {
         var result = await mediator.Send(new ProposeNetworkChangeCommand(body.ProposalId, body.Kind, body.Hospital, body.Policy, http.Command()), ct);
         return TypedResults.Created($"/network/proposals/{result.ProposalId}", result);
+    }
+
+    public static async Task<Created<KeyRotatedResult>> RotateKey(string hospitalId, RotateKeyRequest body, HttpContext http, IMediator mediator, CancellationToken ct)
+    {
+        var result = await mediator.Send(new RotateHospitalKeyCommand(hospitalId, body.Use, body.EffectiveFrom, http.Command()), ct);
+        return TypedResults.Created($"/network", result);
     }
 
     public static async Task<Ok<NetworkChangeResult>> Approve(Guid proposalId, HttpContext http, IMediator mediator, CancellationToken ct) =>

@@ -124,3 +124,16 @@ public static class PublicKeys
         return key;
     }
 }
+
+/// <summary>The keyring as the application's key store: key uses named as the network names them.</summary>
+public sealed class KeyringKeyStore(HospitalKeyring keyring) : Application.Ports.IHospitalKeyStore
+{
+    public bool Holds(string hospitalId, Domain.Network.KeyUse use) => HospitalKeyring.IsValidId(hospitalId) && keyring.Has(hospitalId, Of(use));
+
+    public (string KeyId, string PublicKey) CreateNext(string hospitalId, Domain.Network.KeyUse use) => keyring.CreateNext(hospitalId, Of(use));
+
+    public void MakeCurrent(string hospitalId, Domain.Network.KeyUse use, string keyId) => keyring.MakeCurrent(hospitalId, Of(use), keyId);
+
+    private static HospitalKeyUse Of(Domain.Network.KeyUse use) =>
+        use == Domain.Network.KeyUse.Identity ? HospitalKeyUse.Identity : HospitalKeyUse.Endorsement;
+}
