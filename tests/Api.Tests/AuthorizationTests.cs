@@ -228,6 +228,34 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         no token            | 401     | 401  | 401  | 401       | 401
         """;
 
+    // ---------------------------------------------------------------------------------------------------------------
+    // Commands about a patient id nobody registered (a fresh random id each time)
+    //   entry? = POST /patients/{id}/entries     access? = POST /patients/{id}/access (treatment, conditions)
+    //   forget? = POST /patients/{id}/forget     ("alice" here is a northside token for that unregistered id)
+    // ---------------------------------------------------------------------------------------------------------------
+    private const string Unregistered = """
+        caller              | entry? | access? | forget?
+        northside physician | 404*   | 404     | 403
+        northside nurse     | 404*   | 404     | 403
+        northside home-care | 404*   | 404     | 403
+        northside pharmacist| 404*   | 404     | 403
+        northside admin     | 404*   | 404     | 403
+        riverside physician | 404*   | 404     | 403
+        riverside admin     | 404*   | 404     | 403
+        lakeside physician  | 404*   | 404     | 403
+        lakeside nurse      | 404*   | 404     | 403
+        lakeside home-care  | 404*   | 404     | 403
+        lakeside pharmacist | 404*   | 404     | 403
+        lakeside admin      | 404*   | 404     | 403
+        researcher          | 404*   | 404     | 403
+        alice               | 401    | 401     | 401
+        alice via lakeside  | 401    | 401     | 401
+        bob                 | 404*   | 404     | 403
+        expired token       | 401    | 401     | 401
+        30-day token        | 401    | 401     | 401
+        no token            | 401    | 401     | 401
+        """;
+
     /// <summary>The cells marked <c>*</c>: what today's code does instead, and why we believe the table is right.</summary>
     private static readonly Dictionary<(string Column, string Caller), string> BelievedWrong = new()
     {
@@ -242,6 +270,20 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         [("register", "researcher")] = RefusedRegistrationKeepsAKey,
         [("register", "alice")] = RefusedRegistrationKeepsAKey,
         [("register", "bob")] = RefusedRegistrationKeepsAKey,
+        [("entry?", "northside physician")] = EntryForNobodyKeepsAKey,
+        [("entry?", "northside nurse")] = EntryForNobodyKeepsAKey,
+        [("entry?", "northside home-care")] = EntryForNobodyKeepsAKey,
+        [("entry?", "northside pharmacist")] = EntryForNobodyKeepsAKey,
+        [("entry?", "northside admin")] = EntryForNobodyKeepsAKey,
+        [("entry?", "riverside physician")] = EntryForNobodyKeepsAKey,
+        [("entry?", "riverside admin")] = EntryForNobodyKeepsAKey,
+        [("entry?", "lakeside physician")] = EntryForNobodyKeepsAKey,
+        [("entry?", "lakeside nurse")] = EntryForNobodyKeepsAKey,
+        [("entry?", "lakeside home-care")] = EntryForNobodyKeepsAKey,
+        [("entry?", "lakeside pharmacist")] = EntryForNobodyKeepsAKey,
+        [("entry?", "lakeside admin")] = EntryForNobodyKeepsAKey,
+        [("entry?", "researcher")] = EntryForNobodyKeepsAKey,
+        [("entry?", "bob")] = EntryForNobodyKeepsAKey,
         [("consents", "researcher")] =
             "Today 200: the role consent 'researcher' (purpose research) makes every researcher an 'active grantee', so a researcher " +
             "reads an identified patient's whole consent list (whom she trusts with what, sensitive grants included). Researchers get " +
@@ -253,11 +295,16 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         "Today the status is right but a he_data_keys row is created for the would-be patient: RegisterPatientHandler seals the " +
         "demographics (creating the patient's data key) before the decider refuses. A refused command should leave nothing behind.";
 
+    private const string EntryForNobodyKeepsAKey =
+        "Today the status is right but a he_data_keys row is created for the unregistered id: AddRecordEntryHandler encrypts the " +
+        "content (creating a data key) before the decider answers patient-not-found. Any authenticated caller can so create key " +
+        "rows at will, for ids that are nobody's.";
+
     // ===============================================================================================================
 
     public static readonly Guid Alice = Guid.Parse("a11ce000-0000-4000-8000-000000000001");
 
-    private static readonly string[] Tables = [Record, ConsentsAndInsurance, Access, Views, Network, ResearchAndLedger];
+    private static readonly string[] Tables = [Record, ConsentsAndInsurance, Access, Views, Network, ResearchAndLedger, Unregistered];
 
     /// <summary>(column, caller, cell) of every table, in table order.</summary>
     private static IEnumerable<(string Column, string Caller, string Cell)> Cells()
@@ -449,7 +496,13 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["head"] = At("GET /ledger/checkpoints/latest", _ => new("GET", "/ledger/checkpoints/latest", null, null)),
         ["inclusion"] = At("GET /ledger/proofs/inclusion", f => new("GET", $"/ledger/proofs/inclusion?eventId={f.LedgerEvent}&treeSize={f.SignedSizes.Earlier}", null, null)),
         ["consistency"] = At("GET /ledger/proofs/consistency", f => new("GET", $"/ledger/proofs/consistency?from={f.SignedSizes.Earlier}&to={f.SignedSizes.Later}", null, null)),
+
+        ["entry?"] = At("POST /patients/{id:guid}/entries", _ => Nobody(id => new("POST", $"/patients/{id}/entries", Entry, id))),
+        ["access?"] = At("POST /patients/{id:guid}/access", _ => Nobody(id => new("POST", $"/patients/{id}/access", AccessTo("treatment", "conditions"), id))),
+        ["forget?"] = At("POST /patients/{id:guid}/forget", _ => Nobody(id => new("POST", $"/patients/{id}/forget", new { }, id))),
     };
+
+    private static Call Nobody(Func<Guid, Call> call) => call(Guid.NewGuid());
 
     // ===============================================================================================================
 
