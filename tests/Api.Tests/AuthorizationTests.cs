@@ -59,26 +59,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   forget   = POST /patients/{id}/forget (of a fresh throwaway patient of northside; "alice" is that patient)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Record = """
-        caller              | register | entry | amend | retract | forget
-        northside physician | 201      | 201   | 200   | 200     | 403
-        northside nurse     | 201      | 201   | 200   | 200     | 403
-        northside home-care | 201      | 201   | 200   | 200     | 403
-        northside pharmacist| 201      | 201   | 200   | 200     | 403
-        northside admin     | 201      | 403   | 403   | 403     | 403
-        riverside physician | 403*     | 403   | 403   | 403     | 403
-        riverside admin     | 403*     | 403   | 403   | 403     | 403
-        lakeside physician  | 403*     | 403   | 403   | 403     | 403
-        lakeside nurse      | 403*     | 403   | 403   | 403     | 403
-        lakeside home-care  | 403*     | 403   | 403   | 403     | 403
-        lakeside pharmacist | 403*     | 403   | 403   | 403     | 403
-        lakeside admin      | 403*     | 403   | 403   | 403     | 403
-        researcher          | 403*     | 403   | 403   | 403     | 403
-        alice               | 403*     | 403   | 403   | 403     | 200
-        alice via lakeside  | 401      | 401   | 401   | 401     | 401
-        bob                 | 403*     | 403   | 403   | 403     | 403
-        expired token       | 401      | 401   | 401   | 401     | 401
-        30-day token        | 401      | 401   | 401   | 401     | 401
-        no token            | 401      | 401   | 401   | 401     | 401
+        caller               | register | entry | amend | retract | forget
+        northside physician  | 201      | 201   | 200   | 200     | 403
+        northside nurse      | 201      | 201   | 200   | 200     | 403
+        northside home-care  | 201      | 201   | 200   | 200     | 403
+        northside pharmacist | 201      | 201   | 200   | 200     | 403
+        northside admin      | 201      | 403   | 403   | 403     | 403
+        riverside physician  | 403*     | 403   | 403   | 403     | 403
+        riverside admin      | 403*     | 403   | 403   | 403     | 403
+        lakeside physician   | 403*     | 403   | 403   | 403     | 403
+        lakeside nurse       | 403*     | 403   | 403   | 403     | 403
+        lakeside home-care   | 403*     | 403   | 403   | 403     | 403
+        lakeside pharmacist  | 403*     | 403   | 403   | 403     | 403
+        lakeside admin       | 403*     | 403   | 403   | 403     | 403
+        researcher           | 403*     | 403   | 403   | 403     | 403
+        alice                | 403*     | 403   | 403   | 403     | 200
+        alice via lakeside   | 401      | 401   | 401   | 401     | 401
+        bob                  | 403*     | 403   | 403   | 403     | 403
+        expired token        | 401      | 401   | 401   | 401     | 401
+        30-day token         | 401      | 401   | 401   | 401     | 401
+        no token             | 401      | 401   | 401   | 401     | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -88,26 +88,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   insure = PUT /patients/{id}/insurance                uninsure = DELETE /patients/{id}/insurance (after a fresh link)
     // ---------------------------------------------------------------------------------------------------------------
     private const string ConsentsAndInsurance = """
-        caller              | grant | revoke | insure | uninsure
-        northside physician | 403   | 403    | 403    | 403
-        northside nurse     | 403   | 403    | 403    | 403
-        northside home-care | 403   | 403    | 403    | 403
-        northside pharmacist| 403   | 403    | 403    | 403
-        northside admin     | 403   | 403    | 200    | 200
-        riverside physician | 403   | 403    | 403    | 403
-        riverside admin     | 403   | 403    | 200    | 200
-        lakeside physician  | 403   | 403    | 403    | 403
-        lakeside nurse      | 403   | 403    | 403    | 403
-        lakeside home-care  | 403   | 403    | 403    | 403
-        lakeside pharmacist | 403   | 403    | 403    | 403
-        lakeside admin      | 403   | 403    | 200    | 200
-        researcher          | 403   | 403    | 403    | 403
-        alice               | 201   | 200    | 403    | 403
-        alice via lakeside  | 401   | 401    | 401    | 401
-        bob                 | 403   | 403    | 403    | 403
-        expired token       | 401   | 401    | 401    | 401
-        30-day token        | 401   | 401    | 401    | 401
-        no token            | 401   | 401    | 401    | 401
+        caller               | grant | revoke | insure | uninsure
+        northside physician  | 403   | 403    | 403    | 403
+        northside nurse      | 403   | 403    | 403    | 403
+        northside home-care  | 403   | 403    | 403    | 403
+        northside pharmacist | 403   | 403    | 403    | 403
+        northside admin      | 403   | 403    | 200    | 200
+        riverside physician  | 403   | 403    | 403    | 403
+        riverside admin      | 403   | 403    | 200    | 200
+        lakeside physician   | 403   | 403    | 403    | 403
+        lakeside nurse       | 403   | 403    | 403    | 403
+        lakeside home-care   | 403   | 403    | 403    | 403
+        lakeside pharmacist  | 403   | 403    | 403    | 403
+        lakeside admin       | 403   | 403    | 200    | 200
+        researcher           | 403   | 403    | 403    | 403
+        alice                | 201   | 200    | 403    | 403
+        alice via lakeside   | 401   | 401    | 401    | 401
+        bob                  | 403   | 403    | 403    | 403
+        expired token        | 401   | 401    | 401    | 401
+        30-day token         | 401   | 401    | 401    | 401
+        no token             | 401   | 401    | 401    | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -116,26 +116,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   research  = purpose research, conditions          emergency = POST /patients/{id}/emergency-access {reason}
     // ---------------------------------------------------------------------------------------------------------------
     private const string Access = """
-        caller              | conditions | medications | mental-health | research | emergency
-        northside physician | 403r       | 403r        | 403r          | 403r     | 200
-        northside nurse     | 403r       | 403r        | 403r          | 403r     | 403r
-        northside home-care | 403r       | 200         | 403r          | 403r     | 403r
-        northside pharmacist| 403r       | 403r        | 403r          | 403r     | 403r
-        northside admin     | 403r       | 403r        | 403r          | 403r     | 403r
-        riverside physician | 200        | 200         | 403r          | 403r     | 200
-        riverside admin     | 200        | 200         | 403r          | 403r     | 403r
-        lakeside physician  | 403r       | 403r        | 403r          | 403r     | 200
-        lakeside nurse      | 403r       | 403r        | 403r          | 403r     | 403r
-        lakeside home-care  | 403r       | 200         | 403r          | 403r     | 403r
-        lakeside pharmacist | 403r       | 403r        | 403r          | 403r     | 403r
-        lakeside admin      | 403r       | 403r        | 403r          | 403r     | 403r
-        researcher          | 403r       | 403r        | 403r          | 403r     | 403r
-        alice               | 200        | 200         | 200           | 200      | 403r
-        alice via lakeside  | 401        | 401         | 401           | 401      | 401
-        bob                 | 403r       | 403r        | 403r          | 403r     | 403r
-        expired token       | 401        | 401         | 401           | 401      | 401
-        30-day token        | 401        | 401         | 401           | 401      | 401
-        no token            | 401        | 401         | 401           | 401      | 401
+        caller               | conditions | medications | mental-health | research | emergency
+        northside physician  | 403r       | 403r        | 403r          | 403r     | 200
+        northside nurse      | 403r       | 403r        | 403r          | 403r     | 403r
+        northside home-care  | 403r       | 200         | 403r          | 403r     | 403r
+        northside pharmacist | 403r       | 403r        | 403r          | 403r     | 403r
+        northside admin      | 403r       | 403r        | 403r          | 403r     | 403r
+        riverside physician  | 200        | 200         | 403r          | 403r     | 200
+        riverside admin      | 200        | 200         | 403r          | 403r     | 403r
+        lakeside physician   | 403r       | 403r        | 403r          | 403r     | 200
+        lakeside nurse       | 403r       | 403r        | 403r          | 403r     | 403r
+        lakeside home-care   | 403r       | 200         | 403r          | 403r     | 403r
+        lakeside pharmacist  | 403r       | 403r        | 403r          | 403r     | 403r
+        lakeside admin       | 403r       | 403r        | 403r          | 403r     | 403r
+        researcher           | 403r       | 403r        | 403r          | 403r     | 403r
+        alice                | 200        | 200         | 200           | 200      | 403r
+        alice via lakeside   | 401        | 401         | 401           | 401      | 401
+        bob                  | 403r       | 403r        | 403r          | 403r     | 403r
+        expired token        | 401        | 401         | 401           | 401      | 401
+        30-day token         | 401        | 401         | 401           | 401      | 401
+        no token             | 401        | 401         | 401           | 401      | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -144,26 +144,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   insurance = GET .../insurance/validity                             verify = GET .../verification
     // ---------------------------------------------------------------------------------------------------------------
     private const string Views = """
-        caller              | audit | fhir | consents | insurance | verify
-        northside physician | 403   | 403  | 403      | 200       | 403
-        northside nurse     | 403   | 403  | 403      | 200       | 403
-        northside home-care | 403   | 403  | 200      | 200       | 403
-        northside pharmacist| 403   | 403  | 403      | 200       | 403
-        northside admin     | 403   | 403  | 403      | 200       | 403
-        riverside physician | 403   | 403  | 200      | 200       | 403
-        riverside admin     | 403   | 403  | 200      | 200       | 403
-        lakeside physician  | 403   | 403  | 403      | 200       | 403
-        lakeside nurse      | 403   | 403  | 403      | 200       | 403
-        lakeside home-care  | 403   | 403  | 200      | 200       | 403
-        lakeside pharmacist | 403   | 403  | 403      | 200       | 403
-        lakeside admin      | 403   | 403  | 403      | 200       | 403
-        researcher          | 403   | 403  | 403*     | 403       | 403
-        alice               | 200   | 200  | 200      | 403       | 200
-        alice via lakeside  | 401   | 401  | 401      | 401       | 401
-        bob                 | 403   | 403  | 403      | 403       | 403
-        expired token       | 401   | 401  | 401      | 401       | 401
-        30-day token        | 401   | 401  | 401      | 401       | 401
-        no token            | 401   | 401  | 401      | 401       | 401
+        caller               | audit | fhir | consents | insurance | verify
+        northside physician  | 403   | 403  | 403      | 200       | 403
+        northside nurse      | 403   | 403  | 403      | 200       | 403
+        northside home-care  | 403   | 403  | 200      | 200       | 403
+        northside pharmacist | 403   | 403  | 403      | 200       | 403
+        northside admin      | 403   | 403  | 403      | 200       | 403
+        riverside physician  | 403   | 403  | 200      | 200       | 403
+        riverside admin      | 403   | 403  | 200      | 200       | 403
+        lakeside physician   | 403   | 403  | 403      | 200       | 403
+        lakeside nurse       | 403   | 403  | 403      | 200       | 403
+        lakeside home-care   | 403   | 403  | 200      | 200       | 403
+        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403
+        lakeside admin       | 403   | 403  | 403      | 200       | 403
+        researcher           | 403   | 403  | 403*     | 403       | 403
+        alice                | 200   | 200  | 200      | 403       | 200
+        alice via lakeside   | 401   | 401  | 401      | 401       | 401
+        bob                  | 403   | 403  | 403      | 403       | 403
+        expired token        | 401   | 401  | 401      | 401       | 401
+        30-day token         | 401   | 401  | 401      | 401       | 401
+        no token             | 401   | 401  | 401      | 401       | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -176,26 +176,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   proposals = GET /network/proposals
     // ---------------------------------------------------------------------------------------------------------------
     private const string Network = """
-        caller              | network | staff | unstaff | researcher+ | propose | approve | proposals
-        northside physician | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        northside nurse     | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        northside home-care | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        northside pharmacist| 200     | 403   | 403     | 403         | 403     | 403     | 403
-        northside admin     | 200     | 201   | 200     | 201         | 201     | 200     | 200
-        riverside physician | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        riverside admin     | 200     | 201   | 403     | 201         | 201     | 200     | 200
-        lakeside physician  | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        lakeside nurse      | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        lakeside home-care  | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        lakeside pharmacist | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        lakeside admin      | 200     | 201   | 403     | 201         | 201     | 409     | 200
-        researcher          | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        alice               | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        alice via lakeside  | 401     | 401   | 401     | 401         | 401     | 401     | 401
-        bob                 | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        expired token       | 401     | 401   | 401     | 401         | 401     | 401     | 401
-        30-day token        | 401     | 401   | 401     | 401         | 401     | 401     | 401
-        no token            | 401     | 401   | 401     | 401         | 401     | 401     | 401
+        caller               | network | staff | unstaff | researcher+ | propose | approve | proposals
+        northside physician  | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        northside nurse      | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        northside home-care  | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        northside pharmacist | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        northside admin      | 200     | 201   | 200     | 201         | 201     | 200     | 200
+        riverside physician  | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        riverside admin      | 200     | 201   | 403     | 201         | 201     | 200     | 200
+        lakeside physician   | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        lakeside nurse       | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        lakeside home-care   | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        lakeside pharmacist  | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        lakeside admin       | 200     | 201   | 403     | 201         | 201     | 409     | 200
+        researcher           | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        alice                | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        alice via lakeside   | 401     | 401   | 401     | 401         | 401     | 401     | 401
+        bob                  | 200     | 403   | 403     | 403         | 403     | 403     | 403
+        expired token        | 401     | 401   | 401     | 401         | 401     | 401     | 401
+        30-day token         | 401     | 401   | 401     | 401         | 401     | 401     | 401
+        no token             | 401     | 401   | 401     | 401         | 401     | 401     | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -206,26 +206,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   consistency = GET /ledger/proofs/consistency (between two signed sizes)
     // ---------------------------------------------------------------------------------------------------------------
     private const string ResearchAndLedger = """
-        caller              | declare | read | head | inclusion | consistency
-        northside physician | 403     | 403  | 200  | 200       | 200
-        northside nurse     | 403     | 403  | 200  | 200       | 200
-        northside home-care | 403     | 403  | 200  | 200       | 200
-        northside pharmacist| 403     | 403  | 200  | 200       | 200
-        northside admin     | 403     | 403  | 200  | 200       | 200
-        riverside physician | 403     | 403  | 200  | 200       | 200
-        riverside admin     | 403     | 403  | 200  | 200       | 200
-        lakeside physician  | 403     | 403  | 200  | 200       | 200
-        lakeside nurse      | 403     | 403  | 200  | 200       | 200
-        lakeside home-care  | 403     | 403  | 200  | 200       | 200
-        lakeside pharmacist | 403     | 403  | 200  | 200       | 200
-        lakeside admin      | 403     | 403  | 200  | 200       | 200
-        researcher          | 201     | 200  | 200  | 200       | 200
-        alice               | 403     | 403  | 200  | 200       | 200
-        alice via lakeside  | 401     | 401  | 401  | 401       | 401
-        bob                 | 403     | 403  | 200  | 200       | 200
-        expired token       | 401     | 401  | 401  | 401       | 401
-        30-day token        | 401     | 401  | 401  | 401       | 401
-        no token            | 401     | 401  | 401  | 401       | 401
+        caller               | declare | read | head | inclusion | consistency
+        northside physician  | 403     | 403  | 200  | 200       | 200
+        northside nurse      | 403     | 403  | 200  | 200       | 200
+        northside home-care  | 403     | 403  | 200  | 200       | 200
+        northside pharmacist | 403     | 403  | 200  | 200       | 200
+        northside admin      | 403     | 403  | 200  | 200       | 200
+        riverside physician  | 403     | 403  | 200  | 200       | 200
+        riverside admin      | 403     | 403  | 200  | 200       | 200
+        lakeside physician   | 403     | 403  | 200  | 200       | 200
+        lakeside nurse       | 403     | 403  | 200  | 200       | 200
+        lakeside home-care   | 403     | 403  | 200  | 200       | 200
+        lakeside pharmacist  | 403     | 403  | 200  | 200       | 200
+        lakeside admin       | 403     | 403  | 200  | 200       | 200
+        researcher           | 201     | 200  | 200  | 200       | 200
+        alice                | 403     | 403  | 200  | 200       | 200
+        alice via lakeside   | 401     | 401  | 401  | 401       | 401
+        bob                  | 403     | 403  | 200  | 200       | 200
+        expired token        | 401     | 401  | 401  | 401       | 401
+        30-day token         | 401     | 401  | 401  | 401       | 401
+        no token             | 401     | 401  | 401  | 401       | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -234,26 +234,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   forget? = POST /patients/{id}/forget     ("alice" here is a northside token for that unregistered id)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Unregistered = """
-        caller              | entry? | access? | forget?
-        northside physician | 404*   | 404     | 403
-        northside nurse     | 404*   | 404     | 403
-        northside home-care | 404*   | 404     | 403
-        northside pharmacist| 404*   | 404     | 403
-        northside admin     | 404*   | 404     | 403
-        riverside physician | 404*   | 404     | 403
-        riverside admin     | 404*   | 404     | 403
-        lakeside physician  | 404*   | 404     | 403
-        lakeside nurse      | 404*   | 404     | 403
-        lakeside home-care  | 404*   | 404     | 403
-        lakeside pharmacist | 404*   | 404     | 403
-        lakeside admin      | 404*   | 404     | 403
-        researcher          | 404*   | 404     | 403
-        alice               | 401    | 401     | 401
-        alice via lakeside  | 401    | 401     | 401
-        bob                 | 404*   | 404     | 403
-        expired token       | 401    | 401     | 401
-        30-day token        | 401    | 401     | 401
-        no token            | 401    | 401     | 401
+        caller               | entry? | access? | forget?
+        northside physician  | 404*   | 404     | 403
+        northside nurse      | 404*   | 404     | 403
+        northside home-care  | 404*   | 404     | 403
+        northside pharmacist | 404*   | 404     | 403
+        northside admin      | 404*   | 404     | 403
+        riverside physician  | 404*   | 404     | 403
+        riverside admin      | 404*   | 404     | 403
+        lakeside physician   | 404*   | 404     | 403
+        lakeside nurse       | 404*   | 404     | 403
+        lakeside home-care   | 404*   | 404     | 403
+        lakeside pharmacist  | 404*   | 404     | 403
+        lakeside admin       | 404*   | 404     | 403
+        researcher           | 404*   | 404     | 403
+        alice                | 401    | 401     | 401
+        alice via lakeside   | 401    | 401     | 401
+        bob                  | 404*   | 404     | 403
+        expired token        | 401    | 401     | 401
+        30-day token         | 401    | 401     | 401
+        no token             | 401    | 401     | 401
         """;
 
     /// <summary>The cells marked <c>*</c>: what today's code does instead, and why we believe the table is right.</summary>
