@@ -100,6 +100,27 @@ public sealed class ServiceHost : IAsyncDisposable
         return count;
     }
 
+    /// <summary>What the service has stored that a refused request must not change.</summary>
+    /// <param name="Events">Events of the whole global log except the ledger stream (the ledger signer appends tree heads on its own clock).</param>
+    /// <param name="DataKeys">Rows of he_data_keys (a per-patient key is created on first encryption).</param>
+    /// <param name="LiveDataKeys">Rows of he_data_keys whose key is not destroyed (forgetting destroys one).</param>
+    public sealed record StoreCounts(long Events, long DataKeys, long LiveDataKeys);
+
+    /// <summary>Counted in SQL, committed rows only: exact even while a ledger head or a projection is being written.</summary>
+    public async Task<StoreCounts> CountsAsync()
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand("""
+            SELECT (SELECT count(*) FROM he_events WHERE stream_id <> 'ledger'),
+                   (SELECT count(*) FROM he_data_keys),
+                   (SELECT count(*) FROM he_data_keys WHERE wrapped_key IS NOT NULL)
+            """, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new StoreCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
