@@ -65,17 +65,17 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         northside home-care  | 201      | 201   | 200   | 200     | 403
         northside pharmacist | 201      | 201   | 200   | 200     | 403
         northside admin      | 201      | 403   | 403   | 403     | 403
-        riverside physician  | 403*     | 403   | 403   | 403     | 403
-        riverside admin      | 403*     | 403   | 403   | 403     | 403
-        lakeside physician   | 403*     | 403   | 403   | 403     | 403
-        lakeside nurse       | 403*     | 403   | 403   | 403     | 403
-        lakeside home-care   | 403*     | 403   | 403   | 403     | 403
-        lakeside pharmacist  | 403*     | 403   | 403   | 403     | 403
-        lakeside admin       | 403*     | 403   | 403   | 403     | 403
-        researcher           | 403*     | 403   | 403   | 403     | 403
-        alice                | 403*     | 403   | 403   | 403     | 200
+        riverside physician  | 403      | 403   | 403   | 403     | 403
+        riverside admin      | 403      | 403   | 403   | 403     | 403
+        lakeside physician   | 403      | 403   | 403   | 403     | 403
+        lakeside nurse       | 403      | 403   | 403   | 403     | 403
+        lakeside home-care   | 403      | 403   | 403   | 403     | 403
+        lakeside pharmacist  | 403      | 403   | 403   | 403     | 403
+        lakeside admin       | 403      | 403   | 403   | 403     | 403
+        researcher           | 403      | 403   | 403   | 403     | 403
+        alice                | 403      | 403   | 403   | 403     | 200
         alice via lakeside   | 401      | 401   | 401   | 401     | 401
-        bob                  | 403*     | 403   | 403   | 403     | 403
+        bob                  | 403      | 403   | 403   | 403     | 403
         expired token        | 401      | 401   | 401   | 401     | 401
         30-day token         | 401      | 401   | 401   | 401     | 401
         no token             | 401      | 401   | 401   | 401     | 401
@@ -157,7 +157,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         lakeside home-care   | 403   | 403  | 200      | 200       | 403
         lakeside pharmacist  | 403   | 403  | 403      | 200       | 403
         lakeside admin       | 403   | 403  | 403      | 200       | 403
-        researcher           | 403   | 403  | 403*     | 403       | 403
+        researcher           | 403   | 403  | 403      | 403       | 403
         alice                | 200   | 200  | 200      | 403       | 200
         alice via lakeside   | 401   | 401  | 401      | 401       | 401
         bob                  | 403   | 403  | 403      | 403       | 403
@@ -174,28 +174,29 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   propose = POST /network/proposals (endorsement policy OutOf(2, *), the policy in force)
     //   approve = POST /network/proposals/{id}/approvals (a fresh such proposal made by lakeside's admin)
     //   proposals = GET /network/proposals
+    //   rotate = POST /network/hospitals/lakeside/keys (lakeside's endorsement key; only lakeside's admin)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Network = """
-        caller               | network | staff | unstaff | researcher+ | propose | approve | proposals
-        northside physician  | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        northside nurse      | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        northside home-care  | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        northside pharmacist | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        northside admin      | 200     | 201   | 200     | 201         | 201     | 200     | 200
-        riverside physician  | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        riverside admin      | 200     | 201   | 403     | 201         | 201     | 200     | 200
-        lakeside physician   | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        lakeside nurse       | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        lakeside home-care   | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        lakeside pharmacist  | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        lakeside admin       | 200     | 201   | 403     | 201         | 201     | 409     | 200
-        researcher           | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        alice                | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        alice via lakeside   | 401     | 401   | 401     | 401         | 401     | 401     | 401
-        bob                  | 200     | 403   | 403     | 403         | 403     | 403     | 403
-        expired token        | 401     | 401   | 401     | 401         | 401     | 401     | 401
-        30-day token         | 401     | 401   | 401     | 401         | 401     | 401     | 401
-        no token             | 401     | 401   | 401     | 401         | 401     | 401     | 401
+        caller               | network | staff | unstaff | researcher+ | propose | approve | proposals | rotate
+        northside physician  | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        northside nurse      | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        northside home-care  | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        northside pharmacist | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        northside admin      | 200     | 201   | 200     | 201         | 201     | 200     | 200       | 403
+        riverside physician  | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        riverside admin      | 200     | 201   | 403     | 201         | 201     | 200     | 200       | 403
+        lakeside physician   | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        lakeside nurse       | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        lakeside home-care   | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        lakeside pharmacist  | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        lakeside admin       | 200     | 201   | 403     | 201         | 201     | 409     | 200       | 201
+        researcher           | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        alice                | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        alice via lakeside   | 401     | 401   | 401     | 401         | 401     | 401     | 401       | 401
+        bob                  | 200     | 403   | 403     | 403         | 403     | 403     | 403       | 403
+        expired token        | 401     | 401   | 401     | 401         | 401     | 401     | 401       | 401
+        30-day token         | 401     | 401   | 401     | 401         | 401     | 401     | 401       | 401
+        no token             | 401     | 401   | 401     | 401         | 401     | 401     | 401       | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -235,22 +236,22 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // ---------------------------------------------------------------------------------------------------------------
     private const string Unregistered = """
         caller               | entry? | access? | forget?
-        northside physician  | 404*   | 404     | 403
-        northside nurse      | 404*   | 404     | 403
-        northside home-care  | 404*   | 404     | 403
-        northside pharmacist | 404*   | 404     | 403
-        northside admin      | 404*   | 404     | 403
-        riverside physician  | 404*   | 404     | 403
-        riverside admin      | 404*   | 404     | 403
-        lakeside physician   | 404*   | 404     | 403
-        lakeside nurse       | 404*   | 404     | 403
-        lakeside home-care   | 404*   | 404     | 403
-        lakeside pharmacist  | 404*   | 404     | 403
-        lakeside admin       | 404*   | 404     | 403
-        researcher           | 404*   | 404     | 403
+        northside physician  | 404    | 404     | 403
+        northside nurse      | 404    | 404     | 403
+        northside home-care  | 404    | 404     | 403
+        northside pharmacist | 404    | 404     | 403
+        northside admin      | 404    | 404     | 403
+        riverside physician  | 404    | 404     | 403
+        riverside admin      | 404    | 404     | 403
+        lakeside physician   | 404    | 404     | 403
+        lakeside nurse       | 404    | 404     | 403
+        lakeside home-care   | 404    | 404     | 403
+        lakeside pharmacist  | 404    | 404     | 403
+        lakeside admin       | 404    | 404     | 403
+        researcher           | 404    | 404     | 403
         alice                | 401    | 401     | 401
         alice via lakeside   | 401    | 401     | 401
-        bob                  | 404*   | 404     | 403
+        bob                  | 404    | 404     | 403
         expired token        | 401    | 401     | 401
         30-day token         | 401    | 401     | 401
         no token             | 401    | 401     | 401
@@ -259,46 +260,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     /// <summary>The cells marked <c>*</c>: what today's code does instead, and why we believe the table is right.</summary>
     private static readonly Dictionary<(string Column, string Caller), string> BelievedWrong = new()
     {
-        // Status 403 is right today; what differs is the data key.
-        [("register", "riverside physician")] = RefusedRegistrationKeepsAKey,
-        [("register", "riverside admin")] = RefusedRegistrationKeepsAKey,
-        [("register", "lakeside physician")] = RefusedRegistrationKeepsAKey,
-        [("register", "lakeside nurse")] = RefusedRegistrationKeepsAKey,
-        [("register", "lakeside home-care")] = RefusedRegistrationKeepsAKey,
-        [("register", "lakeside pharmacist")] = RefusedRegistrationKeepsAKey,
-        [("register", "lakeside admin")] = RefusedRegistrationKeepsAKey,
-        [("register", "researcher")] = RefusedRegistrationKeepsAKey,
-        [("register", "alice")] = RefusedRegistrationKeepsAKey,
-        [("register", "bob")] = RefusedRegistrationKeepsAKey,
-        [("entry?", "northside physician")] = EntryForNobodyKeepsAKey,
-        [("entry?", "northside nurse")] = EntryForNobodyKeepsAKey,
-        [("entry?", "northside home-care")] = EntryForNobodyKeepsAKey,
-        [("entry?", "northside pharmacist")] = EntryForNobodyKeepsAKey,
-        [("entry?", "northside admin")] = EntryForNobodyKeepsAKey,
-        [("entry?", "riverside physician")] = EntryForNobodyKeepsAKey,
-        [("entry?", "riverside admin")] = EntryForNobodyKeepsAKey,
-        [("entry?", "lakeside physician")] = EntryForNobodyKeepsAKey,
-        [("entry?", "lakeside nurse")] = EntryForNobodyKeepsAKey,
-        [("entry?", "lakeside home-care")] = EntryForNobodyKeepsAKey,
-        [("entry?", "lakeside pharmacist")] = EntryForNobodyKeepsAKey,
-        [("entry?", "lakeside admin")] = EntryForNobodyKeepsAKey,
-        [("entry?", "researcher")] = EntryForNobodyKeepsAKey,
-        [("entry?", "bob")] = EntryForNobodyKeepsAKey,
-        [("consents", "researcher")] =
-            "Today 200: the role consent 'researcher' (purpose research) makes every researcher an 'active grantee', so a researcher " +
-            "reads an identified patient's whole consent list (whom she trusts with what, sensitive grants included). Researchers get " +
-            "aggregates only (the decider denies them every access for that reason) and never see a person; a research-only grant " +
-            "should not open the patient's consents.",
     };
-
-    private const string RefusedRegistrationKeepsAKey =
-        "Today the status is right but a he_data_keys row is created for the would-be patient: RegisterPatientHandler seals the " +
-        "demographics (creating the patient's data key) before the decider refuses. A refused command should leave nothing behind.";
-
-    private const string EntryForNobodyKeepsAKey =
-        "Today the status is right but a he_data_keys row is created for the unregistered id: AddRecordEntryHandler encrypts the " +
-        "content (creating a data key) before the decider answers patient-not-found. Any authenticated caller can so create key " +
-        "rows at will, for ids that are nobody's.";
 
     // ===============================================================================================================
 
@@ -490,6 +452,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["propose"] = At("POST /network/proposals", _ => new("POST", "/network/proposals", AuthorizationFixture.PolicyInForce, null)),
         ["approve"] = new("POST /network/proposals/{proposalId:guid}/approvals", async f => new("POST", $"/network/proposals/{await f.NewProposalByLakesideAsync()}/approvals", null, null)),
         ["proposals"] = At("GET /network/proposals", _ => new("GET", "/network/proposals", null, null)),
+        ["rotate"] = At("POST /network/hospitals/{hospitalId}/keys", _ => new("POST", "/network/hospitals/lakeside/keys", new { use = "endorsement" }, null)),
 
         ["declare"] = At("POST /research/projections", _ => new("POST", "/research/projections", new { name = Fresh("spec"), groupBy = new[] { "sex" }, k = 2 }, null)),
         ["read"] = At("GET /research/projections/{name}", f => new("GET", $"/research/projections/{f.ResearchProjection}", null, null)),

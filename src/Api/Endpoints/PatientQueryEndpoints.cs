@@ -77,7 +77,7 @@ public static class PatientQueryEndpoints
         // else's look the same to a caller who may read neither (no answer or timing tells them apart).
         var actor = http.Actor();
         var patient = await patients.StateAsync(id, ct);
-        if (!patient.IsThePatient(actor) && !patient.HasActiveGrantee(actor, clock.UtcNow))
+        if (!patient.MayReadConsents(actor, clock.UtcNow))
             return Forbidden("Only the patient or a grantee of an active consent reads the consents.");
         await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
         var list = await consents.ListAsync(id, clock.UtcNow, ct);

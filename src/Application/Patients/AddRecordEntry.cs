@@ -34,10 +34,11 @@ public sealed class AddRecordEntryHandler(PatientCommands patients, IPatientCiph
     public async ValueTask<EntryAddedResult> Handle(AddRecordEntryCommand c, CancellationToken ct)
     {
         var entryId = c.EntryId ?? Guid.NewGuid();
-        var content = await cipher.EncryptAsync(c.PatientId, JsonSerializer.Serialize(new EntryContent(c.Code.Display, c.Text)), ct);
-        var result = await patients.ExecuteAsync(c.PatientId, at => new AddRecordEntry(
-            entryId, ValidationRules.Parse<Category>(c.Category), c.Code.System, c.Code.Code, content,
-            (c.RecordedAt ?? at).ToUniversalTime(), c.Context.Actor, at), c.Context, ct);
+        var result = await patients.ExecuteSealedAsync(c.PatientId,
+            t => cipher.EncryptAsync(c.PatientId, JsonSerializer.Serialize(new EntryContent(c.Code.Display, c.Text)), t),
+            (content, at) => new AddRecordEntry(
+                entryId, ValidationRules.Parse<Category>(c.Category), c.Code.System, c.Code.Code, content,
+                (c.RecordedAt ?? at).ToUniversalTime(), c.Context.Actor, at), c.Context, ct);
         return new(entryId, result.Receipt);
     }
 }

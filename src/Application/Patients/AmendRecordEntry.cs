@@ -24,9 +24,9 @@ public sealed class AmendRecordEntryHandler(PatientCommands patients, IPatientCi
 {
     public async ValueTask<Receipt> Handle(AmendRecordEntryCommand c, CancellationToken ct)
     {
-        var content = await cipher.EncryptAsync(c.PatientId, JsonSerializer.Serialize(new EntryContent(null, c.Text)), ct);
-        var result = await patients.ExecuteAsync(c.PatientId,
-            at => new AmendRecordEntry(c.EntryId, content, c.Reason, c.Context.Actor, at), c.Context, ct);
+        var result = await patients.ExecuteSealedAsync(c.PatientId,
+            t => cipher.EncryptAsync(c.PatientId, JsonSerializer.Serialize(new EntryContent(null, c.Text)), t),
+            (content, at) => new AmendRecordEntry(c.EntryId, content, c.Reason, c.Context.Actor, at), c.Context, ct);
         return result.Receipt;
     }
 }

@@ -20,8 +20,8 @@ public sealed class CorrectPatientDetailsHandler(PatientCommands patients, IPati
 {
     public async ValueTask<Receipt> Handle(CorrectPatientDetailsCommand c, CancellationToken ct)
     {
-        var demographics = await new Demographics(c.Name).SealAsync(cipher, c.PatientId, ct);
-        return (await patients.ExecuteAsync(c.PatientId, at => new CorrectPatientDetails(
-            c.BirthYear, ValidationRules.Parse<Sex>(c.Sex), demographics, c.Context.Actor, at), c.Context, ct)).Receipt;
+        return (await patients.ExecuteSealedAsync(c.PatientId, t => new Demographics(c.Name).SealAsync(cipher, c.PatientId, t),
+            (demographics, at) => new CorrectPatientDetails(
+                c.BirthYear, ValidationRules.Parse<Sex>(c.Sex), demographics, c.Context.Actor, at), c.Context, ct)).Receipt;
     }
 }

@@ -5,8 +5,11 @@ using HealthEvents.Domain.Patients;
 namespace HealthEvents.Application.Patients;
 
 /// <summary>The patient stream's entry point for handlers: one place that names the stream and the decider.</summary>
-public sealed class PatientCommands(CommandExecutor executor, IClock clock)
+public sealed class PatientCommands(CommandExecutor executor, IClock clock, PatientDirectory patients)
 {
+    /// <summary>Stands in for ciphertext while a sealed command is judged before anything is encrypted.</summary>
+    private const string SealPending = "sealed-content-pending";
+
     public const string StreamPrefix = "patient-";
 
     public static string StreamId(Guid patientId) => StreamPrefix + patientId;
@@ -17,5 +20,22 @@ public sealed class PatientCommands(CommandExecutor executor, IClock clock)
         var at = clock.UtcNow;
         return executor.ExecuteAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
             StreamId(patientId), command(at), at, context, ct);
+    }
+
+    /// <summary>
+    /// For commands that carry content encrypted under the patient's key: the command is judged first, with a
+    /// placeholder for the ciphertext, against the stream as it is — so a command that would be refused (not allowed,
+    /// unknown patient) makes no data key and stores nothing — then the content is sealed and the real command goes
+    /// the one command path, decided again there.
+    /// </summary>
+    public async Task<CommandResult<IPatientEvent>> ExecuteSealedAsync(
+        Guid patientId, Func<CancellationToken, Task<string>> seal, Func<string, DateTimeOffset, IPatientCommand> command,
+        CommandContext context, CancellationToken ct)
+    {
+        var at = clock.UtcNow;
+        PatientDecider.Decide(command(SealPending, at), await patients.StateAsync(patientId, ct)); // throws the refusal
+        var content = await seal(ct);
+        return await executor.ExecuteAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
+            StreamId(patientId), command(content, at), at, context, ct);
     }
 }

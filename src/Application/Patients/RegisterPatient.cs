@@ -29,9 +29,9 @@ public sealed class RegisterPatientHandler(PatientCommands patients, IPatientCip
     public async ValueTask<PatientRegisteredResult> Handle(RegisterPatientCommand c, CancellationToken ct)
     {
         var patientId = c.PatientId ?? Guid.NewGuid();
-        var demographics = await new Demographics(c.Name).SealAsync(cipher, patientId, ct);
-        var result = await patients.ExecuteAsync(patientId, at => new RegisterPatient(
-            patientId, c.HomeHospital, c.BirthYear, ValidationRules.Parse<Sex>(c.Sex), demographics, c.Context.Actor, at), c.Context, ct);
+        var result = await patients.ExecuteSealedAsync(patientId, t => new Demographics(c.Name).SealAsync(cipher, patientId, t),
+            (demographics, at) => new RegisterPatient(
+                patientId, c.HomeHospital, c.BirthYear, ValidationRules.Parse<Sex>(c.Sex), demographics, c.Context.Actor, at), c.Context, ct);
         return new(patientId, result.Receipt);
     }
 }

@@ -32,9 +32,12 @@ public sealed record PatientState(
     public bool IsThePatient(Actor actor) =>
         Registered && actor.IsPatient(PatientId) && string.Equals(actor.Hospital, HomeHospital, StringComparison.Ordinal);
 
-    /// <summary>Whether an active consent of the patient names <paramref name="actor"/> as its grantee at <paramref name="at"/>.</summary>
-    public bool HasActiveGrantee(Actor actor, DateTimeOffset at) =>
-        Registered && Consents.Values.Any(c => c.IsActiveAt(at) && c.Grantee.Matches(actor));
+    /// <summary>
+    /// Who reads the patient's consents: the patient, and staff named by one of their active consents. Researchers
+    /// never do, though a research consent names their role: they see aggregates, never a person.
+    /// </summary>
+    public bool MayReadConsents(Actor actor, DateTimeOffset at) =>
+        IsThePatient(actor) || (Registered && actor.IsPractitioner && Consents.Values.Any(c => c.IsActiveAt(at) && c.Grantee.Matches(actor)));
 
     /// <summary>The insurance period covering <paramref name="at"/>, if any.</summary>
     public InsurancePeriod? InsuranceAt(DateTimeOffset at) => Insurance is { } period && period.Covers(at) ? period : null;
