@@ -2,20 +2,26 @@
 # Shared by run.sh and test.sh: install what a fresh machine lacks, then build.
 set -euo pipefail
 
+# Installs Debian packages as root; elsewhere says what to install and stops.
+apt_install() {
+  local why=$1; shift
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "$why is missing; install it (apt-get install -y $*)." >&2
+    exit 1
+  fi
+  echo "==> Installing $why (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}
+
 have_postgres_server() {
   [ -n "${HEALTHEVENTS_PG_BIN:-}" ] && [ -x "${HEALTHEVENTS_PG_BIN}/initdb" ] && return 0
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
 }
 
 if [ -z "${ConnectionStrings__Postgres:-}" ] && ! have_postgres_server; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "PostgreSQL server binaries are missing; install them (apt-get install -y postgresql) or set ConnectionStrings__Postgres." >&2
-    exit 1
-  fi
-  echo "==> Installing the PostgreSQL server (Debian packages)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq postgresql >/dev/null
+  apt_install "the PostgreSQL server (or set ConnectionStrings__Postgres)" postgresql
   # The service runs its own private instance; the distribution's default cluster is not needed.
   if command -v pg_lsclusters >/dev/null; then
     pg_lsclusters -h 2>/dev/null | while read -r ver name _; do pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true; done
@@ -24,14 +30,8 @@ fi
 
 # ICU: identifiers are compared after Unicode normalisation (NFC), which .NET takes from ICU.
 if ! compgen -G "/usr/lib/*/libicuuc.so.*" >/dev/null && ! compgen -G "/usr/lib/libicuuc.so.*" >/dev/null; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "ICU (libicu) is missing; install it (apt-get install -y libicu72 or your release's libicu)." >&2
-    exit 1
-  fi
-  echo "==> Installing ICU (Debian packages)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "$(apt-cache search --names-only '^libicu[0-9]+$' | awk '{print $1}' | sort -V | tail -1)" >/dev/null
+  [ "$(id -u)" -ne 0 ] || apt-get update -qq
+  apt_install "ICU (libicu)" "$(apt-cache search --names-only '^libicu[0-9]+$' | awk '{print $1}' | sort -V | tail -1)"
 fi
 
 if ! command -v dotnet >/dev/null; then

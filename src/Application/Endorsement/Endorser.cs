@@ -60,14 +60,15 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
     public async Task<EndorsementReply> EndorseAsync(EndorsementRequest request, IHospitalKeys keys, CancellationToken ct)
     {
         var hospital = keys.HospitalId;
-        if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null)
+        if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null
+            || request.PrevHash is null || request.CommandType is null)
             return EndorsementReply.Refused(hospital, "the proposal is incomplete");
         object command;
         try
         {
             command = CommandCodec.Decode(request.CommandType, request.Command);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
             return EndorsementReply.Refused(hospital, "the command could not be read");
         }
