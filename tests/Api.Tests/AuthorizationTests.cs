@@ -132,7 +132,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         researcher           | 403r       | 403r        | 403r          | 403r     | 403r
         alice                | 200        | 200         | 200           | 200      | 403r
         alice via lakeside   | 401        | 401         | 401           | 401      | 401
-        bob                  | 403r       | 403r        | 403r          | 403r     | 403r
+        bob                  | 403        | 403         | 403           | 403      | 403
         expired token        | 401        | 401         | 401           | 401      | 401
         30-day token         | 401        | 401         | 401           | 401      | 401
         no token             | 401        | 401         | 401           | 401      | 401

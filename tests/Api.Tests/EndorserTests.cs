@@ -4,6 +4,7 @@ using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Ledger;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
 using HealthEvents.Infrastructure.Endorsement;
@@ -282,6 +283,97 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
 
         Assert.Null(reply.Signature);
         Assert.Contains("no caller credential", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_patient_vouched_for_by_another_member_is_not_even_recorded()
+    {
+        // Lakeside invents a "patient" of its own on Alice's stream: the endorser cannot see that person's registration,
+        // so it records nothing that such an actor asks — not even a denied access or a break-glass attempt.
+        var invented = new Actor("x", Role.Patient, "lakeside", Alice);
+        foreach (var make in new Func<Actor, DateTimeOffset, IPatientCommand>[]
+                 {
+                     (a, at) => new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], a, at),
+                     (a, at) => new UseEmergencyAccess(Guid.NewGuid(), "unconscious", a, at),
+                 })
+        {
+            var reply = await EndorseAsync(await ForgedAsync(invented, make(invented, DateTimeOffset.UtcNow), "lakeside"));
+            Assert.Null(reply.Signature);
+            Assert.Contains("not-the-patient", reply.Reason);
+        }
+    }
+
+    [Fact]
+    public async Task A_researcher_is_spoken_for_only_by_the_hospital_that_vouches_for_them()
+    {
+        // researcher-1 is vouched for by Lakeside; Riverside presents them as its own.
+        var impostor = new Actor("researcher-1", Role.Researcher, "riverside");
+        var request = await ProposalAsync(impostor,
+            (a, at) => new RequestAccess(Guid.NewGuid(), Purpose.Research, [Category.Conditions], a, at), submitter: "riverside");
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("researcher vouched for by riverside", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_ledger_head_is_cosigned_only_for_the_root_of_the_global_log()
+    {
+        var builder = new Actor(SystemActors.LedgerBuilder, Role.Admin, "lakeside");
+        var head = new SignTreeHead(4_000_000_000_000_000_000, new string('a', 64), builder, DateTimeOffset.UtcNow);
+        var beyond = await LedgerHeadAsync(head);
+        // A wrong root over leaves that exist (the ledger decider only sees that sizes grow; the witness sees the log).
+        var forged = beyond with { Command = CommandCodec.Encode(head with { TreeSize = 1 }).Json };
+
+        var tooBig = await EndorseAsync(beyond);
+        var wrongRoot = await EndorseAsync(forged);
+
+        Assert.Null(tooBig.Signature);
+        Assert.Contains("fewer than the head's", tooBig.Reason);
+        Assert.Null(wrongRoot.Signature);
+        Assert.Contains("not the root of the global log's first 1 leaves", wrongRoot.Reason);
+    }
+
+    [Fact]
+    public async Task A_malformed_command_is_refused_not_failed()
+    {
+        var request = await ProposalAsync();
+        var json = System.Text.Json.Nodes.JsonNode.Parse(request.Command.GetRawText())!.AsObject();
+        json["categories"] = null;
+        var nulled = request with { Command = System.Text.Json.JsonSerializer.SerializeToElement(json) };
+        var foreign = request with { CommandType = nameof(GrantConsent) };
+
+        foreach (var bad in new[] { nulled, foreign, request with { CommandType = null! }, request with { Command = default } })
+        {
+            var reply = await EndorseAsync(bad);
+            Assert.Null(reply.Signature);
+            Assert.NotNull(reply.Reason);
+        }
+    }
+
+    /// <summary>A ledger head proposed by Lakeside's node, decided as its ledger builder would.</summary>
+    private async Task<EndorsementRequest> LedgerHeadAsync(SignTreeHead head)
+    {
+        var context = CommandContext.For(head.Actor);
+        var stream = Application.Ledger.LedgerCommands.StreamId;
+        var decision = await Get<CommandDecider>().DecideAsync<Domain.Ledger.LedgerDecider, Domain.Ledger.LedgerState, Domain.Ledger.ILedgerCommand, Domain.Ledger.ILedgerEvent>(
+            stream, head, head.At, context, default);
+        using var lakeside = Signer("lakeside", HospitalKeyUse.Identity);
+        return EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion),
+            decision.LastHash, head, context, head.At, decision.Envelopes), lakeside, lakeside);
+    }
+
+    /// <summary>What a member node that decides as it pleases sends: the events of <paramref name="command"/> decided for nobody in particular.</summary>
+    private async Task<EndorsementRequest> ForgedAsync(Actor actor, IPatientCommand command, string submitter)
+    {
+        var context = CommandContext.For(actor);
+        var stream = PatientCommands.StreamId(Alice);
+        var honest = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
+            stream, new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], RiversidePhysician, command.At), command.At, context, default);
+        using var node = Signer(submitter, HospitalKeyUse.Identity);
+        return EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(honest.LastVersion),
+            honest.LastHash, command, context, command.At, honest.Envelopes, "northside"), node, node);
     }
 
     [Fact]

@@ -121,7 +121,9 @@ public sealed class NetworkMembershipTests(DemoServiceFixture fixture) : IClassF
     public async Task Any_member_admin_registers_a_researcher_who_can_then_sign_in()
     {
         await Created(Host.As("riverside admin").PostJsonAsync("/network/researchers", new { researcherId = "researcher-2", organisation = "Riverside Institute" }));
-        Assert.Equal(HttpStatusCode.OK, (await Host.Client(Host.Mint("lakeside", "researcher-2", Role.Researcher)).GetAsync("/network")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Host.Client(Host.Mint("riverside", "researcher-2", Role.Researcher)).GetAsync("/network")).StatusCode);
+        // Riverside vouches for the researcher: no other member can speak for them.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Host.Client(Host.Mint("lakeside", "researcher-2", Role.Researcher)).GetAsync("/network")).StatusCode);
 
         var again = await Host.As("northside admin").PostJsonAsync("/network/researchers", new { researcherId = "researcher-2", organisation = "Elsewhere" });
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);

@@ -29,6 +29,7 @@ public sealed class ServiceHost : IAsyncDisposable
     }
 
     public Uri Address { get; }
+    public string DataFolder => _dataFolder;
     public string ConnectionString { get; }
 
     /// <summary>Raw SQL on the service's database: how the tests play an attacker with write access to the store.</summary>

@@ -123,6 +123,60 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_hospital_joins_only_with_keys_of_its_own()
+    {
+        var network = await (await Host.As("riverside admin").GetAsync("/network")).JsonAsync();
+        var northside = network.GetProperty("hospitals").EnumerateArray().Single(h => h.GetProperty("id").GetString() == "northside");
+        var (endorsementKey, identityKey) = (northside.GetProperty("endorsementKeys")[0], northside.GetProperty("identityKeys")[0]);
+        using var fresh = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var fresh2 = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        object Admission(string endpoint, string ekid, string ekey, string ikid, string ikey) => new
+        {
+            kind = "admit-hospital",
+            hospital = new { id = "westside", name = "Westside", endorserEndpoint = endpoint, endorsementKeyId = ekid, endorsementPublicKey = ekey, identityKeyId = ikid, identityPublicKey = ikey },
+        };
+        string Spki(System.Security.Cryptography.ECDsa k) => Convert.ToBase64String(k.ExportSubjectPublicKeyInfo());
+        string Kid(System.Security.Cryptography.ECDsa k) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(k.ExportSubjectPublicKeyInfo()))[..16];
+        var before = await GlobalLogLengthAsync(Host);
+
+        foreach (var bad in new[]
+                 {
+                     // Northside's own keys under new ids: it would then endorse twice.
+                     Admission("in-process", endorsementKey.GetProperty("keyId").GetString() + "-w", endorsementKey.GetProperty("publicKey").GetString()!,
+                         identityKey.GetProperty("keyId").GetString() + "-w", identityKey.GetProperty("publicKey").GetString()!),
+                     Admission("in-process", endorsementKey.GetProperty("keyId").GetString()!, endorsementKey.GetProperty("publicKey").GetString()!, Kid(fresh2), Spki(fresh2)),
+                     Admission("in-process", "k1", "!!!", Kid(fresh2), Spki(fresh2)),                       // not a key
+                     Admission("in-process", "0123456789abcdef", Spki(fresh), Kid(fresh2), Spki(fresh2)),     // an id that is not the key's
+                     Admission("file:///etc/passwd", Kid(fresh), Spki(fresh), Kid(fresh2), Spki(fresh2)),   // not an endorser
+                 })
+        {
+            var response = await Host.As("northside admin").PostJsonAsync("/network/proposals", bad);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+        Assert.Equal(before, await GlobalLogLengthAsync(Host));
+        Assert.Equal(HttpStatusCode.Created, (await Host.As("northside admin").PostJsonAsync("/network/proposals",
+            Admission("in-process", Kid(fresh), Spki(fresh), Kid(fresh2), Spki(fresh2)))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_token_with_more_than_one_role_is_refused()
+    {
+        using var key = new HealthEvents.Infrastructure.Identity.HospitalKeyring(Path.Combine(Host.DataFolder, "keys")).Get("northside", HealthEvents.Infrastructure.Identity.HospitalKeyUse.Identity);
+        var now = DateTime.UtcNow;
+        var token = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(
+            new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+            {
+                Issuer = "northside", Audience = "healthevents", IssuedAt = now, NotBefore = now, Expires = now.AddHours(1),
+                Claims = new Dictionary<string, object> { ["sub"] = "northside-physician", ["role"] = new[] { "physician", "admin" }, ["hospital"] = "northside" },
+                SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                    new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(key) { KeyId = HealthEvents.Infrastructure.Identity.PublicKeys.KeyId(key) },
+                    Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256),
+            });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Host.Client(token).GetAsync("/network")).StatusCode);
+    }
+
+    [Fact]
     public async Task After_founding_a_genesis_command_is_endorsed_or_refused_like_any_other()
     {
         var network = Host.Services.GetRequiredService<NetworkCommands>();

@@ -27,9 +27,8 @@ public static class NetworkGovernanceEndpoints
 
     public sealed record ProposalsView(IReadOnlyList<ProposalView> Proposals, string MembershipPolicy);
 
-    /// <param name="Use">identity or endorsement.</param>
-    /// <param name="EffectiveFrom">When the new key takes over (not in the past); default now.</param>
-    public sealed record RotateKeyRequest(string Use, DateTimeOffset? EffectiveFrom);
+    /// <param name="Use">identity or endorsement; the new key takes over at once.</param>
+    public sealed record RotateKeyRequest(string Use);
 
     public static IEndpointRouteBuilder MapNetworkGovernance(this IEndpointRouteBuilder app)
     {
@@ -69,7 +68,7 @@ public static class NetworkGovernanceEndpoints
 
     public static async Task<Created<KeyRotatedResult>> RotateKey(string hospitalId, RotateKeyRequest body, HttpContext http, IMediator mediator, CancellationToken ct)
     {
-        var result = await mediator.Send(new RotateHospitalKeyCommand(hospitalId, body.Use, body.EffectiveFrom, http.Command()), ct);
+        var result = await mediator.Send(new RotateHospitalKeyCommand(hospitalId, body.Use, http.Command()), ct);
         return TypedResults.Created($"/network", result);
     }
 

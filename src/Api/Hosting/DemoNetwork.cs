@@ -35,6 +35,6 @@ public static class DemoNetwork
     public static GenesisFile Genesis(IConfiguration? endpoints = null) => new(
         Hospitals.Select(h => new GenesisHospital(h, Names[h], endpoints?[h] is { Length: > 0 } url ? url : EndorserClients.InProcess)).ToList(),
         Hospitals.SelectMany(h => StaffRoles.Select(r => new GenesisPractitioner(h, StaffId(h, r), r))).ToList(),
-        [new GenesisResearcher(ResearcherId, "Lakeside University")],
+        [new GenesisResearcher(ResearcherId, "Lakeside University", "lakeside")],
         EndorsementPolicy: null);
 }

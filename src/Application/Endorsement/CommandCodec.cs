@@ -17,6 +17,13 @@ public static class CommandCodec
             || typeof(IResearchCommand).IsAssignableFrom(t) || typeof(ILedgerCommand).IsAssignableFrom(t)))
         .ToDictionary(t => t.Name, StringComparer.Ordinal);
 
+    /// <summary>Strict on the way in: a null where the command declares none, or a missing constructor parameter, does not read.</summary>
+    private static readonly JsonSerializerOptions Strict = new(Serialization.Json.Options)
+    {
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
     public static (string Type, JsonElement Json) Encode(object command) =>
         Types.TryGetValue(command.GetType().Name, out var type) && type == command.GetType()
             ? (type.Name, JsonSerializer.SerializeToElement(command, type, Serialization.Json.Options))
@@ -24,6 +31,6 @@ public static class CommandCodec
 
     public static object Decode(string type, JsonElement json) =>
         Types.TryGetValue(type, out var t)
-            ? JsonSerializer.Deserialize(json, t, Serialization.Json.Options) ?? throw new JsonException("Empty command.")
+            ? JsonSerializer.Deserialize(json, t, Strict) ?? throw new JsonException("Empty command.")
             : throw new JsonException($"Unknown command type '{type}'.");
 }

@@ -64,6 +64,9 @@ public sealed class EndorsementService(
         if (IsFounding(proposal)) return null;
 
         var network = directory.Current;
+        // What every endorser will check against the network, this node checks first: the caller gets a 400, not a 503.
+        if (network.CommandProblem(proposal.Command) is { } problem)
+            throw RejectedException.Invalid("network-rules", char.ToUpperInvariant(problem[0]) + problem[1..] + ".");
         var policy = EndorsementPolicy.Parse(network.EndorsementPolicy);
         var context = new PolicyContext(network.Hospitals.Keys.ToList(), proposal.HomeHospital);
         var caller = proposal.Context.Actor.Hospital;

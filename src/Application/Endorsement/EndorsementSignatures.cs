@@ -50,6 +50,24 @@ public static class EndorsementSignatures
         }
     }
 
+    /// <summary>
+    /// The id of a public key (base64 SubjectPublicKeyInfo): the first 16 lowercase hex digits of SHA-256 over the
+    /// DER bytes, so an id names one key and no member can register another's key under an alias. Null when the text
+    /// is not an ECDSA P-256 public key.
+    /// </summary>
+    public static string? KeyIdOf(string? publicKeyBase64Spki)
+    {
+        if (string.IsNullOrEmpty(publicKeyBase64Spki) || Import(publicKeyBase64Spki) is not { } key) return null;
+        using (key)
+        {
+            // Over the canonical encoding, and only for text that is exactly it: one key, one spelling, one id.
+            var canonical = key.ExportSubjectPublicKeyInfo();
+            return canonical.AsSpan().SequenceEqual(Convert.FromBase64String(publicKeyBase64Spki))
+                ? Convert.ToHexStringLower(SHA256.HashData(canonical))[..16]
+                : null;
+        }
+    }
+
     /// <summary>The endorsement of a transaction signed on its own: the signed root is its hash, leaf 0 of 1, empty path.</summary>
     public static TransactionEndorsement BatchOfOne(
         long firstVersion, int eventCount, byte[] transactionHash, IReadOnlyList<EndorsementSignature> signatures)

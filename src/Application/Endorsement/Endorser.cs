@@ -1,10 +1,12 @@
 using System.Text.Json;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Ledger;
 using HealthEvents.Domain.Network;
 
 namespace HealthEvents.Application.Endorsement;
@@ -40,7 +42,7 @@ public static class HospitalKeys
 /// command's time is its own clock's; loads the stream itself at the proposal's expected version, re-runs the
 /// decision and signs the transaction hash only when it gets byte-identical envelopes at the same place in the chain.
 /// </summary>
-public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory, IClock clock, EndorsementOptions options)
+public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory, IClock clock, EndorsementOptions options, LedgerWitness ledger)
 {
     /// <summary>How old this endorser's view of the network may be when it judges a proposal (a deregistration takes effect within it).</summary>
     public static readonly TimeSpan NetworkViewMaxAge = TimeSpan.FromSeconds(1);
@@ -53,11 +55,27 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
     public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options)
     {
         var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000));
-        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options);
+        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options, new LedgerWitness(store));
     }
 
     /// <param name="keys">This hospital's endorsement keys: it signs with the one the network records as valid at the command's time.</param>
+    /// <returns>The signature, or the reason for refusing; never an exception for what a peer sent.</returns>
     public async Task<EndorsementReply> EndorseAsync(EndorsementRequest request, IHospitalKeys keys, CancellationToken ct)
+    {
+        try
+        {
+            return await JudgeAsync(request, keys, ct);
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException or ArgumentException
+                                      or InvalidOperationException or JsonException or KeyNotFoundException or IndexOutOfRangeException)
+        {
+            // A broken or hostile peer's proposal (a null where the command needs a value, a field of another command)
+            // is refused like any other; it never fails the endorser. The type alone: messages may quote the data.
+            return EndorsementReply.Refused(keys.HospitalId, $"the proposal is malformed ({e.GetType().Name})");
+        }
+    }
+
+    private async Task<EndorsementReply> JudgeAsync(EndorsementRequest request, IHospitalKeys keys, CancellationToken ct)
     {
         var hospital = keys.HospitalId;
         if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null
@@ -79,6 +97,9 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
         if (refusal is not null) network = await directory.RefreshAsync(ct);
         if (refusal is not null && (Authenticate(request, network) ?? Admit(request, command, network)) is { } still)
             return EndorsementReply.Refused(hospital, still);
+        // A ledger head is co-signed only for the root this endorser computes from the global log itself.
+        if (command is SignTreeHead head && await ledger.ProblemAsync(head.TreeSize, head.RootHash, ct) is { } unwitnessed)
+            return EndorsementReply.Refused(hospital, unwitnessed);
 
         Reexecution mine;
         try

@@ -1,3 +1,4 @@
+using HealthEvents.Application.Endorsement;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
@@ -29,7 +30,9 @@ public static class NetworkRules
         return actor.Role switch
         {
             Role.Patient => actor.PatientId is null ? "a patient credential names no patient" : null,
-            Role.Researcher => network.Researchers.ContainsKey(actor.Id) ? null : "the researcher is not registered in the network",
+            Role.Researcher => network.Researchers.TryGetValue(actor.Id, out var r) && string.Equals(r.Hospital, actor.Hospital, StringComparison.Ordinal)
+                ? null
+                : $"the actor is not registered in the network as a researcher vouched for by {actor.Hospital}",
             _ => network.Practitioners.TryGetValue(actor.Id, out var p) && p.HospitalId == actor.Hospital && p.Role == actor.Role
                 ? null
                 : $"the actor is not registered in the network as {KebabCase.Of(actor.Role)} of {actor.Hospital}",
@@ -60,10 +63,39 @@ public static class NetworkRules
     /// <summary>Why the network's membership rules out <paramref name="command"/> whatever its stream holds, or null.</summary>
     public static string? CommandProblem(this NetworkState network, object command) => command switch
     {
+        ProposeNetworkChange { Change: { Kind: NetworkChangeKind.AdmitHospital, Hospital: { } h } }
+            => network.AdmissionProblem(h.EndorserEndpoint, (h.EndorsementKeyId, h.EndorsementPublicKey), (h.IdentityKeyId, h.IdentityPublicKey)),
+        JoinHospital j => network.AdmissionProblem(j.EndorserEndpoint, (j.EndorsementKeyId, j.EndorsementPublicKey), (j.IdentityKeyId, j.IdentityPublicKey)),
+        RotateHospitalKey r => network.KeyProblem(r.KeyId, r.PublicKey),
         GrantConsent grant when network.GranteeProblem(grant.Grantee) is { } problem => $"the consent's grantee is not in the network ({problem})",
         DeclareResearchProjection declare
             when declare.Organisation != (network.Researchers.TryGetValue(declare.Actor.Id, out var r) ? r.Organisation : null)
             => "the declaration names another organisation than the researcher's registration",
         _ => null,
     };
+
+    /// <summary>
+    /// A hospital joins with keys of its own — valid P-256 keys under their derived ids, used by no member before (a
+    /// member registering its own keys under a second name would endorse twice) — and an endorser that is in-process or an http(s) URL.
+    /// </summary>
+    private static string? AdmissionProblem(this NetworkState network, string? endpoint, (string? Id, string? Key) endorsement, (string? Id, string? Key) identity)
+    {
+        if (endpoint != InProcessEndpoint && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            return "the endorser endpoint is neither in-process nor an http(s) URL";
+        if (string.Equals(endorsement.Key, identity.Key, StringComparison.Ordinal))
+            return "a hospital's endorsement and identity keys are two different keys";
+        return network.KeyProblem(endorsement.Id, endorsement.Key) ?? network.KeyProblem(identity.Id, identity.Key);
+    }
+
+    /// <summary>The endpoint of an endorser run inside the submitting node (the single-machine default).</summary>
+    public const string InProcessEndpoint = "in-process";
+
+    /// <summary>A new key: an ECDSA P-256 public key (base64 SubjectPublicKeyInfo) under the id derived from it, that no member has used.</summary>
+    private static string? KeyProblem(this NetworkState network, string? keyId, string? publicKey)
+    {
+        if (EndorsementSignatures.KeyIdOf(publicKey) is not { } derived) return "a key is not an ECDSA P-256 public key in canonical SubjectPublicKeyInfo form";
+        if (!string.Equals(keyId, derived, StringComparison.Ordinal))
+            return "a key's id is the first 16 hex digits of SHA-256 over its SubjectPublicKeyInfo";
+        return network.Hospitals.Values.Any(h => h.HasKeyId(derived)) ? "the key is already used by a member hospital" : null;
+    }
 }

@@ -9,11 +9,12 @@ namespace HealthEvents.Application.Network;
 
 /// <summary>
 /// A hospital's admin rotates one of its own keys: this node makes the new key pair, the network records its public
-/// half (endorsed like any network change), and it takes effect at <paramref name="EffectiveFrom"/> (default: the
-/// command's time). Signatures made before stay checkable against the old key; from then on the new one signs.
+/// half (endorsed like any network change), and it takes effect at once (the command's time). Signatures made before
+/// stay checkable against the old key; from then on the new one signs. (The domain allows a later effective time; the
+/// API does not offer it, since this node's tokens would be signed with a key the network does not yet accept.)
 /// </summary>
 /// <param name="Use">identity (signs tokens, proposals and caller credentials) or endorsement (signs transactions).</param>
-public sealed record RotateHospitalKeyCommand(string HospitalId, string Use, DateTimeOffset? EffectiveFrom, CommandContext Context)
+public sealed record RotateHospitalKeyCommand(string HospitalId, string Use, CommandContext Context)
     : IRequest<KeyRotatedResult>;
 
 public sealed record KeyRotatedResult(string HospitalId, string Use, string KeyId, DateTimeOffset EffectiveFrom, Receipt Receipt);
@@ -27,7 +28,7 @@ public sealed class RotateHospitalKeyValidator : AbstractValidator<RotateHospita
     }
 }
 
-public sealed class RotateHospitalKeyHandler(NetworkCommands network, IHospitalKeyStore keys)
+public sealed class RotateHospitalKeyHandler(NetworkCommands network, NetworkDirectory directory, IHospitalKeyStore keys, IClock clock)
     : IRequestHandler<RotateHospitalKeyCommand, KeyRotatedResult>
 {
     public async ValueTask<KeyRotatedResult> Handle(RotateHospitalKeyCommand c, CancellationToken ct)
@@ -39,12 +40,15 @@ public sealed class RotateHospitalKeyHandler(NetworkCommands network, IHospitalK
         if (!keys.Holds(c.HospitalId, use))
             throw RejectedException.Conflict("key-not-held",
                 $"This node does not hold the hospital's {KebabCase.Of(use)} key; rotate it on the node that does (an endorser node keeps its own).");
+        // Judged before a key is made, so a refused rotation leaves no key behind.
+        var now = clock.UtcNow;
+        NetworkDecider.Decide(new RotateHospitalKey(c.HospitalId, use, "pending", "pending", now, c.Context.Actor, now), directory.Current);
         var (keyId, publicKey) = keys.CreateNext(c.HospitalId, use);
         DateTimeOffset effective = default;
         var result = await network.ExecuteAsync(at =>
         {
-            effective = (c.EffectiveFrom ?? at).ToUniversalTime();
-            return new RotateHospitalKey(c.HospitalId, use, keyId, publicKey, effective, c.Context.Actor, at);
+            effective = at;
+            return new RotateHospitalKey(c.HospitalId, use, keyId, publicKey, at, c.Context.Actor, at);
         }, c.Context, ct);
         keys.MakeCurrent(c.HospitalId, use, keyId);
         return new(c.HospitalId, KebabCase.Of(use), keyId, effective, result.Receipt);

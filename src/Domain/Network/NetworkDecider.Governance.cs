@@ -76,8 +76,10 @@ public sealed partial class NetworkDecider
                 return (NetworkChange.Admit(h), joined);
             case NetworkChangeKind.EndorsementPolicy:
                 var endorsement = CanonicalPolicy(change.Policy);
-                // Patient streams name a home hospital; any member will do to see that the members could meet it at all.
-                RequireSatisfiable(endorsement, state, home: state.Hospitals.Keys.Order(StringComparer.Ordinal).FirstOrDefault());
+                // Every member is some patient's home, and the network, ledger and research streams have none: the members
+                // must be able to meet the policy on every one of them, or some stream could never be written again.
+                foreach (var home in state.Hospitals.Keys.Append(null))
+                    RequireSatisfiable(endorsement, state, home);
                 return (NetworkChange.EndorsementPolicy(endorsement), new EndorsementPolicyChanged(endorsement));
             case NetworkChangeKind.MembershipPolicy:
                 var membership = CanonicalPolicy(change.Policy);

@@ -50,7 +50,7 @@ public sealed partial class NetworkDecider : IDecider<NetworkState, INetworkComm
         },
         ResearcherRegistered e => state with
         {
-            Researchers = state.Researchers.SetItem(e.ResearcherId, new ResearcherState(e.Organisation)),
+            Researchers = state.Researchers.SetItem(e.ResearcherId, new ResearcherState(e.Organisation, e.Hospital)),
         },
         EndorsementPolicyChanged e => state with { EndorsementPolicy = e.Policy },
         PractitionerDeregistered e => state with { Practitioners = state.Practitioners.Remove(e.PractitionerId) },
@@ -145,6 +145,9 @@ public sealed partial class NetworkDecider : IDecider<NetworkState, INetworkComm
             throw RejectedException.Invalid("role-not-practitioner", "The role is not a practitioner role.");
         if (state.Practitioners.ContainsKey(command.PractitionerId))
             throw RejectedException.Conflict("practitioner-exists", "The practitioner is already registered.");
+        // One id, one person: a consent naming it must not reach a researcher as well as a practitioner.
+        if (state.Researchers.ContainsKey(command.PractitionerId))
+            throw RejectedException.Conflict("id-taken", "A researcher is registered under this id.");
 
         return [new PractitionerRegistered(command.HospitalId, command.PractitionerId, command.Role)];
     }
@@ -155,10 +158,19 @@ public sealed partial class NetworkDecider : IDecider<NetworkState, INetworkComm
         Require(command.ResearcherId, "researcher-id-required", "A researcher id is required.");
         RequireIdentifier(command.ResearcherId, "researcher-id-invalid");
         Require(command.Organisation, "organisation-required", "An organisation is required.");
-        if (state.Researchers.ContainsKey(command.ResearcherId))
+        // Patients name organisations in consents (kind hospital): clean, and never a member hospital's id.
+        if (Identifiers.Problem(command.Organisation) is { } problem)
+            throw RejectedException.Invalid("organisation-invalid", problem);
+        if (state.IsMember(command.Organisation))
+            throw RejectedException.Invalid("organisation-invalid", "A research organisation is not a member hospital.");
+        // A researcher registered before researchers had a vouching hospital may be registered again to get one.
+        if (state.Researchers.TryGetValue(command.ResearcherId, out var existing) && existing.Hospital is not null)
             throw RejectedException.Conflict("researcher-exists", "The researcher is already registered.");
+        if (state.Practitioners.ContainsKey(command.ResearcherId))
+            throw RejectedException.Conflict("id-taken", "A practitioner is registered under this id.");
 
-        return [new ResearcherRegistered(command.ResearcherId, command.Organisation)];
+        // The registering admin's hospital vouches for the researcher: it, and only it, issues their tokens.
+        return [new ResearcherRegistered(command.ResearcherId, command.Organisation, command.Actor.Hospital)];
     }
 
     private static IReadOnlyList<INetworkEvent> ChangePolicy(ChangeEndorsementPolicy command, NetworkState state)

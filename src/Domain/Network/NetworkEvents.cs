@@ -20,7 +20,9 @@ public sealed record HospitalKeyRotated(
 public sealed record PractitionerRegistered(string HospitalId, string PractitionerId, Role Role) : INetworkEvent;
 
 [EventType("network.researcher-registered.v1")]
-public sealed record ResearcherRegistered(string ResearcherId, string Organisation) : INetworkEvent;
+/// <param name="Hospital">The member hospital that vouches for the researcher and issues their tokens (the registering
+/// admin's); null in events recorded before researchers had one — such a researcher cannot act until registered again.</param>
+public sealed record ResearcherRegistered(string ResearcherId, string Organisation, string? Hospital = null) : INetworkEvent;
 
 [EventType("network.endorsement-policy-changed.v1")]
 public sealed record EndorsementPolicyChanged(string Policy) : INetworkEvent;

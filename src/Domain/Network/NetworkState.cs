@@ -62,4 +62,5 @@ public sealed record PractitionerState(string HospitalId, Role Role);
 /// <paramref name="Number"/> counts proposals from 1 in the order they were made.</summary>
 public sealed record NetworkProposal(Guid Id, int Number, NetworkChange Change, string ProposedBy, ImmutableList<string> ApprovedBy, bool Enacted);
 
-public sealed record ResearcherState(string Organisation);
+/// <param name="Hospital">The member that vouches for the researcher (issues their tokens); null: none yet.</param>
+public sealed record ResearcherState(string Organisation, string? Hospital = null);

@@ -17,6 +17,11 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
             return Register(register, state);
         if (!state.Registered)
             throw RejectedException.NotFound("patient-not-found", "The patient is not registered.");
+        // A patient acts on their own record only, vouched for by their home hospital: an endorser deciding this
+        // stream cannot see whether another stream's patient exists, so nothing a "patient" asks of someone else's
+        // record is even recorded — it could be any member's invention.
+        if (command.Actor.Role == Role.Patient && !state.IsThePatient(command.Actor))
+            throw RejectedException.Forbidden("not-the-patient", "A patient acts only on their own record, through their home hospital.");
 
         return command switch
         {

@@ -14,6 +14,7 @@ public static class EndorsementSetup
         services.AddHttpClient(EndorserClients.HttpClientName);
         services.AddSingleton(Options(configuration));
         services.AddSingleton<StreamDeciders>();
+        services.AddSingleton<Application.Ledger.LedgerWitness>();
         services.AddSingleton<Endorser>();
         services.AddSingleton<IEndorserClients, EndorserClients>();
         services.AddSingleton<INodeIdentity>(sp => new KeyringNodeIdentity(sp.GetRequiredService<HospitalKeyring>(),

@@ -19,7 +19,7 @@ public sealed class EndorserClients(
     HospitalKeyring keyring, IHttpClientFactory http, IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options)
     : IEndorserClients
 {
-    public const string InProcess = "in-process";
+    public const string InProcess = Application.Network.NetworkRules.InProcessEndpoint;
     public const string HttpClientName = "endorsers";
 
     private readonly ConcurrentDictionary<string, InProcessEndorser> _inProcess = new(StringComparer.Ordinal);

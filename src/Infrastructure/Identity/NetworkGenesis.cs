@@ -31,7 +31,8 @@ public sealed record GenesisHospital(string Id, string Name, string EndorserEndp
 
 public sealed record GenesisPractitioner(string Hospital, string Id, Role Role);
 
-public sealed record GenesisResearcher(string Id, string Organisation);
+/// <param name="Hospital">The member that vouches for the researcher (issues their tokens); the first hospital when absent.</param>
+public sealed record GenesisResearcher(string Id, string Organisation, string? Hospital = null);
 
 /// <summary>What an endorser node serves at GET /public-key.</summary>
 public sealed record EndorserPublicKey(string HospitalId, string KeyId, string PublicKey);
@@ -57,7 +58,7 @@ public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory dir
             hospitals.Select(x => new JoinHospital(x.H.Id, x.H.Name, x.H.EndorserEndpoint, x.Endorsement.Id, x.Endorsement.Key,
                 x.Identity.Id, x.Identity.Key, GenesisActor(founder), at)).ToList(),
             genesis.Practitioners.Select(p => new RegisterPractitioner(p.Hospital, p.Id, p.Role, GenesisActor(p.Hospital), at)).ToList(),
-            genesis.Researchers.Select(r => new RegisterResearcher(r.Id, r.Organisation, GenesisActor(founder), at)).ToList(),
+            genesis.Researchers.Select(r => new RegisterResearcher(r.Id, r.Organisation, GenesisActor(r.Hospital ?? founder), at)).ToList(),
             genesis.EndorsementPolicy, GenesisActor(founder), at), Context(founder), ct);
         return true;
     }

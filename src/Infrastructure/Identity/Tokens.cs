@@ -61,7 +61,9 @@ public static class Tokens
     {
         var subject = principal.FindFirstValue(JwtRegisteredClaimNames.Sub) ?? principal.FindFirstValue(ClaimTypes.NameIdentifier);
         var hospital = principal.FindFirstValue(HospitalClaim);
-        var roleText = principal.FindFirstValue(RoleClaim) ?? principal.FindFirstValue(ClaimTypes.Role);
+        // Exactly one role: a token naming several (an array) is refused, not read as its first.
+        var roles = principal.FindAll(RoleClaim).Concat(principal.FindAll(ClaimTypes.Role)).Select(c => c.Value).Distinct().ToList();
+        var roleText = roles.Count == 1 ? roles[0] : null;
         if (subject is null || hospital is null || roleText is null || !KebabCase.TryParse<Role>(roleText, out var role)) return null;
         Guid? patientId = Guid.TryParse(principal.FindFirstValue(PatientIdClaim), out var p) ? p : null;
         if (role == Role.Patient && patientId is null) return null;

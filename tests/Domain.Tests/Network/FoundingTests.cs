@@ -22,7 +22,7 @@ public class FoundingTests
             .When(Found("AND(home, OutOf(1, *))"))
             .Then(Joined(Hospitals.Home), Joined(Hospitals.Other),
                 new PractitionerRegistered(Hospitals.Other, "dr-other", Role.Physician),
-                new ResearcherRegistered("researcher-1", "University"),
+                new ResearcherRegistered("researcher-1", "University", Hospitals.Home),
                 new EndorsementPolicyChanged("AND(home, OutOf(1, *))"));
 
     [Fact]

@@ -163,6 +163,7 @@ public class GovernanceTests
     [InlineData(NetworkChangeKind.MembershipPolicy, "OR(fourth, fifth)", "policy-unsatisfiable")]
     [InlineData(NetworkChangeKind.MembershipPolicy, "OutOf(4, *)", "policy-unsatisfiable")]
     [InlineData(NetworkChangeKind.EndorsementPolicy, "AND(fourth, home)", "policy-unsatisfiable")]
+    [InlineData(NetworkChangeKind.EndorsementPolicy, $"OutOf(2, home, {Hospitals.Home})", "policy-unsatisfiable")] // locks the home hospital's own patients
     public void Policies_that_cannot_be_read_or_met_are_refused(NetworkChangeKind kind, string policy, string code) =>
         NetworkSpec.Given(ThreeMembers).When(Propose(new NetworkChange(kind, Policy: policy), Admin)).ThenFails(RejectionKind.Invalid, code);
 

@@ -50,7 +50,7 @@ public class MembershipTests
     public void Member_admin_registers_a_researcher() =>
         NetworkSpec.Given(HomeJoined, OtherJoined)
             .When(new RegisterResearcher("researcher-1", "University of Bergen", OtherAdmin, Now))
-            .Then(new ResearcherRegistered("researcher-1", "University of Bergen"));
+            .Then(new ResearcherRegistered("researcher-1", "University of Bergen", Hospitals.Other));
 
     [Fact]
     public void Only_a_member_admin_registers_a_researcher() =>
@@ -67,7 +67,7 @@ public class MembershipTests
 
     [Fact]
     public void Researcher_ids_are_unique() =>
-        NetworkSpec.Given(HomeJoined, new ResearcherRegistered("researcher-1", "Uni"))
+        NetworkSpec.Given(HomeJoined, new ResearcherRegistered("researcher-1", "Uni", Hospitals.Home))
             .When(new RegisterResearcher("researcher-1", "Other uni", Admin, Now))
             .ThenFails(RejectionKind.Conflict, "researcher-exists");
 
@@ -99,4 +99,23 @@ public class MembershipTests
         Assert.Equal("Uni", state.Researchers["r-1"].Organisation);
         Assert.True(state.IsMember(Hospitals.Home));
     }
+
+    [Fact]
+    public void One_id_names_one_person_and_organisations_are_no_hospitals()
+    {
+        NetworkSpec.Given(HomeJoined, new PractitionerRegistered(Hospitals.Home, "dr-x", Role.Physician))
+            .When(new RegisterResearcher("dr-x", "Uni", Admin, Now)).ThenFails(RejectionKind.Conflict, "id-taken");
+        NetworkSpec.Given(HomeJoined, new ResearcherRegistered("r-1", "Uni", Hospitals.Home))
+            .When(new RegisterPractitioner(Hospitals.Home, "r-1", Role.Nurse, Admin, Now)).ThenFails(RejectionKind.Conflict, "id-taken");
+        NetworkSpec.Given(HomeJoined, OtherJoined)
+            .When(new RegisterResearcher("r-2", Hospitals.Other, Admin, Now)).ThenFails(RejectionKind.Invalid, "organisation-invalid");
+        NetworkSpec.Given(HomeJoined)
+            .When(new RegisterResearcher("r-2", "Lakeside\u200B University", Admin, Now)).ThenFails(RejectionKind.Invalid, "organisation-invalid");
+    }
+
+    [Fact]
+    public void The_registering_hospital_vouches_for_its_researcher_and_an_unvouched_one_may_be_registered_again() =>
+        NetworkSpec.Given(HomeJoined, OtherJoined, new ResearcherRegistered("r-1", "Uni"))
+            .When(new RegisterResearcher("r-1", "Uni", OtherAdmin, Now))
+            .Then(new ResearcherRegistered("r-1", "Uni", Hospitals.Other));
 }

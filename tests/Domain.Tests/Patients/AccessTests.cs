@@ -23,7 +23,7 @@ public class AccessTests
     public void Patient_does_not_read_another_patients_record() =>
         PatientSpec.Given(Registered, Consent(Grantee.Hospital(Hospitals.Home), [Allergies]))
             .When(Request(OtherPatient, Treatment, Allergies))
-            .Then(Denied(OtherPatient, Treatment, [Allergies]));
+            .ThenFails(RejectionKind.Forbidden, "not-the-patient");
 
     [Fact]
     public void Anything_not_granted_is_denied() =>
