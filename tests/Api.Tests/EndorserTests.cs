@@ -5,6 +5,7 @@ using HealthEvents.Application.Patients;
 using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Ledger;
+using HealthEvents.Domain.Research;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
 using HealthEvents.Infrastructure.Endorsement;
@@ -350,6 +351,30 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
             Assert.Null(reply.Signature);
             Assert.NotNull(reply.Reason);
         }
+    }
+
+    [Fact]
+    public async Task A_research_use_the_patient_never_allowed_is_not_cosigned()
+    {
+        var researcher = new Actor("researcher-1", Role.Researcher, "lakeside");
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await fixture.Host.As("researcher").PostJsonAsync("/research/projections",
+            new { name = "endorser-uses", groupBy = new[] { "sex" }, k = 2 })).StatusCode);
+        var at = DateTimeOffset.UtcNow;
+        // Alice's research consent covers conditions and medications for the researcher role; not mental health, and not this id.
+        var invented = new PublishResearchResults("endorser-uses", Guid.NewGuid(), new string('d', 64),
+            [new ResearchUse(Alice, [Category.MentalHealth], [Guid.NewGuid()])], researcher, at);
+        var context = CommandContext.For(researcher);
+        var stream = Application.Research.ResearchCommands.StreamId;
+        var decision = await Get<CommandDecider>().DecideAsync<Domain.Research.ResearchDecider, Domain.Research.ResearchState, Domain.Research.IResearchCommand, Domain.Research.IResearchEvent>(
+            stream, invented, at, context, default);
+        using var lakeside = Signer("lakeside", HospitalKeyUse.Identity);
+        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion),
+            decision.LastHash, invented, context, at, decision.Envelopes), lakeside, lakeside);
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("has not given to this researcher", reply.Reason);
     }
 
     /// <summary>A ledger head proposed by Lakeside's node, decided as its ledger builder would.</summary>

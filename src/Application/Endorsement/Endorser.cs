@@ -3,10 +3,13 @@ using HealthEvents.Application.Commands;
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
+using HealthEvents.Application.Patients;
+using HealthEvents.Application.Research;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Ledger;
+using HealthEvents.Domain.Research;
 using HealthEvents.Domain.Network;
 
 namespace HealthEvents.Application.Endorsement;
@@ -42,7 +45,8 @@ public static class HospitalKeys
 /// command's time is its own clock's; loads the stream itself at the proposal's expected version, re-runs the
 /// decision and signs the transaction hash only when it gets byte-identical envelopes at the same place in the chain.
 /// </summary>
-public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory, IClock clock, EndorsementOptions options, LedgerWitness ledger)
+public sealed class Endorser(
+    StreamDeciders deciders, NetworkDirectory directory, IClock clock, EndorsementOptions options, LedgerWitness ledger, PatientDirectory patients)
 {
     /// <summary>How old this endorser's view of the network may be when it judges a proposal (a deregistration takes effect within it).</summary>
     public static readonly TimeSpan NetworkViewMaxAge = TimeSpan.FromSeconds(1);
@@ -55,7 +59,8 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
     public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options)
     {
         var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000));
-        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options, new LedgerWitness(store));
+        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options,
+            new LedgerWitness(store), new PatientDirectory(loader));
     }
 
     /// <param name="keys">This hospital's endorsement keys: it signs with the one the network records as valid at the command's time.</param>
@@ -100,6 +105,9 @@ public sealed class Endorser(StreamDeciders deciders, NetworkDirectory directory
         // A ledger head is co-signed only for the root this endorser computes from the global log itself.
         if (command is SignTreeHead head && await ledger.ProblemAsync(head.TreeSize, head.RootHash, ct) is { } unwitnessed)
             return EndorsementReply.Refused(hospital, unwitnessed);
+        // A research use is recorded only as the patients' own streams allow it.
+        if (command is PublishResearchResults publish && await ResearchUses.ProblemAsync(publish, network, patients, ct) is { } unconsented)
+            return EndorsementReply.Refused(hospital, unconsented);
 
         Reexecution mine;
         try
