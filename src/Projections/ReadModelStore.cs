@@ -38,7 +38,11 @@ public sealed class ReadModelStore : IDisposable
         options.Connection(connectionString);
         options.DatabaseSchemaName = SchemaName;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
-        options.UseSystemTextJsonForSerialization(casing: Casing.CamelCase, configure: o => Json.Configure(o));
+        options.UseSystemTextJsonForSerialization(casing: Casing.CamelCase, configure: o =>
+        {
+            Json.Configure(o);
+            o.Converters.Add(new StorableTextConverter()); // hostile text in old events must not stall a view
+        });
         Configure(options);
         configure?.Invoke(options);
         return new ReadModelStore(new DocumentStore(options), connectionString);

@@ -35,7 +35,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             // The exception type only: messages of foreign exceptions may quote data.
             log.LogError("Unhandled {ExceptionType} on {Method} {Route}", exception.GetType().Name, http.Request.Method,
-                http.GetEndpoint()?.DisplayName ?? "unknown route");
+                (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)");
             problem = Problem(500, "Internal error", "The request failed; nothing was recorded unless a receipt was returned.", "internal-error");
         }
         http.Response.StatusCode = problem.Status ?? 500;

@@ -1,5 +1,6 @@
 using HealthEvents.Api.Auth;
 using HealthEvents.Api.Endpoints;
+using HealthEvents.Api.Errors;
 using HealthEvents.Infrastructure;
 using HealthEvents.Projections;
 using HealthEvents.Projections.Ledger;
@@ -34,6 +35,7 @@ public static class HealthEventsApp
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseQueryTextGuard();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();

@@ -45,6 +45,8 @@ public static class NodeHost
         {
             Json.Configure(o.SerializerOptions);
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            // A body naming a property twice is ambiguous (which value counts?): refused, never "the last one wins".
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         // Binding failures reach the problem-details handler instead of an empty 400.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -14,7 +14,7 @@ public static class ValidationRules
     public static IRuleBuilderOptions<T, IReadOnlyList<string>?> NonEmptyListOf<T, TEnum>(this IRuleBuilder<T, IReadOnlyList<string>?> rule, params string[] alsoAllowed)
         where TEnum : struct, Enum =>
         rule.NotEmpty().WithMessage("At least one value is required.")
-            .Must(values => values!.All(v => alsoAllowed.Contains(v) || KebabCase.TryParse<TEnum>(v, out _)))
+            .Must(values => values is null || values.All(v => v is not null && (alsoAllowed.Contains(v) || KebabCase.TryParse<TEnum>(v, out _))))
             .WithMessage(_ => $"Each value must be one of: {string.Join(", ", alsoAllowed.Concat(Enum.GetValues<TEnum>().Select(KebabCase.Of)))}.");
 
     public static IRuleBuilderOptions<T, string?> ShortText<T>(this IRuleBuilder<T, string?> rule, int max = 200) =>

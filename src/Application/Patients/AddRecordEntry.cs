@@ -9,7 +9,7 @@ using Mediator;
 namespace HealthEvents.Application.Patients;
 
 public sealed record AddRecordEntryCommand(
-    Guid PatientId, Guid? EntryId, string Category, CodeInput Code, string Text, DateTimeOffset? RecordedAt, CommandContext Context)
+    Guid PatientId, Guid? EntryId, string Category, CodeInput Code, [Narrative] string Text, DateTimeOffset? RecordedAt, CommandContext Context)
     : IRequest<EntryAddedResult>;
 
 public sealed record EntryAddedResult(Guid EntryId, Receipt Receipt);

@@ -7,7 +7,7 @@ using Mediator;
 
 namespace HealthEvents.Application.Patients;
 
-public sealed record AmendRecordEntryCommand(Guid PatientId, Guid EntryId, string Text, string Reason, CommandContext Context)
+public sealed record AmendRecordEntryCommand(Guid PatientId, Guid EntryId, [Narrative] string Text, [Narrative] string Reason, CommandContext Context)
     : IRequest<Receipt>;
 
 public sealed class AmendRecordEntryValidator : AbstractValidator<AmendRecordEntryCommand>

@@ -5,7 +5,7 @@ using Mediator;
 
 namespace HealthEvents.Application.Patients;
 
-public sealed record RetractRecordEntryCommand(Guid PatientId, Guid EntryId, string Reason, CommandContext Context)
+public sealed record RetractRecordEntryCommand(Guid PatientId, Guid EntryId, [Narrative] string Reason, CommandContext Context)
     : IRequest<Receipt>;
 
 public sealed class RetractRecordEntryValidator : AbstractValidator<RetractRecordEntryCommand>

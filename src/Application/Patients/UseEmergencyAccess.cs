@@ -5,7 +5,7 @@ using Mediator;
 
 namespace HealthEvents.Application.Patients;
 
-public sealed record UseEmergencyAccessCommand(Guid PatientId, string Reason, CommandContext Context) : IRequest<AccessOutcome>;
+public sealed record UseEmergencyAccessCommand(Guid PatientId, [Narrative] string Reason, CommandContext Context) : IRequest<AccessOutcome>;
 
 public sealed class UseEmergencyAccessValidator : AbstractValidator<UseEmergencyAccessCommand>
 {

@@ -1,0 +1,86 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Reflection;
+using FluentValidation.Results;
+
+namespace HealthEvents.Application.Commands;
+
+/// <summary>Marks narrative text (an entry's text, a reason): the one kind of field where tab, CR and LF are allowed.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
+public sealed class NarrativeAttribute : Attribute;
+
+/// <summary>
+/// The one text rule, for every string of every command (and, through the API, every query parameter): no control
+/// character (Unicode category Cc — U+0000 above all, which PostgreSQL cannot store in jsonb and which once stalled
+/// every view) and no ill-formed UTF-16 (a lone surrogate). Narrative fields (<see cref="NarrativeAttribute"/>) may
+/// hold tab, CR and LF; identifiers, codes, systems and names none at all. Applied by the validation step to the whole
+/// command, nested inputs and lists included, so a field added later is covered without anyone remembering to.
+/// </summary>
+public static class TextRules
+{
+    private static readonly ConcurrentDictionary<Type, (PropertyInfo Property, bool Narrative)[]> Shapes = new();
+
+    /// <summary>Why <paramref name="text"/> is refused, or null. Null text is another rule's business.</summary>
+    public static string? Problem(string? text, bool narrative)
+    {
+        if (text is null) return null;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(c)) return "Contains an invalid character (a lone UTF-16 surrogate).";
+            else if (char.IsControl(c) && !(narrative && c is '\t' or '\r' or '\n'))
+                return narrative
+                    ? "Contains a control character; only tab, carriage return and line feed are allowed in text."
+                    : "Contains a control character; none is allowed here.";
+        }
+        return null;
+    }
+
+    /// <summary>Every refused string of <paramref name="message"/>, by its property path (as the field errors name them).</summary>
+    public static IEnumerable<ValidationFailure> Check(object message) => Walk(message, "", depth: 0);
+
+    private static IEnumerable<ValidationFailure> Walk(object value, string prefix, int depth)
+    {
+        if (depth > 4) yield break; // command shapes are shallow; this only guards against cycles
+        foreach (var (property, narrative) in Shape(value.GetType()))
+        {
+            var path = prefix + property.Name;
+            switch (property.GetValue(value))
+            {
+                case string text when Problem(text, narrative) is { } problem:
+                    yield return new ValidationFailure(path, problem);
+                    break;
+                case string:
+                    break;
+                case IEnumerable items:
+                    var index = 0;
+                    foreach (var item in items)
+                    {
+                        var itemPath = $"{path}[{index++}]";
+                        if (item is string s && Problem(s, narrative) is { } itemProblem) yield return new ValidationFailure(itemPath, itemProblem);
+                        else if (item is not null and not string && IsInput(item.GetType()))
+                            foreach (var failure in Walk(item, itemPath + ".", depth + 1)) yield return failure;
+                    }
+                    break;
+                case { } nested when IsInput(nested.GetType()):
+                    foreach (var failure in Walk(nested, path + ".", depth + 1)) yield return failure;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Our own input records (nested in commands); the command context is the caller's, already checked.</summary>
+    private static bool IsInput(Type type) =>
+        type.Namespace?.StartsWith("HealthEvents.", StringComparison.Ordinal) == true && type.IsClass && type != typeof(CommandContext);
+
+    private static (PropertyInfo, bool)[] Shape(Type type) => Shapes.GetOrAdd(type, t =>
+    {
+        // Positional records put the attribute on the constructor parameter; look there as well as on the property.
+        var parameters = t.GetConstructors().SelectMany(c => c.GetParameters())
+            .Where(p => p.GetCustomAttribute<NarrativeAttribute>() is not null).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        return [.. t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0 && p.PropertyType != typeof(CommandContext))
+            .Select(p => (p, p.GetCustomAttribute<NarrativeAttribute>() is not null || parameters.Contains(p.Name)))];
+    });
+}
