@@ -24,7 +24,6 @@ public interface IProjection
 /// <summary>An event as a projection sees it: the stored envelope, the event it holds, and its metadata.</summary>
 public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventMetadata Metadata)
 {
-    private const string PatientStreamPrefix = "patient-";
 
     public GlobalPosition Position => Envelope.Position ?? throw new InvalidOperationException("An event from the global log has a position.");
 
@@ -32,12 +31,11 @@ public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventM
 
     public long StreamVersion => Envelope.Version;
 
-    /// <summary>The patient of a <c>patient-{guid}</c> stream; null for any other stream.</summary>
-    public Guid? PatientId =>
-        StreamId.StartsWith(PatientStreamPrefix, StringComparison.Ordinal)
-        && Guid.TryParse(StreamId.AsSpan(PatientStreamPrefix.Length), out var id)
-            ? id
-            : null;
+    /// <summary>
+    /// The patient of a <c>patient-{guid}</c> stream in its one canonical spelling; null for any other stream — a
+    /// second spelling of a patient's id is nobody's stream, and its events must not reach that patient's views.
+    /// </summary>
+    public Guid? PatientId => Application.Patients.PatientCommands.TryParseStreamId(StreamId, out var id) ? id : null;
 }
 
 /// <summary>

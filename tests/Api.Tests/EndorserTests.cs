@@ -377,6 +377,57 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("has not given to this researcher", reply.Reason);
     }
 
+    [Theory]
+    [InlineData("PATIENT")]
+    [InlineData("upper")]
+    [InlineData("braces")]
+    [InlineData("n")]
+    public async Task Only_a_patients_canonical_stream_is_decided(string spelling)
+    {
+        // Bob's id spelled otherwise is a second stream for Bob, where Northside could register him as its own.
+        var bob = Guid.Parse("b0b00000-0000-4000-8000-000000000002");
+        var stream = spelling switch
+        {
+            "PATIENT" => "PATIENT-" + bob,
+            "upper" => "patient-" + bob.ToString().ToUpperInvariant(),
+            "braces" => "patient-" + bob.ToString("B"),
+            _ => "patient-" + bob.ToString("N"),
+        };
+        var physician = new Actor("northside-physician", Role.Physician, "northside");
+        var at = DateTimeOffset.UtcNow;
+        var command = new RegisterPatient(bob, "northside", 1985, Sex.Male, "enc", physician, at);
+        var context = CommandContext.For(physician);
+        var decision = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(stream, command, at, context, default);
+        using var northside = Signer("northside", HospitalKeyUse.Identity);
+        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion),
+            decision.LastHash, command, context, at, decision.Envelopes, "northside"), northside, northside);
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("does not belong to the stream", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_key_rotation_dated_later_is_refused()
+    {
+        var admin = new Actor("riverside-admin", Role.Admin, "riverside");
+        using var fresh = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var at = DateTimeOffset.UtcNow;
+        var rotate = new RotateHospitalKey("riverside", KeyUse.Endorsement, PublicKeys.KeyId(fresh), PublicKeys.Export(fresh), at.AddYears(7000), admin, at);
+        var context = CommandContext.For(admin);
+        var stream = HealthEvents.Application.Network.NetworkCommands.StreamId;
+        var decision = await Get<CommandDecider>().DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(stream, rotate, at, context, default);
+        using var riverside = Signer("riverside", HospitalKeyUse.Identity);
+        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion),
+            decision.LastHash, rotate, context, at, decision.Envelopes), riverside, riverside);
+
+        var reply = await EndorseAsync(request);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("takes effect at the command's time", reply.Reason);
+    }
+
     /// <summary>A ledger head proposed by Lakeside's node, decided as its ledger builder would.</summary>
     private async Task<EndorsementRequest> LedgerHeadAsync(SignTreeHead head)
     {

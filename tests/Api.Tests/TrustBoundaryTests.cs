@@ -156,6 +156,11 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
         Assert.Equal(before, await GlobalLogLengthAsync(Host));
         Assert.Equal(HttpStatusCode.Created, (await Host.As("northside admin").PostJsonAsync("/network/proposals",
             Admission("in-process", Kid(fresh), Spki(fresh), Kid(fresh2), Spki(fresh2)))).StatusCode);
+        // A second admission with the same keys (another name for the same key holder) is refused while the first is open.
+        var twin = Admission("in-process", Kid(fresh), Spki(fresh), Kid(fresh2), Spki(fresh2));
+        var twinJson = System.Text.Json.JsonSerializer.SerializeToNode(twin, HealthEvents.Application.Serialization.Json.Options)!;
+        twinJson["hospital"]!["id"] = "eastside";
+        Assert.Equal(HttpStatusCode.BadRequest, (await Host.As("northside admin").PostJsonAsync("/network/proposals", twinJson)).StatusCode);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Globalization;
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
+using HealthEvents.Application.Patients;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
@@ -59,6 +60,10 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         var problems = new List<VerificationProblem>();
         var streamId = transaction.StreamId;
         var home = HomeOf(transaction);
+        // Endorsers decide only a patient's one canonical stream; anything under another spelling got in some other way.
+        if (streamId.StartsWith(PatientCommands.StreamPrefix, StringComparison.Ordinal) && transaction.FirstVersion == 0
+            && !PatientCommands.TryParseStreamId(streamId, out _))
+            problems.Add(new(streamId, 0, NonCanonicalStream, "A patient stream must be named by the patient's id in its canonical form."));
 
         if (!TryReadMetadata(transaction.Events[^1], out var metadata))
         {

@@ -22,7 +22,9 @@ public sealed class StreamDeciders(CommandDecider decider)
     {
         switch (command)
         {
-            case IPatientCommand patient when streamId.StartsWith(PatientCommands.StreamPrefix, StringComparison.Ordinal):
+            // Only the canonical stream of the patient the command names: no second spelling of the same patient.
+            case IPatientCommand patient when PatientCommands.TryParseStreamId(streamId, out var patientId)
+                                              && (patient is not RegisterPatient register || register.PatientId == patientId):
                 var p = await decider.DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(streamId, patient, at, context, ct, expectedVersion);
                 return new(p.LastVersion, p.LastHash, p.Envelopes);
             case INetworkCommand network when streamId == NetworkCommands.StreamId:

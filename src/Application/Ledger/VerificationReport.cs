@@ -61,4 +61,7 @@ public static class VerificationCodes
 
     /// <summary>An intact event's metadata cannot be read, so the time its endorsement is judged at is unknown.</summary>
     public const string UnreadableMetadata = "unreadable-metadata";
+
+    /// <summary>A patient stream under another spelling of a patient id (or a registration for another patient): nobody's stream, never endorsed.</summary>
+    public const string NonCanonicalStream = "non-canonical-stream";
 }

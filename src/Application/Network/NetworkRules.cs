@@ -63,10 +63,16 @@ public static class NetworkRules
     /// <summary>Why the network's membership rules out <paramref name="command"/> whatever its stream holds, or null.</summary>
     public static string? CommandProblem(this NetworkState network, object command) => command switch
     {
-        ProposeNetworkChange { Change: { Kind: NetworkChangeKind.AdmitHospital, Hospital: { } h } }
-            => network.AdmissionProblem(h.EndorserEndpoint, (h.EndorsementKeyId, h.EndorsementPublicKey), (h.IdentityKeyId, h.IdentityPublicKey)),
-        JoinHospital j => network.AdmissionProblem(j.EndorserEndpoint, (j.EndorsementKeyId, j.EndorsementPublicKey), (j.IdentityKeyId, j.IdentityPublicKey)),
-        RotateHospitalKey r => network.KeyProblem(r.KeyId, r.PublicKey),
+        ProposeNetworkChange { Change: { Kind: NetworkChangeKind.AdmitHospital, Hospital: { } h } } => network.AdmissionProblem(h),
+        // Judged again when it takes effect: the network may have moved since (another admission, a rotation).
+        ApproveNetworkChange a when network.Proposals.TryGetValue(a.ProposalId, out var p)
+                                    && p is { Enacted: false, Change: { Kind: NetworkChangeKind.AdmitHospital, Hospital: { } h } }
+            => network.AdmissionProblem(h, exceptProposal: a.ProposalId),
+        JoinHospital j => network.AdmissionProblem(new HospitalAdmission(j.HospitalId, j.Name, j.EndorserEndpoint,
+            j.EndorsementKeyId, j.EndorsementPublicKey, j.IdentityKeyId, j.IdentityPublicKey)),
+        // A rotation takes effect at its own time: a key dated later would lock the hospital out of rotating again.
+        RotateHospitalKey r when r.EffectiveFrom != r.At => "a key rotation takes effect at the command's time",
+        RotateHospitalKey r => network.KeyProblem(r.KeyId, r.PublicKey, exceptProposal: null),
         GrantConsent grant when network.GranteeProblem(grant.Grantee) is { } problem => $"the consent's grantee is not in the network ({problem})",
         DeclareResearchProjection declare
             when declare.Organisation != (network.Researchers.TryGetValue(declare.Actor.Id, out var r) ? r.Organisation : null)
@@ -78,24 +84,32 @@ public static class NetworkRules
     /// A hospital joins with keys of its own — valid P-256 keys under their derived ids, used by no member before (a
     /// member registering its own keys under a second name would endorse twice) — and an endorser that is in-process or an http(s) URL.
     /// </summary>
-    private static string? AdmissionProblem(this NetworkState network, string? endpoint, (string? Id, string? Key) endorsement, (string? Id, string? Key) identity)
+    private static string? AdmissionProblem(this NetworkState network, HospitalAdmission h, Guid? exceptProposal = null)
     {
-        if (endpoint != InProcessEndpoint && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        if (h.EndorserEndpoint != InProcessEndpoint && !(Uri.TryCreate(h.EndorserEndpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
             return "the endorser endpoint is neither in-process nor an http(s) URL";
-        if (string.Equals(endorsement.Key, identity.Key, StringComparison.Ordinal))
+        if (string.Equals(h.EndorsementPublicKey, h.IdentityPublicKey, StringComparison.Ordinal))
             return "a hospital's endorsement and identity keys are two different keys";
-        return network.KeyProblem(endorsement.Id, endorsement.Key) ?? network.KeyProblem(identity.Id, identity.Key);
+        return network.KeyProblem(h.EndorsementKeyId, h.EndorsementPublicKey, exceptProposal)
+               ?? network.KeyProblem(h.IdentityKeyId, h.IdentityPublicKey, exceptProposal);
     }
 
     /// <summary>The endpoint of an endorser run inside the submitting node (the single-machine default).</summary>
     public const string InProcessEndpoint = "in-process";
 
-    /// <summary>A new key: an ECDSA P-256 public key (base64 SubjectPublicKeyInfo) under the id derived from it, that no member has used.</summary>
-    private static string? KeyProblem(this NetworkState network, string? keyId, string? publicKey)
+    /// <summary>
+    /// A new key: an ECDSA P-256 public key (base64 SubjectPublicKeyInfo) under the id derived from it, that no member
+    /// has used and no other open admission names (two admissions with one key would be one key holder counted twice).
+    /// </summary>
+    private static string? KeyProblem(this NetworkState network, string? keyId, string? publicKey, Guid? exceptProposal)
     {
         if (EndorsementSignatures.KeyIdOf(publicKey) is not { } derived) return "a key is not an ECDSA P-256 public key in canonical SubjectPublicKeyInfo form";
         if (!string.Equals(keyId, derived, StringComparison.Ordinal))
             return "a key's id is the first 16 hex digits of SHA-256 over its SubjectPublicKeyInfo";
-        return network.Hospitals.Values.Any(h => h.HasKeyId(derived)) ? "the key is already used by a member hospital" : null;
+        if (network.Hospitals.Values.Any(h => h.HasKeyId(derived))) return "the key is already used by a member hospital";
+        return network.Proposals.Values.Any(p => !p.Enacted && p.Id != exceptProposal && p.Change.Hospital is { } other
+                                                 && (other.EndorsementKeyId == derived || other.IdentityKeyId == derived))
+            ? "the key is named by another open admission"
+            : null;
     }
 }

@@ -14,6 +14,19 @@ public sealed class PatientCommands(CommandExecutor executor, IClock clock, Pati
 
     public static string StreamId(Guid patientId) => StreamPrefix + patientId;
 
+    /// <summary>
+    /// The patient whose stream this is, only for the one canonical spelling (<see cref="StreamId"/>: lowercase, dashed).
+    /// Another spelling of the same id (uppercase, braces, no dashes) would be a second stream for the same patient, in
+    /// which a member could write what the patient's own stream would refuse; nothing reads or endorses it.
+    /// </summary>
+    public static bool TryParseStreamId(string? streamId, out Guid patientId)
+    {
+        patientId = default;
+        return streamId is not null && streamId.StartsWith(StreamPrefix, StringComparison.Ordinal)
+            && Guid.TryParseExact(streamId.AsSpan(StreamPrefix.Length), "D", out patientId)
+            && string.Equals(StreamId(patientId), streamId, StringComparison.Ordinal);
+    }
+
     public Task<CommandResult<IPatientEvent>> ExecuteAsync(
         Guid patientId, Func<DateTimeOffset, IPatientCommand> command, CommandContext context, CancellationToken ct)
     {

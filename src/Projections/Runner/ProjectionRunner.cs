@@ -118,6 +118,12 @@ public sealed class ProjectionRunner : BackgroundService
         {
             return false;
         }
+        // The deadline can cancel work that wraps the cancellation in its own exception (Marten creating its schema on
+        // first use, say): past the deadline that is a timeout, never an error of the caller's.
+        catch (Exception) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     /// <summary>Waits until every projection has applied the event at <paramref name="position"/>; false on timeout.</summary>
