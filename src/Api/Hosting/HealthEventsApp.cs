@@ -23,6 +23,7 @@ public static class HealthEventsApp
         services.AddHealthEventsProjections(postgres.ConnectionString);
         services.AddSingleton<ReadYourWrites>();
         services.AddHealthEventsAuth();
+        services.AddFairUse(builder.Configuration);
         services.AddSingleton<DemoSeeder>();
         services.AddSingleton(builder.Configuration.GetSection("HealthEvents:Ledger").Get<LedgerOptions>() ?? new LedgerOptions());
         services.AddSingleton<LedgerSigner>();
@@ -37,6 +38,7 @@ public static class HealthEventsApp
         app.UseStatusCodePages();
         app.UseQueryTextGuard();
         app.UseAuthentication();
+        app.UseRateLimiter(); // after authentication: the bucket is the caller's, not the address's
         app.UseAuthorization();
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");
