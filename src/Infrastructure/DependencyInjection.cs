@@ -52,6 +52,8 @@ public static class DependencyInjection
         services.AddSingleton<IPatientCipher, PatientCipher>();
         services.AddSingleton(_ => new HospitalKeyring(Path.Combine(dataFolder, "keys")));
         services.AddSingleton<IHospitalKeyStore, KeyringKeyStore>();
+        services.AddSingleton(sp => new PostgresIdempotencyStore(sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<PostgresIdempotencyStore>());
         services.AddSingleton<NetworkDirectory>();
         services.AddSingleton<NetworkCommands>();
         services.AddSingleton<NetworkGenesis>();
@@ -65,6 +67,7 @@ public static class DependencyInjection
         if (!services.GetRequiredService<EventStoreSelection>().EventStoreDb)
             await services.GetRequiredService<PostgresEventStore>().EnsureSchemaAsync(ct);
         await services.GetRequiredService<PostgresKeyStore>().EnsureSchemaAsync(ct);
+        await services.GetRequiredService<PostgresIdempotencyStore>().EnsureSchemaAsync(ct);
         await services.GetRequiredService<NetworkDirectory>().RefreshAsync(ct);
     }
 

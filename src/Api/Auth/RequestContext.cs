@@ -12,15 +12,19 @@ public static class RequestContext
         Tokens.ActorOf(http.User) ?? throw new InvalidOperationException("An authenticated request without an actor.");
 
     /// <summary>
-    /// The command's ids: an Idempotency-Key header (a UUID) becomes the command id, so a retried
+    /// The command's ids: an Idempotency-Key header (a UUID) names the command id (with the caller), so a retried
     /// request derives the same event ids and is not recorded twice.
     /// </summary>
     public static CommandContext Command(this HttpContext http)
     {
-        var commandId = Guid.TryParse(http.Request.Headers["Idempotency-Key"], out var key) ? key : Guid.NewGuid();
+        // A malformed key never gets here: Idempotency answers it with a 400. The command id is the caller's key, per caller.
+        var actor = http.Actor();
+        var commandId = Guid.TryParse(http.Request.Headers[Hosting.Idempotency.Header], out var key)
+            ? DeterministicIds.CommandId($"{actor.Hospital}/{actor.Id}", key)
+            : Guid.NewGuid();
         var correlationId = Guid.TryParse(http.Request.Headers["X-Correlation-Id"], out var c) ? c
             : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString())) : Guid.NewGuid();
         // The token's validity travels with the command: every endorser checks the command's time falls within it.
-        return new CommandContext(http.Actor(), commandId, correlationId, Tokens.PeriodOf(http.User));
+        return new CommandContext(actor, commandId, correlationId, Tokens.PeriodOf(http.User));
     }
 }

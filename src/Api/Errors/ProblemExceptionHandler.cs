@@ -21,6 +21,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             RejectedException r => Rejection(r.Rejection),
             HealthEvents.Infrastructure.Crypto.PatientForgottenException => Problem(StatusCodes.Status409Conflict, "Patient forgotten",
                 "The patient has been forgotten; nothing can be recorded for them.", "patient-forgotten"),
+            // The command's events exist already (a retry after a lost answer, or a key reused across streams).
+            HealthEvents.Infrastructure.Postgres.DuplicateEventIdException => Problem(StatusCodes.Status409Conflict, "Command already applied",
+                "This command id (Idempotency-Key) was already applied; it is recorded once.", "command-already-applied"),
             ConcurrencyConflictException => Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
                 "The patient's record kept changing while the command was decided; retry the command.", "concurrency-conflict"),
             EndorsementPolicyNotMetException e => Problem(StatusCodes.Status503ServiceUnavailable, "Endorsement policy not met",

@@ -39,6 +39,7 @@ public static class HealthEventsApp
         app.UseQueryTextGuard();
         app.UseAuthentication();
         app.UseRateLimiter(); // after authentication: the bucket is the caller's, not the address's
+        app.UseIdempotencyKeys();
         app.UseAuthorization();
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");

@@ -10,6 +10,19 @@ namespace HealthEvents.Application.Commands;
 /// </summary>
 public static class DeterministicIds
 {
+    /// <summary>
+    /// The command id for a caller's Idempotency-Key: name-based on both, so a retry maps to the same command while
+    /// another caller using the same key (by chance, or to pre-empt someone's command) gets a command of its own.
+    /// </summary>
+    public static Guid CommandId(string caller, Guid idempotencyKey)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(caller);
+        var input = new byte[16 + name.Length];
+        idempotencyKey.TryWriteBytes(input, bigEndian: true, out _);
+        name.CopyTo(input, 16);
+        return Version8(SHA256.HashData(input));
+    }
+
     public static Guid EventId(Guid commandId, int index)
     {
         Span<byte> input = stackalloc byte[20];
@@ -17,6 +30,11 @@ public static class DeterministicIds
         BinaryPrimitives.WriteInt32BigEndian(input[16..], index);
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(input, hash);
+        return Version8(hash);
+    }
+
+    private static Guid Version8(Span<byte> hash)
+    {
         var bytes = hash[..16];
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80); // version 8
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 4122 variant

@@ -1,0 +1,32 @@
+namespace HealthEvents.Application.Ports;
+
+/// <summary>What became of an Idempotency-Key when a request claimed it.</summary>
+public abstract record IdempotencyClaim
+{
+    /// <summary>First use: the request runs, then its response is recorded with <see cref="IIdempotencyStore.CompleteAsync"/>.</summary>
+    public sealed record Claimed : IdempotencyClaim;
+
+    /// <summary>An exact retry of a finished request: answer with what it answered.</summary>
+    public sealed record Replay(int Status, string? ContentType, byte[] Body) : IdempotencyClaim;
+
+    /// <summary>The key was used for another request (method, path or body differ).</summary>
+    public sealed record Mismatch : IdempotencyClaim;
+
+    /// <summary>The first request with this key is still running.</summary>
+    public sealed record InProgress : IdempotencyClaim;
+}
+
+/// <summary>
+/// Idempotency keys as the HTTP Idempotency-Key header draft (IETF httpapi) describes them: per caller, a key names one
+/// request (method, path, body — by its SHA-256 fingerprint); the first response is kept and an exact retry gets it
+/// again, while the key reused for another request is refused. Keys are kept for <c>retention</c> (a day).
+/// </summary>
+public interface IIdempotencyStore
+{
+    Task<IdempotencyClaim> ClaimAsync(string caller, Guid key, byte[] fingerprint, CancellationToken ct);
+
+    Task CompleteAsync(string caller, Guid key, int status, string? contentType, byte[] body, CancellationToken ct);
+
+    /// <summary>Gives the key back (the request failed without an answer worth keeping: a retry runs it again).</summary>
+    Task ReleaseAsync(string caller, Guid key, CancellationToken ct);
+}
