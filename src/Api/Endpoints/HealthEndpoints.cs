@@ -18,8 +18,13 @@ public static class HealthEndpoints
 
     public static Ok<HealthStatus> Live() => TypedResults.Ok(new HealthStatus("live", new Dictionary<string, string>()));
 
-    /// <summary>Ready when both stores answer: the event store, and PostgreSQL for read models and data keys (the same server by default).</summary>
-    public static async Task<Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>>> Ready(IEventStore store, NpgsqlDataSource database, CancellationToken ct)
+    /// <summary>
+    /// Ready when both stores answer: the event store, and PostgreSQL for read models and data keys (the same server by
+    /// default); 503 otherwise. A projection that keeps failing on one event is reported as stalled — its name, the
+    /// position and the exception type, never the data — and the node is then "degraded": commands still work, views lag.
+    /// </summary>
+    public static async Task<Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>>> Ready(
+        IEventStore store, NpgsqlDataSource database, HealthEvents.Projections.Runner.ProjectionRunner runner, CancellationToken ct)
     {
         var checks = new Dictionary<string, string>
         {
@@ -27,7 +32,10 @@ public static class HealthEndpoints
             ["database"] = await DatabaseAnswersAsync(database, ct) ? "ok" : "unreachable",
         };
         var healthy = checks.Values.All(v => v == "ok");
-        var status = new HealthStatus(healthy ? "ready" : "unavailable", checks);
+        var stalled = runner.Status.Where(p => p.Stalled).ToList();
+        foreach (var p in stalled)
+            checks[$"projection:{p.Name}"] = $"stalled at {p.FailingPosition?.ToString() ?? "start"} ({p.LastErrorType})";
+        var status = new HealthStatus(!healthy ? "unavailable" : stalled.Count > 0 ? "degraded" : "ready", checks);
         return healthy ? TypedResults.Ok(status) : TypedResults.Json(status, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 

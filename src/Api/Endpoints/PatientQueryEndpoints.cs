@@ -117,13 +117,18 @@ public static class PatientQueryEndpoints
 /// Read-your-writes for a patient's views: before answering, wait (briefly) until the projection
 /// has applied the patient's latest event, so a command's effect shows in the very next read.
 /// </summary>
-public sealed class ReadYourWrites(IEventStore store, ProjectionRunner runner)
+public sealed class ReadYourWrites(IEventStore store, ProjectionRunner runner, IHttpContextAccessor http)
 {
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(2);
 
+    /// <summary>Response header naming the view that had not caught up with the patient's last event when it answered.</summary>
+    public const string BehindHeader = "X-View-Behind";
+
     public async Task WaitAsync(Guid patientId, string projection, CancellationToken ct)
     {
-        if (await store.ReadLastAsync(PatientCommands.StreamId(patientId), ct) is { Position: { } position })
-            await runner.WaitForAsync(projection, position, MaxWait, ct);
+        if (await store.ReadLastAsync(PatientCommands.StreamId(patientId), ct) is { Position: { } position }
+            && !await runner.WaitForAsync(projection, position, MaxWait, ct)
+            && http.HttpContext is { } context)
+            context.Response.Headers[BehindHeader] = projection; // the answer is true, but not yet of the latest event
     }
 }

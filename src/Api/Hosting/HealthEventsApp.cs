@@ -21,6 +21,7 @@ public static class HealthEventsApp
         var services = builder.Services;
         services.AddOpenApi();
         services.AddHealthEventsProjections(postgres.ConnectionString);
+        services.AddHttpContextAccessor();
         services.AddSingleton<ReadYourWrites>();
         services.AddHealthEventsAuth();
         services.AddFairUse(builder.Configuration);

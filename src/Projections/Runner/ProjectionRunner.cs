@@ -104,6 +104,7 @@ public sealed class ProjectionRunner : BackgroundService
                 if (status.RunningHere)
                 {
                     if (status.Checkpoint is { } local && local >= position) return true;
+                    if (status.Stalled) return false; // it will not get there by waiting: answer now, saying so
                     await changed.WaitAsync(deadline.Token);
                     continue;
                 }

@@ -17,4 +17,10 @@ public sealed record ProjectionStatus(
     string? LastErrorType,
     GlobalPosition? FailingPosition,
     int ConsecutiveFailures,
-    DateTimeOffset? UpdatedAt);
+    DateTimeOffset? UpdatedAt)
+{
+    /// <summary>Failures in a row after which a projection counts as stalled: readiness says so and reads stop waiting for it.</summary>
+    public const int StalledAfter = 3;
+
+    public bool Stalled => ConsecutiveFailures >= StalledAfter;
+}

@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// An event no view can read (written past the service, by another node or an older release) stalls the views that
+/// need it: readiness says which and where, without the data; reads answer promptly, saying the view is behind.
+/// </summary>
+public sealed class StalledViewTests : IAsyncLifetime
+{
+    private const string Alice = "a11ce000-0000-4000-8000-000000000001";
+    private ServiceHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await ServiceHost.StartAsync();
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task A_stalled_view_is_reported_and_reads_say_they_are_behind()
+    {
+        var store = _host.Services.GetRequiredService<IEventStore>();
+        var metadata = new EventMetadata("someone", Role.Physician, "northside", Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow).ToBytes();
+        await store.AppendAsync($"patient-{Guid.NewGuid()}", ExpectedVersion.NoStream,
+            [new ProposedEvent(Guid.NewGuid(), "consent.granted.v1", Encoding.UTF8.GetBytes("{\"consentId\": \"secret text\""), metadata)], null);
+
+        // Readiness names the stalled view, its position and the error's type — never the event's text.
+        string? ready = null;
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            ready = await (await _host.Client().GetAsync("/health/ready")).Content.ReadAsStringAsync();
+            if (ready.Contains("projection:patient-audit", StringComparison.Ordinal)) break;
+            await Task.Delay(200);
+        }
+        Assert.Contains("\"degraded\"", ready);
+        Assert.Contains("projection:patient-audit", ready);
+        Assert.DoesNotContain("secret text", ready);
+        Assert.DoesNotContain(_host.Logs.Lines, l => l.Contains("secret text", StringComparison.Ordinal));
+
+        // A new event of Alice's lies beyond the stall: her trail answers at once, saying the view is behind.
+        Assert.Equal(HttpStatusCode.OK, (await _host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);
+        var audit = await _host.As("alice (patient)").GetAsync($"/patients/{Alice}/audit");
+        Assert.Equal(HttpStatusCode.OK, audit.StatusCode);
+        Assert.Equal("patient-audit", Assert.Single(audit.Headers.GetValues("X-View-Behind")));
+    }
+}
