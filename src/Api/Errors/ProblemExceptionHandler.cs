@@ -24,6 +24,8 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             // The command's events exist already (a retry after a lost answer, or a key reused across streams).
             HealthEvents.Infrastructure.Postgres.DuplicateEventIdException => Problem(StatusCodes.Status409Conflict, "Command already applied",
                 "This command id (Idempotency-Key) was already applied; it is recorded once.", "command-already-applied"),
+            // The database is down or restarting (the supervisor brings the private one back): retry shortly.
+            _ when StoreUnavailable(exception) => Unavailable(http),
             ConcurrencyConflictException => Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
                 "The patient's record kept changing while the command was decided; retry the command.", "concurrency-conflict"),
             EndorsementPolicyNotMetException e => Problem(StatusCodes.Status503ServiceUnavailable, "Endorsement policy not met",
@@ -43,6 +45,28 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         }
         http.Response.StatusCode = problem.Status ?? 500;
         return await problems.TryWriteAsync(new() { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>
+    /// Whether the failure is the database being away (down, restarting, refusing connections), anywhere in the chain
+    /// of causes (Marten wraps Npgsql's): a connection-level NpgsqlException, or a server error of class 08 (connection)
+    /// or 57P (operator intervention: shutdown, starting up).
+    /// </summary>
+    private static bool StoreUnavailable(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.PostgresException pg) return pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal);
+            if (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException) return true;
+        }
+        return false;
+    }
+
+    private static ProblemDetails Unavailable(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "5";
+        return Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable",
+            "The database does not answer right now; nothing was recorded unless a receipt was returned. Retry shortly.", "store-unavailable");
     }
 
     private static ProblemDetails Validation(ValidationException v)

@@ -40,7 +40,8 @@ public static class NodeHost
     {
         var services = builder.Services;
         services.AddSingleton(postgres);
-        services.AddHostedService(sp => sp.GetRequiredService<PostgresHosting>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresHosting>()
+            .WithLogger(sp.GetRequiredService<ILoggerFactory>().CreateLogger("HealthEvents.Postgres")));
         services.ConfigureHttpJsonOptions(o =>
         {
             Json.Configure(o.SerializerOptions);

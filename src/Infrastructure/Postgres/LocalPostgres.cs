@@ -58,21 +58,55 @@ public sealed class LocalPostgres : IAsyncDisposable
         }
 
         var port = FreePort();
-        var options = $"-c listen_addresses=127.0.0.1 -p {port} -k {dataDir} -c max_connections=300" +
-                      (durable ? "" : " -c fsync=off -c full_page_writes=off");
-        await RunAsync(Path.Combine(binDir, "pg_ctl"),
-            ["-D", dataDir, "-l", Path.Combine(dataDir, "server.log"), "-w", "-t", "60", "-o", options, "start"],
-            asPostgres: true, ct);
+        var instance = new LocalPostgres(dataDir, binDir, port, log) { _durable = durable };
+        await instance.StartServerAsync(ct);
         log.LogInformation("Private PostgreSQL started on 127.0.0.1:{Port}", port);
-        return new LocalPostgres(dataDir, binDir, port, log);
+        return instance;
     }
 
+    private bool _durable = true;
+
+    /// <summary>Whether the server of this data folder is running (its postmaster process lives).</summary>
+    public bool IsRunning => RunningPort(DataDir) is not null;
+
+    /// <summary>
+    /// Starts the server again after it died, on the same port (the connection strings in use name it), in
+    /// crash recovery from its write-ahead log: nothing committed is lost.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken ct)
+    {
+        if (_stopped || IsRunning) return;
+        // A postmaster killed outright leaves its pid file; pg_ctl refuses to start while it is there.
+        var pidFile = Path.Combine(DataDir, "postmaster.pid");
+        if (File.Exists(pidFile)) File.Delete(pidFile);
+        await StartServerAsync(ct);
+        _log.LogWarning("Private PostgreSQL restarted on 127.0.0.1:{Port}", Port);
+    }
+
+    private Task StartServerAsync(CancellationToken ct)
+    {
+        var options = $"-c listen_addresses=127.0.0.1 -p {Port} -k {DataDir} -c max_connections=300" +
+                      (_durable ? "" : " -c fsync=off -c full_page_writes=off");
+        return RunAsync(Path.Combine(_binDir, "pg_ctl"),
+            ["-D", DataDir, "-l", Path.Combine(DataDir, "server.log"), "-w", "-t", "60", "-o", options, "start"],
+            asPostgres: true, ct);
+    }
+
+    /// <summary>Stops the server; whatever state it is in (already dead, say), this returns without throwing.</summary>
     public async Task StopAsync()
     {
         if (_stopped) return;
         _stopped = true;
-        await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", DataDir, "-m", "fast", "-w", "stop"], asPostgres: true, CancellationToken.None);
-        _log.LogInformation("Private PostgreSQL stopped");
+        if (!IsRunning) return;
+        try
+        {
+            await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", DataDir, "-m", "fast", "-w", "stop"], asPostgres: true, CancellationToken.None);
+            _log.LogInformation("Private PostgreSQL stopped");
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
+        {
+            _log.LogWarning("Stopping the private PostgreSQL failed ({ExceptionType}); it may already have stopped", e.GetType().Name);
+        }
     }
 
     public ValueTask DisposeAsync() => new(StopAsync());
