@@ -29,11 +29,12 @@ public static class HealthEventsApp
 
         var app = builder.Build();
         await app.Services.InitializeHealthEventsStorageAsync();
-        if (builder.Configuration.GetValue("HealthEvents:SeedDemo", true))
-            await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);
+        var demo = builder.Configuration.GetValue("HealthEvents:SeedDemo", true);
+        if (demo) await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UsePatientPage();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();
@@ -41,9 +42,10 @@ public static class HealthEventsApp
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();
-        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries();
+        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();
+        if (demo) app.MapDemoEndpoints();
         return app;
     }
 }

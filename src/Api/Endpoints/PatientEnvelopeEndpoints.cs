@@ -1,0 +1,61 @@
+using System.Text.Json;
+using HealthEvents.Api.Auth;
+using HealthEvents.Api.Errors;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Patients;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Network;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace HealthEvents.Api.Endpoints;
+
+/// <summary>
+/// GET /patients/{id}/envelopes: the patient's stream as stored — each event's data, metadata, prevHash and hash
+/// (the exact bytes the hash chain covers, base64) and its endorsement — with the network's endorsement key history,
+/// so the patient's own browser can recompute the chain and check the signatures without trusting this server's verdict.
+/// Same authorization as /verification: the patient only.
+/// </summary>
+public static class PatientEnvelopeEndpoints
+{
+    /// <param name="Endorsement">The transaction's endorsement as JSON (web naming, byte arrays base64), itself base64. It is
+    /// outside the hash chain, so it is given as the store holds it after reading; its signatures are what protect it.</param>
+    public sealed record EnvelopeView(Guid EventId, long Version, string Type, string Data, string Metadata, string PrevHash, string Hash, string? Endorsement);
+
+    public sealed record KeyView(string KeyId, string PublicKey, DateTimeOffset? EffectiveFrom);
+
+    public sealed record HospitalKeysView(string Id, string Name, IReadOnlyList<KeyView> EndorsementKeys);
+
+    public sealed record EnvelopesView(string StreamId, IReadOnlyList<EnvelopeView> Events, IReadOnlyList<HospitalKeysView> Hospitals, string EndorsementPolicy);
+
+    private static readonly JsonSerializerOptions EndorsementJson = new(JsonSerializerDefaults.Web);
+
+    public static RouteGroupBuilder MapPatientEnvelopes(this RouteGroupBuilder patients)
+    {
+        patients.MapGet("/{id:guid}/envelopes", Envelopes);
+        return patients;
+    }
+
+    public static async Task<Results<Ok<EnvelopesView>, ProblemHttpResult>> Envelopes(
+        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, CancellationToken ct)
+    {
+        if (!http.Actor().IsPatient(id))
+            return TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden",
+                "Only the patient reads their own stream's envelopes.", "forbidden"));
+        var streamId = PatientCommands.StreamId(id);
+        var events = new List<EnvelopeView>();
+        await foreach (var e in store.ReadStreamAsync(streamId, 0, ct))
+            events.Add(new(e.EventId, e.Version, e.Type, Convert.ToBase64String(e.Data), Convert.ToBase64String(e.Metadata),
+                Convert.ToBase64String(e.PrevHash), Convert.ToBase64String(e.Hash),
+                e.Endorsement is null ? null : Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(e.Endorsement, EndorsementJson))));
+
+        // Every endorsement key each hospital has had, with the time it took over: the browser picks the one in force
+        // at each transaction's time, as the server's EndorsementChecker does.
+        var network = (await NetworkHistory.LoadAsync(store, serializer, ct)).Current;
+        var hospitals = network.Hospitals.Values.OrderBy(h => h.Id, StringComparer.Ordinal)
+            .Select(h => new HospitalKeysView(h.Id, h.Name, [.. h.Keys(KeyUse.Endorsement).Select(k =>
+                new KeyView(k.KeyId, k.PublicKey, k.EffectiveFrom == DateTimeOffset.MinValue ? null : k.EffectiveFrom))]))
+            .ToList();
+        return TypedResults.Ok(new EnvelopesView(streamId, events, hospitals, network.EndorsementPolicy));
+    }
+}

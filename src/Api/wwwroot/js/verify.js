@@ -1,0 +1,163 @@
+// Verifies a patient's stream in the browser with WebCrypto alone, as the server's StreamVerifier and
+// EndorsementChecker do: contiguous versions from 0, version 0 linked to 32 zero bytes, each prevHash equal to the
+// previous stored hash, each stored hash recomputed from the stored bytes (HashChain.cs's encoding), and each
+// transaction's endorsement: the signed root covers the transaction hash (its last event's hash; a batch of n by its
+// RFC 9162 inclusion path) and every signature (ECDSA P-256 / SHA-256, IEEE P1363 r||s) verifies under the key the
+// hospital had at the transaction's time. Pure: no DOM, no fetch; give it the /patients/{id}/envelopes answer.
+// Not yet checked here (the server's verifier does): the endorsement policy in force, and the ledger's tree heads.
+
+const TAG = new TextEncoder().encode('healthevents/v1');
+const utf8 = (s) => new TextEncoder().encode(s);
+
+export function fromBase64(text) {
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+export const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** A GUID's 16 bytes in RFC 4122 (big-endian) order: the order of its text. */
+export function uuidBytes(uuid) {
+  const hex = uuid.replace(/-/g, '');
+  return Uint8Array.from({ length: 16 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+}
+
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+function u32(n) {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, false);
+  return b;
+}
+
+function u64(n) {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigInt64(0, BigInt(n), false);
+  return b;
+}
+
+const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+
+/** HashChain.ComputeHash: the tag, then each field as a 4-byte big-endian length and its bytes. */
+export async function chainHash({ prevHash, streamId, version, eventId, type, data, metadata }) {
+  const fields = [prevHash, utf8(streamId), u64(version), uuidBytes(eventId), utf8(type), data, metadata];
+  return sha256(concat([TAG, ...fields.flatMap((f) => [u32(f.length), f])]));
+}
+
+const leafHash = (leaf) => sha256(concat([Uint8Array.of(0), leaf]));
+const nodeHash = (l, r) => sha256(concat([Uint8Array.of(1), l, r]));
+
+/** RFC 9162 2.1.3.2, as MerkleTree.VerifyInclusion. */
+export async function verifyInclusion(leaf, index, size, path, root) {
+  if (index < 0 || index >= size) return false;
+  let fn = index, sn = size - 1, r = await leafHash(leaf);
+  for (const p of path) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = await nodeHash(p, r);
+      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(r, root);
+}
+
+/** The endorsement key a hospital had at a time: the last of its keys in effect by then (NetworkState.KeyAt). */
+function keyAt(hospital, at) {
+  let found = null;
+  for (const k of hospital?.endorsementKeys ?? []) if (!k.effectiveFrom || Date.parse(k.effectiveFrom) <= at) found = k;
+  return found;
+}
+
+const importedKeys = new Map();
+async function importKey(spkiBase64) {
+  if (!importedKeys.has(spkiBase64))
+    importedKeys.set(spkiBase64, crypto.subtle.importKey('spki', fromBase64(spkiBase64), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']));
+  return importedKeys.get(spkiBase64);
+}
+
+function readJson(bytes) {
+  try { return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)); } catch { return null; }
+}
+
+/**
+ * Verifies the envelopes view; resolves to { verified, events, firstBrokenVersion, problems: [{ version, code, message }], endorsedBy }.
+ */
+export async function verifyStream(view) {
+  const problems = [];
+  const report = (version, code, message) => problems.push({ version, code, message });
+  const hospitals = new Map(view.hospitals.map((h) => [h.id, h]));
+  const events = view.events.map((e) => ({
+    ...e, data: fromBase64(e.data), metadata: fromBase64(e.metadata), prevHash: fromBase64(e.prevHash), hash: fromBase64(e.hash),
+    endorsement: e.endorsement ? readJson(fromBase64(e.endorsement)) : null,
+  }));
+
+  // The chain: each event by itself and its link to the one before.
+  let previous = new Uint8Array(32);
+  events.forEach((e, i) => { if (e.version !== i && !problems.some((p) => p.code === 'missing-version')) report(i, 'missing-version', `Version ${i} is missing.`); });
+  for (const e of events) {
+    if (!equal(e.prevHash, previous)) report(e.version, 'broken-link', `Version ${e.version} does not link to the hash of the version before it.`);
+    const recomputed = await chainHash({ ...e, streamId: view.streamId });
+    if (!equal(recomputed, e.hash)) report(e.version, 'hash-mismatch', `The stored bytes of version ${e.version} do not hash to its stored hash.`);
+    previous = e.hash;
+  }
+
+  // Endorsements, per transaction (the boundary its endorsement declares).
+  const endorsedBy = new Set();
+  for (let i = 0; i < events.length;) {
+    const first = events[i];
+    const en = first.endorsement;
+    if (!en) { report(first.version, 'unendorsed', `Version ${first.version} carries no endorsement.`); i++; continue; }
+    const count = en.eventCount;
+    if (en.firstVersion !== first.version || !(count >= 1) || i + count > events.length) {
+      report(first.version, 'transaction-boundary', `The endorsement at version ${first.version} describes ${count} events from version ${en.firstVersion}.`);
+      i++; continue;
+    }
+    const last = events[i + count - 1];
+    const metadata = readJson(last.metadata);
+    const at = Date.parse(metadata?.occurredAt);
+    const root = fromBase64(en.signedRoot ?? '');
+    const path = (en.inclusionPath ?? []).map(fromBase64);
+    const covered = en.batchSize === 1
+      ? path.length === 0 && equal(root, last.hash)
+      : await verifyInclusion(last.hash, en.leafIndex, en.batchSize, path, root);
+    if (!covered) report(first.version, 'bad-inclusion-path', `The signed root of the transaction at version ${first.version} does not cover its hash.`);
+    else if (Number.isNaN(at)) report(first.version, 'unreadable-metadata', `The time of the transaction at version ${first.version} cannot be read.`);
+    else {
+      let valid = 0;
+      for (const s of en.signatures ?? []) {
+        const key = keyAt(hospitals.get(s.hospitalId), at);
+        if (!key || key.keyId !== s.keyId) {
+          report(first.version, 'wrong-key', `${s.hospitalId} signed version ${first.version} with key '${s.keyId}'; its key then was '${key?.keyId ?? 'none'}'.`);
+          continue;
+        }
+        const signature = fromBase64(s.signature ?? '');
+        const ok = signature.length === 64 && await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, await importKey(key.publicKey), signature, root);
+        if (!ok) report(first.version, 'bad-signature', `The signature of ${s.hospitalId} on version ${first.version} does not verify.`);
+        else { valid++; endorsedBy.add(s.hospitalId); }
+      }
+      if (valid === 0) report(first.version, 'no-valid-signature', `No hospital's signature on version ${first.version} verifies.`);
+    }
+    i += count;
+  }
+
+  const broken = problems.map((p) => p.version);
+  return {
+    verified: problems.length === 0,
+    events: events.length,
+    firstBrokenVersion: broken.length ? Math.min(...broken) : null,
+    problems: problems.sort((a, b) => a.version - b.version),
+    endorsedBy: [...endorsedBy].sort(),
+  };
+}
