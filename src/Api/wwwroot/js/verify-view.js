@@ -8,6 +8,7 @@ export async function initVerify(ctx) {
     const out = $('verify-result');
     out.className = '';
     out.textContent = 'Checking…';
+    ctx.say('', 'info');
     try {
       const result = await verifyStream(await api(`/patients/${ctx.patientId}/envelopes`));
       if (result.verified) {

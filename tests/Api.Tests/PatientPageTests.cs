@@ -1,0 +1,101 @@
+using System.Net;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>The patient's page in a real browser (issue 12): sign in, trail, consents, record, verification, tampering.</summary>
+public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture<DemoServiceFixture>
+{
+    private const string Alice = "a11ce000-0000-4000-8000-000000000001";
+    private ServiceHost Host => fixture.Host;
+
+    [SkippableFact]
+    public async Task A_patient_reads_the_trail_grants_and_revokes_verifies_and_sees_a_changed_byte()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        // A denied attempt, so the trail has something that must stand out.
+        var denied = await Host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access", new { purpose = "research", categories = new[] { "conditions" } });
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 1000 } });
+        var consoleErrors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
+
+        await page.GotoAsync(Host.Address.ToString());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as alice (patient)" }).ClickAsync();
+
+        // The trail, newest first: the refused research access on top, marked denied.
+        var first = page.Locator("#audit-list > li").First;
+        await Expect(first).ToContainTextAsync("Was refused access");
+        await Expect(first).ToHaveClassAsync("denied");
+        await Expect(page.Locator("#audit-list")).ToContainTextAsync("Consent granted");
+        Assert.Equal("", await page.EvaluateAsync<string>("() => Object.keys(localStorage).join()"));
+        Assert.NotNull(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('healthevents.token')"));
+
+        // Filters go to the server.
+        await page.SelectOptionAsync("#f-action", "consent-granted");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(page.Locator("#audit-list > li")).ToHaveCountAsync(3);
+        await page.SelectOptionAsync("#f-action", "");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+
+        // Grant Lakeside conditions for treatment: sensitive categories start unticked.
+        await Expect(page.GetByLabel("mental-health")).Not.ToBeCheckedAsync();
+        await page.SelectOptionAsync("#g-grantee", "hospital:lakeside");
+        await page.GetByLabel("conditions", new() { Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent granted.");
+        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("hospital lakeside may read conditions for treatment");
+
+        // ... and revoke it: it moves to the past consents.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital lakeside" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent revoked.");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital lakeside" })).ToHaveCountAsync(0);
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Consent revoked");
+
+        // A grant the domain refuses shows the problem's own words.
+        await page.SelectOptionAsync("#g-grantee", "hospital:lakeside");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("not accepted");
+
+        // My record, decrypted, and the read is on the trail.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show my record" }).ClickAsync();
+        await Expect(page.Locator("#record-list")).ToContainTextAsync("Metformin");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Read your record");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        await Expect(page.Locator("#verify-result")).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
+        if (Environment.GetEnvironmentVariable("HEALTHEVENTS_SCREENSHOT") is { Length: > 0 } shot)
+            await page.ScreenshotAsync(new() { Path = shot, FullPage = true });
+
+        // An attacker with write access to the store changes one byte of version 2: the browser names it.
+        await Host.ExecuteSqlAsync($"UPDATE he_events SET data = set_byte(data, 5, get_byte(data, 5) # 1) WHERE stream_id = 'patient-{Alice}' AND version = 2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        await Expect(page.Locator("#verify-result")).ToContainTextAsync("Broken at version 2", new() { Timeout = 15000 });
+
+        Assert.DoesNotContain(consoleErrors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task The_page_is_served_under_a_strict_policy_and_the_envelopes_are_the_patients_alone()
+    {
+        var home = await Host.Client().GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+        var csp = string.Join("", home.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("default-src 'self'", csp);
+        Assert.DoesNotContain("unsafe-inline", csp);
+
+        var demo = await (await Host.Client().GetAsync("/demo/patients")).JsonAsync();
+        Assert.All(demo.EnumerateArray(), p => Assert.EndsWith("(patient)", p.GetProperty("name").GetString()));
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("bob (patient)").GetAsync($"/patients/{Alice}/envelopes")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("northside physician").GetAsync($"/patients/{Alice}/envelopes")).StatusCode);
+        var view = await (await Host.As("alice (patient)").GetAsync($"/patients/{Alice}/envelopes")).JsonAsync();
+        Assert.True(view.GetProperty("events").GetArrayLength() > 0);
+        Assert.Equal(3, view.GetProperty("hospitals").GetArrayLength());
+    }
+}
