@@ -6,6 +6,7 @@ using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Network;
+using HealthEvents.Projections.Ledger;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HealthEvents.Api.Endpoints;
@@ -26,7 +27,14 @@ public static class PatientEnvelopeEndpoints
 
     public sealed record HospitalKeysView(string Id, string Name, IReadOnlyList<KeyView> EndorsementKeys);
 
-    public sealed record EnvelopesView(string StreamId, IReadOnlyList<EnvelopeView> Events, IReadOnlyList<HospitalKeysView> Hospitals, string EndorsementPolicy);
+    /// <param name="Head">The latest signed tree head as the ledger stream stores it (its data is {treeSize, rootHash, at}); the
+    /// browser checks its hash and endorsement like any event's, then trusts its root.</param>
+    /// <param name="Inclusion">RFC 9162 inclusion proof, under that head, of the patient's latest event already in it (null
+    /// when none is); the chain carries the proof back to version 0. Events after it wait for the next head.</param>
+    public sealed record LedgerView(EnvelopeView Head, Guid? ProvenEventId, InclusionProofView? Inclusion);
+
+    public sealed record EnvelopesView(
+        string StreamId, IReadOnlyList<EnvelopeView> Events, IReadOnlyList<HospitalKeysView> Hospitals, string EndorsementPolicy, LedgerView? Ledger);
 
     private static readonly JsonSerializerOptions EndorsementJson = new(JsonSerializerDefaults.Web);
 
@@ -37,17 +45,14 @@ public static class PatientEnvelopeEndpoints
     }
 
     public static async Task<Results<Ok<EnvelopesView>, ProblemHttpResult>> Envelopes(
-        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, CancellationToken ct)
+        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, LedgerQuery ledger, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id))
             return TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden",
                 "Only the patient reads their own stream's envelopes.", "forbidden"));
         var streamId = PatientCommands.StreamId(id);
         var events = new List<EnvelopeView>();
-        await foreach (var e in store.ReadStreamAsync(streamId, 0, ct))
-            events.Add(new(e.EventId, e.Version, e.Type, Convert.ToBase64String(e.Data), Convert.ToBase64String(e.Metadata),
-                Convert.ToBase64String(e.PrevHash), Convert.ToBase64String(e.Hash),
-                e.Endorsement is null ? null : Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(e.Endorsement, EndorsementJson))));
+        await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) events.Add(View(e));
 
         // Every endorsement key each hospital has had, with the time it took over: the browser picks the one in force
         // at each transaction's time, as the server's EndorsementChecker does.
@@ -56,6 +61,31 @@ public static class PatientEnvelopeEndpoints
             .Select(h => new HospitalKeysView(h.Id, h.Name, [.. h.Keys(KeyUse.Endorsement).Select(k =>
                 new KeyView(k.KeyId, k.PublicKey, k.EffectiveFrom == DateTimeOffset.MinValue ? null : k.EffectiveFrom))]))
             .ToList();
-        return TypedResults.Ok(new EnvelopesView(streamId, events, hospitals, network.EndorsementPolicy));
+        return TypedResults.Ok(new EnvelopesView(streamId, events, hospitals, network.EndorsementPolicy, await LedgerAsync(store, ledger, events, ct)));
     }
+
+    private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, IReadOnlyList<EnvelopeView> events, CancellationToken ct)
+    {
+        if (await ledger.LatestAsync(ct) is not { } latest) return null;
+        EnvelopeView? head = null;
+        await foreach (var e in store.ReadStreamAsync(HealthEvents.Application.Ledger.LedgerCommands.StreamId, latest.StreamVersion, ct))
+        {
+            head = View(e);
+            break;
+        }
+        if (head is null) return null;
+        // Newest first: the first event the head covers proves the whole prefix through the chain.
+        for (var i = events.Count - 1; i >= 0; i--)
+        {
+            var (proof, error) = await ledger.InclusionAsync(events[i].EventId, latest.TreeSize, ct);
+            if (proof is not null) return new LedgerView(head, events[i].EventId, proof);
+            if (error != LedgerProofError.EventNotInTree && error != LedgerProofError.UnknownEvent) break;
+        }
+        return new LedgerView(head, null, null);
+    }
+
+    private static EnvelopeView View(EventEnvelope e) =>
+        new(e.EventId, e.Version, e.Type, Convert.ToBase64String(e.Data), Convert.ToBase64String(e.Metadata),
+            Convert.ToBase64String(e.PrevHash), Convert.ToBase64String(e.Hash),
+            e.Endorsement is null ? null : Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(e.Endorsement, EndorsementJson)));
 }

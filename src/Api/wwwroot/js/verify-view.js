@@ -1,7 +1,31 @@
-// "Verify my trail": fetch the stored envelopes and the key history, verify them here, name the first broken version.
+// "Verify my trail": fetch the stored envelopes, the key history and the latest signed tree head, verify them here,
+// then check that the new tree head extends the last one this browser saw (a history rewritten between two visits
+// fails this even if the rewrite is self-consistent). Names the first broken version.
 import { $, el } from './dom.js';
 import { api } from './api.js';
-import { verifyStream } from './verify.js';
+import { verifyStream, verifyConsistency, fromHex } from './verify.js';
+
+// Tree heads are public ledger facts (a size and a root), not personal data: they may outlive the session.
+const SEEN = 'healthevents.treeHead';
+
+async function checkAgainstSeen(head) {
+  if (!head) return { message: 'No signed tree head yet: the ledger was not checked.', problem: null };
+  let seen = null;
+  try { seen = JSON.parse(localStorage.getItem(SEEN)); } catch { seen = null; }
+  let problem = null;
+  if (seen && seen.treeSize > head.treeSize) problem = `The ledger shrank: this browser saw ${seen.treeSize} events signed, now only ${head.treeSize}.`;
+  else if (seen && seen.treeSize === head.treeSize && seen.rootHash !== head.rootHash) problem = `The tree head of size ${head.treeSize} changed since your last visit.`;
+  else if (seen && seen.treeSize < head.treeSize) {
+    const proof = await api(`/ledger/proofs/consistency?from=${seen.treeSize}&to=${head.treeSize}`);
+    // The old root is the one this browser remembered, never the server's copy of it.
+    const ok = proof.toRoot === head.rootHash
+      && await verifyConsistency(seen.treeSize, head.treeSize, fromHex(seen.rootHash), fromHex(head.rootHash), proof.proof.map(fromHex));
+    if (!ok) problem = `The ledger of ${head.treeSize} events does not extend the one of ${seen.treeSize} this browser saw before: history was rewritten.`;
+  }
+  if (!problem) localStorage.setItem(SEEN, JSON.stringify({ treeSize: head.treeSize, rootHash: head.rootHash }));
+  const message = seen ? `It extends the tree head of ${seen.treeSize} events this browser saw before.` : 'This browser will remember it to check the next one.';
+  return { message, problem };
+}
 
 export async function initVerify(ctx) {
   $('verify-run').onclick = async () => {
@@ -11,15 +35,26 @@ export async function initVerify(ctx) {
     ctx.say('', 'info');
     try {
       const result = await verifyStream(await api(`/patients/${ctx.patientId}/envelopes`));
-      if (result.verified) {
+      const { head, provenVersion } = result.ledger;
+      const seen = await checkAgainstSeen(head);
+      const ledgerProblems = [...result.ledger.problems, ...(seen.problem ? [seen.problem] : [])];
+      const ledgerText = head
+        ? `The ledger's signed tree head of ${head.treeSize} events (endorsed by ${head.endorsedBy.join(', ')}) includes your trail` +
+          `${provenVersion === null ? ' — none of your events yet' : ` up to version ${provenVersion}`}. ${seen.message}`
+        : seen.message;
+      if (result.verified && !ledgerProblems.length) {
         out.className = 'ok';
-        out.replaceChildren(el('p', {}, `Verified in your browser: all ${result.events} events link up, every hash matches the stored bytes, ` +
-          `and every signature checks out (signed by ${result.endorsedBy.join(', ')}).`));
+        out.replaceChildren(
+          el('p', {}, `Verified in your browser: all ${result.events} events link up, every hash matches the stored bytes, ` +
+            `and every signature checks out (signed by ${result.endorsedBy.join(', ')}).`),
+          el('p', {}, ledgerText));
       } else {
         out.className = 'broken';
         out.replaceChildren(
-          el('p', {}, `Broken at version ${result.firstBrokenVersion}: your trail has been altered since the hospitals endorsed it.`),
-          el('ul', {}, result.problems.map((p) => el('li', {}, p.message))));
+          el('p', {}, result.firstBrokenVersion !== null
+            ? `Broken at version ${result.firstBrokenVersion}: your trail has been altered since the hospitals endorsed it.`
+            : 'The ledger does not vouch for your trail.'),
+          el('ul', {}, [...result.problems.map((p) => p.message), ...ledgerProblems].map((m) => el('li', {}, m))));
       }
     } catch (error) {
       out.textContent = '';

@@ -4,7 +4,9 @@
 // transaction's endorsement: the signed root covers the transaction hash (its last event's hash; a batch of n by its
 // RFC 9162 inclusion path) and every signature (ECDSA P-256 / SHA-256, IEEE P1363 r||s) verifies under the key the
 // hospital had at the transaction's time. Pure: no DOM, no fetch; give it the /patients/{id}/envelopes answer.
-// Not yet checked here (the server's verifier does): the endorsement policy in force, and the ledger's tree heads.
+// Then the latest signed tree head of the global ledger (itself an endorsed event) and the RFC 9162 inclusion of the
+// patient's latest covered event under it; verify-view.js adds the consistency proof from the last head this browser saw.
+// Not yet checked here (the server's verifier does): the endorsement policy in force.
 
 const TAG = new TextEncoder().encode('healthevents/v1');
 const utf8 = (s) => new TextEncoder().encode(s);
@@ -92,16 +94,105 @@ function readJson(bytes) {
 }
 
 /**
+ * Checks one transaction's endorsement: its signed root covers the hash of the transaction's last event, and each
+ * signature verifies under the key its hospital had at the event's time. Resolves to the hospitals whose signatures verify.
+ */
+async function checkEndorsement(en, last, hospitals, report, where) {
+  const metadata = readJson(last.metadata);
+  const at = Date.parse(metadata?.occurredAt);
+  const root = fromBase64(en.signedRoot ?? '');
+  const path = (en.inclusionPath ?? []).map(fromBase64);
+  const covered = en.batchSize === 1
+    ? path.length === 0 && equal(root, last.hash)
+    : await verifyInclusion(last.hash, en.leafIndex, en.batchSize, path, root);
+  const valid = [];
+  if (!covered) report('bad-inclusion-path', `The signed root of ${where} does not cover its hash.`);
+  else if (Number.isNaN(at)) report('unreadable-metadata', `The time of ${where} cannot be read.`);
+  else {
+    for (const s of en.signatures ?? []) {
+      const key = keyAt(hospitals.get(s.hospitalId), at);
+      if (!key || key.keyId !== s.keyId) {
+        report('wrong-key', `${s.hospitalId} signed ${where} with key '${s.keyId}'; its key then was '${key?.keyId ?? 'none'}'.`);
+        continue;
+      }
+      const signature = fromBase64(s.signature ?? '');
+      const ok = signature.length === 64 && await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, await importKey(key.publicKey), signature, root);
+      if (!ok) report('bad-signature', `The signature of ${s.hospitalId} on ${where} does not verify.`);
+      else valid.push(s.hospitalId);
+    }
+    if (!valid.length) report('no-valid-signature', `No hospital's signature on ${where} verifies.`);
+  }
+  return valid;
+}
+
+const decodeEnvelope = (e) => ({
+  ...e, data: fromBase64(e.data), metadata: fromBase64(e.metadata), prevHash: fromBase64(e.prevHash), hash: fromBase64(e.hash),
+  endorsement: e.endorsement ? readJson(fromBase64(e.endorsement)) : null,
+});
+
+const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
+
+/**
+ * The latest signed tree head (an event of the ledger stream: its bytes hash to its stored hash, its endorsement
+ * verifies) and the inclusion of the patient's latest covered event under its root. Resolves to
+ * { head: { treeSize, rootHash, endorsedBy } | null, provenVersion, problems: [message] }.
+ */
+export async function verifyLedger(ledger, events, hospitals) {
+  const problems = [];
+  if (!ledger) return { head: null, provenVersion: null, problems };
+  const head = decodeEnvelope(ledger.head);
+  if (!equal(await chainHash({ ...head, streamId: 'ledger' }), head.hash)) problems.push('The signed tree head\'s bytes do not hash to its stored hash.');
+  const endorsedBy = head.endorsement
+    ? await checkEndorsement(head.endorsement, head, hospitals, (_, m) => problems.push(m), 'the signed tree head')
+    : (problems.push('The tree head carries no endorsement.'), []);
+  const signed = readJson(head.data);
+  if (!signed || typeof signed.rootHash !== 'string') return { head: null, provenVersion: null, problems: [...problems, 'The tree head cannot be read.'] };
+  let provenVersion = null;
+  const proof = ledger.inclusion;
+  if (proof) {
+    const event = events.find((e) => e.eventId === ledger.provenEventId);
+    const ok = event && proof.treeSize === signed.treeSize && proof.rootHash === signed.rootHash && toHex(event.hash) === proof.leafHash
+      && await verifyInclusion(event.hash, proof.leafIndex, proof.treeSize, proof.path.map(fromHex), fromHex(signed.rootHash));
+    if (ok) provenVersion = event.version;
+    else problems.push(`The inclusion proof of version ${event?.version ?? '?'} under the signed tree head of size ${signed.treeSize} does not verify.`);
+  }
+  return { head: { treeSize: signed.treeSize, rootHash: signed.rootHash, endorsedBy }, provenVersion, problems };
+}
+
+/** RFC 9162 2.1.4.2, as MerkleTree.VerifyConsistency (sizes as numbers, hashes as bytes). */
+export async function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
+  if (oldSize < 0 || oldSize > newSize) return false;
+  if (oldSize === 0) return proof.length === 0;
+  if (oldSize === newSize) return proof.length === 0 && equal(oldRoot, newRoot);
+  if (proof.length === 0) return false;
+  const path = (oldSize & (oldSize - 1)) === 0 ? [oldRoot, ...proof] : proof;
+  let fn = oldSize - 1, sn = newSize - 1;
+  while (fn % 2 === 1) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+  let fr = path[0], sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, oldRoot) && equal(sr, newRoot);
+}
+
+export { fromHex };
+
+/**
  * Verifies the envelopes view; resolves to { verified, events, firstBrokenVersion, problems: [{ version, code, message }], endorsedBy }.
  */
 export async function verifyStream(view) {
   const problems = [];
   const report = (version, code, message) => problems.push({ version, code, message });
   const hospitals = new Map(view.hospitals.map((h) => [h.id, h]));
-  const events = view.events.map((e) => ({
-    ...e, data: fromBase64(e.data), metadata: fromBase64(e.metadata), prevHash: fromBase64(e.prevHash), hash: fromBase64(e.hash),
-    endorsement: e.endorsement ? readJson(fromBase64(e.endorsement)) : null,
-  }));
+  const events = view.events.map(decodeEnvelope);
 
   // The chain: each event by itself and its link to the one before.
   let previous = new Uint8Array(32);
@@ -125,36 +216,16 @@ export async function verifyStream(view) {
       i++; continue;
     }
     const last = events[i + count - 1];
-    const metadata = readJson(last.metadata);
-    const at = Date.parse(metadata?.occurredAt);
-    const root = fromBase64(en.signedRoot ?? '');
-    const path = (en.inclusionPath ?? []).map(fromBase64);
-    const covered = en.batchSize === 1
-      ? path.length === 0 && equal(root, last.hash)
-      : await verifyInclusion(last.hash, en.leafIndex, en.batchSize, path, root);
-    if (!covered) report(first.version, 'bad-inclusion-path', `The signed root of the transaction at version ${first.version} does not cover its hash.`);
-    else if (Number.isNaN(at)) report(first.version, 'unreadable-metadata', `The time of the transaction at version ${first.version} cannot be read.`);
-    else {
-      let valid = 0;
-      for (const s of en.signatures ?? []) {
-        const key = keyAt(hospitals.get(s.hospitalId), at);
-        if (!key || key.keyId !== s.keyId) {
-          report(first.version, 'wrong-key', `${s.hospitalId} signed version ${first.version} with key '${s.keyId}'; its key then was '${key?.keyId ?? 'none'}'.`);
-          continue;
-        }
-        const signature = fromBase64(s.signature ?? '');
-        const ok = signature.length === 64 && await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, await importKey(key.publicKey), signature, root);
-        if (!ok) report(first.version, 'bad-signature', `The signature of ${s.hospitalId} on version ${first.version} does not verify.`);
-        else { valid++; endorsedBy.add(s.hospitalId); }
-      }
-      if (valid === 0) report(first.version, 'no-valid-signature', `No hospital's signature on version ${first.version} verifies.`);
-    }
+    const valid = await checkEndorsement(en, last, hospitals, (code, message) => report(first.version, code, message), `version ${first.version}`);
+    for (const h of valid) endorsedBy.add(h);
     i += count;
   }
 
+  const ledger = await verifyLedger(view.ledger, events, hospitals);
   const broken = problems.map((p) => p.version);
   return {
-    verified: problems.length === 0,
+    ledger,
+    verified: problems.length === 0 && ledger.problems.length === 0,
     events: events.length,
     firstBrokenVersion: broken.length ? Math.min(...broken) : null,
     problems: problems.sort((a, b) => a.version - b.version),
