@@ -67,17 +67,51 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(page.Locator("#record-list")).ToContainTextAsync("Metformin");
         await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Read your record");
 
+        // Verified, under a signed tree head this browser then remembers.
+        var firstHead = await SignedTreeSizeAsync(above: 0);
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
-        await Expect(page.Locator("#verify-result")).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
+        var result = page.Locator("#verify-result");
+        await Expect(result).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
+        await Expect(result).ToContainTextAsync("includes your trail up to version");
         if (Environment.GetEnvironmentVariable("HEALTHEVENTS_SCREENSHOT") is { Length: > 0 } shot)
             await page.ScreenshotAsync(new() { Path = shot, FullPage = true });
+
+        // The next visit's tree head must extend the remembered one (a consistency proof checked in the browser).
+        var remembered = await page.EvaluateAsync<long>("() => JSON.parse(localStorage.getItem('healthevents.treeHead')).treeSize");
+        Assert.True(remembered >= firstHead);
+        Assert.Equal(HttpStatusCode.OK, (await Host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access", new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);
+        await SignedTreeSizeAsync(above: remembered);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        await Expect(result).ToContainTextAsync($"It extends the tree head of {remembered} events", new() { Timeout = 15000 });
+
+        // A remembered head the new one does not extend: a rewritten history, even a self-consistent one.
+        await page.EvaluateAsync("size => localStorage.setItem('healthevents.treeHead', JSON.stringify({ treeSize: size, rootHash: '00'.repeat(32) }))", remembered);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        await Expect(result).ToContainTextAsync("history was rewritten", new() { Timeout = 15000 });
+        await page.EvaluateAsync("() => localStorage.removeItem('healthevents.treeHead')");
 
         // An attacker with write access to the store changes one byte of version 2: the browser names it.
         await Host.ExecuteSqlAsync($"UPDATE he_events SET data = set_byte(data, 5, get_byte(data, 5) # 1) WHERE stream_id = 'patient-{Alice}' AND version = 2");
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
-        await Expect(page.Locator("#verify-result")).ToContainTextAsync("Broken at version 2", new() { Timeout = 15000 });
+        await Expect(result).ToContainTextAsync("Broken at version 2", new() { Timeout = 15000 });
+        // The server's own verifier names the same version.
+        var server = await (await Host.As("alice (patient)").GetAsync($"/patients/{Alice}/verification")).JsonAsync();
+        Assert.Equal(2, server.GetProperty("firstBrokenVersion").GetInt64());
 
         Assert.DoesNotContain(consoleErrors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Waits (the signer signs every 2 s by default) for a signed tree head larger than <paramref name="above"/>.</summary>
+    private async Task<long> SignedTreeSizeAsync(long above)
+    {
+        var client = Host.As("alice (patient)");
+        for (var i = 0; i < 100; i++)
+        {
+            var response = await client.GetAsync("/ledger/checkpoints/latest");
+            if (response.IsSuccessStatusCode && (await response.JsonAsync()).GetProperty("treeSize").GetInt64() is var size && size > above) return size;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"No tree head above {above} was signed.");
     }
 
     [Fact]

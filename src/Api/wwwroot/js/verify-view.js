@@ -2,7 +2,7 @@
 // then check that the new tree head extends the last one this browser saw (a history rewritten between two visits
 // fails this even if the rewrite is self-consistent). Names the first broken version.
 import { $, el } from './dom.js';
-import { api } from './api.js';
+import { api, ProblemError } from './api.js';
 import { verifyStream, verifyConsistency, fromHex } from './verify.js';
 
 // Tree heads are public ledger facts (a size and a root), not personal data: they may outlive the session.
@@ -16,9 +16,15 @@ async function checkAgainstSeen(head) {
   if (seen && seen.treeSize > head.treeSize) problem = `The ledger shrank: this browser saw ${seen.treeSize} events signed, now only ${head.treeSize}.`;
   else if (seen && seen.treeSize === head.treeSize && seen.rootHash !== head.rootHash) problem = `The tree head of size ${head.treeSize} changed since your last visit.`;
   else if (seen && seen.treeSize < head.treeSize) {
-    const proof = await api(`/ledger/proofs/consistency?from=${seen.treeSize}&to=${head.treeSize}`);
+    let proof = null;
+    try {
+      proof = await api(`/ledger/proofs/consistency?from=${seen.treeSize}&to=${head.treeSize}`);
+    } catch (error) {
+      // A size this browser saw signed that the ledger no longer knows is itself a sign of rewriting.
+      if (!(error instanceof ProblemError) || error.status !== 400) throw error;
+    }
     // The old root is the one this browser remembered, never the server's copy of it.
-    const ok = proof.toRoot === head.rootHash
+    const ok = proof && proof.toRoot === head.rootHash
       && await verifyConsistency(seen.treeSize, head.treeSize, fromHex(seen.rootHash), fromHex(head.rootHash), proof.proof.map(fromHex));
     if (!ok) problem = `The ledger of ${head.treeSize} events does not extend the one of ${seen.treeSize} this browser saw before: history was rewritten.`;
   }
