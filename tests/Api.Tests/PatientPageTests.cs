@@ -1,4 +1,5 @@
 using System.Net;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -99,6 +100,37 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         Assert.Equal(2, server.GetProperty("firstBrokenVersion").GetInt64());
 
         Assert.DoesNotContain(consoleErrors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [SkippableFact]
+    public async Task On_a_phone_by_keyboard_alone_with_nothing_axe_objects_to()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 375, Height = 740 }, DeviceScaleFactor = 2 });
+        await page.GotoAsync(Host.Address.ToString());
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign in as bob (patient)" })).ToBeVisibleAsync();
+
+        // Tab to the demo patient and press Enter: no mouse needed.
+        for (var i = 0; i < 12 && !(await page.EvaluateAsync<string>("() => document.activeElement?.tagName === 'BUTTON' ? document.activeElement.textContent : ''")).Contains("Sign in as bob"); i++)
+            await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#who")).ToContainTextAsync("Signed in as bob");
+        await Expect(page.Locator("#audit-list")).ToContainTextAsync("Registered you");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).PressAsync("Enter");
+        await Expect(page.Locator("#verify-result")).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
+
+        // Nothing wider than the phone, and every control named for a screen reader.
+        var wide = await page.EvaluateAsync<string>("""
+            () => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                    .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 5).join('; ')
+            """);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), $"The page scrolls sideways on a phone: {wide}");
+        var axe = await page.RunAxe();
+        Assert.True(axe.Violations.Length == 0,
+            string.Join("\n", axe.Violations.Select(v => $"{v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
     }
 
     /// <summary>Waits (the signer signs every 2 s by default) for a signed tree head larger than <paramref name="above"/>.</summary>
