@@ -25,6 +25,10 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
             $"UPDATE he_events SET endorsement = convert_to(replace(convert_from(endorsement, 'UTF8'), '\"signature\":\"AAAA', '\"signature\":\"'), 'UTF8') {Where} AND version = 6", 6),
         ("a key id", $"UPDATE he_events SET endorsement = convert_to(replace(convert_from(endorsement, 'UTF8'), '\"keyId\":\"', '\"keyId\":\"x'), 'UTF8') {Where} AND version = 2",
             $"UPDATE he_events SET endorsement = convert_to(replace(convert_from(endorsement, 'UTF8'), '\"keyId\":\"x', '\"keyId\":\"'), 'UTF8') {Where} AND version = 2", 2),
+        ("a signature removed, below the policy",
+            $"CREATE TABLE parity_saved AS SELECT endorsement FROM he_events {Where} AND version = 7; " +
+            $"UPDATE he_events SET endorsement = convert_to(((convert_from(endorsement, 'UTF8')::jsonb) #- '{{signatures,0}}')::text, 'UTF8') {Where} AND version = 7",
+            $"UPDATE he_events SET endorsement = (SELECT endorsement FROM parity_saved) {Where} AND version = 7; DROP TABLE parity_saved", 7),
         ("a deleted event", $"DELETE FROM he_events {Where} AND version = 4", null, 4),
     ];
 

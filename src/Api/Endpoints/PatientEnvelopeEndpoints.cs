@@ -33,8 +33,13 @@ public static class PatientEnvelopeEndpoints
     /// when none is); the chain carries the proof back to version 0. Events after it wait for the next head.</param>
     public sealed record LedgerView(EnvelopeView Head, Guid? ProvenEventId, InclusionProofView? Inclusion);
 
+    /// <summary>The network from <paramref name="At"/> on (until the next entry): its endorsement policy and members, as
+    /// NetworkHistory.StateAt folds the network stream — the policy a transaction of that time had to meet.</summary>
+    public sealed record NetworkTimeView(DateTimeOffset At, string EndorsementPolicy, IReadOnlyList<string> Members);
+
     public sealed record EnvelopesView(
-        string StreamId, IReadOnlyList<EnvelopeView> Events, IReadOnlyList<HospitalKeysView> Hospitals, string EndorsementPolicy, LedgerView? Ledger);
+        string StreamId, IReadOnlyList<EnvelopeView> Events, IReadOnlyList<HospitalKeysView> Hospitals, string EndorsementPolicy,
+        IReadOnlyList<NetworkTimeView> Timeline, LedgerView? Ledger);
 
     private static readonly JsonSerializerOptions EndorsementJson = new(JsonSerializerDefaults.Web);
 
@@ -56,12 +61,34 @@ public static class PatientEnvelopeEndpoints
 
         // Every endorsement key each hospital has had, with the time it took over: the browser picks the one in force
         // at each transaction's time, as the server's EndorsementChecker does.
-        var network = (await NetworkHistory.LoadAsync(store, serializer, ct)).Current;
+        var history = await NetworkHistory.LoadAsync(store, serializer, ct);
+        var network = history.Current;
         var hospitals = network.Hospitals.Values.OrderBy(h => h.Id, StringComparer.Ordinal)
             .Select(h => new HospitalKeysView(h.Id, h.Name, [.. h.Keys(KeyUse.Endorsement).Select(k =>
                 new KeyView(k.KeyId, k.PublicKey, k.EffectiveFrom == DateTimeOffset.MinValue ? null : k.EffectiveFrom))]))
             .ToList();
-        return TypedResults.Ok(new EnvelopesView(streamId, events, hospitals, network.EndorsementPolicy, await LedgerAsync(store, ledger, events, ct)));
+        return TypedResults.Ok(new EnvelopesView(streamId, events, hospitals, network.EndorsementPolicy,
+            await TimelineAsync(store, history, ct), await LedgerAsync(store, ledger, events, ct)));
+    }
+
+    /// <summary>The network at each time a network event occurred, so the browser can judge each transaction by the policy of its time.</summary>
+    private static async Task<IReadOnlyList<NetworkTimeView>> TimelineAsync(IEventStore store, NetworkHistory history, CancellationToken ct)
+    {
+        var times = new SortedSet<DateTimeOffset>();
+        await foreach (var e in store.ReadStreamAsync(NetworkCommands.StreamId, 0, ct))
+        {
+            try
+            {
+                times.Add(EventMetadata.FromBytes(e.Metadata).OccurredAt);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidDataException)
+            {
+                // Unreadable metadata: NetworkHistory skipped the event too, and the server's verifier reports it.
+            }
+        }
+        return [.. times.Select(at => history.StateAt(at) is var state
+            ? new NetworkTimeView(at, state.EndorsementPolicy, [.. state.Hospitals.Keys.Order(StringComparer.Ordinal)])
+            : null!)];
     }
 
     private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, IReadOnlyList<EnvelopeView> events, CancellationToken ct)

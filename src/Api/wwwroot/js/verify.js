@@ -6,7 +6,9 @@
 // hospital had at the transaction's time. Pure: no DOM, no fetch; give it the /patients/{id}/envelopes answer.
 // Then the latest signed tree head of the global ledger (itself an endorsed event) and the RFC 9162 inclusion of the
 // patient's latest covered event under it; verify-view.js adds the consistency proof from the last head this browser saw.
-// Not yet checked here (the server's verifier does): the endorsement policy in force.
+// Each endorsement is also judged by the policy in force at its time (policy.js), from the network timeline given.
+
+import { satisfies } from './policy.js';
 
 const TAG = new TextEncoder().encode('healthevents/v1');
 const utf8 = (s) => new TextEncoder().encode(s);
@@ -75,10 +77,21 @@ export async function verifyInclusion(leaf, index, size, path, root) {
   return sn === 0 && equal(r, root);
 }
 
+/**
+ * An ISO 8601 time as 100-ns ticks (BigInt): .NET writes up to 7 fractional digits and Date keeps milliseconds, so two
+ * times within one millisecond would otherwise compare equal and a key or policy could take effect a moment early.
+ */
+export function instant(iso) {
+  const ms = Date.parse(iso ?? '');
+  if (Number.isNaN(ms)) return null;
+  const fraction = /\.(\d+)/.exec(iso)?.[1] ?? '';
+  return BigInt(ms) * 10000n + BigInt((fraction.slice(3, 7) || '0').padEnd(4, '0'));
+}
+
 /** The endorsement key a hospital had at a time: the last of its keys in effect by then (NetworkState.KeyAt). */
 function keyAt(hospital, at) {
   let found = null;
-  for (const k of hospital?.endorsementKeys ?? []) if (!k.effectiveFrom || Date.parse(k.effectiveFrom) <= at) found = k;
+  for (const k of hospital?.endorsementKeys ?? []) if (!k.effectiveFrom || instant(k.effectiveFrom) <= at) found = k;
   return found;
 }
 
@@ -99,7 +112,7 @@ function readJson(bytes) {
  */
 async function checkEndorsement(en, last, hospitals, report, where) {
   const metadata = readJson(last.metadata);
-  const at = Date.parse(metadata?.occurredAt);
+  const at = instant(metadata?.occurredAt);
   const root = fromBase64(en.signedRoot ?? '');
   const path = (en.inclusionPath ?? []).map(fromBase64);
   const covered = en.batchSize === 1
@@ -107,7 +120,7 @@ async function checkEndorsement(en, last, hospitals, report, where) {
     : await verifyInclusion(last.hash, en.leafIndex, en.batchSize, path, root);
   const valid = [];
   if (!covered) report('bad-inclusion-path', `The signed root of ${where} does not cover its hash.`);
-  else if (Number.isNaN(at)) report('unreadable-metadata', `The time of ${where} cannot be read.`);
+  else if (at === null) report('unreadable-metadata', `The time of ${where} cannot be read.`);
   else {
     for (const s of en.signatures ?? []) {
       const key = keyAt(hospitals.get(s.hospitalId), at);
@@ -125,6 +138,25 @@ async function checkEndorsement(en, last, hospitals, report, where) {
   return valid;
 }
 
+/**
+ * Why the valid signers do not meet the endorsement policy in force at the transaction's time (the network as of the
+ * last network event that occurred by then), or null when they do. Home: the patient's home hospital, null for none.
+ */
+function checkPolicy(timeline, last, valid, home) {
+  if (!timeline) return null;
+  const at = instant(readJson(last.metadata)?.occurredAt);
+  if (at === null) return null; // reported as unreadable metadata with the signatures
+  const state = timeline.filter((t) => instant(t.at) <= at).at(-1);
+  if (!state) return 'no network existed at its time.';
+  try {
+    return satisfies(state.endorsementPolicy, valid, state.members, home)
+      ? null
+      : `the policy ${state.endorsementPolicy} then in force is not met by ${valid.length ? valid.join(', ') : 'nobody'}.`;
+  } catch (error) {
+    return `the policy then in force cannot be read: ${error.message}.`;
+  }
+}
+
 const decodeEnvelope = (e) => ({
   ...e, data: fromBase64(e.data), metadata: fromBase64(e.metadata), prevHash: fromBase64(e.prevHash), hash: fromBase64(e.hash),
   endorsement: e.endorsement ? readJson(fromBase64(e.endorsement)) : null,
@@ -137,7 +169,7 @@ const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt
  * verifies) and the inclusion of the patient's latest covered event under its root. Resolves to
  * { head: { treeSize, rootHash, endorsedBy } | null, provenVersion, problems: [message] }.
  */
-export async function verifyLedger(ledger, events, hospitals) {
+export async function verifyLedger(ledger, events, hospitals, timeline) {
   const problems = [];
   if (!ledger) return { head: null, provenVersion: null, problems };
   const head = decodeEnvelope(ledger.head);
@@ -145,6 +177,10 @@ export async function verifyLedger(ledger, events, hospitals) {
   const endorsedBy = head.endorsement
     ? await checkEndorsement(head.endorsement, head, hospitals, (_, m) => problems.push(m), 'the signed tree head')
     : (problems.push('The tree head carries no endorsement.'), []);
+  if (head.endorsement) {
+    const policyProblem = checkPolicy(timeline, head, endorsedBy, null);
+    if (policyProblem) problems.push(`The signed tree head: ${policyProblem}`);
+  }
   const signed = readJson(head.data);
   if (!signed || typeof signed.rootHash !== 'string') return { head: null, provenVersion: null, problems: [...problems, 'The tree head cannot be read.'] };
   let provenVersion = null;
@@ -204,7 +240,8 @@ export async function verifyStream(view) {
     previous = e.hash;
   }
 
-  // Endorsements, per transaction (the boundary its endorsement declares).
+  // Endorsements, per transaction (the boundary its endorsement declares), judged by the policy of their time.
+  const home = events[0]?.version === 0 ? readJson(events[0].data)?.homeHospital ?? null : null;
   const endorsedBy = new Set();
   for (let i = 0; i < events.length;) {
     const first = events[i];
@@ -218,10 +255,12 @@ export async function verifyStream(view) {
     const last = events[i + count - 1];
     const valid = await checkEndorsement(en, last, hospitals, (code, message) => report(first.version, code, message), `version ${first.version}`);
     for (const h of valid) endorsedBy.add(h);
+    const policyProblem = checkPolicy(view.timeline, last, valid, home);
+    if (policyProblem) report(first.version, 'policy-not-met', `Version ${first.version}: ${policyProblem}`);
     i += count;
   }
 
-  const ledger = await verifyLedger(view.ledger, events, hospitals);
+  const ledger = await verifyLedger(view.ledger, events, hospitals, view.timeline);
   const broken = problems.map((p) => p.version);
   return {
     ledger,
