@@ -9,6 +9,7 @@ namespace HealthEvents.Api.Tests;
 public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture<DemoServiceFixture>
 {
     private const string Alice = "a11ce000-0000-4000-8000-000000000001";
+    private const string Bob = "b0b00000-0000-4000-8000-000000000002";
     private ServiceHost Host => fixture.Host;
 
     [SkippableFact]
@@ -109,6 +110,9 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         var (playwright, browser) = await Browser.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
+        // Break glass on Bob first: the page must announce it, not only list it.
+        var emergency = await Host.As("lakeside physician").PostJsonAsync($"/patients/{Bob}/emergency-access", new { reason = "Unconscious in the emergency department." });
+        Assert.Equal(HttpStatusCode.OK, emergency.StatusCode);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 375, Height = 740 }, DeviceScaleFactor = 2 });
         await page.GotoAsync(Host.Address.ToString());
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign in as bob (patient)" })).ToBeVisibleAsync();
@@ -119,6 +123,8 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#who")).ToContainTextAsync("Signed in as bob");
         await Expect(page.Locator("#audit-list")).ToContainTextAsync("Registered you");
+        await Expect(page.Locator("#emergency-notice")).ToContainTextAsync("Emergency access: lakeside-physician (physician, lakeside)");
+        await Expect(page.Locator("#audit-list > li.emergency")).ToHaveCountAsync(1);
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).PressAsync("Enter");
         await Expect(page.Locator("#verify-result")).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
 

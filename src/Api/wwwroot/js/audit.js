@@ -31,7 +31,21 @@ export async function initAudit(context) {
     load(true);
   };
   $('audit-more').onclick = () => load(false);
-  await load(true);
+  await Promise.all([load(true), noticeEmergency()]);
+}
+
+/** Break-glass access is the one a patient must not miss: the latest one is announced above the trail. */
+async function noticeEmergency() {
+  try {
+    const page = await api(`/patients/${ctx.patientId}/audit?action=emergency-access&order=newest&limit=1`);
+    const e = page.items[0];
+    const notice = $('emergency-notice');
+    notice.hidden = !e;
+    if (e) notice.textContent = `Emergency access: ${e.actor.id} (${e.actor.role}, ${e.actor.hospital}) opened your record on ${when(e.at)}` +
+      ` without your consent, giving the reason “${e.reason}”.`;
+  } catch (error) {
+    ctx.fail(error);
+  }
 }
 
 export async function load(fresh) {

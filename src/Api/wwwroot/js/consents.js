@@ -81,7 +81,8 @@ async function grant(e) {
     purposes: form.getAll('purpose'),
     actions: form.getAll('consent-action'),
   };
-  // The end of the chosen day in local time, exclusive on the server.
+  // Local days: from the start of the first, until the end of the last (exclusive on the server).
+  if (form.get('from')) body.validFrom = new Date(`${form.get('from')}T00:00:00`).toISOString();
   if (form.get('until')) body.validUntil = new Date(`${form.get('until')}T23:59:59`).toISOString();
   try {
     await api(`/patients/${ctx.patientId}/consents`, { method: 'POST', body });
