@@ -1,6 +1,7 @@
 // "Verify my trail": fetch the stored envelopes, the key history and the latest signed tree head, verify them here,
 // then check that the new tree head extends the last one this browser saw (a history rewritten between two visits
-// fails this even if the rewrite is self-consistent). Names the first broken version.
+// fails this even if the rewrite is self-consistent), and that no key seen before has left the key history.
+// Names the first broken version.
 import { $, el } from './dom.js';
 import { api, ProblemError } from './api.js';
 import { verifyStream, verifyConsistency, fromHex } from './verify.js';
@@ -33,6 +34,29 @@ async function checkAgainstSeen(head) {
   return { message, problem };
 }
 
+const KEYS = 'healthevents.keys';
+
+/**
+ * Trust on first use for the network's key history, which the server supplies: keys seen on an earlier visit must
+ * still be there with the same start (a rotation adds a key, it never removes or moves one). Returns the problems.
+ */
+function checkKeysAgainstSeen(hospitals) {
+  let seen = {};
+  try { seen = JSON.parse(localStorage.getItem(KEYS)) ?? {}; } catch { seen = {}; }
+  const now = Object.fromEntries(hospitals.map((h) => [h.id, Object.fromEntries(h.endorsementKeys.map((k) => [k.keyId, k.effectiveFrom ?? '']))]));
+  const problems = [];
+  for (const [hospital, keys] of Object.entries(seen))
+    for (const [keyId, from] of Object.entries(keys))
+      if (now[hospital]?.[keyId] !== from)
+        problems.push(`The key history changed since your last visit: ${hospital}'s key '${keyId}' ${now[hospital]?.[keyId] === undefined ? 'is gone' : 'took effect at another time'}.`);
+  if (!problems.length) {
+    // Remember the union, so a later answer cannot drop a key by leaving it out.
+    for (const [hospital, keys] of Object.entries(now)) seen[hospital] = { ...(seen[hospital] ?? {}), ...keys };
+    localStorage.setItem(KEYS, JSON.stringify(seen));
+  }
+  return problems;
+}
+
 export async function initVerify(ctx) {
   $('verify-run').onclick = async () => {
     const out = $('verify-result');
@@ -40,10 +64,11 @@ export async function initVerify(ctx) {
     out.textContent = 'Checking…';
     ctx.say('', 'info');
     try {
-      const result = await verifyStream(await api(`/patients/${ctx.patientId}/envelopes`));
+      const view = await api(`/patients/${ctx.patientId}/envelopes`);
+      const result = await verifyStream(view);
       const { head, provenVersion } = result.ledger;
       const seen = await checkAgainstSeen(head);
-      const ledgerProblems = [...result.ledger.problems, ...(seen.problem ? [seen.problem] : [])];
+      const ledgerProblems = [...result.ledger.problems, ...(seen.problem ? [seen.problem] : []), ...checkKeysAgainstSeen(view.hospitals)];
       const ledgerText = head
         ? `The ledger's signed tree head of ${head.treeSize} events (endorsed by ${head.endorsedBy.join(', ')}) includes your trail` +
           `${provenVersion === null ? ' — none of your events yet' : ` up to version ${provenVersion}`}. ${seen.message}`
@@ -59,7 +84,7 @@ export async function initVerify(ctx) {
         out.replaceChildren(
           el('p', {}, result.firstBrokenVersion !== null
             ? `Broken at version ${result.firstBrokenVersion}: your trail has been altered since the hospitals endorsed it.`
-            : 'The ledger does not vouch for your trail.'),
+            : 'Your trail could not be confirmed: the ledger or the key history does not vouch for it.'),
           el('ul', {}, [...result.problems.map((p) => p.message), ...ledgerProblems].map((m) => el('li', {}, m))));
       }
     } catch (error) {
