@@ -145,6 +145,35 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(page.Locator("#verify-result")).ToContainTextAsync("northside's key '0123456789abcdef' is gone", new() { Timeout = 15000 });
     }
 
+    [SkippableFact]
+    public async Task Pasted_tokens_that_will_not_do_are_explained()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(Host.Address.ToString());
+        var token = page.GetByLabel("Your patient token (from your home hospital)");
+        var signIn = page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true });
+
+        await token.FillAsync("not a token");
+        await signIn.ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("That is not a token");
+
+        await token.FillAsync(Host.Token("northside physician"));
+        await signIn.ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("not a patient's");
+
+        // Expired: the server's 401 becomes a sentence, and the page goes back to sign-in without keeping the token.
+        await token.FillAsync(Host.Mint("northside", "alice", HealthEvents.Domain.Common.Role.Patient, Guid.Parse(Alice),
+            TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow.AddHours(-2)));
+        await signIn.ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("Your sign-in is not valid");
+        await Expect(page.Locator("#sign-in")).ToBeVisibleAsync();
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('healthevents.token')"));
+    }
+
     /// <summary>Waits (the signer signs every 2 s by default) for a signed tree head larger than <paramref name="above"/>.</summary>
     private async Task<long> SignedTreeSizeAsync(long above)
     {
