@@ -3,7 +3,7 @@
 # private PostgreSQL instances the tests start themselves. Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
-source scripts/prepare.sh || exit 1
+HEALTHEVENTS_NEEDS_BROWSER=1 source scripts/prepare.sh || exit 1
 set +e  # prepare.sh turns on errexit; here every test run must finish so the summary prints
 
 log=$(mktemp)

@@ -34,6 +34,16 @@ if ! compgen -G "/usr/lib/*/libicuuc.so.*" >/dev/null && ! compgen -G "/usr/lib/
   apt_install "ICU (libicu)" "$(apt-cache search --names-only '^libicu[0-9]+$' | awk '{print $1}' | sort -V | tail -1)"
 fi
 
+# Chromium: the patient page's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+# Only test.sh needs it; run.sh serves the page to whatever browser the patient has.
+if [ "${HEALTHEVENTS_NEEDS_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null && [ -z "${HEALTHEVENTS_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt_install "Chromium (for the browser tests)" chromium
+  else
+    echo "Chromium is missing: the browser tests will be skipped (apt-get install -y chromium)." >&2
+  fi
+fi
+
 if ! command -v dotnet >/dev/null; then
   echo "The .NET 10 SDK is required (dotnet on PATH)." >&2
   exit 1

@@ -41,7 +41,7 @@ namespace HealthEvents.Api.Tests;
 /// in <see cref="BelievedWrong"/>. These cases fail until the code is changed (or the specification is).</item>
 /// </list>
 ///
-/// <para>On the patient's views (audit, audit as FHIR, consents, insurance validity, verification), every refused
+/// <para>On the patient's views (audit, audit as FHIR, consents, insurance validity, verification, envelopes), every refused
 /// cell is asked a second time about a patient id nobody registered: the status and the problem <c>code</c> must be
 /// the same, so a refusal never tells whether a patient exists.</para>
 ///
@@ -142,28 +142,29 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // The patient's views (each refusal also asked about an unknown patient id: same status, same code)
     //   audit = GET /patients/{id}/audit     fhir = GET .../audit/fhir     consents = GET .../consents
     //   insurance = GET .../insurance/validity                             verify = GET .../verification
+    //   envelopes = GET .../envelopes (the stored bytes the patient's browser verifies: the patient only, as verify)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Views = """
-        caller               | audit | fhir | consents | insurance | verify
-        northside physician  | 403   | 403  | 403      | 200       | 403
-        northside nurse      | 403   | 403  | 403      | 200       | 403
-        northside home-care  | 403   | 403  | 200      | 200       | 403
-        northside pharmacist | 403   | 403  | 403      | 200       | 403
-        northside admin      | 403   | 403  | 403      | 200       | 403
-        riverside physician  | 403   | 403  | 200      | 200       | 403
-        riverside admin      | 403   | 403  | 200      | 200       | 403
-        lakeside physician   | 403   | 403  | 403      | 200       | 403
-        lakeside nurse       | 403   | 403  | 403      | 200       | 403
-        lakeside home-care   | 403   | 403  | 200      | 200       | 403
-        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403
-        lakeside admin       | 403   | 403  | 403      | 200       | 403
-        researcher           | 403   | 403  | 403      | 403       | 403
-        alice                | 200   | 200  | 200      | 403       | 200
-        alice via lakeside   | 401   | 401  | 401      | 401       | 401
-        bob                  | 403   | 403  | 403      | 403       | 403
-        expired token        | 401   | 401  | 401      | 401       | 401
-        30-day token         | 401   | 401  | 401      | 401       | 401
-        no token             | 401   | 401  | 401      | 401       | 401
+        caller               | audit | fhir | consents | insurance | verify | envelopes
+        northside physician  | 403   | 403  | 403      | 200       | 403 | 403
+        northside nurse      | 403   | 403  | 403      | 200       | 403 | 403
+        northside home-care  | 403   | 403  | 200      | 200       | 403 | 403
+        northside pharmacist | 403   | 403  | 403      | 200       | 403 | 403
+        northside admin      | 403   | 403  | 403      | 200       | 403 | 403
+        riverside physician  | 403   | 403  | 200      | 200       | 403 | 403
+        riverside admin      | 403   | 403  | 200      | 200       | 403 | 403
+        lakeside physician   | 403   | 403  | 403      | 200       | 403 | 403
+        lakeside nurse       | 403   | 403  | 403      | 200       | 403 | 403
+        lakeside home-care   | 403   | 403  | 200      | 200       | 403 | 403
+        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403 | 403
+        lakeside admin       | 403   | 403  | 403      | 200       | 403 | 403
+        researcher           | 403   | 403  | 403      | 403       | 403 | 403
+        alice                | 200   | 200  | 200      | 403       | 200 | 200
+        alice via lakeside   | 401   | 401  | 401      | 401       | 401 | 401
+        bob                  | 403   | 403  | 403      | 403       | 403 | 403
+        expired token        | 401   | 401  | 401      | 401       | 401 | 401
+        30-day token         | 401   | 401  | 401      | 401       | 401 | 401
+        no token             | 401   | 401  | 401      | 401       | 401 | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -205,28 +206,29 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   head = GET /ledger/checkpoints/latest
     //   inclusion = GET /ledger/proofs/inclusion (Alice's registration, under a signed size)
     //   consistency = GET /ledger/proofs/consistency (between two signed sizes)
+    //   demo = GET /demo/patients (mapped only on a node that seeded the demo: its tokens are demo tokens, open to anyone)
     // ---------------------------------------------------------------------------------------------------------------
     private const string ResearchAndLedger = """
-        caller               | declare | read | head | inclusion | consistency
-        northside physician  | 403     | 403  | 200  | 200       | 200
-        northside nurse      | 403     | 403  | 200  | 200       | 200
-        northside home-care  | 403     | 403  | 200  | 200       | 200
-        northside pharmacist | 403     | 403  | 200  | 200       | 200
-        northside admin      | 403     | 403  | 200  | 200       | 200
-        riverside physician  | 403     | 403  | 200  | 200       | 200
-        riverside admin      | 403     | 403  | 200  | 200       | 200
-        lakeside physician   | 403     | 403  | 200  | 200       | 200
-        lakeside nurse       | 403     | 403  | 200  | 200       | 200
-        lakeside home-care   | 403     | 403  | 200  | 200       | 200
-        lakeside pharmacist  | 403     | 403  | 200  | 200       | 200
-        lakeside admin       | 403     | 403  | 200  | 200       | 200
-        researcher           | 201     | 200  | 200  | 200       | 200
-        alice                | 403     | 403  | 200  | 200       | 200
-        alice via lakeside   | 401     | 401  | 401  | 401       | 401
-        bob                  | 403     | 403  | 200  | 200       | 200
-        expired token        | 401     | 401  | 401  | 401       | 401
-        30-day token         | 401     | 401  | 401  | 401       | 401
-        no token             | 401     | 401  | 401  | 401       | 401
+        caller               | declare | read | head | inclusion | consistency | demo
+        northside physician  | 403     | 403  | 200  | 200       | 200 | 200
+        northside nurse      | 403     | 403  | 200  | 200       | 200 | 200
+        northside home-care  | 403     | 403  | 200  | 200       | 200 | 200
+        northside pharmacist | 403     | 403  | 200  | 200       | 200 | 200
+        northside admin      | 403     | 403  | 200  | 200       | 200 | 200
+        riverside physician  | 403     | 403  | 200  | 200       | 200 | 200
+        riverside admin      | 403     | 403  | 200  | 200       | 200 | 200
+        lakeside physician   | 403     | 403  | 200  | 200       | 200 | 200
+        lakeside nurse       | 403     | 403  | 200  | 200       | 200 | 200
+        lakeside home-care   | 403     | 403  | 200  | 200       | 200 | 200
+        lakeside pharmacist  | 403     | 403  | 200  | 200       | 200 | 200
+        lakeside admin       | 403     | 403  | 200  | 200       | 200 | 200
+        researcher           | 201     | 200  | 200  | 200       | 200 | 200
+        alice                | 403     | 403  | 200  | 200       | 200 | 200
+        alice via lakeside   | 401     | 401  | 401  | 401       | 401 | 200
+        bob                  | 403     | 403  | 200  | 200       | 200 | 200
+        expired token        | 401     | 401  | 401  | 401       | 401 | 200
+        30-day token         | 401     | 401  | 401  | 401       | 401 | 200
+        no token             | 401     | 401  | 401  | 401       | 401 | 200
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -444,6 +446,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["consents"] = At("GET /patients/{id:guid}/consents", _ => new("GET", P("/consents"), null, Alice), patientView: true),
         ["insurance"] = At("GET /patients/{id:guid}/insurance/validity", _ => new("GET", P("/insurance/validity"), null, Alice), patientView: true),
         ["verify"] = At("GET /patients/{id:guid}/verification", _ => new("GET", P("/verification"), null, Alice), patientView: true),
+        ["envelopes"] = At("GET /patients/{id:guid}/envelopes", _ => new("GET", P("/envelopes"), null, Alice), patientView: true),
 
         ["network"] = At("GET /network", _ => new("GET", "/network", null, null)),
         ["staff"] = At("POST /network/practitioners", _ => new("POST", "/network/practitioners", new { practitionerId = Fresh("spec-staff"), role = "nurse" }, null)),
@@ -458,6 +461,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["read"] = At("GET /research/projections/{name}", f => new("GET", $"/research/projections/{f.ResearchProjection}", null, null)),
         ["head"] = At("GET /ledger/checkpoints/latest", _ => new("GET", "/ledger/checkpoints/latest", null, null)),
         ["inclusion"] = At("GET /ledger/proofs/inclusion", f => new("GET", $"/ledger/proofs/inclusion?eventId={f.LedgerEvent}&treeSize={f.SignedSizes.Earlier}", null, null)),
+        ["demo"] = At("GET /demo/patients", _ => new("GET", "/demo/patients", null, null)),
         ["consistency"] = At("GET /ledger/proofs/consistency", f => new("GET", $"/ledger/proofs/consistency?from={f.SignedSizes.Earlier}&to={f.SignedSizes.Later}", null, null)),
 
         ["entry?"] = At("POST /patients/{id:guid}/entries", _ => Nobody(id => new("POST", $"/patients/{id}/entries", Entry, id))),

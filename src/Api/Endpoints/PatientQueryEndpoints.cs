@@ -28,14 +28,17 @@ public static class PatientQueryEndpoints
     }
 
     public static async Task<Results<Ok<AuditPage>, ProblemHttpResult>> Audit(
-        Guid id, DateTimeOffset? from, DateTimeOffset? to, string? actor, string? action, string? cursor, int? limit,
+        Guid id, DateTimeOffset? from, DateTimeOffset? to, string? actor, string? action, string? cursor, int? limit, string? order,
         HttpContext http, AuditQuery audit, ReadYourWrites fresh, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient reads their audit trail.");
+        // order=newest: newest first (the patient's page); the default stays stream order.
+        if (order is not (null or "oldest" or "newest"))
+            return TypedResults.Problem(ProblemExceptionHandler.Problem(400, "Invalid query", "order is 'oldest' or 'newest'.", "invalid-query"));
         await fresh.WaitAsync(id, AuditProjection.ProjectionName, ct);
         try
         {
-            return TypedResults.Ok(await audit.QueryAsync(id, from, to, actor, action, cursor, limit, ct));
+            return TypedResults.Ok(await audit.QueryAsync(id, from, to, actor, action, cursor, limit, ct, newestFirst: order == "newest"));
         }
         catch (ArgumentException e)
         {

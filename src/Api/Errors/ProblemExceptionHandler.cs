@@ -44,6 +44,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             problem = Problem(500, "Internal error", "The request failed; nothing was recorded unless a receipt was returned.", "internal-error");
         }
         http.Response.StatusCode = problem.Status ?? 500;
+        // Every 503 is passing (an endorser away, the database restarting): say when to come back.
+        if (problem.Status == StatusCodes.Status503ServiceUnavailable && !http.Response.Headers.ContainsKey("Retry-After"))
+            http.Response.Headers.RetryAfter = "2";
         return await problems.TryWriteAsync(new() { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
 

@@ -21,6 +21,9 @@ public sealed class DemoSeeder(
 
     public sealed record DemoTokens(IReadOnlyList<DemoToken> Tokens);
 
+    /// <summary>The tokens written at this start (empty until seeded), for the page's demo sign-in.</summary>
+    public IReadOnlyList<DemoToken> IssuedTokens { get; private set; } = [];
+
     public async Task SeedAsync(string dataFolder, CancellationToken ct)
     {
         var genesisPath = Path.Combine(dataFolder, "genesis.json");
@@ -101,6 +104,7 @@ public sealed class DemoSeeder(
             tokens.Add(new($"{p.Subject} (patient)", "patient", p.HomeHospital, p.Subject, p.Id,
                 Tokens.Mint(keyring, p.HomeHospital, p.Subject, Role.Patient, p.Id, lifetime, now)));
 
+        IssuedTokens = tokens;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(new DemoTokens(tokens), new JsonSerializerOptions(Json.Options) { WriteIndented = true }));
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);

@@ -32,12 +32,13 @@ public static class HealthEventsApp
 
         var app = builder.Build();
         await app.Services.InitializeHealthEventsStorageAsync();
-        if (builder.Configuration.GetValue("HealthEvents:SeedDemo", true))
-            await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);
+        var demo = builder.Configuration.GetValue("HealthEvents:SeedDemo", true);
+        if (demo) await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseQueryTextGuard();
+        app.UsePatientPage();
         app.UseAuthentication();
         app.UseRateLimiter(); // after authentication: the bucket is the caller's, not the address's
         app.UseIdempotencyKeys();
@@ -47,9 +48,10 @@ public static class HealthEventsApp
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();
-        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries();
+        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();
+        if (demo) app.MapDemoEndpoints();
         return app;
     }
 }

@@ -29,23 +29,31 @@ public sealed class AuditQuery(ReadModelStore readModels)
         string? action = null,
         string? cursor = null,
         int? limit = null,
-        CancellationToken ct = default)
+        CancellationToken ct = default,
+        bool newestFirst = false)
     {
         var take = limit ?? DefaultLimit;
         if (take < 1) throw new ArgumentOutOfRangeException(nameof(limit), "The limit is at least 1.");
         take = Math.Min(take, MaxLimit);
         if (action is not null && !AuditActions.All.Contains(action))
             throw new ArgumentException("Unknown audit action.", nameof(action));
-        var (after, afterSequence) = cursor is null ? (-2, 0) : DecodeCursor(cursor);
+        var (after, afterSequence) = cursor is null ? (newestFirst ? long.MaxValue : -2, newestFirst ? long.MaxValue : 0) : DecodeCursor(cursor);
 
         await using var session = await readModels.QuerySessionAsync(ct);
-        IQueryable<AuditEntry> query = session.Query<AuditEntry>().Where(x => x.PatientId == patientId
-            && (x.StreamVersion > after || (x.StreamVersion == after && x.Sequence > afterSequence)));
+        // Newest first (the patient's page) walks the same order backwards: the cursor then marks the last row seen from the end.
+        IQueryable<AuditEntry> query = newestFirst
+            ? session.Query<AuditEntry>().Where(x => x.PatientId == patientId
+                && (x.StreamVersion < after || (x.StreamVersion == after && x.Sequence < afterSequence)))
+            : session.Query<AuditEntry>().Where(x => x.PatientId == patientId
+                && (x.StreamVersion > after || (x.StreamVersion == after && x.Sequence > afterSequence)));
         if (from is { } f) query = query.Where(x => x.At >= f);
         if (to is { } t) query = query.Where(x => x.At < t);
         if (actor is not null) query = query.Where(x => x.Actor.Id == actor);
         if (action is not null) query = query.Where(x => x.Action == action);
-        var rows = await query.OrderBy(x => x.StreamVersion).ThenBy(x => x.Sequence).Take(take + 1).ToListAsync(ct);
+        var ordered = newestFirst
+            ? query.OrderByDescending(x => x.StreamVersion).ThenByDescending(x => x.Sequence)
+            : query.OrderBy(x => x.StreamVersion).ThenBy(x => x.Sequence);
+        var rows = await ordered.Take(take + 1).ToListAsync(ct);
 
         if (rows.Count <= take) return new AuditPage(rows, null);
         var page = rows.Take(take).ToList();

@@ -1,0 +1,82 @@
+// The audit trail, newest first, over GET /patients/{id}/audit (filters and cursor paging are the server's).
+import { $, el, when } from './dom.js';
+import { api } from './api.js';
+
+const ACTIONS = ['access-granted', 'access-denied', 'emergency-access', 'consent-granted', 'consent-revoked', 'entry-added',
+  'entry-amended', 'entry-retracted', 'patient-registered', 'details-corrected', 'insurance-linked', 'insurance-ended',
+  'patient-forgotten', 'research-use'];
+
+const LABELS = {
+  'access-granted': 'Read your record', 'access-denied': 'Was refused access', 'emergency-access': 'Emergency access',
+  'consent-granted': 'Consent granted', 'consent-revoked': 'Consent revoked', 'entry-added': 'Added an entry',
+  'entry-amended': 'Amended an entry', 'entry-retracted': 'Retracted an entry', 'patient-registered': 'Registered you',
+  'details-corrected': 'Corrected your details', 'insurance-linked': 'Linked insurance', 'insurance-ended': 'Ended insurance',
+  'patient-forgotten': 'Forgot you', 'research-use': 'Counted you in research (anonymously)',
+};
+
+let ctx;
+let filters = {};
+let next = null;
+
+export async function initAudit(context) {
+  ctx = context;
+  const select = $('f-action');
+  if (select.options.length === 1) select.append(...ACTIONS.map((a) => el('option', { value: a }, LABELS[a])));
+  $('audit-filters').onsubmit = (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    filters = {};
+    for (const name of ['from', 'to']) if (form.get(name)) filters[name] = new Date(form.get(name)).toISOString();
+    for (const name of ['actor', 'action']) if (form.get(name)) filters[name] = form.get(name);
+    load(true);
+  };
+  $('audit-more').onclick = () => load(false);
+  await Promise.all([load(true), noticeEmergency()]);
+}
+
+/** Break-glass access is the one a patient must not miss: the latest one is announced above the trail. */
+async function noticeEmergency() {
+  try {
+    const page = await api(`/patients/${ctx.patientId}/audit?action=emergency-access&order=newest&limit=1`);
+    const e = page.items[0];
+    const notice = $('emergency-notice');
+    notice.hidden = !e;
+    if (e) notice.textContent = `Emergency access: ${e.actor.id} (${e.actor.role}, ${e.actor.hospital}) opened your record on ${when(e.at)}` +
+      ` without your consent, giving the reason “${e.reason}”.`;
+  } catch (error) {
+    ctx.fail(error);
+  }
+}
+
+export async function load(fresh) {
+  const query = new URLSearchParams({ ...filters, order: 'newest', limit: '20' });
+  if (!fresh && next) query.set('cursor', next);
+  try {
+    const page = await api(`/patients/${ctx.patientId}/audit?${query}`);
+    const items = page.items.map(render);
+    if (fresh) $('audit-list').replaceChildren(...items);
+    else $('audit-list').append(...items);
+    if (fresh && !items.length) $('audit-list').append(el('li', {}, 'Nothing matches these filters.'));
+    next = page.next;
+    $('audit-more').hidden = !next;
+  } catch (error) {
+    ctx.fail(error);
+  }
+}
+
+function render(e) {
+  const standout = e.outcome === 'denied' ? 'denied' : e.outcome === 'emergency' ? 'emergency' : '';
+  const grantee = e.grantee ? `${e.grantee.kind} ${e.grantee.id}` : null;
+  return el('li', { class: standout },
+    el('div', {},
+      el('strong', {}, LABELS[e.action] || e.action), ' ',
+      e.outcome !== 'recorded' ? el('span', { class: `badge ${e.outcome}` }, e.outcome) : null, ' ',
+      el('time', { datetime: e.at }, when(e.at))),
+    el('div', {}, `By ${e.actor.id} (${e.actor.role}, ${e.actor.hospital})`),
+    e.purpose ? el('div', {}, `Purpose: ${e.purpose}`) : null,
+    e.categories?.length ? el('div', {}, `Categories: ${e.categories.join(', ')}`) : null,
+    e.categoriesRequested?.length && e.outcome === 'denied' ? el('div', {}, `Asked for: ${e.categoriesRequested.join(', ')}`) : null,
+    grantee ? el('div', {}, `To: ${grantee}`) : null,
+    e.reason ? el('div', {}, `Reason: ${e.reason}`) : null,
+    el('div', { class: 'meta' }, `Version ${e.streamVersion} · endorsed by ${e.endorsedBy.join(', ') || 'nobody'} · hash ${e.hash.slice(0, 16)}…`));
+}

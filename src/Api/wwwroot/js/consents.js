@@ -1,0 +1,95 @@
+// Consents: active, upcoming and past (GET /patients/{id}/consents), revoke, and a grant form whose grantees come from
+// GET /network. Sensitive categories are marked and never ticked for the patient.
+import { $, el, when } from './dom.js';
+import { api } from './api.js';
+import { load as reloadAudit } from './audit.js';
+
+const CATEGORIES = ['demographics', 'allergies', 'medications', 'conditions', 'lab-results', 'imaging', 'clinical-notes',
+  'vaccinations', 'mental-health', 'sexual-health', 'genetics'];
+const SENSITIVE = new Set(['mental-health', 'sexual-health', 'genetics']);
+const PURPOSES = ['treatment', 'research', 'insurance'];
+const ACTIONS = ['read', 'write'];
+const ROLES = ['physician', 'nurse', 'home-care', 'pharmacist', 'researcher'];
+
+let ctx;
+
+export async function initConsents(context) {
+  ctx = context;
+  await Promise.all([fillGrantees(), list()]);
+  fillChecks('g-categories', 'category', CATEGORIES, [], (c) => SENSITIVE.has(c) ? el('span', { class: 'sensitive' }, ' (sensitive)') : null);
+  fillChecks('g-purposes', 'purpose', PURPOSES, ['treatment']);
+  fillChecks('g-actions', 'consent-action', ACTIONS, ['read']);
+  $('grant-form').onsubmit = grant;
+}
+
+function fillChecks(id, name, values, ticked, note = () => null) {
+  const box = $(id);
+  box.querySelectorAll('label').forEach((l) => l.remove());
+  box.append(...values.map((v) => el('label', { class: 'check' },
+    el('input', { type: 'checkbox', name, value: v, checked: ticked.includes(v) }), v, note(v))));
+}
+
+async function fillGrantees() {
+  try {
+    const network = await api('/network');
+    $('g-grantee').replaceChildren(
+      el('optgroup', { label: 'Hospitals' }, network.hospitals.map((h) => el('option', { value: `hospital:${h.id}` }, `${h.name} (${h.id})`))),
+      el('optgroup', { label: 'Everyone with the role' }, ROLES.map((r) => el('option', { value: `role:${r}` }, r))));
+  } catch (error) {
+    ctx.fail(error);
+  }
+}
+
+export async function list() {
+  try {
+    const view = await api(`/patients/${ctx.patientId}/consents`);
+    const group = (title, items, revocable) => el('div', {},
+      el('h3', {}, `${title} (${items.length})`),
+      items.length ? el('ul', {}, items.map((c) => render(c, revocable))) : el('p', {}, 'None.'));
+    $('consent-lists').replaceChildren(group('Active', view.active, true), group('Starting later', view.upcoming, true), group('Past', view.past, false));
+  } catch (error) {
+    ctx.fail(error);
+  }
+}
+
+function render(c, revocable) {
+  const who = `${c.grantee.kind} ${c.grantee.id}`;
+  return el('li', { class: 'card' },
+    el('div', {}, el('strong', {}, who), ` may ${c.actions.join(', ')} ${c.categories.join(', ')} for ${c.purposes.join(', ')}`),
+    el('div', { class: 'meta' }, `From ${when(c.validFrom)}${c.validUntil ? ` until ${when(c.validUntil)}` : ''}` +
+      `${c.revokedAt ? ` · revoked ${when(c.revokedAt)}` : ''}`),
+    revocable ? el('button', { type: 'button', class: 'secondary', 'aria-label': `Revoke the consent for ${who}`, onclick: () => revoke(c.consentId) }, 'Revoke') : null);
+}
+
+async function revoke(consentId) {
+  try {
+    await api(`/patients/${ctx.patientId}/consents/${consentId}`, { method: 'DELETE' });
+    ctx.say('Consent revoked.', 'info');
+    await Promise.all([list(), reloadAudit(true)]);
+  } catch (error) {
+    ctx.fail(error);
+  }
+}
+
+async function grant(e) {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  const [kind, ...id] = String(form.get('grantee')).split(':');
+  const body = {
+    grantee: { kind, id: id.join(':') },
+    categories: form.getAll('category'),
+    purposes: form.getAll('purpose'),
+    actions: form.getAll('consent-action'),
+  };
+  // Local days: from the start of the first, until the end of the last (exclusive on the server).
+  if (form.get('from')) body.validFrom = new Date(`${form.get('from')}T00:00:00`).toISOString();
+  if (form.get('until')) body.validUntil = new Date(`${form.get('until')}T23:59:59`).toISOString();
+  try {
+    await api(`/patients/${ctx.patientId}/consents`, { method: 'POST', body });
+    ctx.say('Consent granted.', 'info');
+    e.target.reset();
+    await Promise.all([list(), reloadAudit(true)]);
+  } catch (error) {
+    ctx.fail(error);
+  }
+}

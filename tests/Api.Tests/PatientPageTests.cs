@@ -1,0 +1,208 @@
+using System.Net;
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>The patient's page in a real browser (issue 12): sign in, trail, consents, record, verification, tampering.</summary>
+public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture<DemoServiceFixture>
+{
+    private const string Alice = "a11ce000-0000-4000-8000-000000000001";
+    private const string Bob = "b0b00000-0000-4000-8000-000000000002";
+    private ServiceHost Host => fixture.Host;
+
+    [SkippableFact]
+    public async Task A_patient_reads_the_trail_grants_and_revokes_verifies_and_sees_a_changed_byte()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        // A denied attempt, so the trail has something that must stand out.
+        var denied = await Host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access", new { purpose = "research", categories = new[] { "conditions" } });
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 1000 } });
+        var consoleErrors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
+
+        await page.GotoAsync(Host.Address.ToString());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as alice (patient)" }).ClickAsync();
+
+        // The trail, newest first: the refused research access on top, marked denied.
+        var first = page.Locator("#audit-list > li").First;
+        await Expect(first).ToContainTextAsync("Was refused access");
+        await Expect(first).ToHaveClassAsync("denied");
+        await Expect(page.Locator("#audit-list")).ToContainTextAsync("Consent granted");
+        Assert.Equal("", await page.EvaluateAsync<string>("() => Object.keys(localStorage).join()"));
+        Assert.NotNull(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('healthevents.token')"));
+
+        // Filters go to the server.
+        await page.SelectOptionAsync("#f-action", "consent-granted");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(page.Locator("#audit-list > li")).ToHaveCountAsync(3);
+        await page.SelectOptionAsync("#f-action", "");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+
+        // Grant Lakeside conditions for treatment: sensitive categories start unticked.
+        await Expect(page.GetByLabel("mental-health")).Not.ToBeCheckedAsync();
+        await page.SelectOptionAsync("#g-grantee", "hospital:lakeside");
+        await page.GetByLabel("conditions", new() { Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent granted.");
+        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("hospital lakeside may read conditions for treatment");
+
+        // ... and revoke it: it moves to the past consents.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital lakeside" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent revoked.");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital lakeside" })).ToHaveCountAsync(0);
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Consent revoked");
+
+        // A grant the domain refuses shows the problem's own words.
+        await page.SelectOptionAsync("#g-grantee", "hospital:lakeside");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("not accepted");
+
+        // My record, decrypted, and the read is on the trail.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show my record" }).ClickAsync();
+        await Expect(page.Locator("#record-list")).ToContainTextAsync("Metformin");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Read your record");
+
+        // Verified, under a signed tree head this browser then remembers.
+        var firstHead = await SignedTreeSizeAsync(above: 0);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        var result = page.Locator("#verify-result");
+        await Expect(result).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
+        await Expect(result).ToContainTextAsync("includes your trail up to version");
+        if (Environment.GetEnvironmentVariable("HEALTHEVENTS_SCREENSHOT") is { Length: > 0 } shot)
+            await page.ScreenshotAsync(new() { Path = shot, FullPage = true });
+
+        // The next visit's tree head must extend the remembered one (a consistency proof checked in the browser).
+        var remembered = await page.EvaluateAsync<long>("() => JSON.parse(localStorage.getItem('healthevents.treeHead')).treeSize");
+        Assert.True(remembered >= firstHead);
+        Assert.Equal(HttpStatusCode.OK, (await Host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access", new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);
+        await SignedTreeSizeAsync(above: remembered);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        await Expect(result).ToContainTextAsync($"It extends the tree head of {remembered} events", new() { Timeout = 15000 });
+
+        // A remembered head the new one does not extend: a rewritten history, even a self-consistent one.
+        await page.EvaluateAsync("size => localStorage.setItem('healthevents.treeHead', JSON.stringify({ treeSize: size, rootHash: '00'.repeat(32) }))", remembered);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        await Expect(result).ToContainTextAsync("history was rewritten", new() { Timeout = 15000 });
+        await page.EvaluateAsync("() => localStorage.removeItem('healthevents.treeHead')");
+
+        // An attacker with write access to the store changes one byte of version 2: the browser names it.
+        await Host.ExecuteSqlAsync($"UPDATE he_events SET data = set_byte(data, 5, get_byte(data, 5) # 1) WHERE stream_id = 'patient-{Alice}' AND version = 2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        await Expect(result).ToContainTextAsync("Broken at version 2", new() { Timeout = 15000 });
+        // The server's own verifier names the same version.
+        var server = await (await Host.As("alice (patient)").GetAsync($"/patients/{Alice}/verification")).JsonAsync();
+        Assert.Equal(2, server.GetProperty("firstBrokenVersion").GetInt64());
+
+        Assert.DoesNotContain(consoleErrors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [SkippableFact]
+    public async Task On_a_phone_by_keyboard_alone_with_nothing_axe_objects_to()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        // Break glass on Bob first: the page must announce it, not only list it.
+        var emergency = await Host.As("lakeside physician").PostJsonAsync($"/patients/{Bob}/emergency-access", new { reason = "Unconscious in the emergency department." });
+        Assert.Equal(HttpStatusCode.OK, emergency.StatusCode);
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 375, Height = 740 }, DeviceScaleFactor = 2 });
+        await page.GotoAsync(Host.Address.ToString());
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign in as bob (patient)" })).ToBeVisibleAsync();
+
+        // Tab to the demo patient and press Enter: no mouse needed.
+        for (var i = 0; i < 12 && !(await page.EvaluateAsync<string>("() => document.activeElement?.tagName === 'BUTTON' ? document.activeElement.textContent : ''")).Contains("Sign in as bob"); i++)
+            await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#who")).ToContainTextAsync("Signed in as bob");
+        await Expect(page.Locator("#audit-list")).ToContainTextAsync("Registered you");
+        await Expect(page.Locator("#emergency-notice")).ToContainTextAsync("Emergency access: lakeside-physician (physician, lakeside)");
+        await Expect(page.Locator("#audit-list > li.emergency")).ToHaveCountAsync(1);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).PressAsync("Enter");
+        await Expect(page.Locator("#verify-result")).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
+
+        // Nothing wider than the phone, and every control named for a screen reader.
+        var wide = await page.EvaluateAsync<string>("""
+            () => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                    .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 5).join('; ')
+            """);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), $"The page scrolls sideways on a phone: {wide}");
+        var axe = await page.RunAxe();
+        Assert.True(axe.Violations.Length == 0,
+            string.Join("\n", axe.Violations.Select(v => $"{v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
+
+        // A key this browser saw before that the key history no longer holds: not confirmed.
+        Assert.Contains("northside", await page.EvaluateAsync<string>("() => localStorage.getItem('healthevents.keys')"));
+        await page.EvaluateAsync("() => { const k = JSON.parse(localStorage.getItem('healthevents.keys')); k.northside['0123456789abcdef'] = ''; localStorage.setItem('healthevents.keys', JSON.stringify(k)); }");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).PressAsync("Enter");
+        await Expect(page.Locator("#verify-result")).ToContainTextAsync("northside's key '0123456789abcdef' is gone", new() { Timeout = 15000 });
+    }
+
+    [SkippableFact]
+    public async Task Pasted_tokens_that_will_not_do_are_explained()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(Host.Address.ToString());
+        var token = page.GetByLabel("Your patient token (from your home hospital)");
+        var signIn = page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true });
+
+        await token.FillAsync("not a token");
+        await signIn.ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("That is not a token");
+
+        await token.FillAsync(Host.Token("northside physician"));
+        await signIn.ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("not a patient's");
+
+        // Expired: the server's 401 becomes a sentence, and the page goes back to sign-in without keeping the token.
+        await token.FillAsync(Host.Mint("northside", "alice", HealthEvents.Domain.Common.Role.Patient, Guid.Parse(Alice),
+            TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow.AddHours(-2)));
+        await signIn.ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("Your sign-in is not valid");
+        await Expect(page.Locator("#sign-in")).ToBeVisibleAsync();
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('healthevents.token')"));
+    }
+
+    /// <summary>Waits (the signer signs every 2 s by default) for a signed tree head larger than <paramref name="above"/>.</summary>
+    private async Task<long> SignedTreeSizeAsync(long above)
+    {
+        var client = Host.As("alice (patient)");
+        for (var i = 0; i < 100; i++)
+        {
+            var response = await client.GetAsync("/ledger/checkpoints/latest");
+            if (response.IsSuccessStatusCode && (await response.JsonAsync()).GetProperty("treeSize").GetInt64() is var size && size > above) return size;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"No tree head above {above} was signed.");
+    }
+
+    [Fact]
+    public async Task The_page_is_served_under_a_strict_policy_and_the_envelopes_are_the_patients_alone()
+    {
+        var home = await Host.Client().GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+        var csp = string.Join("", home.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("default-src 'self'", csp);
+        Assert.DoesNotContain("unsafe-inline", csp);
+
+        var demo = await (await Host.Client().GetAsync("/demo/patients")).JsonAsync();
+        Assert.All(demo.EnumerateArray(), p => Assert.EndsWith("(patient)", p.GetProperty("name").GetString()));
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("bob (patient)").GetAsync($"/patients/{Alice}/envelopes")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("northside physician").GetAsync($"/patients/{Alice}/envelopes")).StatusCode);
+        var view = await (await Host.As("alice (patient)").GetAsync($"/patients/{Alice}/envelopes")).JsonAsync();
+        Assert.True(view.GetProperty("events").GetArrayLength() > 0);
+        Assert.Equal(3, view.GetProperty("hospitals").GetArrayLength());
+    }
+}
