@@ -33,6 +33,7 @@ public static class DependencyInjection
         services.TryAddSingleton(_ => ReadModelStore.Create(connectionString));
         services.TryAddSingleton<IDocumentStore>(sp => sp.GetRequiredService<ReadModelStore>().Store);
         services.TryAddSingleton<ProjectionRunnerOptions>();
+        services.TryAddSingleton<ProjectionMetrics>();
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, AuditProjection>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, ConsentProjection>());

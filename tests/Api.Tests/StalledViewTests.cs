@@ -42,6 +42,23 @@ public sealed class StalledViewTests : IAsyncLifetime
         Assert.Contains("projection:patient-audit", ready);
         Assert.DoesNotContain("secret text", ready);
         Assert.DoesNotContain(_host.Logs.Lines, l => l.Contains("secret text", StringComparison.Ordinal));
+        // ... and a metric says so, for whatever exporter watches the meter.
+        var stalled = new Dictionary<string, int>();
+        using (var listener = new System.Diagnostics.Metrics.MeterListener())
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == HealthEvents.Projections.Runner.ProjectionMetrics.MeterName && instrument.Name == "healthevents.projection.stalled")
+                    l.EnableMeasurementEvents(instrument);
+            };
+            listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags) if (tag.Key == "projection") stalled[(string)tag.Value!] = value;
+            });
+            listener.Start();
+            listener.RecordObservableInstruments();
+        }
+        Assert.Equal(1, stalled["patient-audit"]);
 
         // A new event of Alice's lies beyond the stall: her trail answers at once, saying the view is behind.
         Assert.Equal(HttpStatusCode.OK, (await _host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access",

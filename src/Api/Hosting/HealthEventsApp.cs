@@ -32,6 +32,7 @@ public static class HealthEventsApp
 
         var app = builder.Build();
         await app.Services.InitializeHealthEventsStorageAsync();
+        app.Services.GetRequiredService<HealthEvents.Projections.Runner.ProjectionMetrics>(); // the meter lives as long as the host
         var demo = builder.Configuration.GetValue("HealthEvents:SeedDemo", true);
         if (demo) await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);
 
