@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, runs every test project against
-# private PostgreSQL instances the tests start themselves. Exits non-zero on any failure.
+# private PostgreSQL instances the tests start themselves and against EventStoreDB: HEALTHEVENTS_ESDB's
+# server, else a node started here from ../shared/eventstoredb and stopped on exit (also on failure),
+# else those tests skip with the reason. Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
 source scripts/prepare.sh || exit 1
 set +e  # prepare.sh turns on errexit; here every test run must finish so the summary prints
+
+source scripts/eventstoredb.sh
+trap esdb_stop EXIT
+trap 'exit 130' INT TERM  # through the EXIT trap: the node is stopped
+esdb_start || exit 1
 
 log=$(mktemp)
 dotnet test HealthEvents.sln -c "${HEALTHEVENTS_CONFIGURATION:-Release}" --no-build -nologo "$@" 2>&1 | tee "$log"
