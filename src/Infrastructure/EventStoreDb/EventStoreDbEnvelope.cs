@@ -132,6 +132,17 @@ internal static class EventStoreDbEnvelope
         return new GlobalPosition(commit, prepare);
     }
 
+    /// <summary>
+    /// The place in $all of an append's last event, from the server's reply; null when it gives none (no_position,
+    /// or the maximum value that stands for none).
+    /// </summary>
+    public static GlobalPosition? PositionOf(AppendResp.Types.Success success)
+    {
+        if (success.PositionOptionCase != AppendResp.Types.Success.PositionOptionOneofCase.Position) return null;
+        var p = success.Position;
+        return p.CommitPosition == ulong.MaxValue || p.PreparePosition == ulong.MaxValue ? null : new GlobalPosition(p.CommitPosition, p.PreparePosition);
+    }
+
     /// <summary>The id in either form: the string (asked for on every read), or the structured pair of big-endian halves.</summary>
     public static Guid ToGuid(UUID? id)
     {

@@ -108,8 +108,11 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             switch (reply.ResultCase)
             {
                 case AppendResp.ResultOneofCase.Success:
-                    _heads.Remember(linked[^1]);
-                    return new AppendResult(linked);
+                    // The reply's position is the last event's place in $all: what read-your-writes waits for.
+                    var stored = linked.ToArray();
+                    stored[^1] = stored[^1] with { Position = EventStoreDbEnvelope.PositionOf(reply.Success) };
+                    _heads.Remember(stored[^1]);
+                    return new AppendResult(stored);
                 case AppendResp.ResultOneofCase.WrongExpectedVersion:
                     _heads.Forget(streamId);
                     var actual = EventStoreDbErrors.ActualLastVersion(reply.WrongExpectedVersion);
@@ -210,6 +213,8 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         {
             if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
             var last = EventStoreDbEnvelope.Decode(reply.Event, streamId);
+            // A server that gives stream reads no $all position: this store's own append of that very event knew it.
+            if (last.Position is null && _heads.PositionOf(last) is { } known) last = last with { Position = known };
             _heads.Remember(last);
             return last;
         }
@@ -347,7 +352,9 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
     // ---------------------------------------------------------------- head cache
 
-    private sealed record StreamHead(long Version, byte[] Hash)
+    /// <param name="EventId">The last event's id (Guid.Empty for no stream).</param>
+    /// <param name="Position">Its place in $all when known (from the append's reply or a read), else null.</param>
+    private sealed record StreamHead(long Version, byte[] Hash, Guid EventId = default, GlobalPosition? Position = null)
     {
         public static readonly StreamHead None = new(-1, HashChain.Genesis);
     }
@@ -367,9 +374,14 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         public void Remember(EventEnvelope e)
         {
             if (_heads.Count >= Capacity) _heads.Clear();
-            var head = new StreamHead(e.Version, e.Hash);
-            _heads.AddOrUpdate(e.StreamId, head, (_, old) => old.Version >= head.Version ? old : head);
+            var head = new StreamHead(e.Version, e.Hash, e.EventId, e.Position);
+            _heads.AddOrUpdate(e.StreamId, head, (_, old) =>
+                old.Version > head.Version || (old.Version == head.Version && head.Position is null) ? old : head);
         }
+
+        /// <summary>The $all position remembered for exactly this event (same stream, version and id), or null.</summary>
+        public GlobalPosition? PositionOf(EventEnvelope e) =>
+            Get(e.StreamId) is { } h && h.Version == e.Version && h.EventId == e.EventId ? h.Position : null;
 
         public void Forget(string streamId) => _heads.TryRemove(streamId, out _);
     }
