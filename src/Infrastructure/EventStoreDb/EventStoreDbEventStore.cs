@@ -19,6 +19,14 @@ public sealed record EventStoreDbStoreOptions
     public TimeSpan ReconnectDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Names this store's streams on the server: our stream <c>patient-1</c> is the server's <c>{prefix}patient-1</c>
+    /// (event-id claims likewise), and the global log is the streams under the prefix only. Several stores — the
+    /// tests' services, say — share one server without seeing each other. Empty (the default): names as they are, and
+    /// the global log is every stream HealthEvents wrote. Never starts with '$' (system streams).
+    /// </summary>
+    public string StreamPrefix { get; init; } = "";
 }
 
 /// <summary>
@@ -55,6 +63,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     private readonly EventStoreDbClient _client;
     private readonly EventStoreDbStoreOptions _options;
     private readonly HeadCache _heads = new();
+    private readonly string _prefix;
 
     public EventStoreDbEventStore(string connectionString, EventStoreDbStoreOptions? options = null)
         : this(EventStoreDbSettings.Parse(connectionString), options)
@@ -70,7 +79,12 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     {
         _client = client;
         _options = options ?? new EventStoreDbStoreOptions();
+        _prefix = _options.StreamPrefix ?? "";
+        if (_prefix.StartsWith('$')) throw new ArgumentException("A stream prefix never starts with '$' (system streams).", nameof(options));
     }
+
+    /// <summary>The server's name of our stream <paramref name="streamId"/>.</summary>
+    private string OnServer(string streamId) => _prefix + streamId;
 
     /// <summary>The node the store talks to now (the leader, once one redirected it).</summary>
     public Uri CurrentNode => _client.Current;
@@ -86,7 +100,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         Validate(streamId, events);
         var endorsementBytes = EndorsementSerializer.Serialize(endorsement);
 
-        var claimedBefore = await EventIdClaims.ClaimAsync(_client, streamId, events.Select(e => e.EventId), ct);
+        var claimedBefore = await EventIdClaims.ClaimAsync(_client, _prefix, streamId, events.Select(e => e.EventId), ct);
         if (claimedBefore.Count > 0 && await TryReplayAsync(streamId, expected, events, claimedBefore, ct) is { } replay)
             return replay;
 
@@ -104,7 +118,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
             var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
             var messages = linked.Select(e => EventStoreDbEnvelope.ToProposedMessage(e, endorsementBytes)).ToArray();
-            var reply = await _client.AppendAsync(streamId, ExpectRevision(head.Version), messages, ct);
+            var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), messages, ct);
             switch (reply.ResultCase)
             {
                 case AppendResp.ResultOneofCase.Success:
@@ -154,12 +168,12 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         var stored = new Dictionary<Guid, EventEnvelope>();
         long lastVersion = -1;
         using (var read = await _client.ReadAsync(
-                   EventStoreDbRequests.ReadStream(streamId, fromRevision: null, forwards: false, count: long.MaxValue), streamId, ct))
+                   EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: long.MaxValue), streamId, ct))
         {
             while (missing.Count > 0 && await read.NextAsync() is { } reply)
             {
                 if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-                var e = EventStoreDbEnvelope.Decode(reply.Event, streamId);
+                var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
                 if (lastVersion < 0) lastVersion = e.Version;
                 if (missing.Remove(e.EventId)) stored[e.EventId] = e;
             }
@@ -197,22 +211,22 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         string streamId, long fromVersion = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
-        var request = EventStoreDbRequests.ReadStream(streamId, (ulong)Math.Max(0, fromVersion), forwards: true, count: long.MaxValue);
+        var request = EventStoreDbRequests.ReadStream(OnServer(streamId), (ulong)Math.Max(0, fromVersion), forwards: true, count: long.MaxValue);
         using var read = await _client.ReadAsync(request, streamId, ct);
         while (await read.NextAsync() is { } reply)
             if (reply.ContentCase == ReadResp.ContentOneofCase.Event)
-                yield return EventStoreDbEnvelope.Decode(reply.Event, streamId);
+                yield return EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
     }
 
     public async Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
-        var request = EventStoreDbRequests.ReadStream(streamId, fromRevision: null, forwards: false, count: 1);
+        var request = EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: 1);
         using var read = await _client.ReadAsync(request, streamId, ct);
         while (await read.NextAsync() is { } reply)
         {
             if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-            var last = EventStoreDbEnvelope.Decode(reply.Event, streamId);
+            var last = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
             // A server that gives stream reads no $all position: this store's own append of that very event knew it.
             if (last.Position is null && _heads.PositionOf(last) is { } known) last = last with { Position = known };
             _heads.Remember(last);
@@ -245,7 +259,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
                     if (EventStoreDbEnvelope.PositionOf(reply.Event) is not { } position) continue;
                     lastRaw = position;
                     if (cursor is { } c && position <= c) continue;
-                    if (EventStoreDbEnvelope.TryDecode(reply.Event) is not { } e) continue;
+                    if (EventStoreDbEnvelope.TryDecode(reply.Event, _prefix) is not { } e) continue;
                     result.Add(e);
                     if (result.Count == maxCount) return result;
                 }
@@ -311,7 +325,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
                         if (EventStoreDbEnvelope.PositionOf(reply.Event) is not { } position) continue;
                         if (last is { } l && position <= l) continue;
                         last = position;
-                        if (EventStoreDbEnvelope.TryDecode(reply.Event) is not { } envelope) continue;
+                        if (EventStoreDbEnvelope.TryDecode(reply.Event, _prefix) is not { } envelope) continue;
                         delay = _options.ReconnectDelay;
                         yield return envelope;
                     }
