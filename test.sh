@@ -18,7 +18,7 @@ dotnet test HealthEvents.sln -c "${HEALTHEVENTS_CONFIGURATION:-Release}" --no-bu
 status=${PIPESTATUS[0]}
 
 # One closing line over all test projects.
-awk '/(Passed|Failed)! +- +Failed:/ {
+awk '/(Passed|Failed|Skipped)! +- +Failed:/ {
        gsub(/,/, ""); for (i = 1; i <= NF; i++) {
          if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
      END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"

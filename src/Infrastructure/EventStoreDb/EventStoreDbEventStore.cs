@@ -6,6 +6,7 @@ using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 using HealthEvents.Infrastructure.Postgres;
 
 [assembly: InternalsVisibleTo("HealthEvents.Benchmarks")]
+[assembly: InternalsVisibleTo("HealthEvents.Api.Tests")] // tamper tests write past the service through gRPC
 
 namespace HealthEvents.Infrastructure.EventStoreDb;
 
