@@ -2,9 +2,6 @@ using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Serialization;
-using HealthEvents.Infrastructure;
-using HealthEvents.Infrastructure.EventStoreDb;
-using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
@@ -36,7 +33,7 @@ public sealed class WalkThroughOnEventStoreDbTests() : WalkThroughSpec(TestStore
         var head = await LastAsync(AliceStream);
         // Genuinely endorsed bytes (the head's own endorsement), but linked to a made-up predecessor.
         var forged = HashChain.Link(AliceStream, head.Version, new byte[32], [Copy(head)], head.Endorsement)[0];
-        await AppendPastTheServiceAsync(forged, EndorsementSerializer.Serialize(head.Endorsement), expectedRevision: head.Version);
+        await AppendPastTheServiceAsync(forged, head.Endorsement, expectedRevision: head.Version);
 
         await AssertReportedAtAsync(head.Version + 1);
     }
@@ -46,13 +43,19 @@ public sealed class WalkThroughOnEventStoreDbTests() : WalkThroughSpec(TestStore
 
     private static ProposedEvent Copy(EventEnvelope e) => new(Guid.NewGuid(), e.Type, e.Data, e.Metadata);
 
-    /// <summary>Writes the envelope as the adapter would, but with our own client: no id claim, no chain check, no endorsers.</summary>
-    private async Task AppendPastTheServiceAsync(EventEnvelope forged, byte[]? endorsement, long expectedRevision)
+    private async Task AppendPastTheServiceAsync(EventEnvelope forged, TransactionEndorsement? endorsement, long expectedRevision)
     {
-        await using var client = new EventStoreDbClient(EventStoreDbSettings.Parse(ServiceHost.EventStoreDbConnectionString!));
-        var reply = await client.AppendAsync(Host.EventStoreDbPrefix + forged.StreamId, o => o.Revision = (ulong)expectedRevision,
-            [EventStoreDbEnvelope.ToProposedMessage(forged, endorsement)], CancellationToken.None);
-        Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
+        await using var attacker = new EventStoreDbAttacker(Host);
+        await attacker.AppendAsync(forged, endorsement, expectedRevision);
+    }
+
+    [SkippableFact]
+    public async Task A_truncated_stream_is_reported_at_the_first_version_missing()
+    {
+        var head = await LastAsync(AliceStream);
+        await using (var attacker = new EventStoreDbAttacker(Host)) await attacker.TruncateBeforeAsync(AliceStream, 2);
+
+        await AssertReportedAtAsync(0);
     }
 
     private async Task AssertReportedAtAsync(long version)
