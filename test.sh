@@ -13,9 +13,16 @@ trap esdb_stop EXIT
 trap 'exit 130' INT TERM  # through the EXIT trap: the node is stopped
 esdb_start || exit 1
 
+# The run goes in a process group of its own, awaited with `wait`: an interrupt (dotnet test shrugs off the first
+# one) is then handled at once — the run's group is stopped, then the EXIT trap stops the node.
 log=$(mktemp)
-dotnet test HealthEvents.sln -c "${HEALTHEVENTS_CONFIGURATION:-Release}" --no-build -nologo "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+set -m
+( dotnet test HealthEvents.sln -c "${HEALTHEVENTS_CONFIGURATION:-Release}" --no-build -nologo "$@" 2>&1 | tee "$log" ) &
+run=$!
+set +m
+trap 'kill -TERM -- "-$run" 2>/dev/null; wait "$run"; exit 130' INT TERM
+wait "$run"
+status=$?  # pipefail: the status of dotnet test
 
 # One closing line over all test projects.
 awk '/(Passed|Failed|Skipped)! +- +Failed:/ {
