@@ -103,7 +103,8 @@ public static class StoreVerifier
         {
             var report = state.Finish();
             // Only where the log holds version 0: else the chain check has already reported it missing.
-            if (options.CheckStreamsServeTheLog && startInLog.Contains(streamId) && await FirstServedVersionAsync(store, streamId, ct).ConfigureAwait(false) is { } first and > 0)
+            if (options.CheckStreamsServeTheLog && startInLog.Contains(streamId)
+                && await FirstServedVersionAsync(store, streamId, ct).ConfigureAwait(false) is { } first and > 0)
                 report = report with
                 {
                     Verified = false,

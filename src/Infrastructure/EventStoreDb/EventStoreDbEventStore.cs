@@ -53,7 +53,12 @@ public sealed record EventStoreDbStoreOptions
 /// <para>
 /// Global log: $all, positions (commit, prepare), skipping system events (stream or type starting with '$'),
 /// event-id claims, and events HealthEvents did not write. EventStoreDB commits in log order, so a reader never
-/// overtakes a transaction that commits later.
+/// overtakes a transaction that commits later. An append's result carries, on its last event, the $all position the
+/// server's reply names (what read-your-writes waits for); the stream's end read by this store carries it too.
+/// </para>
+/// <para>
+/// With <see cref="EventStoreDbStoreOptions.StreamPrefix"/>, every name on the server (streams, claims) is prefixed
+/// and the global log is the prefixed streams only, the prefix stripped: several services share one server apart.
 /// </para>
 /// </summary>
 public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
