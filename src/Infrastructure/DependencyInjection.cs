@@ -20,6 +20,9 @@ public static class DependencyInjection
     /// <summary>Connection string name of EventStoreDB (<c>ConnectionStrings:EventStoreDB</c>, e.g. esdb://host:2113?tls=false).</summary>
     public const string EventStoreDbConnectionName = "EventStoreDB";
 
+    /// <summary>Optional: this service's streams on a shared EventStoreDB server (<see cref="EventStoreDbStoreOptions.StreamPrefix"/>).</summary>
+    public const string EventStoreDbStreamPrefixKey = "EventStore:StreamPrefix";
+
     /// <summary>
     /// The event store chosen by <c>EventStore:Provider</c> (PostgreSQL, the default, or EventStoreDB with
     /// <c>ConnectionStrings:EventStoreDB</c>), the key store and cipher, the hospital keyring and genesis.
@@ -39,7 +42,8 @@ public static class DependencyInjection
                 : throw new InvalidOperationException(
                     $"{EventStoreProviderKey} is {EventStoreDbProvider} but ConnectionStrings:{EventStoreDbConnectionName} is not set " +
                     "(e.g. ConnectionStrings__EventStoreDB=esdb://localhost:2113?tls=false).");
-            services.AddSingleton(_ => new EventStoreDbEventStore(esdb));
+            var options = new EventStoreDbStoreOptions { StreamPrefix = configuration[EventStoreDbStreamPrefixKey] ?? "" };
+            services.AddSingleton(_ => new EventStoreDbEventStore(esdb, options));
             services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<EventStoreDbEventStore>());
         }
         else

@@ -10,17 +10,29 @@ namespace HealthEvents.Api.Tests;
 
 /// <summary>
 /// The production shape on loopback: three endorser processes (`HealthEvents.Api endorser --hospital H`),
-/// one per hospital, and an API node that reaches them over HTTP as the network's genesis registers them.
+/// one per hospital, and an API node that reaches them over HTTP as the network's genesis registers them — on either
+/// store (<see cref="EndorserProcessTests"/>, <see cref="EndorserProcessOnEventStoreDbTests"/>: there the endorsers
+/// load streams from EventStoreDB, under the node's stream prefix).
 /// </summary>
-public sealed class EndorserProcessTests : IAsyncLifetime
+public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
 {
+    /// <summary>
+    /// The submitter's wait for endorsers: long, since freshly started endorser processes answer their first proposal
+    /// slowly on a busy machine; a stopped endorser refuses the connection at once, so the 503 case does not wait for it.
+    /// </summary>
+    private const int EndorsementTimeoutMilliseconds = 30_000;
+
     private readonly Dictionary<string, Process> _endorsers = new();
     private ServiceHost? _host;
-    private ServiceHost.Node _node = null!;
+    private ServiceHost.Node? _node;
+
+    private ServiceHost Host => _host ?? throw new SkipException(ServiceHost.EventStoreDbSkipReason);
+    private ServiceHost.Node Node => _node ?? throw new SkipException(ServiceHost.EventStoreDbSkipReason);
 
     public async Task InitializeAsync()
     {
-        _node = await ServiceHost.NewNodeAsync();
+        if (store == TestStore.EventStoreDb && ServiceHost.EventStoreDbConnectionString is null) return;
+        _node = await ServiceHost.NewNodeAsync(store);
         // Each endorser node makes and keeps its own key in its own folder; the API node never holds one,
         // and founds the network with the public keys the endorsers serve.
         var endpoints = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePort()}/");
@@ -30,11 +42,12 @@ public sealed class EndorserProcessTests : IAsyncLifetime
         foreach (var hospital in DemoNetwork.Hospitals) _endorsers[hospital] = StartEndorser(hospital, endpoints[hospital]);
         using var probe = new HttpClient();
         foreach (var endpoint in endpoints.Values) await WaitLiveAsync(probe, new Uri(new Uri(endpoint), "health/live"));
-        _host = await ServiceHost.StartAsync(_node);
+        _host = await ServiceHost.StartAsync(_node, $"--Endorsement:TimeoutMilliseconds={EndorsementTimeoutMilliseconds}");
     }
 
     private Process StartEndorser(string hospital, string url)
     {
+        var node = _node!;
         var psi = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = AppContext.BaseDirectory,
@@ -43,8 +56,14 @@ public sealed class EndorserProcessTests : IAsyncLifetime
         };
         foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "HealthEvents.Api.dll"), "endorser", "--hospital", hospital, "--urls", url.TrimEnd('/')])
             psi.ArgumentList.Add(arg);
-        psi.Environment["HEALTHEVENTS_DATA"] = Path.Combine(_node.DataFolder, "endorser-" + hospital); // removed with the node's folder
-        psi.Environment["ConnectionStrings__Postgres"] = _node.ConnectionString;
+        psi.Environment["HEALTHEVENTS_DATA"] = Path.Combine(node.DataFolder, "endorser-" + hospital); // removed with the node's folder
+        psi.Environment["ConnectionStrings__Postgres"] = node.ConnectionString;
+        if (node.EventStoreDbPrefix is { } prefix)
+        {
+            psi.Environment["EventStore__Provider"] = "EventStoreDB";
+            psi.Environment["ConnectionStrings__EventStoreDB"] = ServiceHost.EventStoreDbConnectionString;
+            psi.Environment["EventStore__StreamPrefix"] = prefix;
+        }
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, _) => { };
@@ -86,23 +105,23 @@ public sealed class EndorserProcessTests : IAsyncLifetime
     }
 
     private Task<HttpResponseMessage> RegisterAsync(Guid patientId) =>
-        _host!.As("northside physician").PostJsonAsync("/patients",
+        Host.As("northside physician").PostJsonAsync("/patients",
             new { patientId, homeHospital = "northside", birthYear = 1975, sex = "male", name = "Process Test" });
 
-    [Fact]
+    [SkippableFact]
     public void The_api_node_holds_no_endorsement_key_and_the_network_registers_the_endorsers_own()
     {
-        var keyring = new HospitalKeyring(Path.Combine(_node.DataFolder, "keys"));
+        var keyring = new HospitalKeyring(Path.Combine(Node.DataFolder, "keys"));
         Assert.Empty(keyring.Hospitals(HospitalKeyUse.Endorsement));
         foreach (var hospital in DemoNetwork.Hospitals)
         {
-            using var own = new HospitalKeyring(Path.Combine(_node.DataFolder, "endorser-" + hospital, "keys")).Get(hospital, HospitalKeyUse.Endorsement);
-            var registered = _host!.Services.GetRequiredService<HealthEvents.Application.Network.NetworkDirectory>().Current.Hospitals[hospital].EndorsementKeys[^1];
+            using var own = new HospitalKeyring(Path.Combine(Node.DataFolder, "endorser-" + hospital, "keys")).Get(hospital, HospitalKeyUse.Endorsement);
+            var registered = Host.Services.GetRequiredService<HealthEvents.Application.Network.NetworkDirectory>().Current.Hospitals[hospital].EndorsementKeys[^1];
             Assert.Equal(PublicKeys.Export(own), registered.PublicKey);
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Commands_need_two_of_three_endorsers_and_fail_with_503_and_nothing_appended_below_that()
     {
         var all = await RegisterAsync(Guid.NewGuid());
@@ -122,7 +141,7 @@ public sealed class EndorserProcessTests : IAsyncLifetime
         var detail = (await twoDown.JsonAsync()).GetProperty("detail").GetString()!;
         Assert.Contains("lakeside", detail);
         Assert.Contains("riverside", detail);
-        Assert.Equal(0, await _host!.StreamLengthAsync(patientId));
+        Assert.Equal(0, await Host.StreamLengthAsync(patientId));
     }
 
     private static int FreePort()
@@ -132,3 +151,9 @@ public sealed class EndorserProcessTests : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>Endorser processes with the node's events on PostgreSQL.</summary>
+public sealed class EndorserProcessTests() : EndorserProcessSpec(TestStore.PostgreSql);
+
+/// <summary>Endorser processes with the node's events on EventStoreDB.</summary>
+public sealed class EndorserProcessOnEventStoreDbTests() : EndorserProcessSpec(TestStore.EventStoreDb);

@@ -15,8 +15,11 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
 
-/// <summary>An endorser signs only what it re-executes to the same bytes, at the same place, for a member.</summary>
-public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<DemoServiceFixture>
+/// <summary>
+/// An endorser signs only what it re-executes to the same bytes, at the same place, for a member — with the in-process
+/// endorsers of a demo service on either store (<see cref="EndorserTests"/>, <see cref="EndorserOnEventStoreDbTests"/>).
+/// </summary>
+public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<TFixture> where TFixture : DemoServiceFixture
 {
     private static readonly Guid Alice = Guid.Parse("a11ce000-0000-4000-8000-000000000001");
 
@@ -68,7 +71,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         return await Get<Endorser>().EndorseAsync(request, new KeyringKeys(Get<HospitalKeyring>(), "riverside", HospitalKeyUse.Endorsement), default);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_faithful_proposal_is_signed_with_the_endorsers_registered_key()
     {
         var request = await ProposalAsync();
@@ -80,7 +83,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.True(EndorsementSignatures.Verify(key.PublicKey, request.TransactionHash, signature.Signature));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_proposal_whose_events_were_altered_is_refused()
     {
         var request = await ProposalAsync();
@@ -92,7 +95,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("differs in its data", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_stale_proposal_is_refused_as_stale()
     {
         var request = await ProposalAsync();
@@ -106,7 +109,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("stale proposal", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_submitter_that_is_not_a_member_is_refused()
     {
         var request = await ProposalAsync();
@@ -117,7 +120,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("not a member", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_submitter_signature_by_another_hospitals_key_is_refused()
     {
         var signedByLakeside = await ProposalAsync(submitter: "lakeside");
@@ -128,7 +131,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("signature does not verify", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_proposal_whose_actor_differs_from_its_credential_is_refused()
     {
         var request = await ProposalAsync();
@@ -143,7 +146,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("names another subject", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_credential_bound_to_another_command_is_refused()
     {
         var first = await ProposalAsync();
@@ -155,7 +158,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("not signed by the identity key of riverside for this command", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_member_node_cannot_speak_for_another_hospitals_practitioner()
     {
         // Lakeside's node holds only Lakeside's identity key: it signs the Riverside physician's "credential" itself.
@@ -169,7 +172,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("not signed by the identity key of riverside", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_member_node_cannot_vouch_for_a_practitioner_registered_elsewhere()
     {
         var impostor = new Actor("riverside-physician", Role.Physician, "lakeside");
@@ -182,7 +185,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("not registered in the network as physician of lakeside", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_credential_expired_at_the_commands_time_is_refused()
     {
         var now = DateTimeOffset.UtcNow;
@@ -196,7 +199,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("not valid at the command's time", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_credential_valid_for_longer_than_a_day_is_refused()
     {
         var now = DateTimeOffset.UtcNow;
@@ -210,7 +213,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("valid for longer than 24 h", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_backdated_command_is_refused()
     {
         // Ten minutes ago, with a credential that was valid then: past the endorser's two-minute skew all the same.
@@ -225,7 +228,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("from this endorser's clock", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_command_whose_actor_differs_from_the_proposals_is_refused()
     {
         var request = await ProposalAsync();
@@ -238,7 +241,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("actor or time differ", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Another_members_patient_credential_cannot_consent_for_the_patient()
     {
         // Lakeside vouches for "alice" (a Northside patient) and grants itself her mental-health record.
@@ -264,7 +267,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("not-the-patient", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_consent_to_nobody_in_the_network_is_refused()
     {
         var alice = new Actor("alice", Role.Patient, "northside", Alice);
@@ -277,7 +280,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("grantee is not in the network", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_proposal_without_the_callers_credential_is_refused()
     {
         var reply = await EndorseAsync((await ProposalAsync()) with { Caller = null });
@@ -286,7 +289,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("no caller credential", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_patient_vouched_for_by_another_member_is_not_even_recorded()
     {
         // Lakeside invents a "patient" of its own on Alice's stream: the endorser cannot see that person's registration,
@@ -304,7 +307,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_researcher_is_spoken_for_only_by_the_hospital_that_vouches_for_them()
     {
         // researcher-1 is vouched for by Lakeside; Riverside presents them as its own.
@@ -318,7 +321,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("researcher vouched for by riverside", reply.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_ledger_head_is_cosigned_only_for_the_root_of_the_global_log()
     {
         var builder = new Actor(SystemActors.LedgerBuilder, Role.Admin, "lakeside");
@@ -336,7 +339,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Contains("not the root of the global log's first 1 leaves", wrongRoot.Reason);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_malformed_command_is_refused_not_failed()
     {
         var request = await ProposalAsync();
@@ -353,7 +356,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_research_use_the_patient_never_allowed_is_not_cosigned()
     {
         var researcher = new Actor("researcher-1", Role.Researcher, "lakeside");
@@ -452,7 +455,7 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
             honest.LastHash, command, context, command.At, honest.Envelopes, "northside"), node, node);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Accepted_commands_carry_two_of_three_endorsements_in_their_receipts()
     {
         var response = await fixture.Host.As("alice (patient)").PostJsonAsync($"/patients/{Alice}/access",
@@ -463,3 +466,9 @@ public sealed class EndorserTests(DemoServiceFixture fixture) : IClassFixture<De
         Assert.Subset(DemoNetwork.Hospitals.ToHashSet(), endorsedBy.ToHashSet()!);
     }
 }
+
+/// <summary>The endorser tests on PostgreSQL.</summary>
+public sealed class EndorserTests(DemoServiceFixture fixture) : EndorserSpec<DemoServiceFixture>(fixture);
+
+/// <summary>The endorser tests with the service's events on EventStoreDB: endorsers load streams from it.</summary>
+public sealed class EndorserOnEventStoreDbTests(EventStoreDbDemoServiceFixture fixture) : EndorserSpec<EventStoreDbDemoServiceFixture>(fixture);

@@ -15,13 +15,12 @@ using Npgsql;
 
 namespace HealthEvents.Api.Tests;
 
-/// <summary>Research projections over HTTP against the seeded demo: alice and bob consented to research, carol did not.</summary>
-public sealed class ResearchTests : IAsyncLifetime
+/// <summary>
+/// Research projections over HTTP against the seeded demo: alice and bob consented to research, carol did not — on
+/// either store (<see cref="ResearchTests"/>, <see cref="ResearchOnEventStoreDbTests"/>).
+/// </summary>
+public abstract class ResearchSpec(TestStore store) : ServiceOnStore(store)
 {
-    private ServiceHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await ServiceHost.StartAsync();
-    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     private static readonly DemoNetwork.DemoPatient Alice = DemoNetwork.Patients[0], Bob = DemoNetwork.Patients[1], Carol = DemoNetwork.Patients[2];
 
@@ -44,17 +43,17 @@ public sealed class ResearchTests : IAsyncLifetime
     /// <summary>The patient's research-use rows, once the audit view has applied everything in the research stream.</summary>
     private async Task<List<JsonElement>> ResearchUsesAsync(DemoNetwork.DemoPatient p)
     {
-        var store = _host.Services.GetRequiredService<IEventStore>();
+        var store = Host.Services.GetRequiredService<IEventStore>();
         if (await store.ReadLastAsync(ResearchCommands.StreamId) is { Position: { } last })
-            Assert.True(await _host.Services.GetRequiredService<ProjectionRunner>().WaitForAsync(AuditProjection.ProjectionName, last, TimeSpan.FromSeconds(10)));
-        var patient = _host.As($"{p.Subject} (patient)");
+            Assert.True(await Host.Services.GetRequiredService<ProjectionRunner>().WaitForAsync(AuditProjection.ProjectionName, last, TimeSpan.FromSeconds(10)));
+        var patient = Host.As($"{p.Subject} (patient)");
         return (await (await patient.GetAsync($"/patients/{p.Id}/audit?action=research-use")).JsonAsync()).GetProperty("items").EnumerateArray().ToList();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_researcher_declares_a_projection_reads_k_anonymous_rows_and_each_counted_patient_sees_the_use()
     {
-        var researcher = _host.As("researcher");
+        var researcher = Host.As("researcher");
         var declared = await researcher.PostJsonAsync("/research/projections", new { name = "demo-by-sex", groupBy = new[] { "sex" }, k = 2 });
         Assert.Equal(HttpStatusCode.Created, declared.StatusCode);
         Assert.Equal("/research/projections/demo-by-sex", declared.Headers.Location!.ToString());
@@ -97,7 +96,7 @@ public sealed class ResearchTests : IAsyncLifetime
         Assert.Single(await ResearchUsesAsync(Alice));
 
         // The research documents stored for it hold no patient id, name or entry text of the seeded history.
-        var readModels = _host.Services.GetRequiredService<ReadModelStore>();
+        var readModels = Host.Services.GetRequiredService<ReadModelStore>();
         await using var conn = new NpgsqlConnection(readModels.ConnectionString);
         await conn.OpenAsync();
         var stored = new List<string>();
@@ -120,10 +119,10 @@ public sealed class ResearchTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Declarations_are_validated_and_reading_is_for_the_declaring_researcher_only()
     {
-        var researcher = _host.As("researcher");
+        var researcher = Host.As("researcher");
         var bad = await researcher.PostJsonAsync("/research/projections", new
         {
             name = "Bad Name", groupBy = new[] { "sex", "shoe-size" }, k = 1,
@@ -139,16 +138,16 @@ public sealed class ResearchTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Equal("research-projection-exists", (await again.JsonAsync()).GetProperty("code").GetString());
 
-        var physician = _host.As("northside physician");
+        var physician = Host.As("northside physician");
         Assert.Equal(HttpStatusCode.Forbidden, (await physician.PostJsonAsync("/research/projections", new { name = "mine" })).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await physician.GetAsync("/research/projections/labs")).StatusCode);
         // An unregistered researcher is not even authenticated; another registered researcher cannot read someone else's rows.
-        var unregistered = _host.Client(_host.Mint("lakeside", "researcher-9", Role.Researcher));
+        var unregistered = Host.Client(Host.Mint("lakeside", "researcher-9", Role.Researcher));
         Assert.Equal(HttpStatusCode.Unauthorized, (await unregistered.PostJsonAsync("/research/projections", new { name = "mine" })).StatusCode);
-        await _host.Services.GetRequiredService<NetworkCommands>().ExecuteAsync(
+        await Host.Services.GetRequiredService<NetworkCommands>().ExecuteAsync(
             at => new RegisterResearcher("researcher-2", "Riverside Institute", new Actor("riverside-admin", Role.Admin, "riverside"), at),
             CommandContext.For(new Actor("riverside-admin", Role.Admin, "riverside")), CancellationToken.None);
-        var other = _host.Client(_host.Mint("riverside", "researcher-2", Role.Researcher));
+        var other = Host.Client(Host.Mint("riverside", "researcher-2", Role.Researcher));
         Assert.Equal(HttpStatusCode.Forbidden, (await other.GetAsync("/research/projections/labs")).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await other.PostJsonAsync("/research/projections", new { name = "theirs" })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await researcher.GetAsync("/research/projections/nothing-here")).StatusCode);
@@ -160,14 +159,14 @@ public sealed class ResearchTests : IAsyncLifetime
         Assert.Empty(await ResearchUsesAsync(Bob));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_declared_projection_is_rebuildable_by_name_and_stays_live_afterwards()
     {
-        var researcher = _host.As("researcher");
+        var researcher = Host.As("researcher");
         Assert.Equal(HttpStatusCode.Created, (await researcher.PostJsonAsync("/research/projections", new { name = "rebuild-me", groupBy = new[] { "age-band" }, k = 2 })).StatusCode);
         var before = (await LiveAsync(researcher, "rebuild-me")).GetProperty("rows").GetRawText();
 
-        var rebuilder = _host.Services.GetRequiredService<ProjectionRebuilder>();
+        var rebuilder = Host.Services.GetRequiredService<ProjectionRebuilder>();
         var done = await rebuilder.RebuildAsync("research-rebuild-me");
         Assert.Equal(RebuildPhase.Completed, done.Phase);
         Assert.Equal(done.EventsTotal, done.EventsDone);
@@ -175,3 +174,9 @@ public sealed class ResearchTests : IAsyncLifetime
         Assert.Equal(before, (await LiveAsync(researcher, "rebuild-me")).GetProperty("rows").GetRawText());
     }
 }
+
+/// <summary>The research tests on PostgreSQL.</summary>
+public sealed class ResearchTests() : ResearchSpec(TestStore.PostgreSql);
+
+/// <summary>The research tests with the service's events on EventStoreDB (projections rebuilt from its $all).</summary>
+public sealed class ResearchOnEventStoreDbTests() : ResearchSpec(TestStore.EventStoreDb);

@@ -13,15 +13,34 @@ using Microsoft.Extensions.Logging;
 
 namespace HealthEvents.Api.Tests;
 
-/// <summary>The whole service on Kestrel (loopback, a free port) over a fresh database, as ./run.sh starts it, with its logs captured.</summary>
+/// <summary>Which event store a test's service runs on.</summary>
+public enum TestStore
+{
+    /// <summary>The embedded PostgreSQL (a fresh database per service).</summary>
+    PostgreSql,
+
+    /// <summary>The EventStoreDB server HEALTHEVENTS_ESDB names, under a stream prefix of the service's own; PostgreSQL still holds keys and views.</summary>
+    EventStoreDb,
+}
+
+/// <summary>
+/// The whole service on Kestrel (loopback, a free port) over a fresh database, as ./run.sh starts it, with its logs
+/// captured. On <see cref="TestStore.EventStoreDb"/> its events go to the shared EventStoreDB server under a fresh
+/// stream prefix (<see cref="EventStoreDbPrefix"/>), so services of parallel tests never see each other's history.
+/// </summary>
 public sealed class ServiceHost : IAsyncDisposable
 {
+    /// <summary>Names the EventStoreDB server of the tests (esdb://host:port?tls=false); ./test.sh sets it.</summary>
+    public const string EventStoreDbVariable = "HEALTHEVENTS_ESDB";
+    public const string EventStoreDbSkipReason = "HEALTHEVENTS_ESDB is not set: no EventStoreDB server to test against";
+
     private readonly WebApplication _app;
     private readonly string _dataFolder;
 
-    private ServiceHost(WebApplication app, string dataFolder, Uri address, CapturedLogs logs, string connectionString)
+    private ServiceHost(WebApplication app, string dataFolder, Uri address, CapturedLogs logs, string connectionString, string? eventStoreDbPrefix)
     {
         ConnectionString = connectionString;
+        EventStoreDbPrefix = eventStoreDbPrefix;
         _app = app;
         _dataFolder = dataFolder;
         Address = address;
@@ -31,6 +50,15 @@ public sealed class ServiceHost : IAsyncDisposable
     public Uri Address { get; }
     public string DataFolder => _dataFolder;
     public string ConnectionString { get; }
+
+    /// <summary>The prefix of this service's streams on EventStoreDB; null when it runs on PostgreSQL.</summary>
+    public string? EventStoreDbPrefix { get; }
+
+    public bool OnEventStoreDb => EventStoreDbPrefix is not null;
+
+    /// <summary>The EventStoreDB server of the tests, or null (then EventStoreDB tests skip with <see cref="EventStoreDbSkipReason"/>).</summary>
+    public static string? EventStoreDbConnectionString =>
+        Environment.GetEnvironmentVariable(EventStoreDbVariable) is { Length: > 0 } cs ? cs : null;
 
     /// <summary>Raw SQL on the service's database: how the tests play an attacker with write access to the store.</summary>
     public async Task ExecuteSqlAsync(string sql)
@@ -43,22 +71,32 @@ public sealed class ServiceHost : IAsyncDisposable
     public CapturedLogs Logs { get; }
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ServiceHost> StartAsync() => await StartAsync(await NewNodeAsync());
+    public static async Task<ServiceHost> StartAsync(TestStore store = TestStore.PostgreSql) => await StartAsync(await NewNodeAsync(store));
 
-    /// <summary>A database and a data folder for a node that has not started yet (its endorsers may start first).</summary>
-    public sealed record Node(string ConnectionString, string DataFolder);
+    /// <summary>
+    /// A database and a data folder for a node that has not started yet (its endorsers may start first); on EventStoreDB
+    /// also its stream prefix there (a letter, 12 hex digits and '-': unique per node, short in the server's names).
+    /// </summary>
+    public sealed record Node(string ConnectionString, string DataFolder, string? EventStoreDbPrefix = null);
 
-    public static async Task<Node> NewNodeAsync() =>
-        new(await TestPostgres.CreateDatabaseAsync(), Path.Combine(Path.GetTempPath(), "he-api-" + Guid.NewGuid().ToString("N")));
+    /// <exception cref="InvalidOperationException">EventStoreDB asked for while HEALTHEVENTS_ESDB is unset (callers skip first).</exception>
+    public static async Task<Node> NewNodeAsync(TestStore store = TestStore.PostgreSql)
+    {
+        if (store == TestStore.EventStoreDb && EventStoreDbConnectionString is null) throw new InvalidOperationException(EventStoreDbSkipReason);
+        return new(await TestPostgres.CreateDatabaseAsync(), Path.Combine(Path.GetTempPath(), "he-api-" + Guid.NewGuid().ToString("N")),
+            store == TestStore.EventStoreDb ? $"t{Guid.NewGuid():N}"[..13] + "-" : null);
+    }
 
     /// <param name="settings">More configuration, as "--Key=value" arguments.</param>
     public static async Task<ServiceHost> StartAsync(Node node, params string[] settings)
     {
-        var (connectionString, dataFolder) = node;
+        var (connectionString, dataFolder, prefix) = node;
         var logs = new CapturedLogs();
+        string[] eventStore = prefix is null ? [] :
+            ["--EventStore:Provider=EventStoreDB", $"--ConnectionStrings:EventStoreDB={EventStoreDbConnectionString}", $"--EventStore:StreamPrefix={prefix}"];
         var app = await HealthEventsApp.BuildAsync(
             ["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--HEALTHEVENTS_DATA={dataFolder}",
-             "--HealthEvents:MaxRequestBodyBytes=16384", .. settings],
+             "--HealthEvents:MaxRequestBodyBytes=16384", .. eventStore, .. settings],
             builder =>
             {
                 builder.Logging.AddProvider(logs);
@@ -66,7 +104,7 @@ public sealed class ServiceHost : IAsyncDisposable
             });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ServiceHost(app, dataFolder, new Uri(address), logs, connectionString);
+        return new ServiceHost(app, dataFolder, new Uri(address), logs, connectionString, prefix);
     }
 
     public HttpClient Client(string? token = null)
@@ -107,19 +145,35 @@ public sealed class ServiceHost : IAsyncDisposable
     /// <param name="LiveDataKeys">Rows of he_data_keys whose key is not destroyed (forgetting destroys one).</param>
     public sealed record StoreCounts(long Events, long DataKeys, long LiveDataKeys);
 
-    /// <summary>Counted in SQL, committed rows only: exact even while a ledger head or a projection is being written.</summary>
+    /// <summary>
+    /// Counted in SQL, committed rows only: exact even while a ledger head or a projection is being written. On
+    /// EventStoreDB the events are counted in the service's global log (appends there are atomic).
+    /// </summary>
     public async Task<StoreCounts> CountsAsync()
     {
+        long? events = null;
+        if (OnEventStoreDb)
+        {
+            var store = Services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+            events = 0;
+            HealthEvents.Application.EventStore.GlobalPosition? after = null;
+            while (await store.ReadAllAsync(after, 1000) is { Count: > 0 } batch)
+            {
+                events += batch.Count(e => e.StreamId != "ledger");
+                after = batch[^1].Position;
+            }
+        }
         await using var conn = new Npgsql.NpgsqlConnection(ConnectionString);
         await conn.OpenAsync();
-        await using var cmd = new Npgsql.NpgsqlCommand("""
-            SELECT (SELECT count(*) FROM he_events WHERE stream_id <> 'ledger'),
+        var eventsSql = OnEventStoreDb ? "0" : "(SELECT count(*) FROM he_events WHERE stream_id <> 'ledger')";
+        await using var cmd = new Npgsql.NpgsqlCommand($"""
+            SELECT {eventsSql},
                    (SELECT count(*) FROM he_data_keys),
                    (SELECT count(*) FROM he_data_keys WHERE wrapped_key IS NOT NULL)
             """, conn);
         await using var reader = await cmd.ExecuteReaderAsync();
         await reader.ReadAsync();
-        return new StoreCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        return new StoreCounts(events ?? reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 
     public async ValueTask DisposeAsync()

@@ -138,6 +138,8 @@ public sealed class RunnerTests : IAsyncLifetime
     public async Task WaitFor_gives_read_your_writes_and_times_out_when_nothing_runs()
     {
         var rm = _db.NewReadModels();
+        // The schema first: the 300 ms below is for the wait, not for creating tables on a busy machine.
+        await rm.EnsureSchemaAsync();
         var idle = _db.NewRunner([new AuditProjection()], readModels: rm);
         var p = _db.Patient();
         var appended = await p.AppendAsync(PatientWriter.DrA, new Domain.Patients.PatientRegistered(p.Id, "h1", 1990, Domain.Common.Sex.Other, "enc"));

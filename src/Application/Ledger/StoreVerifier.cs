@@ -24,6 +24,12 @@ public sealed record StoreVerifierOptions
 
     /// <summary>Broken streams whose problems are kept in the report (past this, counted only).</summary>
     public int MaxBrokenStreams { get; init; } = 1000;
+
+    /// <summary>
+    /// After the pass, reads the first event of every stream (one short read each) to find streams that no longer serve
+    /// what the global log holds (<see cref="VerificationCodes.StreamTruncated"/>).
+    /// </summary>
+    public bool CheckStreamsServeTheLog { get; init; } = true;
 }
 
 /// <summary>Where a run stands: events and streams seen, and the pace.</summary>
@@ -72,6 +78,7 @@ public static class StoreVerifier
         var clock = Stopwatch.StartNew();
         long events = 0;
         GlobalPosition? after = null;
+        var startInLog = new HashSet<string>(StringComparer.Ordinal); // streams whose version 0 the log holds
         while (true)
         {
             var page = await store.ReadAllAsync(after, pageSize, ct).ConfigureAwait(false);
@@ -81,6 +88,7 @@ public static class StoreVerifier
                 ct.ThrowIfCancellationRequested();
                 if (!streams.TryGetValue(e.StreamId, out var state))
                     streams.Add(e.StreamId, state = new StreamVerifierState(streamOptions));
+                if (e.Version == 0) startInLog.Add(e.StreamId);
                 if (state.Accept(e) is { } transaction)
                     state.AddAll(await checker!.CheckAsync(transaction, ct).ConfigureAwait(false));
                 if (++events % interval == 0) Report(options, events, streams.Count, clock);
@@ -94,6 +102,17 @@ public static class StoreVerifier
         foreach (var (streamId, state) in streams)
         {
             var report = state.Finish();
+            // Only where the log holds version 0: else the chain check has already reported it missing.
+            if (options.CheckStreamsServeTheLog && startInLog.Contains(streamId)
+                && await FirstServedVersionAsync(store, streamId, ct).ConfigureAwait(false) is { } first and > 0)
+                report = report with
+                {
+                    Verified = false,
+                    FirstBrokenVersion = 0,
+                    Problems = [new VerificationProblem(streamId, 0, VerificationCodes.StreamTruncated, first == long.MaxValue
+                        ? "The stream serves none of the events the global log holds (deleted past the store)."
+                        : $"The stream serves no version below {first}, which the global log holds (truncated past the store)."), .. report.Problems],
+                };
             if (report.Verified) continue;
             brokenCount++;
             if (broken.Count < options.MaxBrokenStreams)
@@ -101,6 +120,14 @@ public static class StoreVerifier
         }
         if (events % interval != 0 || events == 0) Report(options, events, streams.Count, clock);
         return new StoreVerificationReport(brokenCount == 0, events, streams.Count, brokenCount, broken, clock.Elapsed);
+    }
+
+    /// <summary>The version a read of the stream starts at; long.MaxValue when it serves nothing; null when it starts at 0.</summary>
+    private static async Task<long?> FirstServedVersionAsync(IEventStore store, string streamId, CancellationToken ct)
+    {
+        await using var events = store.ReadStreamAsync(streamId, 0, ct).GetAsyncEnumerator(ct);
+        if (!await events.MoveNextAsync().ConfigureAwait(false)) return long.MaxValue;
+        return events.Current.Version == 0 ? null : events.Current.Version;
     }
 
     private static void Report(StoreVerifierOptions options, long events, long streams, Stopwatch clock)

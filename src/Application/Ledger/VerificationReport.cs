@@ -27,6 +27,13 @@ public static class VerificationCodes
     /// <summary>Versions jump forward: events were deleted (reported at the first missing version).</summary>
     public const string MissingEvent = "missing-event";
 
+    /// <summary>
+    /// The stream no longer serves events the global log holds: reads of it start later or find nothing (EventStoreDB's
+    /// truncate-before or a delete, which hide events from stream reads while $all keeps them until a scavenge).
+    /// Reported at version 0, the first version a reader of the stream can no longer see.
+    /// </summary>
+    public const string StreamTruncated = "stream-truncated";
+
     /// <summary>A version at or below one already seen: events reordered or duplicated.</summary>
     public const string VersionOutOfOrder = "version-out-of-order";
 

@@ -20,19 +20,22 @@ internal static class EventIdClaims
 
     public static string StreamOf(Guid eventId) => StreamPrefix + eventId.ToString("D");
 
-    /// <summary>Claims every id for <paramref name="streamId"/>; returns the ids this stream had claimed before (a retry).</summary>
+    /// <summary>
+    /// Claims every id for <paramref name="streamId"/> (claim streams named under the store's
+    /// <paramref name="prefix"/>); returns the ids this stream had claimed before (a retry).
+    /// </summary>
     public static async Task<HashSet<Guid>> ClaimAsync(
-        EventStoreDbClient client, string streamId, IEnumerable<Guid> eventIds, CancellationToken ct)
+        EventStoreDbClient client, string prefix, string streamId, IEnumerable<Guid> eventIds, CancellationToken ct)
     {
-        var claims = eventIds.Select(id => ClaimOneAsync(client, streamId, id, ct)).ToArray();
+        var claims = eventIds.Select(id => ClaimOneAsync(client, prefix, streamId, id, ct)).ToArray();
         await Task.WhenAll(claims);
         return claims.Where(c => c.Result.ClaimedBefore).Select(c => c.Result.EventId).ToHashSet();
     }
 
     private static async Task<(Guid EventId, bool ClaimedBefore)> ClaimOneAsync(
-        EventStoreDbClient client, string streamId, Guid eventId, CancellationToken ct)
+        EventStoreDbClient client, string prefix, string streamId, Guid eventId, CancellationToken ct)
     {
-        var claimStream = StreamOf(eventId);
+        var claimStream = prefix + StreamOf(eventId);
         var message = new AppendReq.Types.ProposedMessage
         {
             Id = new UUID { String = Guid.NewGuid().ToString("D") },

@@ -82,14 +82,17 @@ internal static class EventStoreDbEnvelope
     }
 
     /// <summary>
-    /// Our envelope from a read event, or null when the event is not ours: a system event (stream or type
-    /// starting with '$'), an event-id claim, or any event without the wrapper.
+    /// Our envelope from a read event, or null when the event is not ours: a stream outside
+    /// <paramref name="prefix"/> (the store's names on the server, stripped from the envelope's stream id), a
+    /// system event (stream or type starting with '$'), an event-id claim, or any event without the wrapper.
     /// </summary>
-    public static EventEnvelope? TryDecode(ReadResp.Types.ReadEvent readEvent)
+    public static EventEnvelope? TryDecode(ReadResp.Types.ReadEvent readEvent, string prefix = "")
     {
         var recorded = readEvent.Event;
         if (recorded is null) return null;
-        var streamId = recorded.StreamIdentifier?.StreamName.ToStringUtf8() ?? "";
+        var onServer = recorded.StreamIdentifier?.StreamName.ToStringUtf8() ?? "";
+        if (!onServer.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var streamId = onServer[prefix.Length..];
         if (!IsLogStream(streamId)) return null;
         if (!recorded.Metadata.TryGetValue(TypeKey, out var type) || type.StartsWith('$')) return null;
         if (TryDecodeWrapper(recorded.CustomMetadata.Span) is not { } wrapper) return null;
@@ -107,8 +110,8 @@ internal static class EventStoreDbEnvelope
     }
 
     /// <summary>Like <see cref="TryDecode"/>, for reads of a stream HealthEvents owns: an event there that is not ours is corruption.</summary>
-    public static EventEnvelope Decode(ReadResp.Types.ReadEvent readEvent, string streamId) =>
-        TryDecode(readEvent) ?? throw new InvalidDataException(
+    public static EventEnvelope Decode(ReadResp.Types.ReadEvent readEvent, string streamId, string prefix = "") =>
+        TryDecode(readEvent, prefix) ?? throw new InvalidDataException(
             $"Stream {streamId} holds an event at revision {readEvent.Event?.StreamRevision} that HealthEvents did not write (no envelope).");
 
     /// <summary>Streams of our global log: not system streams ('$...'), not the event-id claims.</summary>
@@ -130,6 +133,17 @@ internal static class EventStoreDbEnvelope
         if (commit == ulong.MaxValue || prepare == ulong.MaxValue) return null;
         if (commit == 0 && prepare == 0 && readEvent.PositionCase != ReadResp.Types.ReadEvent.PositionOneofCase.CommitPosition) return null;
         return new GlobalPosition(commit, prepare);
+    }
+
+    /// <summary>
+    /// The place in $all of an append's last event, from the server's reply; null when it gives none (no_position,
+    /// or the maximum value that stands for none).
+    /// </summary>
+    public static GlobalPosition? PositionOf(AppendResp.Types.Success success)
+    {
+        if (success.PositionOptionCase != AppendResp.Types.Success.PositionOptionOneofCase.Position) return null;
+        var p = success.Position;
+        return p.CommitPosition == ulong.MaxValue || p.PreparePosition == ulong.MaxValue ? null : new GlobalPosition(p.CommitPosition, p.PreparePosition);
     }
 
     /// <summary>The id in either form: the string (asked for on every read), or the structured pair of big-endian halves.</summary>

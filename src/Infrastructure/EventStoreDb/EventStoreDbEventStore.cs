@@ -6,6 +6,7 @@ using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 using HealthEvents.Infrastructure.Postgres;
 
 [assembly: InternalsVisibleTo("HealthEvents.Benchmarks")]
+[assembly: InternalsVisibleTo("HealthEvents.Api.Tests")] // tamper tests write past the service through gRPC
 
 namespace HealthEvents.Infrastructure.EventStoreDb;
 
@@ -19,6 +20,14 @@ public sealed record EventStoreDbStoreOptions
     public TimeSpan ReconnectDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Names this store's streams on the server: our stream <c>patient-1</c> is the server's <c>{prefix}patient-1</c>
+    /// (event-id claims likewise), and the global log is the streams under the prefix only. Several stores — the
+    /// tests' services, say — share one server without seeing each other. Empty (the default): names as they are, and
+    /// the global log is every stream HealthEvents wrote. Never starts with '$' (system streams).
+    /// </summary>
+    public string StreamPrefix { get; init; } = "";
 }
 
 /// <summary>
@@ -44,7 +53,12 @@ public sealed record EventStoreDbStoreOptions
 /// <para>
 /// Global log: $all, positions (commit, prepare), skipping system events (stream or type starting with '$'),
 /// event-id claims, and events HealthEvents did not write. EventStoreDB commits in log order, so a reader never
-/// overtakes a transaction that commits later.
+/// overtakes a transaction that commits later. An append's result carries, on its last event, the $all position the
+/// server's reply names (what read-your-writes waits for); the stream's end read by this store carries it too.
+/// </para>
+/// <para>
+/// With <see cref="EventStoreDbStoreOptions.StreamPrefix"/>, every name on the server (streams, claims) is prefixed
+/// and the global log is the prefixed streams only, the prefix stripped: several services share one server apart.
 /// </para>
 /// </summary>
 public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
@@ -55,6 +69,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     private readonly EventStoreDbClient _client;
     private readonly EventStoreDbStoreOptions _options;
     private readonly HeadCache _heads = new();
+    private readonly string _prefix;
 
     public EventStoreDbEventStore(string connectionString, EventStoreDbStoreOptions? options = null)
         : this(EventStoreDbSettings.Parse(connectionString), options)
@@ -70,7 +85,12 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     {
         _client = client;
         _options = options ?? new EventStoreDbStoreOptions();
+        _prefix = _options.StreamPrefix ?? "";
+        if (_prefix.StartsWith('$')) throw new ArgumentException("A stream prefix never starts with '$' (system streams).", nameof(options));
     }
+
+    /// <summary>The server's name of our stream <paramref name="streamId"/>.</summary>
+    private string OnServer(string streamId) => _prefix + streamId;
 
     /// <summary>The node the store talks to now (the leader, once one redirected it).</summary>
     public Uri CurrentNode => _client.Current;
@@ -86,7 +106,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         Validate(streamId, events);
         var endorsementBytes = EndorsementSerializer.Serialize(endorsement);
 
-        var claimedBefore = await EventIdClaims.ClaimAsync(_client, streamId, events.Select(e => e.EventId), ct);
+        var claimedBefore = await EventIdClaims.ClaimAsync(_client, _prefix, streamId, events.Select(e => e.EventId), ct);
         if (claimedBefore.Count > 0 && await TryReplayAsync(streamId, expected, events, claimedBefore, ct) is { } replay)
             return replay;
 
@@ -104,12 +124,15 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
             var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
             var messages = linked.Select(e => EventStoreDbEnvelope.ToProposedMessage(e, endorsementBytes)).ToArray();
-            var reply = await _client.AppendAsync(streamId, ExpectRevision(head.Version), messages, ct);
+            var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), messages, ct);
             switch (reply.ResultCase)
             {
                 case AppendResp.ResultOneofCase.Success:
-                    _heads.Remember(linked[^1]);
-                    return new AppendResult(linked);
+                    // The reply's position is the last event's place in $all: what read-your-writes waits for.
+                    var stored = linked.ToArray();
+                    stored[^1] = stored[^1] with { Position = EventStoreDbEnvelope.PositionOf(reply.Success) };
+                    _heads.Remember(stored[^1]);
+                    return new AppendResult(stored);
                 case AppendResp.ResultOneofCase.WrongExpectedVersion:
                     _heads.Forget(streamId);
                     var actual = EventStoreDbErrors.ActualLastVersion(reply.WrongExpectedVersion);
@@ -151,12 +174,12 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         var stored = new Dictionary<Guid, EventEnvelope>();
         long lastVersion = -1;
         using (var read = await _client.ReadAsync(
-                   EventStoreDbRequests.ReadStream(streamId, fromRevision: null, forwards: false, count: long.MaxValue), streamId, ct))
+                   EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: long.MaxValue), streamId, ct))
         {
             while (missing.Count > 0 && await read.NextAsync() is { } reply)
             {
                 if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-                var e = EventStoreDbEnvelope.Decode(reply.Event, streamId);
+                var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
                 if (lastVersion < 0) lastVersion = e.Version;
                 if (missing.Remove(e.EventId)) stored[e.EventId] = e;
             }
@@ -194,22 +217,24 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         string streamId, long fromVersion = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
-        var request = EventStoreDbRequests.ReadStream(streamId, (ulong)Math.Max(0, fromVersion), forwards: true, count: long.MaxValue);
+        var request = EventStoreDbRequests.ReadStream(OnServer(streamId), (ulong)Math.Max(0, fromVersion), forwards: true, count: long.MaxValue);
         using var read = await _client.ReadAsync(request, streamId, ct);
         while (await read.NextAsync() is { } reply)
             if (reply.ContentCase == ReadResp.ContentOneofCase.Event)
-                yield return EventStoreDbEnvelope.Decode(reply.Event, streamId);
+                yield return EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
     }
 
     public async Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
-        var request = EventStoreDbRequests.ReadStream(streamId, fromRevision: null, forwards: false, count: 1);
+        var request = EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: 1);
         using var read = await _client.ReadAsync(request, streamId, ct);
         while (await read.NextAsync() is { } reply)
         {
             if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-            var last = EventStoreDbEnvelope.Decode(reply.Event, streamId);
+            var last = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+            // A server that gives stream reads no $all position: this store's own append of that very event knew it.
+            if (last.Position is null && _heads.PositionOf(last) is { } known) last = last with { Position = known };
             _heads.Remember(last);
             return last;
         }
@@ -240,7 +265,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
                     if (EventStoreDbEnvelope.PositionOf(reply.Event) is not { } position) continue;
                     lastRaw = position;
                     if (cursor is { } c && position <= c) continue;
-                    if (EventStoreDbEnvelope.TryDecode(reply.Event) is not { } e) continue;
+                    if (EventStoreDbEnvelope.TryDecode(reply.Event, _prefix) is not { } e) continue;
                     result.Add(e);
                     if (result.Count == maxCount) return result;
                 }
@@ -306,7 +331,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
                         if (EventStoreDbEnvelope.PositionOf(reply.Event) is not { } position) continue;
                         if (last is { } l && position <= l) continue;
                         last = position;
-                        if (EventStoreDbEnvelope.TryDecode(reply.Event) is not { } envelope) continue;
+                        if (EventStoreDbEnvelope.TryDecode(reply.Event, _prefix) is not { } envelope) continue;
                         delay = _options.ReconnectDelay;
                         yield return envelope;
                     }
@@ -347,7 +372,9 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
     // ---------------------------------------------------------------- head cache
 
-    private sealed record StreamHead(long Version, byte[] Hash)
+    /// <param name="EventId">The last event's id (Guid.Empty for no stream).</param>
+    /// <param name="Position">Its place in $all when known (from the append's reply or a read), else null.</param>
+    private sealed record StreamHead(long Version, byte[] Hash, Guid EventId = default, GlobalPosition? Position = null)
     {
         public static readonly StreamHead None = new(-1, HashChain.Genesis);
     }
@@ -367,9 +394,14 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         public void Remember(EventEnvelope e)
         {
             if (_heads.Count >= Capacity) _heads.Clear();
-            var head = new StreamHead(e.Version, e.Hash);
-            _heads.AddOrUpdate(e.StreamId, head, (_, old) => old.Version >= head.Version ? old : head);
+            var head = new StreamHead(e.Version, e.Hash, e.EventId, e.Position);
+            _heads.AddOrUpdate(e.StreamId, head, (_, old) =>
+                old.Version > head.Version || (old.Version == head.Version && head.Position is null) ? old : head);
         }
+
+        /// <summary>The $all position remembered for exactly this event (same stream, version and id), or null.</summary>
+        public GlobalPosition? PositionOf(EventEnvelope e) =>
+            Get(e.StreamId) is { } h && h.Version == e.Version && h.EventId == e.EventId ? h.Position : null;
 
         public void Forget(string streamId) => _heads.TryRemove(streamId, out _);
     }

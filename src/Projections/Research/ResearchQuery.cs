@@ -79,7 +79,9 @@ public sealed class ResearchQuery(
         // Live: caught up here, or (run elsewhere, or just taken over after a rebuild) its checkpoint covers the log.
         var live = (status.RunningHere && status.CaughtUp)
                    || (status.Checkpoint is not null && total is { } t && status.EventsProcessed >= t);
-        var progress = new ResearchProgress(status.EventsProcessed, total is { } n ? Math.Max(n, status.EventsProcessed) : null);
+        // Uncounted (EventStoreDB has no count) but caught up here: what it processed is the whole log.
+        var progress = new ResearchProgress(status.EventsProcessed,
+            total is { } n ? Math.Max(n, status.EventsProcessed) : live && status.RunningHere ? status.EventsProcessed : null);
         var declared = definition.Declaration;
         var view = new ResearchProjectionView(definition.Name, definition.ProjectionName, live ? ResearchStatus.Live : ResearchStatus.Building,
             progress, new ResearchDefinitionView(declared.ResearcherId, declared.Filter, declared.GroupBy, declared.K, declared.DeclaredAt),

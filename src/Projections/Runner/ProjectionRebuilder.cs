@@ -122,7 +122,8 @@ public sealed class ProjectionRebuilder
             }
             if (batch.Count < _options.BatchSize) break;
         }
-        var final = Report(RebuildPhase.Completed, done, total is null ? null : done, checkpoint?.Position);
+        // Completed: the whole log was read, so its total is what was done, counted or not (EventStoreDB has no count).
+        var final = Report(RebuildPhase.Completed, done, done, checkpoint?.Position);
         RunnerLog.RebuildProgress(_logger, name, done, final.EventsTotal, final.EventsPerSecond);
         return final;
     }

@@ -329,6 +329,37 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
         }
     }
 
+    // ------------------------------------------------------------------ positions: read-your-writes
+
+    /// <summary>
+    /// Read-your-writes rests on this: the last event of an append's result (what a receipt waits on), of a replayed
+    /// append's and a stream's last event carry the very position the global log gives them, so whoever waits for a
+    /// projection to reach it waits exactly long enough. Earlier events of a transaction carry theirs or none (an
+    /// EventStoreDB append answers with the position of its last event only); stream reads carry theirs or none.
+    /// </summary>
+    [SkippableFact]
+    public async Task Appended_replayed_and_last_events_carry_their_global_log_positions()
+    {
+        var store = await NewStoreAsync();
+        var stream = NewStreamId();
+        var first = await store.AppendAsync(stream, ExpectedVersion.NoStream, NewEvents(1));
+        var events = NewEvents(3);
+        var appended = await store.AppendAsync(stream, ExpectedVersion.Exactly(0), events);
+        var replayed = await store.AppendAsync(stream, ExpectedVersion.Exactly(0), events);
+        var last = await store.ReadLastAsync(stream);
+
+        var all = await ReadAllEventuallyAsync(store, 4);
+        Assert.Equal(4, all.Count);
+        Assert.Equal(all[0].Position, first.Events[0].Position);
+        Assert.Equal(all[^1].Position, appended.Events[^1].Position);
+        Assert.Equal(all[^1].Position, replayed.Events[^1].Position);
+        Assert.Equal(all[^1].Position, last?.Position);
+        var read = await ReadStreamAsync(store, stream);
+        var inAnyOrder = appended.Events.Concat(replayed.Events).Concat(read).Select(e => (e.Version, e.Position));
+        Assert.All(inAnyOrder, e => Assert.True(e.Position is null || e.Position == all[(int)e.Version].Position,
+            $"version {e.Version} carries {e.Position}, the global log {all[(int)e.Version].Position}"));
+    }
+
     // ------------------------------------------------------------------ idempotency
 
     [SkippableFact]

@@ -45,6 +45,38 @@ public sealed class EventStoreDbCallTests
         Assert.Equal(1UL, calls.Appends.Last(a => a.Stream == "patient-1").Options.Revision);
     }
 
+    /// <summary>
+    /// Read-your-writes on a server whose stream reads carry no $all position: the append's reply gives the last
+    /// event's, and the store's read of that very stream's end carries it; another event at the end carries none.
+    /// </summary>
+    [Fact]
+    public async Task The_appends_reply_position_is_the_last_events_and_fills_a_positionless_read_of_it()
+    {
+        var calls = new ScriptedCalls();
+        AppendReq.Types.ProposedMessage? last = null;
+        calls.OnAppend = a =>
+        {
+            if (IsClaim(a.Stream)) return ScriptedCalls.Success(0);
+            last = a.Events[^1];
+            return new AppendResp { Success = new AppendResp.Types.Success
+            {
+                CurrentRevision = 1, Position = new AppendResp.Types.Position { CommitPosition = 900, PreparePosition = 880 },
+            } };
+        };
+        calls.OnRead = _ => [ScriptedCalls.Recorded(last!, "patient-1", 1, position: null)];
+        await using var store = calls.Store();
+
+        var result = await store.AppendAsync("patient-1", ExpectedVersion.NoStream, [NewEvent(), NewEvent("{\"n\":2}")]);
+        var read = await store.ReadLastAsync("patient-1");
+
+        Assert.Null(result.Events[0].Position); // the reply names the last event's place only
+        Assert.Equal(new GlobalPosition(900, 880), result.Events[^1].Position);
+        Assert.Equal(new GlobalPosition(900, 880), read?.Position);
+
+        await using var other = calls.Store(); // knows no append of it: no position rather than a guess
+        Assert.Null((await other.ReadLastAsync("patient-1"))?.Position);
+    }
+
     [Fact]
     public async Task Wrong_expected_version_raises_the_ports_concurrency_error_with_the_actual_version()
     {

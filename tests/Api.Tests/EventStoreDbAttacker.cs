@@ -1,0 +1,46 @@
+using System.Text;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Infrastructure;
+using HealthEvents.Infrastructure.EventStoreDb;
+using HealthEvents.Infrastructure.EventStoreDb.Protocol;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// Someone with write access to the service's EventStoreDB, past the service and its endorsers: appends with an own
+/// gRPC client (no id claim, no chain check, no endorsement), and stream metadata. Names are the service's stream ids;
+/// the service's prefix is added here.
+/// </summary>
+public sealed class EventStoreDbAttacker(ServiceHost host) : IAsyncDisposable
+{
+    private readonly EventStoreDbClient _client = new(EventStoreDbSettings.Parse(
+        ServiceHost.EventStoreDbConnectionString ?? throw new InvalidOperationException(ServiceHost.EventStoreDbSkipReason)));
+
+    private string OnServer(string streamId) => host.EventStoreDbPrefix + streamId;
+
+    /// <summary>Writes the envelope as the adapter would (same wire form) after <paramref name="expectedRevision"/>.</summary>
+    public async Task AppendAsync(EventEnvelope forged, TransactionEndorsement? endorsement, long expectedRevision)
+    {
+        var reply = await _client.AppendAsync(OnServer(forged.StreamId), o => o.Revision = (ulong)expectedRevision,
+            [EventStoreDbEnvelope.ToProposedMessage(forged, EndorsementSerializer.Serialize(endorsement))], CancellationToken.None);
+        Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
+    }
+
+    /// <summary>
+    /// Sets the stream's truncate-before (<c>$tb</c>) to <paramref name="version"/>: the server hides the events before
+    /// it from then on. At the stream's length, this is what a soft delete does.
+    /// </summary>
+    public async Task TruncateBeforeAsync(string streamId, long version)
+    {
+        var metadata = new AppendReq.Types.ProposedMessage
+        {
+            Id = new UUID { String = Guid.NewGuid().ToString("D") },
+            Metadata = { ["type"] = "$metadata", ["content-type"] = "application/json" },
+            Data = Google.Protobuf.ByteString.CopyFrom($"{{\"$tb\":{version}}}", Encoding.UTF8),
+        };
+        var reply = await _client.AppendAsync("$$" + OnServer(streamId), o => o.Any = new Empty(), [metadata], CancellationToken.None);
+        Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
+    }
+
+    public ValueTask DisposeAsync() => _client.DisposeAsync();
+}

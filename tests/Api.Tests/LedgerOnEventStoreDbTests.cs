@@ -1,0 +1,40 @@
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>The ledger with the service on EventStoreDB, and a stream deleted there past the service.</summary>
+public sealed class LedgerOnEventStoreDbTests() : LedgerSpec(TestStore.EventStoreDb)
+{
+    /// <summary>
+    /// A soft delete (truncate-before at the stream's length) hides the stream from stream reads, while $all keeps its
+    /// events until a scavenge — so the signed head still recomputes from $all, and it is the whole-store verification
+    /// (`./run.sh verify`) that names the stream, at version 0.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_deleted_stream_is_reported_at_its_stream_and_version_0_by_verify()
+    {
+        var doctor = Host.As("northside physician");
+        var victim = await RegisterAsync(doctor, "Heidi Ledger");
+        var head = await HeadCoveringAsync(doctor, (await LeafEventsAsync()).Count);
+        Assert.True((await Host.Services.GetRequiredService<LedgerVerifier>()
+            .VerifyAsync(head.GetProperty("treeSize").GetInt64(), Hex(head.GetProperty("rootHash")))).Verified);
+        var store = Host.Services.GetRequiredService<IEventStore>();
+        var checker = await EndorsementChecker.LoadAsync(store, Host.Services.GetRequiredService<EventSerializer>());
+        Assert.True((await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker })).Verified);
+
+        var stream = (await LeafEventsAsync()).Single(e => e.EventId == victim).StreamId;
+        await using (var attacker = new EventStoreDbAttacker(Host)) await attacker.TruncateBeforeAsync(stream, 1); // its one event
+
+        Assert.Empty(await store.ReadStreamAsync(stream).ToListAsync());
+        var report = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker });
+        Assert.False(report.Verified);
+        var broken = Assert.Single(report.BrokenStreams);
+        Assert.Equal(stream, broken.StreamId);
+        Assert.Equal(0, broken.FirstBrokenVersion);
+        Assert.Equal(VerificationCodes.StreamTruncated, broken.Problems[0].Code);
+    }
+}

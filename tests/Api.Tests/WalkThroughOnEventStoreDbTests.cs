@@ -1,0 +1,78 @@
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// The walk-through with the service on EventStoreDB (HEALTHEVENTS_ESDB), and what an attacker with write access to
+/// the server can do: append straight through gRPC, past the service and its endorsers. Each such event is reported at
+/// its exact stream and version by the patient's verification and by the whole-store verification (`./run.sh verify`).
+/// </summary>
+public sealed class WalkThroughOnEventStoreDbTests() : WalkThroughSpec(TestStore.EventStoreDb)
+{
+    private const string Alice = "a11ce000-0000-4000-8000-000000000001";
+    private const string AliceStream = "patient-" + Alice;
+
+    [SkippableFact]
+    public async Task An_unendorsed_event_appended_through_gRPC_is_reported_at_its_stream_and_version()
+    {
+        var head = await LastAsync(AliceStream);
+        // A copy of the last event's content under a new id, linked correctly: only the endorsement is missing.
+        var forged = HashChain.Link(AliceStream, head.Version, head.Hash, [Copy(head)], endorsement: null)[0];
+        await AppendPastTheServiceAsync(forged, endorsement: null, expectedRevision: head.Version);
+
+        await AssertReportedAtAsync(head.Version + 1);
+    }
+
+    [SkippableFact]
+    public async Task An_event_with_a_broken_hash_link_appended_through_gRPC_is_reported_at_its_stream_and_version()
+    {
+        var head = await LastAsync(AliceStream);
+        // Genuinely endorsed bytes (the head's own endorsement), but linked to a made-up predecessor.
+        var forged = HashChain.Link(AliceStream, head.Version, new byte[32], [Copy(head)], head.Endorsement)[0];
+        await AppendPastTheServiceAsync(forged, head.Endorsement, expectedRevision: head.Version);
+
+        await AssertReportedAtAsync(head.Version + 1);
+    }
+
+    private async Task<EventEnvelope> LastAsync(string stream) =>
+        await Host.Services.GetRequiredService<IEventStore>().ReadLastAsync(stream) ?? throw new InvalidOperationException($"{stream} is empty");
+
+    private static ProposedEvent Copy(EventEnvelope e) => new(Guid.NewGuid(), e.Type, e.Data, e.Metadata);
+
+    private async Task AppendPastTheServiceAsync(EventEnvelope forged, TransactionEndorsement? endorsement, long expectedRevision)
+    {
+        await using var attacker = new EventStoreDbAttacker(Host);
+        await attacker.AppendAsync(forged, endorsement, expectedRevision);
+    }
+
+    [SkippableFact]
+    public async Task A_truncated_stream_is_reported_at_the_first_version_missing()
+    {
+        var head = await LastAsync(AliceStream);
+        await using (var attacker = new EventStoreDbAttacker(Host)) await attacker.TruncateBeforeAsync(AliceStream, 2);
+
+        await AssertReportedAtAsync(0);
+    }
+
+    private async Task AssertReportedAtAsync(long version)
+    {
+        var patient = Host.As("alice (patient)");
+        var report = await (await patient.GetAsync($"/patients/{Alice}/verification")).JsonAsync();
+        Assert.False(report.GetProperty("verified").GetBoolean());
+        Assert.Equal(version, report.GetProperty("firstBrokenVersion").GetInt64());
+        Assert.Contains(report.GetProperty("problems").EnumerateArray(), p => p.GetProperty("version").GetInt64() == version);
+
+        // `./run.sh verify`: the whole store, in one pass over the global log.
+        var store = Host.Services.GetRequiredService<IEventStore>();
+        var checker = await EndorsementChecker.LoadAsync(store, Host.Services.GetRequiredService<EventSerializer>());
+        var whole = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker });
+        Assert.False(whole.Verified);
+        var broken = Assert.Single(whole.BrokenStreams);
+        Assert.Equal(AliceStream, broken.StreamId);
+        Assert.Equal(version, broken.FirstBrokenVersion);
+    }
+}
