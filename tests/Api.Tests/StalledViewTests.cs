@@ -48,7 +48,8 @@ public sealed class StalledViewTests : IAsyncLifetime
         {
             listener.InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == HealthEvents.Projections.Runner.ProjectionMetrics.MeterName && instrument.Name == "healthevents.projection.stalled")
+                if (instrument.Meter == _host.Services.GetRequiredService<HealthEvents.Projections.Runner.ProjectionMetrics>().Meter
+                    && instrument.Name == "healthevents.projection.stalled")
                     l.EnableMeasurementEvents(instrument);
             };
             listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>

@@ -14,6 +14,9 @@ public sealed class ProjectionMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
 
+    /// <summary>This runner's meter (a process may hold several hosts, each with its own).</summary>
+    public Meter Meter => _meter;
+
     public ProjectionMetrics(ProjectionRunner runner)
     {
         _meter.CreateObservableGauge("healthevents.projection.stalled",
