@@ -74,3 +74,49 @@ public sealed class HostileInputTests(DemoServiceFixture fixture) : IClassFixtur
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
 }
+
+/// <summary>Requests malformed before their body is read: other charsets, parameters that do not bind, controls in the path.</summary>
+public sealed class MalformedRequestTests(DemoServiceFixture fixture) : IClassFixture<DemoServiceFixture>
+{
+    private const string Alice = "a11ce000-0000-4000-8000-000000000001";
+
+    [Theory]
+    [InlineData("application/json; charset=foo")]
+    [InlineData("application/json; charset=utf-7")]
+    [InlineData("application/json; charset=\"x\"")]
+    [InlineData("application/json; charset=")]
+    public async Task A_body_in_another_charset_is_415(string contentType)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/patients")
+        {
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"homeHospital":"northside","birthYear":1980,"sex":"female","name":"X"}""")),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var response = await fixture.Host.As("northside physician").SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/patients/{0}/audit?limit=99999999999", "limit")]
+    [InlineData("/patients/{0}/audit?from=9999-99-99", "from")]
+    [InlineData("/patients/{0}/insurance/validity?at=abc", "at")]
+    public async Task A_query_parameter_that_does_not_bind_is_a_400_naming_it(string route, string parameter)
+    {
+        var caller = route.Contains("insurance") ? "northside physician" : "alice (patient)";
+        var response = await fixture.Host.As(caller).GetAsync(string.Format(route, Alice));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await response.JsonAsync()).GetProperty("errors").TryGetProperty(parameter, out _));
+    }
+
+    [Fact]
+    public async Task A_control_character_in_the_path_is_a_400()
+    {
+        var response = await fixture.Host.As("researcher").GetAsync("/research/projections/a%01b");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await response.JsonAsync()).GetProperty("errors").TryGetProperty("path", out _));
+    }
+}

@@ -68,4 +68,22 @@ public sealed class StalledViewTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, audit.StatusCode);
         Assert.Equal("patient-audit", Assert.Single(audit.Headers.GetValues("X-View-Behind")));
     }
+
+    [Fact]
+    public async Task An_event_with_a_lone_surrogate_escape_is_read_by_every_view_and_decider()
+    {
+        // Valid JSON, but no .NET string can hold it as text: written past the service, into Alice's own stream.
+        var store = _host.Services.GetRequiredService<IEventStore>();
+        var metadata = new EventMetadata("northside-physician", Role.Physician, "northside", Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow).ToBytes();
+        var data = Encoding.UTF8.GetBytes($$"""{"accessId":"{{Guid.NewGuid()}}","actor":{"id":"northside-physician","role":"physician","hospital":"northside"},"reason":"x\ud800y","categoriesReleased":["conditions"]}""");
+        await store.AppendAsync($"patient-{Alice}", ExpectedVersion.Any, [new ProposedEvent(Guid.NewGuid(), "access.emergency-used.v1", data, metadata)], null);
+
+        // Her trail shows it (no view stalls on it), and commands on her record still work.
+        var audit = await _host.As("alice (patient)").GetAsync($"/patients/{Alice}/audit");
+        Assert.Equal(HttpStatusCode.OK, audit.StatusCode);
+        Assert.False(audit.Headers.Contains("X-View-Behind"));
+        Assert.Contains("\ufffd", (await audit.Content.ReadAsStringAsync()).ToLowerInvariant());
+        Assert.Equal(HttpStatusCode.OK, (await _host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);
+    }
 }

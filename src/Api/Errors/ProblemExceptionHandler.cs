@@ -31,6 +31,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             EndorsementPolicyNotMetException e => Problem(StatusCodes.Status503ServiceUnavailable, "Endorsement policy not met",
                 string.Join("; ", e.Reasons), "endorsement-policy-not-met"),
             BadHttpRequestException { InnerException: System.Text.Json.JsonException { Path: { } path } } => MalformedField(path),
+            BadHttpRequestException b when BoundParameter(b) is { } parameter => MalformedParameter(parameter),
             BadHttpRequestException b => Problem(b.StatusCode, b.StatusCode == 413 ? "Request body too large" : "Malformed request",
                 b.StatusCode == 413 ? "The request body exceeds the configured limit." : "The request body could not be read as the expected JSON.",
                 b.StatusCode == 413 ? "body-too-large" : "malformed-request"),
@@ -40,7 +41,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             // The exception type only: messages of foreign exceptions may quote data.
             log.LogError("Unhandled {ExceptionType} on {Method} {Route}", exception.GetType().Name, http.Request.Method,
-                (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)");
+                // The exception handler has cleared the request's endpoint by now; the feature keeps the one that failed.
+                (http.Features.Get<IExceptionHandlerFeature>()?.Endpoint as RouteEndpoint)?.RoutePattern.RawText
+                ?? (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)");
             problem = Problem(500, "Internal error", "The request failed; nothing was recorded unless a receipt was returned.", "internal-error");
         }
         http.Response.StatusCode = problem.Status ?? 500;
@@ -83,6 +86,22 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             Type = "https://healthevents.example/problems/invalid-command",
         };
     }
+
+    /// <summary>
+    /// The parameter a binding failure names ("Failed to bind parameter "long? limit" from "…"", "Required parameter
+    /// "string x" was not provided"): its name only — the message also quotes the value, which stays out of the answer.
+    /// </summary>
+    private static string? BoundParameter(BadHttpRequestException b) =>
+        System.Text.RegularExpressions.Regex.Match(b.Message, "^(?:Failed to bind|Required) parameter \"(?:[^\"]* )?([A-Za-z0-9_]+)\"") is { Success: true } m
+            ? m.Groups[1].Value
+            : null;
+
+    private static ProblemDetails MalformedParameter(string parameter) =>
+        new HttpValidationProblemDetails(new Dictionary<string, string[]> { [parameter] = ["Is missing, malformed or out of range."] })
+        {
+            Status = 400, Title = "Invalid request", Detail = "A route or query parameter could not be read; nothing was recorded.",
+            Type = "https://healthevents.example/problems/invalid-parameter",
+        };
 
     /// <summary>A JSON body with a wrong type or an unknown field: named by its path, never by its value.</summary>
     private static ProblemDetails MalformedField(string jsonPath)

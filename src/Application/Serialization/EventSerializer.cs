@@ -38,9 +38,72 @@ public sealed class EventSerializer
 
     public bool IsKnown(string storedName) => _byName.ContainsKey(storedName);
 
-    public IEvent Deserialize(string storedName, ReadOnlySpan<byte> data) =>
-        _byName.TryGetValue(storedName, out var type)
-            ? (IEvent)(JsonSerializer.Deserialize(data, type, Json.Options)
-                       ?? throw new InvalidDataException($"Event {storedName} has empty data."))
-            : throw new InvalidDataException($"Unknown stored event type {storedName}.");
+    /// <summary>
+    /// The event of the stored bytes. JSON may escape a lone UTF-16 surrogate (<c>"\ud800"</c>), which no .NET string
+    /// can hold as text: an event written so (before the text rule, or by another node) is read with each such escape
+    /// as U+FFFD, the replacement character — the stored bytes and their hash never change, and every reader (views,
+    /// deciders, endorsers) reads it alike instead of failing on it forever.
+    /// </summary>
+    public IEvent Deserialize(string storedName, ReadOnlySpan<byte> data)
+    {
+        if (!_byName.TryGetValue(storedName, out var type)) throw new InvalidDataException($"Unknown stored event type {storedName}.");
+        object? read;
+        try
+        {
+            read = JsonSerializer.Deserialize(data, type, Json.Options);
+        }
+        catch (Exception e) when ((e is JsonException or InvalidOperationException) && JsonSurrogates.Replace(data) is { } cleaned)
+        {
+            read = JsonSerializer.Deserialize(cleaned, type, Json.Options);
+        }
+        return (IEvent)(read ?? throw new InvalidDataException($"Event {storedName} has empty data."));
+    }
+}
+
+/// <summary>Lone UTF-16 surrogates escaped in JSON text (<c>\uD800</c> without its pair), replaced by <c>\uFFFD</c>.</summary>
+public static class JsonSurrogates
+{
+    /// <summary>The JSON with every unpaired surrogate escape replaced; null when it has none.</summary>
+    public static byte[]? Replace(ReadOnlySpan<byte> json)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(json);
+        var builder = new System.Text.StringBuilder(text.Length);
+        var changed = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '\\' && i + 1 < text.Length && text[i + 1] == '\\')
+            {
+                builder.Append("\\\\"); // an escaped backslash: what follows is text, not an escape
+                i++;
+                continue;
+            }
+            if (Escape(text, i) is { } unit && char.IsSurrogate(unit))
+            {
+                var paired = char.IsHighSurrogate(unit) && Escape(text, i + 6) is { } low && char.IsLowSurrogate(low);
+                var lone = !paired && !(char.IsLowSurrogate(unit) && i >= 6 && Escape(text, i - 6) is { } high && char.IsHighSurrogate(high));
+                if (paired)
+                {
+                    builder.Append(text, i, 12);
+                    i += 11;
+                    continue;
+                }
+                if (lone)
+                {
+                    builder.Append("\\uFFFD");
+                    i += 5;
+                    changed = true;
+                    continue;
+                }
+            }
+            builder.Append(text[i]);
+        }
+        return changed ? System.Text.Encoding.UTF8.GetBytes(builder.ToString()) : null;
+    }
+
+    /// <summary>The UTF-16 unit of a <c>\uXXXX</c> escape at <paramref name="at"/>, if there is one.</summary>
+    private static char? Escape(string text, int at) =>
+        at >= 0 && at + 6 <= text.Length && text[at] == '\\' && text[at + 1] == 'u'
+        && ushort.TryParse(text.AsSpan(at + 2, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var unit)
+            ? (char)unit
+            : null;
 }
