@@ -5,6 +5,8 @@ public enum Category
     Demographics, Allergies, Medications, Conditions, LabResults, Imaging, ClinicalNotes, Vaccinations,
     // Sensitive: released only by a consent that names them.
     MentalHealth, SexualHealth, Genetics,
+    // Not sensitive; added for FHIR input after the first ones (stored by name, listed last so the numbers stay put).
+    VitalSigns, Procedures,
 }
 
 public enum Purpose { Treatment, Research, Insurance }

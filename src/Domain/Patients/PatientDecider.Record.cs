@@ -45,6 +45,25 @@ public sealed partial class PatientDecider
             command.RecordedAt, command.Actor.Id, command.Actor.Hospital)];
     }
 
+    private static IReadOnlyList<IPatientEvent> ImportEntries(ImportRecordEntries command, PatientState state)
+    {
+        if (command.Entries.Count is 0 or > ImportRecordEntries.MaxEntries)
+            throw RejectedException.Invalid("import-size", $"An import carries 1 to {ImportRecordEntries.MaxEntries} entries.");
+        var events = new List<IPatientEvent>();
+        foreach (var entry in command.Entries)
+        {
+            // The writer is judged first, so whether an entry exists is no answer to someone who may not write it.
+            if (!MayWrite(command.Actor, entry.Category, state, command.At))
+                throw RejectedException.Forbidden("write-not-permitted", "The actor may not add entries of this category to this record.");
+            if (state.Entries.ContainsKey(entry.EntryId)) continue; // already imported (or listed twice): nothing new
+            var added = AddEntry(new AddRecordEntry(entry.EntryId, entry.Category, entry.CodeSystem, entry.Code,
+                entry.EncryptedContent, entry.RecordedAt, command.Actor, command.At), state);
+            foreach (var e in added) state = Evolve(state, e);
+            events.AddRange(added);
+        }
+        return events;
+    }
+
     private static IReadOnlyList<IPatientEvent> AmendEntry(AmendRecordEntry command, PatientState state)
     {
         var entry = ExistingEntryOfAuthorsHospital(command.EntryId, command.Actor, state);

@@ -27,6 +27,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
         {
             CorrectPatientDetails c => CorrectDetails(c, state),
             AddRecordEntry c => AddEntry(c, state),
+            ImportRecordEntries c => ImportEntries(c, state),
             AmendRecordEntry c => AmendEntry(c, state),
             RetractRecordEntry c => RetractEntry(c, state),
             GrantConsent c => Grant(c, state),
