@@ -28,7 +28,8 @@ public static class EndorserApp
             await app.Services.InitializeHealthEventsStorageAsync();
             app.Services.GetRequiredService<KeyringKeys>(); // makes the key now, before anyone asks for its public half
             app.UseExceptionHandler();
-            app.MapPost("/endorse", Endorse);
+            // A FHIR import's transaction carries up to ~128 KB of content (sealed, twice: command and envelopes).
+            app.MapPost("/endorse", Endorse).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(4 * 1024 * 1024));
             app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live", hospital = hospitalId }));
             app.MapGet("/public-key", (HospitalKeyring keyring) =>
             {

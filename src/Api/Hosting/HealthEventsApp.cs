@@ -52,6 +52,7 @@ public static class HealthEventsApp
         app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();
+        app.MapFhirEndpoints();
         if (demo) app.MapDemoEndpoints();
         return app;
     }

@@ -23,6 +23,9 @@ public static class DeterministicIds
         return Version8(SHA256.HashData(input));
     }
 
+    /// <summary>A name-based id for a name (a FHIR resource's identity): the same name always gives the same id.</summary>
+    public static Guid Named(string name) => Version8(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)));
+
     public static Guid EventId(Guid commandId, int index)
     {
         Span<byte> input = stackalloc byte[20];
