@@ -57,28 +57,29 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   amend    = POST .../entries/{entryId}/amendments            retract = POST .../entries/{entryId}/retraction
     //              (of a fresh entry written by a northside physician)
     //   forget   = POST /patients/{id}/forget (of a fresh throwaway patient of northside; "alice" is that patient)
+    //   fhir-in  = POST /fhir: a FHIR bundle of a patient northside imported, with one new Condition (answers are OperationOutcomes)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Record = """
-        caller               | register | entry | amend | retract | forget
-        northside physician  | 201      | 201   | 200   | 200     | 403
-        northside nurse      | 201      | 201   | 200   | 200     | 403
-        northside home-care  | 201      | 201   | 200   | 200     | 403
-        northside pharmacist | 201      | 201   | 200   | 200     | 403
-        northside admin      | 201      | 403   | 403   | 403     | 403
-        riverside physician  | 403      | 403   | 403   | 403     | 403
-        riverside admin      | 403      | 403   | 403   | 403     | 403
-        lakeside physician   | 403      | 403   | 403   | 403     | 403
-        lakeside nurse       | 403      | 403   | 403   | 403     | 403
-        lakeside home-care   | 403      | 403   | 403   | 403     | 403
-        lakeside pharmacist  | 403      | 403   | 403   | 403     | 403
-        lakeside admin       | 403      | 403   | 403   | 403     | 403
-        researcher           | 403      | 403   | 403   | 403     | 403
-        alice                | 403      | 403   | 403   | 403     | 200
-        alice via lakeside   | 401      | 401   | 401   | 401     | 401
-        bob                  | 403      | 403   | 403   | 403     | 403
-        expired token        | 401      | 401   | 401   | 401     | 401
-        30-day token         | 401      | 401   | 401   | 401     | 401
-        no token             | 401      | 401   | 401   | 401     | 401
+        caller               | register | entry | amend | retract | forget | fhir-in
+        northside physician  | 201      | 201   | 200   | 200     | 403    | 200
+        northside nurse      | 201      | 201   | 200   | 200     | 403    | 200
+        northside home-care  | 201      | 201   | 200   | 200     | 403    | 200
+        northside pharmacist | 201      | 201   | 200   | 200     | 403    | 200
+        northside admin      | 201      | 403   | 403   | 403     | 403    | 403
+        riverside physician  | 403      | 403   | 403   | 403     | 403    | 403
+        riverside admin      | 403      | 403   | 403   | 403     | 403    | 403
+        lakeside physician   | 403      | 403   | 403   | 403     | 403    | 403
+        lakeside nurse       | 403      | 403   | 403   | 403     | 403    | 403
+        lakeside home-care   | 403      | 403   | 403   | 403     | 403    | 403
+        lakeside pharmacist  | 403      | 403   | 403   | 403     | 403    | 403
+        lakeside admin       | 403      | 403   | 403   | 403     | 403    | 403
+        researcher           | 403      | 403   | 403   | 403     | 403    | 403
+        alice                | 403      | 403   | 403   | 403     | 200    | 403
+        alice via lakeside   | 401      | 401   | 401   | 401     | 401    | 401
+        bob                  | 403      | 403   | 403   | 403     | 403    | 403
+        expired token        | 401      | 401   | 401   | 401     | 401    | 401
+        30-day token         | 401      | 401   | 401   | 401     | 401    | 401
+        no token             | 401      | 401   | 401   | 401     | 401    | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -146,25 +147,25 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // ---------------------------------------------------------------------------------------------------------------
     private const string Views = """
         caller               | audit | fhir | consents | insurance | verify | envelopes
-        northside physician  | 403   | 403  | 403      | 200       | 403 | 403
-        northside nurse      | 403   | 403  | 403      | 200       | 403 | 403
-        northside home-care  | 403   | 403  | 200      | 200       | 403 | 403
-        northside pharmacist | 403   | 403  | 403      | 200       | 403 | 403
-        northside admin      | 403   | 403  | 403      | 200       | 403 | 403
-        riverside physician  | 403   | 403  | 200      | 200       | 403 | 403
-        riverside admin      | 403   | 403  | 200      | 200       | 403 | 403
-        lakeside physician   | 403   | 403  | 403      | 200       | 403 | 403
-        lakeside nurse       | 403   | 403  | 403      | 200       | 403 | 403
-        lakeside home-care   | 403   | 403  | 200      | 200       | 403 | 403
-        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403 | 403
-        lakeside admin       | 403   | 403  | 403      | 200       | 403 | 403
-        researcher           | 403   | 403  | 403      | 403       | 403 | 403
-        alice                | 200   | 200  | 200      | 403       | 200 | 200
-        alice via lakeside   | 401   | 401  | 401      | 401       | 401 | 401
-        bob                  | 403   | 403  | 403      | 403       | 403 | 403
-        expired token        | 401   | 401  | 401      | 401       | 401 | 401
-        30-day token         | 401   | 401  | 401      | 401       | 401 | 401
-        no token             | 401   | 401  | 401      | 401       | 401 | 401
+        northside physician  | 403   | 403  | 403      | 200       | 403    | 403
+        northside nurse      | 403   | 403  | 403      | 200       | 403    | 403
+        northside home-care  | 403   | 403  | 200      | 200       | 403    | 403
+        northside pharmacist | 403   | 403  | 403      | 200       | 403    | 403
+        northside admin      | 403   | 403  | 403      | 200       | 403    | 403
+        riverside physician  | 403   | 403  | 200      | 200       | 403    | 403
+        riverside admin      | 403   | 403  | 200      | 200       | 403    | 403
+        lakeside physician   | 403   | 403  | 403      | 200       | 403    | 403
+        lakeside nurse       | 403   | 403  | 403      | 200       | 403    | 403
+        lakeside home-care   | 403   | 403  | 200      | 200       | 403    | 403
+        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403    | 403
+        lakeside admin       | 403   | 403  | 403      | 200       | 403    | 403
+        researcher           | 403   | 403  | 403      | 403       | 403    | 403
+        alice                | 200   | 200  | 200      | 403       | 200    | 200
+        alice via lakeside   | 401   | 401  | 401      | 401       | 401    | 401
+        bob                  | 403   | 403  | 403      | 403       | 403    | 403
+        expired token        | 401   | 401  | 401      | 401       | 401    | 401
+        30-day token         | 401   | 401  | 401      | 401       | 401    | 401
+        no token             | 401   | 401  | 401      | 401       | 401    | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -210,25 +211,25 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // ---------------------------------------------------------------------------------------------------------------
     private const string ResearchAndLedger = """
         caller               | declare | read | head | inclusion | consistency | demo
-        northside physician  | 403     | 403  | 200  | 200       | 200 | 200
-        northside nurse      | 403     | 403  | 200  | 200       | 200 | 200
-        northside home-care  | 403     | 403  | 200  | 200       | 200 | 200
-        northside pharmacist | 403     | 403  | 200  | 200       | 200 | 200
-        northside admin      | 403     | 403  | 200  | 200       | 200 | 200
-        riverside physician  | 403     | 403  | 200  | 200       | 200 | 200
-        riverside admin      | 403     | 403  | 200  | 200       | 200 | 200
-        lakeside physician   | 403     | 403  | 200  | 200       | 200 | 200
-        lakeside nurse       | 403     | 403  | 200  | 200       | 200 | 200
-        lakeside home-care   | 403     | 403  | 200  | 200       | 200 | 200
-        lakeside pharmacist  | 403     | 403  | 200  | 200       | 200 | 200
-        lakeside admin       | 403     | 403  | 200  | 200       | 200 | 200
-        researcher           | 201     | 200  | 200  | 200       | 200 | 200
-        alice                | 403     | 403  | 200  | 200       | 200 | 200
-        alice via lakeside   | 401     | 401  | 401  | 401       | 401 | 200
-        bob                  | 403     | 403  | 200  | 200       | 200 | 200
-        expired token        | 401     | 401  | 401  | 401       | 401 | 200
-        30-day token         | 401     | 401  | 401  | 401       | 401 | 200
-        no token             | 401     | 401  | 401  | 401       | 401 | 200
+        northside physician  | 403     | 403  | 200  | 200       | 200    | 200
+        northside nurse      | 403     | 403  | 200  | 200       | 200    | 200
+        northside home-care  | 403     | 403  | 200  | 200       | 200    | 200
+        northside pharmacist | 403     | 403  | 200  | 200       | 200    | 200
+        northside admin      | 403     | 403  | 200  | 200       | 200    | 200
+        riverside physician  | 403     | 403  | 200  | 200       | 200    | 200
+        riverside admin      | 403     | 403  | 200  | 200       | 200    | 200
+        lakeside physician   | 403     | 403  | 200  | 200       | 200    | 200
+        lakeside nurse       | 403     | 403  | 200  | 200       | 200    | 200
+        lakeside home-care   | 403     | 403  | 200  | 200       | 200    | 200
+        lakeside pharmacist  | 403     | 403  | 200  | 200       | 200    | 200
+        lakeside admin       | 403     | 403  | 200  | 200       | 200    | 200
+        researcher           | 201     | 200  | 200  | 200       | 200    | 200
+        alice                | 403     | 403  | 200  | 200       | 200    | 200
+        alice via lakeside   | 401     | 401  | 401  | 401       | 401    | 200
+        bob                  | 403     | 403  | 200  | 200       | 200    | 200
+        expired token        | 401     | 401  | 401  | 401       | 401    | 200
+        30-day token         | 401     | 401  | 401  | 401       | 401    | 200
+        no token             | 401     | 401  | 401  | 401       | 401    | 200
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -316,7 +317,8 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
         if (expected.Status != 401)
         {
-            Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json", what);
+            // The FHIR route answers as FHIR clients expect: an OperationOutcome, its code in the issue's details.
+            Assert.True(response.Content.Headers.ContentType?.MediaType == (route.Title == "POST /fhir" ? "application/fhir+json" : "application/problem+json"), what);
             Assert.True(CodeOf(body) is { Length: > 0 }, $"{what}\n(a refusal names its code)");
         }
         if (expected.Recorded)
@@ -420,6 +422,11 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
             new("POST", P($"/entries/{await f.NewEntryAsync()}/amendments"), new { text = "Corrected note.", reason = "typo" }, Alice)),
         ["retract"] = new("POST /patients/{id:guid}/entries/{entryId:guid}/retraction", async f =>
             new("POST", P($"/entries/{await f.NewEntryAsync()}/retraction"), new { reason = "entered in error" }, Alice)),
+        ["fhir-in"] = new("POST /fhir", async f =>
+        {
+            var (patient, bundle) = await f.FhirBundleAsync();
+            return new("POST", "/fhir", bundle, patient);
+        }),
         ["forget"] = new("POST /patients/{id:guid}/forget", async f =>
         {
             var patient = await f.NewPatientAsync();
@@ -491,7 +498,10 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     {
         try
         {
-            return JsonDocument.Parse(body).RootElement.TryGetProperty("code", out var code) ? code.GetString() : null;
+            var root = JsonDocument.Parse(body).RootElement;
+            if (root.TryGetProperty("resourceType", out var type) && type.GetString() == "OperationOutcome")
+                return root.GetProperty("issue")[0].TryGetProperty("details", out var details) ? details.GetProperty("coding")[0].GetProperty("code").GetString() : null;
+            return root.TryGetProperty("code", out var code) ? code.GetString() : null;
         }
         catch (JsonException)
         {
@@ -537,6 +547,28 @@ public sealed class AuthorizationFixture : IAsyncLifetime
     public async Task<Guid> NewPatientAsync() =>
         (await SendOkAsync("northside physician", new("POST", "/patients", new { homeHospital = "northside", birthYear = 1990, sex = "male", name = "Throwaway Patient" }, null)))
         .GetProperty("patientId").GetGuid();
+
+    private readonly SemaphoreSlim _fhirOnce = new(1, 1);
+    private Guid? _fhirPatient;
+
+    /// <summary>A bundle of the patient northside imported (on first use) from FHIR, with a new Condition each time.</summary>
+    public async Task<(Guid Patient, JsonElement Bundle)> FhirBundleAsync()
+    {
+        static JsonElement Bundle(Guid condition) => JsonDocument.Parse($$$$$$"""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+              {"fullUrl":"urn:uuid:5bec0000-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","identifier":[{"system":"urn:spec:mrn","value":"spec-fhir"}],
+                "name":[{"family":"Spec","given":["Fhir"]}],"gender":"male","birthDate":"1970-01-01"}},
+              {"fullUrl":"urn:uuid:{{{{{{condition}}}}}}","resource":{"resourceType":"Condition","subject":{"reference":"urn:uuid:5bec0000-0000-4000-8000-000000000001"},
+                "code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003","display":"Hypertension"}]}}}]}
+            """).RootElement.Clone();
+        await _fhirOnce.WaitAsync();
+        try
+        {
+            _fhirPatient ??= (await SendOkAsync("northside physician", new("POST", "/fhir", Bundle(Guid.NewGuid()), null))).GetProperty("patientId").GetGuid();
+        }
+        finally { _fhirOnce.Release(); }
+        return (_fhirPatient.Value, Bundle(Guid.NewGuid()));
+    }
 
     public async Task<Guid> NewEntryAsync() =>
         (await SendOkAsync("northside physician", new("POST", $"/patients/{AuthorizationTests.Alice}/entries",

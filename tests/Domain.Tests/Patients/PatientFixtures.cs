@@ -44,12 +44,18 @@ public static class PatientFixtures
     public static AccessDenied Denied(Actor actor, Purpose purpose, Category[] requested, string reason = DenialReasons.NoConsent) =>
         new(AccessId, actor, purpose, requested, reason);
 
+    public static ImportedEntry Imported(Guid entryId, Category category = Category.Allergies) =>
+        new(entryId, category, "http://snomed.info/sct", "91936005", "enc:penicillin", Days(-1));
+
+    public static ImportRecordEntries Import(Actor actor, params ImportedEntry[] entries) => new(entries, actor, Now);
+
     /// <summary>One well-formed command of every kind, each by an actor who may issue it.</summary>
     public static readonly IReadOnlyDictionary<string, IPatientCommand> EveryCommand = new Dictionary<string, IPatientCommand>
     {
         ["register"] = Register(Physician),
         ["correct-details"] = new CorrectPatientDetails(1981, Sex.Female, Demographics, Physician, Now),
         ["add-entry"] = AddEntry(Physician, entryId: Ids.Of(11)),
+        ["import-entries"] = Import(Physician, Imported(Ids.Of(12))),
         ["amend-entry"] = new AmendRecordEntry(EntryId, "enc:amended", "dose corrected", Physician, Now),
         ["retract-entry"] = new RetractRecordEntry(EntryId, "wrong patient", Physician, Now),
         ["grant-consent"] = new GrantConsent(Ids.Of(21), Grantee.Hospital(Hospitals.Other), [Category.Allergies],

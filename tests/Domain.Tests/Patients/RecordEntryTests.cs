@@ -171,3 +171,53 @@ public class RecordEntryTests
             .When(new RetractRecordEntry(EntryId, "wrong patient", Physician, Now))
             .ThenFails(RejectionKind.Conflict, "entry-retracted");
 }
+
+public class ImportRecordEntriesTests
+{
+    private static readonly Guid First = Ids.Of(31), Second = Ids.Of(32);
+
+    [Fact]
+    public void An_import_adds_one_entry_per_imported_entry_in_one_decision() =>
+        PatientSpec.Given(PatientFixtures.Registered)
+            .When(PatientFixtures.Import(Actors.Physician, PatientFixtures.Imported(First), PatientFixtures.Imported(Second, Category.VitalSigns)))
+            .Then(PatientFixtures.EntryAdded(Actors.Physician, entryId: First), PatientFixtures.EntryAdded(Actors.Physician, Category.VitalSigns, Second));
+
+    [Fact]
+    public void Entries_already_on_the_record_or_listed_twice_are_left_out_so_sending_again_adds_nothing()
+    {
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First))
+            .When(PatientFixtures.Import(Actors.Physician, PatientFixtures.Imported(First), PatientFixtures.Imported(Second), PatientFixtures.Imported(Second)))
+            .Then(PatientFixtures.EntryAdded(Actors.Physician, entryId: Second));
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First))
+            .When(PatientFixtures.Import(Actors.Physician, PatientFixtures.Imported(First)))
+            .Then();
+    }
+
+    [Fact]
+    public void Each_entry_is_judged_as_an_added_entry_and_one_refusal_refuses_the_whole_import()
+    {
+        PatientSpec.Given(PatientFixtures.Registered)
+            .When(PatientFixtures.Import(Actors.OtherPhysician, PatientFixtures.Imported(First)))
+            .ThenFails(RejectionKind.Forbidden, "write-not-permitted");
+        // Judged before "already there": someone who may not write learns nothing of what exists.
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First))
+            .When(PatientFixtures.Import(Actors.OtherPhysician, PatientFixtures.Imported(First)))
+            .ThenFails(RejectionKind.Forbidden, "write-not-permitted");
+        PatientSpec.Given(PatientFixtures.Registered)
+            .When(PatientFixtures.Import(Actors.Physician, PatientFixtures.Imported(First),
+                PatientFixtures.Imported(Second) with { EncryptedContent = " " }))
+            .ThenFails(RejectionKind.Invalid, "content-required");
+        PatientSpec.Given(PatientFixtures.Registered)
+            .When(PatientFixtures.Import(Actors.Physician))
+            .ThenFails(RejectionKind.Invalid, "import-size");
+    }
+
+    [Fact]
+    public void The_new_categories_are_not_sensitive_and_keep_kebab_case_names()
+    {
+        Assert.False(Category.VitalSigns.IsSensitive());
+        Assert.False(Category.Procedures.IsSensitive());
+        Assert.Equal("vital-signs", KebabCase.Of(Category.VitalSigns));
+        Assert.Equal("procedures", KebabCase.Of(Category.Procedures));
+    }
+}
