@@ -29,42 +29,16 @@ public sealed class DatabaseFaultTests
         {
             await app.StartAsync();
             var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-            var tokens = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(data, "demo", "tokens.json"))).RootElement.GetProperty("tokens");
-            string Token(string name) => tokens.EnumerateArray().Single(t => t.GetProperty("name").GetString() == name).GetProperty("token").GetString()!;
-            HttpClient Client(string name) => new() { BaseAddress = address, DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", Token(name)) } };
-
-            var acknowledged = new ConcurrentBag<Guid>();
-            var statuses = new ConcurrentBag<int>();
+            var load = new AccessLoad(address, data);
             using var stop = new CancellationTokenSource();
-            var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
-            {
-                using var client = Client("riverside physician");
-                while (!stop.IsCancellationRequested)
-                {
-                    try
-                    {
-                        using var response = await client.PostAsJsonAsync($"/patients/{Alice}/access",
-                            new { purpose = "treatment", categories = new[] { "conditions" } }, Json.Options);
-                        statuses.Add((int)response.StatusCode);
-                        if (response.StatusCode == HttpStatusCode.OK)
-                            foreach (var id in (await response.JsonAsync()).GetProperty("receipt").GetProperty("eventIds").EnumerateArray())
-                                acknowledged.Add(id.GetGuid());
-                        else if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
-                            Assert.NotNull(response.Headers.RetryAfter);
-                    }
-                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                    {
-                        statuses.Add(0);
-                    }
-                }
-            })).ToList();
+            var writers = load.RunAsync(4, stop.Token);
 
             await Task.Delay(1500);
             var postmaster = int.Parse((await File.ReadAllLinesAsync(Path.Combine(data, "postgres", "postmaster.pid")))[0]);
             Process.GetProcessById(postmaster).Kill();
             await Task.Delay(6000);
             await stop.CancelAsync();
-            await Task.WhenAll(clients);
+            await writers;
 
             // Back by itself: readiness, then a command.
             using var probe = new HttpClient { BaseAddress = address };
@@ -73,13 +47,13 @@ public sealed class DatabaseFaultTests
                 await Task.Delay(500);
             Assert.Equal(HttpStatusCode.OK, (await probe.GetAsync("/health/ready")).StatusCode);
 
-            Assert.DoesNotContain(500, statuses);
-            Assert.Contains(200, statuses);
+            Assert.DoesNotContain(500, load.Statuses);
+            Assert.Contains(200, load.Statuses);
             var stored = new List<Guid>();
             await foreach (var e in app.Services.GetRequiredService<Application.EventStore.IEventStore>().ReadStreamAsync($"patient-{Alice}"))
                 stored.Add(e.EventId);
-            foreach (var id in acknowledged) Assert.Equal(1, stored.Count(s => s == id));
-            using var alice = Client("alice (patient)");
+            foreach (var id in load.Acknowledged) Assert.Equal(1, stored.Count(s => s == id));
+            using var alice = load.Client("alice (patient)");
             var verification = await (await alice.GetAsync($"/patients/{Alice}/verification")).JsonAsync();
             Assert.True(verification.GetProperty("verified").GetBoolean(), verification.ToString());
         }

@@ -64,31 +64,9 @@ public sealed class ServiceCrashTests
         try
         {
             await WaitReadyAsync(address);
-            var tokens = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(data, "demo", "tokens.json"))).RootElement.GetProperty("tokens");
-            string Token(string name) => tokens.EnumerateArray().Single(t => t.GetProperty("name").GetString() == name).GetProperty("token").GetString()!;
-            HttpClient Client(string name) => new() { BaseAddress = address, DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", Token(name)) } };
-
-            var acknowledged = new ConcurrentBag<Guid>();
+            var load = new AccessLoad(address, data);
             using var stop = new CancellationTokenSource();
-            var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
-            {
-                using var client = Client("riverside physician");
-                while (!stop.IsCancellationRequested)
-                {
-                    try
-                    {
-                        using var response = await client.PostAsJsonAsync($"/patients/{Alice}/access",
-                            new { purpose = "treatment", categories = new[] { "conditions" } }, Json.Options);
-                        if (response.StatusCode == HttpStatusCode.OK)
-                            foreach (var id in (await response.JsonAsync()).GetProperty("receipt").GetProperty("eventIds").EnumerateArray())
-                                acknowledged.Add(id.GetGuid());
-                    }
-                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                    {
-                        await Task.Delay(50);
-                    }
-                }
-            })).ToList();
+            var writers = load.RunAsync(4, stop.Token);
 
             await Task.Delay(2000);
             service.Kill(entireProcessTree: false); // the service only: its PostgreSQL is left orphaned, as after a crash
@@ -98,10 +76,10 @@ public sealed class ServiceCrashTests
             await WaitReadyAsync(address);
             await Task.Delay(1000);
             await stop.CancelAsync();
-            await Task.WhenAll(clients);
+            await writers;
 
             // Every acknowledged event once in the store; the audit view converges to one row per event of her stream.
-            using var alice = Client("alice (patient)");
+            using var alice = load.Client("alice (patient)");
             var verification = await (await alice.GetAsync($"/patients/{Alice}/verification")).JsonAsync();
             Assert.True(verification.GetProperty("verified").GetBoolean(), verification.ToString());
             var events = verification.GetProperty("events").GetInt64();
@@ -113,8 +91,8 @@ public sealed class ServiceCrashTests
                 foreach (var item in page.GetProperty("items").EnumerateArray()) Assert.True(rows.Add(item.GetProperty("eventId").GetString()!), "a row twice");
                 cursor = page.GetProperty("next").ValueKind == JsonValueKind.String ? page.GetProperty("next").GetString() : null;
             } while (cursor is not null);
-            Assert.True(acknowledged.Count > 0);
-            foreach (var id in acknowledged) Assert.Contains(id.ToString(), rows);
+            Assert.True(load.Acknowledged.Count > 0);
+            foreach (var id in load.Acknowledged) Assert.Contains(id.ToString(), rows);
             Assert.True(rows.Count <= events);
         }
         finally
