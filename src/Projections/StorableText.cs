@@ -34,14 +34,5 @@ public sealed class StorableTextConverter : JsonConverter<string>
         return builder.ToString();
     }
 
-    private static bool NeedsCleaning(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-            else if (c == '\0' || char.IsSurrogate(c)) return true;
-        }
-        return false;
-    }
+    private static bool NeedsCleaning(string text) => text.Contains('\0') || !Domain.Common.Utf16.IsWellFormed(text);
 }

@@ -27,12 +27,9 @@ namespace HealthEvents.Api.Auth;
 /// </summary>
 public static class AuthSetup
 {
-    public const string MaxTokenLifetimeKey = "HealthEvents:Auth:MaxTokenLifetime";
-
-    public static readonly TimeSpan DefaultMaxTokenLifetime = TimeSpan.FromDays(1);
-
+    /// <summary>The longest a token may be valid: the same bound every endorser puts on a caller's credential.</summary>
     public static TimeSpan MaxTokenLifetime(IConfiguration configuration) =>
-        configuration.GetValue(MaxTokenLifetimeKey, DefaultMaxTokenLifetime);
+        Infrastructure.Endorsement.EndorsementSetup.Options(configuration).MaxCredentialLifetime;
 
     public static IServiceCollection AddHealthEventsAuth(this IServiceCollection services)
     {

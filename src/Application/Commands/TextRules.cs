@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Reflection;
 using FluentValidation.Results;
+using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Application.Commands;
 
@@ -24,16 +25,12 @@ public static class TextRules
     public static string? Problem(string? text, bool narrative)
     {
         if (text is null) return null;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-            else if (char.IsSurrogate(c)) return "Contains an invalid character (a lone UTF-16 surrogate).";
-            else if (char.IsControl(c) && !(narrative && c is '\t' or '\r' or '\n'))
+        if (!Utf16.IsWellFormed(text)) return "Contains an invalid character (a lone UTF-16 surrogate).";
+        foreach (var c in text)
+            if (char.IsControl(c) && !(narrative && c is '\t' or '\r' or '\n'))
                 return narrative
                     ? "Contains a control character; only tab, carriage return and line feed are allowed in text."
                     : "Contains a control character; none is allowed here.";
-        }
         return null;
     }
 

@@ -62,11 +62,12 @@ public static class EndorsementSignatures
         {
             // Over the canonical encoding, and only for text that is exactly it: one key, one spelling, one id.
             var canonical = key.ExportSubjectPublicKeyInfo();
-            return canonical.AsSpan().SequenceEqual(Convert.FromBase64String(publicKeyBase64Spki))
-                ? Convert.ToHexStringLower(SHA256.HashData(canonical))[..16]
-                : null;
+            return canonical.AsSpan().SequenceEqual(Convert.FromBase64String(publicKeyBase64Spki)) ? KeyIdOf(canonical) : null;
         }
     }
+
+    /// <summary>The id of a key by its SubjectPublicKeyInfo bytes (DER): the first 16 lowercase hex digits of their SHA-256.</summary>
+    public static string KeyIdOf(ReadOnlySpan<byte> subjectPublicKeyInfo) => Convert.ToHexStringLower(SHA256.HashData(subjectPublicKeyInfo))[..16];
 
     /// <summary>The endorsement of a transaction signed on its own: the signed root is its hash, leaf 0 of 1, empty path.</summary>
     public static TransactionEndorsement BatchOfOne(

@@ -12,12 +12,20 @@ public sealed class ForgetPatientHandler(PatientCommands patients, IPatientCiphe
 {
     public async ValueTask<Receipt> Handle(ForgetPatientCommand c, CancellationToken ct)
     {
-        // Only the patient may forget; check before destroying anything irreversible.
+        // Anyone but a patient on their own id is refused before the stream is read: an unknown patient and someone
+        // else's look the same to them.
         if (!c.Context.Actor.IsPatient(c.PatientId))
             throw RejectedException.Forbidden("not-the-patient", "Only the patient can ask to be forgotten.");
-        // Destroy the key first: if the append then fails, the content is already unreadable and a
-        // retry records the event; the other order could record a forgetting that did not happen.
-        await cipher.ForgetAsync(c.PatientId, ct);
-        return (await patients.ExecuteAsync(c.PatientId, at => new ForgetPatient(c.Context.Actor, at), c.Context, ct)).Receipt;
+        // Judged (the patient, through their home hospital) before anything irreversible; then the key is destroyed
+        // first: if the append then fails, the content is already unreadable and a retry records the event — the other
+        // order could record a forgetting that did not happen.
+        var result = await patients.ExecuteSealedAsync(c.PatientId,
+            async t =>
+            {
+                await cipher.ForgetAsync(c.PatientId, t);
+                return "";
+            },
+            (_, at) => new ForgetPatient(c.Context.Actor, at), c.Context, ct);
+        return result.Receipt;
     }
 }

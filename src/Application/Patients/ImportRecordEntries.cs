@@ -36,8 +36,6 @@ public sealed class ImportPatientRecordHandler(PatientCommands patients, Patient
     /// <summary>Entries per transaction, whatever their size.</summary>
     public const int ChunkEntries = 250;
 
-    private const string SealPending = "sealed-content-pending";
-
     public async ValueTask<PatientRecordImported> Handle(ImportPatientRecordCommand c, CancellationToken ct)
     {
         var at = clock.UtcNow;
@@ -49,8 +47,8 @@ public sealed class ImportPatientRecordHandler(PatientCommands patients, Patient
             c.PatientId, c.Registration.HomeHospital, c.Registration.BirthYear, c.Registration.Sex, demographics, actor, at);
         var register = !state.Registered;
         if (register)
-            state = PatientDecider.Decide(Register(SealPending), state).Aggregate(state, PatientDecider.Evolve);
-        var pending = c.Entries.Select(e => Imported(e, SealPending, at)).ToList();
+            state = PatientDecider.Decide(Register(PatientCommands.SealPending), state).Aggregate(state, PatientDecider.Evolve);
+        var pending = c.Entries.Select(e => Imported(e, PatientCommands.SealPending, at)).ToList();
         var fresh = c.Entries.Count == 0
             ? []
             : PatientDecider.Decide(new ImportRecordEntries(pending, actor, at), state).OfType<RecordEntryAdded>().Select(e => e.EntryId).ToHashSet();

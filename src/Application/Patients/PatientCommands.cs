@@ -8,7 +8,7 @@ namespace HealthEvents.Application.Patients;
 public sealed class PatientCommands(CommandExecutor executor, IClock clock, PatientDirectory patients)
 {
     /// <summary>Stands in for ciphertext while a sealed command is judged before anything is encrypted.</summary>
-    private const string SealPending = "sealed-content-pending";
+    public const string SealPending = "sealed-content-pending";
 
     public const string StreamPrefix = "patient-";
 
@@ -36,10 +36,10 @@ public sealed class PatientCommands(CommandExecutor executor, IClock clock, Pati
     }
 
     /// <summary>
-    /// For commands that carry content encrypted under the patient's key: the command is judged first, with a
-    /// placeholder for the ciphertext, against the stream as it is — so a command that would be refused (not allowed,
-    /// unknown patient) makes no data key and stores nothing — then the content is sealed and the real command goes
-    /// the one command path, decided again there.
+    /// For commands that need a side effect on the patient's key first — content encrypted under it, or the key
+    /// destroyed: the command is judged first, with a placeholder for the ciphertext, against the stream as it is — so
+    /// a command that would be refused (not allowed, unknown patient) makes no data key, destroys none and stores
+    /// nothing — then <paramref name="seal"/> runs and the real command goes the one command path, decided again there.
     /// </summary>
     public async Task<CommandResult<IPatientEvent>> ExecuteSealedAsync(
         Guid patientId, Func<CancellationToken, Task<string>> seal, Func<string, DateTimeOffset, IPatientCommand> command,

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using HealthEvents.Application.Commands;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;
@@ -10,10 +11,30 @@ namespace HealthEvents.Application.Patients;
 /// </summary>
 public sealed class PatientDirectory(StreamLoader loader)
 {
-    public async Task<PatientState> StateAsync(Guid patientId, CancellationToken ct) =>
-        (await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(PatientCommands.StreamId(patientId), ct)).State;
+    private const int MaxHomes = 100_000;
+
+    // A registration is the stream's first event and names the home hospital for good: once seen, no read is needed
+    // to know it, so a patient's every request is not a database round trip.
+    private readonly ConcurrentDictionary<Guid, string> _homes = new();
+
+    public async Task<PatientState> StateAsync(Guid patientId, CancellationToken ct)
+    {
+        var state = (await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(PatientCommands.StreamId(patientId), ct)).State;
+        if (state.Registered) Remember(patientId, state.HomeHospital);
+        return state;
+    }
 
     /// <summary>Whether <paramref name="actor"/> is a registered patient vouched for by their home hospital.</summary>
-    public async Task<bool> IsThePatientAsync(Actor actor, CancellationToken ct) =>
-        actor is { Role: Role.Patient, PatientId: { } id } && (await StateAsync(id, ct)).IsThePatient(actor);
+    public async Task<bool> IsThePatientAsync(Actor actor, CancellationToken ct)
+    {
+        if (actor is not { Role: Role.Patient, PatientId: { } id }) return false;
+        if (_homes.TryGetValue(id, out var home)) return string.Equals(home, actor.Hospital, StringComparison.Ordinal);
+        return (await StateAsync(id, ct)).IsThePatient(actor);
+    }
+
+    private void Remember(Guid patientId, string home)
+    {
+        if (_homes.Count >= MaxHomes) _homes.Clear(); // a miss only costs a read
+        _homes.TryAdd(patientId, home);
+    }
 }

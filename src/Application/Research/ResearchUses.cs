@@ -28,7 +28,7 @@ public static class ResearchUses
             {
                 if (!patient.Consents.TryGetValue(id, out var consent) || !consent.IsActiveAt(publish.At)
                     || !consent.Purposes.Contains(Purpose.Research) || !consent.Actions.Contains(AccessAction.Read)
-                    || !GrantedTo(consent.Grantee, publish.Actor.Id, organisation))
+                    || !consent.Grantee.NamesResearcher(publish.Actor.Id, organisation))
                     return "a research use cites a consent the patient has not given to this researcher for research";
                 covered.UnionWith(consent.Categories);
             }
@@ -36,12 +36,4 @@ public static class ResearchUses
         }
         return null;
     }
-
-    private static bool GrantedTo(Grantee grantee, string researcherId, string? organisation) => grantee.Kind switch
-    {
-        GranteeKind.Role => string.Equals(grantee.Id, KebabCase.Of(Role.Researcher), StringComparison.Ordinal),
-        GranteeKind.Practitioner => string.Equals(grantee.Id, researcherId, StringComparison.Ordinal),
-        GranteeKind.Hospital => organisation is not null && string.Equals(grantee.Id, organisation, StringComparison.Ordinal),
-        _ => false,
-    };
 }

@@ -36,6 +36,7 @@ public static class Identifiers
         if (string.IsNullOrEmpty(id)) return "An identifier is required.";
         if (id.Length > MaxLength) return $"An identifier has at most {MaxLength} characters.";
         if (id[0] == ' ' || id[^1] == ' ') return "An identifier neither starts nor ends with a space.";
+        if (!Utf16.IsWellFormed(id) || id.Contains('\uFFFD')) return "An identifier contains invalid characters.";
         foreach (var rune in id.EnumerateRunes())
         {
             // A plain space may stand inside a name ("Lakeside University"); no other kind of space or line break.
@@ -49,24 +50,11 @@ public static class Identifiers
                 case UnicodeCategory.SpaceSeparator when rune.Value != ' ':
                 case UnicodeCategory.OtherNotAssigned:
                 case UnicodeCategory.PrivateUse:
-                case UnicodeCategory.Surrogate:
                     return "An identifier contains invisible, control or direction-changing characters.";
             }
         }
-        // EnumerateRunes turns a lone surrogate into U+FFFD; the replacement character is never an id's.
-        if (id.Contains('\uFFFD') || !IsWellFormed(id)) return "An identifier contains invalid characters.";
         if (!id.IsNormalized(NormalizationForm.FormC)) return "An identifier is in Unicode normalisation form C.";
         return null;
-    }
-
-    private static bool IsWellFormed(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-            else if (char.IsSurrogate(text[i])) return false;
-        }
-        return true;
     }
 }
 

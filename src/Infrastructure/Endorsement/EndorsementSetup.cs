@@ -28,10 +28,12 @@ public static class EndorsementSetup
     /// time may be from an endorser's clock, default 120) and HealthEvents:Auth:MaxTokenLifetime (the longest
     /// credential accepted, default 1.00:00:00 — the same bound the API puts on bearer tokens).
     /// </summary>
+    public const string MaxTokenLifetimeKey = "HealthEvents:Auth:MaxTokenLifetime";
+
     public static EndorsementOptions Options(IConfiguration configuration) =>
         new(TimeSpan.FromMilliseconds(configuration.GetValue("Endorsement:TimeoutMilliseconds", (int)EndorsementOptions.Default.Timeout.TotalMilliseconds)))
         {
             MaxClockSkew = TimeSpan.FromSeconds(configuration.GetValue("Endorsement:MaxClockSkewSeconds", EndorsementOptions.Default.MaxClockSkew.TotalSeconds)),
-            MaxCredentialLifetime = configuration.GetValue("HealthEvents:Auth:MaxTokenLifetime", EndorsementOptions.Default.MaxCredentialLifetime),
+            MaxCredentialLifetime = configuration.GetValue(MaxTokenLifetimeKey, EndorsementOptions.Default.MaxCredentialLifetime),
         };
 }

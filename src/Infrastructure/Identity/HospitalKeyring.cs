@@ -115,7 +115,7 @@ public static class PublicKeys
 {
     public static string Export(ECDsa key) => Convert.ToBase64String(key.ExportSubjectPublicKeyInfo());
 
-    public static string KeyId(ECDsa key) => Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()))[..16];
+    public static string KeyId(ECDsa key) => Application.Endorsement.EndorsementSignatures.KeyIdOf(key.ExportSubjectPublicKeyInfo());
 
     public static ECDsa Import(string publicKey)
     {

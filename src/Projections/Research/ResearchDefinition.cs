@@ -31,13 +31,7 @@ public sealed record ResearchDefinition(ResearchProjectionDeclared Declaration)
         && GrantedToResearcher(consent.Grantee)
         && RelevantCategories(consent.Categories).Count > 0;
 
-    public bool GrantedToResearcher(Grantee grantee) => grantee.Kind switch
-    {
-        GranteeKind.Role => string.Equals(grantee.Id, KebabCase.Of(Role.Researcher), StringComparison.Ordinal),
-        GranteeKind.Practitioner => string.Equals(grantee.Id, Declaration.ResearcherId, StringComparison.Ordinal),
-        GranteeKind.Hospital => string.Equals(grantee.Id, Declaration.Organisation, StringComparison.Ordinal),
-        _ => false,
-    };
+    public bool GrantedToResearcher(Grantee grantee) => grantee.NamesResearcher(Declaration.ResearcherId, Declaration.Organisation);
 
     /// <summary>The consent's categories this projection can count (all of them when the filter names none).</summary>
     public IReadOnlyList<Category> RelevantCategories(IEnumerable<Category> categories) =>
