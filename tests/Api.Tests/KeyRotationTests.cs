@@ -51,4 +51,25 @@ public sealed class KeyRotationTests : IAsyncLifetime
         var verification = await (await alice.GetAsync($"/patients/{Alice}/verification")).JsonAsync();
         Assert.True(verification.GetProperty("verified").GetBoolean(), verification.ToString());
     }
+
+    [Fact]
+    public async Task A_key_written_into_the_store_behind_the_networks_back_fails_the_patients_verification()
+    {
+        // Someone with write access to the store adds a rotation nobody endorsed: their own key for Lakeside.
+        using var forged = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var now = DateTimeOffset.UtcNow;
+        var rotation = new HealthEvents.Domain.Network.HospitalKeyRotated("lakeside", HealthEvents.Domain.Network.KeyUse.Endorsement,
+            HealthEvents.Infrastructure.Identity.PublicKeys.KeyId(forged), HealthEvents.Infrastructure.Identity.PublicKeys.Export(forged), now);
+        var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
+        var metadata = new HealthEvents.Application.Serialization.EventMetadata("lakeside-admin", Role.Admin, "lakeside", Guid.NewGuid(), Guid.NewGuid(), now).ToBytes();
+        var store = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>(_host.Services);
+        await store.AppendAsync("network", HealthEvents.Application.EventStore.ExpectedVersion.Any,
+            [new HealthEvents.Application.EventStore.ProposedEvent(Guid.NewGuid(), serializer.NameOf(rotation), serializer.Serialize(rotation), metadata)], null);
+
+        var verification = await (await _host.As("alice (patient)").GetAsync($"/patients/{Alice}/verification")).JsonAsync();
+
+        Assert.False(verification.GetProperty("verified").GetBoolean());
+        Assert.Contains(verification.GetProperty("problems").EnumerateArray(),
+            p => p.GetProperty("streamId").GetString() == "network" && p.GetProperty("code").GetString() == "unendorsed");
+    }
 }

@@ -122,7 +122,9 @@ public sealed class LedgerTests() : LedgerSpec(TestStore.PostgreSql)
         var deadline = DateTime.UtcNow.AddSeconds(30);
         List<EventEnvelope> leaves;
         while ((leaves = await LeafEventsAsync()).All(e => e.EventId != victim) && DateTime.UtcNow < deadline) await Task.Delay(100);
-        var head = await HeadCoveringAsync(doctor, leaves.FindIndex(e => e.EventId == victim) + 1);
+        var victimLeaf = leaves.FindIndex(e => e.EventId == victim);
+        Assert.True(victimLeaf >= 0, "the registration never showed in the global log");
+        var head = await HeadCoveringAsync(doctor, victimLeaf + 1);
         var size = head.GetProperty("treeSize").GetInt64();
         var root = Hex(head.GetProperty("rootHash"));
         var verifier = Host.Services.GetRequiredService<LedgerVerifier>();

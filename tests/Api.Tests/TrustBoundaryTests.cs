@@ -23,20 +23,6 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
     private static readonly Guid Alice = Guid.Parse("a11ce000-0000-4000-8000-000000000001");
     private ServiceHost Host => fixture.Host;
 
-    private async Task<int> GlobalLogLengthAsync(ServiceHost host)
-    {
-        var store = host.Services.GetRequiredService<IEventStore>();
-        var count = 0;
-        GlobalPosition? after = null;
-        while (true)
-        {
-            var page = await store.ReadAllAsync(after, 1000);
-            if (page.Count == 0) return count;
-            count += page.Count;
-            after = page[^1].Position;
-        }
-    }
-
     [Theory]
     [InlineData("GET", "audit")]
     [InlineData("GET", "audit/fhir")]
@@ -49,7 +35,7 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
     {
         // Lakeside mints a token for Alice, a Northside patient: it does not represent her.
         var lakesideAlice = Host.Client(Host.Mint("lakeside", "alice", Role.Patient, Alice));
-        var before = await GlobalLogLengthAsync(Host);
+        var before = await Host.CountsAsync();
 
         var response = method == "GET"
             ? await lakesideAlice.GetAsync($"/patients/{Alice}/{route}")
@@ -58,7 +44,7 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
                 : new { purpose = "treatment", categories = new[] { "conditions" } });
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal(before, await GlobalLogLengthAsync(Host));
+        Assert.Equal(before, await Host.CountsAsync());
     }
 
     [Fact]
@@ -137,7 +123,7 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
         };
         string Spki(System.Security.Cryptography.ECDsa k) => Convert.ToBase64String(k.ExportSubjectPublicKeyInfo());
         string Kid(System.Security.Cryptography.ECDsa k) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(k.ExportSubjectPublicKeyInfo()))[..16];
-        var before = await GlobalLogLengthAsync(Host);
+        var before = await Host.CountsAsync();
 
         foreach (var bad in new[]
                  {
@@ -153,7 +139,7 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
             var response = await Host.As("northside admin").PostJsonAsync("/network/proposals", bad);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         }
-        Assert.Equal(before, await GlobalLogLengthAsync(Host));
+        Assert.Equal(before, await Host.CountsAsync());
         Assert.Equal(HttpStatusCode.Created, (await Host.As("northside admin").PostJsonAsync("/network/proposals",
             Admission("in-process", Kid(fresh), Spki(fresh), Kid(fresh2), Spki(fresh2)))).StatusCode);
         // A second admission with the same keys (another name for the same key holder) is refused while the first is open.
@@ -185,7 +171,7 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
     public async Task After_founding_a_genesis_command_is_endorsed_or_refused_like_any_other()
     {
         var network = Host.Services.GetRequiredService<NetworkCommands>();
-        var before = await GlobalLogLengthAsync(Host);
+        var before = await Host.CountsAsync();
         var genesis = new Actor(SystemActors.Genesis, Role.Admin, "northside");
 
         // Endorsers refuse the genesis id outside the founding: 503, nothing appended.
@@ -197,7 +183,7 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
             at => new FoundNetwork([], [], [], null, genesis, at), CommandContext.For(genesis), default));
         Assert.Equal("network-founded", founded.Rejection.Code);
 
-        Assert.Equal(before, await GlobalLogLengthAsync(Host));
+        Assert.Equal(before, await Host.CountsAsync());
     }
 
     [Fact]

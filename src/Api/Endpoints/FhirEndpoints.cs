@@ -150,9 +150,11 @@ public static class FhirEndpoints
             var raw = rawEntries[i].TryGetProperty("resource", out var r) ? r.GetRawText() : null;
             if (raw is null) { Skip("(no resource)"); continue; }
             if (raw.Length > MaxResourceChars) { Skip($"{type} (too large)"); continue; }
-            var identity = entry.FullUrl is { Length: > 0 } url ? url
-                : entry.Resource.Id is { Length: > 0 } id ? $"{type}/{id}"
-                : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(raw)));
+            // A bundle's fullUrl and ids are often the sender's temporary names: with the content's hash beside them,
+            // the same resource sent again is the same entry (a no-op), while another resource under the same name is
+            // an entry of its own, never silently counted as "already present".
+            var identity = (entry.FullUrl is { Length: > 0 } url ? url : entry.Resource.Id is { Length: > 0 } id ? $"{type}/{id}" : "")
+                           + "|sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(raw)));
             var display = coding.Display ?? concept!.Text;
             if (display is { Length: > 500 }) display = display[..500];
             entries.Add(new ImportEntryInput(DeterministicIds.Named($"fhir-entry|{patientId}|{identity}"), c,

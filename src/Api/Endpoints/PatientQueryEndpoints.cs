@@ -4,6 +4,7 @@ using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Ports;
 using HealthEvents.Projections.Runner;
@@ -101,11 +102,18 @@ public static class PatientQueryEndpoints
         Guid id, HttpContext http, IEventStore store, EventSerializer serializer, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient verifies their own trail.");
+        // The keys and policies the patient's signatures are judged by come from the network stream: it is verified
+        // too (its chain, and each change endorsed under the network before it, from the genesis on), so a key
+        // written into the store behind the network's back cannot vouch for forged endorsements of the patient's trail.
+        var networkStream = new List<EventEnvelope>();
+        await foreach (var e in store.ReadStreamAsync(NetworkCommands.StreamId, 0, ct)) networkStream.Add(e);
+        var checker = new EndorsementChecker(NetworkHistory.From(networkStream, serializer), serializer);
+        var options = new StreamVerifierOptions { EndorsementChecker = checker };
+        var network = await StreamVerifier.VerifyAsync(networkStream, options, ct);
         // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
-        var checker = await EndorsementChecker.LoadAsync(store, serializer, ct);
-        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientCommands.StreamId(id), 0, ct),
-            new StreamVerifierOptions { EndorsementChecker = checker }, ct);
-        return TypedResults.Ok(new VerificationView(report.Verified, report.Events, report.FirstBrokenVersion, report.Problems));
+        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientCommands.StreamId(id), 0, ct), options, ct);
+        return TypedResults.Ok(new VerificationView(report.Verified && network.Verified, report.Events, report.FirstBrokenVersion,
+            [.. network.Problems, .. report.Problems]));
     }
 
     /// <summary>The audit query's own refusals (unknown action, malformed cursor, bad limit): their text names the parameter, never data.</summary>

@@ -33,7 +33,7 @@ public sealed class ImportPatientRecordHandler(PatientCommands patients, Patient
     /// </summary>
     public const int ChunkChars = 128 * 1024;
 
-    /// <summary>Entries per transaction, whatever their size.</summary>
+    /// <summary>Entries per transaction, whatever their size (well below what one import command may carry).</summary>
     public const int ChunkEntries = 250;
 
     public async ValueTask<PatientRecordImported> Handle(ImportPatientRecordCommand c, CancellationToken ct)
@@ -48,10 +48,14 @@ public sealed class ImportPatientRecordHandler(PatientCommands patients, Patient
         var register = !state.Registered;
         if (register)
             state = PatientDecider.Decide(Register(PatientCommands.SealPending), state).Aggregate(state, PatientDecider.Evolve);
-        var pending = c.Entries.Select(e => Imported(e, PatientCommands.SealPending, at)).ToList();
-        var fresh = c.Entries.Count == 0
-            ? []
-            : PatientDecider.Decide(new ImportRecordEntries(pending, actor, at), state).OfType<RecordEntryAdded>().Select(e => e.EntryId).ToHashSet();
+        // Judged in the chunks it will be sent in: one import command carries at most ImportRecordEntries.MaxEntries.
+        var fresh = new HashSet<Guid>();
+        foreach (var chunk in Chunks(c.Entries))
+        {
+            var decided = PatientDecider.Decide(new ImportRecordEntries([.. chunk.Select(e => Imported(e, PatientCommands.SealPending, at))], actor, at), state);
+            state = decided.Aggregate(state, PatientDecider.Evolve);
+            fresh.UnionWith(decided.OfType<RecordEntryAdded>().Select(e => e.EntryId));
+        }
 
         var receipts = new List<Receipt>();
         if (register)
