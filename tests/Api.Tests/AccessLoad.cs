@@ -28,28 +28,55 @@ public sealed class AccessLoad(Uri address, string data)
         return new HttpClient { BaseAddress = address, DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", token) } };
     }
 
-    /// <summary>Runs <paramref name="writers"/> writers until <paramref name="stop"/>; every 503 must say when to come back.</summary>
+    /// <summary>
+    /// Runs <paramref name="writers"/> writers until <paramref name="stop"/>. Each command carries an Idempotency-Key and is
+    /// retried under it until answered (200, or a recorded 403) when the service or its database is away — what a
+    /// clinical system does, and what would store a command twice if anything did. Every 503 must say when to come back.
+    /// </summary>
     public Task RunAsync(int writers, CancellationToken stop) => Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
     {
         using var client = Client("riverside physician");
         while (!stop.IsCancellationRequested)
         {
-            try
+            var key = Guid.NewGuid().ToString();
+            for (var answered = false; !answered;)
             {
-                using var response = await client.PostAsJsonAsync($"/patients/{Alice}/access",
-                    new { purpose = "treatment", categories = new[] { "conditions" } }, Json.Options, CancellationToken.None);
-                Statuses.Add((int)response.StatusCode);
-                if (response.StatusCode == HttpStatusCode.OK)
-                    foreach (var id in (await response.JsonAsync()).GetProperty("receipt").GetProperty("eventIds").EnumerateArray())
-                        Acknowledged.Add(id.GetGuid());
-                else if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
-                    Assert.NotNull(response.Headers.RetryAfter);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                Statuses.Add(0); // the service is away (killed, restarting)
-                await Task.Delay(50, CancellationToken.None);
+                try
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Post, $"/patients/{Alice}/access")
+                    {
+                        Content = JsonContent.Create(new { purpose = "treatment", categories = new[] { "conditions" } }, options: Json.Options),
+                        Headers = { { "Idempotency-Key", key } },
+                    };
+                    using var response = await client.SendAsync(request, CancellationToken.None);
+                    Statuses.Add((int)response.StatusCode);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                        foreach (var id in (await response.JsonAsync()).GetProperty("receipt").GetProperty("eventIds").EnumerateArray())
+                            Acknowledged.Add(id.GetGuid());
+                    else if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                        Assert.NotNull(response.Headers.RetryAfter);
+                    // A 409 "in progress" is the first try still (or, after a crash, lately) holding the key: try again.
+                    answered = (int)response.StatusCode < 500 && !(response.StatusCode == HttpStatusCode.Conflict
+                        && (await response.JsonAsync()).GetProperty("code").GetString() == "idempotency-key-in-progress");
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Statuses.Add(0); // the service is away (killed, restarting)
+                }
+                if (!answered) await Task.Delay(50, CancellationToken.None);
+                if (stop.IsCancellationRequested) break; // unanswered: not acknowledged, so nothing is claimed of it
             }
         }
     })));
+
+    /// <summary>Waits until at least <paramref name="count"/> commands were acknowledged (the load is really running).</summary>
+    public async Task AcknowledgedAtLeastAsync(int count, TimeSpan within)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Acknowledged.Count < count)
+        {
+            Assert.True(waited.Elapsed < within, $"only {Acknowledged.Count} of {count} commands were acknowledged within {within.TotalSeconds} s");
+            await Task.Delay(50);
+        }
+    }
 }

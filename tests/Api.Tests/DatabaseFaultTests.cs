@@ -33,19 +33,20 @@ public sealed class DatabaseFaultTests
             using var stop = new CancellationTokenSource();
             var writers = load.RunAsync(4, stop.Token);
 
-            await Task.Delay(1500);
+            await load.AcknowledgedAtLeastAsync(5, TimeSpan.FromSeconds(60)); // under load before the fault
             var postmaster = int.Parse((await File.ReadAllLinesAsync(Path.Combine(data, "postgres", "postmaster.pid")))[0]);
             Process.GetProcessById(postmaster).Kill();
-            await Task.Delay(6000);
-            await stop.CancelAsync();
-            await writers;
+            var before = load.Acknowledged.Count;
 
-            // Back by itself: readiness, then a command.
+            // Back by itself: readiness, then commands acknowledged again, every interrupted one retried under its key.
             using var probe = new HttpClient { BaseAddress = address };
             var waited = Stopwatch.StartNew();
             while (waited.Elapsed < TimeSpan.FromSeconds(90) && (await probe.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK)
                 await Task.Delay(500);
             Assert.Equal(HttpStatusCode.OK, (await probe.GetAsync("/health/ready")).StatusCode);
+            await load.AcknowledgedAtLeastAsync(before + 5, TimeSpan.FromSeconds(60));
+            await stop.CancelAsync();
+            await writers;
 
             Assert.DoesNotContain(500, load.Statuses);
             Assert.Contains(200, load.Statuses);

@@ -68,13 +68,13 @@ public sealed class ServiceCrashTests
             using var stop = new CancellationTokenSource();
             var writers = load.RunAsync(4, stop.Token);
 
-            await Task.Delay(2000);
+            await load.AcknowledgedAtLeastAsync(5, TimeSpan.FromSeconds(60)); // under load before the crash
             service.Kill(entireProcessTree: false); // the service only: its PostgreSQL is left orphaned, as after a crash
             await service.WaitForExitAsync();
-            await Task.Delay(500);
+            var before = load.Acknowledged.Count;
             service = Run(data, "--urls", address.ToString().TrimEnd('/'));
             await WaitReadyAsync(address);
-            await Task.Delay(1000);
+            await load.AcknowledgedAtLeastAsync(before + 5, TimeSpan.FromSeconds(60)); // interrupted commands retried under their keys
             await stop.CancelAsync();
             await writers;
 

@@ -12,6 +12,13 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
 {
     public static readonly TimeSpan Retention = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// How long a claim without an answer holds its key: a node that crashed mid-request never answers, and its client's
+    /// retry must not be told "in progress" for a day. Past this the key can be claimed again (the command id is the
+    /// same, so a command that did land is not recorded twice).
+    /// </summary>
+    public static readonly TimeSpan PendingLease = TimeSpan.FromSeconds(30);
+
     public async Task EnsureSchemaAsync(CancellationToken ct = default)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
@@ -35,8 +42,8 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
     public async Task<IdempotencyClaim> ClaimAsync(string caller, Guid key, byte[] fingerprint, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand("""
-            WITH expired AS (DELETE FROM he_idempotency WHERE created_at < now() - @retention),
-                 claimed AS (INSERT INTO he_idempotency (caller, key, fingerprint) VALUES (@caller, @key, @fingerprint)
+            DELETE FROM he_idempotency WHERE created_at < now() - @retention OR (status IS NULL AND created_at < now() - @lease);
+            WITH claimed AS (INSERT INTO he_idempotency (caller, key, fingerprint) VALUES (@caller, @key, @fingerprint)
                              ON CONFLICT (caller, key) DO NOTHING RETURNING true AS claimed)
             SELECT (SELECT claimed FROM claimed), fingerprint, status, content_type, body
             FROM (SELECT 1) one LEFT JOIN he_idempotency ON caller = @caller AND key = @key
@@ -45,6 +52,7 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
         cmd.Parameters.Add(new NpgsqlParameter<Guid>("key", NpgsqlDbType.Uuid) { TypedValue = key });
         cmd.Parameters.Add(new NpgsqlParameter<byte[]>("fingerprint", NpgsqlDbType.Bytea) { TypedValue = fingerprint });
         cmd.Parameters.Add(new NpgsqlParameter<TimeSpan>("retention", NpgsqlDbType.Interval) { TypedValue = Retention });
+        cmd.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", NpgsqlDbType.Interval) { TypedValue = PendingLease });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         // The statement sees the table as it was before its own insert: a fresh claim shows as "claimed" and no row.
