@@ -37,8 +37,6 @@ namespace HealthEvents.Api.Tests;
 /// Every refusal but 401 is a problem+json with a <c>code</c>.</item>
 /// <item><c>403r</c>: refused and <b>recorded</b>: exactly one event is appended, <c>access.denied.v1</c> in the
 /// patient's stream. A denied access attempt is on the patient's record by design: the patient sees attempts.</item>
-/// <item>a trailing <c>*</c>: the cell states what we believe is right and today's behaviour differs; the reason is
-/// in <see cref="BelievedWrong"/>. These cases fail until the code is changed (or the specification is).</item>
 /// </list>
 ///
 /// <para>On the patient's views (audit, audit as FHIR, consents, insurance validity, verification, envelopes), every refused
@@ -260,11 +258,6 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         no token             | 401    | 401     | 401
         """;
 
-    /// <summary>The cells marked <c>*</c>: what today's code does instead, and why we believe the table is right.</summary>
-    private static readonly Dictionary<(string Column, string Caller), string> BelievedWrong = new()
-    {
-    };
-
     // ===============================================================================================================
 
     public static readonly Guid Alice = Guid.Parse("a11ce000-0000-4000-8000-000000000001");
@@ -310,8 +303,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         var after = await host.CountsAsync();
         var body = await response.Content.ReadAsStringAsync();
 
-        var what = $"{caller} → {route.Title} ({column}): expected {cell}, got {(int)response.StatusCode} {Shorten(body)}"
-                   + (BelievedWrong.TryGetValue((column, caller), out var why) ? $"\nBELIEVED WRONG TODAY: {why}" : "");
+        var what = $"{caller} → {route.Title} ({column}): expected {cell}, got {(int)response.StatusCode} {Shorten(body)}";
         Assert.True((int)response.StatusCode == expected.Status, what);
         if (!expected.Refused) return;
 
@@ -362,7 +354,6 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         Assert.Equal(Routes.Keys.Order(), cells.Select(c => c.Column).Distinct().Order());
         foreach (var column in Routes.Keys)
             Assert.Equal(Callers, cells.Where(c => c.Column == column).Select(c => c.Caller));
-        Assert.Equal(BelievedWrong.Keys.Order(), cells.Where(c => c.Cell.EndsWith('*')).Select(c => (c.Column, c.Caller)).Order());
     }
 
     // ===============================================================================================================
@@ -486,9 +477,8 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
         public static Expectation Parse(string cell)
         {
-            var text = cell.TrimEnd('*');
-            var recorded = text.EndsWith('r');
-            return new(int.Parse(text.TrimEnd('r')), recorded);
+            var recorded = cell.EndsWith('r');
+            return new(int.Parse(cell.TrimEnd('r')), recorded);
         }
     }
 

@@ -21,6 +21,19 @@ namespace HealthEvents.Api.Tests;
 /// </summary>
 public abstract class ResearchSpec(TestStore store) : ServiceOnStore(store)
 {
+    private async Task<long> LogLengthAsync()
+    {
+        var store = Host.Services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+        long count = 0;
+        HealthEvents.Application.EventStore.GlobalPosition? after = null;
+        while (await store.ReadAllAsync(after, 1000) is { Count: > 0 } batch)
+        {
+            count += batch.Count;
+            after = batch[^1].Position;
+        }
+        return count;
+    }
+
 
     private static readonly DemoNetwork.DemoPatient Alice = DemoNetwork.Patients[0], Bob = DemoNetwork.Patients[1], Carol = DemoNetwork.Patients[2];
 
@@ -167,9 +180,11 @@ public abstract class ResearchSpec(TestStore store) : ServiceOnStore(store)
         var before = (await LiveAsync(researcher, "rebuild-me")).GetProperty("rows").GetRawText();
 
         var rebuilder = Host.Services.GetRequiredService<ProjectionRebuilder>();
+        var logBefore = await LogLengthAsync();
         var done = await rebuilder.RebuildAsync("research-rebuild-me");
         Assert.Equal(RebuildPhase.Completed, done.Phase);
-        Assert.Equal(done.EventsTotal, done.EventsDone);
+        // Everything the log held when the rebuild began was read again: counted from the store, not the rebuild's report.
+        Assert.True(done.EventsDone >= logBefore, $"rebuilt from {done.EventsDone} events, the log held {logBefore}");
         Assert.Contains("research-rebuild-me", rebuilder.ProjectionNames);
         Assert.Equal(before, (await LiveAsync(researcher, "rebuild-me")).GetProperty("rows").GetRawText());
     }
