@@ -61,21 +61,24 @@ public static class PatientEnvelopeEndpoints
 
         // Every endorsement key each hospital has had, with the time it took over: the browser picks the one in force
         // at each transaction's time, as the server's EndorsementChecker does.
-        var history = await NetworkHistory.LoadAsync(store, serializer, ct);
+        // The network stream, read once: its history gives the keys and the policies, its times the timeline.
+        var networkStream = new List<EventEnvelope>();
+        await foreach (var e in store.ReadStreamAsync(NetworkCommands.StreamId, 0, ct)) networkStream.Add(e);
+        var history = NetworkHistory.From(networkStream, serializer);
         var network = history.Current;
         var hospitals = network.Hospitals.Values.OrderBy(h => h.Id, StringComparer.Ordinal)
             .Select(h => new HospitalKeysView(h.Id, h.Name, [.. h.Keys(KeyUse.Endorsement).Select(k =>
                 new KeyView(k.KeyId, k.PublicKey, k.EffectiveFrom == DateTimeOffset.MinValue ? null : k.EffectiveFrom))]))
             .ToList();
         return TypedResults.Ok(new EnvelopesView(streamId, events, hospitals, network.EndorsementPolicy,
-            await TimelineAsync(store, history, ct), await LedgerAsync(store, ledger, events, ct)));
+            Timeline(networkStream, history), await LedgerAsync(store, ledger, streamId, events, ct)));
     }
 
     /// <summary>The network at each time a network event occurred, so the browser can judge each transaction by the policy of its time.</summary>
-    private static async Task<IReadOnlyList<NetworkTimeView>> TimelineAsync(IEventStore store, NetworkHistory history, CancellationToken ct)
+    private static IReadOnlyList<NetworkTimeView> Timeline(IReadOnlyList<EventEnvelope> networkStream, NetworkHistory history)
     {
         var times = new SortedSet<DateTimeOffset>();
-        await foreach (var e in store.ReadStreamAsync(NetworkCommands.StreamId, 0, ct))
+        foreach (var e in networkStream)
         {
             try
             {
@@ -86,12 +89,11 @@ public static class PatientEnvelopeEndpoints
                 // Unreadable metadata: NetworkHistory skipped the event too, and the server's verifier reports it.
             }
         }
-        return [.. times.Select(at => history.StateAt(at) is var state
-            ? new NetworkTimeView(at, state.EndorsementPolicy, [.. state.Hospitals.Keys.Order(StringComparer.Ordinal)])
-            : null!)];
+        return [.. times.Select(at => (At: at, State: history.StateAt(at)))
+            .Select(t => new NetworkTimeView(t.At, t.State.EndorsementPolicy, [.. t.State.Hospitals.Keys.Order(StringComparer.Ordinal)]))];
     }
 
-    private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, IReadOnlyList<EnvelopeView> events, CancellationToken ct)
+    private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, string streamId, IReadOnlyList<EnvelopeView> events, CancellationToken ct)
     {
         if (await ledger.LatestAsync(ct) is not { } latest) return null;
         EnvelopeView? head = null;
@@ -101,13 +103,11 @@ public static class PatientEnvelopeEndpoints
             break;
         }
         if (head is null) return null;
-        // Newest first: the first event the head covers proves the whole prefix through the chain.
-        for (var i = events.Count - 1; i >= 0; i--)
-        {
-            var (proof, error) = await ledger.InclusionAsync(events[i].EventId, latest.TreeSize, ct);
-            if (proof is not null) return new LedgerView(head, events[i].EventId, proof);
-            if (error != LedgerProofError.EventNotInTree && error != LedgerProofError.UnknownEvent) break;
-        }
+        // The last of the patient's events the head covers proves the whole prefix through the chain: found in one query.
+        if (await ledger.LastCoveredAsync(streamId, latest.TreeSize, ct) is { } covered
+            && events.Any(e => e.EventId == covered)
+            && (await ledger.InclusionAsync(covered, latest.TreeSize, ct)).Proof is { } proof)
+            return new LedgerView(head, covered, proof);
         return new LedgerView(head, null, null);
     }
 

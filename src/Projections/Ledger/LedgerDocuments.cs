@@ -37,7 +37,9 @@ internal static class LedgerStore
     public static void Configure(StoreOptions options)
     {
         options.Schema.For<LedgerLeaf>()
-            .UniqueIndex(Marten.Schema.UniqueIndexType.Computed, "he_ledger_leaf_index_ux", x => x.LeafIndex);
+            .UniqueIndex(Marten.Schema.UniqueIndexType.Computed, "he_ledger_leaf_index_ux", x => x.LeafIndex)
+            // A stream's leaves, for the last one a tree head covers (the patient page's inclusion proof).
+            .Index(x => x.StreamId, i => i.Name = "he_ledger_leaf_stream_ix");
         options.Schema.For<LedgerProgress>().Identity(x => x.Id);
         options.Schema.For<LedgerTreeHead>().Index(x => x.TreeSize, i => i.Name = "he_ledger_head_size_ix");
     }

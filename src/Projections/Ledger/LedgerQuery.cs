@@ -33,6 +33,15 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         return head is null ? null : View(head);
     }
 
+    /// <summary>The event id of the last event of <paramref name="streamId"/> among the first <paramref name="treeSize"/> leaves, if any (one query).</summary>
+    public async Task<Guid?> LastCoveredAsync(string streamId, long treeSize, CancellationToken ct = default)
+    {
+        await using var session = await readModels.QuerySessionAsync(ct);
+        var leaf = await session.Query<LedgerLeaf>().Where(l => l.StreamId == streamId && l.LeafIndex < treeSize)
+            .OrderByDescending(l => l.StreamVersion).FirstOrDefaultAsync(ct);
+        return leaf?.Id;
+    }
+
     public async Task<(InclusionProofView? Proof, LedgerProofError Error)> InclusionAsync(Guid eventId, long treeSize, CancellationToken ct = default)
     {
         await using var session = await readModels.QuerySessionAsync(ct);
