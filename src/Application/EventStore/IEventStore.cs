@@ -9,6 +9,12 @@ namespace HealthEvents.Application.EventStore;
 public interface IEventStore
 {
     /// <summary>
+    /// Whether a stream read can serve less than the global log holds of that stream (EventStoreDB: a stream truncated
+    /// with <c>$tb</c> or soft-deleted still shows in <c>$all</c>). False where both are one table (PostgreSQL).
+    /// </summary>
+    bool StreamsCanHideLoggedEvents => false;
+
+    /// <summary>
     /// Appends atomically. Throws <see cref="WrongExpectedVersionException"/> when the stream is not
     /// where <paramref name="expected"/> says. Appending events whose ids are already stored in this
     /// stream at expected+1 (anywhere, for Any), with the same bytes, is idempotent: the stored events

@@ -63,6 +63,9 @@ public sealed record EventStoreDbStoreOptions
 /// </summary>
 public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 {
+    /// <summary>A truncated (<c>$tb</c>) or soft-deleted stream hides events that <c>$all</c> still serves.</summary>
+    public bool StreamsCanHideLoggedEvents => true;
+
     private const int MaxAnyAttempts = 100;
     private const ulong ReadAllMinBatch = 64;
 
