@@ -71,7 +71,7 @@ public static class Idempotency
             var status = http.Response.StatusCode;
             if (status is >= 200 and < 500 and not 429)
             {
-                await store.CompleteAsync(caller, key, status, http.Response.ContentType, copy.ToArray(), CancellationToken.None);
+                await store.CompleteAsync(caller, key, fingerprint, status, http.Response.ContentType, copy.ToArray(), CancellationToken.None);
                 completed = true;
             }
         }
@@ -84,12 +84,12 @@ public static class Idempotency
         }
     });
 
-    /// <summary>SHA-256 over method, path and body: what makes two requests "the same request".</summary>
+    /// <summary>SHA-256 over method, path with query and body: what makes two requests "the same request".</summary>
     private static async Task<byte[]> FingerprintAsync(HttpRequest request, CancellationToken ct)
     {
         request.EnableBuffering();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes($"{request.Method}\n{request.Path}\n"));
+        hash.AppendData(Encoding.UTF8.GetBytes($"{request.Method}\n{request.Path}{request.QueryString}\n"));
         var buffer = new byte[16 * 1024];
         int read;
         while ((read = await request.Body.ReadAsync(buffer, ct)) > 0) hash.AppendData(buffer, 0, read);

@@ -25,7 +25,8 @@ public interface IIdempotencyStore
 {
     Task<IdempotencyClaim> ClaimAsync(string caller, Guid key, byte[] fingerprint, CancellationToken ct);
 
-    Task CompleteAsync(string caller, Guid key, int status, string? contentType, byte[] body, CancellationToken ct);
+    /// <summary>Keeps the answer for exact retries — even when a slow first request's claim lapsed meanwhile.</summary>
+    Task CompleteAsync(string caller, Guid key, byte[] fingerprint, int status, string? contentType, byte[] body, CancellationToken ct);
 
     /// <summary>Gives the key back (the request failed without an answer worth keeping: a retry runs it again).</summary>
     Task ReleaseAsync(string caller, Guid key, CancellationToken ct);

@@ -63,10 +63,17 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
         return new IdempotencyClaim.Replay(reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<byte[]>(4));
     }
 
-    public async Task CompleteAsync(string caller, Guid key, int status, string? contentType, byte[] body, CancellationToken ct)
+    public async Task CompleteAsync(string caller, Guid key, byte[] fingerprint, int status, string? contentType, byte[] body, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "UPDATE he_idempotency SET status = @status, content_type = @contentType, body = @body WHERE caller = @caller AND key = @key");
+        // An upsert: a first request slower than the lease has lost its row (a retry claimed it, then failed and
+        // released it), yet its answer is the one exact retries must get. Never over another request's row.
+        await using var cmd = dataSource.CreateCommand("""
+            INSERT INTO he_idempotency (caller, key, fingerprint, status, content_type, body)
+            VALUES (@caller, @key, @fingerprint, @status, @contentType, @body)
+            ON CONFLICT (caller, key) DO UPDATE SET status = EXCLUDED.status, content_type = EXCLUDED.content_type, body = EXCLUDED.body
+            WHERE he_idempotency.fingerprint = EXCLUDED.fingerprint AND he_idempotency.status IS NULL
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]>("fingerprint", NpgsqlDbType.Bytea) { TypedValue = fingerprint });
         cmd.Parameters.Add(new NpgsqlParameter<string>("caller", NpgsqlDbType.Text) { TypedValue = caller });
         cmd.Parameters.Add(new NpgsqlParameter<Guid>("key", NpgsqlDbType.Uuid) { TypedValue = key });
         cmd.Parameters.Add(new NpgsqlParameter<int>("status", NpgsqlDbType.Integer) { TypedValue = status });
