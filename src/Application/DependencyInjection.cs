@@ -31,7 +31,6 @@ public static class DependencyInjection
         services.TryAddSingleton<Ledger.LedgerVerifier>();
         services.TryAddSingleton<AccessOutcomes>();
         services.TryAddSingleton<PatientDirectory>();
-        services.TryAddSingleton<IRecordReader, StreamRecordReader>();
         return services;
     }
 }

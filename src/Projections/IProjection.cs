@@ -24,7 +24,6 @@ public interface IProjection
 /// <summary>An event as a projection sees it: the stored envelope, the event it holds, and its metadata.</summary>
 public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventMetadata Metadata)
 {
-
     public GlobalPosition Position => Envelope.Position ?? throw new InvalidOperationException("An event from the global log has a position.");
 
     public string StreamId => Envelope.StreamId;
@@ -34,8 +33,9 @@ public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventM
     /// <summary>
     /// The patient of a <c>patient-{guid}</c> stream in its one canonical spelling; null for any other stream — a
     /// second spelling of a patient's id is nobody's stream, and its events must not reach that patient's views.
+    /// Parsed once, here, for every projection the event reaches.
     /// </summary>
-    public Guid? PatientId => Application.Patients.PatientStream.TryParseStreamId(StreamId, out var id) ? id : null;
+    public Guid? PatientId { get; } = Application.Patients.PatientStream.TryParseStreamId(Envelope.StreamId, out var id) ? id : null;
 }
 
 /// <summary>

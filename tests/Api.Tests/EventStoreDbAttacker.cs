@@ -22,7 +22,7 @@ public sealed class EventStoreDbAttacker(ServiceHost host) : IAsyncDisposable
     public async Task AppendAsync(EventEnvelope forged, TransactionEndorsement? endorsement, long expectedRevision)
     {
         var reply = await _client.AppendAsync(OnServer(forged.StreamId), o => o.Revision = (ulong)expectedRevision,
-            [EventStoreDbEnvelope.ToProposedMessage(forged, EndorsementSerializer.Serialize(endorsement))], CancellationToken.None);
+            [EventStoreDbEnvelope.ToProposedMessage(forged, endorsement?.ToJson())], CancellationToken.None);
         Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
     }
 

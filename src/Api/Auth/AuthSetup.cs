@@ -61,11 +61,11 @@ public static class AuthSetup
                 {
                     OnTokenValidated = async context =>
                     {
-                        if (Tokens.ActorOf(context.Principal!) is not { } actor)
+                        if (context.HttpContext.ReadCaller(context.Principal!) is not { Actor: var actor } caller)
                             context.Fail("The token lacks subject, role, hospital or patient id.");
                         else if (context.SecurityToken.Issuer != actor.Hospital)
                             context.Fail("A hospital may only issue tokens for itself.");
-                        else if (Tokens.PeriodOf(context.Principal!) is not { } period || period.Lifetime > maxLifetime)
+                        else if (caller.Credential is not { } period || period.Lifetime > maxLifetime)
                             context.Fail($"A token is valid for at most {maxLifetime.TotalHours:0.#} h.");
                         else if (!await IsRegisteredAsync(context.HttpContext.RequestServices, directory.Current, actor, context.HttpContext.RequestAborted))
                             context.Fail("The subject is not registered in the network with this role.");

@@ -1,15 +1,45 @@
 using System.Diagnostics;
+using System.Security.Claims;
 using HealthEvents.Application.Commands;
 using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure.Identity;
 
 namespace HealthEvents.Api.Auth;
 
+/// <summary>
+/// The authenticated caller, read once from the validated bearer token: who acts, and when their credential is valid
+/// (the token's not-before and expiry; null when the token lacks one, which authentication refuses).
+/// </summary>
+public sealed record Caller(Actor Actor, CredentialPeriod? Credential)
+{
+    /// <summary>The caller's name for per-caller state (idempotency keys, command ids, rate buckets): "hospital/subject".</summary>
+    public string Key => $"{Actor.Hospital}/{Actor.Id}";
+}
+
+/// <summary>An Idempotency-Key header, as parsed once by the idempotency middleware.</summary>
+public sealed record IdempotencyKey(Guid Value);
+
 public static class RequestContext
 {
-    /// <summary>The authenticated caller. Endpoints behind RequireAuthorization always have one.</summary>
+    /// <summary>
+    /// Reads the caller from a signature-checked token's claims (null when incomplete) and keeps it for the rest of the
+    /// request: authentication (<see cref="AuthSetup"/>) calls this once, and judges the token by it.
+    /// </summary>
+    public static Caller? ReadCaller(this HttpContext http, ClaimsPrincipal principal)
+    {
+        if (Tokens.ActorOf(principal) is not { } actor) return null;
+        var caller = new Caller(actor, Tokens.PeriodOf(principal));
+        http.Features.Set(caller);
+        return caller;
+    }
+
+    /// <summary>The caller, once authentication accepted the token; null for an anonymous or refused request.</summary>
+    public static Caller? Caller(this HttpContext http) =>
+        http.User.Identity?.IsAuthenticated == true ? http.Features.Get<Caller>() : null;
+
+    /// <summary>The authenticated caller's actor. Endpoints behind RequireAuthorization always have one.</summary>
     public static Actor Actor(this HttpContext http) =>
-        Tokens.ActorOf(http.User) ?? throw new InvalidOperationException("An authenticated request without an actor.");
+        http.Caller()?.Actor ?? throw new InvalidOperationException("An authenticated request without an actor.");
 
     /// <summary>
     /// The command's ids: an Idempotency-Key header (a UUID) names the command id (with the caller), so a retried
@@ -17,14 +47,12 @@ public static class RequestContext
     /// </summary>
     public static CommandContext Command(this HttpContext http)
     {
-        // A malformed key never gets here: Idempotency answers it with a 400. The command id is the caller's key, per caller.
-        var actor = http.Actor();
-        var commandId = Guid.TryParse(http.Request.Headers[Hosting.Idempotency.Header], out var key)
-            ? DeterministicIds.CommandId($"{actor.Hospital}/{actor.Id}", key)
-            : Guid.NewGuid();
+        var caller = http.Caller() ?? throw new InvalidOperationException("An authenticated request without an actor.");
+        // A malformed key never gets here: the idempotency middleware answers it with a 400.
+        var commandId = http.Features.Get<IdempotencyKey>() is { } key ? DeterministicIds.CommandId(caller.Key, key.Value) : Guid.NewGuid();
         var correlationId = Guid.TryParse(http.Request.Headers["X-Correlation-Id"], out var c) ? c
             : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString())) : Guid.NewGuid();
         // The token's validity travels with the command: every endorser checks the command's time falls within it.
-        return new CommandContext(actor, commandId, correlationId, Tokens.PeriodOf(http.User));
+        return new CommandContext(caller.Actor, commandId, correlationId, caller.Credential);
     }
 }

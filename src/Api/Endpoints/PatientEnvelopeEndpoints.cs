@@ -41,8 +41,6 @@ public static class PatientEnvelopeEndpoints
         string StreamId, IReadOnlyList<EnvelopeView> Events, IReadOnlyList<HospitalKeysView> Hospitals, string EndorsementPolicy,
         IReadOnlyList<NetworkTimeView> Timeline, LedgerView? Ledger);
 
-    private static readonly JsonSerializerOptions EndorsementJson = new(JsonSerializerDefaults.Web);
-
     public static RouteGroupBuilder MapPatientEnvelopes(this RouteGroupBuilder patients)
     {
         patients.MapGet("/{id:guid}/envelopes", Envelopes);
@@ -114,5 +112,5 @@ public static class PatientEnvelopeEndpoints
     private static EnvelopeView View(EventEnvelope e) =>
         new(e.EventId, e.Version, e.Type, Convert.ToBase64String(e.Data), Convert.ToBase64String(e.Metadata),
             Convert.ToBase64String(e.PrevHash), Convert.ToBase64String(e.Hash),
-            e.Endorsement is null ? null : Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(e.Endorsement, EndorsementJson)));
+            e.Endorsement is null ? null : Convert.ToBase64String(e.Endorsement.ToJson()));
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using HealthEvents.Api.Auth;
 using HealthEvents.Api.Errors;
-using HealthEvents.Infrastructure.Identity;
 
 namespace HealthEvents.Api.Hosting;
 
@@ -46,7 +46,7 @@ public static class FairUse
 
     /// <summary>The authenticated caller (hospital and subject), else the client address: one bucket each.</summary>
     private static string CallerOf(HttpContext http) =>
-        http.User.Identity?.IsAuthenticated == true && Tokens.ActorOf(http.User) is { } actor
-            ? $"caller:{actor.Hospital}/{actor.Id}"
+        http.Caller() is { } caller
+            ? $"caller:{caller.Key}"
             : $"address:{http.Connection.RemoteIpAddress}";
 }

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using HealthEvents.Api.Auth;
 using HealthEvents.Api.Errors;
 using HealthEvents.Application.Ports;
-using HealthEvents.Infrastructure.Identity;
 
 namespace HealthEvents.Api.Hosting;
 
@@ -32,14 +32,14 @@ public static class Idempotency
             await Refuse(http, 400, "Invalid Idempotency-Key", "The Idempotency-Key header is one UUID (8-4-4-4-12 hex digits).", "idempotency-key-invalid");
             return;
         }
-        if (http.User.Identity?.IsAuthenticated != true || Tokens.ActorOf(http.User) is not { } actor)
+        if (http.Caller()?.Key is not { } caller)
         {
             await next(http); // the endpoint answers 401; nothing to remember
             return;
         }
+        http.Features.Set(new IdempotencyKey(key)); // the command id derives from it (RequestContext)
 
         var store = http.RequestServices.GetRequiredService<IIdempotencyStore>();
-        var caller = $"{actor.Hospital}/{actor.Id}";
         var fingerprint = await FingerprintAsync(http.Request, http.RequestAborted);
         switch (await store.ClaimAsync(caller, key, fingerprint, http.RequestAborted))
         {

@@ -18,9 +18,6 @@ public sealed record ConsentGrantedResult(Guid ConsentId, Receipt Receipt);
 
 public sealed class GrantConsentValidator : AbstractValidator<GrantConsentCommand>
 {
-    /// <summary>Shorthand for every category that is not sensitive: a general consent never releases the sensitive ones.</summary>
-    public const string AllGeneral = "all";
-
     public GrantConsentValidator(NetworkDirectory network)
     {
         RuleFor(c => c.ConsentId).NotEqual(Guid.Empty);
@@ -37,7 +34,7 @@ public sealed class GrantConsentValidator : AbstractValidator<GrantConsentComman
                 if (network.Current.GranteeProblem(grantee) is { } problem) context.AddFailure("Grantee.Id", problem);
             })
             .When(c => c.Grantee is { Id.Length: > 0 and <= 200 } g && KebabCase.TryParse<GranteeKind>(g.Kind, out _));
-        RuleFor(c => c.Categories).NonEmptyListOf<GrantConsentCommand, Category>(AllGeneral);
+        RuleFor(c => c.Categories).Categories();
         RuleFor(c => c.Purposes).NonEmptyListOf<GrantConsentCommand, Purpose>();
         RuleFor(c => c.Actions).NonEmptyListOf<GrantConsentCommand, AccessAction>();
         RuleFor(c => c.ValidUntil).GreaterThan(c => c.ValidFrom).When(c => c.ValidFrom is not null && c.ValidUntil is not null)
@@ -47,13 +44,6 @@ public sealed class GrantConsentValidator : AbstractValidator<GrantConsentComman
     /// <summary>The grantee as the domain names it: its id in Unicode normalisation form C, compared exactly from then on.</summary>
     public static Grantee Grantee(GranteeInput input) =>
         new(ValidationRules.Parse<GranteeKind>(input.Kind), Identifiers.Normalize(input.Id)!);
-
-    public static IReadOnlyList<Category> Expand(IEnumerable<string> categories) =>
-        categories.SelectMany(c => c == AllGeneral
-                ? Domain.Common.Categories.All.Where(x => !x.IsSensitive())
-                : [ValidationRules.Parse<Category>(c)])
-            .Distinct()
-            .ToList();
 }
 
 public sealed class GrantConsentHandler(PatientStream patients) : IRequestHandler<GrantConsentCommand, ConsentGrantedResult>
@@ -64,7 +54,7 @@ public sealed class GrantConsentHandler(PatientStream patients) : IRequestHandle
         var result = await patients.ExecuteAsync(c.PatientId, at => new GrantConsent(
             consentId,
             GrantConsentValidator.Grantee(c.Grantee),
-            GrantConsentValidator.Expand(c.Categories),
+            ValidationRules.ParseCategories(c.Categories),
             ValidationRules.ParseAll<Purpose>(c.Purposes),
             ValidationRules.ParseAll<AccessAction>(c.Actions),
             (c.ValidFrom ?? at).ToUniversalTime(),

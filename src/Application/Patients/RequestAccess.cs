@@ -14,7 +14,7 @@ public sealed class RequestAccessValidator : AbstractValidator<RequestAccessComm
     public RequestAccessValidator()
     {
         RuleFor(c => c.Purpose).OneOf<RequestAccessCommand, Purpose>();
-        RuleFor(c => c.Categories).NonEmptyListOf<RequestAccessCommand, Category>(GrantConsentValidator.AllGeneral);
+        RuleFor(c => c.Categories).Categories();
     }
 }
 
@@ -24,7 +24,7 @@ public sealed class RequestAccessHandler(PatientStream patients, AccessOutcomes 
     {
         var accessId = DeterministicIds.EventId(c.Context.CommandId, -1);
         var result = await patients.ExecuteAsync(c.PatientId, at => new RequestAccess(
-            accessId, ValidationRules.Parse<Purpose>(c.Purpose), GrantConsentValidator.Expand(c.Categories), c.Context.Actor, at), c.Context, ct);
+            accessId, ValidationRules.Parse<Purpose>(c.Purpose), ValidationRules.ParseCategories(c.Categories), c.Context.Actor, at), c.Context, ct);
         return await outcomes.FromAsync(c.PatientId, result, ct);
     }
 }

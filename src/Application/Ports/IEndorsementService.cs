@@ -1,4 +1,6 @@
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Domain.Network;
 
 namespace HealthEvents.Application.Ports;
 
@@ -47,4 +49,56 @@ public sealed class NoEndorsement : IEndorsementService
 {
     public Task<TransactionEndorsement?> EndorseAsync(TransactionProposal proposal, CancellationToken ct = default) =>
         Task.FromResult<TransactionEndorsement?>(null);
+}
+
+/// <summary>Reaches one hospital's endorser, wherever it runs. Never throws for the endorser's own failures: those are refusals.</summary>
+public interface IEndorserClient
+{
+    Task<EndorsementReply> EndorseAsync(EndorsementRequest request, CancellationToken ct);
+}
+
+public interface IEndorserClients
+{
+    /// <summary>The client for a member's endorser, or null when this node cannot reach it at all.</summary>
+    IEndorserClient? For(HospitalState hospital);
+}
+
+/// <summary>
+/// This node's hospital and its identity key, which signs the proposals it submits; and the hospitals it acts
+/// for — those whose identity key it holds, which issue its callers' tokens and sign their assertions.
+/// </summary>
+public interface INodeIdentity
+{
+    /// <summary>The node's own hospital: the submitter of its proposals, and the hospital of its system actors.</summary>
+    string HospitalId { get; }
+
+    /// <summary>Whether this node acts for <paramref name="hospitalId"/>: holds its identity key (and may accept its tokens).</summary>
+    bool ActsFor(string hospitalId);
+
+    /// <summary>The identity key <paramref name="hospitalId"/> has at <paramref name="at"/>, if this node acts for that hospital and holds it; else null.</summary>
+    IHospitalSigner? IdentityOf(string hospitalId, DateTimeOffset at);
+}
+
+/// <summary>A hospital's private key for one use, held by that hospital's node only.</summary>
+public interface IHospitalSigner
+{
+    string HospitalId { get; }
+    string KeyId { get; }
+    byte[] Sign(byte[] message);
+}
+
+/// <summary>A hospital's private keys of one use, by key id: a signer uses the key the network records as valid at the time.</summary>
+public interface IHospitalKeys
+{
+    string HospitalId { get; }
+
+    /// <summary>The key with this id, or null when this node does not hold it.</summary>
+    IHospitalSigner? Signer(string keyId);
+}
+
+public static class HospitalKeys
+{
+    /// <summary>The key the network records for this hospital and use at <paramref name="at"/>, if this node holds it.</summary>
+    public static IHospitalSigner? SignerAt(this IHospitalKeys keys, NetworkState network, KeyUse use, DateTimeOffset at) =>
+        network.KeyAt(keys.HospitalId, use, at) is { } key ? keys.Signer(key.KeyId) : null;
 }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace HealthEvents.Application.Ports;
 
 /// <summary>
@@ -70,4 +72,122 @@ public sealed class DuplicateEventIdException(Guid eventId, string reason)
     : InvalidOperationException($"Event {eventId} {reason}.")
 {
     public Guid EventId { get; } = eventId;
+}
+
+/// <summary>An event as the caller proposes it: the bytes are produced once and never re-serialised.</summary>
+public sealed record ProposedEvent(Guid EventId, string Type, byte[] Data, byte[] Metadata);
+
+/// <summary>
+/// An event as stored: its place in the stream, the hash chain link, and the endorsement of the
+/// transaction it belongs to. <see cref="Position"/> is set when read from the global log.
+/// </summary>
+public sealed record EventEnvelope(
+    Guid EventId,
+    string StreamId,
+    long Version,
+    string Type,
+    byte[] Data,
+    byte[] Metadata,
+    byte[] PrevHash,
+    byte[] Hash,
+    TransactionEndorsement? Endorsement,
+    GlobalPosition? Position = null);
+
+/// <summary>
+/// Endorsement of one transaction (the events one command appended to one stream), carried by each
+/// of its events. Signatures cover <see cref="SignedRoot"/>: the transaction hash itself (a batch of one,
+/// empty path) or the RFC 9162 Merkle root of a batch of transaction hashes, with this transaction's
+/// leaf index, batch size and inclusion path.
+/// </summary>
+public sealed record TransactionEndorsement(
+    long FirstVersion,
+    int EventCount,
+    byte[] SignedRoot,
+    long LeafIndex,
+    long BatchSize,
+    IReadOnlyList<byte[]> InclusionPath,
+    IReadOnlyList<EndorsementSignature> Signatures)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// The endorsement's stored and served form, the same in every store and on the envelopes route: UTF-8 JSON with
+    /// web naming (camelCase), byte arrays as base64. PostgreSQL keeps it in <c>he_events.endorsement</c>, EventStoreDB in
+    /// each event's custom metadata; it is outside the hash chain, protected by its own signatures.
+    /// </summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+
+    /// <summary>Reads <see cref="ToJson"/>'s form; throws <see cref="JsonException"/> or <see cref="InvalidDataException"/> when it is not one.</summary>
+    public static TransactionEndorsement FromJson(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize<TransactionEndorsement>(json, Json) ?? throw new InvalidDataException("A stored endorsement is null.");
+}
+
+/// <summary>ECDSA P-256 / SHA-256 signature in IEEE P1363 (r||s) form.</summary>
+public sealed record EndorsementSignature(string HospitalId, string KeyId, byte[] Signature);
+
+/// <summary>
+/// A position in the global log, a pair like EventStoreDB's (commit, prepare). On PostgreSQL it is
+/// (transaction id, row position): ordering by the committing transaction first is what lets a
+/// reader never skip a transaction that commits late.
+/// </summary>
+public readonly record struct GlobalPosition(ulong Commit, ulong Prepare) : IComparable<GlobalPosition>
+{
+    public static readonly GlobalPosition Start = new(0, 0);
+
+    public int CompareTo(GlobalPosition other) =>
+        Commit != other.Commit ? Commit.CompareTo(other.Commit) : Prepare.CompareTo(other.Prepare);
+
+    public static bool operator <(GlobalPosition a, GlobalPosition b) => a.CompareTo(b) < 0;
+    public static bool operator >(GlobalPosition a, GlobalPosition b) => a.CompareTo(b) > 0;
+    public static bool operator <=(GlobalPosition a, GlobalPosition b) => a.CompareTo(b) <= 0;
+    public static bool operator >=(GlobalPosition a, GlobalPosition b) => a.CompareTo(b) >= 0;
+
+    public override string ToString() => $"{Commit}/{Prepare}";
+}
+
+/// <summary>What the appender believes about the stream: no stream yet, an exact last version, or anything.</summary>
+public readonly record struct ExpectedVersion
+{
+    private const long NoStreamValue = -1;
+    private const long AnyValue = -2;
+
+    private ExpectedVersion(long value) => Value = value;
+
+    public long Value { get; }
+
+    public static readonly ExpectedVersion NoStream = new(NoStreamValue);
+    public static readonly ExpectedVersion Any = new(AnyValue);
+
+    /// <summary>The stream's last version is exactly <paramref name="lastVersion"/> (a stream of n events: n-1).</summary>
+    public static ExpectedVersion Exactly(long lastVersion) =>
+        lastVersion >= 0 ? new(lastVersion) : throw new ArgumentOutOfRangeException(nameof(lastVersion));
+
+    /// <summary>The expectation matching a stream whose last version is <paramref name="lastVersion"/> (-1: none).</summary>
+    public static ExpectedVersion After(long lastVersion) => lastVersion < 0 ? NoStream : Exactly(lastVersion);
+
+    public bool IsAny => Value == AnyValue;
+    public bool IsNoStream => Value == NoStreamValue;
+
+    public bool IsMetBy(long actualLastVersion) => IsAny || Value == actualLastVersion;
+
+    public override string ToString() => IsAny ? "any" : IsNoStream ? "no-stream" : Value.ToString();
+}
+
+/// <summary>What every adapter refuses before touching its store: the port's contract for a well-formed append.</summary>
+public static class AppendValidation
+{
+    public static void Validate(string streamId, IReadOnlyList<ProposedEvent> events)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0) throw new ArgumentException("An append needs at least one event.", nameof(events));
+        var ids = new HashSet<Guid>();
+        foreach (var e in events)
+        {
+            ArgumentNullException.ThrowIfNull(e);
+            if (e.Data is null || e.Metadata is null || string.IsNullOrEmpty(e.Type))
+                throw new ArgumentException($"Event {e.EventId} lacks a type, data or metadata.", nameof(events));
+            if (!ids.Add(e.EventId)) throw new ArgumentException($"Event id {e.EventId} appears twice in one append.", nameof(events));
+        }
+    }
 }

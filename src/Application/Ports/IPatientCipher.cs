@@ -7,7 +7,10 @@ namespace HealthEvents.Application.Ports;
 /// </summary>
 public interface IPatientCipher
 {
-    /// <summary>Ciphertext as a self-describing base64 string; creates the patient's key on first use.</summary>
+    /// <summary>
+    /// Ciphertext as a self-describing base64 string; creates the patient's key on first use. Throws
+    /// <see cref="PatientForgottenException"/> once the key was destroyed.
+    /// </summary>
     Task<string> EncryptAsync(Guid patientId, string plaintext, CancellationToken ct = default);
 
     /// <summary>The plaintext, or null when the patient's key has been destroyed (forgotten).</summary>
@@ -16,3 +19,10 @@ public interface IPatientCipher
     /// <summary>Destroys the patient's data key. Idempotent.</summary>
     Task ForgetAsync(Guid patientId, CancellationToken ct = default);
 }
+
+/// <summary>
+/// Content cannot be encrypted for a patient whose data key was destroyed: a forgotten patient stays
+/// forgotten. Carries no patient id or content, so it can be logged as is.
+/// </summary>
+public sealed class PatientForgottenException()
+    : InvalidOperationException("The patient has been forgotten: their data key was destroyed, so no content can be encrypted for them.");

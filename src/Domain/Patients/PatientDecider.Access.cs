@@ -2,6 +2,53 @@ using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Patients;
 
+public sealed record RequestAccess(
+    Guid AccessId, Purpose Purpose, IReadOnlyList<Category> Categories, Actor Actor, DateTimeOffset At) : IPatientCommand;
+
+public sealed record UseEmergencyAccess(Guid AccessId, string Reason, Actor Actor, DateTimeOffset At) : IPatientCommand;
+
+[EventType("access.granted.v1")]
+public sealed record AccessGranted(
+    Guid AccessId,
+    Actor Actor,
+    Purpose Purpose,
+    IReadOnlyList<Category> CategoriesRequested,
+    IReadOnlyList<Category> CategoriesReleased,
+    IReadOnlyList<Guid> ConsentIds) : IPatientEvent;
+
+/// <summary>Recorded rather than rejected, so the patient sees every attempt.</summary>
+[EventType("access.denied.v1")]
+public sealed record AccessDenied(
+    Guid AccessId,
+    Actor Actor,
+    Purpose Purpose,
+    IReadOnlyList<Category> CategoriesRequested,
+    string Reason) : IPatientEvent;
+
+/// <summary>Break-glass: released without consent, and shown prominently in the patient's audit view.</summary>
+[EventType("access.emergency-used.v1")]
+public sealed record EmergencyAccessUsed(
+    Guid AccessId, Actor Actor, string Reason, IReadOnlyList<Category> CategoriesReleased) : IPatientEvent;
+
+/// <summary>
+/// What an actor may have: the released categories in request order, the consents that released
+/// them (sorted), and why nothing was released when nothing was.
+/// </summary>
+public sealed record ConsentEvaluation(
+    IReadOnlyList<Category> Released, IReadOnlyList<Guid> ConsentIds, string? DenialReason)
+{
+    public bool IsGranted => Released.Count > 0;
+}
+
+/// <summary>Reasons recorded in <see cref="AccessDenied"/>. Stable texts: the audit view shows them.</summary>
+public static class DenialReasons
+{
+    public const string NoConsent = "no active consent covers the request";
+    public const string ResearchersGetAggregatesOnly = "researchers receive aggregates only";
+    public const string BreakGlassNeedsPhysician = "break-glass requires a physician";
+    public const string PatientForgotten = "the patient has been forgotten";
+}
+
 public sealed partial class PatientDecider
 {
     /// <summary>

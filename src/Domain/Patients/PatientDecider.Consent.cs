@@ -2,6 +2,32 @@ using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Patients;
 
+public sealed record GrantConsent(
+    Guid ConsentId,
+    Grantee Grantee,
+    IReadOnlyList<Category> Categories,
+    IReadOnlyList<Purpose> Purposes,
+    IReadOnlyList<AccessAction> Actions,
+    DateTimeOffset ValidFrom,
+    DateTimeOffset? ValidUntil,
+    Actor Actor,
+    DateTimeOffset At) : IPatientCommand;
+
+public sealed record RevokeConsent(Guid ConsentId, Actor Actor, DateTimeOffset At) : IPatientCommand;
+
+[EventType("consent.granted.v1")]
+public sealed record ConsentGranted(
+    Guid ConsentId,
+    Grantee Grantee,
+    IReadOnlyList<Category> Categories,
+    IReadOnlyList<Purpose> Purposes,
+    IReadOnlyList<AccessAction> Actions,
+    DateTimeOffset ValidFrom,
+    DateTimeOffset? ValidUntil) : IPatientEvent;
+
+[EventType("consent.revoked.v1")]
+public sealed record ConsentRevoked(Guid ConsentId) : IPatientEvent;
+
 public sealed partial class PatientDecider
 {
     private static IReadOnlyList<IPatientEvent> Grant(GrantConsent command, PatientState state)

@@ -2,6 +2,19 @@ using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Patients;
 
+public sealed record LinkInsurance(
+    string Insurer, string PolicyReferenceHash, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil,
+    Actor Actor, DateTimeOffset At) : IPatientCommand;
+
+public sealed record EndInsurance(Actor Actor, DateTimeOffset At) : IPatientCommand;
+
+[EventType("insurance.linked.v1")]
+public sealed record InsuranceLinked(
+    string Insurer, string PolicyReferenceHash, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil) : IPatientEvent;
+
+[EventType("insurance.ended.v1")]
+public sealed record InsuranceEnded(DateTimeOffset EndedAt) : IPatientEvent;
+
 public sealed partial class PatientDecider
 {
     private static IReadOnlyList<IPatientEvent> Link(LinkInsurance command)

@@ -2,6 +2,32 @@ using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Patients;
 
+/// <summary>A command on one patient's stream. The actor and time come with it, never from a clock.</summary>
+public interface IPatientCommand : IDomainCommand;
+
+/// <summary>An event of the <c>patient-{patientId}</c> stream.</summary>
+public interface IPatientEvent : IEvent;
+
+public sealed record RegisterPatient(
+    Guid PatientId, string HomeHospital, int BirthYear, Sex Sex, string EncryptedDemographics,
+    Actor Actor, DateTimeOffset At) : IPatientCommand;
+
+public sealed record CorrectPatientDetails(
+    int BirthYear, Sex Sex, string EncryptedDemographics, Actor Actor, DateTimeOffset At) : IPatientCommand;
+
+public sealed record ForgetPatient(Actor Actor, DateTimeOffset At) : IPatientCommand;
+
+[EventType("patient.registered.v1")]
+public sealed record PatientRegistered(
+    Guid PatientId, string HomeHospital, int BirthYear, Sex Sex, string EncryptedDemographics) : IPatientEvent;
+
+[EventType("patient.details-corrected.v1")]
+public sealed record PatientDetailsCorrected(int BirthYear, Sex Sex, string EncryptedDemographics) : IPatientEvent;
+
+/// <summary>The patient's data key was destroyed; encrypted content is unreadable from now on.</summary>
+[EventType("patient.forgotten.v1")]
+public sealed record PatientForgotten(DateTimeOffset ForgottenAt) : IPatientEvent;
+
 public sealed partial class PatientDecider : IDecider<PatientState, IPatientCommand, IPatientEvent>
 {
     private PatientDecider() { }

@@ -47,3 +47,72 @@ public sealed record PatientState(
     /// <summary>Linked, not ended, and not yet expired at <paramref name="at"/>: the one that can be ended.</summary>
     public bool HasCurrentInsurance(DateTimeOffset at) => Insurance is { EndedAt: null } period && at < period.ValidUntil;
 }
+
+public sealed record ConsentRule(
+    Grantee Grantee,
+    ImmutableArray<Category> Categories,
+    ImmutableArray<Purpose> Purposes,
+    ImmutableArray<AccessAction> Actions,
+    DateTimeOffset ValidFrom,
+    DateTimeOffset? ValidUntil,
+    bool Revoked)
+{
+    public static ConsentRule From(ConsentGranted granted) => new(
+        granted.Grantee,
+        [.. granted.Categories],
+        [.. granted.Purposes],
+        [.. granted.Actions],
+        granted.ValidFrom,
+        granted.ValidUntil,
+        Revoked: false);
+
+    /// <summary>ValidFrom inclusive, ValidUntil exclusive, open-ended when absent.</summary>
+    public bool IsActiveAt(DateTimeOffset at) =>
+        !Revoked && ValidFrom <= at && (ValidUntil is not { } until || at < until);
+
+    public bool Allows(Actor actor, Purpose purpose, AccessAction action, DateTimeOffset at) =>
+        IsActiveAt(at) && Grantee.Matches(actor) && Purposes.Contains(purpose) && Actions.Contains(action);
+}
+
+public enum GranteeKind { Practitioner, Hospital, Role }
+
+/// <summary>Who a consent is for. For <see cref="GranteeKind.Role"/> the id is the kebab-case role name ("home-care").</summary>
+public sealed record Grantee(GranteeKind Kind, string Id)
+{
+    public static Grantee Practitioner(string id) => new(GranteeKind.Practitioner, id);
+    public static Grantee Hospital(string id) => new(GranteeKind.Hospital, id);
+    public static Grantee OfRole(Role role) => new(GranteeKind.Role, KebabCase.Of(role));
+
+    // Practitioner and hospital grants are for staff: a patient or researcher who happens to carry
+    // the same id or hospital claim is not the grantee.
+    /// <summary>
+    /// Whether this grant names a researcher: the researcher role, the researcher's own id (kind practitioner) or their
+    /// organisation (kind hospital). Researchers never act under a grant (they see aggregates); grants name them for
+    /// research projections and the uses endorsers check.
+    /// </summary>
+    public bool NamesResearcher(string researcherId, string? organisation) => Kind switch
+    {
+        GranteeKind.Role => string.Equals(Id, KebabCase.Of(Role.Researcher), StringComparison.Ordinal),
+        GranteeKind.Practitioner => string.Equals(Id, researcherId, StringComparison.Ordinal),
+        GranteeKind.Hospital => organisation is not null && string.Equals(Id, organisation, StringComparison.Ordinal),
+        _ => false,
+    };
+
+    public bool Matches(Actor actor) => Kind switch
+    {
+        GranteeKind.Practitioner => actor.IsPractitioner && string.Equals(actor.Id, Id, StringComparison.Ordinal),
+        GranteeKind.Hospital => actor.IsPractitioner && string.Equals(actor.Hospital, Id, StringComparison.Ordinal),
+        GranteeKind.Role => string.Equals(KebabCase.Of(actor.Role), Id, StringComparison.Ordinal),
+        _ => false,
+    };
+}
+
+public sealed record EntryState(Category Category, string AuthorHospital, bool Retracted);
+
+public sealed record InsurancePeriod(
+    string Insurer, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil, DateTimeOffset? EndedAt)
+{
+    /// <summary>ValidFrom inclusive; ValidUntil and EndedAt exclusive.</summary>
+    public bool Covers(DateTimeOffset at) =>
+        ValidFrom <= at && at < ValidUntil && (EndedAt is not { } ended || at < ended);
+}

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using HealthEvents.Application.Ports;
 using Npgsql;
 using NpgsqlTypes;
 

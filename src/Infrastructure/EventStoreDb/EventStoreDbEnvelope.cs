@@ -105,7 +105,7 @@ internal static class EventStoreDbEnvelope
             Metadata: wrapper.Metadata,
             PrevHash: wrapper.PrevHash,
             Hash: wrapper.Hash,
-            Endorsement: wrapper.Endorsement is null ? null : EndorsementSerializer.Deserialize(wrapper.Endorsement),
+            Endorsement: wrapper.Endorsement is null ? null : TransactionEndorsement.FromJson(wrapper.Endorsement),
             Position: PositionOf(readEvent));
     }
 

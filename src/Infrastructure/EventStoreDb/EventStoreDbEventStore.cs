@@ -104,7 +104,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         TransactionEndorsement? endorsement = null, CancellationToken ct = default)
     {
         Validate(streamId, events);
-        var endorsementBytes = EndorsementSerializer.Serialize(endorsement);
+        var endorsementBytes = endorsement?.ToJson();
 
         var claimedBefore = await EventIdClaims.ClaimAsync(_client, _prefix, streamId, events.Select(e => e.EventId), ct);
         if (claimedBefore.Count > 0 && await TryReplayAsync(streamId, expected, events, claimedBefore, ct) is { } replay)

@@ -86,7 +86,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         TransactionEndorsement? endorsement = null, CancellationToken ct = default)
     {
         AppendValidation.Validate(streamId, events);
-        var endorsementBytes = SerializeEndorsement(endorsement);
+        var endorsementBytes = endorsement?.ToJson();
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
 
         // Fast path, one round trip: the head is known (a new stream, or cached from this store's own writes and
@@ -150,7 +150,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         if (head.Stored.Count > 0) return Replay(streamId, expected, events, head);
         if (!expected.IsMetBy(head.LastVersion)) throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
         var linked = HashChain.Link(streamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, events, endorsement);
-        return new AppendResult(await InsertAsync(conn, transaction, linked, SerializeEndorsement(endorsement), notifyInTransaction: true, ct));
+        return new AppendResult(await InsertAsync(conn, transaction, linked, endorsement?.ToJson(), notifyInTransaction: true, ct));
     }
 
     private sealed record Head(long LastVersion, byte[]? LastHash, IReadOnlyList<EventEnvelope> Stored);
@@ -326,12 +326,8 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         Metadata: r.GetFieldValue<byte[]>(7),
         PrevHash: r.GetFieldValue<byte[]>(8),
         Hash: r.GetFieldValue<byte[]>(9),
-        Endorsement: r.IsDBNull(10) ? null : DeserializeEndorsement(r.GetFieldValue<byte[]>(10)),
+        Endorsement: r.IsDBNull(10) ? null : TransactionEndorsement.FromJson(r.GetFieldValue<byte[]>(10)),
         Position: new GlobalPosition(r.GetFieldValue<ulong>(0), (ulong)r.GetInt64(1)));
-
-    private static byte[]? SerializeEndorsement(TransactionEndorsement? endorsement) => EndorsementSerializer.Serialize(endorsement);
-
-    private static TransactionEndorsement DeserializeEndorsement(byte[] json) => EndorsementSerializer.Deserialize(json);
 
     // ---------------------------------------------------------------- subscription
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.Crypto;
 
 namespace HealthEvents.Infrastructure.Tests.Crypto;

@@ -30,7 +30,7 @@ public sealed class EventStoreDbEnvelopeTests
     [Fact]
     public void Data_metadata_hash_link_and_endorsement_round_trip_byte_exact()
     {
-        var endorsementBytes = EndorsementSerializer.Serialize(Endorsement);
+        var endorsementBytes = Endorsement.ToJson();
         var linked = Linked(
             ("Opaque", [0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0xed, 0xa0, 0x80, 0x00], "{\"a\":1}"u8.ToArray()),
             ("PatientDétailsCorrected", Encoding.UTF8.GetBytes("{ \"b\" :\t2 ,\r\n \"s\":\"\\u00e9 é 🩺\"}\n"), []),
@@ -54,7 +54,7 @@ public sealed class EventStoreDbEnvelopeTests
             Assert.Equal(HashChain.ComputeHash(read), read.Hash);
             Assert.Equal(new GlobalPosition(position, position), read.Position);
             Assert.NotNull(read.Endorsement);
-            Assert.Equal(endorsementBytes, EndorsementSerializer.Serialize(read.Endorsement));
+            Assert.Equal(endorsementBytes, read.Endorsement?.ToJson());
         }
     }
 

@@ -1,10 +1,30 @@
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Reflection;
+using FluentValidation;
 using FluentValidation.Results;
 using HealthEvents.Domain.Common;
+using Mediator;
 
 namespace HealthEvents.Application.Commands;
+
+/// <summary>
+/// The one validation step of the pipeline: the text rule over every string (<see cref="TextRules"/>), then the
+/// command's own validators; an invalid command fails with field errors before anything is loaded or appended.
+/// </summary>
+public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidator<TMessage>> validators)
+    : IPipelineBehavior<TMessage, TResponse>
+    where TMessage : notnull, IMessage
+{
+    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    {
+        var failures = new List<FluentValidation.Results.ValidationFailure>(TextRules.Check(message));
+        foreach (var validator in validators)
+            failures.AddRange((await validator.ValidateAsync(message, cancellationToken)).Errors);
+        if (failures.Count > 0) throw new ValidationException(failures);
+        return await next(message, cancellationToken);
+    }
+}
 
 /// <summary>Marks narrative text (an entry's text, a reason): the one kind of field where tab, CR and LF are allowed.</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
@@ -80,4 +100,43 @@ public static class TextRules
             .Where(p => p.GetIndexParameters().Length == 0 && p.PropertyType != typeof(CommandContext))
             .Select(p => (p, p.GetCustomAttribute<NarrativeAttribute>() is not null || parameters.Contains(p.Name)))];
     });
+}
+
+/// <summary>Field rules shared by the command validators.</summary>
+public static class ValidationRules
+{
+    public static IRuleBuilderOptions<T, string?> OneOf<T, TEnum>(this IRuleBuilder<T, string?> rule)
+        where TEnum : struct, Enum =>
+        rule.Must(v => v is not null && KebabCase.TryParse<TEnum>(v, out _))
+            .WithMessage((_, v) => $"'{v}' is not one of: {string.Join(", ", Enum.GetValues<TEnum>().Select(KebabCase.Of))}.");
+
+    public static IRuleBuilderOptions<T, IReadOnlyList<string>?> NonEmptyListOf<T, TEnum>(this IRuleBuilder<T, IReadOnlyList<string>?> rule, params string[] alsoAllowed)
+        where TEnum : struct, Enum =>
+        rule.NotEmpty().WithMessage("At least one value is required.")
+            .Must(values => values is null || values.All(v => v is not null && (alsoAllowed.Contains(v) || KebabCase.TryParse<TEnum>(v, out _))))
+            .WithMessage(_ => $"Each value must be one of: {string.Join(", ", alsoAllowed.Concat(Enum.GetValues<TEnum>().Select(KebabCase.Of)))}.");
+
+    /// <summary>Shorthand for every category that is not sensitive: a general consent or access never names the sensitive ones.</summary>
+    public const string AllGeneral = "all";
+
+    /// <summary>A non-empty list of categories (kebab-case), <see cref="AllGeneral"/> allowed.</summary>
+    public static IRuleBuilderOptions<T, IReadOnlyList<string>?> Categories<T>(this IRuleBuilder<T, IReadOnlyList<string>?> rule) =>
+        rule.NonEmptyListOf<T, Category>(AllGeneral);
+
+    /// <summary>The categories a validated list names, <see cref="AllGeneral"/> expanded, each once, in order.</summary>
+    public static IReadOnlyList<Category> ParseCategories(IEnumerable<string> categories) =>
+        categories.SelectMany(c => c == AllGeneral
+                ? Domain.Common.Categories.All.Where(x => !x.IsSensitive())
+                : [Parse<Category>(c)])
+            .Distinct()
+            .ToList();
+
+    public static IRuleBuilderOptions<T, string?> ShortText<T>(this IRuleBuilder<T, string?> rule, int max = 200) =>
+        rule.NotEmpty().MaximumLength(max);
+
+    public static TEnum Parse<TEnum>(string value) where TEnum : struct, Enum =>
+        KebabCase.TryParse<TEnum>(value, out var parsed) ? parsed : throw new ArgumentException("Unvalidated enum value.");
+
+    public static IReadOnlyList<TEnum> ParseAll<TEnum>(IEnumerable<string> values) where TEnum : struct, Enum =>
+        values.Select(Parse<TEnum>).Distinct().ToList();
 }

@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
+using Microsoft.Extensions.Logging;
+
+namespace HealthEvents.Application.Commands;
+
+// The one command path every handler takes: CommandExecutor loads and decides through CommandDecider (the same code
+// every endorser re-runs), has the transaction endorsed, appends it, and decides again after a lost race.
+
+/// <summary>What every accepted command answers: its events, where they landed, the chain hash and who endorsed it.</summary>
+public sealed record Receipt(IReadOnlyList<Guid> EventIds, long StreamVersion, string Hash, IReadOnlyList<string> EndorsedBy);
+
+/// <summary>The outcome of an accepted command: its receipt and the events it decided.</summary>
+public sealed record CommandResult<TEvent>(Receipt Receipt, IReadOnlyList<TEvent> Events);
+
+/// <summary>
+/// Every command handler's one path: load the stream, decide, endorse, append. A concurrent writer
+/// makes the append (or the endorsement) fail on expected version; the command is then decided again
+/// against the new state (so an access is always judged by the latest consent), a bounded number of times.
+/// </summary>
+public sealed class CommandExecutor(
+    IEventStore store,
+    IEndorsementService endorsement,
+    StreamStateCache cache,
+    CommandDecider decider,
+    ILogger<CommandExecutor> log)
+{
+    /// <summary>
+    /// A command loses a round only to another command that landed, so with fewer than this many
+    /// concurrent writers on one stream every command lands; beyond that the caller gets a 409.
+    /// </summary>
+    public const int MaxAttempts = 10;
+
+    public async Task<CommandResult<TEvent>> ExecuteAsync<TDecider, TState, TCommand, TEvent>(
+        string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct)
+        where TDecider : IDecider<TState, TCommand, TEvent>
+        where TEvent : IEvent
+        where TCommand : notnull
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var decision = await decider.DecideAsync<TDecider, TState, TCommand, TEvent>(streamId, command, at, context, ct);
+            if (decision.Events.Count == 0)
+                return new(new Receipt([], decision.LastVersion, Convert.ToHexStringLower(decision.LastHash), []), decision.Events);
+
+            var expected = ExpectedVersion.After(decision.LastVersion);
+            AppendResult appended;
+            TransactionEndorsement? endorsed;
+            try
+            {
+                endorsed = await endorsement.EndorseAsync(new TransactionProposal(
+                    streamId, expected, decision.LastHash, command, context, at, decision.Envelopes, decision.HomeHospital), ct);
+                appended = await store.AppendAsync(streamId, expected, decision.Proposed, endorsed, ct);
+            }
+            catch (WrongExpectedVersionException e) when (e.ActualLastVersion == decision.LastVersion)
+            {
+                // The stream did not move, so what conflicts is an event id: this command id was applied before.
+                throw RejectedException.Conflict("command-already-applied",
+                    "This command id (Idempotency-Key) was already applied; it is recorded once.");
+            }
+            catch (Exception e) when (e is WrongExpectedVersionException or StaleProposalException && attempt < MaxAttempts)
+            {
+                log.LogDebug("Concurrent write on {StreamId}, deciding again (attempt {Attempt})", streamId, attempt);
+                // Jittered, growing back-off spreads the contenders out instead of colliding again.
+                await Task.Delay(Random.Shared.Next(0, Math.Min(50, 1 << attempt)), ct);
+                continue;
+            }
+            catch (Exception e) when (e is WrongExpectedVersionException or StaleProposalException)
+            {
+                throw new ConcurrencyConflictException(streamId, MaxAttempts, e);
+            }
+
+            var state = decision.Events.Aggregate(decision.Before, TDecider.Evolve);
+            cache.Put(streamId, new StreamSnapshot<TState>(state, appended.LastVersion, appended.TransactionHash));
+            var endorsers = endorsed?.Signatures.Select(s => s.HospitalId).ToList() ?? [];
+            return new(new Receipt(appended.Events.Select(e => e.EventId).ToList(), appended.LastVersion,
+                Convert.ToHexStringLower(appended.TransactionHash), endorsers), decision.Events);
+        }
+    }
+}
+
+/// <summary>
+/// Decides a command against its stream and turns the events into envelopes. Appends nothing and asks
+/// no one: the submitter's executor and every endorser's re-execution both go through it.
+/// </summary>
+public sealed class CommandDecider(StreamLoader loader, EventSerializer serializer)
+{
+    /// <summary>Loads the stream and decides the command: the events, their bytes and their place in the chain. Appends nothing.</summary>
+    public async Task<Decision<TState, TEvent>> DecideAsync<TDecider, TState, TCommand, TEvent>(
+        string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct, long? asOfVersion = null)
+        where TDecider : IDecider<TState, TCommand, TEvent>
+        where TEvent : IEvent
+    {
+        var snapshot = await loader.LoadAsync<TDecider, TState, TCommand, TEvent>(streamId, ct, asOfVersion);
+        var events = TDecider.Decide(command, snapshot.State);
+        var metadata = new EventMetadata(context.Actor.Id, context.Actor.Role, context.Actor.Hospital,
+            context.CommandId, context.CorrelationId, at).ToBytes();
+        var proposed = events
+            .Select((e, i) => new ProposedEvent(DeterministicIds.EventId(context.CommandId, i), serializer.NameOf(e), serializer.Serialize(e), metadata))
+            .ToList();
+        var envelopes = proposed.Count == 0 ? [] : HashChain.Link(streamId, snapshot.Version, snapshot.LastHash, proposed, endorsement: null);
+        var after = events.Aggregate(snapshot.State, TDecider.Evolve);
+        var home = after is IHasHomeHospital { HomeHospital: { Length: > 0 } h } ? h : null;
+        return new(snapshot.State, snapshot.Version, snapshot.LastHash, events, proposed, envelopes, home);
+    }
+}
+
+/// <summary>
+/// A command decided against a stream as it was at <see cref="LastVersion"/>: the domain events, and
+/// the envelopes they become — bytes, ids, versions and hashes. The submitter and every endorser build
+/// it through the same <see cref="CommandDecider.DecideAsync{TDecider,TState,TCommand,TEvent}"/>, which is what
+/// makes "byte-identical on re-execution" a meaningful test.
+/// </summary>
+public sealed record Decision<TState, TEvent>(
+    TState Before, long LastVersion, byte[] LastHash, IReadOnlyList<TEvent> Events,
+    IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Envelopes, string? HomeHospital);
+
+/// <summary>Folds a stream into its decision state, reading only what the cache has not seen yet.</summary>
+public sealed class StreamLoader(IEventStore store, EventSerializer serializer, StreamStateCache cache)
+{
+    /// <summary>
+    /// The stream's state now: the cached snapshot extended by whatever was appended since. With
+    /// <paramref name="asOfVersion"/>, a snapshot cached at exactly that version is used as it is: whoever
+    /// asks about a stream at a known version (an endorser judging a proposal) needs that state, not a newer
+    /// one — if the stream has moved on since, the append at that version fails on its own.
+    /// </summary>
+    public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(string streamId, CancellationToken ct, long? asOfVersion = null)
+        where TDecider : IDecider<TState, TCommand, TEvent>
+        where TEvent : IEvent
+    {
+        var cached = cache.TryGet<TState>(streamId);
+        if (cached is not null && cached.Version == asOfVersion) return cached;
+        var snapshot = cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis);
+        var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
+        await foreach (var e in store.ReadStreamAsync(streamId, version + 1, ct))
+        {
+            state = TDecider.Evolve(state, (TEvent)serializer.Deserialize(e.Type, e.Data));
+            (version, hash) = (e.Version, e.Hash);
+        }
+        if (version == snapshot.Version) return snapshot;
+        var loaded = new StreamSnapshot<TState>(state, version, hash);
+        cache.Put(streamId, loaded);
+        return loaded;
+    }
+}
+
+/// <summary>A stream's decision state as of a version, with that version's hash (the next prevHash).</summary>
+public sealed record StreamSnapshot<TState>(TState State, long Version, byte[] LastHash);
+
+/// <summary>
+/// Keeps the write-side state of recently used streams, so loading a long stream reads only the
+/// events after the cached version. Safe without invalidation: streams are append-only and states
+/// immutable, so a cached snapshot is always a true prefix that the next load extends.
+/// </summary>
+public sealed class StreamStateCache(int capacity = 50_000)
+{
+    private readonly ConcurrentDictionary<(string, Type), object> _entries = new();
+
+    public StreamSnapshot<TState>? TryGet<TState>(string streamId) =>
+        _entries.TryGetValue((streamId, typeof(TState)), out var entry) ? (StreamSnapshot<TState>)entry : null;
+
+    public void Put<TState>(string streamId, StreamSnapshot<TState> snapshot)
+    {
+        // Crude bound: dropping everything is correct (a miss only costs a full read) and needs no LRU bookkeeping.
+        if (_entries.Count >= capacity) _entries.Clear();
+        _entries.AddOrUpdate((streamId, typeof(TState)), snapshot,
+            (_, existing) => ((StreamSnapshot<TState>)existing).Version >= snapshot.Version ? existing : snapshot);
+    }
+}
+
+public sealed class ConcurrencyConflictException(string streamId, int attempts, Exception inner)
+    : Exception($"Stream {streamId} kept changing; gave up after {attempts} attempts.", inner)
+{
+    public string StreamId { get; } = streamId;
+}
