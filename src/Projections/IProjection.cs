@@ -1,6 +1,7 @@
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Patients;
 using Marten;
 
 namespace HealthEvents.Projections;
@@ -36,6 +37,24 @@ public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventM
     /// Parsed once, here, for every projection the event reaches.
     /// </summary>
     public Guid? PatientId { get; } = Application.Patients.PatientStream.TryParseStreamId(Envelope.StreamId, out var id) ? id : null;
+}
+
+/// <summary>
+/// The skeleton the patient views share (audit, consents, records, insurance): a stable name, the document types a
+/// rebuild deletes, and only a patient event of a patient's canonical stream reaching
+/// <see cref="ApplyAsync(IDocumentSession, Guid, ProjectedEvent, CancellationToken)"/>, with that patient's id.
+/// </summary>
+public abstract class PatientView(string name, params Type[] documentTypes) : IProjection
+{
+    public string Name => name;
+
+    public IReadOnlyCollection<Type> DocumentTypes { get; } = documentTypes;
+
+    public virtual Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct) =>
+        e is { PatientId: { } patientId, Event: IPatientEvent } ? ApplyAsync(session, patientId, e, ct) : Task.CompletedTask;
+
+    /// <summary>Queues the view's document changes for one event of <paramref name="patientId"/>'s stream.</summary>
+    protected abstract Task ApplyAsync(IDocumentSession session, Guid patientId, ProjectedEvent e, CancellationToken ct);
 }
 
 /// <summary>

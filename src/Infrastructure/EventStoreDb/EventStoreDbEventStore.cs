@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Infrastructure.EventStore;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 
 
@@ -68,7 +68,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
     private readonly EventStoreDbClient _client;
     private readonly EventStoreDbStoreOptions _options;
-    private readonly HeadCache _heads = new();
+    private readonly StreamHeads _heads = new();
     private readonly string _prefix;
 
     public EventStoreDbEventStore(string connectionString, EventStoreDbStoreOptions? options = null)
@@ -184,28 +184,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
                 if (missing.Remove(e.EventId)) stored[e.EventId] = e;
             }
         }
-        return stored.Count == 0 ? null : Replay(streamId, expected, events, stored, lastVersion);
-    }
-
-    private static AppendResult Replay(
-        string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, Dictionary<Guid, EventEnvelope> byId, long lastVersion)
-    {
-        if (!byId.TryGetValue(events[0].EventId, out var first))
-            throw new WrongExpectedVersionException(streamId, expected, lastVersion); // a later id stored, not the first: partial
-        if (!expected.IsAny && first.Version != expected.Value + 1)
-            throw new WrongExpectedVersionException(streamId, expected, lastVersion);
-
-        var result = new EventEnvelope[events.Count];
-        for (var i = 0; i < events.Count; i++)
-        {
-            var p = events[i];
-            if (!byId.TryGetValue(p.EventId, out var s) || s.Version != first.Version + i)
-                throw new WrongExpectedVersionException(streamId, expected, lastVersion);
-            if (s.Type != p.Type || !s.Data.AsSpan().SequenceEqual(p.Data) || !s.Metadata.AsSpan().SequenceEqual(p.Metadata))
-                throw new DuplicateEventIdException(p.EventId, "is already stored with different content");
-            result[i] = s;
-        }
-        return new AppendResult(result);
+        return stored.Count == 0 ? null : StreamHeads.Replay(streamId, expected, events, stored, lastVersion);
     }
 
     private async Task<StreamHead> ReadHeadAsync(string streamId, CancellationToken ct) =>
@@ -368,41 +347,5 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         {
             return false;
         }
-    }
-
-    // ---------------------------------------------------------------- head cache
-
-    /// <param name="EventId">The last event's id (Guid.Empty for no stream).</param>
-    /// <param name="Position">Its place in $all when known (from the append's reply or a read), else null.</param>
-    private sealed record StreamHead(long Version, byte[] Hash, Guid EventId = default, GlobalPosition? Position = null)
-    {
-        public static readonly StreamHead None = new(-1, HashChain.Genesis);
-    }
-
-    /// <summary>
-    /// Last known (version, hash) of streams this store appended to or read the end of, so an append needs no read
-    /// first. An entry can only be behind, never wrong (committed events never change): the exact expected revision
-    /// turns a behind entry into a wrong-expected-version reply, and the store reads the head. Bounded.
-    /// </summary>
-    private sealed class HeadCache
-    {
-        private const int Capacity = 100_000;
-        private readonly ConcurrentDictionary<string, StreamHead> _heads = new(StringComparer.Ordinal);
-
-        public StreamHead? Get(string streamId) => _heads.TryGetValue(streamId, out var head) ? head : null;
-
-        public void Remember(EventEnvelope e)
-        {
-            if (_heads.Count >= Capacity) _heads.Clear();
-            var head = new StreamHead(e.Version, e.Hash, e.EventId, e.Position);
-            _heads.AddOrUpdate(e.StreamId, head, (_, old) =>
-                old.Version > head.Version || (old.Version == head.Version && head.Position is null) ? old : head);
-        }
-
-        /// <summary>The $all position remembered for exactly this event (same stream, version and id), or null.</summary>
-        public GlobalPosition? PositionOf(EventEnvelope e) =>
-            Get(e.StreamId) is { } h && h.Version == e.Version && h.EventId == e.EventId ? h.Position : null;
-
-        public void Forget(string streamId) => _heads.TryRemove(streamId, out _);
     }
 }

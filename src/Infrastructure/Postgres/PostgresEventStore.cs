@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Infrastructure.EventStore;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -48,7 +49,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
     private readonly bool _ownsDataSource;
     private readonly TimeSpan _pollInterval;
     private readonly Notifier _notifier;
-    private readonly HeadCache _heads = new();
+    private readonly StreamHeads _heads = new();
 
     /// <param name="dataSource">Shared data source; not disposed by the store.</param>
     /// <param name="pollInterval">How often a live subscription re-reads without a notification (default 250 ms):
@@ -92,7 +93,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         // Fast path, one round trip: the head is known (a new stream, or cached from this store's own writes and
         // reads). A stale head cannot do harm: the insert at a taken version, or of an already stored id, fails on
         // a unique constraint, and the full path below decides.
-        var known = expected.IsNoStream ? new StreamHead(-1, HashChain.Genesis) : _heads.Get(streamId);
+        var known = expected.IsNoStream ? StreamHead.None : _heads.Get(streamId);
         if (known is not null && expected.IsMetBy(known.Version))
         {
             var linked = HashChain.Link(streamId, known.Version, known.Hash, events, endorsement);
@@ -109,7 +110,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var head = await ReadHeadAsync(conn, null, streamId, events, ct);
-            if (head.Stored.Count > 0) return Replay(streamId, expected, events, head);
+            if (head.Stored.Count > 0) return StreamHeads.Replay(streamId, expected, events, head.Stored.ToDictionary(e => e.EventId), head.LastVersion);
             if (!expected.IsMetBy(head.LastVersion)) throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
 
             var linked = HashChain.Link(streamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, events, endorsement);
@@ -147,7 +148,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         AppendValidation.Validate(streamId, events);
         var conn = transaction.Connection ?? throw new InvalidOperationException("The transaction is completed.");
         var head = await ReadHeadAsync(conn, transaction, streamId, events, ct);
-        if (head.Stored.Count > 0) return Replay(streamId, expected, events, head);
+        if (head.Stored.Count > 0) return StreamHeads.Replay(streamId, expected, events, head.Stored.ToDictionary(e => e.EventId), head.LastVersion);
         if (!expected.IsMetBy(head.LastVersion)) throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
         var linked = HashChain.Link(streamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, events, endorsement);
         return new AppendResult(await InsertAsync(conn, transaction, linked, endorsement?.ToJson(), notifyInTransaction: true, ct));
@@ -179,31 +180,6 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         var stored = new List<EventEnvelope>();
         while (await reader.ReadAsync(ct)) stored.Add(ReadEnvelope(reader));
         return new Head(lastVersion, lastHash, stored);
-    }
-
-    /// <summary>Some proposed ids are already stored: the stored events if this is an exact replay, else a conflict.</summary>
-    private static AppendResult Replay(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, Head head)
-    {
-        var byId = head.Stored.ToDictionary(e => e.EventId);
-        if (head.Stored.FirstOrDefault(e => e.StreamId != streamId) is { } elsewhere)
-            throw new DuplicateEventIdException(elsewhere.EventId, "is already stored in another stream");
-
-        if (!byId.TryGetValue(events[0].EventId, out var first))
-            throw new WrongExpectedVersionException(streamId, expected, head.LastVersion); // a later id stored, not the first: partial
-        if (!expected.IsAny && first.Version != expected.Value + 1)
-            throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
-
-        var result = new EventEnvelope[events.Count];
-        for (var i = 0; i < events.Count; i++)
-        {
-            var p = events[i];
-            if (!byId.TryGetValue(p.EventId, out var s) || s.Version != first.Version + i)
-                throw new WrongExpectedVersionException(streamId, expected, head.LastVersion);
-            if (s.Type != p.Type || !s.Data.AsSpan().SequenceEqual(p.Data) || !s.Metadata.AsSpan().SequenceEqual(p.Metadata))
-                throw new DuplicateEventIdException(p.EventId, "is already stored with different content");
-            result[i] = s;
-        }
-        return new AppendResult(result);
     }
 
     private const string InsertSql = $"""

@@ -11,22 +11,16 @@ namespace HealthEvents.Projections.Views.Audit;
 /// patient counted by each research publication (an event of the research stream), placed after the patient's events
 /// applied before it.
 /// </summary>
-public sealed class AuditProjection : IProjection
+public sealed class AuditProjection() : PatientView(ProjectionName, typeof(AuditEntry), typeof(AuditEntryCategory), typeof(AuditPatientHead))
 {
     public const string ProjectionName = "patient-audit";
 
-    public string Name => ProjectionName;
+    /// <summary>A research publication is the one event outside a patient's stream that adds rows to patients' trails.</summary>
+    public override Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct) =>
+        e.Event is ResearchResultsPublished published ? ResearchUsesAsync(session, e, published, ct) : base.ApplyAsync(session, e, ct);
 
-    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(AuditEntry), typeof(AuditEntryCategory), typeof(AuditPatientHead)];
-
-    public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
+    protected override async Task ApplyAsync(IDocumentSession session, Guid patientId, ProjectedEvent e, CancellationToken ct)
     {
-        if (e.Event is ResearchResultsPublished published)
-        {
-            await ResearchUsesAsync(session, e, published, ct);
-            return;
-        }
-        if (e.PatientId is not { } patientId || e.Event is not IPatientEvent) return;
         session.Store(new AuditPatientHead(patientId, e.StreamVersion));
         var m = e.Metadata;
         var row = new AuditEntry

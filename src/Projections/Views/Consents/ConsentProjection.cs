@@ -4,33 +4,16 @@ using Marten;
 namespace HealthEvents.Projections.Views.Consents;
 
 /// <summary>The consent view: one <see cref="ConsentDocument"/> per consent. Kept after PatientForgotten (no clinical content).</summary>
-public sealed class ConsentProjection : IProjection
+public sealed class ConsentProjection() : PatientView(ProjectionName, typeof(ConsentDocument))
 {
     public const string ProjectionName = "consents";
 
-    public string Name => ProjectionName;
-
-    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(ConsentDocument)];
-
-    public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
+    protected override async Task ApplyAsync(IDocumentSession session, Guid patientId, ProjectedEvent e, CancellationToken ct)
     {
-        if (e.PatientId is not { } patientId) return;
         switch (e.Event)
         {
             case ConsentGranted g:
-                session.Store(new ConsentDocument
-                {
-                    Id = g.ConsentId,
-                    ConsentId = g.ConsentId,
-                    PatientId = patientId,
-                    Grantee = g.Grantee,
-                    Categories = g.Categories,
-                    Purposes = g.Purposes,
-                    Actions = g.Actions,
-                    ValidFrom = g.ValidFrom,
-                    ValidUntil = g.ValidUntil,
-                    GrantedAt = e.Metadata.OccurredAt,
-                });
+                session.Store(ConsentDocument.Granted(patientId, g, e.Metadata.OccurredAt));
                 break;
             case ConsentRevoked r:
                 if (await session.LoadAsync<ConsentDocument>(r.ConsentId, ct) is { RevokedAt: null } consent)

@@ -4,17 +4,12 @@ using Marten;
 namespace HealthEvents.Projections.Views.Insurance;
 
 /// <summary>The insurance view: one <see cref="InsuranceDocument"/> per insured patient.</summary>
-public sealed class InsuranceProjection : IProjection
+public sealed class InsuranceProjection() : PatientView(ProjectionName, typeof(InsuranceDocument))
 {
     public const string ProjectionName = "insurance";
 
-    public string Name => ProjectionName;
-
-    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(InsuranceDocument)];
-
-    public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
+    protected override async Task ApplyAsync(IDocumentSession session, Guid patientId, ProjectedEvent e, CancellationToken ct)
     {
-        if (e.PatientId is not { } patientId) return;
         switch (e.Event)
         {
             case InsuranceLinked l:

@@ -4,34 +4,16 @@ using Marten;
 namespace HealthEvents.Projections.Views.Records;
 
 /// <summary>The record view: one <see cref="RecordEntryDocument"/> per entry; PatientForgotten drops the patient's entries.</summary>
-public sealed class RecordProjection : IProjection
+public sealed class RecordProjection() : PatientView(ProjectionName, typeof(RecordEntryDocument))
 {
     public const string ProjectionName = "records";
 
-    public string Name => ProjectionName;
-
-    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(RecordEntryDocument)];
-
-    public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
+    protected override async Task ApplyAsync(IDocumentSession session, Guid patientId, ProjectedEvent e, CancellationToken ct)
     {
-        if (e.PatientId is not { } patientId) return;
         switch (e.Event)
         {
             case RecordEntryAdded a:
-                session.Store(new RecordEntryDocument
-                {
-                    Id = a.EntryId,
-                    EntryId = a.EntryId,
-                    PatientId = patientId,
-                    Category = a.Category,
-                    CodeSystem = a.CodeSystem,
-                    Code = a.Code,
-                    EncryptedContent = a.EncryptedContent,
-                    RecordedAt = a.RecordedAt,
-                    AuthorId = a.AuthorId,
-                    AuthorHospital = a.AuthorHospital,
-                    StreamVersion = e.StreamVersion,
-                });
+                session.Store(RecordEntryDocument.Added(patientId, a, e.StreamVersion));
                 break;
             case RecordEntryAmended m:
                 if (await session.LoadAsync<RecordEntryDocument>(m.EntryId, ct) is { } amended)

@@ -1,36 +1,9 @@
-using System.Collections.Concurrent;
-using HealthEvents.Application.Ports;
 using Npgsql;
 
 namespace HealthEvents.Infrastructure.Postgres;
 
 public sealed partial class PostgresEventStore
 {
-    private sealed record StreamHead(long Version, byte[] Hash);
-
-    /// <summary>
-    /// Last known (version, hash) of streams this store wrote or read, so an append whose expectation matches
-    /// needs no read first. Only committed events go in, and a committed event never changes, so an entry can
-    /// only be behind, never wrong: the primary key turns a behind entry into a conflict and the full path.
-    /// Bounded: cleared when it grows past <see cref="Capacity"/> entries.
-    /// </summary>
-    private sealed class HeadCache
-    {
-        private const int Capacity = 100_000;
-        private readonly ConcurrentDictionary<string, StreamHead> _heads = new(StringComparer.Ordinal);
-
-        public StreamHead? Get(string streamId) => _heads.TryGetValue(streamId, out var head) ? head : null;
-
-        public void Remember(EventEnvelope committed)
-        {
-            if (_heads.Count >= Capacity) _heads.Clear();
-            var head = new StreamHead(committed.Version, committed.Hash);
-            _heads.AddOrUpdate(committed.StreamId, head, (_, old) => old.Version >= head.Version ? old : head);
-        }
-
-        public void Forget(string streamId) => _heads.TryRemove(streamId, out _);
-    }
-
     /// <summary>
     /// Wakes subscribers (of any process) after appends commit: NOTIFY on a connection of its own, outside the
     /// appends' transactions. Requests coalesce: at most one NOTIFY in flight and one pending. The NOTIFY

@@ -1,3 +1,5 @@
+using Marten;
+
 namespace HealthEvents.Projections.Views.Insurance;
 
 /// <summary>A patient's insurance periods, oldest first; InsuranceEnded ends the latest open one.</summary>
@@ -24,4 +26,16 @@ public sealed record InsurancePeriodView(
 public sealed record InsuranceValidity(bool Valid, string? Insurer, DateTimeOffset? ValidUntil)
 {
     public static readonly InsuranceValidity None = new(false, null, null);
+}
+
+public sealed class InsuranceQuery(ReadModelStore readModels)
+{
+    /// <summary>The insurance covering the patient at <paramref name="at"/> (the latest linked period that covers it).</summary>
+    public async Task<InsuranceValidity> ValidityAtAsync(Guid patientId, DateTimeOffset at, CancellationToken ct = default)
+    {
+        await using var session = await readModels.QuerySessionAsync(ct);
+        var doc = await session.LoadAsync<InsuranceDocument>(patientId, ct);
+        var period = doc?.Periods.LastOrDefault(p => p.Covers(at));
+        return period is null ? InsuranceValidity.None : new InsuranceValidity(true, period.Insurer, period.EffectiveUntil);
+    }
 }

@@ -1,0 +1,79 @@
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Patients;
+using Marten;
+
+namespace HealthEvents.Projections.Views.Consents;
+
+/// <summary>One consent of a patient, as granted, and when (if) it was revoked.</summary>
+public sealed record ConsentDocument
+{
+    /// <summary>The consent id (the document id).</summary>
+    public Guid Id { get; init; }
+
+    public Guid ConsentId { get; init; }
+    public Guid PatientId { get; init; }
+    public Grantee Grantee { get; init; } = new(GranteeKind.Practitioner, "");
+    public IReadOnlyList<Category> Categories { get; init; } = [];
+    public IReadOnlyList<Purpose> Purposes { get; init; } = [];
+    public IReadOnlyList<AccessAction> Actions { get; init; } = [];
+
+    /// <summary>Inclusive.</summary>
+    public DateTimeOffset ValidFrom { get; init; }
+
+    /// <summary>Exclusive; open-ended when null.</summary>
+    public DateTimeOffset? ValidUntil { get; init; }
+
+    public DateTimeOffset GrantedAt { get; init; }
+    public DateTimeOffset? RevokedAt { get; init; }
+
+    public bool Revoked => RevokedAt is not null;
+
+    /// <summary>Active: not revoked, started and not expired (same rule as the domain's ConsentRule).</summary>
+    public bool IsActiveAt(DateTimeOffset at) => !Revoked && ValidFrom <= at && (ValidUntil is not { } until || at < until);
+
+    /// <summary>A consent as <paramref name="g"/> granted it, at <paramref name="grantedAt"/> (the command's time).</summary>
+    public static ConsentDocument Granted(Guid patientId, ConsentGranted g, DateTimeOffset grantedAt) => new()
+    {
+        Id = g.ConsentId,
+        ConsentId = g.ConsentId,
+        PatientId = patientId,
+        Grantee = g.Grantee,
+        Categories = g.Categories,
+        Purposes = g.Purposes,
+        Actions = g.Actions,
+        ValidFrom = g.ValidFrom,
+        ValidUntil = g.ValidUntil,
+        GrantedAt = grantedAt,
+    };
+
+    /// <summary>Not revoked and not started yet.</summary>
+    public bool IsUpcomingAt(DateTimeOffset at) => !Revoked && at < ValidFrom;
+}
+
+/// <summary>
+/// A patient's consents at a time: <see cref="Active"/> (in force), <see cref="Upcoming"/> (granted, not started yet)
+/// and <see cref="Past"/> (revoked or expired). Each list is ordered by grant time.
+/// </summary>
+public sealed record ConsentList(
+    IReadOnlyList<ConsentDocument> Active, IReadOnlyList<ConsentDocument> Upcoming, IReadOnlyList<ConsentDocument> Past);
+
+public sealed class ConsentQuery(ReadModelStore readModels)
+{
+    public async Task<ConsentList> ListAsync(Guid patientId, DateTimeOffset at, CancellationToken ct = default)
+    {
+        var all = await AllAsync(patientId, ct);
+        return new ConsentList(
+            all.Where(c => c.IsActiveAt(at)).ToList(),
+            all.Where(c => c.IsUpcomingAt(at)).ToList(),
+            all.Where(c => !c.IsActiveAt(at) && !c.IsUpcomingAt(at)).ToList());
+    }
+
+    /// <summary>Whether <paramref name="actor"/> is the grantee of a consent of the patient active at <paramref name="at"/>
+    /// (the domain's matching rule: practitioner id, hospital or role).</summary>
+    private async Task<IReadOnlyList<ConsentDocument>> AllAsync(Guid patientId, CancellationToken ct)
+    {
+        await using var session = await readModels.QuerySessionAsync(ct);
+        var all = await session.Query<ConsentDocument>().Where(x => x.PatientId == patientId).ToListAsync(ct);
+        return all.OrderBy(c => c.GrantedAt).ThenBy(c => c.ConsentId).ToList();
+    }
+}
