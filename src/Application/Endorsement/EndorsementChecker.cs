@@ -11,7 +11,7 @@ using static HealthEvents.Application.Ledger.VerificationCodes;
 namespace HealthEvents.Application.Endorsement;
 
 /// <summary>
-/// Checks each transaction's endorsement against the network of its time (DESIGN.md "Endorsement"): the
+/// Checks each transaction's endorsement against the network of its time (docs/architecture.md, "Endorsement"): the
 /// signed root covers the transaction hash, each signer was a member, signed with its endorsement key valid
 /// then, the signature verifies, and the hospitals whose signatures verify meet the policy then in force.
 /// <list type="bullet">

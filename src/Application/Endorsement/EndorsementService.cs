@@ -48,7 +48,7 @@ public sealed record EndorsementOptions(TimeSpan Timeout)
 }
 
 /// <summary>
-/// The commit rule (DESIGN.md "Endorsement"): send the proposal to the endorsers the policy names, in
+/// The commit rule (docs/architecture.md, "Endorsement"): send the proposal to the endorsers the policy names, in
 /// parallel and with a timeout; count only signatures that verify against the key each member has at
 /// the command's time; stop as soon as the policy is met. Not met: nothing is appended and the caller
 /// learns which endorsements are missing and why.

@@ -5,7 +5,7 @@ using System.Text;
 namespace HealthEvents.Application.Ledger;
 
 /// <summary>
-/// The per-stream hash chain (DESIGN.md "The event envelope and the hash chain"). The encoding is
+/// The per-stream hash chain (docs/architecture.md, "The envelope and the hash chain"). The encoding is
 /// fixed so any language, the browser included, can recompute it: the ASCII tag, then each field as a
 /// 4-byte big-endian length and its bytes — prevHash, streamId, version (8 bytes BE), eventId (16 bytes,
 /// RFC 4122 order), type, data, metadata. It covers the stored bytes, never a re-serialisation.

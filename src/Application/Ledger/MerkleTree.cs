@@ -4,7 +4,7 @@ namespace HealthEvents.Application.Ledger;
 
 /// <summary>
 /// Merkle trees as RFC 9162 (Certificate Transparency 2.0) defines them, used for batched endorsement
-/// (DESIGN.md "Batches") and the ledger checkpoints: leaf hash = SHA-256(0x00 || leaf), node hash =
+/// (docs/architecture.md, "The envelope and the hash chain") and the ledger checkpoints: leaf hash = SHA-256(0x00 || leaf), node hash =
 /// SHA-256(0x01 || left || right), the tree over n leaves split at the largest power of two below n.
 /// Leaves are given as their data (for endorsement: the transaction hashes); hashing them is done here.
 /// Paths and proofs are lists of 32-byte hashes ordered from the leaf (or the old tree) up, as in RFC 9162

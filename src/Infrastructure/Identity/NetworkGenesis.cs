@@ -53,7 +53,7 @@ public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory dir
                 : PublicKeyOf(h.Id, HospitalKeyUse.Endorsement, h.EndorsementPublicKey);
             hospitals.Add((h, endorsement, identity));
         }
-        // One transaction, the network stream's first: the only one nobody endorses (DESIGN: "No unendorsed way in").
+        // One transaction, the network stream's first: the only one nobody endorses (docs/architecture.md, "Endorsement").
         await network.ExecuteAsync(at => new FoundNetwork(
             hospitals.Select(x => new JoinHospital(x.H.Id, x.H.Name, x.H.EndorserEndpoint, x.Endorsement.Id, x.Endorsement.Key,
                 x.Identity.Id, x.Identity.Key, GenesisActor(founder), at)).ToList(),

@@ -9,7 +9,7 @@ using NpgsqlTypes;
 namespace HealthEvents.Infrastructure.Postgres;
 
 /// <summary>
-/// The PostgreSQL event store (DESIGN.md "Event stores"): one row per event in <c>he_events</c>.
+/// The PostgreSQL event store (docs/architecture.md, "The event stores"): one row per event in <c>he_events</c>.
 /// <para>
 /// Append: <see cref="HashChain.Link"/> assigns versions and hashes after the stream's head, and one INSERT of
 /// all rows commits in its own short (implicit) transaction. The head is read first (one round trip, together with
