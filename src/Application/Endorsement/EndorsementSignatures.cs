@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 
 namespace HealthEvents.Application.Endorsement;

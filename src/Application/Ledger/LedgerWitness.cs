@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Application.Ledger;
 
@@ -37,7 +37,7 @@ public sealed class LedgerWitness(IEventStore store)
                 foreach (var e in batch)
                 {
                     _after = e.Position;
-                    if (!LedgerCommands.IsLeaf(e.StreamId)) continue;
+                    if (!LedgerStream.IsLeaf(e.StreamId)) continue;
                     _frontier.Append(e.Hash);
                     if (_frontier.Size == treeSize) break;
                 }

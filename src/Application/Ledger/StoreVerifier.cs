@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Application.Ledger;
 

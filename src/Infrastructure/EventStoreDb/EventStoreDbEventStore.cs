@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
-using HealthEvents.Infrastructure.Postgres;
 
-[assembly: InternalsVisibleTo("HealthEvents.Benchmarks")]
-[assembly: InternalsVisibleTo("HealthEvents.Api.Tests")] // tamper tests write past the service through gRPC
 
 namespace HealthEvents.Infrastructure.EventStoreDb;
 

@@ -38,7 +38,7 @@ public sealed record GenesisResearcher(string Id, string Organisation, string? H
 public sealed record EndorserPublicKey(string HospitalId, string KeyId, string PublicKey);
 
 /// <summary>Seeds an empty network stream from a genesis file, once: when the stream has events, nothing happens.</summary>
-public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory directory, HospitalKeyring keyring)
+public sealed class NetworkGenesis(NetworkStream network, NetworkDirectory directory, HospitalKeyring keyring)
 {
     public async Task<bool> SeedIfEmptyAsync(GenesisFile genesis, CancellationToken ct)
     {

@@ -1,10 +1,8 @@
 using System.Runtime.CompilerServices;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using Npgsql;
 using NpgsqlTypes;
-
-[assembly: InternalsVisibleTo("HealthEvents.Infrastructure.Tests")]
 
 namespace HealthEvents.Infrastructure.Postgres;
 
@@ -455,14 +453,4 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
             return false;
         }
     }
-}
-
-/// <summary>
-/// An appended event id is already stored elsewhere in the store (another stream, another version, or with
-/// different bytes): the append is not a replay of the stored events, and nothing was written.
-/// </summary>
-public sealed class DuplicateEventIdException(Guid eventId, string reason)
-    : InvalidOperationException($"Event {eventId} {reason}.")
-{
-    public Guid EventId { get; } = eventId;
 }

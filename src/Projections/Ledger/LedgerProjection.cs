@@ -19,7 +19,7 @@ public sealed class LedgerProjection : IProjection
 
     public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
     {
-        if (!LedgerCommands.IsLeaf(e.StreamId))
+        if (!LedgerStream.IsLeaf(e.StreamId))
         {
             if (e.Event is TreeHeadSigned head)
                 session.Store(new LedgerTreeHead

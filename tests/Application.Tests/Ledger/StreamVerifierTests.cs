@@ -223,7 +223,7 @@ public sealed class StreamVerifierTests
     }
 
     /// <summary>A long stream produced lazily: each event is linked to the last and then dropped.</summary>
-    private static async IAsyncEnumerable<Application.EventStore.EventEnvelope> Generate(int count)
+    private static async IAsyncEnumerable<Application.Ports.EventEnvelope> Generate(int count)
     {
         var prev = HashChain.Genesis;
         for (var i = 0; i < count; i++)
