@@ -25,7 +25,6 @@ public interface IProjection
 /// <summary>An event as a projection sees it: the stored envelope, the event it holds, and its metadata.</summary>
 public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventMetadata Metadata)
 {
-    public GlobalPosition Position => Envelope.Position ?? throw new InvalidOperationException("An event from the global log has a position.");
 
     public string StreamId => Envelope.StreamId;
 

@@ -25,7 +25,7 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
 
     private T Get<T>() where T : notnull => fixture.Host.Services.GetRequiredService<T>();
 
-    private KeyringSigner Signer(string hospital, HospitalKeyUse use) => new(Get<HospitalKeyring>(), hospital, use);
+    private KeyringSigner Signer(string hospital, HospitalKeyUse use) => new(Get<HospitalKeyring>().Get(hospital, use), hospital);
 
     private static readonly Actor RiversidePhysician = new("riverside-physician", Role.Physician, "riverside");
 

@@ -22,8 +22,6 @@ public readonly record struct CredentialPeriod(DateTimeOffset NotBefore, DateTim
 
     public TimeSpan Lifetime => Expires - NotBefore;
 
-    public bool Covers(DateTimeOffset at) => NotBefore <= at && at <= Expires;
-
     /// <summary>The period a node issues for its own action at <paramref name="at"/>: from a minute before to five after, whole seconds.</summary>
     public static CredentialPeriod IssuedAt(DateTimeOffset at)
     {

@@ -172,7 +172,4 @@ public sealed class StreamStateCache(int capacity = 50_000)
 }
 
 public sealed class ConcurrencyConflictException(string streamId, int attempts, Exception inner)
-    : Exception($"Stream {streamId} kept changing; gave up after {attempts} attempts.", inner)
-{
-    public string StreamId { get; } = streamId;
-}
+    : Exception($"Stream {streamId} kept changing; gave up after {attempts} attempts.", inner);

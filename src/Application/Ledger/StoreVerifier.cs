@@ -44,11 +44,7 @@ public sealed record StoreVerificationReport(
     long Streams,
     long BrokenStreamCount,
     IReadOnlyList<StreamVerificationResult> BrokenStreams,
-    TimeSpan Elapsed)
-{
-    /// <summary>Every problem kept, stream by stream.</summary>
-    public IEnumerable<VerificationProblem> Problems => BrokenStreams.SelectMany(s => s.Problems);
-}
+    TimeSpan Elapsed);
 
 /// <summary>
 /// Verifies the whole store in one pass over the global log (docs/architecture.md, "The envelope and the hash chain"):

@@ -27,6 +27,5 @@ public sealed record TransactionToCheck(
 {
     public long FirstVersion => Events[0].Version;
     public long LastVersion => Events[^1].Version;
-    public TransactionEndorsement? Endorsement => Events[^1].Endorsement;
     public byte[] TransactionHash => Events[^1].Hash;
 }

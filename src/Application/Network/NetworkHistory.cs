@@ -53,7 +53,6 @@ public sealed class NetworkHistory
         _byTime = [.. states];
     }
 
-    public static NetworkHistory Empty { get; } = new([], 0);
 
     /// <summary>Network events folded (the stream's length, less any event that could not be read).</summary>
     public int Count => _versions.Length;

@@ -33,10 +33,7 @@ public interface IEndorsementService
 /// The command is decided again, exactly as after a failed append.
 /// </summary>
 public sealed class StaleProposalException(string streamId)
-    : Exception($"Endorsers saw stream {streamId} ahead of the proposal.")
-{
-    public string StreamId { get; } = streamId;
-}
+    : Exception($"Endorsers saw stream {streamId} ahead of the proposal.");
 
 public sealed class EndorsementPolicyNotMetException(IReadOnlyList<string> reasons)
     : Exception("The endorsement policy could not be met: " + string.Join("; ", reasons))

@@ -37,9 +37,6 @@ public sealed partial class EndorsementPolicy : IEquatable<EndorsementPolicy>
         _text = root.ToString();
     }
 
-    /// <summary>The network's default: 2 of all member hospitals.</summary>
-    public static EndorsementPolicy Default { get; } = Parse(NetworkState.DefaultEndorsementPolicy);
-
     /// <summary>Whether the hospitals in <paramref name="endorsers"/> (valid signers) satisfy the policy.</summary>
     public bool IsSatisfiedBy(IReadOnlySet<string> endorsers, PolicyContext context) =>
         new Evaluation(_root, endorsers, context).IsSatisfied();

@@ -39,11 +39,6 @@ public sealed record PatientState(
     public bool MayReadConsents(Actor actor, DateTimeOffset at) =>
         IsThePatient(actor) || (Registered && actor.IsPractitioner && Consents.Values.Any(c => c.IsActiveAt(at) && c.Grantee.Matches(actor)));
 
-    /// <summary>The insurance period covering <paramref name="at"/>, if any.</summary>
-    public InsurancePeriod? InsuranceAt(DateTimeOffset at) => Insurance is { } period && period.Covers(at) ? period : null;
-
-    public bool InsuranceValidAt(DateTimeOffset at) => InsuranceAt(at) is not null;
-
     /// <summary>Linked, not ended, and not yet expired at <paramref name="at"/>: the one that can be ended.</summary>
     public bool HasCurrentInsurance(DateTimeOffset at) => Insurance is { EndedAt: null } period && at < period.ValidUntil;
 }
@@ -109,10 +104,5 @@ public sealed record Grantee(GranteeKind Kind, string Id)
 
 public sealed record EntryState(Category Category, string AuthorHospital, bool Retracted);
 
-public sealed record InsurancePeriod(
-    string Insurer, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil, DateTimeOffset? EndedAt)
-{
-    /// <summary>ValidFrom inclusive; ValidUntil and EndedAt exclusive.</summary>
-    public bool Covers(DateTimeOffset at) =>
-        ValidFrom <= at && at < ValidUntil && (EndedAt is not { } ended || at < ended);
-}
+/// <summary>The patient's insurance as linked: ValidFrom inclusive; ValidUntil and EndedAt exclusive.</summary>
+public sealed record InsurancePeriod(string Insurer, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil, DateTimeOffset? EndedAt);

@@ -10,6 +10,5 @@ public sealed record ResearchState(ImmutableDictionary<string, DeclaredResearchP
 /// <summary>A declared projection and the digest of its last publication (null before the first).</summary>
 public sealed record DeclaredResearchProjection(ResearchProjectionDeclared Declaration, string? LastDigest)
 {
-    public string Name => Declaration.Name;
     public string ResearcherId => Declaration.ResearcherId;
 }

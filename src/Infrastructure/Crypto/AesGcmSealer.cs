@@ -54,9 +54,6 @@ public static class AesGcmSealer
     public static string SealToBase64(ReadOnlySpan<byte> key, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData) =>
         Convert.ToBase64String(Seal(key, plaintext, associatedData));
 
-    public static byte[] OpenBase64(ReadOnlySpan<byte> key, string sealedBase64, ReadOnlySpan<byte> associatedData) =>
-        Open(key, FromBase64(sealedBase64), associatedData);
-
     /// <summary>Decodes the base64 form; malformed text is a format error like any other, never a FormatException leak.</summary>
     public static byte[] FromBase64(string sealedBase64)
     {

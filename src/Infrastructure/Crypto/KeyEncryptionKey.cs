@@ -28,8 +28,6 @@ public sealed class KeyEncryptionKey
     /// </summary>
     public string Id { get; }
 
-    public static KeyEncryptionKey Generate() => new(RandomNumberGenerator.GetBytes(AesGcmSealer.KeySize));
-
     public static KeyEncryptionKey FromBase64(string base64)
     {
         ArgumentNullException.ThrowIfNull(base64);

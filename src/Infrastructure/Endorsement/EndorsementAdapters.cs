@@ -18,11 +18,6 @@ public sealed class KeyringSigner : IHospitalSigner, IDisposable
 {
     private readonly ECDsa _key;
 
-    /// <summary>The hospital's current key of this use.</summary>
-    public KeyringSigner(HospitalKeyring keyring, string hospitalId, HospitalKeyUse use) : this(keyring.Get(hospitalId, use), hospitalId)
-    {
-    }
-
     /// <param name="key">Owned by the signer from now on.</param>
     public KeyringSigner(ECDsa key, string hospitalId)
     {

@@ -19,10 +19,7 @@ public sealed class EventStoreDbStreamDeletedException(string streamId, Exceptio
 public sealed class EventStoreDbAccessDeniedException(string? streamId, Exception? inner = null)
     : EventStoreDbException(streamId is null
         ? "EventStoreDB denied access to the global log ($all) for the configured user."
-        : $"EventStoreDB denied access to stream {streamId} for the configured user.", inner)
-{
-    public string? StreamId { get; } = streamId;
-}
+        : $"EventStoreDB denied access to stream {streamId} for the configured user.", inner);
 
 /// <summary>The append was larger than the server's maximum append size: nothing was written.</summary>
 public sealed class EventStoreDbAppendTooLargeException(string streamId, int? maximumBytes, Exception? inner = null)
@@ -30,7 +27,6 @@ public sealed class EventStoreDbAppendTooLargeException(string streamId, int? ma
         $"The append to stream {streamId} exceeds EventStoreDB's maximum append size" +
         (maximumBytes is { } max ? $" of {max} bytes." : "."), inner)
 {
-    public string StreamId { get; } = streamId;
     public int? MaximumBytes { get; } = maximumBytes;
 }
 
@@ -59,7 +55,6 @@ public static class EventStoreDbErrors
 
     public const string NotLeader = "not-leader";
     public const string StreamDeleted = "stream-deleted";
-    public const string AccessDenied = "access-denied";
     public const string MaximumAppendSizeExceeded = "maximum-append-size-exceeded";
     public const string StreamNotFound = "stream-not-found";
 
@@ -137,9 +132,4 @@ public static class EventStoreDbErrors
                     $"EventStoreDB failed on {what}: {e.StatusCode}{(kind is null ? "" : $" ({kind})")}.", e);
         }
     }
-
-    /// <summary>The port's concurrency error for a wrong-expected-version reply (actual version as reported, -1 when it names none).</summary>
-    internal static WrongExpectedVersionException WrongExpectedVersion(
-        string streamId, ExpectedVersion expected, AppendResp.Types.WrongExpectedVersion reply) =>
-        new(streamId, expected, ActualLastVersion(reply) ?? -1);
 }

@@ -71,11 +71,6 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     private readonly StreamHeads _heads = new();
     private readonly string _prefix;
 
-    public EventStoreDbEventStore(string connectionString, EventStoreDbStoreOptions? options = null)
-        : this(EventStoreDbSettings.Parse(connectionString), options)
-    {
-    }
-
     public EventStoreDbEventStore(EventStoreDbSettings settings, EventStoreDbStoreOptions? options = null)
         : this(new EventStoreDbClient(settings), options)
     {
@@ -252,16 +247,6 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             if (raw < count || lastRaw is null || (cursor is { } at && lastRaw <= at)) return result; // the end of the log
             cursor = lastRaw;
         }
-    }
-
-    /// <summary>The position of the last event in $all, any stream (null: an empty log).</summary>
-    public async Task<GlobalPosition?> ReadLastPositionAsync(CancellationToken ct = default)
-    {
-        using var read = await _client.ReadAsync(EventStoreDbRequests.ReadAllLast(), null, ct);
-        while (await read.NextAsync() is { } reply)
-            if (reply.ContentCase == ReadResp.ContentOneofCase.Event && EventStoreDbEnvelope.PositionOf(reply.Event) is { } p)
-                return p;
-        return null;
     }
 
     // ---------------------------------------------------------------- subscription

@@ -5,8 +5,6 @@ namespace HealthEvents.Infrastructure.Postgres;
 public sealed partial class PostgresEventStore
 {
     internal const string Table = "he_events";
-    internal const string PrimaryKeyConstraint = "he_events_pk";
-    internal const string EventIdConstraint = "he_events_event_id_uq";
 
     /// <summary>Serialises concurrent EnsureSchemaAsync calls (CREATE ... IF NOT EXISTS alone can race on the catalog).</summary>
     private const long SchemaLockKey = 0x4845_4556_5453_0001; // "HEEVTS" + 1

@@ -27,13 +27,6 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         return head is null ? null : View(head);
     }
 
-    public async Task<LedgerCheckpointView?> HeadAsync(long treeSize, CancellationToken ct = default)
-    {
-        await using var session = await readModels.QuerySessionAsync(ct);
-        var head = await HeadAsync(session, treeSize, ct);
-        return head is null ? null : View(head);
-    }
-
     /// <summary>The event id of the last event of <paramref name="streamId"/> among the first <paramref name="treeSize"/> leaves, if any (one query).</summary>
     public async Task<Guid?> LastCoveredAsync(string streamId, long treeSize, CancellationToken ct = default)
     {

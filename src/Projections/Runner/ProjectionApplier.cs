@@ -115,7 +115,6 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
 public sealed class ProjectionApplyException(string projection, GlobalPosition position, int indexInBatch, Exception inner)
     : Exception($"Projection {projection} failed at position {position}.", inner)
 {
-    public string Projection { get; } = projection;
     public GlobalPosition Position { get; } = position;
     public int IndexInBatch { get; } = indexInBatch;
 }

@@ -39,7 +39,7 @@ public sealed class StreamVerifierEndorsementTests
         await StreamVerifier.VerifyAsync(AsAsync(Stream(3)), new StreamVerifierOptions { EndorsementChecker = checker });
 
         Assert.Equal(3, checker.Seen.Count);
-        Assert.All(checker.Seen, t => Assert.Null(t.Endorsement));
+        Assert.All(checker.Seen, t => Assert.Null(t.Events[^1].Endorsement));
     }
 
     [Fact]

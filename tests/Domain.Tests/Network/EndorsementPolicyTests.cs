@@ -23,8 +23,7 @@ public class EndorsementPolicyTests
     [InlineData("northside", "mallory")]
     public void The_default_is_not_met_by_fewer_than_two_members(params string[] signers)
     {
-        Assert.Equal(EndorsementPolicy.Default, EndorsementPolicy.Parse(NetworkState.DefaultEndorsementPolicy));
-        Assert.False(EndorsementPolicy.Default.IsSatisfiedBy(Signed(signers), Network));
+        Assert.False(EndorsementPolicy.Parse(NetworkState.DefaultEndorsementPolicy).IsSatisfiedBy(Signed(signers), Network));
     }
 
     [Theory]
@@ -118,7 +117,7 @@ public class EndorsementPolicyTests
     [Fact]
     public void Explain_says_what_is_missing()
     {
-        var policy = EndorsementPolicy.Default;
+        var policy = EndorsementPolicy.Parse(NetworkState.DefaultEndorsementPolicy);
 
         Assert.Equal("needs 2 of lakeside, northside, riverside; has northside", policy.Explain(Signed("northside", "mallory"), Network));
         Assert.Equal("needs 2 of lakeside, northside, riverside; has none", policy.Explain(Signed(), Network));
@@ -130,7 +129,7 @@ public class EndorsementPolicyTests
     [Fact]
     public void Principals_are_the_members_worth_asking()
     {
-        Assert.Equal(Three, EndorsementPolicy.Default.Principals(Network).Order());
+        Assert.Equal(Three, EndorsementPolicy.Parse(NetworkState.DefaultEndorsementPolicy).Principals(Network).Order());
         Assert.Equal(["lakeside", "northside"], EndorsementPolicy.Parse("AND(home, lakeside)").Principals(Network).Order());
         Assert.Equal(Three, EndorsementPolicy.Parse("AND(home, lakeside)").Principals(NoHome).Order());
     }

@@ -57,37 +57,28 @@ public class InsuranceTests
     }
 
     [Fact]
-    public void Insurance_is_valid_from_its_start_until_its_end()
-    {
-        var state = PatientSpec.Fold(Registered, Linked);
-
-        Assert.False(state.InsuranceValidAt(Days(-11)));
-        Assert.True(state.InsuranceValidAt(Days(-10)));
-        Assert.True(state.InsuranceValidAt(Days(99)));
-        Assert.False(state.InsuranceValidAt(Days(100)));
-        Assert.Equal("insurer", state.InsuranceAt(Now)?.Insurer);
-    }
+    public void Linking_records_the_insurance_period() =>
+        Assert.Equal(new InsurancePeriod("insurer", Days(-10), Days(100), EndedAt: null), PatientSpec.Fold(Registered, Linked).Insurance);
 
     [Fact]
-    public void Ended_insurance_is_not_valid_after_it_ended()
+    public void Ending_insurance_records_when_it_ended()
     {
         var state = PatientSpec.Fold(Registered, Linked, new InsuranceEnded(Now));
 
-        Assert.True(state.InsuranceValidAt(Days(-1)));
-        Assert.False(state.InsuranceValidAt(Now));
-        Assert.False(state.InsuranceValidAt(Days(50)));
+        Assert.Equal(Now, state.Insurance?.EndedAt);
+        Assert.False(state.HasCurrentInsurance(Days(1)));
     }
 
     [Fact]
-    public void Unregistered_or_uninsured_patient_has_no_valid_insurance() =>
-        Assert.False(PatientSpec.Fold(Registered).InsuranceValidAt(Now));
+    public void Unregistered_or_uninsured_patient_has_no_insurance() =>
+        Assert.Null(PatientSpec.Fold(Registered).Insurance);
 
     [Fact]
     public void Relinking_replaces_the_insurance_period()
     {
         var state = PatientSpec.Fold(Registered, Linked, new InsuranceEnded(Days(-1)), new InsuranceLinked("other", "hash-2", Now, Days(10)));
 
-        Assert.Equal("other", state.InsuranceAt(Days(5))?.Insurer);
+        Assert.Equal(new InsurancePeriod("other", Now, Days(10), EndedAt: null), state.Insurance);
         Assert.True(state.HasCurrentInsurance(Now));
     }
 }

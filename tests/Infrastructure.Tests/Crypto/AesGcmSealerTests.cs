@@ -48,7 +48,7 @@ public sealed class AesGcmSealerTests
     [InlineData("not base64!")]
     [InlineData("AQID")]
     public void Malformed_ciphertext_is_a_cryptographic_error(string text) =>
-        Assert.ThrowsAny<CryptographicException>(() => AesGcmSealer.OpenBase64(Key, text, AssociatedData.ForContent(Patient)));
+        Assert.ThrowsAny<CryptographicException>(() => AesGcmSealer.Open(Key, AesGcmSealer.FromBase64(text), AssociatedData.ForContent(Patient)));
 
     [Fact]
     public void An_unknown_format_version_is_refused()
@@ -66,5 +66,5 @@ public sealed class AesGcmSealerTests
 
     [Fact]
     public void Empty_plaintext_round_trips() =>
-        Assert.Empty(AesGcmSealer.OpenBase64(Key, AesGcmSealer.SealToBase64(Key, [], []), []));
+        Assert.Empty(AesGcmSealer.Open(Key, AesGcmSealer.FromBase64(AesGcmSealer.SealToBase64(Key, [], [])), []));
 }

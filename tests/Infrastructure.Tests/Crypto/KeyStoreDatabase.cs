@@ -8,7 +8,7 @@ namespace HealthEvents.Infrastructure.Tests.Crypto;
 public sealed class KeyStoreDatabase : IAsyncLifetime
 {
     public NpgsqlDataSource DataSource { get; private set; } = null!;
-    public KeyEncryptionKey Kek { get; } = KeyEncryptionKey.Generate();
+    public KeyEncryptionKey Kek { get; } = KeyEncryptionKey.FromBase64(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(AesGcmSealer.KeySize)));
 
     /// <summary>A key store as another node would have it: its own cache, the shared table.</summary>
     public PostgresKeyStore NewStore(KeyEncryptionKey? kek = null, TimeSpan? cacheLifetime = null) =>

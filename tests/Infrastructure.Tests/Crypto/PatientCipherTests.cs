@@ -68,7 +68,7 @@ public sealed class PatientCipherTests(KeyStoreDatabase db) : IClassFixture<KeyS
     {
         var patient = Guid.NewGuid();
         var ciphertext = await _cipher.EncryptAsync(patient, Secret);
-        var wrongKek = new PatientCipher(db.NewStore(KeyEncryptionKey.Generate()));
+        var wrongKek = new PatientCipher(db.NewStore(KeyEncryptionKey.FromBase64(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(AesGcmSealer.KeySize)))));
 
         var error = await Assert.ThrowsAnyAsync<CryptographicException>(() => wrongKek.DecryptAsync(patient, ciphertext));
         await Assert.ThrowsAnyAsync<CryptographicException>(() => wrongKek.EncryptAsync(patient, Secret));

@@ -18,11 +18,6 @@ public sealed class EventStoreDbErrorsTests
         Assert.Equal(-1, EventStoreDbErrors.ActualLastVersion(new Wev { NoStream2060 = new Empty() }));
         Assert.Equal(9, EventStoreDbErrors.ActualLastVersion(new Wev { CurrentRevision = 9, CurrentRevision2060 = 2 })); // current wins
         Assert.Null(EventStoreDbErrors.ActualLastVersion(new Wev()));
-
-        var ex = EventStoreDbErrors.WrongExpectedVersion("patient-1", ExpectedVersion.Exactly(3), new Wev { CurrentRevision = 7 });
-        Assert.Equal("patient-1", ex.StreamId);
-        Assert.Equal(7, ex.ActualLastVersion);
-        Assert.Equal(ExpectedVersion.Exactly(3), ex.Expected);
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class EventStoreDbStreamPrefixTests : IAsyncLifetime
         var a = NewStore($"ta{run}-");
         var b = NewStore($"tb{run}-");
         var unprefixed = NewStore("");
-        var origin = await unprefixed.ReadLastPositionAsync();
+        var origin = (await unprefixed.AppendAsync($"origin-{run}", ExpectedVersion.NoStream, [NewEvent()])).Events[^1].Position; // the log's end now
         var shared = NewEvent();
 
         var inA = await a.AppendAsync("network", ExpectedVersion.NoStream, [shared, NewEvent()]);
