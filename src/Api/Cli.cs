@@ -45,9 +45,13 @@ public static class Cli
     public static async Task<int> RunAsync(string[] args)
     {
         var parsed = Create().Parse(args);
-        if (parsed.Action is ParseErrorAction)
+        // The root passes unknown tokens on as settings (see ServeVerb), and System.CommandLine then lets every verb
+        // under it do so: the verbs that take no settings refuse them here.
+        var unexpected = parsed.CommandResult.Command.TreatUnmatchedTokensAsErrors && parsed.UnmatchedTokens.Count > 0;
+        if (parsed.Action is ParseErrorAction || unexpected)
         {
             foreach (var error in parsed.Errors) await Console.Error.WriteLineAsync(error.Message);
+            if (unexpected) await Console.Error.WriteLineAsync($"Unrecognized: {string.Join(' ', parsed.UnmatchedTokens)}");
             await Console.Error.WriteLineAsync($"See '{VerbName(parsed)} --help'.");
             return ExitCodes.Usage;
         }
