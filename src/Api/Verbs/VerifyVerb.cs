@@ -1,7 +1,7 @@
 using System.CommandLine;
 using HealthEvents.Api.Verbs.Progress;
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Ledger;
@@ -72,7 +72,7 @@ public static class VerifyVerb
     /// <summary>Per-stream chains cannot see a whole stream (or a tail) dropped: the latest signed tree head can.</summary>
     private static async Task<(bool Holds, string Line)> VerifyLedgerAsync(IEventStore store, EventSerializer serializer, CancellationToken ct)
     {
-        if (await store.ReadLastAsync(LedgerCommands.StreamId, ct) is not { } last
+        if (await store.ReadLastAsync(LedgerStream.StreamId, ct) is not { } last
             || serializer.Deserialize(last.Type, last.Data) is not TreeHeadSigned head)
             return (true, "ledger: no signed tree head yet");
         var check = await new LedgerVerifier(store).VerifyAsync(head.TreeSize, Convert.FromHexString(head.RootHash), ct);
