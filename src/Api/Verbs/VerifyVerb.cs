@@ -1,8 +1,8 @@
 using System.CommandLine;
 using HealthEvents.Api.Verbs.Progress;
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Ledger;
 using HealthEvents.Projections.Runner;
