@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using HealthEvents.TestSupport;
 
 namespace HealthEvents.Api.Tests;
 
@@ -49,7 +50,7 @@ public sealed class ServiceProcess : IDisposable
         return new ServiceProcess(Process.Start(psi)!);
     }
 
-    /// <summary>Runs a verb to its end (generous deadline: a busy machine starts PostgreSQL slowly).</summary>
+    /// <summary>Runs a verb to its end (within <see cref="Patience.Deadline"/>: a busy machine starts PostgreSQL slowly).</summary>
     public static async Task<ServiceProcess> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var run = Start(workingDirectory, environment, args);
@@ -59,7 +60,7 @@ public sealed class ServiceProcess : IDisposable
 
     public async Task WaitForExitAsync()
     {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var deadline = new CancellationTokenSource(Patience.Deadline);
         await _process.WaitForExitAsync(deadline.Token);
         _process.WaitForExit(); // the output's last lines are read too
     }
@@ -69,7 +70,7 @@ public sealed class ServiceProcess : IDisposable
     {
         using var probe = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
         var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromMinutes(3))
+        while (waited.Elapsed < Patience.Deadline)
         {
             if (_process.HasExited) throw new InvalidOperationException($"The service ended with {_process.ExitCode}: {Stderr}{Stdout}");
             try
