@@ -36,6 +36,13 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
     /// <summary>Where the test's part of the global log begins (exclusive); null: the start of the log.</summary>
     protected virtual GlobalPosition? LogOrigin => null;
 
+    /// <summary>
+    /// Whether the store refuses event ids already stored in another stream (PostgreSQL: a unique index). EventStoreDB
+    /// sees ids per stream only and would need a lookup per append to see them elsewhere; the service never proposes
+    /// them (CommandExecutor), so that store does not pay for it.
+    /// </summary>
+    protected virtual bool RefusesIdsOfOtherStreams => true;
+
     /// <summary>Whether an event of the global log is this test's (always, when it owns the whole log).</summary>
     protected bool IsOwn(EventEnvelope e) => OwnsWholeLog || e.StreamId.StartsWith(StreamPrefix, StringComparison.Ordinal);
 
@@ -425,13 +432,16 @@ public abstract class EventStoreConformanceTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<Exception>(
             () => store.AppendAsync(stream, ExpectedVersion.NoStream, [a with { Data = "{\"other\":1}"u8.ToArray() }, b]));
 
-        // an id stored in another stream: nothing of the append is written
-        var other = NewStreamId();
-        await Assert.ThrowsAnyAsync<Exception>(() => store.AppendAsync(other, ExpectedVersion.NoStream, [a]));
-        await Assert.ThrowsAnyAsync<Exception>(() => store.AppendAsync(other, ExpectedVersion.Any, [NewEvent(), b]));
+        // an id stored in another stream: nothing of the append is written (where the store sees ids store-wide)
+        if (RefusesIdsOfOtherStreams)
+        {
+            var other = NewStreamId();
+            await Assert.ThrowsAnyAsync<Exception>(() => store.AppendAsync(other, ExpectedVersion.NoStream, [a]));
+            await Assert.ThrowsAnyAsync<Exception>(() => store.AppendAsync(other, ExpectedVersion.Any, [NewEvent(), b]));
+            Assert.Empty(await ReadStreamAsync(store, other));
+        }
 
         Assert.Equal([a.EventId, b.EventId], (await ReadStreamAsync(store, stream)).Select(e => e.EventId));
-        Assert.Empty(await ReadStreamAsync(store, other));
         var fresh = NewEvent();
         await store.AppendAsync(stream, ExpectedVersion.Exactly(1), [fresh]);
         Assert.Equal(3, (await ReadAllEventuallyAsync(store, 3)).Count);
