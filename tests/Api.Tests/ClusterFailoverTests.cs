@@ -18,7 +18,7 @@ namespace HealthEvents.Api.Tests;
 /// the patient's audit view holds every acknowledged access once. Without the distribution the test is skipped with
 /// that reason.
 /// </summary>
-public sealed class ClusterFailoverTests
+public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
 
@@ -28,6 +28,8 @@ public sealed class ClusterFailoverTests
         var distribution = LocalEventStoreDbCluster.FindDistribution(out var reason);
         Skip.If(distribution is null, reason);
         await using var cluster = await LocalEventStoreDbCluster.StartAsync(distribution!);
+        // A node that must truncate its log after the election exits and is started again, as under systemd or docker.
+        cluster.Supervise();
         // A call gives up on the cluster after about a second without a leader, so commands during the election
         // take the 503 path (and their retries the "earlier attempt" path) rather than waiting it out.
         var node = await ServiceHost.NewNodeAsync() with
@@ -68,6 +70,8 @@ public sealed class ClusterFailoverTests
         {
             await stopWriting.CancelAsync();
             await writers; // raises a writer's failed assertion (a 503 without Retry-After)
+            foreach (var incident in cluster.Incidents) output.WriteLine(incident);
+            output.WriteLine($"answers: {string.Join(", ", load.Statuses.GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"))}");
         }
 
         Assert.DoesNotContain(500, load.Statuses);

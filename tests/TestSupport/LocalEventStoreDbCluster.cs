@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace HealthEvents.TestSupport;
@@ -8,6 +9,13 @@ namespace HealthEvents.TestSupport;
 /// run folder private to this instance (<c>ESDB_RUN_ROOT</c>), so stopping it — all of it when disposed, or one node
 /// for a failover — touches no other run's nodes. The election settings are widened for busy machines
 /// (<see cref="ElectionArguments"/>).
+/// <para>
+/// <see cref="Supervise"/> plays the process supervisor a production cluster runs under (systemd, or docker's
+/// restart policy): EventStoreDB 22.10 ends a node whose log holds writes the new leader never got ("offline
+/// truncation") and counts on being started again. A node that exits without being stopped on purpose is started
+/// again with the very command line start.sh gave it; being in memory, it comes back empty and catches up from the
+/// leader.
+/// </para>
 /// </summary>
 public sealed class LocalEventStoreDbCluster : IAsyncDisposable
 {
@@ -23,6 +31,10 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
 
     private readonly string _distribution;
     private readonly string _runRoot;
+    private readonly Dictionary<int, string[]> _commands = [];
+    private readonly ConcurrentDictionary<int, bool> _stoppedOnPurpose = new();
+    private readonly CancellationTokenSource _supervision = new();
+    private Task _supervisor = Task.CompletedTask;
 
     private LocalEventStoreDbCluster(string distribution, string runRoot, int port, string connectionString, int nodes)
     {
@@ -37,6 +49,12 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
     public int Port { get; }
 
     public IReadOnlyList<int> NodePorts { get; }
+
+    /// <summary>What the supervisor did: a line per node restarted, with the end of its log before it exited.</summary>
+    public ConcurrentQueue<string> Incidents { get; } = new();
+
+    private string RunFolder => Path.Combine(_runRoot, $"eventstoredb-{Port}");
+    private string PidFile(int node) => Path.Combine(RunFolder, $"node-{node}.pid");
 
     /// <summary>esdb://127.0.0.1:P,127.0.0.1:P+1,...?tls=false</summary>
     public string ConnectionString { get; }
@@ -69,12 +87,64 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw new InvalidOperationException($"The EventStoreDB cluster did not start (exit {code}): {errors}");
         }
+        foreach (var node in cluster.NodePorts)
+            cluster._commands[node] = File.ReadAllText($"/proc/{cluster.PidOf(node)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
         return cluster;
+    }
+
+    /// <summary>From now until disposed, starts again (checking every half second) each node that exited without <see cref="StopNodeAsync"/>.</summary>
+    public void Supervise() => _supervisor = SuperviseAsync(_supervision.Token);
+
+    private async Task SuperviseAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                foreach (var node in NodePorts.Where(n => !_stoppedOnPurpose.ContainsKey(n) && !IsRunning(PidOf(n))))
+                {
+                    Incidents.Enqueue($"node {node} exited by itself and was started again; its log ended:\n{LogTail(node, 8)}");
+                    await RestartAsync(node);
+                }
+                await Task.Delay(500, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    private int PidOf(int node) => int.TryParse(File.Exists(PidFile(node)) ? File.ReadAllText(PidFile(node)).Trim() : "", out var pid) ? pid : 0;
+
+    /// <summary>Alive and not a zombie (a zombie's command line is empty).</summary>
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            return pid > 0 && File.ReadAllText($"/proc/{pid}/cmdline").Length > 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // gone
+        }
+    }
+
+    /// <summary>As start.sh starts a node: in a session of its own, its output appended to its log, its pid recorded for stop.sh.</summary>
+    private async Task RestartAsync(int node)
+    {
+        var psi = new ProcessStartInfo("bash") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("setsid \"$@\" >>\"$LOG\" 2>&1 </dev/null & echo $! >\"$PIDFILE\"");
+        psi.ArgumentList.Add("bash");
+        foreach (var a in _commands[node]) psi.ArgumentList.Add(a);
+        psi.Environment["LOG"] = Path.Combine(RunFolder, $"node-{node}.log");
+        psi.Environment["PIDFILE"] = PidFile(node);
+        using var process = Process.Start(psi)!;
+        await process.WaitForExitAsync();
     }
 
     /// <summary>Stops one node (SIGTERM, then SIGKILL after 10 s): a failover when it leads.</summary>
     public async Task StopNodeAsync(int nodePort)
     {
+        _stoppedOnPurpose[nodePort] = true;
         var (code, _, errors) = await RunAsync(_distribution, _runRoot, "stop.sh", "--port", Port.ToString(), "--node", nodePort.ToString());
         if (code != 0) throw new InvalidOperationException($"stop.sh --node {nodePort} failed (exit {code}): {errors}");
     }
@@ -82,13 +152,16 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
     /// <summary>The tail of a node's log, for a failing test's message.</summary>
     public string LogTail(int nodePort, int lines = 20)
     {
-        var log = Path.Combine(_runRoot, $"eventstoredb-{Port}", $"node-{nodePort}.log");
+        var log = Path.Combine(RunFolder, $"node-{nodePort}.log");
         return File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(lines)) : "(no log)";
     }
 
     /// <summary>Stops every node this instance started (by their recorded pids) and removes the run folder.</summary>
     public async ValueTask DisposeAsync()
     {
+        await _supervision.CancelAsync(); // first: nothing may start a node again while they are stopped
+        await _supervisor;
+        _supervision.Dispose();
         if (Port > 0) await RunAsync(_distribution, _runRoot, "stop.sh", "--port", Port.ToString());
         try { Directory.Delete(_runRoot, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
