@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
