@@ -19,8 +19,8 @@ public sealed record EventStoreDbStoreOptions
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Names this store's streams on the server: our stream <c>patient-1</c> is the server's <c>{prefix}patient-1</c>
-    /// (event-id claims likewise), and the global log is the streams under the prefix only. Several stores — the
+    /// Names this store's streams on the server: our stream <c>patient-1</c> is the server's <c>{prefix}patient-1</c>,
+    /// and the global log is the streams under the prefix only (the server filters $all by it). Several stores — the
     /// tests' services, say — share one server without seeing each other. Empty (the default): names as they are, and
     /// the global log is every stream HealthEvents wrote. Never starts with '$' (system streams).
     /// </summary>
@@ -203,9 +203,9 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             if (stored.Count > 0) return Replay(streamId, ExpectedVersion.Any, events, stored, head.Version);
 
             var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
-            var reply2 = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct);
-            if (reply2.ResultCase == AppendResp.ResultOneofCase.Success) return Stored(linked, reply2.Success);
-            if (reply2.ResultCase != AppendResp.ResultOneofCase.WrongExpectedVersion)
+            var appended = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct);
+            if (appended.ResultCase == AppendResp.ResultOneofCase.Success) return Stored(linked, appended.Success);
+            if (appended.ResultCase != AppendResp.ResultOneofCase.WrongExpectedVersion)
                 throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");
             _heads.Forget(streamId);
             if (attempt >= MaxAnyAttempts) throw new InvalidOperationException($"Append to stream {streamId} lost {attempt} races in a row.");
