@@ -13,6 +13,7 @@ public static class Cli
         ["rebuild"] = RebuildAsync,
         ["endorser"] = EndorserAsync,
         ["verify"] = VerifyAsync,
+        ["import"] = CliImport.RunAsync,
     };
 
     public static bool IsVerb(string arg) => Verbs.ContainsKey(arg) || arg is "help" or "--help";
@@ -33,6 +34,8 @@ public static class Cli
                                                  mint a bearer token signed by hospital H's identity key
                    ./run.sh rebuild [PROJECTION ...]   rebuild read views from the whole history (all when none named)
                    ./run.sh verify                 verify the whole store: hash links, signatures, policies (exit 1 if broken)
+                   ./run.sh import <file-or-folder> --hospital H [--url URL] [--token T | --subject S --role R] [--parallel N]
+                                                 send FHIR R4 bundles to the running service's POST /fhir, with progress and a summary
                    ./run.sh endorser --hospital H [--urls URL]
                                                  serve hospital H's endorser (HEALTHEVENTS_URLS, default http://127.0.0.1:5081)
             """);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using HealthEvents.Api.Endpoints;
 using HealthEvents.Domain.Common;
 using Xunit.Abstractions;
 
@@ -320,6 +321,40 @@ public sealed class FhirImportTests(DemoServiceFixture fixture, ITestOutputHelpe
         Assert.Contains(warnings, w => w.Contains("extension"));
         // Masked: the validator's quotes of the bundle's values (here the URLs) never come back.
         Assert.DoesNotContain(warnings, w => w.Contains("us-core"));
+    }
+
+    [Fact]
+    public async Task Every_refusal_on_a_FHIR_route_is_an_OperationOutcome_whoever_refuses()
+    {
+        var physician = Host.As($"{Home} physician");
+        var cases = new (string What, Func<Task<HttpResponseMessage>> Send, HttpStatusCode Status)[]
+        {
+            ("no token (authentication)", () => Host.Client().GetAsync($"/fhir/Patient/{Guid.NewGuid()}/$everything"), HttpStatusCode.Unauthorized),
+            ("over the route's limit (Kestrel)", () => Oversized(physician), HttpStatusCode.RequestEntityTooLarge),
+            ("not FHIR JSON (the endpoint)", () => physician.PostAsync("/fhir", new StringContent("<Bundle/>", Encoding.UTF8, "application/fhir+xml")), HttpStatusCode.UnsupportedMediaType),
+            ("an admin's import (the decider)", () => PostBundle(Host.As($"{Home} admin"), Bundle("admin-1")), HttpStatusCode.Forbidden),
+        };
+        var before = await Host.CountsAsync();
+        foreach (var (what, send, status) in cases)
+        {
+            var response = await send();
+            Assert.True(response.StatusCode == status, $"{what}: {(int)response.StatusCode}");
+            Assert.True(response.Content.Headers.ContentType?.MediaType == "application/fhir+json", $"{what}: {response.Content.Headers.ContentType}");
+            var issue = (await response.JsonAsync()).GetProperty("issue")[0];
+            Assert.Equal("error", issue.GetProperty("severity").GetString());
+        }
+        Assert.Equal(before, await Host.CountsAsync());
+    }
+
+    /// <summary>A body over the route's limit, sent after "100 Continue" only: refused by its length, before a byte is sent.</summary>
+    private static Task<HttpResponseMessage> Oversized(HttpClient client)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/fhir")
+        {
+            Content = new StringContent(new string(' ', (int)FhirEndpoints.MaxBundleBytes + 1), Encoding.UTF8, "application/fhir+json"),
+        };
+        request.Headers.ExpectContinue = true;
+        return client.SendAsync(request);
     }
 
     [Fact]

@@ -38,19 +38,25 @@ public static class FhirEndpoints
 
     /// <summary>The answer of an import (200).</summary>
     /// <param name="Resources">Resources mapped to entries (added or already present).</param>
+    /// <param name="Imported">Those resources by type.</param>
     /// <param name="Skipped">Resources not imported, by type (with the reason when the type itself is mapped).</param>
     /// <param name="Warnings">Validation warnings (unresolvable profiles and extensions, best practices), grouped.</param>
     public sealed record ImportSummary(
-        Guid PatientId, bool Registered, int Resources, int Added, int AlreadyPresent, IReadOnlyList<SkippedResources> Skipped,
+        Guid PatientId, bool Registered, int Resources, int Added, int AlreadyPresent, IReadOnlyList<ResourceCount> Imported, IReadOnlyList<ResourceCount> Skipped,
         IReadOnlyList<ValidationWarning> Warnings, IReadOnlyList<Receipt> Receipts);
 
-    public sealed record SkippedResources(string Type, int Count);
+    /// <summary>How many resources of a type (for skipped ones: of a type, or a type and the reason).</summary>
+    public sealed record ResourceCount(string Type, int Count);
 
     public sealed record ValidationWarning(string Code, string Message, int Count);
 
     public static async Task<Results<Ok<ImportSummary>, ContentHttpResult>> Import(
         HttpContext http, IMediator mediator, HospitalKeyring keyring, CancellationToken ct)
     {
+        // Only clinicians write entries (the decider's rule): anyone else is refused before a byte is parsed or validated.
+        var actor = http.Actor();
+        if (!actor.IsClinician())
+            return FhirOutcome.Error(StatusCodes.Status403Forbidden, "forbidden", "Only a hospital's clinicians import records.", "write-not-permitted");
         var mediaType = http.Request.ContentType is { } type ? type.Split(';')[0].Trim() : null;
         if (mediaType is not (FhirOutcome.ContentType or "application/json"))
             return FhirOutcome.Error(StatusCodes.Status415UnsupportedMediaType, "not-supported", "The body must be a FHIR R4 Bundle in JSON (application/fhir+json).");
@@ -72,14 +78,13 @@ public static class FhirEndpoints
                 $"The bundle does not conform to the base FHIR R4 profiles ({errors} error{(errors == 1 ? "" : "s")}); nothing was imported."),
                 .. issues.Take(MaxIssuesListed)]);
 
-        var actor = http.Actor();
         ImportPlan plan;
         try { plan = ImportPlan.Of(parsed, actor.Hospital, keyring.Secret(actor.Hospital, PatientIdSecret)); }
         catch (BundleException e) { return FhirOutcome.Error(400, e.IssueCode, e.Message); }
         // Rule refusals (403, 404, 409…) and failures (503) reach the exception handler, written as OperationOutcomes.
         var result = await mediator.Send(new ImportPatientRecordCommand(plan.PatientId, plan.Registration, plan.Entries, http.Command()), ct);
         return TypedResults.Ok(new ImportSummary(result.PatientId, result.Registered, plan.Entries.Count, result.Added, result.AlreadyPresent,
-            [.. plan.Skipped.Select(p => new SkippedResources(p.Key, p.Value))],
+            [.. plan.Imported.Select(p => new ResourceCount(p.Key, p.Value))], [.. plan.Skipped.Select(p => new ResourceCount(p.Key, p.Value))],
             [.. issues.GroupBy(i => (i.Code, i.Diagnostics)).Select(g => new ValidationWarning(g.Key.Code, g.Key.Diagnostics, g.Count()))],
             result.Receipts));
     }

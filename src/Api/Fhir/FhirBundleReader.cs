@@ -48,9 +48,13 @@ public sealed record ParsedBundle(Bundle Model, JsonElement RawEntries)
     }
 }
 
-/// <summary>What an import will do: the patient, their registration, the entries, and what is skipped (label → count).</summary>
+/// <summary>
+/// What an import will do: the patient, their registration, the entries, how many resources of each type they are
+/// (type → count), and what is skipped (label → count).
+/// </summary>
 public sealed record ImportPlan(
-    Guid PatientId, ImportRegistration Registration, IReadOnlyList<ImportEntryInput> Entries, IReadOnlyDictionary<string, int> Skipped)
+    Guid PatientId, ImportRegistration Registration, IReadOnlyList<ImportEntryInput> Entries,
+    IReadOnlyDictionary<string, int> Imported, IReadOnlyDictionary<string, int> Skipped)
 {
     /// <summary>A resource larger than this would not fit one append once sealed; it is skipped and reported.</summary>
     public const int MaxResourceChars = 256 * 1024;
@@ -72,6 +76,7 @@ public sealed record ImportPlan(
 
         var entries = new List<ImportEntryInput>();
         var skipped = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var imported = new SortedDictionary<string, int>(StringComparer.Ordinal);
         void Skip(string reason) => skipped[reason] = skipped.GetValueOrDefault(reason) + 1;
         for (var i = 0; i < bundle.Entry.Count; i++)
         {
@@ -97,8 +102,9 @@ public sealed record ImportPlan(
             if (display is { Length: > 500 }) display = display[..500];
             entries.Add(new ImportEntryInput(DeterministicIds.Named($"fhir-entry|{patientId}|{identity}"), c,
                 new CodeInput(coding.System, coding.Code, display), raw, FhirCategories.RecordedAt(resource), EntryContent.FhirJson, fullUrl));
+            imported[type] = imported.GetValueOrDefault(type) + 1;
         }
-        return new(patientId, registration, entries, skipped);
+        return new(patientId, registration, entries, imported, skipped);
     }
 
     /// <summary>
