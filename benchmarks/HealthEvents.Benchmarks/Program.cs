@@ -9,6 +9,14 @@ using Npgsql;
 //
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- [--seconds N] [--quick]
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- research [--events N]   (see ResearchBenchmark)
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- fhir [--clients N]      (see FhirImportBenchmark)
+
+if (args.Length > 0 && args[0] == "fhir")
+{
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+    return await FhirImportBenchmark.RunAsync(args[1..], stop.Token);
+}
 
 if (args.Length > 0 && args[0] == "research")
 {
