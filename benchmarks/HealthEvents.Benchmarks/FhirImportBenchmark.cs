@@ -64,7 +64,7 @@ public static class FhirImportBenchmark
         var app = await HealthEventsApp.BuildAsync(["--urls", "http://127.0.0.1:0", $"--HEALTHEVENTS_DATA={data}",
             // One client sends a whole run: the fair-use bucket is not what is measured.
             "--HealthEvents:RateLimit:PermitsPerSecond=100000", "--HealthEvents:RateLimit:Burst=100000"],
-            b => b.Logging.SetMinimumLevel(LogLevel.Warning));
+            b => b.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
         try
         {
             await app.StartAsync(ct);
@@ -154,8 +154,8 @@ public static class FhirImportBenchmark
         Console.WriteLine($"FHIR import benchmark: {bundles} Synthea bundles, {resources:N0} resources imported ({events:N0} events in " +
                           $"{transactions:N0} endorsed transactions), {clients} client(s), {Environment.ProcessorCount} cores, load average {load} at start");
         Console.WriteLine();
-        Console.WriteLine($"{"case",-44} {"seconds",8} {"resources/s",12} {"events/s",10} {"vs raw",8}");
-        Console.WriteLine(new string('-', 86));
+        Console.WriteLine($"{"case",-52} {"seconds",8} {"resources/s",12} {"events/s",10} {"vs raw",8}");
+        Console.WriteLine(new string('-', 94));
         Row("import over HTTP (POST /fhir, 2-of-3 endorsed)", importSeconds, resources / importSeconds, events / importSeconds, resources / importSeconds / rawResources);
         Row($"  validation alone ({validation.Resources:N0} resources incl. skipped)", validation.Seconds, validation.Resources / validation.Seconds, double.NaN, double.NaN);
         Row("raw append of the same events (same store)", rawSeconds, rawResources, events / rawSeconds, 1);
@@ -165,7 +165,7 @@ public static class FhirImportBenchmark
     }
 
     private static void Row(string name, double seconds, double resourcesPerSecond, double eventsPerSecond, double ratio) =>
-        Console.WriteLine($"{name,-44} {seconds,8:N1} {resourcesPerSecond,12:N0} {(double.IsNaN(eventsPerSecond) ? "-" : eventsPerSecond.ToString("N0")),10} " +
+        Console.WriteLine($"{name,-52} {seconds,8:N1} {resourcesPerSecond,12:N0} {(double.IsNaN(eventsPerSecond) ? "-" : eventsPerSecond.ToString("N0")),10} " +
                           $"{(double.IsNaN(ratio) ? "-" : ratio.ToString("P1")),8}");
 
     private static async Task<JsonElement> PostAsync(HttpClient http, string bundle, CancellationToken ct)
