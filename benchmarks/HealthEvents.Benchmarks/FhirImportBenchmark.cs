@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using HealthEvents.Api.Fhir;
 using HealthEvents.Api.Hosting;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure.Identity;
 using Microsoft.AspNetCore.Builder;
