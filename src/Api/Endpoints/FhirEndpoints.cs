@@ -91,7 +91,7 @@ public static class FhirEndpoints
                 ["coding"] = new JsonArray(new JsonObject { ["system"] = "https://healthevents.example/problems", ["code"] = detailCode }),
             };
         var outcome = new JsonObject { ["resourceType"] = "OperationOutcome", ["issue"] = new JsonArray(issue) };
-        return Results.Text(outcome.ToJsonString(), FhirAuditExport.ContentType, Encoding.UTF8, status);
+        return Results.Text(outcome.ToJsonString(), FhirVocabulary.ContentType, Encoding.UTF8, status);
     }
 
     private sealed class BundleException(string issueCode, string message) : Exception(message)
