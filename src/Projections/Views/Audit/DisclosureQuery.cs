@@ -44,10 +44,11 @@ public sealed class DisclosureQuery(ReadModelStore readModels)
         await using var session = await readModels.QuerySessionAsync(ct);
         var actions = Actions.ToArray();
         var rows = await session.Query<AuditEntry>()
-            .Where(x => x.PatientId == patientId && x.Action.IsOneOf(actions) && x.At >= from && x.At < to && x.Actor.Role != Role.Patient)
+            .Where(x => x.PatientId == patientId && x.Action.IsOneOf(actions) && x.At >= from && x.At < to)
             .OrderBy(x => x.At).ThenBy(x => x.StreamVersion).ThenBy(x => x.Sequence)
             .ToListAsync(ct);
-        return new DisclosureReport(patientId, from, to, now, [.. rows.Select(row => Of(row, network))]);
+        // The role is filtered here: the view stores it as the serializer writes the enum, which SQL need not know.
+        return new DisclosureReport(patientId, from, to, now, [.. rows.Where(r => r.Actor.Role != Role.Patient).Select(row => Of(row, network))]);
     }
 
     private static Disclosure Of(AuditEntry row, NetworkState network)
