@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Infrastructure.Identity;
@@ -65,7 +65,7 @@ public sealed class EndorsedStoreTests : IAsyncLifetime
     [Fact]
     public async Task The_untouched_store_verifies_stream_by_stream_and_whole()
     {
-        foreach (var stream in new[] { NetworkCommands.StreamId, _a, _b, _c })
+        foreach (var stream in new[] { NetworkStream.StreamId, _a, _b, _c })
         {
             var report = await VerifyAsync(stream);
             Assert.True(report.Verified, $"{stream}: {string.Join("; ", report.Problems)}");

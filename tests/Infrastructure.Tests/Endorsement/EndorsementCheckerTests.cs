@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Domain.Common;
@@ -57,9 +57,9 @@ public sealed class EndorsementCheckerTests : IDisposable
     [Fact]
     public async Task Only_the_founding_transaction_goes_unendorsed()
     {
-        _ledger.Endorsed(NetworkCommands.StreamId, T1, [Lakeside, Riverside], new ResearcherRegistered("r-1", "Uni"));
-        _ledger.Unendorsed(NetworkCommands.StreamId, T1.AddMinutes(1), "genesis", new ResearcherRegistered("r-2", "Uni"));
-        _ledger.Unendorsed(NetworkCommands.StreamId, T1.AddMinutes(2), "admin-x", new ResearcherRegistered("r-3", "Uni"));
+        _ledger.Endorsed(NetworkStream.StreamId, T1, [Lakeside, Riverside], new ResearcherRegistered("r-1", "Uni"));
+        _ledger.Unendorsed(NetworkStream.StreamId, T1.AddMinutes(1), "genesis", new ResearcherRegistered("r-2", "Uni"));
+        _ledger.Unendorsed(NetworkStream.StreamId, T1.AddMinutes(2), "admin-x", new ResearcherRegistered("r-3", "Uni"));
 
         var report = await VerifyAsync(_ledger.Network);
 
@@ -70,7 +70,7 @@ public sealed class EndorsementCheckerTests : IDisposable
     public async Task A_second_genesis_transaction_right_after_the_founding_is_unendorsed()
     {
         // Nothing came between: still, only the network stream's first transaction is the founding.
-        _ledger.Unendorsed(NetworkCommands.StreamId, T0.AddSeconds(1), "genesis", new ResearcherRegistered("r-1", "Uni"));
+        _ledger.Unendorsed(NetworkStream.StreamId, T0.AddSeconds(1), "genesis", new ResearcherRegistered("r-1", "Uni"));
 
         var report = await VerifyAsync(_ledger.Network);
 
@@ -82,7 +82,7 @@ public sealed class EndorsementCheckerTests : IDisposable
     {
         // A hospital joining cannot endorse its own admission: the members before it decide.
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var join = _ledger.Prepare(NetworkCommands.StreamId, T1, "admin-lakeside",
+        var join = _ledger.Prepare(NetworkStream.StreamId, T1, "admin-lakeside",
             new HospitalJoined("westside", "Westside", "http://westside.test", PublicKeys.KeyId(key), PublicKeys.Export(key), "w-id", "pk"));
         _ledger.Commit(join, EndorsementSignatures.BatchOfOne(join.FirstVersion, 1, join.Hash,
             [_ledger.Sign(Lakeside, join.Hash), new EndorsementSignature("westside", PublicKeys.KeyId(key), EndorsementSignatures.Sign(key, join.Hash))]));
@@ -152,7 +152,7 @@ public sealed class EndorsementCheckerTests : IDisposable
     [Fact]
     public async Task The_home_hospital_comes_from_the_patients_registration()
     {
-        _ledger.Endorsed(NetworkCommands.StreamId, T1, [Lakeside, Riverside], new EndorsementPolicyChanged("AND(home, OutOf(1, *))"));
+        _ledger.Endorsed(NetworkStream.StreamId, T1, [Lakeside, Riverside], new EndorsementPolicyChanged("AND(home, OutOf(1, *))"));
         var patient = _ledger.Patient(Northside, T1.AddMinutes(1), Northside, Lakeside);
         _ledger.Endorsed(patient, T1.AddMinutes(2), [Lakeside, Riverside], Corrected());
         _ledger.Endorsed(patient, T1.AddMinutes(3), [Northside], Corrected(1980));
@@ -168,7 +168,7 @@ public sealed class EndorsementCheckerTests : IDisposable
     public async Task The_policy_in_force_at_the_time_applies()
     {
         var patient = _ledger.Patient(Northside, T1, Northside, Lakeside);
-        _ledger.Endorsed(NetworkCommands.StreamId, T1.AddMinutes(1), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(1, *)"));
+        _ledger.Endorsed(NetworkStream.StreamId, T1.AddMinutes(1), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(1, *)"));
         _ledger.Endorsed(patient, T1.AddMinutes(2), [Riverside], Corrected());
 
         Assert.True((await VerifyAsync(_ledger.Stream(patient))).Verified);

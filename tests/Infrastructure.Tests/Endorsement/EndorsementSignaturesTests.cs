@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.Identity;
 using static HealthEvents.Infrastructure.Tests.Ledger.Chains;

@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Serialization;
@@ -18,7 +18,7 @@ public sealed class NetworkHistoryTests : IDisposable
     [Fact]
     public void The_network_at_a_time_holds_what_had_occurred_by_then()
     {
-        _ledger.Endorsed(NetworkCommands.StreamId, T0.AddHours(1), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(3, *)"));
+        _ledger.Endorsed(NetworkStream.StreamId, T0.AddHours(1), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(3, *)"));
         var history = _ledger.History;
 
         Assert.Empty(history.StateAt(T0.AddTicks(-1)).Hospitals);
@@ -55,9 +55,9 @@ public sealed class NetworkHistoryTests : IDisposable
     [Fact]
     public void Events_whose_times_run_backwards_apply_from_their_own_time_in_stream_order()
     {
-        _ledger.Endorsed(NetworkCommands.StreamId, T0.AddHours(3), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(3, *)"));
-        _ledger.Endorsed(NetworkCommands.StreamId, T0.AddHours(2), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(1, *)"));
-        _ledger.Endorsed(NetworkCommands.StreamId, T0.AddHours(1), [Lakeside, Riverside], new ResearcherRegistered("r-1", "Uni"));
+        _ledger.Endorsed(NetworkStream.StreamId, T0.AddHours(3), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(3, *)"));
+        _ledger.Endorsed(NetworkStream.StreamId, T0.AddHours(2), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(1, *)"));
+        _ledger.Endorsed(NetworkStream.StreamId, T0.AddHours(1), [Lakeside, Riverside], new ResearcherRegistered("r-1", "Uni"));
         var history = _ledger.History;
 
         Assert.Empty(history.StateAt(T0.AddMinutes(30)).Researchers);
@@ -94,7 +94,7 @@ public sealed class NetworkHistoryTests : IDisposable
     private sealed class ListStore(IReadOnlyList<EventEnvelope> network) : IEventStore
     {
         public IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default) =>
-            AsAsync(streamId == NetworkCommands.StreamId ? network.Where(e => e.Version >= fromVersion) : []);
+            AsAsync(streamId == NetworkStream.StreamId ? network.Where(e => e.Version >= fromVersion) : []);
 
         public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, TransactionEndorsement? endorsement = null, CancellationToken ct = default) =>
             throw new NotSupportedException();

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Serialization;
@@ -47,14 +47,14 @@ internal sealed class TestLedger : IDisposable
                 PublicKeys.KeyId(key), PublicKeys.Export(key), PublicKeys.KeyId(identity), PublicKeys.Export(identity)));
         }
         // The founding: one transaction, the network stream's first, the only one unendorsed.
-        Unendorsed(NetworkCommands.StreamId, T0, "genesis", [.. joined]);
+        Unendorsed(NetworkStream.StreamId, T0, "genesis", [.. joined]);
     }
 
     public static EventSerializer Serializer => EventSerializer.Default;
 
     public IReadOnlyList<EventEnvelope> Stream(string streamId) => _streams.TryGetValue(streamId, out var events) ? events : [];
 
-    public IReadOnlyList<EventEnvelope> Network => Stream(NetworkCommands.StreamId);
+    public IReadOnlyList<EventEnvelope> Network => Stream(NetworkStream.StreamId);
 
     public NetworkHistory History => NetworkHistory.From(Network, Serializer);
 
@@ -116,7 +116,7 @@ internal sealed class TestLedger : IDisposable
     public ECDsa Rotate(string hospital, DateTimeOffset at, DateTimeOffset effectiveFrom, string[] signers)
     {
         var next = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        Endorsed(NetworkCommands.StreamId, at, signers,
+        Endorsed(NetworkStream.StreamId, at, signers,
             new HospitalKeyRotated(hospital, KeyUse.Endorsement, PublicKeys.KeyId(next), PublicKeys.Export(next), effectiveFrom));
         _retired.Add(_keys[hospital]);
         _keys[hospital] = next;

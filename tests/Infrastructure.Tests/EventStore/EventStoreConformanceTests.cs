@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 
 namespace HealthEvents.Infrastructure.Tests.EventStore;

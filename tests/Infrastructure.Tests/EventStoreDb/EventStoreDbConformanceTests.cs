@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.Tests.EventStore;
 

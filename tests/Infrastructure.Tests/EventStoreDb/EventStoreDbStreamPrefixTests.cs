@@ -1,7 +1,6 @@
 using System.Text;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
-using HealthEvents.Infrastructure.Postgres;
 
 namespace HealthEvents.Infrastructure.Tests.EventStoreDb;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 
 namespace HealthEvents.Infrastructure.Tests.Ledger;

@@ -174,7 +174,7 @@ public sealed class StreamVerifierTests
 
     /// <summary>
     /// The limit of a per-stream chain, made explicit: cutting events off the end leaves a valid, shorter
-    /// chain. Only the signed ledger checkpoints (DESIGN.md "Ledger checkpoints") can show the stream was longer.
+    /// chain. Only the signed ledger checkpoints (docs/architecture.md, "The ledger") can show the stream was longer.
     /// </summary>
     [Fact]
     public void Deleting_the_last_event_is_not_detectable_by_the_chain_alone()
@@ -223,7 +223,7 @@ public sealed class StreamVerifierTests
     }
 
     /// <summary>A long stream produced lazily: each event is linked to the last and then dropped.</summary>
-    private static async IAsyncEnumerable<Application.EventStore.EventEnvelope> Generate(int count)
+    private static async IAsyncEnumerable<Application.Ports.EventEnvelope> Generate(int count)
     {
         var prev = HashChain.Genesis;
         for (var i = 0; i < count; i++)

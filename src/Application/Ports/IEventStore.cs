@@ -1,4 +1,4 @@
-namespace HealthEvents.Application.EventStore;
+namespace HealthEvents.Application.Ports;
 
 /// <summary>
 /// The event store port. Adapters (PostgreSQL, EventStoreDB) pass one conformance suite.
@@ -60,4 +60,14 @@ public sealed class WrongExpectedVersionException(string streamId, ExpectedVersi
     public string StreamId { get; } = streamId;
     public ExpectedVersion Expected { get; } = expected;
     public long ActualLastVersion { get; } = actualLastVersion;
+}
+
+/// <summary>
+/// An appended event id is already stored elsewhere in the store (another stream, another version, or with
+/// different bytes): the append is not a replay of the stored events, and nothing was written.
+/// </summary>
+public sealed class DuplicateEventIdException(Guid eventId, string reason)
+    : InvalidOperationException($"Event {eventId} {reason}.")
+{
+    public Guid EventId { get; } = eventId;
 }

@@ -1,4 +1,4 @@
-namespace HealthEvents.Application.EventStore;
+namespace HealthEvents.Application.Ports;
 
 /// <summary>An event as the caller proposes it: the bytes are produced once and never re-serialised.</summary>
 public sealed record ProposedEvent(Guid EventId, string Type, byte[] Data, byte[] Metadata);

@@ -6,7 +6,7 @@ using HealthEvents.Domain.Ledger;
 namespace HealthEvents.Application.Ledger;
 
 /// <summary>The ledger stream's entry point: one stream, <c>ledger</c>, holding the signed tree heads, endorsed like any transaction.</summary>
-public sealed class LedgerCommands(CommandExecutor executor, IClock clock)
+public sealed class LedgerStream(CommandExecutor executor, IClock clock)
 {
     public const string StreamId = "ledger";
 

@@ -1,4 +1,4 @@
-namespace HealthEvents.Application.EventStore;
+namespace HealthEvents.Application.Ports;
 
 /// <summary>What the appender believes about the stream: no stream yet, an exact last version, or anything.</summary>
 public readonly record struct ExpectedVersion

@@ -5,7 +5,7 @@ using HealthEvents.Domain.Network;
 namespace HealthEvents.Application.Network;
 
 /// <summary>The network stream's entry point: membership, keys, practitioners, researchers, policies and proposals.</summary>
-public sealed class NetworkCommands(CommandExecutor executor, IClock clock, NetworkDirectory directory)
+public sealed class NetworkStream(CommandExecutor executor, IClock clock, NetworkDirectory directory)
 {
     public const string StreamId = "network";
 

@@ -1,4 +1,4 @@
-namespace HealthEvents.Application.EventStore;
+namespace HealthEvents.Application.Ports;
 
 /// <summary>
 /// A position in the global log, a pair like EventStoreDB's (commit, prepare). On PostgreSQL it is

@@ -5,7 +5,7 @@ using HealthEvents.Domain.Patients;
 namespace HealthEvents.Application.Patients;
 
 /// <summary>The patient stream's entry point for handlers: one place that names the stream and the decider.</summary>
-public sealed class PatientCommands(CommandExecutor executor, IClock clock, PatientDirectory patients)
+public sealed class PatientStream(CommandExecutor executor, IClock clock, PatientDirectory patients)
 {
     /// <summary>Stands in for ciphertext while a sealed command is judged before anything is encrypted.</summary>
     public const string SealPending = "sealed-content-pending";

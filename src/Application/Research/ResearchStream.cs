@@ -5,7 +5,7 @@ using HealthEvents.Domain.Research;
 namespace HealthEvents.Application.Research;
 
 /// <summary>The research stream's entry point: one stream, <c>research</c>, for every declaration and publication.</summary>
-public sealed class ResearchCommands(CommandExecutor executor, IClock clock)
+public sealed class ResearchStream(CommandExecutor executor, IClock clock)
 {
     public const string StreamId = "research";
 

@@ -1,4 +1,4 @@
-namespace HealthEvents.Application.EventStore;
+namespace HealthEvents.Application.Ports;
 
 /// <summary>What every adapter refuses before touching its store: the port's contract for a well-formed append.</summary>
 public static class AppendValidation
