@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using Microsoft.Extensions.DependencyInjection;
 

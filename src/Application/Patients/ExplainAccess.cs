@@ -58,7 +58,7 @@ public sealed class ExplainAccessValidator : AbstractValidator<ExplainAccessQuer
 /// recorded (the patient's own view). A practitioner's question goes the command path — decided, endorsed and appended
 /// as <see cref="AccessExplained"/> — and is answered from that event.
 /// </summary>
-public sealed class ExplainAccessHandler(PatientCommands commands, PatientDirectory patients, NetworkDirectory network, IClock clock)
+public sealed class ExplainAccessHandler(PatientStream commands, PatientDirectory patients, NetworkDirectory network, IClock clock)
     : IRequestHandler<ExplainAccessQuery, AccessExplanationView>
 {
     public async ValueTask<AccessExplanationView> Handle(ExplainAccessQuery q, CancellationToken ct)
