@@ -4,10 +4,11 @@ using HealthEvents.Application.Network;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
-using static HealthEvents.Infrastructure.Tests.Endorsement.TestLedger;
-using static HealthEvents.Infrastructure.Tests.Ledger.Chains;
+using HealthEvents.Infrastructure.Identity;
+using static HealthEvents.Application.Tests.Endorsement.TestLedger;
+using static HealthEvents.Application.Tests.Ledger.Chains;
 
-namespace HealthEvents.Infrastructure.Tests.Endorsement;
+namespace HealthEvents.Application.Tests.Endorsement;
 
 public sealed class NetworkHistoryTests : IDisposable
 {
@@ -47,8 +48,8 @@ public sealed class NetworkHistoryTests : IDisposable
         var next = _ledger.Rotate(Lakeside, T0.AddHours(1), T0.AddHours(2), [Lakeside, Riverside]);
         var history = _ledger.History;
 
-        Assert.Equal(Identity.PublicKeys.KeyId(old), history.StateAt(T0.AddHours(1.5)).KeyAt(Lakeside, KeyUse.Endorsement, T0.AddHours(1.5))!.KeyId);
-        Assert.Equal(Identity.PublicKeys.KeyId(next), history.StateAt(T0.AddHours(2)).KeyAt(Lakeside, KeyUse.Endorsement, T0.AddHours(2))!.KeyId);
+        Assert.Equal(PublicKeys.KeyId(old), history.StateAt(T0.AddHours(1.5)).KeyAt(Lakeside, KeyUse.Endorsement, T0.AddHours(1.5))!.KeyId);
+        Assert.Equal(PublicKeys.KeyId(next), history.StateAt(T0.AddHours(2)).KeyAt(Lakeside, KeyUse.Endorsement, T0.AddHours(2))!.KeyId);
     }
 
     /// <summary>Nodes' clocks may disagree: an event recorded later may carry an earlier time. It applies from that time, in stream order.</summary>

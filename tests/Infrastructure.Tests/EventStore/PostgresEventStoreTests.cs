@@ -1,83 +1,14 @@
-using System.Collections.Concurrent;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.Postgres;
-using HealthEvents.TestSupport;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace HealthEvents.Infrastructure.Tests.EventStore;
 
-/// <summary>The conformance suite on PostgreSQL (a fresh database per store), plus what only PostgreSQL has: transactions.</summary>
-/// <remarks>
-/// Alone on the test server: its global reads wait below the cluster-wide oldest open transaction, so
-/// another class's deliberately held transaction would hold back the events its timing tests wait for.
-/// </remarks>
+/// <summary>What only the PostgreSQL store has, beyond the conformance suite (PostgresConformance.cs): transactions, nodes sharing a database, its schema.</summary>
 [Collection(nameof(GlobalLogCollection))]
-public sealed class PostgresEventStoreConformanceTests : EventStoreConformanceTests
+public sealed class PostgresEventStoreTests() : EventStoreConformance(new PostgresUnderTest())
 {
-    private readonly List<string> _databases = [];
-    private readonly ConcurrentBag<long> _committedPastHeldTransactions = [];
-
-    /// <summary>A new database per store: the whole global log is the test's, asserted unfiltered from its start.</summary>
-    protected override bool OwnsWholeLog => true;
-
-    protected override string StreamPrefix => "patient-";
-
-    protected override async Task<IEventStore> CreateStoreAsync()
-    {
-        var connectionString = await TestPostgres.CreateDatabaseAsync();
-        _databases.Add(new NpgsqlConnectionStringBuilder(connectionString).Database!);
-        var store = new PostgresEventStore(connectionString);
-        await store.EnsureSchemaAsync();
-        return store;
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_databases.Count == 0) return;
-        var server = await TestPostgres.InstanceAsync();
-        await using var conn = new NpgsqlConnection(server.ConnectionString());
-        await conn.OpenAsync();
-        foreach (var db in _databases)
-        {
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {db} WITH (FORCE)", conn);
-            await drop.ExecuteNonQueryAsync();
-        }
-    }
-
-    /// <summary>
-    /// A real late commit: the append runs in a transaction that took its id (and inserted its rows) early and
-    /// commits only after <paramref name="holdFor"/>, while other writers commit transactions with higher ids.
-    /// </summary>
-    protected override async Task<AppendResult> AppendHeldOpenAsync(
-        IEventStore store, string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, TimeSpan holdFor)
-    {
-        var pg = (PostgresEventStore)store;
-        await using var conn = await pg.DataSource.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync();
-        var result = await pg.AppendAsync(tx, streamId, expected, events);
-        await Task.Delay(holdFor);
-        _committedPastHeldTransactions.Add(await CountCommittedAfterAsync(pg, result.Events[0].Position!.Value.Commit));
-        await tx.CommitAsync();
-        return result;
-    }
-
-    /// <summary>Without holding back, a reader would have skipped these held transactions: later ones committed first.</summary>
-    protected override void AssertLateCommitsWereOvertaken()
-    {
-        Assert.NotEmpty(_committedPastHeldTransactions);
-        Assert.Contains(_committedPastHeldTransactions, n => n > 0);
-    }
-
-    private static async Task<long> CountCommittedAfterAsync(PostgresEventStore store, ulong transactionId)
-    {
-        await using var cmd = store.DataSource.CreateCommand("SELECT count(*) FROM he_events WHERE transaction_id > $1");
-        cmd.Parameters.Add(new NpgsqlParameter<ulong> { TypedValue = transactionId, NpgsqlDbType = NpgsqlDbType.Xid8 });
-        return (long)(await cmd.ExecuteScalarAsync())!;
-    }
-
     [Fact]
     public async Task ReadAll_holds_back_later_transactions_until_an_earlier_one_commits()
     {
@@ -116,7 +47,7 @@ public sealed class PostgresEventStoreConformanceTests : EventStoreConformanceTe
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(400)));
 
         await tx.CommitAsync(); // no notification: only the subscription's re-read finds the event
-        var received = await sub.NextAsync().WaitAsync(TimeSpan.FromSeconds(3));
+        var received = await sub.NextAsync().WaitAsync(Patience);
         Assert.Equal(appended.Events[0].EventId, received.EventId);
     }
 
@@ -170,7 +101,7 @@ public sealed class PostgresEventStoreConformanceTests : EventStoreConformanceTe
 
         var appended = await a.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
 
-        var received = await sub.NextAsync().WaitAsync(TimeSpan.FromSeconds(3));
+        var received = await sub.NextAsync().WaitAsync(Patience);
         Assert.Equal(appended.Events[0].EventId, received.EventId);
     }
 
@@ -208,6 +139,3 @@ public sealed class PostgresEventStoreConformanceTests : EventStoreConformanceTe
         Assert.Equal(e.EventId, ex.EventId);
     }
 }
-
-[CollectionDefinition(nameof(GlobalLogCollection), DisableParallelization = true)]
-public sealed class GlobalLogCollection;

@@ -3,9 +3,9 @@ using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.Postgres;
 using HealthEvents.TestSupport;
 using Npgsql;
-using static HealthEvents.Infrastructure.Tests.Ledger.Chains;
+using static HealthEvents.Application.Tests.Ledger.Chains;
 
-namespace HealthEvents.Infrastructure.Tests.Ledger;
+namespace HealthEvents.Application.Tests.Ledger;
 
 /// <summary>
 /// Someone with write access to the database edits rows behind the store's back;

@@ -2,7 +2,7 @@ using System.Text;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 
-namespace HealthEvents.Infrastructure.Tests.Ledger;
+namespace HealthEvents.Application.Tests.Ledger;
 
 /// <summary>Builds well-formed streams the way the stores do: through <see cref="HashChain.Link"/>.</summary>
 internal static class Chains

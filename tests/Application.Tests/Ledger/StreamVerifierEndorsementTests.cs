@@ -1,7 +1,7 @@
 using HealthEvents.Application.Ledger;
-using static HealthEvents.Infrastructure.Tests.Ledger.Chains;
+using static HealthEvents.Application.Tests.Ledger.Chains;
 
-namespace HealthEvents.Infrastructure.Tests.Ledger;
+namespace HealthEvents.Application.Tests.Ledger;
 
 /// <summary>The seam for endorsement checks: transactions reach the checker whole, with their boundaries checked.</summary>
 public sealed class StreamVerifierEndorsementTests

@@ -6,10 +6,10 @@ using HealthEvents.Application.Network;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 using HealthEvents.Infrastructure.Identity;
-using static HealthEvents.Infrastructure.Tests.Endorsement.TestLedger;
-using static HealthEvents.Infrastructure.Tests.Ledger.Chains;
+using static HealthEvents.Application.Tests.Endorsement.TestLedger;
+using static HealthEvents.Application.Tests.Ledger.Chains;
 
-namespace HealthEvents.Infrastructure.Tests.Endorsement;
+namespace HealthEvents.Application.Tests.Endorsement;
 
 /// <summary>The endorsement checker over streams built with real keys and signatures, verified as the API and CLI do.</summary>
 public sealed class EndorsementCheckerTests : IDisposable

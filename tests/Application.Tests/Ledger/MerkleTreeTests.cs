@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using HealthEvents.Application.Ledger;
-using static HealthEvents.Infrastructure.Tests.Ledger.Chains;
+using static HealthEvents.Application.Tests.Ledger.Chains;
 
-namespace HealthEvents.Infrastructure.Tests.Ledger;
+namespace HealthEvents.Application.Tests.Ledger;
 
 /// <summary>RFC 9162 Merkle trees: the Certificate Transparency test vectors, then the proofs' properties for every small tree.</summary>
 public sealed class MerkleTreeTests

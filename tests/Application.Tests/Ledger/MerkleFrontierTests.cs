@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using HealthEvents.Application.Ledger;
 
-namespace HealthEvents.Infrastructure.Tests.Ledger;
+namespace HealthEvents.Application.Tests.Ledger;
 
 public sealed class MerkleFrontierTests
 {

@@ -9,7 +9,7 @@ using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
 using HealthEvents.Infrastructure.Identity;
 
-namespace HealthEvents.Infrastructure.Tests.Endorsement;
+namespace HealthEvents.Application.Tests.Endorsement;
 
 /// <summary>A transaction linked onto its stream, not yet endorsed: what endorsers would be asked to sign.</summary>
 internal sealed record PreparedTransaction(string StreamId, long LastVersion, IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Linked)

@@ -7,16 +7,16 @@ using HealthEvents.Infrastructure.Identity;
 using HealthEvents.Infrastructure.Postgres;
 using HealthEvents.TestSupport;
 using Npgsql;
-using static HealthEvents.Infrastructure.Tests.Endorsement.TestLedger;
+using static HealthEvents.Application.Tests.Endorsement.TestLedger;
 
-namespace HealthEvents.Infrastructure.Tests.Endorsement;
+namespace HealthEvents.Application.Tests.Endorsement;
 
 /// <summary>
 /// A real PostgreSQL store holding a network (genesis of three hospitals, a key rotation) and three patients'
 /// endorsed transactions — batches of one, a two-event transaction, a batch of three. Someone with write access
 /// edits rows behind the store's back; verification, reading through the store, names the stream and version.
 /// </summary>
-[Collection(nameof(HealthEvents.Infrastructure.Tests.EventStore.GlobalLogCollection))] // reads the global log: alone on the cluster
+[Collection(nameof(WholeLogCollection))] // reads the global log: alone on the cluster
 public sealed class EndorsedStoreTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T1 = T0.AddHours(1);
@@ -250,3 +250,10 @@ public sealed class EndorsedStoreTests : IAsyncLifetime
         Assert.True(await command.ExecuteNonQueryAsync() > 0, "the tampering statement changed nothing");
     }
 }
+
+/// <summary>
+/// Classes that verify the whole global log run alone in this assembly: PostgreSQL's global log holds back events
+/// while any transaction of the cluster is in flight, so another class's concurrent appends could end a read early.
+/// </summary>
+[CollectionDefinition(nameof(WholeLogCollection), DisableParallelization = true)]
+public sealed class WholeLogCollection;

@@ -1,7 +1,7 @@
 using HealthEvents.Application.Ledger;
-using static HealthEvents.Infrastructure.Tests.Ledger.Chains;
+using static HealthEvents.Application.Tests.Ledger.Chains;
 
-namespace HealthEvents.Infrastructure.Tests.Ledger;
+namespace HealthEvents.Application.Tests.Ledger;
 
 public sealed class StreamVerifierTests
 {

@@ -3,9 +3,9 @@ using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.Identity;
-using static HealthEvents.Infrastructure.Tests.Ledger.Chains;
+using static HealthEvents.Application.Tests.Ledger.Chains;
 
-namespace HealthEvents.Infrastructure.Tests.Endorsement;
+namespace HealthEvents.Application.Tests.Endorsement;
 
 public sealed class EndorsementSignaturesTests
 {
