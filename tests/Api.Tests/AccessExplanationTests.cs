@@ -72,7 +72,7 @@ public sealed class AccessExplanationTests(DemoServiceFixture fixture) : IClassF
         Assert.Equal(before + 1, await Host.StreamLengthAsync(patient));
         var last = await Host.Services.GetRequiredService<IEventStore>().ReadLastAsync($"patient-{patient}");
         Assert.Equal("access.explained.v1", last!.Type);
-        var trail = await (await self.GetAsync($"/patients/{patient}/audit?action=access-explained")).JsonAsync();
+        var trail = await (await self.GetFreshAsync($"/patients/{patient}/audit?action=access-explained")).JsonAsync();
         var row = Assert.Single(trail.GetProperty("items").EnumerateArray());
         Assert.Equal("riverside-nurse", row.GetProperty("actor").GetProperty("id").GetString());
         Assert.Equal(["conditions", "medications"], Strings(row.GetProperty("categoriesRequested")));

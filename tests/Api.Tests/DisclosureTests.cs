@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using CsvHelper;
 using HealthEvents.Domain.Common;
+using HealthEvents.TestSupport;
 
 namespace HealthEvents.Api.Tests;
 
@@ -22,7 +23,7 @@ public sealed class DisclosureTests(DemoServiceFixture fixture) : IClassFixture<
     {
         var (patient, self) = await PatientWithHistoryAsync();
 
-        var response = await self.GetAsync($"/patients/{patient}/disclosures");
+        var response = await self.GetFreshAsync($"/patients/{patient}/disclosures");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var report = await response.JsonAsync();
@@ -43,7 +44,7 @@ public sealed class DisclosureTests(DemoServiceFixture fixture) : IClassFixture<
         Assert.True(read.GetProperty("at").GetDateTimeOffset() <= breakGlass.GetProperty("at").GetDateTimeOffset());
 
         // Each disclosure is found in the verifiable trail by its event.
-        var trail = await (await self.GetAsync($"/patients/{patient}/audit?action=access-granted")).JsonAsync();
+        var trail = await (await self.GetFreshAsync($"/patients/{patient}/audit?action=access-granted")).JsonAsync();
         var granted = trail.GetProperty("items").EnumerateArray().Single(r => r.GetProperty("actor").GetProperty("id").GetString() == "riverside-physician");
         Assert.Equal(granted.GetProperty("eventId").GetString(), read.GetProperty("eventId").GetString());
         Assert.Equal(granted.GetProperty("hash").GetString(), read.GetProperty("hash").GetString());
@@ -51,9 +52,9 @@ public sealed class DisclosureTests(DemoServiceFixture fixture) : IClassFixture<
         // The period: six years back by default; from inclusive, to exclusive.
         var at = breakGlass.GetProperty("at").GetDateTimeOffset();
         Assert.InRange(DateTimeOffset.Parse(report.GetProperty("from").GetString()!), DateTimeOffset.UtcNow.AddYears(-6).AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(-6).AddMinutes(5));
-        var since = await (await self.GetAsync($"/patients/{patient}/disclosures?from={Uri.EscapeDataString(at.ToString("O"))}")).JsonAsync();
+        var since = await (await self.GetFreshAsync($"/patients/{patient}/disclosures?from={Uri.EscapeDataString(at.ToString("O"))}")).JsonAsync();
         Assert.Equal([breakGlass.GetProperty("eventId").GetString()], since.GetProperty("disclosures").EnumerateArray().Select(d => d.GetProperty("eventId").GetString()));
-        var until = await (await self.GetAsync($"/patients/{patient}/disclosures?to={Uri.EscapeDataString(at.ToString("O"))}")).JsonAsync();
+        var until = await (await self.GetFreshAsync($"/patients/{patient}/disclosures?to={Uri.EscapeDataString(at.ToString("O"))}")).JsonAsync();
         Assert.DoesNotContain(breakGlass.GetProperty("eventId").GetString(), until.GetProperty("disclosures").EnumerateArray().Select(d => d.GetProperty("eventId").GetString()));
 
         // The break-glass reason is health data: it stays out of the logs.
@@ -67,10 +68,14 @@ public sealed class DisclosureTests(DemoServiceFixture fixture) : IClassFixture<
     public async Task The_accounting_comes_as_CSV_that_a_spreadsheet_cannot_run(string query, string? accept)
     {
         var (patient, self) = await PatientWithHistoryAsync();
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/patients/{patient}/disclosures{query}");
-        if (accept is not null) request.Headers.Accept.ParseAdd(accept);
+        HttpRequestMessage Request()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"/patients/{patient}/disclosures{query}");
+            if (accept is not null) request.Headers.Accept.ParseAdd(accept);
+            return request;
+        }
 
-        var response = await self.SendAsync(request);
+        var response = await self.SendFreshAsync(Request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/csv", response.Content.Headers.ContentType?.MediaType);
@@ -142,12 +147,12 @@ public sealed class DisclosureTests(DemoServiceFixture fixture) : IClassFixture<
         var alice = Host.As("alice (patient)");
 
         // The publication lands in the research stream when the projection goes live; wait for the audit view to show it.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow + Patience.Deadline;
         JsonElement use;
         while (true)
         {
             Assert.Equal(HttpStatusCode.OK, (await Host.As("researcher").GetAsync("/research/projections/disclosed-by-sex")).StatusCode);
-            var report = await (await alice.GetAsync($"/patients/{AuthorizationTests.Alice}/disclosures")).JsonAsync();
+            var report = await (await alice.GetFreshAsync($"/patients/{AuthorizationTests.Alice}/disclosures")).JsonAsync();
             var found = report.GetProperty("disclosures").EnumerateArray().Where(d => d.GetProperty("recipient").GetProperty("role").GetString() == "researcher").ToList();
             if (found.Count > 0) { use = found.Single(); break; }
             Assert.True(DateTime.UtcNow < deadline, "no research use appeared in the accounting");

@@ -21,14 +21,14 @@ public sealed class FhirExportTests(DemoServiceFixture fixture) : IClassFixture<
         var denied = await fixture.Host.As("lakeside physician").PostJsonAsync($"/patients/{Alice}/access", new { purpose = "treatment", categories = new[] { "conditions" } });
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
 
-        var response = await fixture.Host.As("alice (patient)").GetAsync($"/patients/{Alice}/audit/fhir");
+        var response = await fixture.Host.As("alice (patient)").GetFreshAsync($"/patients/{Alice}/audit/fhir");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/fhir+json", response.Content.Headers.ContentType?.MediaType);
         var json = await response.Content.ReadAsStringAsync();
         var bundle = new FhirJsonDeserializer().Deserialize<Bundle>(json); // strict: unknown or malformed elements fail
         var events = bundle.Entry.Select(e => Assert.IsType<AuditEvent>(e.Resource)).ToList();
-        var trail = await (await fixture.Host.As("alice (patient)").GetAsync($"/patients/{Alice}/audit?limit=200")).JsonAsync();
+        var trail = await (await fixture.Host.As("alice (patient)").GetFreshAsync($"/patients/{Alice}/audit?limit=200")).JsonAsync();
         Assert.Equal(trail.GetProperty("items").GetArrayLength(), events.Count);
 
         var last = events[^1];
@@ -52,7 +52,7 @@ public sealed class FhirExportTests(DemoServiceFixture fixture) : IClassFixture<
         var explained = await fixture.Host.As("riverside nurse").GetAsync($"/patients/{Alice}/access/explain?purpose=treatment&category=conditions");
         Assert.Equal(HttpStatusCode.OK, explained.StatusCode);
 
-        var json = await (await fixture.Host.As("alice (patient)").GetAsync($"/patients/{Alice}/audit/fhir")).Content.ReadAsStringAsync();
+        var json = await (await fixture.Host.As("alice (patient)").GetFreshAsync($"/patients/{Alice}/audit/fhir")).Content.ReadAsStringAsync();
 
         Assert.Empty(FhirValidation.Errors(json));
         var events = new FhirJsonDeserializer().Deserialize<Bundle>(json).Entry.Select(e => (AuditEvent)e.Resource!).ToList();
@@ -86,14 +86,14 @@ public sealed class FhirExportTests(DemoServiceFixture fixture) : IClassFixture<
             validFrom = now.AddDays(10),
         });
 
-        var response = await alice.GetAsync($"/patients/{Alice}/consents/fhir");
+        var response = await alice.GetFreshAsync($"/patients/{Alice}/consents/fhir");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/fhir+json", response.Content.Headers.ContentType?.MediaType);
         var json = await response.Content.ReadAsStringAsync();
         Assert.Empty(FhirValidation.Errors(json));
         var consents = new FhirJsonDeserializer().Deserialize<Bundle>(json).Entry.Select(e => Assert.IsType<Consent>(e.Resource)).ToDictionary(c => c.Id!);
-        var listed = await (await alice.GetAsync($"/patients/{Alice}/consents")).JsonAsync();
+        var listed = await (await alice.GetFreshAsync($"/patients/{Alice}/consents")).JsonAsync();
         Assert.Equal(new[] { "active", "upcoming", "past" }.Sum(list => listed.GetProperty(list).GetArrayLength()), consents.Count);
 
         Assert.All(consents.Values, c =>
