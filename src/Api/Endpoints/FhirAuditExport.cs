@@ -88,7 +88,7 @@ public static class FhirAuditExport
     {
         AuditActions.AccessGranted or AuditActions.AccessDenied or AuditActions.EmergencyAccess => "R",
         AuditActions.PatientRegistered or AuditActions.EntryAdded or AuditActions.ConsentGranted or AuditActions.InsuranceLinked => "C",
-        AuditActions.DetailsCorrected or AuditActions.EntryAmended => "U",
+        AuditActions.DetailsCorrected or AuditActions.EntryAmended or AuditActions.ConsentNarrowed => "U",
         AuditActions.EntryRetracted or AuditActions.ConsentRevoked or AuditActions.InsuranceEnded or AuditActions.PatientForgotten => "D",
         _ => "E",
     };

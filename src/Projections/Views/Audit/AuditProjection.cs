@@ -59,7 +59,12 @@ public sealed class AuditProjection : IProjection
             ConsentGranted g => row with
             {
                 Action = AuditActions.ConsentGranted, ConsentId = g.ConsentId, ConsentIds = [g.ConsentId],
-                Categories = g.Categories, Grantee = g.Grantee, Purposes = g.Purposes, Actions = g.Actions,
+                Categories = g.Categories, Grantee = g.Grantee, Purposes = g.Purposes, Actions = g.Actions, ValidUntil = g.ValidUntil,
+            },
+            ConsentNarrowed n => row with
+            {
+                Action = AuditActions.ConsentNarrowed, ConsentId = n.ConsentId, ConsentIds = [n.ConsentId],
+                Categories = n.Categories, Grantee = n.Grantee, Purposes = n.Purposes, Actions = n.Actions, ValidUntil = n.ValidUntil,
             },
             ConsentRevoked r => row with { Action = AuditActions.ConsentRevoked, ConsentId = r.ConsentId, ConsentIds = [r.ConsentId] },
             AccessGranted g => row with
