@@ -28,9 +28,7 @@ public sealed partial class PatientDecider
     private static IReadOnlyList<IPatientEvent> Revoke(RevokeConsent command, PatientState state)
     {
         RequireThePatient(command.Actor, state, "Only the patient may revoke consent.");
-        if (!state.Consents.TryGetValue(command.ConsentId, out var consent))
-            throw RejectedException.NotFound("consent-not-found", "The consent does not exist.");
-        if (consent.Revoked)
+        if (ExistingConsent(command.ConsentId, state).Revoked)
             throw RejectedException.Conflict("consent-already-revoked", "The consent is already revoked.");
 
         return [new ConsentRevoked(command.ConsentId)];
@@ -44,8 +42,7 @@ public sealed partial class PatientDecider
     private static IReadOnlyList<IPatientEvent> Narrow(NarrowConsent command, PatientState state)
     {
         RequireThePatient(command.Actor, state, "Only the patient may narrow consent.");
-        if (!state.Consents.TryGetValue(command.ConsentId, out var consent))
-            throw RejectedException.NotFound("consent-not-found", "The consent does not exist.");
+        var consent = ExistingConsent(command.ConsentId, state);
         if (consent.Revoked)
             throw RejectedException.Conflict("consent-revoked", "The consent is revoked; there is nothing left to narrow.");
         if (consent.ValidUntil is { } ended && ended <= command.At)
@@ -71,6 +68,11 @@ public sealed partial class PatientDecider
 
         return [new ConsentNarrowed(command.ConsentId, consent.Grantee, [.. categories], [.. purposes], [.. actions], until)];
     }
+
+    private static ConsentRule ExistingConsent(Guid consentId, PatientState state) =>
+        state.Consents.TryGetValue(consentId, out var consent)
+            ? consent
+            : throw RejectedException.NotFound("consent-not-found", "The consent does not exist.");
 
     /// <summary>The part of <paramref name="granted"/> the patient keeps (all of it when <paramref name="kept"/> is null).</summary>
     private static ImmutableArray<T> Keep<T>(ImmutableArray<T> granted, IReadOnlyList<T>? kept, string field)
