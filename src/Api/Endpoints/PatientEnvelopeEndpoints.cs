@@ -1,7 +1,7 @@
 using System.Text.Json;
 using HealthEvents.Api.Auth;
 using HealthEvents.Api.Errors;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Serialization;
@@ -55,7 +55,7 @@ public static class PatientEnvelopeEndpoints
         if (!http.Actor().IsPatient(id))
             return TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden",
                 "Only the patient reads their own stream's envelopes.", "forbidden"));
-        var streamId = PatientCommands.StreamId(id);
+        var streamId = PatientStream.StreamId(id);
         var events = new List<EnvelopeView>();
         await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) events.Add(View(e));
 
@@ -63,7 +63,7 @@ public static class PatientEnvelopeEndpoints
         // at each transaction's time, as the server's EndorsementChecker does.
         // The network stream, read once: its history gives the keys and the policies, its times the timeline.
         var networkStream = new List<EventEnvelope>();
-        await foreach (var e in store.ReadStreamAsync(NetworkCommands.StreamId, 0, ct)) networkStream.Add(e);
+        await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) networkStream.Add(e);
         var history = NetworkHistory.From(networkStream, serializer);
         var network = history.Current;
         var hospitals = network.Hospitals.Values.OrderBy(h => h.Id, StringComparer.Ordinal)
@@ -97,7 +97,7 @@ public static class PatientEnvelopeEndpoints
     {
         if (await ledger.LatestAsync(ct) is not { } latest) return null;
         EnvelopeView? head = null;
-        await foreach (var e in store.ReadStreamAsync(HealthEvents.Application.Ledger.LedgerCommands.StreamId, latest.StreamVersion, ct))
+        await foreach (var e in store.ReadStreamAsync(HealthEvents.Application.Ledger.LedgerStream.StreamId, latest.StreamVersion, ct))
         {
             head = View(e);
             break;

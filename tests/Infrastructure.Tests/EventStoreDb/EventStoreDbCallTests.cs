@@ -1,9 +1,8 @@
 using System.Text;
 using Grpc.Core;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
-using HealthEvents.Infrastructure.Postgres;
 
 namespace HealthEvents.Infrastructure.Tests.EventStoreDb;
 
@@ -274,7 +273,7 @@ public sealed class EventStoreDbCallTests
             },
         };
         await using var store = calls.Store(options: new EventStoreDbStoreOptions { ReconnectDelay = TimeSpan.FromMilliseconds(5) });
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        using var cts = new CancellationTokenSource(HealthEvents.TestSupport.Patience.Deadline);
 
         var received = new List<EventEnvelope>();
         await foreach (var e in store.SubscribeAllAsync(null, cts.Token))
