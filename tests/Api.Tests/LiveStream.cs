@@ -11,7 +11,7 @@ namespace HealthEvents.Api.Tests;
 /// </summary>
 public sealed class LiveStream : IAsyncDisposable
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Deadline = HealthEvents.TestSupport.Patience.Deadline;
     private readonly HttpResponseMessage _response;
     private readonly IAsyncEnumerator<SseItem<string>> _events;
     private readonly CancellationTokenSource _stop = new();

@@ -26,7 +26,7 @@ public sealed class NarrowConsentValidator : AbstractValidator<NarrowConsentComm
     }
 }
 
-public sealed class NarrowConsentHandler(PatientCommands patients) : IRequestHandler<NarrowConsentCommand, Receipt>
+public sealed class NarrowConsentHandler(PatientStream patients) : IRequestHandler<NarrowConsentCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(NarrowConsentCommand c, CancellationToken ct) =>
         (await patients.ExecuteAsync(c.PatientId, at => new NarrowConsent(
