@@ -20,6 +20,8 @@ public static class Browser
 
     public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync()
     {
+        // An expectation waits until its condition holds; on a busy machine that may take longer than Playwright's 5 s.
+        Assertions.SetDefaultExpectTimeout(HealthEvents.TestSupport.Patience.Seconds * 1000);
         var playwright = await Playwright.CreateAsync();
         // --no-sandbox: tests run as root in containers, where chromium's sandbox cannot start.
         var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Executable, Headless = true, Args = ["--no-sandbox"] });

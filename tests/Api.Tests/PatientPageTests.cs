@@ -10,6 +10,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
 {
     private const string Alice = "a11ce000-0000-4000-8000-000000000001";
     private const string Bob = "b0b00000-0000-4000-8000-000000000002";
+    private const string Carol = "ca501000-0000-4000-8000-000000000003";
     private ServiceHost Host => fixture.Host;
 
     [SkippableFact]
@@ -174,6 +175,67 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(page.Locator("#message")).ToContainTextAsync("Your sign-in is not valid");
         await Expect(page.Locator("#sign-in")).ToBeVisibleAsync();
         Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('healthevents.token')"));
+    }
+
+    [SkippableFact]
+    public async Task A_new_access_arrives_live_an_emergency_raises_an_alert_and_a_consent_is_narrowed()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
+        await page.GotoAsync(Host.Address.ToString());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as carol (patient)" }).ClickAsync();
+        await Expect(page.Locator("#audit-list")).ToContainTextAsync("Registered you");
+        await Expect(page.Locator("#live-status")).ToHaveTextAsync("Live: new events appear here as they happen.");
+        await page.EvaluateAsync("() => { window.notReloaded = true; }");
+
+        // Riverside tries to read Carol's record: the refusal appears on top of her trail, no reload.
+        var denied = await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/access", new { purpose = "treatment", categories = new[] { "vaccinations" } });
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        var first = page.Locator("#audit-list > li").First;
+        await Expect(first).ToContainTextAsync("Was refused access");
+        await Expect(first).ToContainTextAsync("riverside-physician");
+        await Expect(first).ToHaveClassAsync("denied");
+
+        // Break glass: an alert a screen reader announces, and the row marked on top.
+        var emergency = await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/emergency-access", new { reason = "Collapsed at the station." });
+        Assert.Equal(HttpStatusCode.OK, emergency.StatusCode);
+        await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Emergency access: riverside-physician (physician, riverside)" })).ToBeVisibleAsync();
+        await Expect(page.Locator("#emergency-notice")).ToContainTextAsync("Collapsed at the station.");
+        await Expect(first).ToHaveClassAsync("emergency");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.notReloaded === true"));
+
+        // Grant riverside conditions and vaccinations, then narrow it to vaccinations.
+        await page.SelectOptionAsync("#g-grantee", "hospital:riverside");
+        await page.GetByLabel("conditions", new() { Exact = true }).CheckAsync();
+        await page.GetByLabel("vaccinations", new() { Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent granted.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Narrow the consent for hospital riverside" }).ClickAsync();
+        var form = page.GetByRole(AriaRole.Form, new() { Name = "Narrow the consent for hospital riverside" });
+        await Expect(form.GetByLabel("conditions")).ToBeCheckedAsync();
+
+        // Unchanged, or an end already past: refused, each with its own words.
+        await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("keeps everything the consent gives");
+        await form.GetByLabel("End earlier").FillAsync("2020-01-01");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("The new end must be in the future");
+
+        await form.GetByLabel("End earlier").FillAsync("");
+        await form.GetByLabel("conditions").UncheckAsync();
+        await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent narrowed.");
+        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("hospital riverside may read vaccinations for treatment");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Consent narrowed");
+        Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);
+
+        Assert.DoesNotContain(consoleErrors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Waits (the signer signs every 2 s by default) for a signed tree head larger than <paramref name="above"/>.</summary>
