@@ -49,7 +49,7 @@ public static class HealthEventsApp
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();
-        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes();
+        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes().MapPatientDeviceKey();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();
         app.MapFhirEndpoints();

@@ -11,6 +11,7 @@ public sealed record GrantConsent(
     DateTimeOffset ValidFrom,
     DateTimeOffset? ValidUntil,
     Actor Actor,
-    DateTimeOffset At) : IPatientCommand;
+    DateTimeOffset At,
+    PatientSignature? Signature = null) : IPatientSigned;
 
-public sealed record RevokeConsent(Guid ConsentId, Actor Actor, DateTimeOffset At) : IPatientCommand;
+public sealed record RevokeConsent(Guid ConsentId, Actor Actor, DateTimeOffset At, PatientSignature? Signature = null) : IPatientSigned;
