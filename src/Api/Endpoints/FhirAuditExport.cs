@@ -81,14 +81,17 @@ public static class FhirAuditExport
         if (item.Categories.Count > 0) yield return Detail("categories", string.Join(",", item.Categories.Select(KebabCase.Of)));
         if (item.ConsentId is { } consent) yield return Detail("consentId", consent.ToString());
         if (item.ResearchProjection is { } projection) yield return Detail("researchProjection", projection);
+        if (item.SignedWithKey is { } signedWith) yield return Detail("signedByPatientKey", signedWith);
+        if (item.DeviceKeyId is { } deviceKey) yield return Detail("deviceKey", deviceKey);
     }
 
     /// <summary>FHIR's C/R/U/D/E for what the event did to the record.</summary>
     private static string ActionCode(string action) => action switch
     {
         AuditActions.AccessGranted or AuditActions.AccessDenied or AuditActions.EmergencyAccess => "R",
-        AuditActions.PatientRegistered or AuditActions.EntryAdded or AuditActions.ConsentGranted or AuditActions.InsuranceLinked => "C",
-        AuditActions.DetailsCorrected or AuditActions.EntryAmended => "U",
+        AuditActions.PatientRegistered or AuditActions.EntryAdded or AuditActions.ConsentGranted or AuditActions.InsuranceLinked
+            or AuditActions.DeviceKeyEnrolled => "C",
+        AuditActions.DetailsCorrected or AuditActions.EntryAmended or AuditActions.DeviceKeyReplaced => "U",
         AuditActions.EntryRetracted or AuditActions.ConsentRevoked or AuditActions.InsuranceEnded or AuditActions.PatientForgotten => "D",
         _ => "E",
     };
