@@ -10,6 +10,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
 {
     private const string Alice = "a11ce000-0000-4000-8000-000000000001";
     private const string Bob = "b0b00000-0000-4000-8000-000000000002";
+    private const string Carol = "ca501000-0000-4000-8000-000000000003";
     private ServiceHost Host => fixture.Host;
 
     [SkippableFact]
@@ -103,6 +104,75 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Host.ExecuteSqlAsync($"UPDATE he_events SET data = set_byte(data, 5, get_byte(data, 5) # 1) WHERE stream_id = 'patient-{Alice}' AND version = 2");
 
         Assert.DoesNotContain(consoleErrors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [SkippableFact]
+    public async Task A_patient_enrols_this_device_signs_a_consent_sees_it_signed_and_verified_and_a_replaced_key_stands_out()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 1000 } });
+        await page.GotoAsync(Host.Address.ToString());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as carol (patient)" }).ClickAsync();
+        await Expect(page.Locator("#device-status")).ToContainTextAsync("No device key is enrolled");
+
+        // Enrol: the key pair is made here, its private half not extractable, kept in IndexedDB.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Enrol this device" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("This device is enrolled: key ");
+        var keyId = await page.EvaluateAsync<string>("""
+            async (patient) => {
+              const { localKey } = await import('/js/device-key.js');
+              const key = await localKey(patient);
+              let exported = 'exported';
+              try { await crypto.subtle.exportKey('pkcs8', key.privateKey); } catch { exported = 'not extractable'; }
+              return `${key.keyId} ${key.privateKey.extractable} ${exported}`;
+            }
+            """, Carol);
+        Assert.Matches("^[0-9a-f]{16} false not extractable$", keyId);
+        keyId = keyId[..16];
+        await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Enrolled your device key");
+
+        // A consent signed here: granted, and the trail says who signed it.
+        await page.SelectOptionAsync("#g-grantee", "hospital:riverside");
+        await page.GetByLabel("vaccinations", new() { Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent granted, signed by you.");
+        var granted = page.Locator("#audit-list > li").First;
+        await Expect(granted).ToContainTextAsync("Consent granted");
+        await Expect(granted).ToContainTextAsync($"Signed by you, with your device key {keyId}");
+
+        // Verified in the browser, the patient's own signature included.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        var result = page.Locator("#verify-result");
+        await Expect(result).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
+        await Expect(result).ToContainTextAsync("1 of your consent decisions are signed by you with your device key, and every such signature verifies here (1 with this device's key)");
+
+        // The device is lost: Lakeside's admin enrols another (as the patient's new device would hand it over).
+        using var other = new TestDeviceKey();
+        var replaced = await Host.As("lakeside admin").PostJsonAsync($"/patients/{Carol}/device-key", other.Enrolment(Guid.Parse(Carol), "Phone lost; identity checked at the desk."));
+        Assert.Equal(HttpStatusCode.Created, replaced.StatusCode);
+        await page.ReloadAsync();
+        await Expect(page.Locator("#device-status")).ToContainTextAsync($"need your device key {other.KeyId}, which is not on this device");
+        var replacement = page.Locator("#audit-list > li").First;
+        await Expect(replacement).ToContainTextAsync("Replaced your device key");
+        await Expect(replacement).ToContainTextAsync("By lakeside-admin (admin, lakeside)");
+        await Expect(replacement).ToHaveClassAsync("emergency");
+        // This device's key signs nothing any more: the page says why instead of sending an unsigned change.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital riverside" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("not on this device");
+        // What this device would hand to the hospital to be enrolled again: its key, proved by its own signature.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Enrol this device" }).ClickAsync();
+        var request = await page.Locator("#device-request-text").InputValueAsync();
+        Assert.Contains("\"proof\"", request);
+        var handedOver = System.Text.Json.Nodes.JsonNode.Parse(request)!.AsObject();
+        handedOver["reason"] = "Old phone found again.";
+        var readmitted = await Host.As("lakeside admin").PostJsonAsync($"/patients/{Carol}/device-key", handedOver);
+        Assert.Equal(HttpStatusCode.Created, readmitted.StatusCode);
+        await page.ReloadAsync();
+        await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");
     }
 
     [SkippableFact]
