@@ -71,7 +71,7 @@ public static class EndorsementBenchmark
 
     private static async Task<Guid[]> RegisterAsync(IServiceProvider services, int count, CancellationToken ct)
     {
-        var patients = services.GetRequiredService<PatientCommands>();
+        var patients = services.GetRequiredService<PatientStream>();
         var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
         foreach (var id in ids)
             await patients.ExecuteAsync(id, at => new RegisterPatient(id, "northside", 1970, Sex.Unknown, "AQID", Doctor, at), CommandContext.For(Doctor), ct);
@@ -82,7 +82,7 @@ public static class EndorsementBenchmark
 
     private static async Task<Measured> MeasureAsync(string name, IServiceProvider services, Guid[] patients, int clients, TimeSpan measure, CancellationToken ct)
     {
-        var commands = services.GetRequiredService<PatientCommands>();
+        var commands = services.GetRequiredService<PatientStream>();
         var content = Convert.ToBase64String(new byte[300]);
         async Task<List<double>> Client(int client, TimeSpan duration)
         {

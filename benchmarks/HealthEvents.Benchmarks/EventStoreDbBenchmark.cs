@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 

@@ -9,12 +9,15 @@ using Npgsql;
 //
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- [--seconds N] [--quick]
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- research [--events N]   (see ResearchBenchmark)
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- proofs [--leaves N]     (see ProofBenchmark)
 
-if (args.Length > 0 && args[0] == "research")
+if (args.Length > 0 && args[0] is "research" or "proofs")
 {
     using var stop = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-    return await ResearchBenchmark.RunAsync(args[1..], stop.Token);
+    return args[0] == "research"
+        ? await ResearchBenchmark.RunAsync(args[1..], stop.Token)
+        : await ProofBenchmark.RunAsync(args[1..], stop.Token);
 }
 
 var seconds = 10.0;

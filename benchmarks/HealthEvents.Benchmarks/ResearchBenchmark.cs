@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Research;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
@@ -64,7 +64,7 @@ public static class ResearchBenchmark
             // catalog as the service finds it.
             var declaration = new ResearchProjectionDeclared("bench-conditions", "researcher-1", "Bench University",
                 new ResearchFilter([Category.Conditions], [], null, null), [ResearchDimension.AgeBand, ResearchDimension.Sex], 5, DateTimeOffset.UtcNow);
-            await store.AppendAsync(ResearchCommands.StreamId, ExpectedVersion.Any,
+            await store.AppendAsync(ResearchStream.StreamId, ExpectedVersion.Any,
             [
                 new ProposedEvent(Guid.NewGuid(), EventSerializer.Default.NameOf(declaration), EventSerializer.Default.Serialize(declaration),
                     new EventMetadata("researcher-1", Role.Researcher, "h3", Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow).ToBytes()),

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.Postgres;
 using Npgsql;
 

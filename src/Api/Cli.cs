@@ -118,7 +118,7 @@ public static class Cli
     /// </summary>
     private static Task<int> VerifyAsync(string[] args) => WithServicesAsync(async services =>
     {
-        var store = services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+        var store = services.GetRequiredService<HealthEvents.Application.Ports.IEventStore>();
         var checker = await HealthEvents.Application.Endorsement.EndorsementChecker.LoadAsync(
             store, services.GetRequiredService<HealthEvents.Application.Serialization.EventSerializer>(), CancellationToken.None);
         var report = await HealthEvents.Application.Ledger.StoreVerifier.VerifyAsync(store, new HealthEvents.Application.Ledger.StoreVerifierOptions
@@ -137,7 +137,7 @@ public static class Cli
         // Per-stream chains cannot see a whole stream (or a tail) dropped: the latest signed tree head can.
         var ledgerHolds = true;
         var serializer = services.GetRequiredService<HealthEvents.Application.Serialization.EventSerializer>();
-        if (await store.ReadLastAsync(HealthEvents.Application.Ledger.LedgerCommands.StreamId) is { } last
+        if (await store.ReadLastAsync(HealthEvents.Application.Ledger.LedgerStream.StreamId) is { } last
             && serializer.Deserialize(last.Type, last.Data) is HealthEvents.Domain.Ledger.TreeHeadSigned head)
         {
             var check = await new HealthEvents.Application.Ledger.LedgerVerifier(store).VerifyAsync(head.TreeSize, Convert.FromHexString(head.RootHash));

@@ -26,8 +26,8 @@ public static class DependencyInjection
         services.TryAddSingleton<StreamLoader>();
         services.TryAddSingleton<CommandDecider>();
         services.TryAddSingleton<CommandExecutor>();
-        services.TryAddSingleton<PatientCommands>();
-        services.TryAddSingleton<Ledger.LedgerCommands>();
+        services.TryAddSingleton<PatientStream>();
+        services.TryAddSingleton<Ledger.LedgerStream>();
         services.TryAddSingleton<Ledger.LedgerVerifier>();
         services.TryAddSingleton<AccessOutcomes>();
         services.TryAddSingleton<PatientDirectory>();

@@ -1,6 +1,5 @@
-using HealthEvents.Application.EventStore;
-using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
+using HealthEvents.Application.Network;
 using HealthEvents.Infrastructure.Crypto;
 using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.Identity;
@@ -59,7 +58,7 @@ public static class DependencyInjection
         services.AddSingleton(sp => new PostgresIdempotencyStore(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<PostgresIdempotencyStore>());
         services.AddSingleton<NetworkDirectory>();
-        services.AddSingleton<NetworkCommands>();
+        services.AddSingleton<NetworkStream>();
         services.AddSingleton<NetworkGenesis>();
         return services;
     }

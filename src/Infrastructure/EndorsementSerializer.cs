@@ -1,5 +1,5 @@
 using System.Text.Json;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Infrastructure;
 

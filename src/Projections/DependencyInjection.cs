@@ -1,4 +1,3 @@
-using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Projections.Ledger;

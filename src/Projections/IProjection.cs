@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using Marten;
@@ -35,7 +35,7 @@ public sealed record ProjectedEvent(EventEnvelope Envelope, IEvent Event, EventM
     /// The patient of a <c>patient-{guid}</c> stream in its one canonical spelling; null for any other stream — a
     /// second spelling of a patient's id is nobody's stream, and its events must not reach that patient's views.
     /// </summary>
-    public Guid? PatientId => Application.Patients.PatientCommands.TryParseStreamId(StreamId, out var id) ? id : null;
+    public Guid? PatientId => Application.Patients.PatientStream.TryParseStreamId(StreamId, out var id) ? id : null;
 }
 
 /// <summary>

@@ -47,7 +47,7 @@ public sealed class DatabaseFaultTests
             Assert.DoesNotContain(500, load.Statuses);
             Assert.Contains(200, load.Statuses);
             var stored = new List<Guid>();
-            await foreach (var e in app.Services.GetRequiredService<Application.EventStore.IEventStore>().ReadStreamAsync($"patient-{Alice}"))
+            await foreach (var e in app.Services.GetRequiredService<Application.Ports.IEventStore>().ReadStreamAsync($"patient-{Alice}"))
                 stored.Add(e.EventId);
             foreach (var id in load.Acknowledged) Assert.Equal(1, stored.Count(s => s == id));
             using var alice = load.Client("alice (patient)");

@@ -46,9 +46,9 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
         var when = at ?? DateTimeOffset.UtcNow;
         var context = CommandContext.For(actor) with { Credential = period };
         var command = make(actor, when);
-        var stream = PatientCommands.StreamId(patient ?? Alice);
+        var stream = PatientStream.StreamId(patient ?? Alice);
         var decision = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(stream, command, when, context, default);
-        var proposal = new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion), decision.LastHash,
+        var proposal = new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(decision.LastVersion), decision.LastHash,
             command, context, when, decision.Envelopes, decision.HomeHospital);
         using var identity = Signer(submitter, HospitalKeyUse.Identity);
         using var caller = Signer(credentialHospital ?? actor.Hospital, HospitalKeyUse.Identity);
@@ -77,7 +77,7 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
         var request = await ProposalAsync();
         var reply = await EndorseAsync(request);
 
-        var signature = Assert.IsType<Application.EventStore.EndorsementSignature>(reply.Signature);
+        var signature = Assert.IsType<Application.Ports.EndorsementSignature>(reply.Signature);
         var key = Get<NetworkDirectory>().Current.KeyAt("riverside", KeyUse.Endorsement, DateTimeOffset.UtcNow)!;
         Assert.Equal(key.KeyId, signature.KeyId);
         Assert.True(EndorsementSignatures.Verify(key.PublicKey, request.TransactionHash, signature.Signature));
@@ -251,14 +251,14 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
         var consentId = Guid.NewGuid();
         GrantConsent Grant(Actor a) => new(consentId, Grantee.Hospital("lakeside"), [Category.MentalHealth], [Purpose.Treatment], [AccessAction.Read], at, null, a, at);
         var context = CommandContext.For(fakeAlice);
-        var stream = PatientCommands.StreamId(Alice);
+        var stream = PatientStream.StreamId(Alice);
         var honest = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
             stream, Grant(new Actor("alice", Role.Patient, "northside", Alice)), at, context, default);
         var metadata = new Application.Serialization.EventMetadata("alice", Role.Patient, "lakeside", context.CommandId, context.CorrelationId, at).ToBytes();
         var forged = honest.Proposed.Select(e => e with { Metadata = metadata }).ToList();
         var envelopes = Application.Ledger.HashChain.Link(stream, honest.LastVersion, honest.LastHash, forged, endorsement: null);
         using var lakeside = Signer("lakeside", HospitalKeyUse.Identity);
-        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(honest.LastVersion),
+        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(honest.LastVersion),
             honest.LastHash, Grant(fakeAlice), context, at, envelopes, "northside"), lakeside, lakeside);
 
         var reply = await EndorseAsync(request);
@@ -367,11 +367,11 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
         var invented = new PublishResearchResults("endorser-uses", Guid.NewGuid(), new string('d', 64),
             [new ResearchUse(Alice, [Category.MentalHealth], [Guid.NewGuid()])], researcher, at);
         var context = CommandContext.For(researcher);
-        var stream = Application.Research.ResearchCommands.StreamId;
+        var stream = Application.Research.ResearchStream.StreamId;
         var decision = await Get<CommandDecider>().DecideAsync<Domain.Research.ResearchDecider, Domain.Research.ResearchState, Domain.Research.IResearchCommand, Domain.Research.IResearchEvent>(
             stream, invented, at, context, default);
         using var lakeside = Signer("lakeside", HospitalKeyUse.Identity);
-        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion),
+        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(decision.LastVersion),
             decision.LastHash, invented, context, at, decision.Envelopes), lakeside, lakeside);
 
         var reply = await EndorseAsync(request);
@@ -402,7 +402,7 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
         var context = CommandContext.For(physician);
         var decision = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(stream, command, at, context, default);
         using var northside = Signer("northside", HospitalKeyUse.Identity);
-        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion),
+        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(decision.LastVersion),
             decision.LastHash, command, context, at, decision.Envelopes, "northside"), northside, northside);
 
         var reply = await EndorseAsync(request);
@@ -419,10 +419,10 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
         var at = DateTimeOffset.UtcNow;
         var rotate = new RotateHospitalKey("riverside", KeyUse.Endorsement, PublicKeys.KeyId(fresh), PublicKeys.Export(fresh), at.AddYears(7000), admin, at);
         var context = CommandContext.For(admin);
-        var stream = HealthEvents.Application.Network.NetworkCommands.StreamId;
+        var stream = HealthEvents.Application.Network.NetworkStream.StreamId;
         var decision = await Get<CommandDecider>().DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(stream, rotate, at, context, default);
         using var riverside = Signer("riverside", HospitalKeyUse.Identity);
-        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion),
+        var request = EndorsementRequest.Create(new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(decision.LastVersion),
             decision.LastHash, rotate, context, at, decision.Envelopes), riverside, riverside);
 
         var reply = await EndorseAsync(request);
@@ -435,11 +435,11 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
     private async Task<EndorsementRequest> LedgerHeadAsync(SignTreeHead head)
     {
         var context = CommandContext.For(head.Actor);
-        var stream = Application.Ledger.LedgerCommands.StreamId;
+        var stream = Application.Ledger.LedgerStream.StreamId;
         var decision = await Get<CommandDecider>().DecideAsync<Domain.Ledger.LedgerDecider, Domain.Ledger.LedgerState, Domain.Ledger.ILedgerCommand, Domain.Ledger.ILedgerEvent>(
             stream, head, head.At, context, default);
         using var lakeside = Signer("lakeside", HospitalKeyUse.Identity);
-        return EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(decision.LastVersion),
+        return EndorsementRequest.Create(new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(decision.LastVersion),
             decision.LastHash, head, context, head.At, decision.Envelopes), lakeside, lakeside);
     }
 
@@ -447,11 +447,11 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
     private async Task<EndorsementRequest> ForgedAsync(Actor actor, IPatientCommand command, string submitter)
     {
         var context = CommandContext.For(actor);
-        var stream = PatientCommands.StreamId(Alice);
+        var stream = PatientStream.StreamId(Alice);
         var honest = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
             stream, new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], RiversidePhysician, command.At), command.At, context, default);
         using var node = Signer(submitter, HospitalKeyUse.Identity);
-        return EndorsementRequest.Create(new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(honest.LastVersion),
+        return EndorsementRequest.Create(new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(honest.LastVersion),
             honest.LastHash, command, context, command.At, honest.Envelopes, "northside"), node, node);
     }
 
@@ -476,16 +476,16 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
     /// </summary>
     private async Task<(EndorsementRequest Request, TransactionProposal Proposal)> HomeHospitalProposesAsync(Guid patient, IPatientCommand command, params IPatientEvent[] events)
     {
-        var stream = PatientCommands.StreamId(patient);
-        var last = (await Get<Application.EventStore.IEventStore>().ReadLastAsync(stream))!;
+        var stream = PatientStream.StreamId(patient);
+        var last = (await Get<Application.Ports.IEventStore>().ReadLastAsync(stream))!;
         var context = CommandContext.For(command.Actor);
         var serializer = Get<Application.Serialization.EventSerializer>();
         var metadata = new Application.Serialization.EventMetadata(command.Actor.Id, command.Actor.Role, command.Actor.Hospital,
             context.CommandId, context.CorrelationId, command.At).ToBytes();
-        var proposed = events.Select((e, i) => new Application.EventStore.ProposedEvent(DeterministicIds.EventId(context.CommandId, i),
+        var proposed = events.Select((e, i) => new Application.Ports.ProposedEvent(DeterministicIds.EventId(context.CommandId, i),
             serializer.NameOf(e), serializer.Serialize(e), metadata)).ToList();
         var envelopes = Application.Ledger.HashChain.Link(stream, last.Version, last.Hash, proposed, endorsement: null);
-        var proposal = new TransactionProposal(stream, Application.EventStore.ExpectedVersion.After(last.Version), last.Hash, command, context,
+        var proposal = new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(last.Version), last.Hash, command, context,
             command.At, envelopes, "northside");
         using var northside = Signer("northside", HospitalKeyUse.Identity);
         return (EndorsementRequest.Create(proposal, northside, northside), proposal);

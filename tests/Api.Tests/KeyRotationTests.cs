@@ -62,9 +62,9 @@ public sealed class KeyRotationTests : IAsyncLifetime
             HealthEvents.Infrastructure.Identity.PublicKeys.KeyId(forged), HealthEvents.Infrastructure.Identity.PublicKeys.Export(forged), now);
         var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
         var metadata = new HealthEvents.Application.Serialization.EventMetadata("lakeside-admin", Role.Admin, "lakeside", Guid.NewGuid(), Guid.NewGuid(), now).ToBytes();
-        var store = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>(_host.Services);
-        await store.AppendAsync("network", HealthEvents.Application.EventStore.ExpectedVersion.Any,
-            [new HealthEvents.Application.EventStore.ProposedEvent(Guid.NewGuid(), serializer.NameOf(rotation), serializer.Serialize(rotation), metadata)], null);
+        var store = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<HealthEvents.Application.Ports.IEventStore>(_host.Services);
+        await store.AppendAsync("network", HealthEvents.Application.Ports.ExpectedVersion.Any,
+            [new HealthEvents.Application.Ports.ProposedEvent(Guid.NewGuid(), serializer.NameOf(rotation), serializer.Serialize(rotation), metadata)], null);
 
         var verification = await (await _host.As("alice (patient)").GetAsync($"/patients/{Alice}/verification")).JsonAsync();
 

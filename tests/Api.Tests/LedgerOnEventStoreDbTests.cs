@@ -1,5 +1,5 @@
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Serialization;
 using Microsoft.Extensions.DependencyInjection;

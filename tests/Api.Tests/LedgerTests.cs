@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,7 +23,7 @@ public abstract class LedgerSpec(TestStore store) : ServiceOnStore(store)
         GlobalPosition? after = null;
         while (await store.ReadAllAsync(after, 1000) is { Count: > 0 } batch)
         {
-            all.AddRange(batch.Where(e => LedgerCommands.IsLeaf(e.StreamId)));
+            all.AddRange(batch.Where(e => LedgerStream.IsLeaf(e.StreamId)));
             after = batch[^1].Position;
         }
         return all;
@@ -66,7 +66,7 @@ public abstract class LedgerSpec(TestStore store) : ServiceOnStore(store)
 
         // The head is what the ledger stream holds, and its root is the tree over the stored event hashes.
         var store = Host.Services.GetRequiredService<IEventStore>();
-        var headEvent = await store.ReadStreamAsync(LedgerCommands.StreamId).FirstAsync(e => e.EventId == head1.GetProperty("eventId").GetGuid());
+        var headEvent = await store.ReadStreamAsync(LedgerStream.StreamId).FirstAsync(e => e.EventId == head1.GetProperty("eventId").GetGuid());
         Assert.Equal(head1.GetProperty("streamVersion").GetInt64(), headEvent.Version);
         Assert.True(headEvent.Endorsement!.Signatures.Count >= 2);
         var leaves = await LeafEventsAsync();

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using HealthEvents.Api.Hosting;
 using HealthEvents.Application.Commands;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Research;
 using HealthEvents.Application.Network;
 using HealthEvents.Domain.Network;
@@ -23,9 +23,9 @@ public abstract class ResearchSpec(TestStore store) : ServiceOnStore(store)
 {
     private async Task<long> LogLengthAsync()
     {
-        var store = Host.Services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+        var store = Host.Services.GetRequiredService<HealthEvents.Application.Ports.IEventStore>();
         long count = 0;
-        HealthEvents.Application.EventStore.GlobalPosition? after = null;
+        HealthEvents.Application.Ports.GlobalPosition? after = null;
         while (await store.ReadAllAsync(after, 1000) is { Count: > 0 } batch)
         {
             count += batch.Count;
@@ -57,7 +57,7 @@ public abstract class ResearchSpec(TestStore store) : ServiceOnStore(store)
     private async Task<List<JsonElement>> ResearchUsesAsync(DemoNetwork.DemoPatient p)
     {
         var store = Host.Services.GetRequiredService<IEventStore>();
-        if (await store.ReadLastAsync(ResearchCommands.StreamId) is { Position: { } last })
+        if (await store.ReadLastAsync(ResearchStream.StreamId) is { Position: { } last })
             Assert.True(await Host.Services.GetRequiredService<ProjectionRunner>().WaitForAsync(AuditProjection.ProjectionName, last, TimeSpan.FromSeconds(10)));
         var patient = Host.As($"{p.Subject} (patient)");
         return (await (await patient.GetAsync($"/patients/{p.Id}/audit?action=research-use")).JsonAsync()).GetProperty("items").EnumerateArray().ToList();
@@ -157,7 +157,7 @@ public abstract class ResearchSpec(TestStore store) : ServiceOnStore(store)
         // An unregistered researcher is not even authenticated; another registered researcher cannot read someone else's rows.
         var unregistered = Host.Client(Host.Mint("lakeside", "researcher-9", Role.Researcher));
         Assert.Equal(HttpStatusCode.Unauthorized, (await unregistered.PostJsonAsync("/research/projections", new { name = "mine" })).StatusCode);
-        await Host.Services.GetRequiredService<NetworkCommands>().ExecuteAsync(
+        await Host.Services.GetRequiredService<NetworkStream>().ExecuteAsync(
             at => new RegisterResearcher("researcher-2", "Riverside Institute", new Actor("riverside-admin", Role.Admin, "riverside"), at),
             CommandContext.For(new Actor("riverside-admin", Role.Admin, "riverside")), CancellationToken.None);
         var other = Host.Client(Host.Mint("riverside", "researcher-2", Role.Researcher));

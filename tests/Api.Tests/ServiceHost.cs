@@ -133,7 +133,7 @@ public sealed class ServiceHost : IAsyncDisposable
 
     public async Task<int> StreamLengthAsync(Guid patientId)
     {
-        var store = Services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+        var store = Services.GetRequiredService<HealthEvents.Application.Ports.IEventStore>();
         var count = 0;
         await foreach (var _ in store.ReadStreamAsync($"patient-{patientId}")) count++;
         return count;
@@ -154,9 +154,9 @@ public sealed class ServiceHost : IAsyncDisposable
         long? events = null;
         if (OnEventStoreDb)
         {
-            var store = Services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+            var store = Services.GetRequiredService<HealthEvents.Application.Ports.IEventStore>();
             events = 0;
-            HealthEvents.Application.EventStore.GlobalPosition? after = null;
+            HealthEvents.Application.Ports.GlobalPosition? after = null;
             while (await store.ReadAllAsync(after, 1000) is { Count: > 0 } batch)
             {
                 events += batch.Count(e => e.StreamId != "ledger");

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using Microsoft.Extensions.DependencyInjection;

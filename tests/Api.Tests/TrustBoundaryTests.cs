@@ -3,10 +3,9 @@ using System.Net;
 using System.Reflection;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
-using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
@@ -170,7 +169,7 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
     [Fact]
     public async Task After_founding_a_genesis_command_is_endorsed_or_refused_like_any_other()
     {
-        var network = Host.Services.GetRequiredService<NetworkCommands>();
+        var network = Host.Services.GetRequiredService<NetworkStream>();
         var before = await Host.CountsAsync();
         var genesis = new Actor(SystemActors.Genesis, Role.Admin, "northside");
 
@@ -206,7 +205,7 @@ public sealed class TrustBoundaryTests(DemoServiceFixture fixture) : IClassFixtu
     public async Task In_process_endorsers_judge_by_state_of_their_own_not_the_submitters()
     {
         await using var host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync());
-        var stream = PatientCommands.StreamId(Alice);
+        var stream = PatientStream.StreamId(Alice);
         var loader = host.Services.GetRequiredService<StreamLoader>();
         var real = await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(stream, default);
         // The submitting node's state goes wrong (a bug, or a node that wants to): it believes Lakeside holds a consent to mental health.

@@ -167,7 +167,7 @@ public abstract class WalkThroughSpec(TestStore store) : ServiceOnStore(store)
 
     private async Task<int> CountPatientStreamsAsync()
     {
-        var store = Host.Services.GetRequiredService<HealthEvents.Application.EventStore.IEventStore>();
+        var store = Host.Services.GetRequiredService<HealthEvents.Application.Ports.IEventStore>();
         var all = await store.ReadAllAsync(null, 100_000);
         // Only the demo patients exist.
         return all.Select(e => e.StreamId).Where(s => s.StartsWith("patient-", StringComparison.Ordinal)).Distinct().Count() - 3;

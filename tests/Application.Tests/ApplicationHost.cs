@@ -1,6 +1,6 @@
 using HealthEvents.Application;
 using HealthEvents.Application.Commands;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure;
 using HealthEvents.Infrastructure.Identity;

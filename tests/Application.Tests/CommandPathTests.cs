@@ -31,7 +31,7 @@ public sealed class CommandPathTests
         Assert.Equal(
             new[] { "Categories", "Grantee.Id", "Purposes", "ValidUntil" },
             invalid.Errors.Select(e => e.PropertyName).Distinct().Order());
-        Assert.Single(await host.ReadAsync(PatientCommands.StreamId(patientId)));
+        Assert.Single(await host.ReadAsync(PatientStream.StreamId(patientId)));
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class CommandPathTests
             patientId, null, "conditions", new("icd-10", "E11", null), "note", null, As("dr-south", Role.Physician, "south"))));
 
         Assert.Equal(RejectionKind.Forbidden, rejected.Rejection.Kind);
-        Assert.Single(await host.ReadAsync(PatientCommands.StreamId(patientId)));
+        Assert.Single(await host.ReadAsync(PatientStream.StreamId(patientId)));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class CommandPathTests
         var outcome = await host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], As("dr-south", Role.Physician, "south")));
 
         Assert.False(outcome.Granted);
-        var types = (await host.ReadAsync(PatientCommands.StreamId(patientId))).Select(e => e.Type).ToList();
+        var types = (await host.ReadAsync(PatientStream.StreamId(patientId))).Select(e => e.Type).ToList();
         Assert.Equal(["patient.registered.v1", "consent.granted.v1", "consent.revoked.v1", "access.denied.v1"], types);
     }
 
@@ -84,7 +84,7 @@ public sealed class CommandPathTests
             host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], As("dr-south", Role.Physician, "south"))));
 
         Assert.Equal(CommandExecutor.MaxAttempts, interferences);
-        var types = (await host.ReadAsync(PatientCommands.StreamId(patientId))).Select(e => e.Type).ToList();
+        var types = (await host.ReadAsync(PatientStream.StreamId(patientId))).Select(e => e.Type).ToList();
         Assert.DoesNotContain("access.denied.v1", types);
         Assert.Equal(1 + CommandExecutor.MaxAttempts, types.Count);
     }
@@ -100,7 +100,7 @@ public sealed class CommandPathTests
         var entries = await Task.WhenAll(Enumerable.Range(0, writers).Select(i => host.SendAsync(new AddRecordEntryCommand(
             patientId, null, "conditions", new("icd-10", $"C{i}", null), $"note {i}", null, As("dr-north", Role.Physician, "north")))));
 
-        var stream = await host.ReadAsync(PatientCommands.StreamId(patientId));
+        var stream = await host.ReadAsync(PatientStream.StreamId(patientId));
         Assert.Equal(writers + 1, stream.Count);
         Assert.Equal(Enumerable.Range(0, writers + 1).Select(v => (long)v), stream.Select(e => e.Version));
         Assert.Equal(entries.Select(e => e.Receipt.EventIds[0]).Order(), stream.Skip(1).Select(e => e.EventId).Order());
@@ -119,7 +119,7 @@ public sealed class CommandPathTests
             host.SendAsync(new RequestAccessCommand(patientId, "treatment", ["conditions"], context)));
 
         Assert.Equal("command-already-applied", retry.Rejection.Code);
-        Assert.Equal(2, (await host.ReadAsync(PatientCommands.StreamId(patientId))).Count);
+        Assert.Equal(2, (await host.ReadAsync(PatientStream.StreamId(patientId))).Count);
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class CommandPathTests
 
         await host.SendAsync(new ForgetPatientCommand(patientId, PatientSelf(patientId)));
 
-        var stream = await host.ReadAsync(PatientCommands.StreamId(patientId));
+        var stream = await host.ReadAsync(PatientStream.StreamId(patientId));
         Assert.Equal("patient.forgotten.v1", stream[^1].Type);
         Assert.True(HealthEvents.Application.Ledger.StreamVerifier.Verify(stream).Verified);
         Assert.DoesNotContain(stream, e => System.Text.Encoding.UTF8.GetString(e.Data).Contains("secret note"));

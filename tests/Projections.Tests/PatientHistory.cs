@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;

@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 

@@ -44,7 +44,7 @@ public static class RunnerExtensions
         return new Stopper(runner);
     }
 
-    public static async Task WaitForOrFailAsync(this ProjectionRunner runner, Application.EventStore.GlobalPosition position, int seconds = 20)
+    public static async Task WaitForOrFailAsync(this ProjectionRunner runner, Application.Ports.GlobalPosition position, int seconds = 20)
     {
         var reached = await runner.WaitForAsync(position, TimeSpan.FromSeconds(seconds));
         Assert.True(reached, $"projections did not reach {position}: " +

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 using HealthEvents.Infrastructure.Identity;

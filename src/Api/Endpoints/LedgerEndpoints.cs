@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace HealthEvents.Api.Endpoints;
 
 /// <summary>
-/// The global ledger (DESIGN.md "Ledger checkpoints"): the latest tree head the hospitals signed, and RFC 9162 proofs
+/// The global ledger (docs/architecture.md, "The ledger"): the latest tree head the hospitals signed, and RFC 9162 proofs
 /// under signed heads — that an event is in the tree, and that a later tree extends an earlier one. Hashes are lowercase
 /// hex; a leaf is an event's stored hash, hashed into the tree as SHA-256(0x00 || leaf).
 /// </summary>

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using HealthEvents.Api.Auth;
 using HealthEvents.Api.Errors;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
 using HealthEvents.Projections.Ledger;
@@ -46,12 +46,12 @@ public static class PatientEnvelopeEndpoints
         if (!http.Actor().IsPatient(id))
             return TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden",
                 "Only the patient reads their own stream's envelopes.", "forbidden"));
-        var streamId = PatientCommands.StreamId(id);
+        var streamId = PatientStream.StreamId(id);
         var events = new List<EnvelopeView>();
         await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) events.Add(View(e));
 
         var network = new List<EnvelopeView>();
-        await foreach (var e in store.ReadStreamAsync(NetworkCommands.StreamId, 0, ct)) network.Add(View(e));
+        await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) network.Add(View(e));
         return TypedResults.Ok(new EnvelopesView(streamId, events, network, await LedgerAsync(store, ledger, streamId, events, ct)));
     }
 
@@ -59,7 +59,7 @@ public static class PatientEnvelopeEndpoints
     {
         if (await ledger.LatestAsync(ct) is not { } latest) return null;
         EnvelopeView? head = null;
-        await foreach (var e in store.ReadStreamAsync(HealthEvents.Application.Ledger.LedgerCommands.StreamId, latest.StreamVersion, ct))
+        await foreach (var e in store.ReadStreamAsync(HealthEvents.Application.Ledger.LedgerStream.StreamId, latest.StreamVersion, ct))
         {
             head = View(e);
             break;

@@ -1,12 +1,11 @@
 using HealthEvents.Api.Auth;
 using HealthEvents.Api.Errors;
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
-using HealthEvents.Application.Ports;
 using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
@@ -106,12 +105,12 @@ public static class PatientQueryEndpoints
         // too (its chain, and each change endorsed under the network before it, from the genesis on), so a key
         // written into the store behind the network's back cannot vouch for forged endorsements of the patient's trail.
         var networkStream = new List<EventEnvelope>();
-        await foreach (var e in store.ReadStreamAsync(NetworkCommands.StreamId, 0, ct)) networkStream.Add(e);
+        await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) networkStream.Add(e);
         var checker = new EndorsementChecker(NetworkHistory.From(networkStream, serializer), serializer);
         var options = new StreamVerifierOptions { EndorsementChecker = checker };
         var network = await StreamVerifier.VerifyAsync(networkStream, options, ct);
         // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
-        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientCommands.StreamId(id), 0, ct), options, ct);
+        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientStream.StreamId(id), 0, ct), options, ct);
         return TypedResults.Ok(new VerificationView(report.Verified && network.Verified, report.Events, report.FirstBrokenVersion,
             [.. network.Problems, .. report.Problems]));
     }
@@ -137,7 +136,7 @@ public sealed class ReadYourWrites(IEventStore store, ProjectionRunner runner, I
 
     public async Task WaitAsync(Guid patientId, string projection, CancellationToken ct)
     {
-        if (await store.ReadLastAsync(PatientCommands.StreamId(patientId), ct) is { Position: { } position }
+        if (await store.ReadLastAsync(PatientStream.StreamId(patientId), ct) is { Position: { } position }
             && !await runner.WaitForAsync(projection, position, MaxWait, ct)
             && http.HttpContext is { } context)
             context.Response.Headers[BehindHeader] = projection; // the answer is true, but not yet of the latest event

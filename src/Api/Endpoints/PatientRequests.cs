@@ -2,7 +2,7 @@ using HealthEvents.Application.Patients;
 
 namespace HealthEvents.Api.Endpoints;
 
-// The HTTP shapes of the contract (DESIGN.md "API"). Unknown fields are refused by the JSON options.
+// The HTTP shapes of the contract (docs/architecture.md, "The HTTP contract"). Unknown fields are refused by the JSON options.
 public sealed record RegisterPatientRequest(Guid? PatientId, string HomeHospital, int BirthYear, string Sex, string Name);
 
 public sealed record AddEntryRequest(Guid? EntryId, string Category, CodeInput Code, string Text, DateTimeOffset? RecordedAt);

@@ -22,7 +22,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             HealthEvents.Infrastructure.Crypto.PatientForgottenException => Problem(StatusCodes.Status409Conflict, "Patient forgotten",
                 "The patient has been forgotten; nothing can be recorded for them.", "patient-forgotten"),
             // The command's events exist already (a retry after a lost answer, or a key reused across streams).
-            HealthEvents.Infrastructure.Postgres.DuplicateEventIdException => Problem(StatusCodes.Status409Conflict, "Command already applied",
+            HealthEvents.Application.Ports.DuplicateEventIdException => Problem(StatusCodes.Status409Conflict, "Command already applied",
                 "This command id (Idempotency-Key) was already applied; it is recorded once.", "command-already-applied"),
             // The database is down or restarting (the supervisor brings the private one back): retry shortly.
             _ when StoreUnavailable(exception) => Unavailable(http),

@@ -2,6 +2,7 @@ using System.Text.Json;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Patients;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure.Identity;

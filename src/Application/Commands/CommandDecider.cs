@@ -1,5 +1,5 @@
 using HealthEvents.Application.Ledger;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 
@@ -30,3 +30,13 @@ public sealed class CommandDecider(StreamLoader loader, EventSerializer serializ
         return new(snapshot.State, snapshot.Version, snapshot.LastHash, events, proposed, envelopes, home);
     }
 }
+
+/// <summary>
+/// A command decided against a stream as it was at <see cref="LastVersion"/>: the domain events, and
+/// the envelopes they become — bytes, ids, versions and hashes. The submitter and every endorser build
+/// it through the same <see cref="CommandDecider.DecideAsync{TDecider,TState,TCommand,TEvent}"/>, which is what
+/// makes "byte-identical on re-execution" a meaningful test.
+/// </summary>
+public sealed record Decision<TState, TEvent>(
+    TState Before, long LastVersion, byte[] LastHash, IReadOnlyList<TEvent> Events,
+    IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Envelopes, string? HomeHospital);

@@ -1,6 +1,5 @@
-using HealthEvents.Application.EventStore;
-using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Ports;
+using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using Microsoft.Extensions.Logging;
@@ -9,16 +8,6 @@ namespace HealthEvents.Application.Commands;
 
 /// <summary>The outcome of an accepted command: its receipt and the events it decided.</summary>
 public sealed record CommandResult<TEvent>(Receipt Receipt, IReadOnlyList<TEvent> Events);
-
-/// <summary>
-/// A command decided against a stream as it was at <see cref="LastVersion"/>: the domain events, and
-/// the envelopes they become — bytes, ids, versions and hashes. The submitter and every endorser build
-/// it through the same <see cref="CommandDecider.DecideAsync{TDecider,TState,TCommand,TEvent}"/>, which is what
-/// makes "byte-identical on re-execution" a meaningful test.
-/// </summary>
-public sealed record Decision<TState, TEvent>(
-    TState Before, long LastVersion, byte[] LastHash, IReadOnlyList<TEvent> Events,
-    IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Envelopes, string? HomeHospital);
 
 /// <summary>
 /// Every command handler's one path: load the stream, decide, endorse, append. A concurrent writer

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 

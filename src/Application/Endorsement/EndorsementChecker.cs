@@ -1,5 +1,5 @@
 using System.Globalization;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
@@ -11,7 +11,7 @@ using static HealthEvents.Application.Ledger.VerificationCodes;
 namespace HealthEvents.Application.Endorsement;
 
 /// <summary>
-/// Checks each transaction's endorsement against the network of its time (DESIGN.md "Endorsement"): the
+/// Checks each transaction's endorsement against the network of its time (docs/architecture.md, "Endorsement"): the
 /// signed root covers the transaction hash, each signer was a member, signed with its endorsement key valid
 /// then, the signature verifies, and the hospitals whose signatures verify meet the policy then in force.
 /// <list type="bullet">
@@ -61,8 +61,8 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         var streamId = transaction.StreamId;
         var home = HomeOf(transaction);
         // Endorsers decide only a patient's one canonical stream; anything under another spelling got in some other way.
-        if (streamId.StartsWith(PatientCommands.StreamPrefix, StringComparison.Ordinal) && transaction.FirstVersion == 0
-            && !PatientCommands.TryParseStreamId(streamId, out _))
+        if (streamId.StartsWith(PatientStream.StreamPrefix, StringComparison.Ordinal) && transaction.FirstVersion == 0
+            && !PatientStream.TryParseStreamId(streamId, out _))
             problems.Add(new(streamId, 0, NonCanonicalStream, "A patient stream must be named by the patient's id in its canonical form."));
 
         if (!TryReadMetadata(transaction.Events[^1], out var metadata))
@@ -75,7 +75,7 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         }
         var at = metadata.OccurredAt;
 
-        var isNetwork = streamId == NetworkCommands.StreamId;
+        var isNetwork = streamId == NetworkStream.StreamId;
         // The founding command's events stand without endorsement from version 0 until another command's first event.
         // (Unendorsed events carry no transaction boundary, so the founding is recognised by its command id.)
         var genesis = isNetwork && metadata.ActorId == GenesisActor && (transaction.FirstVersion == 0 || metadata.CommandId == _founding);

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Application.Endorsement;

@@ -1,39 +1,10 @@
-using HealthEvents.Application.EventStore;
-using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
+using HealthEvents.Application.Network;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 using Microsoft.Extensions.Logging;
 
 namespace HealthEvents.Application.Endorsement;
-
-/// <summary>Reaches one hospital's endorser, wherever it runs. Never throws for the endorser's own failures: those are refusals.</summary>
-public interface IEndorserClient
-{
-    Task<EndorsementReply> EndorseAsync(EndorsementRequest request, CancellationToken ct);
-}
-
-public interface IEndorserClients
-{
-    /// <summary>The client for a member's endorser, or null when this node cannot reach it at all.</summary>
-    IEndorserClient? For(HospitalState hospital);
-}
-
-/// <summary>
-/// This node's hospital and its identity key, which signs the proposals it submits; and the hospitals it acts
-/// for — those whose identity key it holds, which issue its callers' tokens and sign their assertions.
-/// </summary>
-public interface INodeIdentity
-{
-    /// <summary>The node's own hospital: the submitter of its proposals, and the hospital of its system actors.</summary>
-    string HospitalId { get; }
-
-    /// <summary>Whether this node acts for <paramref name="hospitalId"/>: holds its identity key (and may accept its tokens).</summary>
-    bool ActsFor(string hospitalId);
-
-    /// <summary>The identity key <paramref name="hospitalId"/> has at <paramref name="at"/>, if this node acts for that hospital and holds it; else null.</summary>
-    IHospitalSigner? IdentityOf(string hospitalId, DateTimeOffset at);
-}
 
 /// <param name="Timeout">How long the submitter waits for endorsers.</param>
 public sealed record EndorsementOptions(TimeSpan Timeout)
@@ -48,7 +19,7 @@ public sealed record EndorsementOptions(TimeSpan Timeout)
 }
 
 /// <summary>
-/// The commit rule (DESIGN.md "Endorsement"): send the proposal to the endorsers the policy names, in
+/// The commit rule (docs/architecture.md, "Endorsement"): send the proposal to the endorsers the policy names, in
 /// parallel and with a timeout; count only signatures that verify against the key each member has at
 /// the command's time; stop as soon as the policy is met. Not met: nothing is appended and the caller
 /// learns which endorsements are missing and why.
@@ -129,7 +100,7 @@ public sealed class EndorsementService(
     }
 
     public static bool IsFounding(TransactionProposal proposal) =>
-        proposal is { StreamId: NetworkCommands.StreamId, Command: FoundNetwork, Expected.IsNoStream: true };
+        proposal is { StreamId: NetworkStream.StreamId, Command: FoundNetwork, Expected.IsNoStream: true };
 
     /// <summary>An endorser's signature counts only if it verifies against that member's endorsement key at the command's time.</summary>
     private static bool Verifies(NetworkState network, EndorsementSignature signature, TransactionProposal proposal) =>

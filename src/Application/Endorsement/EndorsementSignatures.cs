@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Application.Endorsement;
 
 /// <summary>
-/// What endorsers sign and how it is checked (DESIGN.md "Endorsement", "Batches"). The signed message is
+/// What endorsers sign and how it is checked (docs/architecture.md, "The envelope and the hash chain" and "Endorsement"). The signed message is
 /// <see cref="TransactionEndorsement.SignedRoot"/>, 32 bytes: for a batch of one, the transaction hash itself
 /// (leaf 0, empty path); for a batch of n, the RFC 9162 Merkle root over the batch's transaction hashes, with
 /// the transaction's leaf index and inclusion path stored beside it. Signatures are ECDSA P-256 over SHA-256

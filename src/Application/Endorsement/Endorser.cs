@@ -1,11 +1,10 @@
 using System.Text.Json;
 using HealthEvents.Application.Commands;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Research;
-using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Ledger;
@@ -13,30 +12,6 @@ using HealthEvents.Domain.Research;
 using HealthEvents.Domain.Network;
 
 namespace HealthEvents.Application.Endorsement;
-
-/// <summary>A hospital's private key for one use, held by that hospital's node only.</summary>
-public interface IHospitalSigner
-{
-    string HospitalId { get; }
-    string KeyId { get; }
-    byte[] Sign(byte[] message);
-}
-
-/// <summary>A hospital's private keys of one use, by key id: a signer uses the key the network records as valid at the time.</summary>
-public interface IHospitalKeys
-{
-    string HospitalId { get; }
-
-    /// <summary>The key with this id, or null when this node does not hold it.</summary>
-    IHospitalSigner? Signer(string keyId);
-}
-
-public static class HospitalKeys
-{
-    /// <summary>The key the network records for this hospital and use at <paramref name="at"/>, if this node holds it.</summary>
-    public static IHospitalSigner? SignerAt(this IHospitalKeys keys, NetworkState network, KeyUse use, DateTimeOffset at) =>
-        network.KeyAt(keys.HospitalId, use, at) is { } key ? keys.Signer(key.KeyId) : null;
-}
 
 /// <summary>
 /// One hospital's endorser. It trusts nothing in the proposal but the command and the signatures it can check

@@ -1,5 +1,5 @@
 using HealthEvents.Application.Commands;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
@@ -23,17 +23,17 @@ public sealed class StreamDeciders(CommandDecider decider)
         switch (command)
         {
             // Only the canonical stream of the patient the command names: no second spelling of the same patient.
-            case IPatientCommand patient when PatientCommands.TryParseStreamId(streamId, out var patientId)
+            case IPatientCommand patient when PatientStream.TryParseStreamId(streamId, out var patientId)
                                               && (patient is not RegisterPatient register || register.PatientId == patientId):
                 var p = await decider.DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(streamId, patient, at, context, ct, expectedVersion);
                 return new(p.LastVersion, p.LastHash, p.Envelopes);
-            case INetworkCommand network when streamId == NetworkCommands.StreamId:
+            case INetworkCommand network when streamId == NetworkStream.StreamId:
                 var n = await decider.DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(streamId, network, at, context, ct, expectedVersion);
                 return new(n.LastVersion, n.LastHash, n.Envelopes);
-            case IResearchCommand research when streamId == ResearchCommands.StreamId:
+            case IResearchCommand research when streamId == ResearchStream.StreamId:
                 var r = await decider.DecideAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(streamId, research, at, context, ct, expectedVersion);
                 return new(r.LastVersion, r.LastHash, r.Envelopes);
-            case ILedgerCommand ledger when streamId == LedgerCommands.StreamId:
+            case ILedgerCommand ledger when streamId == LedgerStream.StreamId:
                 var l = await decider.DecideAsync<LedgerDecider, LedgerState, ILedgerCommand, ILedgerEvent>(streamId, ledger, at, context, ct, expectedVersion);
                 return new(l.LastVersion, l.LastHash, l.Envelopes);
             default:

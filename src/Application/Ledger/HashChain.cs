@@ -5,7 +5,7 @@ using System.Text;
 namespace HealthEvents.Application.Ledger;
 
 /// <summary>
-/// The per-stream hash chain (DESIGN.md "The event envelope and the hash chain"). The encoding is
+/// The per-stream hash chain (docs/architecture.md, "The envelope and the hash chain"). The encoding is
 /// fixed so any language, the browser included, can recompute it: the ASCII tag, then each field as a
 /// 4-byte big-endian length and its bytes — prevHash, streamId, version (8 bytes BE), eventId (16 bytes,
 /// RFC 4122 order), type, data, metadata. It covers the stored bytes, never a re-serialisation.
@@ -38,24 +38,24 @@ public static class HashChain
         return sha.GetHashAndReset();
     }
 
-    public static byte[] ComputeHash(EventStore.EventEnvelope e) =>
+    public static byte[] ComputeHash(Ports.EventEnvelope e) =>
         ComputeHash(e.PrevHash, e.StreamId, e.Version, e.EventId, e.Type, e.Data, e.Metadata);
 
     /// <summary>
     /// Links proposed events after (<paramref name="prevHash"/>, <paramref name="lastVersion"/>): the one
     /// place where versions and hashes are assigned, used by the stores and by proposal building alike.
     /// </summary>
-    public static IReadOnlyList<EventStore.EventEnvelope> Link(
-        string streamId, long lastVersion, byte[] prevHash, IReadOnlyList<EventStore.ProposedEvent> events,
-        EventStore.TransactionEndorsement? endorsement)
+    public static IReadOnlyList<Ports.EventEnvelope> Link(
+        string streamId, long lastVersion, byte[] prevHash, IReadOnlyList<Ports.ProposedEvent> events,
+        Ports.TransactionEndorsement? endorsement)
     {
-        var linked = new EventStore.EventEnvelope[events.Count];
+        var linked = new Ports.EventEnvelope[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
             var version = lastVersion + 1 + i;
             var hash = ComputeHash(prevHash, streamId, version, e.EventId, e.Type, e.Data, e.Metadata);
-            linked[i] = new EventStore.EventEnvelope(e.EventId, streamId, version, e.Type, e.Data, e.Metadata, prevHash, hash, endorsement);
+            linked[i] = new Ports.EventEnvelope(e.EventId, streamId, version, e.Type, e.Data, e.Metadata, prevHash, hash, endorsement);
             prevHash = hash;
         }
         return linked;

@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Application.Ledger;
 
@@ -26,7 +26,7 @@ public sealed class LedgerVerifier(IEventStore store)
             if (batch.Count == 0) break;
             foreach (var e in batch)
             {
-                if (!LedgerCommands.IsLeaf(e.StreamId)) continue;
+                if (!LedgerStream.IsLeaf(e.StreamId)) continue;
                 frontier.Append(e.Hash);
                 if (frontier.Size == treeSize) break;
             }

@@ -1,9 +1,9 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Application.Ledger;
 
 /// <summary>
-/// An endorser's own reading of the global log, for co-signing ledger tree heads (DESIGN.md "Ledger checkpoints"):
+/// An endorser's own reading of the global log, for co-signing ledger tree heads (docs/architecture.md, "The ledger"):
 /// the ledger decider only sees the ledger stream, so without this a single member could have a head of any size and
 /// root endorsed, and stall the ledger (sizes must grow). Before signing, the witness recomputes the RFC 9162 root of
 /// the first <c>treeSize</c> leaves — every event's stored hash in global order, the ledger stream's own excluded —
@@ -37,7 +37,7 @@ public sealed class LedgerWitness(IEventStore store)
                 foreach (var e in batch)
                 {
                     _after = e.Position;
-                    if (!LedgerCommands.IsLeaf(e.StreamId)) continue;
+                    if (!LedgerStream.IsLeaf(e.StreamId)) continue;
                     _frontier.Append(e.Hash);
                     if (_frontier.Size == treeSize) break;
                 }

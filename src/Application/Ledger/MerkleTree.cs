@@ -4,7 +4,7 @@ namespace HealthEvents.Application.Ledger;
 
 /// <summary>
 /// Merkle trees as RFC 9162 (Certificate Transparency 2.0) defines them, used for batched endorsement
-/// (DESIGN.md "Batches") and the ledger checkpoints: leaf hash = SHA-256(0x00 || leaf), node hash =
+/// (docs/architecture.md, "The envelope and the hash chain") and the ledger checkpoints: leaf hash = SHA-256(0x00 || leaf), node hash =
 /// SHA-256(0x01 || left || right), the tree over n leaves split at the largest power of two below n.
 /// Leaves are given as their data (for endorsement: the transaction hashes); hashing them is done here.
 /// Paths and proofs are lists of 32-byte hashes ordered from the leaf (or the old tree) up, as in RFC 9162
@@ -47,30 +47,44 @@ public static class MerkleTree
     public static IReadOnlyList<byte[]> InclusionPath(long index, IReadOnlyList<byte[]> leaves)
     {
         ArgumentNullException.ThrowIfNull(leaves);
+        return InclusionPath(index, leaves.Count, new Subtrees(leaves).Perfect);
+    }
+
+    /// <summary>
+    /// PATH(m, D[n]) for a tree of <paramref name="size"/> leaves held elsewhere: <paramref name="perfectRoot"/> gives the
+    /// root of the perfect subtree of <c>count</c> leaves (a power of two) starting at leaf <c>start</c> (a multiple of
+    /// <c>count</c>); <see cref="InclusionSubtrees"/> names, beforehand, every one it will be asked for — O(log n) of them.
+    /// </summary>
+    public static IReadOnlyList<byte[]> InclusionPath(long index, long size, Func<long, long, byte[]> perfectRoot)
+    {
+        ArgumentNullException.ThrowIfNull(perfectRoot);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, leaves.Count);
-        var tree = new Subtrees(leaves);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, size);
         var path = new List<byte[]>();
-        Path((int)index, 0, leaves.Count);
+        Path(index, 0, size);
         return path;
 
         // The siblings are collected root first by the recursion, then added on the way back: leaf first.
-        void Path(int m, int start, int count)
+        void Path(long m, long start, long count)
         {
             if (count == 1) return;
             var k = SplitPoint(count);
             if (m < k)
             {
                 Path(m, start, k);
-                path.Add(tree.Root(start + k, count - k));
+                path.Add(SubtreeRoot(start + k, count - k, perfectRoot));
             }
             else
             {
                 Path(m - k, start + k, count - k);
-                path.Add(tree.Root(start, k));
+                path.Add(perfectRoot(start, k));
             }
         }
     }
+
+    /// <summary>The perfect subtrees (start, count) whose roots <see cref="InclusionPath(long, long, Func{long, long, byte[]})"/> reads.</summary>
+    public static IReadOnlyList<(long Start, long Count)> InclusionSubtrees(long index, long size) =>
+        Recorded(read => InclusionPath(index, size, read));
 
     /// <summary>RFC 9162 2.1.3.2: whether <paramref name="path"/> proves <paramref name="leaf"/> at <paramref name="index"/> in the tree of <paramref name="size"/> leaves with <paramref name="root"/>.</summary>
     public static bool VerifyInclusion(byte[] leaf, long index, long size, IReadOnlyList<byte[]> path, byte[] root)
@@ -110,35 +124,45 @@ public static class MerkleTree
     public static IReadOnlyList<byte[]> ConsistencyProof(long oldSize, IReadOnlyList<byte[]> leaves)
     {
         ArgumentNullException.ThrowIfNull(leaves);
+        return ConsistencyProof(oldSize, leaves.Count, new Subtrees(leaves).Perfect);
+    }
+
+    /// <summary>PROOF(m, D[n]) for a tree of <paramref name="size"/> leaves held elsewhere, read as for <see cref="InclusionPath(long, long, Func{long, long, byte[]})"/>.</summary>
+    public static IReadOnlyList<byte[]> ConsistencyProof(long oldSize, long size, Func<long, long, byte[]> perfectRoot)
+    {
+        ArgumentNullException.ThrowIfNull(perfectRoot);
         ArgumentOutOfRangeException.ThrowIfNegative(oldSize);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(oldSize, leaves.Count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(oldSize, size);
         var proof = new List<byte[]>();
         // Every tree extends the empty one, and a tree itself: nothing to prove.
-        if (oldSize == 0 || oldSize == leaves.Count) return proof;
-        var tree = new Subtrees(leaves);
-        SubProof((int)oldSize, 0, leaves.Count, complete: true);
+        if (oldSize == 0 || oldSize == size) return proof;
+        SubProof(oldSize, 0, size, complete: true);
         return proof;
 
-        void SubProof(int m, int start, int count, bool complete)
+        void SubProof(long m, long start, long count, bool complete)
         {
             if (m == count)
             {
-                if (!complete) proof.Add(tree.Root(start, count));
+                if (!complete) proof.Add(SubtreeRoot(start, count, perfectRoot));
                 return;
             }
             var k = SplitPoint(count);
             if (m <= k)
             {
                 SubProof(m, start, k, complete);
-                proof.Add(tree.Root(start + k, count - k));
+                proof.Add(SubtreeRoot(start + k, count - k, perfectRoot));
             }
             else
             {
                 SubProof(m - k, start + k, count - k, complete: false);
-                proof.Add(tree.Root(start, k));
+                proof.Add(perfectRoot(start, k));
             }
         }
     }
+
+    /// <summary>The perfect subtrees (start, count) whose roots <see cref="ConsistencyProof(long, long, Func{long, long, byte[]})"/> reads.</summary>
+    public static IReadOnlyList<(long Start, long Count)> ConsistencySubtrees(long oldSize, long size) =>
+        Recorded(read => ConsistencyProof(oldSize, size, read));
 
     /// <summary>RFC 9162 2.1.4.2: whether <paramref name="proof"/> shows the tree (<paramref name="oldSize"/>, <paramref name="oldRoot"/>) is a prefix of (<paramref name="newSize"/>, <paramref name="newRoot"/>).</summary>
     public static bool VerifyConsistency(long oldSize, long newSize, byte[] oldRoot, byte[] newRoot, IReadOnlyList<byte[]> proof)
@@ -188,10 +212,34 @@ public static class MerkleTree
             && CryptographicOperations.FixedTimeEquals(sr, newRoot);
     }
 
-    /// <summary>The largest power of two smaller than <paramref name="n"/> (n &gt; 1).</summary>
-    private static int SplitPoint(int n)
+    /// <summary>
+    /// MTH over the <paramref name="count"/> leaves from <paramref name="start"/>, from perfect subtree roots: the left part
+    /// of every RFC 9162 split is perfect and aligned, so any subtree is at most log2(count) perfect ones folded together.
+    /// </summary>
+    private static byte[] SubtreeRoot(long start, long count, Func<long, long, byte[]> perfectRoot)
     {
-        var k = 1;
+        if ((count & (count - 1)) == 0) return perfectRoot(start, count);
+        var k = SplitPoint(count);
+        return NodeHash(perfectRoot(start, k), SubtreeRoot(start + k, count - k, perfectRoot));
+    }
+
+    /// <summary>Runs a proof over placeholder hashes to learn which perfect subtrees it reads, in the order it reads them.</summary>
+    private static IReadOnlyList<(long Start, long Count)> Recorded(Action<Func<long, long, byte[]>> proof)
+    {
+        var read = new List<(long, long)>();
+        var placeholder = new byte[HashSize];
+        proof((start, count) =>
+        {
+            read.Add((start, count));
+            return placeholder;
+        });
+        return read;
+    }
+
+    /// <summary>The largest power of two smaller than <paramref name="n"/> (n &gt; 1).</summary>
+    private static long SplitPoint(long n)
+    {
+        var k = 1L;
         while (k << 1 < n) k <<= 1;
         return k;
     }
@@ -204,8 +252,10 @@ public static class MerkleTree
         public byte[] Root(int start, int count)
         {
             if (count == 1) return _leafHashes[start] ??= LeafHash(leaves[start]);
-            var k = SplitPoint(count);
+            var k = (int)SplitPoint(count);
             return NodeHash(Root(start, k), Root(start + k, count - k));
         }
+
+        public byte[] Perfect(long start, long count) => Root(checked((int)start), checked((int)count));
     }
 }

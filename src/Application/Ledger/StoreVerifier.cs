@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Application.Ledger;
 
@@ -51,7 +51,7 @@ public sealed record StoreVerificationReport(
 }
 
 /// <summary>
-/// Verifies the whole store in one pass over the global log (DESIGN.md "The event envelope and the hash chain"):
+/// Verifies the whole store in one pass over the global log (docs/architecture.md, "The envelope and the hash chain"):
 /// pages of <see cref="IEventStore.ReadAllAsync"/>, each event handed to the verifier state of its stream —
 /// the same per-stream checks as <see cref="StreamVerifier"/>, since a stream's events reach the global log in
 /// version order. Memory is one small state per stream (its last hash and open transaction), whatever the

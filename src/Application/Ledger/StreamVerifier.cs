@@ -1,9 +1,9 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Application.Ledger;
 
 /// <summary>
-/// Verifies one stream as read from a store (DESIGN.md "The event envelope and the hash chain"):
+/// Verifies one stream as read from a store (docs/architecture.md, "The envelope and the hash chain"):
 /// versions contiguous from 0, version 0 linked to the genesis, each prevHash equal to the previous
 /// event's stored hash, each stored hash equal to the hash of the stored bytes, and transaction
 /// boundaries consistent with the endorsements; then, per transaction, the optional endorsement checker.
@@ -12,8 +12,8 @@ namespace HealthEvents.Application.Ledger;
 /// </summary>
 /// <remarks>
 /// What a per-stream chain cannot prove: that nothing was cut off its end. Deleting the last
-/// transaction leaves a valid shorter chain; the signed ledger checkpoints (DESIGN.md "Ledger
-/// checkpoints") exist to catch that. An endorsed transaction cut short inside is caught here.
+/// transaction leaves a valid shorter chain; the signed ledger checkpoints (docs/architecture.md, "The
+/// ledger") exist to catch that. An endorsed transaction cut short inside is caught here.
 /// </remarks>
 public static class StreamVerifier
 {

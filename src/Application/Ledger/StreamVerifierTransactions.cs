@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using static HealthEvents.Application.Ledger.VerificationCodes;
 
 namespace HealthEvents.Application.Ledger;

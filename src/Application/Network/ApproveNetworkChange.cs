@@ -13,7 +13,7 @@ public sealed class ApproveNetworkChangeValidator : AbstractValidator<ApproveNet
     public ApproveNetworkChangeValidator() => RuleFor(c => c.ProposalId).NotEqual(Guid.Empty);
 }
 
-public sealed class ApproveNetworkChangeHandler(NetworkCommands network, NetworkDirectory directory)
+public sealed class ApproveNetworkChangeHandler(NetworkStream network, NetworkDirectory directory)
     : IRequestHandler<ApproveNetworkChangeCommand, NetworkChangeResult>
 {
     public async ValueTask<NetworkChangeResult> Handle(ApproveNetworkChangeCommand c, CancellationToken ct)

@@ -13,7 +13,7 @@ public sealed class DeregisterPractitionerValidator : AbstractValidator<Deregist
     public DeregisterPractitionerValidator() => RuleFor(c => c.PractitionerId).NotEmpty().MaximumLength(100);
 }
 
-public sealed class DeregisterPractitionerHandler(NetworkCommands network) : IRequestHandler<DeregisterPractitionerCommand, Receipt>
+public sealed class DeregisterPractitionerHandler(NetworkStream network) : IRequestHandler<DeregisterPractitionerCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(DeregisterPractitionerCommand c, CancellationToken ct) =>
         (await network.ExecuteAsync(at => new DeregisterPractitioner(c.PractitionerId, c.Context.Actor, at), c.Context, ct)).Receipt;

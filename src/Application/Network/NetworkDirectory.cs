@@ -18,7 +18,7 @@ public sealed class NetworkDirectory(StreamLoader loader)
     public async Task<NetworkState> RefreshAsync(CancellationToken ct = default)
     {
         var started = Environment.TickCount64;
-        var snapshot = await loader.LoadAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(NetworkCommands.StreamId, ct);
+        var snapshot = await loader.LoadAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(NetworkStream.StreamId, ct);
         _current = snapshot.State;
         Interlocked.Exchange(ref _refreshedAt, started);
         return snapshot.State;

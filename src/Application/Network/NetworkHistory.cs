@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Network;
 
@@ -96,7 +96,7 @@ public sealed class NetworkHistory
     {
         ArgumentNullException.ThrowIfNull(store);
         var envelopes = new List<EventEnvelope>();
-        await foreach (var envelope in store.ReadStreamAsync(NetworkCommands.StreamId, 0, ct).ConfigureAwait(false))
+        await foreach (var envelope in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct).ConfigureAwait(false))
             envelopes.Add(envelope);
         return From(envelopes, serializer);
     }

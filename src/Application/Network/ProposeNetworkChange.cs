@@ -52,7 +52,7 @@ public sealed class ProposeNetworkChangeValidator : AbstractValidator<ProposeNet
     }
 }
 
-public sealed class ProposeNetworkChangeHandler(NetworkCommands network, NetworkDirectory directory)
+public sealed class ProposeNetworkChangeHandler(NetworkStream network, NetworkDirectory directory)
     : IRequestHandler<ProposeNetworkChangeCommand, NetworkChangeResult>
 {
     public async ValueTask<NetworkChangeResult> Handle(ProposeNetworkChangeCommand c, CancellationToken ct)

@@ -24,7 +24,7 @@ public sealed class RegisterPractitionerValidator : AbstractValidator<RegisterPr
     private static IEnumerable<string> PractitionerRoles => Enum.GetValues<Role>().Where(r => r.IsPractitionerRole()).Select(KebabCase.Of);
 }
 
-public sealed class RegisterPractitionerHandler(NetworkCommands network)
+public sealed class RegisterPractitionerHandler(NetworkStream network)
     : IRequestHandler<RegisterPractitionerCommand, PractitionerRegisteredResult>
 {
     public async ValueTask<PractitionerRegisteredResult> Handle(RegisterPractitionerCommand c, CancellationToken ct)

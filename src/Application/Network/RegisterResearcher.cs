@@ -20,7 +20,7 @@ public sealed class RegisterResearcherValidator : AbstractValidator<RegisterRese
     }
 }
 
-public sealed class RegisterResearcherHandler(NetworkCommands network) : IRequestHandler<RegisterResearcherCommand, ResearcherRegisteredResult>
+public sealed class RegisterResearcherHandler(NetworkStream network) : IRequestHandler<RegisterResearcherCommand, ResearcherRegisteredResult>
 {
     public async ValueTask<ResearcherRegisteredResult> Handle(RegisterResearcherCommand c, CancellationToken ct)
     {

@@ -28,7 +28,7 @@ public sealed class RotateHospitalKeyValidator : AbstractValidator<RotateHospita
     }
 }
 
-public sealed class RotateHospitalKeyHandler(NetworkCommands network, NetworkDirectory directory, IHospitalKeyStore keys, IClock clock)
+public sealed class RotateHospitalKeyHandler(NetworkStream network, NetworkDirectory directory, IHospitalKeyStore keys, IClock clock)
     : IRequestHandler<RotateHospitalKeyCommand, KeyRotatedResult>
 {
     public async ValueTask<KeyRotatedResult> Handle(RotateHospitalKeyCommand c, CancellationToken ct)

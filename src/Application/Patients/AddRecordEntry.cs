@@ -28,7 +28,7 @@ public sealed class AddRecordEntryValidator : AbstractValidator<AddRecordEntryCo
     }
 }
 
-public sealed class AddRecordEntryHandler(PatientCommands patients, IPatientCipher cipher)
+public sealed class AddRecordEntryHandler(PatientStream patients, IPatientCipher cipher)
     : IRequestHandler<AddRecordEntryCommand, EntryAddedResult>
 {
     public async ValueTask<EntryAddedResult> Handle(AddRecordEntryCommand c, CancellationToken ct)

@@ -19,7 +19,7 @@ public sealed class AmendRecordEntryValidator : AbstractValidator<AmendRecordEnt
     }
 }
 
-public sealed class AmendRecordEntryHandler(PatientCommands patients, IPatientCipher cipher)
+public sealed class AmendRecordEntryHandler(PatientStream patients, IPatientCipher cipher)
     : IRequestHandler<AmendRecordEntryCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(AmendRecordEntryCommand c, CancellationToken ct)

@@ -15,7 +15,7 @@ public sealed class CorrectPatientDetailsValidator : AbstractValidator<CorrectPa
     public CorrectPatientDetailsValidator() => Include(new DemographicsValidator());
 }
 
-public sealed class CorrectPatientDetailsHandler(PatientCommands patients, IPatientCipher cipher)
+public sealed class CorrectPatientDetailsHandler(PatientStream patients, IPatientCipher cipher)
     : IRequestHandler<CorrectPatientDetailsCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(CorrectPatientDetailsCommand c, CancellationToken ct)

@@ -6,7 +6,7 @@ namespace HealthEvents.Application.Patients;
 
 public sealed record EndInsuranceCommand(Guid PatientId, CommandContext Context) : IRequest<Receipt>;
 
-public sealed class EndInsuranceHandler(PatientCommands patients) : IRequestHandler<EndInsuranceCommand, Receipt>
+public sealed class EndInsuranceHandler(PatientStream patients) : IRequestHandler<EndInsuranceCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(EndInsuranceCommand c, CancellationToken ct) =>
         (await patients.ExecuteAsync(c.PatientId, at => new EndInsurance(c.Context.Actor, at), c.Context, ct)).Receipt;

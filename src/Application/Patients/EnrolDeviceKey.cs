@@ -25,7 +25,7 @@ public sealed class EnrolDeviceKeyValidator : AbstractValidator<EnrolDeviceKeyCo
     }
 }
 
-public sealed class EnrolDeviceKeyHandler(PatientCommands patients) : IRequestHandler<EnrolDeviceKeyCommand, DeviceKeyEnrolledResult>
+public sealed class EnrolDeviceKeyHandler(PatientStream patients) : IRequestHandler<EnrolDeviceKeyCommand, DeviceKeyEnrolledResult>
 {
     public async ValueTask<DeviceKeyEnrolledResult> Handle(EnrolDeviceKeyCommand c, CancellationToken ct)
     {

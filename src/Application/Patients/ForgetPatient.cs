@@ -8,7 +8,7 @@ namespace HealthEvents.Application.Patients;
 
 public sealed record ForgetPatientCommand(Guid PatientId, CommandContext Context, PatientSignature? Signature = null) : IRequest<Receipt>;
 
-public sealed class ForgetPatientHandler(PatientCommands patients, IPatientCipher cipher) : IRequestHandler<ForgetPatientCommand, Receipt>
+public sealed class ForgetPatientHandler(PatientStream patients, IPatientCipher cipher) : IRequestHandler<ForgetPatientCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(ForgetPatientCommand c, CancellationToken ct)
     {

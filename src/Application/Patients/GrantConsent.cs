@@ -57,7 +57,7 @@ public sealed class GrantConsentValidator : AbstractValidator<GrantConsentComman
             .ToList();
 }
 
-public sealed class GrantConsentHandler(PatientCommands patients) : IRequestHandler<GrantConsentCommand, ConsentGrantedResult>
+public sealed class GrantConsentHandler(PatientStream patients) : IRequestHandler<GrantConsentCommand, ConsentGrantedResult>
 {
     public async ValueTask<ConsentGrantedResult> Handle(GrantConsentCommand c, CancellationToken ct)
     {

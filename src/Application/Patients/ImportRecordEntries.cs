@@ -24,7 +24,7 @@ public sealed record ImportPatientRecordCommand(
 
 public sealed record PatientRecordImported(Guid PatientId, bool Registered, int Added, int AlreadyPresent, IReadOnlyList<Receipt> Receipts);
 
-public sealed class ImportPatientRecordHandler(PatientCommands patients, PatientDirectory directory, IPatientCipher cipher, IClock clock)
+public sealed class ImportPatientRecordHandler(PatientStream patients, PatientDirectory directory, IPatientCipher cipher, IClock clock)
     : IRequestHandler<ImportPatientRecordCommand, PatientRecordImported>
 {
     /// <summary>
@@ -47,12 +47,12 @@ public sealed class ImportPatientRecordHandler(PatientCommands patients, Patient
             c.PatientId, c.Registration.HomeHospital, c.Registration.BirthYear, c.Registration.Sex, demographics, actor, at);
         var register = !state.Registered;
         if (register)
-            state = PatientDecider.Decide(Register(PatientCommands.SealPending), state).Aggregate(state, PatientDecider.Evolve);
+            state = PatientDecider.Decide(Register(PatientStream.SealPending), state).Aggregate(state, PatientDecider.Evolve);
         // Judged in the chunks it will be sent in: one import command carries at most ImportRecordEntries.MaxEntries.
         var fresh = new HashSet<Guid>();
         foreach (var chunk in Chunks(c.Entries))
         {
-            var decided = PatientDecider.Decide(new ImportRecordEntries([.. chunk.Select(e => Imported(e, PatientCommands.SealPending, at))], actor, at), state);
+            var decided = PatientDecider.Decide(new ImportRecordEntries([.. chunk.Select(e => Imported(e, PatientStream.SealPending, at))], actor, at), state);
             state = decided.Aggregate(state, PatientDecider.Evolve);
             fresh.UnionWith(decided.OfType<RecordEntryAdded>().Select(e => e.EntryId));
         }

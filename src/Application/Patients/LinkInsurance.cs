@@ -21,7 +21,7 @@ public sealed class LinkInsuranceValidator : AbstractValidator<LinkInsuranceComm
     }
 }
 
-public sealed class LinkInsuranceHandler(PatientCommands patients) : IRequestHandler<LinkInsuranceCommand, Receipt>
+public sealed class LinkInsuranceHandler(PatientStream patients) : IRequestHandler<LinkInsuranceCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(LinkInsuranceCommand c, CancellationToken ct) =>
         (await patients.ExecuteAsync(c.PatientId, at => new LinkInsurance(

@@ -19,7 +19,7 @@ public sealed class PatientDirectory(StreamLoader loader)
 
     public async Task<PatientState> StateAsync(Guid patientId, CancellationToken ct)
     {
-        var state = (await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(PatientCommands.StreamId(patientId), ct)).State;
+        var state = (await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(PatientStream.StreamId(patientId), ct)).State;
         if (state.Registered) Remember(patientId, state.HomeHospital);
         return state;
     }

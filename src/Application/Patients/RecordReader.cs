@@ -1,5 +1,4 @@
 using System.Text.Json;
-using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
@@ -26,7 +25,7 @@ public sealed class StreamRecordReader(IEventStore store, EventSerializer serial
     public async Task<IReadOnlyList<RecordEntryView>> ReadEntriesAsync(Guid patientId, IReadOnlyCollection<Category> categories, CancellationToken ct)
     {
         var entries = new Dictionary<Guid, (RecordEntryAdded Added, string Content, bool Amended)>();
-        await foreach (var envelope in store.ReadStreamAsync(PatientCommands.StreamId(patientId), 0, ct))
+        await foreach (var envelope in store.ReadStreamAsync(PatientStream.StreamId(patientId), 0, ct))
         {
             switch (serializer.Deserialize(envelope.Type, envelope.Data))
             {

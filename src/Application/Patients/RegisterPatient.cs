@@ -23,7 +23,7 @@ public sealed class RegisterPatientValidator : AbstractValidator<RegisterPatient
     }
 }
 
-public sealed class RegisterPatientHandler(PatientCommands patients, IPatientCipher cipher)
+public sealed class RegisterPatientHandler(PatientStream patients, IPatientCipher cipher)
     : IRequestHandler<RegisterPatientCommand, PatientRegisteredResult>
 {
     public async ValueTask<PatientRegisteredResult> Handle(RegisterPatientCommand c, CancellationToken ct)

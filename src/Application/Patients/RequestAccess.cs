@@ -18,7 +18,7 @@ public sealed class RequestAccessValidator : AbstractValidator<RequestAccessComm
     }
 }
 
-public sealed class RequestAccessHandler(PatientCommands patients, AccessOutcomes outcomes) : IRequestHandler<RequestAccessCommand, AccessOutcome>
+public sealed class RequestAccessHandler(PatientStream patients, AccessOutcomes outcomes) : IRequestHandler<RequestAccessCommand, AccessOutcome>
 {
     public async ValueTask<AccessOutcome> Handle(RequestAccessCommand c, CancellationToken ct)
     {

@@ -13,7 +13,7 @@ public sealed class RetractRecordEntryValidator : AbstractValidator<RetractRecor
     public RetractRecordEntryValidator() => RuleFor(c => c.Reason).ShortText(500);
 }
 
-public sealed class RetractRecordEntryHandler(PatientCommands patients) : IRequestHandler<RetractRecordEntryCommand, Receipt>
+public sealed class RetractRecordEntryHandler(PatientStream patients) : IRequestHandler<RetractRecordEntryCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(RetractRecordEntryCommand c, CancellationToken ct) =>
         (await patients.ExecuteAsync(c.PatientId, at => new RetractRecordEntry(c.EntryId, c.Reason, c.Context.Actor, at), c.Context, ct)).Receipt;

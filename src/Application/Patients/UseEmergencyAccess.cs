@@ -13,7 +13,7 @@ public sealed class UseEmergencyAccessValidator : AbstractValidator<UseEmergency
         RuleFor(c => c.Reason).ShortText(500).WithMessage("Break-glass access needs a reason.");
 }
 
-public sealed class UseEmergencyAccessHandler(PatientCommands patients, AccessOutcomes outcomes)
+public sealed class UseEmergencyAccessHandler(PatientStream patients, AccessOutcomes outcomes)
     : IRequestHandler<UseEmergencyAccessCommand, AccessOutcome>
 {
     public async ValueTask<AccessOutcome> Handle(UseEmergencyAccessCommand c, CancellationToken ct)

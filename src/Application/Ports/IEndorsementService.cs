@@ -1,5 +1,4 @@
 using HealthEvents.Application.Commands;
-using HealthEvents.Application.EventStore;
 
 namespace HealthEvents.Application.Ports;
 

@@ -57,7 +57,7 @@ public sealed class DeclareResearchProjectionHandler(CommandExecutor executor, I
             ValidationRules.ParseAll<Category>(c.Filter?.Categories ?? []),
             (c.Filter?.Codes ?? []).Select(x => new ResearchCode(x.System.Trim(), x.Code.Trim())).Distinct().ToList(),
             c.Filter?.From, c.Filter?.To);
-        var result = await new ResearchCommands(executor, clock).ExecuteAsync(at => new DeclareResearchProjection(
+        var result = await new ResearchStream(executor, clock).ExecuteAsync(at => new DeclareResearchProjection(
             c.Name, filter, ValidationRules.ParseAll<ResearchDimension>(c.GroupBy ?? []), c.K ?? ResearchDecider.DefaultK,
             organisation, actor, at), c.Context, ct);
         return new(c.Name, ResearchProjectionNames.Of(c.Name), result.Receipt);

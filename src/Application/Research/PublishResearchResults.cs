@@ -17,7 +17,7 @@ public sealed class PublishResearchResultsHandler(CommandExecutor executor, IClo
     public async ValueTask<Receipt> Handle(PublishResearchResultsCommand c, CancellationToken ct)
     {
         var uses = c.Uses.OrderBy(u => u.PatientId).ToList();
-        var result = await new ResearchCommands(executor, clock).ExecuteAsync(
+        var result = await new ResearchStream(executor, clock).ExecuteAsync(
             at => new PublishResearchResults(c.Projection, c.Context.CommandId, c.Digest, uses, c.Context.Actor, at), c.Context, ct);
         return result.Receipt;
     }

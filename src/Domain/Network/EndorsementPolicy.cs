@@ -6,7 +6,7 @@ namespace HealthEvents.Domain.Network;
 public sealed record PolicyContext(IReadOnlyCollection<string> Members, string? HomeHospital);
 
 /// <summary>
-/// An endorsement policy in the spirit of Hyperledger Fabric's (DESIGN.md "Endorsement"): threshold gates
+/// An endorsement policy in the spirit of Hyperledger Fabric's (docs/architecture.md, "Endorsement"): threshold gates
 /// <c>AND(p, ...)</c>, <c>OR(p, ...)</c>, <c>OutOf(n, p, ...)</c> and <c>Majority(p, ...)</c> (more than half of its
 /// alternatives, counted against the members of the day: Fabric's MAJORITY; keywords case-insensitive) over principals:
 /// a hospital id (letters, digits, '-', '_'), <c>*</c> (every member hospital, as separate alternatives of the

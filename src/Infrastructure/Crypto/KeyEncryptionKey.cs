@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 namespace HealthEvents.Infrastructure.Crypto;
 
 /// <summary>
-/// The key that wraps every patient's data key (DESIGN.md "Privacy"): 32 bytes, base64 in configuration
+/// The key that wraps every patient's data key (docs/architecture.md, "Privacy"): 32 bytes, base64 in configuration
 /// (<c>Encryption:KeyEncryptionKey</c>), or — for the single-machine default — a file under the data
 /// folder created once with owner-only permissions and reused on every start.
 /// </summary>

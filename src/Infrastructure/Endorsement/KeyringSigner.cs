@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Network;
 using HealthEvents.Infrastructure.Identity;
 

@@ -1,6 +1,6 @@
 using System.Text;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
-using HealthEvents.Infrastructure.Postgres;
 
 namespace HealthEvents.Infrastructure.EventStoreDb;
 

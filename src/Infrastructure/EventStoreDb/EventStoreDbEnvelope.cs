@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 
 namespace HealthEvents.Infrastructure.EventStoreDb;

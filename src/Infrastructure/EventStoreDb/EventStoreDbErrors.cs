@@ -1,6 +1,6 @@
 using System.Net;
 using Grpc.Core;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 
 namespace HealthEvents.Infrastructure.EventStoreDb;

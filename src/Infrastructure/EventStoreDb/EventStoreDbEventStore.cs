@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
-using HealthEvents.Infrastructure.Postgres;
 
-[assembly: InternalsVisibleTo("HealthEvents.Benchmarks")]
-[assembly: InternalsVisibleTo("HealthEvents.Api.Tests")] // tamper tests write past the service through gRPC
 
 namespace HealthEvents.Infrastructure.EventStoreDb;
 
@@ -31,7 +28,7 @@ public sealed record EventStoreDbStoreOptions
 }
 
 /// <summary>
-/// The EventStoreDB event store (DESIGN.md "Event stores"), speaking the gRPC streams protocol through
+/// The EventStoreDB event store (docs/architecture.md, "The event stores"), speaking the gRPC streams protocol through
 /// Grpc.Net.Client. Each of our streams is an EventStoreDB stream; an event's revision is its version; the
 /// envelope is mapped by <see cref="EventStoreDbEnvelope"/> (data as is, our metadata, hash link and endorsement
 /// in custom metadata, byte-exact).

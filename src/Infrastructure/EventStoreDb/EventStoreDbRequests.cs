@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 using Options = HealthEvents.Infrastructure.EventStoreDb.Protocol.ReadReq.Types.Options;
 

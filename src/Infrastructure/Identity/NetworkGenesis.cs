@@ -38,7 +38,7 @@ public sealed record GenesisResearcher(string Id, string Organisation, string? H
 public sealed record EndorserPublicKey(string HospitalId, string KeyId, string PublicKey);
 
 /// <summary>Seeds an empty network stream from a genesis file, once: when the stream has events, nothing happens.</summary>
-public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory directory, HospitalKeyring keyring)
+public sealed class NetworkGenesis(NetworkStream network, NetworkDirectory directory, HospitalKeyring keyring)
 {
     public async Task<bool> SeedIfEmptyAsync(GenesisFile genesis, CancellationToken ct)
     {
@@ -53,7 +53,7 @@ public sealed class NetworkGenesis(NetworkCommands network, NetworkDirectory dir
                 : PublicKeyOf(h.Id, HospitalKeyUse.Endorsement, h.EndorsementPublicKey);
             hospitals.Add((h, endorsement, identity));
         }
-        // One transaction, the network stream's first: the only one nobody endorses (DESIGN: "No unendorsed way in").
+        // One transaction, the network stream's first: the only one nobody endorses (docs/architecture.md, "Endorsement").
         await network.ExecuteAsync(at => new FoundNetwork(
             hospitals.Select(x => new JoinHospital(x.H.Id, x.H.Name, x.H.EndorserEndpoint, x.Endorsement.Id, x.Endorsement.Key,
                 x.Identity.Id, x.Identity.Key, GenesisActor(founder), at)).ToList(),

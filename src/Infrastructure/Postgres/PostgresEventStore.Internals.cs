@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using Npgsql;
 
 namespace HealthEvents.Infrastructure.Postgres;

@@ -1,15 +1,13 @@
 using System.Runtime.CompilerServices;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using Npgsql;
 using NpgsqlTypes;
 
-[assembly: InternalsVisibleTo("HealthEvents.Infrastructure.Tests")]
-
 namespace HealthEvents.Infrastructure.Postgres;
 
 /// <summary>
-/// The PostgreSQL event store (DESIGN.md "Event stores"): one row per event in <c>he_events</c>.
+/// The PostgreSQL event store (docs/architecture.md, "The event stores"): one row per event in <c>he_events</c>.
 /// <para>
 /// Append: <see cref="HashChain.Link"/> assigns versions and hashes after the stream's head, and one INSERT of
 /// all rows commits in its own short (implicit) transaction. The head is read first (one round trip, together with
@@ -455,14 +453,4 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
             return false;
         }
     }
-}
-
-/// <summary>
-/// An appended event id is already stored elsewhere in the store (another stream, another version, or with
-/// different bytes): the append is not a replay of the stored events, and nothing was written.
-/// </summary>
-public sealed class DuplicateEventIdException(Guid eventId, string reason)
-    : InvalidOperationException($"Event {eventId} {reason}.")
-{
-    public Guid EventId { get; } = eventId;
 }

@@ -12,12 +12,35 @@ public sealed record LedgerLeaf
     public long StreamVersion { get; init; }
 }
 
-/// <summary>How many leaves the tree has (the next leaf's index).</summary>
+/// <summary>
+/// The root of one perfect subtree of two or more leaves, stored once it is complete: 2^<see cref="Height"/> leaves from
+/// leaf <see cref="Index"/> × 2^<see cref="Height"/>. A proof reads O(log n) of these instead of every leaf.
+/// </summary>
+public sealed record LedgerNode
+{
+    /// <summary><see cref="IdOf"/>: height and index, e.g. <c>3/41</c>.</summary>
+    public string Id { get; init; } = "";
+    public int Height { get; init; }
+    public long Index { get; init; }
+
+    /// <summary>The subtree's RFC 9162 root (node hash), lowercase hex.</summary>
+    public string Hash { get; init; } = "";
+
+    public static string IdOf(int height, long index) => $"{height}/{index}";
+}
+
+/// <summary>How many leaves the tree has (the next leaf's index), and its right edge.</summary>
 public sealed record LedgerProgress
 {
     public const string SingletonId = "ledger";
     public string Id { get; init; } = SingletonId;
     public long Size { get; init; }
+
+    /// <summary>
+    /// The roots of the perfect subtrees on the tree's right edge, largest first, lowercase hex (<see cref="Application.Ledger.MerkleFrontier.SubtreeRoots"/>).
+    /// Null only in a ledger built before the edge was kept; the projection then reads the leaves once to find it.
+    /// </summary>
+    public IReadOnlyList<string>? Frontier { get; init; }
 }
 
 /// <summary>A signed tree head as appended to the ledger stream, with who endorsed it.</summary>
@@ -41,6 +64,7 @@ internal static class LedgerStore
             // A stream's leaves, for the last one a tree head covers (the patient page's inclusion proof).
             .Index(x => x.StreamId, i => i.Name = "he_ledger_leaf_stream_ix");
         options.Schema.For<LedgerProgress>().Identity(x => x.Id);
+        options.Schema.For<LedgerNode>().Identity(x => x.Id);
         options.Schema.For<LedgerTreeHead>().Index(x => x.TreeSize, i => i.Name = "he_ledger_head_size_ix");
     }
 }

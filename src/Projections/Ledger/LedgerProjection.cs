@@ -8,6 +8,8 @@ namespace HealthEvents.Projections.Ledger;
 /// The ledger builder's read side: appends each event of the global log (in global order, exactly once, through the
 /// projection runner) as a leaf of the global Merkle tree — its stored hash — and records the signed tree heads of the
 /// <c>ledger</c> stream. The ledger stream's own events are not leaves: a head certifying heads would call for another.
+/// It also keeps the tree's right edge and stores every perfect subtree as it completes (<see cref="LedgerNode"/>, on
+/// average one per leaf), so proofs read O(log n) stored hashes.
 /// </summary>
 public sealed class LedgerProjection : IProjection
 {
@@ -15,11 +17,11 @@ public sealed class LedgerProjection : IProjection
 
     public string Name => ProjectionName;
 
-    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(LedgerLeaf), typeof(LedgerProgress), typeof(LedgerTreeHead)];
+    public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(LedgerLeaf), typeof(LedgerProgress), typeof(LedgerTreeHead), typeof(LedgerNode)];
 
     public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
     {
-        if (!LedgerCommands.IsLeaf(e.StreamId))
+        if (!LedgerStream.IsLeaf(e.StreamId))
         {
             if (e.Event is TreeHeadSigned head)
                 session.Store(new LedgerTreeHead
@@ -34,7 +36,8 @@ public sealed class LedgerProjection : IProjection
             return;
         }
         // Identity session: the progress stored by an earlier event of the batch loads as stored.
-        var progress = await session.LoadAsync<LedgerProgress>(LedgerProgress.SingletonId, ct) ?? new LedgerProgress();
+        var progress = await session.LoadAsync<LedgerProgress>(LedgerProgress.SingletonId, ct) ?? new LedgerProgress { Frontier = [] };
+        var frontier = await FrontierAsync(session, progress, ct);
         session.Store(new LedgerLeaf
         {
             Id = e.Envelope.EventId,
@@ -43,6 +46,22 @@ public sealed class LedgerProjection : IProjection
             StreamId = e.StreamId,
             StreamVersion = e.StreamVersion,
         });
-        session.Store(progress with { Size = progress.Size + 1 });
+        frontier.Append(e.Envelope.Hash, (height, index, hash) => session.Store(new LedgerNode
+        {
+            Id = LedgerNode.IdOf(height, index), Height = height, Index = index, Hash = Convert.ToHexStringLower(hash),
+        }));
+        session.Store(progress with { Size = frontier.Size, Frontier = [.. frontier.SubtreeRoots.Select(Convert.ToHexStringLower)] });
+    }
+
+    private static async Task<MerkleFrontier> FrontierAsync(IDocumentSession session, LedgerProgress progress, CancellationToken ct)
+    {
+        if (progress.Frontier is { } stored) return new MerkleFrontier(progress.Size, [.. stored.Select(Convert.FromHexString)]);
+        // A ledger from before the edge was kept: read its leaves once. Its older subtrees have no nodes; proofs over
+        // them read the leaves until `rebuild ledger` stores them.
+        var frontier = new MerkleFrontier();
+        var leaves = await session.Query<LedgerLeaf>().Where(l => l.LeafIndex < progress.Size).OrderBy(l => l.LeafIndex)
+            .Select(l => l.Hash).ToListAsync(ct);
+        foreach (var leaf in leaves) frontier.Append(Convert.FromHexString(leaf));
+        return frontier;
     }
 }

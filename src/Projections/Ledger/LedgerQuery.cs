@@ -14,8 +14,9 @@ public enum LedgerProofError { None, UnknownEvent, TreeSizeNotSigned, EventNotIn
 
 /// <summary>
 /// Signed tree heads and proofs under them, from the ledger projection's leaves. Proofs are only given for signed sizes,
-/// so a client verifies them against a root the hospitals endorsed. Each proof reads the tree's leaf hashes (32 bytes
-/// per event); storing subtree hashes would make that logarithmic when the log grows large.
+/// so a client verifies them against a root the hospitals endorsed. A proof reads only the O(log n) perfect subtree roots
+/// RFC 9162's algorithms ask for (<see cref="MerkleTree.InclusionSubtrees"/>), in two queries: stored
+/// <see cref="LedgerNode"/>s, and the leaves that stand alone.
 /// </summary>
 public sealed class LedgerQuery(ReadModelStore readModels)
 {
@@ -48,8 +49,8 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         if (await session.LoadAsync<LedgerLeaf>(eventId, ct) is not { } leaf) return (null, LedgerProofError.UnknownEvent);
         if (await HeadAsync(session, treeSize, ct) is not { } head) return (null, LedgerProofError.TreeSizeNotSigned);
         if (leaf.LeafIndex >= treeSize) return (null, LedgerProofError.EventNotInTree);
-        var leaves = await LeavesAsync(session, treeSize, ct);
-        var path = MerkleTree.InclusionPath(leaf.LeafIndex, leaves);
+        var roots = await PerfectRootsAsync(session, MerkleTree.InclusionSubtrees(leaf.LeafIndex, treeSize), ct);
+        var path = MerkleTree.InclusionPath(leaf.LeafIndex, treeSize, (start, count) => roots[(start, count)]);
         return (new InclusionProofView(leaf.LeafIndex, treeSize, leaf.Hash, [.. path.Select(Convert.ToHexStringLower)], head.RootHash),
             LedgerProofError.None);
     }
@@ -60,8 +61,8 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         await using var session = await readModels.QuerySessionAsync(ct);
         if (await HeadAsync(session, from, ct) is not { } old || await HeadAsync(session, to, ct) is not { } @new)
             return (null, LedgerProofError.TreeSizeNotSigned);
-        var leaves = await LeavesAsync(session, to, ct);
-        var proof = MerkleTree.ConsistencyProof(from, leaves);
+        var roots = await PerfectRootsAsync(session, MerkleTree.ConsistencySubtrees(from, to), ct);
+        var proof = MerkleTree.ConsistencyProof(from, to, (start, count) => roots[(start, count)]);
         return (new ConsistencyProofView(from, to, old.RootHash, @new.RootHash, [.. proof.Select(Convert.ToHexStringLower)]), LedgerProofError.None);
     }
 
@@ -79,8 +80,32 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         return await LeavesAsync(session, from, to, ct);
     }
 
-    private static Task<IReadOnlyList<byte[]>> LeavesAsync(IQuerySession session, long treeSize, CancellationToken ct) =>
-        LeavesAsync(session, 0, treeSize, ct);
+    /// <summary>
+    /// The roots of the perfect subtrees (start, count) asked for: single leaves hashed from their stored event hash, larger
+    /// ones from their stored node. A node a ledger built before nodes were kept lacks is computed from its leaves.
+    /// </summary>
+    private static async Task<Dictionary<(long Start, long Count), byte[]>> PerfectRootsAsync(
+        IQuerySession session, IReadOnlyList<(long Start, long Count)> subtrees, CancellationToken ct)
+    {
+        var roots = new Dictionary<(long, long), byte[]>();
+        var single = subtrees.Where(s => s.Count == 1).Select(s => s.Start).Distinct().ToArray();
+        if (single.Length > 0)
+        {
+            var leaves = await session.Query<LedgerLeaf>().Where(l => single.Contains(l.LeafIndex)).Select(l => new { l.LeafIndex, l.Hash }).ToListAsync(ct);
+            foreach (var l in leaves) roots[(l.LeafIndex, 1)] = MerkleTree.LeafHash(Convert.FromHexString(l.Hash));
+        }
+        var nodeIds = subtrees.Where(s => s.Count > 1).Select(s => LedgerNode.IdOf(HeightOf(s.Count), s.Start / s.Count)).Distinct().ToArray();
+        if (nodeIds.Length > 0)
+            foreach (var n in await session.LoadManyAsync<LedgerNode>(ct, nodeIds))
+                roots[(n.Index << n.Height, 1L << n.Height)] = Convert.FromHexString(n.Hash);
+        foreach (var (start, count) in subtrees.Where(s => !roots.ContainsKey(s)).Distinct())
+            roots[(start, count)] = count == 1
+                ? throw new InvalidOperationException($"The ledger does not hold leaf {start}.")
+                : MerkleTree.Root(await LeavesAsync(session, start, start + count, ct));
+        return roots;
+    }
+
+    private static int HeightOf(long perfectCount) => System.Numerics.BitOperations.Log2((ulong)perfectCount);
 
     private static async Task<IReadOnlyList<byte[]>> LeavesAsync(IQuerySession session, long from, long to, CancellationToken ct)
     {

@@ -1,7 +1,6 @@
 using HealthEvents.Application.Endorsement;
-using HealthEvents.Application.EventStore;
-using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Ports;
+using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Ledger;
@@ -30,7 +29,7 @@ public sealed class LedgerOptions
 /// head that does not grow the tree, so a node that lost the race simply skips that round.
 /// </summary>
 public sealed partial class LedgerSigner(
-    LedgerQuery query, LedgerCommands commands, IEventStore store, EventSerializer serializer, INodeIdentity node,
+    LedgerQuery query, LedgerStream commands, IEventStore store, EventSerializer serializer, INodeIdentity node,
     IClock clock, LedgerOptions options, ILogger<LedgerSigner> log) : BackgroundService
 {
     // The tree's right edge as far as this node has read it: each signing reads only the leaves added since.
@@ -73,7 +72,7 @@ public sealed partial class LedgerSigner(
     }
 
     private async Task<TreeHeadSigned?> LastHeadAsync(CancellationToken ct) =>
-        await store.ReadLastAsync(LedgerCommands.StreamId, ct) is { } e && serializer.IsKnown(e.Type)
+        await store.ReadLastAsync(LedgerStream.StreamId, ct) is { } e && serializer.IsKnown(e.Type)
             ? serializer.Deserialize(e.Type, e.Data) as TreeHeadSigned
             : null;
 

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Reflection;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Research;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
@@ -45,7 +45,7 @@ public sealed class ResearchCatalog(IEventStore events, EventSerializer? seriali
         try
         {
             var (byName, version) = (_byName, _version);
-            await foreach (var e in events.ReadStreamAsync(ResearchCommands.StreamId, _version + 1, ct))
+            await foreach (var e in events.ReadStreamAsync(ResearchStream.StreamId, _version + 1, ct))
             {
                 version = e.Version;
                 if (e.Type != DeclaredType || _serializer.Deserialize(e.Type, e.Data) is not ResearchProjectionDeclared declared) continue;

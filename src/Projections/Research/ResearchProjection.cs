@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;

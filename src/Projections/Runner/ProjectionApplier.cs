@@ -1,5 +1,5 @@
 using System.Reflection;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using Marten;
 

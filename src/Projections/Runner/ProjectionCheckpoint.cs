@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using System.Text.Json.Serialization;
 using Marten.Schema;
 

@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

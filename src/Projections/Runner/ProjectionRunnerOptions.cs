@@ -16,7 +16,7 @@ public sealed class ProjectionRunnerOptions
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often <see cref="ProjectionRunner.WaitForAsync(string, Application.EventStore.GlobalPosition, TimeSpan, CancellationToken)"/>
+    /// <summary>How often <see cref="ProjectionRunner.WaitForAsync(string, Application.Ports.GlobalPosition, TimeSpan, CancellationToken)"/>
     /// re-reads a checkpoint that another node moves.</summary>
     public TimeSpan RemoteCheckpointPollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
 

@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Projections.Runner;
 

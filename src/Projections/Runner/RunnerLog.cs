@@ -1,4 +1,4 @@
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using Microsoft.Extensions.Logging;
 
 namespace HealthEvents.Projections.Runner;

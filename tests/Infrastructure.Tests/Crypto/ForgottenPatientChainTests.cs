@@ -1,12 +1,12 @@
 using System.Text;
 using System.Text.Json;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.Crypto;
 
 namespace HealthEvents.Infrastructure.Tests.Crypto;
 
-/// <summary>DESIGN.md "Privacy": forgetting a patient makes the content unreadable while the chain still verifies.</summary>
+/// <summary>docs/architecture.md, "Privacy": forgetting a patient makes the content unreadable while the chain still verifies.</summary>
 public sealed class ForgottenPatientChainTests(KeyStoreDatabase db) : IClassFixture<KeyStoreDatabase>
 {
     [Fact]

@@ -1,9 +1,8 @@
 using System.Text;
 using Grpc.Core;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
-using HealthEvents.Infrastructure.Postgres;
 
 namespace HealthEvents.Infrastructure.Tests.EventStoreDb;
 

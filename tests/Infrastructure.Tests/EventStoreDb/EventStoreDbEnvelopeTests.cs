@@ -1,6 +1,6 @@
 using System.Text;
 using Google.Protobuf;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;

@@ -1,5 +1,5 @@
 using Grpc.Core;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 using Wev = HealthEvents.Infrastructure.EventStoreDb.Protocol.AppendResp.Types.WrongExpectedVersion;

@@ -1,7 +1,6 @@
 using System.Text;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
-using HealthEvents.Infrastructure.Postgres;
 
 namespace HealthEvents.Infrastructure.Tests.EventStoreDb;
 
@@ -16,8 +15,8 @@ public sealed class EventStoreDbStreamPrefixTests : IAsyncLifetime
 
     private EventStoreDbEventStore NewStore(string prefix)
     {
-        var connectionString = Environment.GetEnvironmentVariable(EventStoreDbConformanceTests.Variable);
-        Skip.If(string.IsNullOrWhiteSpace(connectionString), EventStoreDbConformanceTests.SkipReason);
+        var connectionString = Environment.GetEnvironmentVariable(EventStoreDbUnderTest.Variable);
+        Skip.If(string.IsNullOrWhiteSpace(connectionString), EventStoreDbUnderTest.SkipReason);
         var store = new EventStoreDbEventStore(EventStoreDbSettings.Parse(connectionString!), new EventStoreDbStoreOptions { StreamPrefix = prefix });
         _stores.Add(store);
         return store;

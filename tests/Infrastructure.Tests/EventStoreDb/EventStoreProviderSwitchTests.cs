@@ -1,5 +1,5 @@
 using HealthEvents.Application;
-using HealthEvents.Application.EventStore;
+using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
 using HealthEvents.Infrastructure.Postgres;
 using HealthEvents.TestSupport;

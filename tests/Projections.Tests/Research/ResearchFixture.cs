@@ -1,4 +1,3 @@
-using HealthEvents.Application.EventStore;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Research;
 using HealthEvents.Application.Serialization;
@@ -54,7 +53,7 @@ public sealed class ResearchBed : IAsyncDisposable
     public async Task<AppendResult> AppendResearchAsync(IResearchEvent e)
     {
         var metadata = new EventMetadata(Researcher.Id, Researcher.Role, Researcher.Hospital, Guid.NewGuid(), Guid.NewGuid(), Clock.UtcNow).ToBytes();
-        return await Db.Events.AppendAsync(ResearchCommands.StreamId, ExpectedVersion.Any,
+        return await Db.Events.AppendAsync(ResearchStream.StreamId, ExpectedVersion.Any,
             [new ProposedEvent(Guid.NewGuid(), EventSerializer.Default.NameOf(e), EventSerializer.Default.Serialize(e), metadata)]);
     }
 

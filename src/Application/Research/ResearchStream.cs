@@ -1,0 +1,18 @@
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.Ports;
+using HealthEvents.Domain.Research;
+
+namespace HealthEvents.Application.Research;
+
+/// <summary>The research stream's entry point: one stream, <c>research</c>, for every declaration and publication.</summary>
+public sealed class ResearchStream(CommandExecutor executor, IClock clock)
+{
+    public const string StreamId = "research";
+
+    public Task<CommandResult<IResearchEvent>> ExecuteAsync(
+        Func<DateTimeOffset, IResearchCommand> command, CommandContext context, CancellationToken ct)
+    {
+        var at = clock.UtcNow;
+        return executor.ExecuteAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(StreamId, command(at), at, context, ct);
+    }
+}

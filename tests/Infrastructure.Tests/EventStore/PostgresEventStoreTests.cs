@@ -1,0 +1,141 @@
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Infrastructure.Postgres;
+using Npgsql;
+
+namespace HealthEvents.Infrastructure.Tests.EventStore;
+
+/// <summary>What only the PostgreSQL store has, beyond the conformance suite (PostgresConformance.cs): transactions, nodes sharing a database, its schema.</summary>
+[Collection(nameof(GlobalLogCollection))]
+public sealed class PostgresEventStoreTests() : EventStoreConformance(new PostgresUnderTest())
+{
+    [Fact]
+    public async Task ReadAll_holds_back_later_transactions_until_an_earlier_one_commits()
+    {
+        var store = (PostgresEventStore)await NewStoreAsync();
+        var before = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+        var follower = (await ReadAllEventuallyAsync(store, 1)).Single().Position;
+
+        await using var conn = await store.DataSource.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        var early = await store.AppendAsync(tx, NewStreamId(), ExpectedVersion.NoStream, NewEvents(2));
+        var late = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+        Assert.True(early.Events[0].Position < late.Events[0].Position); // ordered by transaction id, yet committed after
+
+        // A reader that got 'late' now would move past 'early' and never see it: 'late' must wait.
+        Assert.Empty(await store.ReadAllAsync(follower, 100));
+        await tx.CommitAsync();
+
+        var all = await ReadAllEventuallyAsync(store, 4);
+        Assert.Equal(
+            before.Events.Concat(early.Events).Concat(late.Events).Select(e => e.EventId),
+            all.Select(e => e.EventId));
+    }
+
+    [Fact]
+    public async Task Subscription_picks_up_events_released_by_an_unrelated_transaction_ending_without_a_notification()
+    {
+        var store = (PostgresEventStore)await NewStoreAsync();
+        await using var sub = new Subscription(store, null);
+        Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(100)));
+
+        await using var conn = await store.DataSource.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
+            await takeId.ExecuteScalarAsync();
+        var appended = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1)); // notifies, but held back
+        Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(400)));
+
+        await tx.CommitAsync(); // no notification: only the subscription's re-read finds the event
+        var received = await sub.NextAsync().WaitAsync(TimeSpan.FromSeconds(3));
+        Assert.Equal(appended.Events[0].EventId, received.EventId);
+    }
+
+    /// <summary>A second store on the same database: another API node, whose appends this store's cached heads do not know.</summary>
+    private async Task<(PostgresEventStore A, PostgresEventStore B)> TwoNodesAsync(TimeSpan? pollInterval = null)
+    {
+        var a = (PostgresEventStore)await NewStoreAsync();
+        var b = new PostgresEventStore(a.DataSource, pollInterval);
+        TrackForDisposal(b);
+        return (a, b);
+    }
+
+    [Fact]
+    public async Task Two_nodes_appending_to_one_stream_keep_one_chain_and_stale_knowledge_never_wins()
+    {
+        var (a, b) = await TwoNodesAsync();
+        var stream = NewStreamId();
+        await a.AppendAsync(stream, ExpectedVersion.NoStream, NewEvents(1));               // a knows: head 0
+        await b.AppendAsync(stream, ExpectedVersion.Exactly(0), NewEvents(2));             // head 2, a does not know
+
+        var any = await a.AppendAsync(stream, ExpectedVersion.Any, NewEvents(1));          // a's stale head loses, Any retries
+        Assert.Equal(3, any.LastVersion);
+        await b.AppendAsync(stream, ExpectedVersion.Exactly(3), NewEvents(1));             // head 4, a believes 3
+        var stale = await Assert.ThrowsAsync<WrongExpectedVersionException>(
+            () => a.AppendAsync(stream, ExpectedVersion.Exactly(3), NewEvents(1)));
+        Assert.Equal(4, stale.ActualLastVersion);
+        Assert.Equal(5, (await a.AppendAsync(stream, ExpectedVersion.Exactly(4), NewEvents(1))).LastVersion);
+
+        var retried = NewEvents(1);
+        await b.AppendAsync(stream, ExpectedVersion.Exactly(5), retried);                  // a believes 5 is the head
+        Assert.Equal(6, (await a.AppendAsync(stream, ExpectedVersion.Exactly(5), retried)).LastVersion); // a replay, not a duplicate
+
+        var read = await ReadStreamAsync(b, stream);
+        Assert.Equal(7, read.Count);
+        var prev = new byte[32];
+        for (var v = 0; v < read.Count; v++)
+        {
+            Assert.Equal(v, read[v].Version);
+            Assert.Equal(prev, read[v].PrevHash);
+            Assert.Equal(HashChain.ComputeHash(read[v]), read[v].Hash);
+            prev = read[v].Hash;
+        }
+    }
+
+    [Fact]
+    public async Task A_subscriber_on_another_node_is_woken_by_the_notification_not_the_poll()
+    {
+        var (a, b) = await TwoNodesAsync(pollInterval: TimeSpan.FromMinutes(5));
+        await using var sub = new Subscription(b, null);
+        Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(200)));
+
+        var appended = await a.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+
+        var received = await sub.NextAsync().WaitAsync(TimeSpan.FromSeconds(3));
+        Assert.Equal(appended.Events[0].EventId, received.EventId);
+    }
+
+    [Fact]
+    public async Task EnsureSchema_is_idempotent_and_safe_to_run_concurrently()
+    {
+        var store = (PostgresEventStore)await NewStoreAsync();
+        await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => store.EnsureSchemaAsync()));
+
+        Assert.Single(await ReadAllEventuallyAsync(store, 1));
+    }
+
+    [Fact]
+    public async Task Malformed_appends_are_refused_before_touching_the_database()
+    {
+        var store = await NewStoreAsync();
+        var stream = NewStreamId();
+        var e = NewEvent();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(stream, ExpectedVersion.NoStream, []));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(stream, ExpectedVersion.NoStream, [e, e]));
+        Assert.Null(await store.ReadLastAsync(stream));
+    }
+
+    [Fact]
+    public async Task Conflicting_event_ids_raise_DuplicateEventIdException()
+    {
+        var store = await NewStoreAsync();
+        var e = NewEvent();
+        await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, [e]);
+
+        var ex = await Assert.ThrowsAsync<DuplicateEventIdException>(() => store.AppendAsync(NewStreamId(), ExpectedVersion.Any, [e]));
+        Assert.Equal(e.EventId, ex.EventId);
+    }
+}
