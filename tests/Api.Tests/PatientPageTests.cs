@@ -148,7 +148,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
         var result = page.Locator("#verify-result");
         await Expect(result).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
-        await Expect(result).ToContainTextAsync("1 of your consent decisions are signed by you with your device key, and every such signature verifies here (1 with this device's key)");
+        await Expect(result).ToContainTextAsync("Signed by you: 1 consent decision carries your device key's signature, and every one verifies here (1 made with this device's key)");
 
         // The device is lost: Lakeside's admin enrols another (as the patient's new device would hand it over).
         using var other = new TestDeviceKey();

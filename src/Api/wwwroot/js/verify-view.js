@@ -57,8 +57,9 @@ function signedText(result, ctx) {
   if (!result.deviceKeys.length) return el('p', {}, 'No device key is enrolled: your consents are vouched for by your sign-in alone.');
   const mine = ctx.device?.local?.keyId;
   const ofThisDevice = result.signed.filter((s) => s.keyId === mine).length;
-  return el('p', {}, `${result.signed.length} of your consent decisions are signed by you with your device key, and every such signature ` +
-    `verifies here${mine ? ` (${ofThisDevice} with this device's key)` : ''}.`);
+  const n = result.signed.length;
+  return el('p', {}, `Signed by you: ${n} consent decision${n === 1 ? '' : 's'} carr${n === 1 ? 'ies' : 'y'} your device key's signature, ` +
+    `and every one verifies here${mine ? ` (${ofThisDevice} made with this device's key)` : ''}.`);
 }
 
 export async function initVerify(ctx) {
