@@ -144,3 +144,40 @@ public sealed class DeviceKeyTests : IDisposable
             Assert.Contains(EveryCommand.Values, c => c.GetType() == type && PatientStatements.Of((IPatientSigned)c, PatientId, "k", Now).Length > 0);
     }
 }
+
+/// <summary>The statement bytes, spelt out field by field as README and statement.js describe them: stored signatures depend on them never changing.</summary>
+public sealed class PatientStatementTests
+{
+    private static byte[] Field(byte[] bytes) => [.. System.BitConverter.GetBytes(bytes.Length).Reverse(), .. bytes];
+
+    private static byte[] Text(string text) => Field(System.Text.Encoding.UTF8.GetBytes(text));
+
+    private static byte[] Millis(DateTimeOffset t) => Field([.. System.BitConverter.GetBytes(t.ToUnixTimeMilliseconds()).Reverse()]);
+
+    [Fact]
+    public void A_revocation_signs_tag_stream_action_key_time_and_consent()
+    {
+        var consent = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e");
+        var expected = System.Text.Encoding.ASCII.GetBytes("healthevents/patient-statement/v1")
+            .Concat(Text($"patient-{Actors.PatientId}")).Concat(Text("revoke-consent")).Concat(Text("0123456789abcdef"))
+            .Concat(Millis(Times.Now)).Concat(Text("0f8fad5b-d9cb-469f-a165-70867728950e")).ToArray();
+
+        Assert.Equal(expected, PatientStatements.Of(new RevokeConsent(consent, Actors.Patient, Times.Now), Actors.PatientId, "0123456789abcdef", Times.Now));
+    }
+
+    [Fact]
+    public void A_grant_signs_its_lists_as_one_field_each_and_an_open_end_as_an_empty_field()
+    {
+        var grant = new GrantConsent(Ids.Of(5), Grantee.OfRole(Role.HomeCare), [Category.LabResults, Category.MentalHealth], [Purpose.Treatment],
+            [AccessAction.Read, AccessAction.Write], Times.Now, null, Actors.Patient, Times.Now);
+        byte[] List(params string[] items) => Field([.. items.SelectMany(Text)]);
+        var expected = System.Text.Encoding.ASCII.GetBytes("healthevents/patient-statement/v1")
+            .Concat(Text($"patient-{Actors.PatientId}")).Concat(Text("grant-consent")).Concat(Text("k")).Concat(Millis(Times.Now))
+            .Concat(Text(Ids.Of(5).ToString())).Concat(Text("role")).Concat(Text("home-care"))
+            .Concat(List("lab-results", "mental-health")).Concat(List("treatment")).Concat(List("read", "write"))
+            .Concat(Millis(Times.Now)).Concat(Field([])).ToArray();
+
+        Assert.Equal(expected, PatientStatements.Of(grant, Actors.PatientId, "k", Times.Now));
+        Assert.Throws<ArgumentException>(() => PatientStatements.Of(grant with { ValidFrom = Times.Now.AddTicks(1) }, Actors.PatientId, "k", Times.Now));
+    }
+}
