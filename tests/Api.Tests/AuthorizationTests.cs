@@ -55,7 +55,9 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   amend    = POST .../entries/{entryId}/amendments            retract = POST .../entries/{entryId}/retraction
     //              (of a fresh entry written by a northside physician)
     //   forget   = POST /patients/{id}/forget (of a fresh throwaway patient of northside; "alice" is that patient)
-    //   fhir-in  = POST /fhir: a FHIR bundle of a patient northside imported, with one new Condition (answers are OperationOutcomes)
+    //   fhir-in  = POST /fhir: a FHIR bundle of a patient northside imported, with one new Condition (answers are OperationOutcomes).
+    //              The patient id is keyed by the sending hospital: another hospital's clinician gets a patient of its own
+    //              (registered at its first bundle), never northside's — the same answer whether northside holds the identifier.
     // ---------------------------------------------------------------------------------------------------------------
     private const string Record = """
         caller               | register | entry | amend | retract | forget | fhir-in
@@ -64,12 +66,12 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         northside home-care  | 201      | 201   | 200   | 200     | 403    | 200
         northside pharmacist | 201      | 201   | 200   | 200     | 403    | 200
         northside admin      | 201      | 403   | 403   | 403     | 403    | 403
-        riverside physician  | 403      | 403   | 403   | 403     | 403    | 403
+        riverside physician  | 403      | 403   | 403   | 403     | 403    | 200
         riverside admin      | 403      | 403   | 403   | 403     | 403    | 403
-        lakeside physician   | 403      | 403   | 403   | 403     | 403    | 403
-        lakeside nurse       | 403      | 403   | 403   | 403     | 403    | 403
-        lakeside home-care   | 403      | 403   | 403   | 403     | 403    | 403
-        lakeside pharmacist  | 403      | 403   | 403   | 403     | 403    | 403
+        lakeside physician   | 403      | 403   | 403   | 403     | 403    | 200
+        lakeside nurse       | 403      | 403   | 403   | 403     | 403    | 200
+        lakeside home-care   | 403      | 403   | 403   | 403     | 403    | 200
+        lakeside pharmacist  | 403      | 403   | 403   | 403     | 403    | 200
         lakeside admin       | 403      | 403   | 403   | 403     | 403    | 403
         researcher           | 403      | 403   | 403   | 403     | 403    | 403
         alice                | 403      | 403   | 403   | 403     | 200    | 403
@@ -142,28 +144,30 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // Access: POST /patients/{id}/access {purpose, categories}, and break-glass
     //   conditions / medications / mental-health = purpose treatment, that one category
     //   research  = purpose research, conditions          emergency = POST /patients/{id}/emergency-access {reason}
+    //   everything = GET /fhir/Patient/{id}/$everything: an access for treatment to every category an import fills
+    //              (released per category: home-care gets medications and allergies), answered as FHIR
     // ---------------------------------------------------------------------------------------------------------------
     private const string Access = """
-        caller               | conditions | medications | mental-health | research | emergency
-        northside physician  | 403r       | 403r        | 403r          | 403r     | 200
-        northside nurse      | 403r       | 403r        | 403r          | 403r     | 403r
-        northside home-care  | 403r       | 200         | 403r          | 403r     | 403r
-        northside pharmacist | 403r       | 403r        | 403r          | 403r     | 403r
-        northside admin      | 403r       | 403r        | 403r          | 403r     | 403r
-        riverside physician  | 200        | 200         | 403r          | 403r     | 200
-        riverside admin      | 200        | 200         | 403r          | 403r     | 403r
-        lakeside physician   | 403r       | 403r        | 403r          | 403r     | 200
-        lakeside nurse       | 403r       | 403r        | 403r          | 403r     | 403r
-        lakeside home-care   | 403r       | 200         | 403r          | 403r     | 403r
-        lakeside pharmacist  | 403r       | 403r        | 403r          | 403r     | 403r
-        lakeside admin       | 403r       | 403r        | 403r          | 403r     | 403r
-        researcher           | 403r       | 403r        | 403r          | 403r     | 403r
-        alice                | 200        | 200         | 200           | 200      | 403r
-        alice via lakeside   | 401        | 401         | 401           | 401      | 401
-        bob                  | 403        | 403         | 403           | 403      | 403
-        expired token        | 401        | 401         | 401           | 401      | 401
-        30-day token         | 401        | 401         | 401           | 401      | 401
-        no token             | 401        | 401         | 401           | 401      | 401
+        caller               | conditions | medications | mental-health | research | emergency | everything
+        northside physician  | 403r       | 403r        | 403r          | 403r     | 200       | 403r
+        northside nurse      | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        northside home-care  | 403r       | 200         | 403r          | 403r     | 403r      | 200
+        northside pharmacist | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        northside admin      | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        riverside physician  | 200        | 200         | 403r          | 403r     | 200       | 200
+        riverside admin      | 200        | 200         | 403r          | 403r     | 403r      | 200
+        lakeside physician   | 403r       | 403r        | 403r          | 403r     | 200       | 403r
+        lakeside nurse       | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        lakeside home-care   | 403r       | 200         | 403r          | 403r     | 403r      | 200
+        lakeside pharmacist  | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        lakeside admin       | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        researcher           | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        alice                | 200        | 200         | 200           | 200      | 403r      | 200
+        alice via lakeside   | 401        | 401         | 401           | 401      | 401       | 401
+        bob                  | 403        | 403         | 403           | 403      | 403       | 403
+        expired token        | 401        | 401         | 401           | 401      | 401       | 401
+        30-day token         | 401        | 401         | 401           | 401      | 401       | 401
+        no token             | 401        | 401         | 401           | 401      | 401       | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -263,28 +267,29 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // Commands about a patient id nobody registered (a fresh random id each time)
     //   entry? = POST /patients/{id}/entries     access? = POST /patients/{id}/access (treatment, conditions)
     //   forget? = POST /patients/{id}/forget     ("alice" here is a northside token for that unregistered id)
+    //   everything? = GET /fhir/Patient/{id}/$everything (as access?, answered as an OperationOutcome)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Unregistered = """
-        caller               | entry? | access? | forget?
-        northside physician  | 404    | 404     | 403
-        northside nurse      | 404    | 404     | 403
-        northside home-care  | 404    | 404     | 403
-        northside pharmacist | 404    | 404     | 403
-        northside admin      | 404    | 404     | 403
-        riverside physician  | 404    | 404     | 403
-        riverside admin      | 404    | 404     | 403
-        lakeside physician   | 404    | 404     | 403
-        lakeside nurse       | 404    | 404     | 403
-        lakeside home-care   | 404    | 404     | 403
-        lakeside pharmacist  | 404    | 404     | 403
-        lakeside admin       | 404    | 404     | 403
-        researcher           | 404    | 404     | 403
-        alice                | 401    | 401     | 401
-        alice via lakeside   | 401    | 401     | 401
-        bob                  | 404    | 404     | 403
-        expired token        | 401    | 401     | 401
-        30-day token         | 401    | 401     | 401
-        no token             | 401    | 401     | 401
+        caller               | entry? | access? | forget? | everything?
+        northside physician  | 404    | 404     | 403     | 404
+        northside nurse      | 404    | 404     | 403     | 404
+        northside home-care  | 404    | 404     | 403     | 404
+        northside pharmacist | 404    | 404     | 403     | 404
+        northside admin      | 404    | 404     | 403     | 404
+        riverside physician  | 404    | 404     | 403     | 404
+        riverside admin      | 404    | 404     | 403     | 404
+        lakeside physician   | 404    | 404     | 403     | 404
+        lakeside nurse       | 404    | 404     | 403     | 404
+        lakeside home-care   | 404    | 404     | 403     | 404
+        lakeside pharmacist  | 404    | 404     | 403     | 404
+        lakeside admin       | 404    | 404     | 403     | 404
+        researcher           | 404    | 404     | 403     | 404
+        alice                | 401    | 401     | 401     | 401
+        alice via lakeside   | 401    | 401     | 401     | 401
+        bob                  | 404    | 404     | 403     | 404
+        expired token        | 401    | 401     | 401     | 401
+        30-day token         | 401    | 401     | 401     | 401
+        no token             | 401    | 401     | 401     | 401
         """;
 
     // ===============================================================================================================
@@ -339,7 +344,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         if (expected.Status != 401)
         {
             // The FHIR route answers as FHIR clients expect: an OperationOutcome, its code in the issue's details.
-            Assert.True(response.Content.Headers.ContentType?.MediaType == (route.Title == "POST /fhir" ? "application/fhir+json" : "application/problem+json"), what);
+            Assert.True(response.Content.Headers.ContentType?.MediaType == (route.Title.Contains(" /fhir", StringComparison.Ordinal) ? "application/fhir+json" : "application/problem+json"), what);
             Assert.True(CodeOf(body) is { Length: > 0 }, $"{what}\n(a refusal names its code)");
         }
         if (expected.Recorded)
@@ -484,6 +489,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["medications"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "medications"), Alice)),
         ["mental-health"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "mental-health"), Alice)),
         ["research"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("research", "conditions"), Alice)),
+        ["everything"] = At("GET /fhir/Patient/{id:guid}/$everything", _ => new("GET", $"/fhir/Patient/{Alice}/$everything", null, Alice)),
         ["emergency"] = At("POST /patients/{id:guid}/emergency-access", _ => new("POST", P("/emergency-access"), new { reason = "Unconscious in the emergency department." }, Alice)),
 
         ["audit"] = At("GET /patients/{id:guid}/audit", _ => new("GET", P("/audit"), null, Alice), patientView: true),
@@ -511,6 +517,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
         ["entry?"] = At("POST /patients/{id:guid}/entries", _ => Nobody(id => new("POST", $"/patients/{id}/entries", Entry, id))),
         ["access?"] = At("POST /patients/{id:guid}/access", _ => Nobody(id => new("POST", $"/patients/{id}/access", AccessTo("treatment", "conditions"), id))),
+        ["everything?"] = At("GET /fhir/Patient/{id:guid}/$everything", _ => Nobody(id => new("GET", $"/fhir/Patient/{id}/$everything", null, id))),
         ["forget?"] = At("POST /patients/{id:guid}/forget", _ => Nobody(id => new("POST", $"/patients/{id}/forget", new { }, id))),
     };
 
@@ -594,9 +601,9 @@ public sealed class AuthorizationFixture : IAsyncLifetime
         static JsonElement Bundle(Guid condition) => JsonDocument.Parse($$$$$$"""
             {"resourceType":"Bundle","type":"transaction","entry":[
               {"fullUrl":"urn:uuid:5bec0000-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","identifier":[{"system":"urn:spec:mrn","value":"spec-fhir"}],
-                "name":[{"family":"Spec","given":["Fhir"]}],"gender":"male","birthDate":"1970-01-01"}},
+                "name":[{"family":"Spec","given":["Fhir"]}],"gender":"male","birthDate":"1970-01-01"},"request":{"method":"POST","url":"Patient"}},
               {"fullUrl":"urn:uuid:{{{{{{condition}}}}}}","resource":{"resourceType":"Condition","subject":{"reference":"urn:uuid:5bec0000-0000-4000-8000-000000000001"},
-                "code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003","display":"Hypertension"}]}}}]}
+                "code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003","display":"Hypertension"}]}},"request":{"method":"POST","url":"Condition"}}]}
             """).RootElement.Clone();
         await _fhirOnce.WaitAsync();
         try

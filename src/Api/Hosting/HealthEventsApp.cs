@@ -20,6 +20,8 @@ public static class HealthEventsApp
     {
         var services = builder.Services;
         services.AddOpenApi();
+        // Problems under /fhir are written as OperationOutcomes: ahead of the default writer, which takes any request.
+        services.Insert(0, ServiceDescriptor.Singleton<IProblemDetailsWriter, HealthEvents.Api.Fhir.FhirOutcomeWriter>());
         services.AddHealthEventsProjections(postgres.ConnectionString);
         services.AddHttpContextAccessor();
         services.AddSingleton<ReadYourWrites>();
