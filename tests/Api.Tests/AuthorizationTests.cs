@@ -42,7 +42,7 @@ namespace HealthEvents.Api.Tests;
 /// </list>
 ///
 /// <para>On the patient's views (audit, audit as FHIR, consents and consents as FHIR, insurance validity, verification,
-/// envelopes, disclosures, access explanations), every refused
+/// envelopes, disclosures, access explanations, device key), every refused
 /// cell is asked a second time about a patient id nobody registered: the status and the problem <c>code</c> must be
 /// the same, so a refusal never tells whether a patient exists.</para>
 ///
@@ -113,6 +113,35 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         expired token        | 401   | 401    | 401    | 401    | 401
         30-day token         | 401   | 401    | 401    | 401    | 401
         no token             | 401   | 401    | 401    | 401    | 401
+        """;
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The patient's device key (each on a fresh throwaway patient of northside; "alice" is that patient)
+    //   enrol      = POST /patients/{id}/device-key (the first key, proved by its own signature)
+    //   re-enrol   = POST /patients/{id}/device-key (another key, with a reason, after the patient enrolled one: a lost device)
+    //   device-key = GET /patients/{id}/device-key (of a patient with a key)
+    // ---------------------------------------------------------------------------------------------------------------
+    private const string DeviceKey = """
+        caller               | enrol | re-enrol | device-key
+        northside physician  | 403   | 403      | 403
+        northside nurse      | 403   | 403      | 403
+        northside home-care  | 403   | 403      | 403
+        northside pharmacist | 403   | 403      | 403
+        northside admin      | 403   | 201      | 403
+        riverside physician  | 403   | 403      | 403
+        riverside admin      | 403   | 403      | 403
+        lakeside physician   | 403   | 403      | 403
+        lakeside nurse       | 403   | 403      | 403
+        lakeside home-care   | 403   | 403      | 403
+        lakeside pharmacist  | 403   | 403      | 403
+        lakeside admin       | 403   | 403      | 403
+        researcher           | 403   | 403      | 403
+        alice                | 201   | 409      | 200
+        alice via lakeside   | 401   | 401      | 401
+        bob                  | 403   | 403      | 403
+        expired token        | 401   | 401      | 401
+        30-day token         | 401   | 401      | 401
+        no token             | 401   | 401      | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -276,7 +305,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
     public static readonly Guid Alice = Guid.Parse("a11ce000-0000-4000-8000-000000000001");
 
-    private static readonly string[] Tables = [Record, ConsentsAndInsurance, Access, Views, Network, ResearchAndLedger, Unregistered];
+    private static readonly string[] Tables = [Record, ConsentsAndInsurance, DeviceKey, Access, Views, Network, ResearchAndLedger, Unregistered];
 
     /// <summary>(column, caller, cell) of every table, in table order.</summary>
     private static IEnumerable<(string Column, string Caller, string Cell)> Cells()
@@ -346,7 +375,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         if (route.PatientView)
         {
             // The same refusal about a patient nobody registered: nothing tells the caller whether a patient exists.
-            var unknown = call with { Url = call.Url.Replace(Alice.ToString(), Guid.NewGuid().ToString()) };
+            var unknown = call with { Url = call.Url.Replace((call.Patient ?? Alice).ToString(), Guid.NewGuid().ToString()) };
             using var other = await Send(unknown, token);
             var otherBody = await other.Content.ReadAsStringAsync();
             Assert.True(other.StatusCode == response.StatusCode && CodeOf(otherBody) == CodeOf(body),
@@ -454,6 +483,24 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
             await f.SendOkAsync("northside admin", new("PUT", P("/insurance"), Insurance, Alice));
             return new("DELETE", P("/insurance"), null, Alice);
         }),
+
+        ["enrol"] = new("POST /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientAsync();
+            using var key = new TestDeviceKey();
+            return new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient), patient);
+        }),
+        ["re-enrol"] = new("POST /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientWithDeviceKeyAsync();
+            using var key = new TestDeviceKey();
+            return new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient, "Phone lost; identity checked at the desk."), patient);
+        }),
+        ["device-key"] = new("GET /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientWithDeviceKeyAsync();
+            return new("GET", $"/patients/{patient}/device-key", null, patient);
+        }, PatientView: true),
 
         ["conditions"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "conditions"), Alice)),
         ["medications"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "medications"), Alice)),
@@ -590,6 +637,17 @@ public sealed class AuthorizationFixture : IAsyncLifetime
         }
         finally { _fhirOnce.Release(); }
         return (_fhirPatient.Value, Bundle(Guid.NewGuid()));
+    }
+
+    /// <summary>A fresh throwaway patient who enrolled a device key with their own token.</summary>
+    public async Task<Guid> NewPatientWithDeviceKeyAsync()
+    {
+        var patient = await NewPatientAsync();
+        using var key = new TestDeviceKey();
+        using var response = await SendAsync(Host.Client(Host.Mint("northside", "alice", Role.Patient, patient)),
+            new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient), patient));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return patient;
     }
 
     public async Task<Guid> NewEntryAsync() =>

@@ -107,6 +107,75 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
     }
 
     [SkippableFact]
+    public async Task A_patient_enrols_this_device_signs_a_consent_sees_it_signed_and_verified_and_a_replaced_key_stands_out()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 1000 } });
+        await page.GotoAsync(Host.Address.ToString());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as carol (patient)" }).ClickAsync();
+        await Expect(page.Locator("#device-status")).ToContainTextAsync("No device key is enrolled");
+
+        // Enrol: the key pair is made here, its private half not extractable, kept in IndexedDB.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Enrol this device" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("This device is enrolled: key ");
+        var keyId = await page.EvaluateAsync<string>("""
+            async (patient) => {
+              const { localKey } = await import('/js/device-key.js');
+              const key = await localKey(patient);
+              let exported = 'exported';
+              try { await crypto.subtle.exportKey('pkcs8', key.privateKey); } catch { exported = 'not extractable'; }
+              return `${key.keyId} ${key.privateKey.extractable} ${exported}`;
+            }
+            """, Carol);
+        Assert.Matches("^[0-9a-f]{16} false not extractable$", keyId);
+        keyId = keyId[..16];
+        await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Enrolled your device key");
+
+        // A consent signed here: granted, and the trail says who signed it.
+        await page.SelectOptionAsync("#g-grantee", "hospital:riverside");
+        await page.GetByLabel("vaccinations", new() { Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent granted, signed by you.");
+        var granted = page.Locator("#audit-list > li").First;
+        await Expect(granted).ToContainTextAsync("Consent granted");
+        await Expect(granted).ToContainTextAsync($"Signed by you, with your device key {keyId}");
+
+        // Verified in the browser, the patient's own signature included.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
+        var result = page.Locator("#verify-result");
+        await Expect(result).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
+        await Expect(result).ToContainTextAsync("Signed by you: 1 consent decision carries your device key's signature, and every one verifies here (1 made with this device's key)");
+
+        // The device is lost: Lakeside's admin enrols another (as the patient's new device would hand it over).
+        using var other = new TestDeviceKey();
+        var replaced = await Host.As("lakeside admin").PostJsonAsync($"/patients/{Carol}/device-key", other.Enrolment(Guid.Parse(Carol), "Phone lost; identity checked at the desk."));
+        Assert.Equal(HttpStatusCode.Created, replaced.StatusCode);
+        await page.ReloadAsync();
+        await Expect(page.Locator("#device-status")).ToContainTextAsync($"need your device key {other.KeyId}, which is not on this device");
+        var replacement = page.Locator("#audit-list > li").First;
+        await Expect(replacement).ToContainTextAsync("Replaced your device key");
+        await Expect(replacement).ToContainTextAsync("By lakeside-admin (admin, lakeside)");
+        await Expect(replacement).ToHaveClassAsync("emergency");
+        // This device's key signs nothing any more: the page says why instead of sending an unsigned change.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital riverside" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("not on this device");
+        // What this device would hand to the hospital to be enrolled again: its key, proved by its own signature.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Enrol this device" }).ClickAsync();
+        var request = await page.Locator("#device-request-text").InputValueAsync();
+        Assert.Contains("\"proof\"", request);
+        var handedOver = System.Text.Json.Nodes.JsonNode.Parse(request)!.AsObject();
+        handedOver["reason"] = "Old phone found again.";
+        var readmitted = await Host.As("lakeside admin").PostJsonAsync($"/patients/{Carol}/device-key", handedOver);
+        Assert.Equal(HttpStatusCode.Created, readmitted.StatusCode);
+        await page.ReloadAsync();
+        await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");
+    }
+
+    [SkippableFact]
     public async Task On_a_phone_by_keyboard_alone_with_nothing_axe_objects_to()
     {
         Skip.If(Browser.Executable is null, Browser.SkipReason);
@@ -141,11 +210,11 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         Assert.True(axe.Violations.Length == 0,
             string.Join("\n", axe.Violations.Select(v => $"{v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
 
-        // A key this browser saw before that the key history no longer holds: not confirmed.
-        Assert.Contains("northside", await page.EvaluateAsync<string>("() => localStorage.getItem('healthevents.keys')"));
-        await page.EvaluateAsync("() => { const k = JSON.parse(localStorage.getItem('healthevents.keys')); k.northside['0123456789abcdef'] = ''; localStorage.setItem('healthevents.keys', JSON.stringify(k)); }");
+        // A network event this browser verified before that the network's history no longer holds as it was: not confirmed.
+        var seen = await page.EvaluateAsync<long>("() => JSON.parse(localStorage.getItem('healthevents.network')).version");
+        await page.EvaluateAsync("() => { const n = JSON.parse(localStorage.getItem('healthevents.network')); n.hash = '00'.repeat(32); localStorage.setItem('healthevents.network', JSON.stringify(n)); }");
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).PressAsync("Enter");
-        await Expect(page.Locator("#verify-result")).ToContainTextAsync("northside's key '0123456789abcdef' is gone", new() { Timeout = 15000 });
+        await Expect(page.Locator("#verify-result")).ToContainTextAsync($"its version {seen} is not the one this browser verified", new() { Timeout = 15000 });
     }
 
     [SkippableFact]
@@ -267,6 +336,6 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("northside physician").GetAsync($"/patients/{Alice}/envelopes")).StatusCode);
         var view = await (await Host.As("alice (patient)").GetAsync($"/patients/{Alice}/envelopes")).JsonAsync();
         Assert.True(view.GetProperty("events").GetArrayLength() > 0);
-        Assert.Equal(3, view.GetProperty("hospitals").GetArrayLength());
+        Assert.Equal(3, view.GetProperty("network").EnumerateArray().Count(e => e.GetProperty("type").GetString() == "network.hospital-joined.v1"));
     }
 }

@@ -56,7 +56,7 @@ public static class HealthEventsApp
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();
         app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapAuditLive().MapPatientEnvelopes()
-            .MapAccessExplanation().MapDisclosures();
+            .MapAccessExplanation().MapDisclosures().MapPatientDeviceKey();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();
         app.MapFhirEndpoints();

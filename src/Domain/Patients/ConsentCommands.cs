@@ -11,9 +11,10 @@ public sealed record GrantConsent(
     DateTimeOffset ValidFrom,
     DateTimeOffset? ValidUntil,
     Actor Actor,
-    DateTimeOffset At) : IPatientCommand;
+    DateTimeOffset At,
+    PatientSignature? Signature = null) : IPatientSigned;
 
-public sealed record RevokeConsent(Guid ConsentId, Actor Actor, DateTimeOffset At) : IPatientCommand;
+public sealed record RevokeConsent(Guid ConsentId, Actor Actor, DateTimeOffset At, PatientSignature? Signature = null) : IPatientSigned;
 
 /// <summary>
 /// The patient narrows a consent of theirs: each part given (null keeps it) must keep a subset of what the consent

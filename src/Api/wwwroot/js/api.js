@@ -9,8 +9,8 @@ export class ProblemError extends Error {
   }
 }
 
-export async function api(path, { method = 'GET', body } = {}) {
-  const headers = { Accept: 'application/json, application/problem+json' };
+export async function api(path, { method = 'GET', body, headers: extra = {} } = {}) {
+  const headers = { Accept: 'application/json, application/problem+json', ...extra };
   const token = session.token();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';

@@ -7,6 +7,8 @@ import { stopLive } from './live.js';
 import { initConsents } from './consents.js';
 import { initRecord } from './record.js';
 import { initVerify } from './verify-view.js';
+import { initDevice, newDevice } from './device-key.js';
+import { load as reloadAudit } from './audit.js';
 
 export function say(text, kind = 'error') {
   const box = $('message');
@@ -42,7 +44,7 @@ async function signIn(token) {
     return;
   }
   session.set(token.trim());
-  const ctx = { patientId: c.patient_id, hospital: c.hospital, say, fail };
+  const ctx = { patientId: c.patient_id, hospital: c.hospital, say, fail, device: newDevice(), reloadAudit: () => reloadAudit(true) };
   $('sign-in').hidden = true;
   $('signed-in').hidden = false;
   $('who').hidden = false;
@@ -52,7 +54,7 @@ async function signIn(token) {
   // The audit trail is the first call: a token the server refuses is reported (and signs out) right here.
   await initAudit(ctx);
   if (!session.token()) return;
-  await Promise.all([initConsents(ctx), initRecord(ctx), initVerify(ctx)]);
+  await Promise.all([initDevice(ctx), initConsents(ctx), initRecord(ctx), initVerify(ctx)]);
   $('main').focus();
 }
 

@@ -6,7 +6,7 @@ import { startLive } from './live.js';
 
 const ACTIONS = ['access-granted', 'access-denied', 'emergency-access', 'access-explained', 'consent-granted', 'consent-narrowed', 'consent-revoked', 'entry-added',
   'entry-amended', 'entry-retracted', 'patient-registered', 'details-corrected', 'insurance-linked', 'insurance-ended',
-  'patient-forgotten', 'research-use'];
+  'patient-forgotten', 'research-use', 'device-key-enrolled', 'device-key-replaced'];
 
 const LABELS = {
   'access-granted': 'Read your record', 'access-denied': 'Was refused access', 'emergency-access': 'Emergency access',
@@ -15,6 +15,7 @@ const LABELS = {
   'entry-amended': 'Amended an entry', 'entry-retracted': 'Retracted an entry', 'patient-registered': 'Registered you',
   'details-corrected': 'Corrected your details', 'insurance-linked': 'Linked insurance', 'insurance-ended': 'Ended insurance',
   'patient-forgotten': 'Forgot you', 'research-use': 'Counted you in research (anonymously)',
+  'device-key-enrolled': 'Enrolled your device key', 'device-key-replaced': 'Replaced your device key',
 };
 
 let ctx;
@@ -120,7 +121,9 @@ export async function load(fresh) {
 }
 
 function render(e) {
-  const standout = e.outcome === 'denied' ? 'denied' : e.outcome === 'emergency' ? 'emergency' : '';
+  // A key replaced by the home hospital is as much the patient's business as a break-glass access.
+  const standout = e.outcome === 'denied' ? 'denied' : e.outcome === 'emergency' || e.action === 'device-key-replaced' ? 'emergency' : '';
+  const thisDevice = ctx.device?.local?.keyId;
   const grantee = e.grantee ? `${e.grantee.kind} ${e.grantee.id}` : null;
   const explained = e.action === 'access-explained';
   return el('li', { class: standout },
@@ -137,5 +140,8 @@ function render(e) {
     e.purposes?.length ? el('div', {}, `For: ${e.purposes.join(', ')} · ${e.actions.join(', ')}`) : null,
     e.validUntil ? el('div', {}, `Until: ${when(e.validUntil)}`) : null,
     e.reason ? el('div', {}, `Reason: ${e.reason}`) : null,
+    e.deviceKeyId ? el('div', {}, `Device key: ${e.deviceKeyId}${e.deviceKeyId === thisDevice ? ' (this device)' : ''}`) : null,
+    e.signedWithKey ? el('div', { class: 'signed' }, `✔ Signed by you, with your device key ${e.signedWithKey}` +
+      `${thisDevice && e.signedWithKey !== thisDevice ? ' (not this device)' : ''}`) : null,
     el('div', { class: 'meta' }, `Version ${e.streamVersion} · endorsed by ${e.endorsedBy.join(', ') || 'nobody'} · hash ${e.hash.slice(0, 16)}…`));
 }

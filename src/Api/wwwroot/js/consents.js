@@ -105,10 +105,17 @@ async function narrow(e, consentId) {
   }
 }
 
+/** The Patient-Signature header when the patient has a device key (null otherwise): the statement signed here. */
+async function signed(action, command) {
+  const signature = await ctx.device.signature(action, command);
+  return signature ? { 'Patient-Signature': signature } : {};
+}
+
 async function revoke(consentId) {
   try {
-    await api(`/patients/${ctx.patientId}/consents/${consentId}`, { method: 'DELETE' });
-    ctx.say('Consent revoked.', 'info');
+    const headers = await signed('revoke-consent', { consentId });
+    await api(`/patients/${ctx.patientId}/consents/${consentId}`, { method: 'DELETE', headers });
+    ctx.say(headers['Patient-Signature'] ? 'Consent revoked, signed by you.' : 'Consent revoked.', 'info');
     await Promise.all([list(), reloadAudit(true)]);
   } catch (error) {
     ctx.fail(error);
@@ -119,18 +126,21 @@ async function grant(e) {
   e.preventDefault();
   const form = new FormData(e.target);
   const [kind, ...id] = String(form.get('grantee')).split(':');
+  // Every field explicit (the consent id and its start too), so that what the device signs is exactly what is decided.
   const body = {
-    grantee: { kind, id: id.join(':') },
+    consentId: crypto.randomUUID(),
+    grantee: { kind, id: id.join(':').normalize('NFC') },
     categories: form.getAll('category'),
     purposes: form.getAll('purpose'),
     actions: form.getAll('consent-action'),
+    // Local days: from the start of the first (now when none is given), until the end of the last (exclusive on the server).
+    validFrom: (form.get('from') ? new Date(`${form.get('from')}T00:00:00`) : new Date()).toISOString(),
   };
-  // Local days: from the start of the first, until the end of the last (exclusive on the server).
-  if (form.get('from')) body.validFrom = new Date(`${form.get('from')}T00:00:00`).toISOString();
   if (form.get('until')) body.validUntil = new Date(`${form.get('until')}T23:59:59`).toISOString();
   try {
-    await api(`/patients/${ctx.patientId}/consents`, { method: 'POST', body });
-    ctx.say('Consent granted.', 'info');
+    const headers = await signed('grant-consent', body);
+    await api(`/patients/${ctx.patientId}/consents`, { method: 'POST', body, headers });
+    ctx.say(headers['Patient-Signature'] ? 'Consent granted, signed by you.' : 'Consent granted.', 'info');
     e.target.reset();
     await Promise.all([list(), reloadAudit(true)]);
   } catch (error) {

@@ -71,6 +71,12 @@ public sealed record AuditEntry
 
     /// <summary>Hospitals that endorsed the transaction of this event.</summary>
     public IReadOnlyList<string> EndorsedBy { get; init; } = [];
+
+    /// <summary>The patient's device key that signed this consent change or forgetting (patient.command-signed.v1); null when unsigned.</summary>
+    public string? SignedWithKey { get; init; }
+
+    /// <summary>Device key enrolments and replacements: the key enrolled.</summary>
+    public string? DeviceKeyId { get; init; }
 }
 
 public sealed record AuditActor(string Id, Role Role, string Hospital);
@@ -96,6 +102,10 @@ public static class AuditActions
     public const string InsuranceLinked = "insurance-linked";
     public const string InsuranceEnded = "insurance-ended";
     public const string PatientForgotten = "patient-forgotten";
+    public const string DeviceKeyEnrolled = "device-key-enrolled";
+
+    /// <summary>The home hospital replaced the patient's device key (a lost device): shown as prominently as an emergency access.</summary>
+    public const string DeviceKeyReplaced = "device-key-replaced";
 
     /// <summary>A research projection's published rows counted the patient (anonymously: the researcher never learns who).</summary>
     public const string ResearchUse = "research-use";
@@ -104,6 +114,7 @@ public static class AuditActions
     {
         PatientRegistered, DetailsCorrected, EntryAdded, EntryAmended, EntryRetracted, ConsentGranted, ConsentRevoked,
         ConsentNarrowed, AccessGranted, AccessDenied, EmergencyAccess, AccessExplained, InsuranceLinked, InsuranceEnded, PatientForgotten, ResearchUse,
+        DeviceKeyEnrolled, DeviceKeyReplaced,
     };
 }
 
@@ -118,5 +129,8 @@ public static class AuditOutcomes
 /// <summary>The audit projection's own lookup: an entry's category, for the rows of its amendments and retraction.</summary>
 public sealed record AuditEntryCategory(Guid Id, Guid PatientId, Category Category);
 
-/// <summary>The audit projection's own lookup: the last version of a patient's stream it applied, to place research uses.</summary>
-public sealed record AuditPatientHead(Guid Id, long LastVersion);
+/// <summary>
+/// The audit projection's own lookup: the last version of a patient's stream it applied, to place research uses, and
+/// the patient's last own row, which a patient.command-signed.v1 right after it marks as signed.
+/// </summary>
+public sealed record AuditPatientHead(Guid Id, long LastVersion, Guid? LastRowId = null);

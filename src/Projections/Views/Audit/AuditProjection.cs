@@ -52,7 +52,12 @@ public sealed class AuditProjection : IBatchPreparingProjection
             return;
         }
         if (e.PatientId is not { } patientId || e.Event is not IPatientEvent) return;
-        session.Store(new AuditPatientHead(patientId, e.StreamVersion));
+        if (e.Event is SignedByPatient signed)
+        {
+            await MarkSignedAsync(session, patientId, e.StreamVersion, signed, ct);
+            return;
+        }
+        session.Store(new AuditPatientHead(patientId, e.StreamVersion, e.Envelope.EventId));
         var m = e.Metadata;
         var row = new AuditEntry
         {
@@ -122,6 +127,8 @@ public sealed class AuditProjection : IBatchPreparingProjection
             InsuranceLinked => row with { Action = AuditActions.InsuranceLinked },
             InsuranceEnded => row with { Action = AuditActions.InsuranceEnded },
             PatientForgotten => row with { Action = AuditActions.PatientForgotten },
+            DeviceKeyEnrolled k => row with { Action = AuditActions.DeviceKeyEnrolled, DeviceKeyId = k.KeyId },
+            DeviceKeyReplaced k => row with { Action = AuditActions.DeviceKeyReplaced, DeviceKeyId = k.KeyId, Reason = k.Reason },
             _ => row,
         };
         // The audit keeps every row after PatientForgotten: none holds clinical content.
@@ -161,6 +168,18 @@ public sealed class AuditProjection : IBatchPreparingProjection
                 EndorsedBy = endorsedBy,
             });
         }
+    }
+
+    /// <summary>
+    /// The patient's signature follows the events of the command it signs, in the same transaction: the row of the
+    /// event just before it (the head's last row, loaded from this batch or an earlier one) is marked as signed.
+    /// </summary>
+    private static async Task MarkSignedAsync(IDocumentSession session, Guid patientId, long version, SignedByPatient signed, CancellationToken ct)
+    {
+        var head = await session.LoadAsync<AuditPatientHead>(patientId, ct);
+        if (head is { LastRowId: { } rowId } && head.LastVersion == version - 1 && await session.LoadAsync<AuditEntry>(rowId, ct) is { } row)
+            session.Store(row with { SignedWithKey = signed.KeyId });
+        session.Store(new AuditPatientHead(patientId, version, head?.LastRowId));
     }
 
     /// <summary>Without a head (rows written before heads existed): the patient's last own row, or -1.</summary>
