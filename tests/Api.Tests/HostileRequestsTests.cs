@@ -35,6 +35,10 @@ public sealed class HostileRequestsTests : IAsyncLifetime
         ("POST", "/network/proposals"), ("POST", "/network/proposals/{g}/approvals"), ("POST", "/network/hospitals/{s}/keys"),
         ("POST", "/research/projections"), ("GET", "/research/projections/{s}"), ("GET", "/ledger/checkpoints/latest"),
         ("GET", "/ledger/proofs/inclusion?eventId={s}&treeSize={s}"), ("GET", "/ledger/proofs/consistency?from={s}&to={s}"),
+        ("POST", "/fhir"), ("GET", "/fhir/Patient/{p}/$everything"),
+        ("GET", "/patients/{p}/consents/fhir"), ("GET", "/patients/{p}/disclosures?from={s}&to={s}&format={s}"),
+        ("GET", "/patients/{p}/access/explain?grantee={s}&granteeRole={s}&granteeHospital={s}&purpose={s}&category={s}"),
+        ("GET", "/patients/{p}/access/explain?purpose=treatment&category={s}"),
     ];
 
     private static readonly string[] Fields =
@@ -107,7 +111,8 @@ public sealed class HostileRequestsTests : IAsyncLifetime
 
             var status = (int)response.StatusCode;
             var after = await _host.CountsAsync();
-            var recordedDenial = status == 403 && (path.EndsWith("/access", StringComparison.Ordinal) || path.EndsWith("/emergency-access", StringComparison.Ordinal));
+            var recordedDenial = status == 403 && (path.EndsWith("/access", StringComparison.Ordinal) || path.EndsWith("/emergency-access", StringComparison.Ordinal)
+                                                        || path.EndsWith("/$everything", StringComparison.Ordinal));
             if (status >= 500) failures.Add($"{status} {method} {path}");
             else if (status >= 400 && !recordedDenial && (after.Events != before.Events || after.DataKeys != before.DataKeys))
                 failures.Add($"{status} {method} {path} stored something");

@@ -20,6 +20,8 @@ public static class HealthEventsApp
     {
         var services = builder.Services;
         services.AddOpenApi();
+        // Problems under /fhir are written as OperationOutcomes: ahead of the default writer, which takes any request.
+        services.Insert(0, ServiceDescriptor.Singleton<IProblemDetailsWriter, HealthEvents.Api.Fhir.FhirOutcomeWriter>());
         services.AddHealthEventsProjections(postgres.ConnectionString);
         services.AddHttpContextAccessor();
         services.AddSingleton<ReadYourWrites>();
@@ -49,7 +51,8 @@ public static class HealthEventsApp
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();
-        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes();
+        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes()
+            .MapAccessExplanation().MapDisclosures();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();
         app.MapFhirEndpoints();
