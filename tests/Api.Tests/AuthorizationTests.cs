@@ -42,7 +42,7 @@ namespace HealthEvents.Api.Tests;
 /// </list>
 ///
 /// <para>On the patient's views (audit, audit as FHIR, consents and consents as FHIR, insurance validity, verification,
-/// envelopes, disclosures, access explanations), every refused
+/// envelopes, disclosures, access explanations, device key), every refused
 /// cell is asked a second time about a patient id nobody registered: the status and the problem <c>code</c> must be
 /// the same, so a refusal never tells whether a patient exists.</para>
 ///
@@ -89,29 +89,59 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // Consents and insurance
     //   grant  = POST /patients/{id}/consents (riverside, vaccinations, treatment, read: nothing riverside lacked)
     //   revoke = DELETE /patients/{id}/consents/{consentId} (a fresh consent of that kind)
+    //   narrow = POST /patients/{id}/consents/{consentId}/narrow (a fresh consent of that kind, given an end in a month)
     //   insure = PUT /patients/{id}/insurance                uninsure = DELETE /patients/{id}/insurance (after a fresh link)
     // ---------------------------------------------------------------------------------------------------------------
     private const string ConsentsAndInsurance = """
-        caller               | grant | revoke | insure | uninsure
-        northside physician  | 403   | 403    | 403    | 403
-        northside nurse      | 403   | 403    | 403    | 403
-        northside home-care  | 403   | 403    | 403    | 403
-        northside pharmacist | 403   | 403    | 403    | 403
-        northside admin      | 403   | 403    | 200    | 200
-        riverside physician  | 403   | 403    | 403    | 403
-        riverside admin      | 403   | 403    | 200    | 200
-        lakeside physician   | 403   | 403    | 403    | 403
-        lakeside nurse       | 403   | 403    | 403    | 403
-        lakeside home-care   | 403   | 403    | 403    | 403
-        lakeside pharmacist  | 403   | 403    | 403    | 403
-        lakeside admin       | 403   | 403    | 200    | 200
-        researcher           | 403   | 403    | 403    | 403
-        alice                | 201   | 200    | 403    | 403
-        alice via lakeside   | 401   | 401    | 401    | 401
-        bob                  | 403   | 403    | 403    | 403
-        expired token        | 401   | 401    | 401    | 401
-        30-day token         | 401   | 401    | 401    | 401
-        no token             | 401   | 401    | 401    | 401
+        caller               | grant | revoke | narrow | insure | uninsure
+        northside physician  | 403   | 403    | 403    | 403    | 403
+        northside nurse      | 403   | 403    | 403    | 403    | 403
+        northside home-care  | 403   | 403    | 403    | 403    | 403
+        northside pharmacist | 403   | 403    | 403    | 403    | 403
+        northside admin      | 403   | 403    | 403    | 200    | 200
+        riverside physician  | 403   | 403    | 403    | 403    | 403
+        riverside admin      | 403   | 403    | 403    | 200    | 200
+        lakeside physician   | 403   | 403    | 403    | 403    | 403
+        lakeside nurse       | 403   | 403    | 403    | 403    | 403
+        lakeside home-care   | 403   | 403    | 403    | 403    | 403
+        lakeside pharmacist  | 403   | 403    | 403    | 403    | 403
+        lakeside admin       | 403   | 403    | 403    | 200    | 200
+        researcher           | 403   | 403    | 403    | 403    | 403
+        alice                | 201   | 200    | 200    | 403    | 403
+        alice via lakeside   | 401   | 401    | 401    | 401    | 401
+        bob                  | 403   | 403    | 403    | 403    | 403
+        expired token        | 401   | 401    | 401    | 401    | 401
+        30-day token         | 401   | 401    | 401    | 401    | 401
+        no token             | 401   | 401    | 401    | 401    | 401
+        """;
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The patient's device key (each on a fresh throwaway patient of northside; "alice" is that patient)
+    //   enrol      = POST /patients/{id}/device-key (the first key, proved by its own signature)
+    //   re-enrol   = POST /patients/{id}/device-key (another key, with a reason, after the patient enrolled one: a lost device)
+    //   device-key = GET /patients/{id}/device-key (of a patient with a key)
+    // ---------------------------------------------------------------------------------------------------------------
+    private const string DeviceKey = """
+        caller               | enrol | re-enrol | device-key
+        northside physician  | 403   | 403      | 403
+        northside nurse      | 403   | 403      | 403
+        northside home-care  | 403   | 403      | 403
+        northside pharmacist | 403   | 403      | 403
+        northside admin      | 403   | 201      | 403
+        riverside physician  | 403   | 403      | 403
+        riverside admin      | 403   | 403      | 403
+        lakeside physician   | 403   | 403      | 403
+        lakeside nurse       | 403   | 403      | 403
+        lakeside home-care   | 403   | 403      | 403
+        lakeside pharmacist  | 403   | 403      | 403
+        lakeside admin       | 403   | 403      | 403
+        researcher           | 403   | 403      | 403
+        alice                | 201   | 409      | 200
+        alice via lakeside   | 401   | 401      | 401
+        bob                  | 403   | 403      | 403
+        expired token        | 401   | 401      | 401
+        30-day token         | 401   | 401      | 401
+        no token             | 401   | 401      | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -147,6 +177,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // ---------------------------------------------------------------------------------------------------------------
     // The patient's views (each refusal also asked about an unknown patient id: same status, same code)
     //   audit = GET /patients/{id}/audit     fhir = GET .../audit/fhir     consents = GET .../consents
+    //   live = GET .../audit/live (server-sent events of new rows: the patient only, as audit; a 200 is a text/event-stream)
     //   insurance = GET .../insurance/validity                             verify = GET .../verification
     //   envelopes = GET .../envelopes (the stored bytes the patient's browser verifies: the patient only, as verify)
     //   consents-fhir = GET .../consents/fhir (as consents)       disclosures = GET .../disclosures (the patient only, as audit)
@@ -154,26 +185,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //             about anyone; a practitioner only about themselves, and that question is recorded (200r)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Views = """
-        caller               | audit | fhir | consents | insurance | verify | envelopes | consents-fhir | disclosures | explain
-        northside physician  | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        northside nurse      | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        northside home-care  | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
-        northside pharmacist | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        northside admin      | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        riverside physician  | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 200r
-        riverside admin      | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
-        lakeside physician   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        lakeside nurse       | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        lakeside home-care   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
-        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        lakeside admin       | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        researcher           | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
-        alice                | 200   | 200  | 200      | 403       | 200    | 200       | 200           | 200         | 200
-        alice via lakeside   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
-        bob                  | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
-        expired token        | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
-        30-day token         | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
-        no token             | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        caller               | audit | live  | fhir | consents | insurance | verify | envelopes | consents-fhir | disclosures | explain
+        northside physician  | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside nurse      | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside home-care  | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        northside pharmacist | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside admin      | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        riverside physician  | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 200r
+        riverside admin      | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        lakeside physician   | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside nurse       | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside home-care   | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        lakeside pharmacist  | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside admin       | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        researcher           | 403   | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
+        alice                | 200   | 200   | 200  | 200      | 403       | 200    | 200       | 200           | 200         | 200
+        alice via lakeside   | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        bob                  | 403   | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
+        expired token        | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        30-day token         | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        no token             | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -274,7 +305,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
     public static readonly Guid Alice = Guid.Parse("a11ce000-0000-4000-8000-000000000001");
 
-    private static readonly string[] Tables = [Record, ConsentsAndInsurance, Access, Views, Network, ResearchAndLedger, Unregistered];
+    private static readonly string[] Tables = [Record, ConsentsAndInsurance, DeviceKey, Access, Views, Network, ResearchAndLedger, Unregistered];
 
     /// <summary>(column, caller, cell) of every table, in table order.</summary>
     private static IEnumerable<(string Column, string Caller, string Cell)> Cells()
@@ -313,7 +344,9 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         var patientBefore = call.Patient is { } p ? await host.StreamLengthAsync(p) : 0;
         using var response = await Send(call, token);
         var after = await host.CountsAsync();
-        var body = await response.Content.ReadAsStringAsync();
+        // A live stream's 200 never ends by itself: its headers are the answer.
+        var streaming = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+        var body = streaming ? "" : await response.Content.ReadAsStringAsync();
 
         var what = $"{caller} → {route.Title} ({column}): expected {cell}, got {(int)response.StatusCode} {Shorten(body)}";
         Assert.True((int)response.StatusCode == expected.Status, what);
@@ -342,7 +375,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         if (route.PatientView)
         {
             // The same refusal about a patient nobody registered: nothing tells the caller whether a patient exists.
-            var unknown = call with { Url = call.Url.Replace(Alice.ToString(), Guid.NewGuid().ToString()) };
+            var unknown = call with { Url = call.Url.Replace((call.Patient ?? Alice).ToString(), Guid.NewGuid().ToString()) };
             using var other = await Send(unknown, token);
             var otherBody = await other.Content.ReadAsStringAsync();
             Assert.True(other.StatusCode == response.StatusCode && CodeOf(otherBody) == CodeOf(body),
@@ -442,12 +475,32 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
         ["grant"] = At("POST /patients/{id:guid}/consents", _ => new("POST", P("/consents"), AuthorizationFixture.HarmlessConsent, Alice)),
         ["revoke"] = new("DELETE /patients/{id:guid}/consents/{consentId:guid}", async f => new("DELETE", P($"/consents/{await f.NewConsentAsync()}"), null, Alice)),
+        ["narrow"] = new("POST /patients/{id:guid}/consents/{consentId:guid}/narrow", async f =>
+            new("POST", P($"/consents/{await f.NewConsentAsync()}/narrow"), new { validUntil = DateTimeOffset.UtcNow.AddDays(30) }, Alice)),
         ["insure"] = At("PUT /patients/{id:guid}/insurance", _ => new("PUT", P("/insurance"), Insurance, Alice)),
         ["uninsure"] = new("DELETE /patients/{id:guid}/insurance", async f =>
         {
             await f.SendOkAsync("northside admin", new("PUT", P("/insurance"), Insurance, Alice));
             return new("DELETE", P("/insurance"), null, Alice);
         }),
+
+        ["enrol"] = new("POST /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientAsync();
+            using var key = new TestDeviceKey();
+            return new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient), patient);
+        }),
+        ["re-enrol"] = new("POST /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientWithDeviceKeyAsync();
+            using var key = new TestDeviceKey();
+            return new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient, "Phone lost; identity checked at the desk."), patient);
+        }),
+        ["device-key"] = new("GET /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientWithDeviceKeyAsync();
+            return new("GET", $"/patients/{patient}/device-key", null, patient);
+        }, PatientView: true),
 
         ["conditions"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "conditions"), Alice)),
         ["medications"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "medications"), Alice)),
@@ -457,6 +510,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["emergency"] = At("POST /patients/{id:guid}/emergency-access", _ => new("POST", P("/emergency-access"), new { reason = "Unconscious in the emergency department." }, Alice)),
 
         ["audit"] = At("GET /patients/{id:guid}/audit", _ => new("GET", P("/audit"), null, Alice), patientView: true),
+        ["live"] = At("GET /patients/{id:guid}/audit/live", _ => new("GET", P("/audit/live"), null, Alice), patientView: true),
         ["fhir"] = At("GET /patients/{id:guid}/audit/fhir", _ => new("GET", P("/audit/fhir"), null, Alice), patientView: true),
         ["consents"] = At("GET /patients/{id:guid}/consents", _ => new("GET", P("/consents"), null, Alice), patientView: true),
         ["insurance"] = At("GET /patients/{id:guid}/insurance/validity", _ => new("GET", P("/insurance/validity"), null, Alice), patientView: true),
@@ -585,6 +639,17 @@ public sealed class AuthorizationFixture : IAsyncLifetime
         return (_fhirPatient.Value, Bundle(Guid.NewGuid()));
     }
 
+    /// <summary>A fresh throwaway patient who enrolled a device key with their own token.</summary>
+    public async Task<Guid> NewPatientWithDeviceKeyAsync()
+    {
+        var patient = await NewPatientAsync();
+        using var key = new TestDeviceKey();
+        using var response = await SendAsync(Host.Client(Host.Mint("northside", "alice", Role.Patient, patient)),
+            new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient), patient));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return patient;
+    }
+
     public async Task<Guid> NewEntryAsync() =>
         (await SendOkAsync("northside physician", new("POST", $"/patients/{AuthorizationTests.Alice}/entries",
             new { category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "R51" }, text = "Headache." }, null)))
@@ -617,7 +682,7 @@ public sealed class AuthorizationFixture : IAsyncLifetime
     {
         using var request = new HttpRequestMessage(new HttpMethod(call.Method), call.Url);
         if (call.Body is not null) request.Content = JsonContent.Create(call.Body, options: Json.Options);
-        return await client.SendAsync(request);
+        return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
     private async Task<long> SignedHeadCoveringAsync(long size)

@@ -27,6 +27,7 @@ public sealed class HostileRequestsTests : IAsyncLifetime
     [
         ("POST", "/patients"), ("POST", "/patients/{p}/entries"), ("POST", "/patients/{p}/entries/{g}/amendments"),
         ("POST", "/patients/{p}/entries/{g}/retraction"), ("POST", "/patients/{p}/consents"), ("DELETE", "/patients/{p}/consents/{g}"),
+        ("POST", "/patients/{p}/consents/{g}/narrow"),
         ("POST", "/patients/{p}/access"), ("POST", "/patients/{p}/emergency-access"), ("PUT", "/patients/{p}/insurance"),
         ("DELETE", "/patients/{p}/insurance"), ("GET", "/patients/{p}/insurance/validity?at={s}"), ("POST", "/patients/{p}/forget"),
         ("GET", "/patients/{p}/audit?actor={s}&action={s}&cursor={s}&limit={s}&from={s}"), ("GET", "/patients/{p}/audit/fhir?action={s}"),
@@ -39,13 +40,27 @@ public sealed class HostileRequestsTests : IAsyncLifetime
         ("GET", "/patients/{p}/consents/fhir"), ("GET", "/patients/{p}/disclosures?from={s}&to={s}&format={s}"),
         ("GET", "/patients/{p}/access/explain?grantee={s}&granteeRole={s}&granteeHospital={s}&purpose={s}&category={s}"),
         ("GET", "/patients/{p}/access/explain?purpose=treatment&category={s}"),
+        ("POST", "/patients/{p}/device-key"), ("GET", "/patients/{p}/device-key"),
     ];
+
+    /// <summary>Patient-Signature headers that are malformed, out of range, or well-formed and signed by nobody.</summary>
+    private static string HostileSignature(Random r) => r.Next(7) switch
+    {
+        0 => "",
+        1 => "keyid=\"0123456789abcdef\", created=999999999999999, sig=:AAAA:",
+        2 => $"keyid=\"0123456789abcdef\", created={DateTimeOffset.UtcNow.ToUnixTimeSeconds()}, sig=:{Convert.ToBase64String(new byte[64])}:",
+        3 => "keyid=\"a\", keyid=\"b\", created=1, sig=:AAAA:",
+        4 => "sig=:%%%:, created=-1",
+        5 => new string(',', 5000),
+        _ => "keyid=\"\u0000\", created=1, sig=:AAAA:",
+    };
 
     private static readonly string[] Fields =
     [
         "homeHospital", "birthYear", "sex", "name", "patientId", "category", "code", "text", "recordedAt", "reason", "grantee", "categories",
         "purposes", "actions", "validFrom", "validUntil", "purpose", "insurer", "policyReference", "practitionerId", "role", "researcherId",
         "organisation", "kind", "policy", "hospital", "use", "filter", "groupBy", "k", "entryId", "consentId", "system", "id", "display",
+        "publicKey", "signedAt", "proof",
     ];
 
     private static JsonNode? Value(Random r, int depth = 0) => r.Next(16) switch
@@ -103,6 +118,7 @@ public sealed class HostileRequestsTests : IAsyncLifetime
             using var request = new HttpRequestMessage(new HttpMethod(method), path);
             if (method != "GET")
                 request.Content = new StringContent(random.Next(12) == 0 ? "{\"purpose\":" : Body(random).ToJsonString(), Encoding.UTF8, "application/json");
+            if (random.Next(4) == 0) request.Headers.TryAddWithoutValidation("Patient-Signature", HostileSignature(random));
             var token = Token(random);
             using var client = _host.Client(token);
             var before = await _host.CountsAsync();

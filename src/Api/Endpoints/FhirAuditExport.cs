@@ -76,6 +76,8 @@ public static class FhirAuditExport
             ("categories", item.Categories.Count > 0 ? string.Join(",", item.Categories.Select(KebabCase.Of)) : null),
             ("consentId", item.ConsentId?.ToString()),
             ("researchProjection", item.ResearchProjection),
+            ("signedByPatientKey", item.SignedWithKey),
+            ("deviceKey", item.DeviceKeyId),
         ];
         foreach (var (type, value) in details)
             if (Text(value) is { } text)
@@ -87,8 +89,8 @@ public static class FhirAuditExport
     {
         AuditActions.AccessGranted or AuditActions.AccessDenied or AuditActions.EmergencyAccess => Hl7.Fhir.Model.AuditEvent.AuditEventAction.R,
         AuditActions.PatientRegistered or AuditActions.EntryAdded or AuditActions.ConsentGranted or AuditActions.InsuranceLinked
-            => Hl7.Fhir.Model.AuditEvent.AuditEventAction.C,
-        AuditActions.DetailsCorrected or AuditActions.EntryAmended => Hl7.Fhir.Model.AuditEvent.AuditEventAction.U,
+            or AuditActions.DeviceKeyEnrolled => Hl7.Fhir.Model.AuditEvent.AuditEventAction.C,
+        AuditActions.DetailsCorrected or AuditActions.EntryAmended or AuditActions.ConsentNarrowed or AuditActions.DeviceKeyReplaced => Hl7.Fhir.Model.AuditEvent.AuditEventAction.U,
         AuditActions.EntryRetracted or AuditActions.ConsentRevoked or AuditActions.InsuranceEnded or AuditActions.PatientForgotten
             => Hl7.Fhir.Model.AuditEvent.AuditEventAction.D,
         _ => Hl7.Fhir.Model.AuditEvent.AuditEventAction.E, // a question answered (access-explained), a research use
