@@ -54,6 +54,12 @@ public static class CliImport
             Console.Error.WriteLine("usage: " + Usage);
             return 2;
         }
+        return await RunAsync(options);
+    }
+
+    /// <summary>Sends the bundles of <see cref="Options.Path"/>; 0 when every one was imported, 1 otherwise, 2 when there is none.</summary>
+    public static async Task<int> RunAsync(Options options)
+    {
         var files = Directory.Exists(options.Path) ? Directory.GetFiles(options.Path, "*.json").Order(StringComparer.Ordinal).ToArray()
             : File.Exists(options.Path) ? [options.Path] : [];
         if (files.Length == 0)

@@ -6,8 +6,11 @@ namespace HealthEvents.Application.Commands;
 /// Who sends a command and under which ids. The command id seeds the event ids, so a retried command maps to the
 /// same events. <see cref="Credential"/> is when the caller's credential (their bearer token) is valid; null when
 /// the node acts on its own (founding, ledger heads, the demo seeder), which then vouches for a few minutes only.
+/// <see cref="EarlierAttempt"/>: this command id was tried before without an answer (a retry after a failure or a
+/// crash), so its events may be stored already — the executor looks for them before appending.
 /// </summary>
-public sealed record CommandContext(Actor Actor, Guid CommandId, Guid CorrelationId, CredentialPeriod? Credential = null)
+public sealed record CommandContext(
+    Actor Actor, Guid CommandId, Guid CorrelationId, CredentialPeriod? Credential = null, bool EarlierAttempt = false)
 {
     public static CommandContext For(Actor actor) => new(actor, Guid.NewGuid(), Guid.NewGuid());
 }
