@@ -8,8 +8,8 @@ namespace HealthEvents.Benchmarks;
 /// <summary>
 /// The append benchmark on EventStoreDB, when HEALTHEVENTS_ESDB names a server: <see cref="EventStoreDbEventStore.AppendAsync"/>
 /// of one chained, endorsed event against a raw baseline in the same run — plain gRPC appends of the identical
-/// bytes (the same data and custom metadata, with an exact expected revision), without our chaining, head reads or
-/// event-id claims. Both at 1 and 16 clients, interleaved in slices like the PostgreSQL cases.
+/// bytes (the same data and custom metadata, with an exact expected revision), without our chaining or head reads.
+/// Both at 1 and 16 clients, interleaved in slices like the PostgreSQL cases.
 /// </summary>
 public static class EventStoreDbBenchmark
 {
@@ -78,7 +78,7 @@ public static class EventStoreDbBenchmark
             Console.WriteLine($"{r.Name,-26} {r.Clients,7} {r.RowsPerSecond,9:N0} {r.P50Ms,7:0.00} {r.P99Ms,7:0.00} {ratio,7}");
         }
         Console.WriteLine("ratio: events/s of the case divided by the raw gRPC appends' at the same number of clients " +
-                          "(AppendAsync also claims each event id store-wide: one more append per event)");
+                          "(AppendAsync is one append per transaction too, once the stream's head is known)");
         return 0;
     }
 }

@@ -75,25 +75,30 @@ public sealed class ServiceHost : IAsyncDisposable
 
     /// <summary>
     /// A database and a data folder for a node that has not started yet (its endorsers may start first); on EventStoreDB
-    /// also its stream prefix there (a letter, 12 hex digits and '-': unique per node, short in the server's names).
+    /// also its stream prefix there (a letter, 12 hex digits and '-': unique per node, short in the server's names), and
+    /// the server's connection string when it is not HEALTHEVENTS_ESDB's (a test's own cluster).
     /// </summary>
-    public sealed record Node(string ConnectionString, string DataFolder, string? EventStoreDbPrefix = null);
+    public sealed record Node(string ConnectionString, string DataFolder, string? EventStoreDbPrefix = null, string? EventStoreDb = null)
+    {
+        /// <summary>A fresh stream prefix for a node on EventStoreDB.</summary>
+        public static string NewPrefix() => $"t{Guid.NewGuid():N}"[..13] + "-";
+    }
 
     /// <exception cref="InvalidOperationException">EventStoreDB asked for while HEALTHEVENTS_ESDB is unset (callers skip first).</exception>
     public static async Task<Node> NewNodeAsync(TestStore store = TestStore.PostgreSql)
     {
         if (store == TestStore.EventStoreDb && EventStoreDbConnectionString is null) throw new InvalidOperationException(EventStoreDbSkipReason);
         return new(await TestPostgres.CreateDatabaseAsync(), Path.Combine(Path.GetTempPath(), "he-api-" + Guid.NewGuid().ToString("N")),
-            store == TestStore.EventStoreDb ? $"t{Guid.NewGuid():N}"[..13] + "-" : null);
+            store == TestStore.EventStoreDb ? Node.NewPrefix() : null);
     }
 
     /// <param name="settings">More configuration, as "--Key=value" arguments.</param>
     public static async Task<ServiceHost> StartAsync(Node node, params string[] settings)
     {
-        var (connectionString, dataFolder, prefix) = node;
+        var (connectionString, dataFolder, prefix, eventStoreDb) = node;
         var logs = new CapturedLogs();
         string[] eventStore = prefix is null ? [] :
-            ["--EventStore:Provider=EventStoreDB", $"--ConnectionStrings:EventStoreDB={EventStoreDbConnectionString}", $"--EventStore:StreamPrefix={prefix}"];
+            ["--EventStore:Provider=EventStoreDB", $"--ConnectionStrings:EventStoreDB={eventStoreDb ?? EventStoreDbConnectionString}", $"--EventStore:StreamPrefix={prefix}"];
         var app = await HealthEventsApp.BuildAsync(
             ["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--HEALTHEVENTS_DATA={dataFolder}",
              "--HealthEvents:MaxRequestBodyBytes=16384", .. eventStore, .. settings],

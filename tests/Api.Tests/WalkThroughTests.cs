@@ -19,9 +19,18 @@ public abstract class WalkThroughSpec(TestStore store) : ServiceOnStore(store)
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
         var ready = await client.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        var checks = (await ready.JsonAsync()).GetProperty("checks");
+        var body = await ready.JsonAsync();
+        var checks = body.GetProperty("checks");
         Assert.Equal("ok", checks.GetProperty("eventStore").GetString());
         Assert.Equal("ok", checks.GetProperty("database").GetString());
+        // On EventStoreDB, the cluster from gossip (the tests' server is one node: itself, leading).
+        Assert.Equal(Host.OnEventStoreDb, body.TryGetProperty("cluster", out var cluster));
+        if (Host.OnEventStoreDb)
+        {
+            var member = Assert.Single(cluster.GetProperty("members").EnumerateArray());
+            Assert.Equal("Leader", member.GetProperty("state").GetString());
+            Assert.Equal(member.GetProperty("endpoint").GetString(), cluster.GetProperty("leader").GetString());
+        }
     }
 
     [SkippableFact]
@@ -164,6 +173,49 @@ public abstract class WalkThroughSpec(TestStore store) : ServiceOnStore(store)
             Assert.Equal(hash, items[^1].GetProperty("hash").GetString());
         }
     }
+
+    /// <summary>
+    /// A retry whose first attempt landed but went unanswered (the service failed after appending, as a command caught by
+    /// a failover does, and gave its Idempotency-Key back) is not recorded again, even decided at a later version of the
+    /// stream, and a retried registration never makes a second patient. On EventStoreDB nothing in the store refuses
+    /// either: the retry knows from its key that an earlier attempt ran, and looks for its events first.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_retry_whose_first_attempt_landed_unanswered_is_recorded_once()
+    {
+        var doctor = Host.As("northside physician");
+        var registration = new { homeHospital = "northside", birthYear = 1990, sex = "female", name = "Lost Answer" };
+        var registrationKey = Guid.NewGuid();
+        var registered = await PostWithKeyAsync(doctor, "/patients", registration, registrationKey);
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var patientId = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
+        // Without a consent the access is denied, and the denial is recorded: an event like any other.
+        var access = new { purpose = "treatment", categories = new[] { "conditions" } };
+        var accessKey = Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostWithKeyAsync(doctor, $"/patients/{patientId}/access", access, accessKey)).StatusCode);
+        // The stream moves on: a retry is decided at a later version than its first attempt was.
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostWithKeyAsync(doctor, $"/patients/{patientId}/access", access, Guid.NewGuid())).StatusCode);
+        var before = await Host.CountsAsync();
+        await Host.ExecuteSqlAsync($"""
+            UPDATE he_idempotency SET status = NULL, content_type = NULL, body = NULL, released = true
+             WHERE key IN ('{registrationKey}', '{accessKey}')
+            """);
+
+        var registrationRetry = await PostWithKeyAsync(doctor, "/patients", registration, registrationKey);
+        var accessRetry = await PostWithKeyAsync(doctor, $"/patients/{patientId}/access", access, accessKey);
+
+        Assert.Equal(HttpStatusCode.Conflict, registrationRetry.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, accessRetry.StatusCode);
+        Assert.Equal("command-already-applied", (await accessRetry.JsonAsync()).GetProperty("code").GetString());
+        Assert.Equal(before, await Host.CountsAsync());
+    }
+
+    private static Task<HttpResponseMessage> PostWithKeyAsync(HttpClient client, string route, object body, Guid key) =>
+        client.SendAsync(new HttpRequestMessage(HttpMethod.Post, route)
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(body, options: HealthEvents.Application.Serialization.Json.Options),
+            Headers = { { "Idempotency-Key", key.ToString() } },
+        });
 
     private async Task<int> CountPatientStreamsAsync()
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Claims;
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure.Identity;
 
@@ -16,8 +17,8 @@ public sealed record Caller(Actor Actor, CredentialPeriod? Credential)
     public string Key => $"{Actor.Hospital}/{Actor.Id}";
 }
 
-/// <summary>An Idempotency-Key header, as parsed once by the idempotency middleware.</summary>
-public sealed record IdempotencyKey(Guid Value);
+/// <summary>An Idempotency-Key header as parsed once by the idempotency middleware, and its claim by this request.</summary>
+public sealed record IdempotencyKey(Guid Value, IdempotencyClaim.Claimed Claim);
 
 public static class RequestContext
 {
@@ -42,17 +43,21 @@ public static class RequestContext
         http.Caller()?.Actor ?? throw new InvalidOperationException("An authenticated request without an actor.");
 
     /// <summary>
-    /// The command's ids: an Idempotency-Key header (a UUID) names the command id (with the caller), so a retried
-    /// request derives the same event ids and is not recorded twice.
+    /// The command's ids: an Idempotency-Key header (a UUID) names the command id with the caller and the key claim's
+    /// nonce, so a retried request derives the same event ids and is not recorded twice, while the key reused after it
+    /// expired is a new command. A retry whose earlier attempt went unanswered is marked
+    /// <see cref="CommandContext.EarlierAttempt"/>: its events may be stored already.
     /// </summary>
     public static CommandContext Command(this HttpContext http)
     {
         var caller = http.Caller() ?? throw new InvalidOperationException("An authenticated request without an actor.");
-        // A malformed key never gets here: the idempotency middleware answers it with a 400.
-        var commandId = http.Features.Get<IdempotencyKey>() is { } key ? DeterministicIds.CommandId(caller.Key, key.Value) : Guid.NewGuid();
+        // A malformed key never gets here: the idempotency middleware answers it with a 400. The command id is the
+        // caller's key, per caller and per claim of it.
+        var idempotency = http.Features.Get<IdempotencyKey>();
+        var commandId = idempotency is { } k ? DeterministicIds.CommandId($"{caller.Key}/{k.Claim.Nonce:N}", k.Value) : Guid.NewGuid();
         var correlationId = Guid.TryParse(http.Request.Headers["X-Correlation-Id"], out var c) ? c
             : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString())) : Guid.NewGuid();
         // The token's validity travels with the command: every endorser checks the command's time falls within it.
-        return new CommandContext(caller.Actor, commandId, correlationId, caller.Credential);
+        return new CommandContext(caller.Actor, commandId, correlationId, caller.Credential, idempotency?.Claim.EarlierAttempt ?? false);
     }
 }

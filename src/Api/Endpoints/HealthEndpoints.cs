@@ -1,4 +1,6 @@
+using System.Text.Json.Serialization;
 using HealthEvents.Application.Ports;
+using HealthEvents.Infrastructure.EventStoreDb;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
@@ -14,7 +16,19 @@ public static class HealthEndpoints
         return app;
     }
 
-    public sealed record HealthStatus(string Status, IReadOnlyDictionary<string, string> Checks);
+    /// <param name="Cluster">On EventStoreDB: the cluster as its gossip reports it (a single node reports itself); absent otherwise.</param>
+    public sealed record HealthStatus(
+        string Status, IReadOnlyDictionary<string, string> Checks,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClusterStatus? Cluster = null);
+
+    /// <summary>
+    /// The EventStoreDB cluster for operators: the leader's endpoint (host:port, null while an election runs), and
+    /// every member with its state as the server names it (Leader, Follower, Unknown for a node the others lost, ...)
+    /// and whether the others see it alive, as the node at <paramref name="AnsweredBy"/> gossips it.
+    /// </summary>
+    public sealed record ClusterStatus(string? Leader, IReadOnlyList<ClusterMemberStatus> Members, string AnsweredBy);
+
+    public sealed record ClusterMemberStatus(string Endpoint, string State, bool Alive);
 
     public static Ok<HealthStatus> Live() => TypedResults.Ok(new HealthStatus("live", new Dictionary<string, string>()));
 
@@ -22,20 +36,30 @@ public static class HealthEndpoints
     /// Ready when both stores answer: the event store, and PostgreSQL for read models and data keys (the same server by
     /// default); 503 otherwise. A projection that keeps failing on one event is reported as stalled — its name, the
     /// position and the exception type, never the data — and the node is then "degraded": commands still work, views lag.
+    /// On EventStoreDB the answer also carries <see cref="ClusterStatus"/> from gossip (absent when no node gossips;
+    /// readiness itself is the event store's answer to a read on the leader).
     /// </summary>
     public static async Task<Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>>> Ready(
-        IEventStore store, NpgsqlDataSource database, HealthEvents.Projections.Runner.ProjectionRunner runner, CancellationToken ct)
+        IEventStore store, NpgsqlDataSource database, HealthEvents.Projections.Runner.ProjectionRunner runner, IServiceProvider services,
+        CancellationToken ct)
     {
         var checks = new Dictionary<string, string>
         {
             ["eventStore"] = await store.IsHealthyAsync(ct) ? "ok" : "unreachable",
             ["database"] = await DatabaseAnswersAsync(database, ct) ? "ok" : "unreachable",
         };
+        ClusterStatus? cluster = null;
+        if (services.GetService<EventStoreDbEventStore>() is { } esdb)
+        {
+            var gossip = await esdb.ReadClusterAsync(ct);
+            cluster = gossip is null ? null : new ClusterStatus(gossip.Leader?.Endpoint,
+                [.. gossip.Members.Select(m => new ClusterMemberStatus(m.Endpoint, m.State, m.IsAlive))], gossip.AnsweredBy);
+        }
         var healthy = checks.Values.All(v => v == "ok");
         var stalled = runner.Status.Where(p => p.Stalled).ToList();
         foreach (var p in stalled)
             checks[$"projection:{p.Name}"] = $"stalled at {p.FailingPosition?.ToString() ?? "start"} ({p.LastErrorType})";
-        var status = new HealthStatus(!healthy ? "unavailable" : stalled.Count > 0 ? "degraded" : "ready", checks);
+        var status = new HealthStatus(!healthy ? "unavailable" : stalled.Count > 0 ? "degraded" : "ready", checks, cluster);
         return healthy ? TypedResults.Ok(status) : TypedResults.Json(status, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 

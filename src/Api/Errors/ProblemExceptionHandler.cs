@@ -54,14 +54,17 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
     }
 
     /// <summary>
-    /// Whether the failure is the database being away (down, restarting, refusing connections), anywhere in the chain
-    /// of causes (Marten wraps Npgsql's): a connection-level NpgsqlException, or a server error of class 08 (connection)
-    /// or 57P (operator intervention: shutdown, starting up).
+    /// Whether the failure is a store being away (down, restarting, refusing connections), anywhere in the chain
+    /// of causes (Marten wraps Npgsql's): a connection-level NpgsqlException, a server error of class 08 (connection)
+    /// or 57P (operator intervention: shutdown, starting up), or EventStoreDB unavailable or without a leader.
     /// </summary>
     private static bool StoreUnavailable(Exception? e)
     {
         for (; e is not null; e = e.InnerException)
         {
+            // EventStoreDB unreachable, or a cluster between leaders (an election): passing.
+            if (e is HealthEvents.Infrastructure.EventStoreDb.EventStoreDbUnavailableException
+                or HealthEvents.Infrastructure.EventStoreDb.EventStoreDbNotLeaderException) return true;
             if (e is Npgsql.PostgresException pg) return pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal);
             if (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException) return true;
         }
@@ -72,7 +75,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
     {
         http.Response.Headers.RetryAfter = "5";
         return Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable",
-            "The database does not answer right now; nothing was recorded unless a receipt was returned. Retry shortly.", "store-unavailable");
+            "The store does not answer right now; nothing was recorded unless a receipt was returned. Retry shortly.", "store-unavailable");
     }
 
     private static ProblemDetails Validation(ValidationException v)

@@ -10,8 +10,9 @@ namespace HealthEvents.Api.Hosting;
 /// The Idempotency-Key header (IETF httpapi draft "The Idempotency-Key HTTP Header Field") on POST, PUT and DELETE:
 /// a UUID, per caller. An exact retry (same key, method, path and body) answers what the first request answered — the
 /// same status and body, a registration the same patient id — without deciding anything again; the key reused for
-/// another request is a 422; a key that is not a UUID a 400; a retry while the first still runs a 409. The key is also
-/// the command id (RequestContext), so even a retry after a lost answer derives the same event ids.
+/// another request is a 422; a key that is not a UUID a 400; a retry while the first still runs a 409. The key's claim
+/// (<see cref="IdempotencyClaim.Claimed"/>) names the command (RequestContext), so a retry after a lost answer is the
+/// same command with the same event ids, and knows that an earlier attempt may have stored them.
 /// The endpoint's own answers (2xx, and 4xx such as a recorded access denial) are kept for a day; failures (5xx, 429) and
 /// refusals raised before anything was recorded (validation, rejections) are not, so a retry simply decides again.
 /// </summary>
@@ -37,12 +38,13 @@ public static class Idempotency
             await next(http); // the endpoint answers 401; nothing to remember
             return;
         }
-        http.Features.Set(new IdempotencyKey(key)); // the command id derives from it (RequestContext)
-
         var store = http.RequestServices.GetRequiredService<IIdempotencyStore>();
         var fingerprint = await FingerprintAsync(http.Request, http.RequestAborted);
         switch (await store.ClaimAsync(caller, key, fingerprint, http.RequestAborted))
         {
+            case IdempotencyClaim.Claimed claimed:
+                http.Features.Set(new IdempotencyKey(key, claimed)); // the command id derives from both (RequestContext)
+                break;
             case IdempotencyClaim.Replay replay:
                 http.Response.StatusCode = replay.Status;
                 if (replay.ContentType is { } type) http.Response.ContentType = type;

@@ -8,8 +8,11 @@ namespace HealthEvents.Application.Commands;
 /// Who sends a command and under which ids. The command id seeds the event ids, so a retried command maps to the
 /// same events. <see cref="Credential"/> is when the caller's credential (their bearer token) is valid; null when
 /// the node acts on its own (founding, ledger heads, the demo seeder), which then vouches for a few minutes only.
+/// <see cref="EarlierAttempt"/>: this command id was tried before without an answer (a retry after a failure or a
+/// crash), so its events may be stored already — the executor looks for them before appending.
 /// </summary>
-public sealed record CommandContext(Actor Actor, Guid CommandId, Guid CorrelationId, CredentialPeriod? Credential = null)
+public sealed record CommandContext(
+    Actor Actor, Guid CommandId, Guid CorrelationId, CredentialPeriod? Credential = null, bool EarlierAttempt = false)
 {
     public static CommandContext For(Actor actor) => new(actor, Guid.NewGuid(), Guid.NewGuid());
 }
@@ -52,6 +55,14 @@ public static class DeterministicIds
 
     /// <summary>A name-based id for a name (a FHIR resource's identity): the same name always gives the same id.</summary>
     public static Guid Named(string name) => Version8(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)));
+
+    /// <summary>A name-based id (version 8, SHA-256) for a name given as bytes.</summary>
+    public static Guid Named(ReadOnlySpan<byte> name) => Version8(SHA256.HashData(name));
+    /// <summary>
+    /// A name-based id keyed by a secret (HMAC-SHA256, RFC 2104): stable for the secret's holder, unguessable for anyone
+    /// else even when the name is (a patient's record number).
+    /// </summary>
+    public static Guid Keyed(byte[] key, string name) => Version8(HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes(name)));
 
     public static Guid EventId(Guid commandId, int index)
     {

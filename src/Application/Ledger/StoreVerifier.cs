@@ -44,7 +44,11 @@ public sealed record StoreVerificationReport(
     long Streams,
     long BrokenStreamCount,
     IReadOnlyList<StreamVerificationResult> BrokenStreams,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>Every problem kept, stream by stream.</summary>
+    public IEnumerable<VerificationProblem> Problems => BrokenStreams.SelectMany(s => s.Problems);
+}
 
 /// <summary>
 /// Verifies the whole store in one pass over the global log (docs/architecture.md, "The envelope and the hash chain"):

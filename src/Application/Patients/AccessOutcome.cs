@@ -20,9 +20,11 @@ public sealed record AccessOutcome(
     IReadOnlyList<RecordEntryView> Entries,
     Receipt Receipt);
 
+/// <param name="ContentType"><c>application/fhir+json</c> when <see cref="Text"/> is a FHIR resource as imported; null for a note.</param>
+/// <param name="FullUrl">The imported resource's fullUrl in its bundle, if it had one.</param>
 public sealed record RecordEntryView(
     Guid EntryId, Category Category, string CodeSystem, string Code, string? Display, string? Text,
-    DateTimeOffset RecordedAt, string AuthorId, string AuthorHospital, bool Amended);
+    DateTimeOffset RecordedAt, string AuthorId, string AuthorHospital, bool Amended, string? ContentType = null, string? FullUrl = null);
 
 /// <summary>
 /// The one step after an access is decided: its outcome, with the entries it released read straight from the patient's
@@ -75,7 +77,7 @@ public sealed class AccessOutcomes(IEventStore store, EventSerializer serializer
             // An amendment replaces the text; the code's display text stays that of the original entry.
             var display = amended ? await OriginalDisplayAsync(patientId, added, ct) : content?.Display;
             views.Add(new(added.EntryId, added.Category, added.CodeSystem, added.Code, display, content?.Text,
-                added.RecordedAt, added.AuthorId, added.AuthorHospital, amended));
+                added.RecordedAt, added.AuthorId, added.AuthorHospital, amended, content?.ContentType, content?.FullUrl));
         }
         return views;
     }

@@ -28,7 +28,8 @@ public sealed class RegisterPatientHandler(PatientStream patients, IPatientCiphe
 {
     public async ValueTask<PatientRegisteredResult> Handle(RegisterPatientCommand c, CancellationToken ct)
     {
-        var patientId = c.PatientId ?? Guid.NewGuid();
+        // Derived from the command when not given: a retried registration targets the same stream, never a second patient.
+        var patientId = c.PatientId ?? DeterministicIds.Named($"patient|{c.Context.CommandId:D}");
         var result = await patients.ExecuteSealedAsync(patientId, t => new Demographics(c.Name).SealAsync(cipher, patientId, t),
             (demographics, at) => new RegisterPatient(
                 patientId, c.HomeHospital, c.BirthYear, ValidationRules.Parse<Sex>(c.Sex), demographics, c.Context.Actor, at), c.Context, ct);

@@ -3,8 +3,14 @@ namespace HealthEvents.Application.Ports;
 /// <summary>What became of an Idempotency-Key when a request claimed it.</summary>
 public abstract record IdempotencyClaim
 {
-    /// <summary>First use: the request runs, then its response is recorded with <see cref="IIdempotencyStore.CompleteAsync"/>.</summary>
-    public sealed record Claimed : IdempotencyClaim;
+    /// <summary>
+    /// The request runs, then its response is recorded with <see cref="IIdempotencyStore.CompleteAsync"/>.
+    /// <paramref name="Nonce"/> is drawn when the key is first claimed and kept until the key expires: with the caller and
+    /// the key it names the command, so every attempt of one request is one command and a key reused after it expired
+    /// names a new one. <paramref name="EarlierAttempt"/>: an attempt before this one ran without an answer (it failed,
+    /// or its node died), so its events may be stored already.
+    /// </summary>
+    public sealed record Claimed(Guid Nonce, bool EarlierAttempt) : IdempotencyClaim;
 
     /// <summary>An exact retry of a finished request: answer with what it answered.</summary>
     public sealed record Replay(int Status, string? ContentType, byte[] Body) : IdempotencyClaim;
@@ -28,6 +34,9 @@ public interface IIdempotencyStore
     /// <summary>Keeps the answer for exact retries — even when a slow first request's claim lapsed meanwhile.</summary>
     Task CompleteAsync(string caller, Guid key, byte[] fingerprint, int status, string? contentType, byte[] body, CancellationToken ct);
 
-    /// <summary>Gives the key back (the request failed without an answer worth keeping: a retry runs it again).</summary>
+    /// <summary>
+    /// Gives the key back (the request failed without an answer worth keeping: a retry runs it again, as the same
+    /// command, knowing that this attempt may have stored its events).
+    /// </summary>
     Task ReleaseAsync(string caller, Guid key, CancellationToken ct);
 }

@@ -7,6 +7,14 @@ public sealed record RequestAccess(
 
 public sealed record UseEmergencyAccess(Guid AccessId, string Reason, Actor Actor, DateTimeOffset At) : IPatientCommand;
 
+/// <summary>
+/// A practitioner asks why they may or may not see <paramref name="Categories"/> of the record for
+/// <paramref name="Purpose"/> now. Nothing is released; the question and its answer are recorded, because asking
+/// what a consent covers tells the asker something about the patient.
+/// </summary>
+public sealed record ExplainAccess(
+    Guid ExplanationId, Purpose Purpose, IReadOnlyList<Category> Categories, Actor Actor, DateTimeOffset At) : IPatientCommand;
+
 [EventType("access.granted.v1")]
 public sealed record AccessGranted(
     Guid AccessId,
@@ -29,6 +37,20 @@ public sealed record AccessDenied(
 [EventType("access.emergency-used.v1")]
 public sealed record EmergencyAccessUsed(
     Guid AccessId, Actor Actor, string Reason, IReadOnlyList<Category> CategoriesReleased) : IPatientEvent;
+
+/// <summary>
+/// A practitioner was told what they could have: <see cref="CategoriesReleased"/> under <see cref="ConsentIds"/>, and
+/// <see cref="Reason"/> for what they could not (null when everything asked would be released). Nothing was released.
+/// </summary>
+[EventType("access.explained.v1")]
+public sealed record AccessExplained(
+    Guid ExplanationId,
+    Actor Actor,
+    Purpose Purpose,
+    IReadOnlyList<Category> CategoriesRequested,
+    IReadOnlyList<Category> CategoriesReleased,
+    IReadOnlyList<Guid> ConsentIds,
+    string? Reason) : IPatientEvent;
 
 /// <summary>
 /// What an actor may have: the released categories in request order, the consents that released
@@ -95,6 +117,21 @@ public sealed partial class PatientDecider
 
     private static ConsentEvaluation Nothing(string reason) => new([], [], reason);
 
+    /// <summary>
+    /// <see cref="Evaluate"/> for reading, told as an answer: what would be released and under which consents, and why
+    /// the rest would not be. The reason for a partly released request is Evaluate's own for the withheld categories
+    /// alone, so no rule is stated twice.
+    /// </summary>
+    public static AccessExplanation Explain(PatientState state, Actor actor, Purpose purpose, IReadOnlyCollection<Category> requested, DateTimeOffset at)
+    {
+        var asked = requested.Distinct().ToList();
+        var evaluation = Evaluate(state, actor, purpose, asked, AccessAction.Read, at);
+        var withheld = asked.Where(c => !evaluation.Released.Contains(c)).ToList();
+        var reason = withheld.Count == 0 ? null
+            : evaluation.DenialReason ?? Evaluate(state, actor, purpose, withheld, AccessAction.Read, at).DenialReason ?? DenialReasons.NoConsent;
+        return new AccessExplanation(asked, evaluation.Released, withheld, evaluation.ConsentIds, reason);
+    }
+
     private static IReadOnlyList<IPatientEvent> Request(RequestAccess command, PatientState state)
     {
         if (command.Categories.Count == 0)
@@ -104,6 +141,19 @@ public sealed partial class PatientDecider
         return evaluation.IsGranted
             ? [new AccessGranted(command.AccessId, command.Actor, command.Purpose, [.. command.Categories], evaluation.Released, evaluation.ConsentIds)]
             : [new AccessDenied(command.AccessId, command.Actor, command.Purpose, [.. command.Categories], evaluation.DenialReason ?? DenialReasons.NoConsent)];
+    }
+
+    private static IReadOnlyList<IPatientEvent> ExplainTo(ExplainAccess command, PatientState state)
+    {
+        if (command.Categories.Count == 0)
+            throw RejectedException.Invalid("categories-required", "An access question names at least one category.");
+        // The patient asks about anyone without a record of it (their own view); staff ask about themselves, and that is
+        // on the record. Researchers never act on a person's record, so they do not ask about one either.
+        if (!command.Actor.IsPractitioner)
+            throw RejectedException.Forbidden("practitioners-only", "Only practitioners ask, about themselves, what they may see.");
+        var explanation = Explain(state, command.Actor, command.Purpose, command.Categories, command.At);
+        return [new AccessExplained(command.ExplanationId, command.Actor, command.Purpose, explanation.Requested,
+            explanation.Released, explanation.ConsentIds, explanation.Reason)];
     }
 
     private static IReadOnlyList<IPatientEvent> BreakGlass(UseEmergencyAccess command)

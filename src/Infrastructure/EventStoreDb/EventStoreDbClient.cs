@@ -8,11 +8,16 @@ using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 namespace HealthEvents.Infrastructure.EventStoreDb;
 
 /// <summary>
-/// The gRPC side of the adapter: one channel per node, the node currently used, and the two calls (Append,
-/// Read) with EventStoreDB's cluster rule applied: every call asks for the leader (<c>requires-leader</c>), and
-/// a node answering not-leader with the leader's endpoint makes the call go there, once. An unreachable node
-/// makes the next call try the next host of the connection string. Calls go through a <see cref="CallInvoker"/>
-/// per address from a factory, so tests can exercise this logic with a call double instead of a server.
+/// The gRPC side of the adapter: one channel per node, the node calls go to (the leader), and the calls (Append,
+/// Read, gossip) with EventStoreDB's cluster rules applied. Every call asks for the leader (<c>requires-leader</c>).
+/// A not-leader answer naming the leader sends the call there at once; one naming none (an election), or a node
+/// that cannot be reached, makes the client forget that node, wait <see cref="EventStoreDbSettings.DiscoveryInterval"/>
+/// and find the leader again from gossip (<see cref="EventStoreDbGossip"/>; a single host without discovery is simply
+/// tried again), up to <see cref="EventStoreDbSettings.MaxDiscoverAttempts"/> times before the call fails as
+/// unavailable. Retrying is safe for every call the adapter makes: reads change nothing, and an append is sent again
+/// byte for byte with the same expected revision, which EventStoreDB makes idempotent — an append whose
+/// acknowledgement was lost with its node is stored once. Calls go through a <see cref="CallInvoker"/> per address
+/// from a factory, so tests can exercise this logic with a call double instead of a server.
 /// </summary>
 internal sealed class EventStoreDbClient : IAsyncDisposable
 {
@@ -21,27 +26,34 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
     private readonly ConcurrentDictionary<Uri, CallInvoker> _invokers = new();
     private readonly ConcurrentBag<GrpcChannel> _channels = [];
     private readonly Metadata _headers;
+    private readonly EventStoreDbGossip _gossip;
     private readonly Lock _switch = new();
-    private Uri _current;
-    private int _seed;
+    private Uri? _current;
+    private long _calls;
 
     public EventStoreDbClient(EventStoreDbSettings settings, Func<Uri, CallInvoker>? invokerFactory = null)
     {
         _settings = settings;
         _invokerFactory = invokerFactory ?? CreateChannelInvoker;
-        _current = settings.AddressOf(settings.Hosts[0]);
+        _current = settings.Discover ? null : settings.AddressOf(settings.Hosts[0]);
         _headers = new Metadata { { "requires-leader", "true" } };
         if (settings.UserName is not null)
             _headers.Add("authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{settings.UserName}:{settings.Password}")));
+        _gossip = new EventStoreDbGossip(settings, InvokerFor, ct => Options(ct));
     }
 
-    /// <summary>The node calls go to now.</summary>
+    /// <summary>The node calls go to now (before discovery, or while none is known: the first host).</summary>
     public Uri Current
     {
-        get { lock (_switch) return _current; }
+        get { lock (_switch) return _current ?? _settings.AddressOf(_settings.Hosts[0]); }
     }
 
-    private Streams.StreamsClient ClientFor(Uri address) => new(_invokers.GetOrAdd(address, _invokerFactory));
+    /// <summary>Server round trips so far: every Append, Read and gossip request sent, retries included.</summary>
+    public long Calls => Interlocked.Read(ref _calls) + _gossip.Calls;
+
+    private CallInvoker InvokerFor(Uri address) => _invokers.GetOrAdd(address, _invokerFactory);
+
+    private Streams.StreamsClient ClientFor(Uri address) => new(InvokerFor(address));
 
     private CallInvoker CreateChannelInvoker(Uri address)
     {
@@ -66,62 +78,95 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
         return channel.CreateCallInvoker();
     }
 
-    private void SwitchTo(Uri from, Uri to)
+    /// <summary>The node to call: the current one, else the leader gossip names now (null: none yet).</summary>
+    private async Task<Uri?> NodeAsync(CancellationToken ct)
     {
         lock (_switch)
-            if (_current == from) _current = to;
+            if (_current is { } known) return known;
+        var leader = await _gossip.FindLeaderAsync(ct);
+        if (leader is null) return null;
+        lock (_switch) return _current ??= leader;
     }
 
-    /// <summary>After a node was unreachable: the next call tries the next host of the connection string.</summary>
-    private void Rotate(Uri failed)
+    private void MoveTo(Uri from, Uri to)
     {
-        if (_settings.Hosts.Count < 2) return;
         lock (_switch)
+            if (_current is null || _current == from) _current = to;
+    }
+
+    /// <summary>A node failed (unreachable, or no longer leading): the next call finds the leader again. A single host stays.</summary>
+    public void Forget(Uri node)
+    {
+        if (!_settings.Discover) return;
+        lock (_switch)
+            if (_current == node) _current = null;
+    }
+
+    /// <summary>The cluster as gossip sees it: from the current node, else from the seeds in turn; null when none answers.</summary>
+    public async Task<EventStoreDbCluster?> ReadClusterAsync(CancellationToken ct)
+    {
+        var current = Current;
+        var nodes = _settings.Hosts.Where(h => _settings.AddressOf(h) != current).Prepend(new DnsEndPoint(current.Host, current.Port));
+        foreach (var node in nodes)
         {
-            if (_current != failed) return;
-            _seed = (_seed + 1) % _settings.Hosts.Count;
-            _current = _settings.AddressOf(_settings.Hosts[_seed]);
+            try
+            {
+                return await _gossip.ReadAsync(node, ct);
+            }
+            catch (RpcException) when (!ct.IsCancellationRequested)
+            {
+                // not this one: ask the next
+            }
         }
+        return null;
     }
 
     /// <summary>
-    /// Runs <paramref name="call"/> on the current node; on not-leader with a named leader, once more on the
-    /// leader (which becomes the current node). Other gRPC failures are mapped (<see cref="EventStoreDbErrors.Map"/>).
+    /// Runs <paramref name="call"/> on the leader, retrying through not-leader answers and unreachable nodes as the
+    /// class describes. A refusal (deleted stream, access denied, too large) is raised at once, mapped
+    /// (<see cref="EventStoreDbErrors.Map"/>); so is the last transient failure once the attempts are spent.
     /// </summary>
-    public async Task<T> RunAsync<T>(Func<Streams.StreamsClient, CallOptions, Task<T>> call, string? streamId, CancellationToken ct)
+    public async Task<T> RunAsync<T>(Func<Streams.StreamsClient, CallOptions, Uri, Task<T>> call, string? streamId, CancellationToken ct)
     {
-        var address = Current;
-        try
+        RpcException? last = null;
+        for (var attempt = 1; attempt <= _settings.MaxDiscoverAttempts; attempt++)
         {
-            return await call(ClientFor(address), Options(ct));
-        }
-        catch (RpcException e) when (EventStoreDbErrors.IsNotLeader(e, out var leader) && leader is not null)
-        {
-            var leaderAddress = _settings.AddressOf(leader);
-            SwitchTo(address, leaderAddress);
-            try
+            if (await NodeAsync(ct) is { } address)
             {
-                return await call(ClientFor(leaderAddress), Options(ct));
+                try
+                {
+                    Interlocked.Increment(ref _calls);
+                    return await call(ClientFor(address), Options(ct), address);
+                }
+                catch (RpcException e) when (IsOwnCancellation(e, ct))
+                {
+                    throw new OperationCanceledException(ct);
+                }
+                catch (RpcException e) when (EventStoreDbErrors.IsNotLeader(e, out var leader))
+                {
+                    last = e;
+                    if (leader is not null)
+                    {
+                        MoveTo(address, _settings.AddressOf(leader));
+                        continue; // the node named the leader: go there now
+                    }
+                    Forget(address);
+                }
+                catch (RpcException e) when (EventStoreDbErrors.IsTransient(e))
+                {
+                    last = e;
+                    Forget(address);
+                }
+                catch (RpcException e)
+                {
+                    throw EventStoreDbErrors.Map(e, streamId);
+                }
             }
-            catch (RpcException again) when (!IsOwnCancellation(again, ct))
-            {
-                throw Fail(again, leaderAddress, streamId);
-            }
+            if (attempt < _settings.MaxDiscoverAttempts) await Task.Delay(_settings.DiscoveryInterval, ct);
         }
-        catch (RpcException e) when (!IsOwnCancellation(e, ct))
-        {
-            throw Fail(e, address, streamId);
-        }
-        catch (RpcException) when (ct.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(ct);
-        }
-    }
-
-    private EventStoreDbException Fail(RpcException e, Uri address, string? streamId)
-    {
-        if (e.StatusCode == StatusCode.Unavailable) Rotate(address);
-        return EventStoreDbErrors.Map(e, streamId);
+        throw last is null
+            ? new EventStoreDbUnavailableException($"No EventStoreDB leader was found from {_settings} after {_settings.MaxDiscoverAttempts} attempts.")
+            : EventStoreDbErrors.Map(last, streamId);
     }
 
     private static bool IsOwnCancellation(RpcException e, CancellationToken ct) =>
@@ -133,7 +178,7 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
     public Task<AppendResp> AppendAsync(
         string streamId, Action<AppendReq.Types.Options> expectation, IReadOnlyList<AppendReq.Types.ProposedMessage> messages,
         CancellationToken ct) =>
-        RunAsync(async (client, options) =>
+        RunAsync(async (client, options, _) =>
         {
             using var call = client.Append(options);
             var header = new AppendReq.Types.Options { StreamIdentifier = EventStoreDbEnvelope.Stream(streamId) };
@@ -156,18 +201,18 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
     /// retry on the leader happens before the caller has seen anything. Null reply: the read is already complete.
     /// </summary>
     public Task<ReadCall> ReadAsync(ReadReq request, string? streamId, CancellationToken ct, DateTime? deadline = null) =>
-        RunAsync(async (client, options) =>
+        RunAsync(async (client, options, node) =>
         {
             var call = client.Read(request, deadline is null ? options : options.WithDeadline(deadline.Value));
             try
             {
                 var first = await call.ResponseStream.MoveNext(ct) ? call.ResponseStream.Current : null;
-                return new ReadCall(call, first, streamId, ct);
+                return new ReadCall(call, first, streamId, ct, this, node);
             }
             catch (RpcException e) when (EventStoreDbErrors.IsStreamNotFound(e))
             {
                 call.Dispose();
-                return new ReadCall(null, null, streamId, ct); // the stream does not exist: nothing to read
+                return new ReadCall(null, null, streamId, ct, this, node); // the stream does not exist: nothing to read
             }
             catch
             {
@@ -188,9 +233,12 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
 
 /// <summary>
 /// A started read: its replies in order, the first already received. A failure while reading on is raised
-/// mapped (<see cref="EventStoreDbErrors.Map"/>), the gRPC error as its inner exception.
+/// mapped (<see cref="EventStoreDbErrors.Map"/>), the gRPC error as its inner exception; a transient one (the node
+/// died, or stopped leading) also makes the client find the leader again for the next call.
 /// </summary>
-internal sealed class ReadCall(AsyncServerStreamingCall<ReadResp>? call, ReadResp? first, string? streamId, CancellationToken ct) : IDisposable
+internal sealed class ReadCall(
+    AsyncServerStreamingCall<ReadResp>? call, ReadResp? first, string? streamId, CancellationToken ct, EventStoreDbClient? client = null, Uri? node = null)
+    : IDisposable
 {
     private ReadResp? _first = first;
     private bool _done = first is null;
@@ -217,6 +265,7 @@ internal sealed class ReadCall(AsyncServerStreamingCall<ReadResp>? call, ReadRes
         }
         catch (RpcException e)
         {
+            if (node is not null && EventStoreDbErrors.IsTransient(e)) client?.Forget(node);
             throw EventStoreDbErrors.Map(e, streamId);
         }
     }

@@ -11,9 +11,16 @@ namespace HealthEvents.Infrastructure.EventStoreDb;
 /// Our envelope in an EventStoreDB event. The event's <c>data</c> is our data bytes and its metadata map holds
 /// <c>type</c> (our type) and <c>content-type</c> (application/octet-stream: the server never parses the bytes).
 /// Its <c>custom_metadata</c> is a small UTF-8 JSON wrapper carrying the rest byte-exact, each byte field in
-/// base64: <c>{"he":1,"m":metadata,"p":prevHash,"h":hash,"e":endorsement}</c> (<c>e</c> only when endorsed; its
-/// bytes are the shared endorsement JSON). Version is the stream revision and the id travels as the UUID's
-/// string form. An event without this wrapper was not written by HealthEvents.
+/// base64: <c>{"he":1,"i":eventId,"m":metadata,"p":prevHash,"h":hash,"e":endorsement}</c> (<c>i</c> as the UUID's
+/// 8-4-4-4-12 text; <c>e</c> only when endorsed, its bytes the shared endorsement JSON). Version is the stream
+/// revision. An event without this wrapper was not written by HealthEvents.
+/// <para>
+/// The id EventStoreDB knows the event by is not our event id but <see cref="ServerId"/>, a name-based UUID of the
+/// event's hash and endorsement: EventStoreDB's own idempotence (an append whose ids already follow the expected
+/// revision succeeds without writing) then holds only for byte-identical events at the same place, so a success
+/// always means the stream holds exactly what was sent. Events written before the wrapper carried <c>i</c> are read
+/// with the server's id as theirs.
+/// </para>
 /// </summary>
 internal static class EventStoreDbEnvelope
 {
@@ -22,24 +29,40 @@ internal static class EventStoreDbEnvelope
     public const string OctetStream = "application/octet-stream";
     private const int WrapperVersion = 1;
 
-    /// <summary>The wrapper's fields, decoded.</summary>
-    public sealed record Wrapper(byte[] Metadata, byte[] PrevHash, byte[] Hash, byte[]? Endorsement);
+    private static readonly byte[] ServerIdTag = "healthevents/esdb-event-id/v1"u8.ToArray();
+
+    /// <summary>The wrapper's fields, decoded; <paramref name="EventId"/> is null in events written before it was carried.</summary>
+    public sealed record Wrapper(Guid? EventId, byte[] Metadata, byte[] PrevHash, byte[] Hash, byte[]? Endorsement);
 
     public static AppendReq.Types.ProposedMessage ToProposedMessage(EventEnvelope linked, byte[]? endorsement) => new()
     {
-        Id = new UUID { String = linked.EventId.ToString("D") },
+        Id = new UUID { String = ServerId(linked.Hash, endorsement).ToString("D") },
         Metadata = { [TypeKey] = linked.Type, [ContentTypeKey] = OctetStream },
         Data = UnsafeByteOperations.UnsafeWrap(linked.Data),
-        CustomMetadata = UnsafeByteOperations.UnsafeWrap(EncodeWrapper(linked.Metadata, linked.PrevHash, linked.Hash, endorsement)),
+        CustomMetadata = UnsafeByteOperations.UnsafeWrap(EncodeWrapper(linked.EventId, linked.Metadata, linked.PrevHash, linked.Hash, endorsement)),
     };
 
-    public static byte[] EncodeWrapper(byte[] metadata, byte[] prevHash, byte[] hash, byte[]? endorsement)
+    /// <summary>
+    /// The event's id on the server: a name-based UUID (version 8) of SHA-256 over a fixed tag, the event's hash (which
+    /// covers stream, version, our id, type, data, metadata and the link) and its endorsement bytes.
+    /// </summary>
+    public static Guid ServerId(byte[] hash, byte[]? endorsement)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(128 + (metadata.Length + (endorsement?.Length ?? 0)) * 4 / 3);
+        var name = new byte[ServerIdTag.Length + hash.Length + (endorsement?.Length ?? 0)];
+        ServerIdTag.CopyTo(name, 0);
+        hash.CopyTo(name, ServerIdTag.Length);
+        endorsement?.CopyTo(name, ServerIdTag.Length + hash.Length);
+        return HealthEvents.Application.Commands.DeterministicIds.Named(name);
+    }
+
+    public static byte[] EncodeWrapper(Guid eventId, byte[] metadata, byte[] prevHash, byte[] hash, byte[]? endorsement)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(180 + (metadata.Length + (endorsement?.Length ?? 0)) * 4 / 3);
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
             w.WriteNumber("he", WrapperVersion);
+            w.WriteString("i", eventId.ToString("D"));
             w.WriteBase64String("m", metadata);
             w.WriteBase64String("p", prevHash);
             w.WriteBase64String("h", hash);
@@ -58,6 +81,7 @@ internal static class EventStoreDbEnvelope
             var r = new Utf8JsonReader(customMetadata);
             if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return null;
             int? version = null;
+            Guid? id = null;
             byte[]? m = null, p = null, h = null, e = null;
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
             {
@@ -66,6 +90,7 @@ internal static class EventStoreDbEnvelope
                 switch (name)
                 {
                     case "he" when r.TokenType == JsonTokenType.Number: version = r.GetInt32(); break;
+                    case "i" when r.TokenType == JsonTokenType.String: id = Guid.ParseExact(r.GetString()!, "D"); break;
                     case "m" when r.TokenType == JsonTokenType.String: m = r.GetBytesFromBase64(); break;
                     case "p" when r.TokenType == JsonTokenType.String: p = r.GetBytesFromBase64(); break;
                     case "h" when r.TokenType == JsonTokenType.String: h = r.GetBytesFromBase64(); break;
@@ -73,7 +98,7 @@ internal static class EventStoreDbEnvelope
                     default: r.Skip(); break;
                 }
             }
-            return version == WrapperVersion && m is not null && p is not null && h is not null ? new Wrapper(m, p, h, e) : null;
+            return version == WrapperVersion && m is not null && p is not null && h is not null ? new Wrapper(id, m, p, h, e) : null;
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {
@@ -84,7 +109,7 @@ internal static class EventStoreDbEnvelope
     /// <summary>
     /// Our envelope from a read event, or null when the event is not ours: a stream outside
     /// <paramref name="prefix"/> (the store's names on the server, stripped from the envelope's stream id), a
-    /// system event (stream or type starting with '$'), an event-id claim, or any event without the wrapper.
+    /// system event (stream or type starting with '$'), or any event without the wrapper.
     /// </summary>
     public static EventEnvelope? TryDecode(ReadResp.Types.ReadEvent readEvent, string prefix = "")
     {
@@ -97,7 +122,7 @@ internal static class EventStoreDbEnvelope
         if (!recorded.Metadata.TryGetValue(TypeKey, out var type) || type.StartsWith('$')) return null;
         if (TryDecodeWrapper(recorded.CustomMetadata.Span) is not { } wrapper) return null;
         return new EventEnvelope(
-            EventId: ToGuid(recorded.Id),
+            EventId: wrapper.EventId ?? ToGuid(recorded.Id),
             StreamId: streamId,
             Version: checked((long)recorded.StreamRevision),
             Type: type,
@@ -114,9 +139,8 @@ internal static class EventStoreDbEnvelope
         TryDecode(readEvent, prefix) ?? throw new InvalidDataException(
             $"Stream {streamId} holds an event at revision {readEvent.Event?.StreamRevision} that HealthEvents did not write (no envelope).");
 
-    /// <summary>Streams of our global log: not system streams ('$...'), not the event-id claims.</summary>
-    public static bool IsLogStream(string streamId) =>
-        streamId.Length > 0 && streamId[0] != '$' && !streamId.StartsWith(EventIdClaims.StreamPrefix, StringComparison.Ordinal);
+    /// <summary>Streams of our global log: not system streams ('$...').</summary>
+    public static bool IsLogStream(string streamId) => streamId.Length > 0 && streamId[0] != '$';
 
     /// <summary>
     /// The event's place in $all, (commit, prepare): the commit position of the read (for $all reads) or of the

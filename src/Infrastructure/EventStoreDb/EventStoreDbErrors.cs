@@ -127,6 +127,9 @@ public static class EventStoreDbErrors
                     $"EventStoreDB timed out on {what}; an append may or may not have been written (a retry with the same event ids is safe).", e);
             case StatusCode.Unavailable:
                 return new EventStoreDbUnavailableException($"EventStoreDB is unavailable ({what}).", e);
+            case StatusCode.Internal or StatusCode.Unknown or StatusCode.ResourceExhausted or StatusCode.DataLoss:
+                // A connection torn down with its node (a failover) shows as these: passing, like Unavailable.
+                return new EventStoreDbUnavailableException($"EventStoreDB failed on {what}: {e.StatusCode}; try again.", e);
             default:
                 return new EventStoreDbException(
                     $"EventStoreDB failed on {what}: {e.StatusCode}{(kind is null ? "" : $" ({kind})")}.", e);

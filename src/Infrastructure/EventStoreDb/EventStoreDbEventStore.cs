@@ -19,8 +19,8 @@ public sealed record EventStoreDbStoreOptions
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Names this store's streams on the server: our stream <c>patient-1</c> is the server's <c>{prefix}patient-1</c>
-    /// (event-id claims likewise), and the global log is the streams under the prefix only. Several stores — the
+    /// Names this store's streams on the server: our stream <c>patient-1</c> is the server's <c>{prefix}patient-1</c>,
+    /// and the global log is the streams under the prefix only (the server filters $all by it). Several stores — the
     /// tests' services, say — share one server without seeing each other. Empty (the default): names as they are, and
     /// the global log is every stream HealthEvents wrote. Never starts with '$' (system streams).
     /// </summary>
@@ -30,32 +30,45 @@ public sealed record EventStoreDbStoreOptions
 /// <summary>
 /// The EventStoreDB event store (docs/architecture.md, "The event stores"), speaking the gRPC streams protocol through
 /// Grpc.Net.Client. Each of our streams is an EventStoreDB stream; an event's revision is its version; the
-/// envelope is mapped by <see cref="EventStoreDbEnvelope"/> (data as is, our metadata, hash link and endorsement
-/// in custom metadata, byte-exact).
+/// envelope is mapped by <see cref="EventStoreDbEnvelope"/> (data as is, our id, metadata, hash link and endorsement
+/// in custom metadata, byte-exact; the server's own id for the event is a hash of all that).
 /// <para>
 /// Append: the store is the authority on the hash chain. It takes the stream's head (version, hash) — known for
 /// no-stream, cached from this store's own appends and reads, or read as the stream's last event — links the events
 /// with <see cref="HashChain.Link"/> and appends them with exactly that expected revision, so a concurrent writer
-/// makes it fail rather than break the chain. A wrong expected version becomes <see cref="WrongExpectedVersionException"/>
-/// with the server's actual version; with <see cref="ExpectedVersion.Any"/> the store reads the new head and tries
-/// again (bounded).
+/// makes it fail rather than break the chain.
 /// </para>
 /// <para>
-/// Idempotency, as on PostgreSQL: event ids are claimed store-wide first (<see cref="EventIdClaims"/>); when one was
-/// claimed before by this stream, the append may be a retry, and the stored events are looked up. An exact replay
-/// (same ids in order, same type, data and metadata, right after the expected version, anywhere for Any) returns the
-/// stored events and writes nothing; a partial match is a <see cref="WrongExpectedVersionException"/>, other content
-/// or an id owned by another stream a <see cref="DuplicateEventIdException"/>.
+/// One append per transaction, and still no transaction recorded twice. With no-stream or an exact expected version
+/// and the head known, a transaction costs one round trip: the append. EventStoreDB's idempotence is per stream —
+/// events whose ids already follow the expected revision make the append succeed without writing — and the server ids
+/// are hashes of the whole event (<see cref="EventStoreDbEnvelope.ServerId"/>), so that success means byte-identical
+/// events are stored at that very place: an exact replay, such as an append sent again after its acknowledgement was
+/// lost with its node. When the server answers that the stream is past the expected version (or the cache already
+/// knows it is), the store reads the events that follow the expectation: our ids there in order with the same type,
+/// data and metadata are a replay, and the stored events are returned (their positions included); the first id
+/// there with other content is a <see cref="DuplicateEventIdException"/>; anything else a
+/// <see cref="WrongExpectedVersionException"/> with the actual version. <see cref="ExpectedVersion.Any"/> promises
+/// idempotence wherever in the stream the ids are, so an append with Any reads the stream first (two round trips;
+/// the service never appends with Any).
 /// </para>
 /// <para>
-/// Global log: $all, positions (commit, prepare), skipping system events (stream or type starting with '$'),
-/// event-id claims, and events HealthEvents did not write. EventStoreDB commits in log order, so a reader never
-/// overtakes a transaction that commits later. An append's result carries, on its last event, the $all position the
-/// server's reply names (what read-your-writes waits for); the stream's end read by this store carries it too.
+/// What EventStoreDB cannot see in one round trip is our ids stored in another stream, or earlier in this one
+/// than the expectation — on PostgreSQL a unique index refuses those. The service never proposes them: an event id
+/// names its command and index, a command one request on one stream, and a command whose earlier attempt may have
+/// landed looks for its events before it decides again (<c>CommandExecutor</c>; README "One append per transaction").
 /// </para>
 /// <para>
-/// With <see cref="EventStoreDbStoreOptions.StreamPrefix"/>, every name on the server (streams, claims) is prefixed
-/// and the global log is the prefixed streams only, the prefix stripped: several services share one server apart.
+/// Global log: $all, positions (commit, prepare), read and subscribed with a server-side filter on the stream name
+/// (<see cref="EventStoreDbRequests.OurStreams"/>: the prefix, or every non-system stream), still skipping events
+/// HealthEvents did not write. EventStoreDB commits in log order, so a reader never overtakes a transaction that
+/// commits later. An append's result carries, on its last event, the $all position the server's reply names (what
+/// read-your-writes waits for); the stream's end read by this store carries it too.
+/// </para>
+/// <para>
+/// With <see cref="EventStoreDbStoreOptions.StreamPrefix"/>, every name on the server is prefixed and the global log
+/// is the prefixed streams only, the prefix stripped: several services share one server apart. A cluster is found and
+/// followed by <see cref="EventStoreDbClient"/> (gossip, not-leader answers, rediscovery when a node dies).
 /// </para>
 /// </summary>
 public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
@@ -64,12 +77,12 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     public bool StreamsCanHideLoggedEvents => true;
 
     private const int MaxAnyAttempts = 100;
-    private const ulong ReadAllMinBatch = 64;
 
     private readonly EventStoreDbClient _client;
     private readonly EventStoreDbStoreOptions _options;
     private readonly StreamHeads _heads = new();
     private readonly string _prefix;
+    private readonly ReadReq.Types.Options.Types.FilterOptions _ourStreams;
 
     public EventStoreDbEventStore(EventStoreDbSettings settings, EventStoreDbStoreOptions? options = null)
         : this(new EventStoreDbClient(settings), options)
@@ -82,13 +95,17 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         _options = options ?? new EventStoreDbStoreOptions();
         _prefix = _options.StreamPrefix ?? "";
         if (_prefix.StartsWith('$')) throw new ArgumentException("A stream prefix never starts with '$' (system streams).", nameof(options));
+        _ourStreams = EventStoreDbRequests.OurStreams(_prefix);
     }
 
     /// <summary>The server's name of our stream <paramref name="streamId"/>.</summary>
     private string OnServer(string streamId) => _prefix + streamId;
 
-    /// <summary>The node the store talks to now (the leader, once one redirected it).</summary>
+    /// <summary>The node the store talks to now (the leader, once found).</summary>
     public Uri CurrentNode => _client.Current;
+
+    /// <summary>Server round trips this store has made (appends, reads, gossip; retries included): what the tests count.</summary>
+    public long ServerCalls => _client.Calls;
 
     public ValueTask DisposeAsync() => _client.DisposeAsync();
 
@@ -100,48 +117,106 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     {
         Validate(streamId, events);
         var endorsementBytes = endorsement?.ToJson();
+        return expected.IsAny
+            ? await AppendAnywhereAsync(streamId, events, endorsement, endorsementBytes, ct)
+            : await AppendAfterAsync(streamId, expected, events, endorsement, endorsementBytes, ct);
+    }
 
-        var claimedBefore = await EventIdClaims.ClaimAsync(_client, _prefix, streamId, events.Select(e => e.EventId), ct);
-        if (claimedBefore.Count > 0 && await TryReplayAsync(streamId, expected, events, claimedBefore, ct) is { } replay)
-            return replay;
-
-        // A head from the cache may be behind: only a head read from the server may fail the expectation.
+    /// <summary>No-stream or exactly a version: with the head known, one append (see the class).</summary>
+    private async Task<AppendResult> AppendAfterAsync(
+        string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
+        TransactionEndorsement? endorsement, byte[]? endorsementBytes, CancellationToken ct)
+    {
+        var last = expected.Value; // -1 for no-stream
+        // The cache is never ahead of the stream, only behind: a cached head before the expectation is read again.
         var head = expected.IsNoStream ? StreamHead.None : _heads.Get(streamId);
-        var fresh = expected.IsNoStream;
-        for (var attempt = 1; ; attempt++)
-        {
-            if (head is null || (!fresh && !expected.IsMetBy(head.Version)))
-            {
-                head = await ReadHeadAsync(streamId, ct);
-                fresh = true;
-            }
-            if (!expected.IsMetBy(head.Version)) throw new WrongExpectedVersionException(streamId, expected, head.Version);
+        if (head is null || head.Version < last) head = await ReadHeadAsync(streamId, ct);
+        if (head.Version > last) return await AlreadyStoredAsync(streamId, expected, events, head.Version, ct);
+        if (head.Version < last) throw new WrongExpectedVersionException(streamId, expected, head.Version);
 
-            var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
-            var messages = linked.Select(e => EventStoreDbEnvelope.ToProposedMessage(e, endorsementBytes)).ToArray();
-            var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), messages, ct);
-            switch (reply.ResultCase)
+        var linked = HashChain.Link(streamId, last, head.Hash, events, endorsement);
+        var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(last), Messages(linked, endorsementBytes), ct);
+        switch (reply.ResultCase)
+        {
+            case AppendResp.ResultOneofCase.Success:
+                return Stored(linked, reply.Success);
+            case AppendResp.ResultOneofCase.WrongExpectedVersion:
+                _heads.Forget(streamId);
+                var actual = EventStoreDbErrors.ActualLastVersion(reply.WrongExpectedVersion) ?? (await ReadHeadAsync(streamId, ct)).Version;
+                if (actual > last) return await AlreadyStoredAsync(streamId, expected, events, actual, ct);
+                throw new WrongExpectedVersionException(streamId, expected, actual);
+            default:
+                throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");
+        }
+    }
+
+    /// <summary>
+    /// The stream is past the expectation (at <paramref name="actual"/>): the events right after it are read. Ours
+    /// there, in order and with the same content, are a replay (the stored events are returned); anything else is a
+    /// conflict.
+    /// </summary>
+    private async Task<AppendResult> AlreadyStoredAsync(
+        string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, long actual, CancellationToken ct)
+    {
+        var stored = new Dictionary<Guid, EventEnvelope>();
+        var request = EventStoreDbRequests.ReadStream(OnServer(streamId), (ulong)(expected.Value + 1), forwards: true, count: (ulong)events.Count);
+        using (var read = await _client.ReadAsync(request, streamId, ct))
+        {
+            while (await read.NextAsync() is { } reply)
             {
-                case AppendResp.ResultOneofCase.Success:
-                    // The reply's position is the last event's place in $all: what read-your-writes waits for.
-                    var stored = linked.ToArray();
-                    stored[^1] = stored[^1] with { Position = EventStoreDbEnvelope.PositionOf(reply.Success) };
-                    _heads.Remember(stored[^1]);
-                    return new AppendResult(stored);
-                case AppendResp.ResultOneofCase.WrongExpectedVersion:
-                    _heads.Forget(streamId);
-                    var actual = EventStoreDbErrors.ActualLastVersion(reply.WrongExpectedVersion);
-                    // Someone appended first. Not Any: the stream is not where the caller expected, so say where it is.
-                    if (!expected.IsAny && actual is { } a && !expected.IsMetBy(a)) throw new WrongExpectedVersionException(streamId, expected, a);
-                    if (attempt >= MaxAnyAttempts)
-                        throw new InvalidOperationException($"Append to stream {streamId} lost {attempt} races in a row.");
-                    head = null;
-                    fresh = false;
-                    break;
-                default:
-                    throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");
+                if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
+                var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+                stored.TryAdd(e.EventId, e);
             }
         }
+        return StreamHeads.Replay(streamId, expected, events, stored, actual);
+    }
+
+    /// <summary>
+    /// Any: the stream is read first (the ids may be anywhere in it); none of ours there, the events are appended
+    /// after the head the read found, again after each lost race (bounded).
+    /// </summary>
+    private async Task<AppendResult> AppendAnywhereAsync(
+        string streamId, IReadOnlyList<ProposedEvent> events, TransactionEndorsement? endorsement, byte[]? endorsementBytes, CancellationToken ct)
+    {
+        var ids = events.Select(e => e.EventId).ToHashSet();
+        for (var attempt = 1; ; attempt++)
+        {
+            var stored = new Dictionary<Guid, EventEnvelope>();
+            var head = StreamHead.None;
+            using (var read = await _client.ReadAsync(
+                       EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: long.MaxValue), streamId, ct))
+            {
+                while (await read.NextAsync() is { } reply)
+                {
+                    if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
+                    var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+                    if (head.Version < 0) head = new StreamHead(e.Version, e.Hash);
+                    if (ids.Contains(e.EventId)) stored.TryAdd(e.EventId, e);
+                }
+            }
+            if (stored.Count > 0) return StreamHeads.Replay(streamId, ExpectedVersion.Any, events, stored, head.Version);
+
+            var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
+            var appended = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct);
+            if (appended.ResultCase == AppendResp.ResultOneofCase.Success) return Stored(linked, appended.Success);
+            if (appended.ResultCase != AppendResp.ResultOneofCase.WrongExpectedVersion)
+                throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");
+            _heads.Forget(streamId);
+            if (attempt >= MaxAnyAttempts) throw new InvalidOperationException($"Append to stream {streamId} lost {attempt} races in a row.");
+        }
+    }
+
+    private static AppendReq.Types.ProposedMessage[] Messages(IReadOnlyList<EventEnvelope> linked, byte[]? endorsementBytes) =>
+        linked.Select(e => EventStoreDbEnvelope.ToProposedMessage(e, endorsementBytes)).ToArray();
+
+    /// <summary>The append landed: the linked events, the last carrying the reply's position (what read-your-writes waits for).</summary>
+    private AppendResult Stored(IReadOnlyList<EventEnvelope> linked, AppendResp.Types.Success success)
+    {
+        var stored = linked.ToArray();
+        stored[^1] = stored[^1] with { Position = EventStoreDbEnvelope.PositionOf(success) };
+        _heads.Remember(stored[^1]);
+        return new AppendResult(stored);
     }
 
     private static Action<AppendReq.Types.Options> ExpectRevision(long lastVersion) => lastVersion < 0
@@ -152,34 +227,9 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     {
         AppendValidation.Validate(streamId, events);
         if (!EventStoreDbEnvelope.IsLogStream(streamId))
-            throw new ArgumentException($"Stream {streamId} is reserved (system streams start with '$'; '{EventIdClaims.StreamPrefix}' is the id claims').", nameof(streamId));
+            throw new ArgumentException($"Stream {streamId} is reserved (system streams start with '$').", nameof(streamId));
         if (events.FirstOrDefault(e => e.Type.StartsWith('$')) is { } reserved)
             throw new ArgumentException($"Event type {reserved.Type} is reserved (starts with '$').", nameof(events));
-    }
-
-    /// <summary>
-    /// Some ids were claimed by this stream before: finds them in the stream (reading back from its end, stopping
-    /// once all are found). None stored: the claims were left by an append that did not land, and this one goes
-    /// ahead. Otherwise the stored events if this is an exact replay, else a conflict.
-    /// </summary>
-    private async Task<AppendResult?> TryReplayAsync(
-        string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, HashSet<Guid> claimedBefore, CancellationToken ct)
-    {
-        var missing = new HashSet<Guid>(claimedBefore);
-        var stored = new Dictionary<Guid, EventEnvelope>();
-        long lastVersion = -1;
-        using (var read = await _client.ReadAsync(
-                   EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: long.MaxValue), streamId, ct))
-        {
-            while (missing.Count > 0 && await read.NextAsync() is { } reply)
-            {
-                if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-                var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
-                if (lastVersion < 0) lastVersion = e.Version;
-                if (missing.Remove(e.EventId)) stored[e.EventId] = e;
-            }
-        }
-        return stored.Count == 0 ? null : StreamHeads.Replay(streamId, expected, events, stored, lastVersion);
     }
 
     private async Task<StreamHead> ReadHeadAsync(string streamId, CancellationToken ct) =>
@@ -194,8 +244,12 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         var request = EventStoreDbRequests.ReadStream(OnServer(streamId), (ulong)Math.Max(0, fromVersion), forwards: true, count: long.MaxValue);
         using var read = await _client.ReadAsync(request, streamId, ct);
         while (await read.NextAsync() is { } reply)
-            if (reply.ContentCase == ReadResp.ContentOneofCase.Event)
-                yield return EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+        {
+            if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
+            var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+            _heads.Remember(e); // a read to the end leaves the head known: the command path's next append needs no read
+            yield return e;
+        }
     }
 
     public async Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default)
@@ -216,9 +270,10 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// Our events of $all strictly after <paramref name="after"/>. The server reads from a position inclusively,
-    /// so the event at it is skipped; so are events not ours, and the read goes on past them until
-    /// <paramref name="maxCount"/> events are found or the log ends.
+    /// Our events of $all strictly after <paramref name="after"/>, through the server-side filter. The server reads
+    /// from a position inclusively, so the event at it is skipped; so are events that pass the filter but are not
+    /// ours (no envelope), and the read goes on past them until <paramref name="maxCount"/> events are found or the
+    /// log ends.
     /// </summary>
     public async Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default)
     {
@@ -227,10 +282,10 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         var cursor = after;
         while (true)
         {
-            var count = Math.Max((ulong)(maxCount - result.Count) + 1, ReadAllMinBatch);
+            var count = (ulong)(maxCount - result.Count) + 1;
             ulong raw = 0;
             GlobalPosition? lastRaw = null;
-            using (var read = await _client.ReadAsync(EventStoreDbRequests.ReadAll(cursor, count), null, ct))
+            using (var read = await _client.ReadAsync(EventStoreDbRequests.ReadAll(cursor, count, _ourStreams), null, ct))
             {
                 while (await read.NextAsync() is { } reply)
                 {
@@ -252,11 +307,14 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     // ---------------------------------------------------------------- subscription
 
     /// <summary>
-    /// A catch-up subscription on $all: the server sends history from the position, then live events. When the
-    /// call drops (the node restarts, the connection breaks, a leader change), it subscribes again from the last
-    /// position it saw — the server re-sends from there inclusively, so events at or before it are skipped — after a
-    /// delay that doubles per failed attempt (reset by each delivered event). Refusals (access denied) end it with
-    /// the error; cancellation with <see cref="OperationCanceledException"/>.
+    /// A catch-up subscription on $all through the server-side filter: the server sends our streams' history from the
+    /// position, then live events, and checkpoints — how far it has looked, filtered-out events included — which
+    /// move the resume position on too. When the call drops (the node restarts, the connection breaks, a leader
+    /// change), the client finds the leader again and the subscription resumes from the last position it saw — the
+    /// server re-sends from there inclusively, so events at or before it are skipped — after a delay that doubles per
+    /// failed attempt (reset by each delivered event). Every node of a cluster holds the same log at the same
+    /// positions, so a subscription resumed on the new leader neither skips nor repeats. Refusals (access denied) end
+    /// it with the error; cancellation with <see cref="OperationCanceledException"/>.
     /// </summary>
     public async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(
         GlobalPosition? after, [EnumeratorCancellation] CancellationToken ct = default)
@@ -269,7 +327,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             ReadCall? read = null;
             try
             {
-                read = await _client.ReadAsync(EventStoreDbRequests.SubscribeAll(last), null, ct);
+                read = await _client.ReadAsync(EventStoreDbRequests.SubscribeAll(last, _ourStreams), null, ct);
             }
             catch (EventStoreDbException unreachable) when (IsTransient(unreachable))
             {
@@ -291,7 +349,13 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
                             break; // dropped: resume from the last position seen
                         }
                         if (reply is null) break; // the server ended it: subscribe again
-                        if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue; // confirmation, checkpoint, caught up...
+                        if (reply.ContentCase == ReadResp.ContentOneofCase.Checkpoint)
+                        {
+                            var checkpoint = new GlobalPosition(reply.Checkpoint.CommitPosition, reply.Checkpoint.PreparePosition);
+                            if (last is null || checkpoint > last) last = checkpoint;
+                            continue;
+                        }
+                        if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue; // confirmation, caught up...
                         if (EventStoreDbEnvelope.PositionOf(reply.Event) is not { } position) continue;
                         if (last is { } l && position <= l) continue;
                         last = position;
@@ -331,6 +395,25 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The cluster as gossip reports it (members with their state, the leader), asked of the current node and else
+    /// of the connection string's hosts, within <see cref="EventStoreDbStoreOptions.HealthTimeout"/>; null when no
+    /// node answers. A single node reports itself.
+    /// </summary>
+    public async Task<EventStoreDbCluster?> ReadClusterAsync(CancellationToken ct = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_options.HealthTimeout);
+        try
+        {
+            return await _client.ReadClusterAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return null;
         }
     }
 }

@@ -4,9 +4,31 @@ using Options = HealthEvents.Infrastructure.EventStoreDb.Protocol.ReadReq.Types.
 
 namespace HealthEvents.Infrastructure.EventStoreDb;
 
-/// <summary>The read requests the adapter sends: no link resolution, no server-side filter, ids as strings.</summary>
+/// <summary>
+/// The read requests the adapter sends: no link resolution, ids as strings; reads and subscriptions of $all carry a
+/// server-side filter on the stream name (<see cref="OurStreams"/>), so the server sends only our streams' events.
+/// </summary>
 internal static class EventStoreDbRequests
 {
+    /// <summary>
+    /// Events a filtered subscription looks at between two checkpoints (its progress through events filtered out),
+    /// so a resumed subscription starts near where it left off even after a long run of other services' events.
+    /// </summary>
+    public const uint CheckpointWindow = 128;
+
+    /// <summary>
+    /// The store's streams in $all: those starting with <paramref name="prefix"/>, or — without a prefix — every
+    /// stream not starting with '$' (the regular expression <c>^[^$]</c>), which leaves out system streams.
+    /// </summary>
+    public static Options.Types.FilterOptions OurStreams(string prefix) => new()
+    {
+        StreamIdentifier = prefix.Length > 0
+            ? new Options.Types.FilterOptions.Types.Expression { Prefix = { prefix } }
+            : new Options.Types.FilterOptions.Types.Expression { Regex = "^[^$]" },
+        Max = CheckpointWindow,
+        CheckpointIntervalMultiplier = 1,
+    };
+
     /// <summary>Read <paramref name="count"/> events of a stream from a revision (null: from the end, backwards).</summary>
     public static ReadReq ReadStream(string streamId, ulong? fromRevision, bool forwards, ulong count)
     {
@@ -20,12 +42,13 @@ internal static class EventStoreDbRequests
         return new ReadReq { Options = options };
     }
 
-    /// <summary>Read $all forwards from <paramref name="from"/> (inclusive; null: the start), <paramref name="count"/> events.</summary>
-    public static ReadReq ReadAll(GlobalPosition? from, ulong count)
+    /// <summary>Read $all forwards from <paramref name="from"/> (inclusive; null: the start): <paramref name="count"/> events that pass <paramref name="filter"/>.</summary>
+    public static ReadReq ReadAll(GlobalPosition? from, ulong count, Options.Types.FilterOptions filter)
     {
         var options = Common(forwards: true);
         options.All = All(from);
         options.Count = count;
+        options.Filter = filter;
         return new ReadReq { Options = options };
     }
 
@@ -38,12 +61,13 @@ internal static class EventStoreDbRequests
         return new ReadReq { Options = options };
     }
 
-    /// <summary>A catch-up subscription to $all from <paramref name="from"/> (null: the start).</summary>
-    public static ReadReq SubscribeAll(GlobalPosition? from)
+    /// <summary>A catch-up subscription to $all from <paramref name="from"/> (null: the start): the events that pass <paramref name="filter"/>, and checkpoints.</summary>
+    public static ReadReq SubscribeAll(GlobalPosition? from, Options.Types.FilterOptions filter)
     {
         var options = Common(forwards: true);
         options.All = All(from);
         options.Subscription = new Options.Types.SubscriptionOptions();
+        options.Filter = filter;
         return new ReadReq { Options = options };
     }
 

@@ -4,16 +4,35 @@ namespace HealthEvents.Infrastructure.EventStoreDb;
 
 /// <summary>
 /// Where and how to reach EventStoreDB, from a connection string in its usual form:
-/// <c>esdb://[user:password@]host[:port][,host[:port]...][/][?tls=false&amp;tlsVerifyCert=false]</c>
-/// (<c>esdb+discover://</c> is accepted too: its hosts are tried in turn, and a follower's not-leader answer
-/// leads to the leader; there is no gossip discovery). The port defaults to 2113 and TLS to on, as in
-/// EventStoreDB's own clients; <c>tls=false</c> speaks plaintext HTTP/2 (the server's insecure mode).
-/// Other settings of the official clients are accepted and ignored.
+/// <c>esdb://[user:password@]host[:port][,host[:port]...][/][?tls=false&amp;tlsVerifyCert=false]</c>.
+/// The port defaults to 2113 and TLS to on, as in EventStoreDB's own clients; <c>tls=false</c> speaks plaintext
+/// HTTP/2 (the server's insecure mode).
+/// <para>
+/// Cluster: several hosts, or <c>esdb+discover://</c>, make the hosts gossip seeds — the adapter asks them for the
+/// cluster's members and talks to the leader (<see cref="Discover"/>). One host without <c>+discover</c> is used as
+/// it is (a single node; a follower's not-leader answer still leads to the leader). Discovery settings carry the
+/// official clients' names: <c>maxDiscoverAttempts</c> (rounds of asking the seeds, default 20),
+/// <c>discoveryInterval</c> (milliseconds between rounds, default 500) and <c>gossipTimeout</c> (milliseconds per
+/// gossip request, default 3000). Together they bound how long a call waits out an election before it fails as
+/// unavailable (by default 10 s). Other settings of the official clients are accepted and ignored.
+/// </para>
 /// </summary>
 public sealed record EventStoreDbSettings(
     IReadOnlyList<DnsEndPoint> Hosts, bool UseTls, bool VerifyServerCertificate, string? UserName, string? Password)
 {
     public const int DefaultPort = 2113;
+
+    /// <summary>Whether the hosts are gossip seeds of a cluster (several hosts, or the <c>+discover</c> scheme).</summary>
+    public bool Discover { get; init; } = Hosts.Count > 1;
+
+    /// <summary>How many rounds a call spends finding a reachable leader before it gives up (at least 1).</summary>
+    public int MaxDiscoverAttempts { get; init; } = 20;
+
+    /// <summary>The pause between two rounds of discovery (and between retries of a call whose node failed).</summary>
+    public TimeSpan DiscoveryInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long one gossip request may take (a hung node must not stall discovery).</summary>
+    public TimeSpan GossipTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>The gRPC address of <paramref name="host"/>: http:// without TLS, https:// with it.</summary>
     public Uri AddressOf(DnsEndPoint host) => new UriBuilder(UseTls ? "https" : "http", host.Host, host.Port).Uri;
@@ -50,16 +69,28 @@ public sealed record EventStoreDbSettings(
         if (hosts.Count == 0) throw new FormatException("An EventStoreDB connection string names at least one host.");
 
         bool tls = true, verify = true;
+        var settings = new EventStoreDbSettings(hosts, tls, verify, user, password);
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=');
             var key = (eq < 0 ? pair : pair[..eq]).Trim();
             var value = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]).Trim();
-            if (key.Equals("tls", StringComparison.OrdinalIgnoreCase)) tls = ParseBool(key, value);
-            else if (key.Equals("tlsVerifyCert", StringComparison.OrdinalIgnoreCase)) verify = ParseBool(key, value);
+            if (Is(key, "tls")) tls = ParseBool(key, value);
+            else if (Is(key, "tlsVerifyCert")) verify = ParseBool(key, value);
+            else if (Is(key, "maxDiscoverAttempts")) settings = settings with { MaxDiscoverAttempts = ParseCount(key, value) };
+            else if (Is(key, "discoveryInterval")) settings = settings with { DiscoveryInterval = ParseMilliseconds(key, value) };
+            else if (Is(key, "gossipTimeout")) settings = settings with { GossipTimeout = ParseMilliseconds(key, value) };
         }
-        return new EventStoreDbSettings(hosts, tls, verify, user, password);
+        return settings with { UseTls = tls, VerifyServerCertificate = verify, Discover = hosts.Count > 1 || scheme.EndsWith("+discover", StringComparison.Ordinal) };
     }
+
+    private static bool Is(string key, string name) => key.Equals(name, StringComparison.OrdinalIgnoreCase);
+
+    private static int ParseCount(string key, string value) =>
+        int.TryParse(value, out var n) && n >= 1 ? n : throw new FormatException($"'{key}' in an EventStoreDB connection string is a whole number of at least 1.");
+
+    private static TimeSpan ParseMilliseconds(string key, string value) =>
+        int.TryParse(value, out var ms) && ms >= 1 ? TimeSpan.FromMilliseconds(ms) : throw new FormatException($"'{key}' in an EventStoreDB connection string is a number of milliseconds (at least 1).");
 
     private static DnsEndPoint ParseHost(string part)
     {

@@ -5,8 +5,10 @@ using NpgsqlTypes;
 namespace HealthEvents.Infrastructure.Postgres;
 
 /// <summary>
-/// Idempotency keys in <c>he_idempotency</c> (PostgreSQL, beside the data keys): a claim inserts a pending row, or finds
-/// the one there; the finished response replaces it. Rows older than a day are removed when keys are claimed.
+/// Idempotency keys in <c>he_idempotency</c> (PostgreSQL, beside the data keys): a claim inserts a pending row with a
+/// random nonce, or finds the one there; the finished response completes it. A failed attempt marks its row released
+/// instead of removing it, and a retry takes a released or lapsed row over with its nonce, as a later attempt of the
+/// same command. Rows older than a day are removed when keys are claimed.
 /// </summary>
 public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIdempotencyStore
 {
@@ -14,8 +16,8 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
 
     /// <summary>
     /// How long a claim without an answer holds its key: a node that crashed mid-request never answers, and its client's
-    /// retry must not be told "in progress" for a day. Past this the key can be claimed again (the command id is the
-    /// same, so a command that did land is not recorded twice).
+    /// retry must not be told "in progress" for a day. Past this the key can be claimed again, as a later attempt of the
+    /// same command (same nonce, same command id), so a command that did land is not recorded twice.
     /// </summary>
     public static readonly TimeSpan PendingLease = TimeSpan.FromSeconds(30);
 
@@ -34,18 +36,29 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
                 body         bytea       NULL,
                 created_at   timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (caller, key)
-            )
+            );
+            ALTER TABLE he_idempotency
+                ADD COLUMN IF NOT EXISTS nonce      uuid        NOT NULL DEFAULT gen_random_uuid(),
+                ADD COLUMN IF NOT EXISTS claimed_at timestamptz NOT NULL DEFAULT now(),
+                ADD COLUMN IF NOT EXISTS released   boolean     NOT NULL DEFAULT false;
             """, conn, tx)) await cmd.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
     }
 
     public async Task<IdempotencyClaim> ClaimAsync(string caller, Guid key, byte[] fingerprint, CancellationToken ct)
     {
+        // Both data-changing parts see the table as it was before the statement: a fresh insert leaves nothing to take
+        // over. Two retries racing for one released row: the second's update re-checks the row the first changed, and
+        // finds it held.
         await using var cmd = dataSource.CreateCommand("""
-            DELETE FROM he_idempotency WHERE created_at < now() - @retention OR (status IS NULL AND created_at < now() - @lease);
-            WITH claimed AS (INSERT INTO he_idempotency (caller, key, fingerprint) VALUES (@caller, @key, @fingerprint)
-                             ON CONFLICT (caller, key) DO NOTHING RETURNING true AS claimed)
-            SELECT (SELECT claimed FROM claimed), fingerprint, status, content_type, body
+            DELETE FROM he_idempotency WHERE created_at < now() - @retention;
+            WITH fresh AS (INSERT INTO he_idempotency (caller, key, fingerprint) VALUES (@caller, @key, @fingerprint)
+                           ON CONFLICT (caller, key) DO NOTHING RETURNING nonce),
+                 taken AS (UPDATE he_idempotency SET claimed_at = now(), released = false
+                           WHERE caller = @caller AND key = @key AND fingerprint = @fingerprint AND status IS NULL
+                             AND (released OR claimed_at < now() - @lease)
+                           RETURNING nonce)
+            SELECT (SELECT nonce FROM fresh), (SELECT nonce FROM taken), fingerprint, status, content_type, body
             FROM (SELECT 1) one LEFT JOIN he_idempotency ON caller = @caller AND key = @key
             """);
         cmd.Parameters.Add(new NpgsqlParameter<string>("caller", NpgsqlDbType.Text) { TypedValue = caller });
@@ -55,12 +68,13 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
         cmd.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", NpgsqlDbType.Interval) { TypedValue = PendingLease });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        // The statement sees the table as it was before its own insert: a fresh claim shows as "claimed" and no row.
-        if (!reader.IsDBNull(0)) return new IdempotencyClaim.Claimed();
-        if (reader.IsDBNull(1)) return new IdempotencyClaim.InProgress(); // claimed and released by another request meanwhile
-        if (!reader.GetFieldValue<byte[]>(1).AsSpan().SequenceEqual(fingerprint)) return new IdempotencyClaim.Mismatch();
-        if (reader.IsDBNull(2)) return new IdempotencyClaim.InProgress();
-        return new IdempotencyClaim.Replay(reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<byte[]>(4));
+        // The statement sees the table as it was before its own insert: a fresh claim shows as its nonce and no row.
+        if (!reader.IsDBNull(0)) return new IdempotencyClaim.Claimed(reader.GetGuid(0), EarlierAttempt: false);
+        if (!reader.IsDBNull(1)) return new IdempotencyClaim.Claimed(reader.GetGuid(1), EarlierAttempt: true);
+        if (reader.IsDBNull(2)) return new IdempotencyClaim.InProgress(); // removed (expired) by another request meanwhile
+        if (!reader.GetFieldValue<byte[]>(2).AsSpan().SequenceEqual(fingerprint)) return new IdempotencyClaim.Mismatch();
+        if (reader.IsDBNull(3)) return new IdempotencyClaim.InProgress();
+        return new IdempotencyClaim.Replay(reader.GetInt32(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<byte[]>(5));
     }
 
     public async Task CompleteAsync(string caller, Guid key, byte[] fingerprint, int status, string? contentType, byte[] body, CancellationToken ct)
@@ -84,7 +98,7 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
 
     public async Task ReleaseAsync(string caller, Guid key, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("DELETE FROM he_idempotency WHERE caller = @caller AND key = @key AND status IS NULL");
+        await using var cmd = dataSource.CreateCommand("UPDATE he_idempotency SET released = true WHERE caller = @caller AND key = @key AND status IS NULL");
         cmd.Parameters.Add(new NpgsqlParameter<string>("caller", NpgsqlDbType.Text) { TypedValue = caller });
         cmd.Parameters.Add(new NpgsqlParameter<Guid>("key", NpgsqlDbType.Uuid) { TypedValue = key });
         await cmd.ExecuteNonQueryAsync(ct);

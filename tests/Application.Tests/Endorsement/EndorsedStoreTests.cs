@@ -77,7 +77,7 @@ public sealed class EndorsedStoreTests : IAsyncLifetime
             EndorsementChecker = await CheckerAsync(), PageSize = 3, ProgressInterval = 5, Progress = progress.Add,
         });
 
-        Assert.True(whole.Verified, string.Join("; ", whole.BrokenStreams.SelectMany(s => s.Problems)));
+        Assert.True(whole.Verified, string.Join("; ", whole.Problems));
         Assert.Equal((17L, 4L), (whole.Events, whole.Streams));
         Assert.Equal([5L, 10L, 15L, 17L], progress.Select(p => p.Events));
         Assert.Equal(4, progress[^1].Streams);
@@ -187,7 +187,7 @@ public sealed class EndorsedStoreTests : IAsyncLifetime
         Assert.Equal((17L, 4L, 2L), (report.Events, report.Streams, report.BrokenStreamCount));
         Assert.Equal(
             [(_a, 5L, VerificationCodes.HashMismatch), (_b, 1L, VerificationCodes.BadSignature), (_b, 1L, VerificationCodes.PolicyNotMet)],
-            report.BrokenStreams.SelectMany(s => s.Problems).Select(p => (p.StreamId, p.Version, p.Code)).OrderBy(p => p.Item1 == _a ? 0 : 1));
+            report.Problems.Select(p => (p.StreamId, p.Version, p.Code)).OrderBy(p => p.Item1 == _a ? 0 : 1));
         Assert.Equal(5, report.BrokenStreams.Single(s => s.StreamId == _a).FirstBrokenVersion);
         Assert.Equal(1, report.BrokenStreams.Single(s => s.StreamId == _b).FirstBrokenVersion);
     }

@@ -27,6 +27,13 @@ public abstract class StoreUnderTest : IAsyncDisposable
     public virtual GlobalPosition? LogOrigin => null;
 
     /// <summary>
+    /// Whether the store refuses event ids already stored in another stream (PostgreSQL: a unique index). EventStoreDB
+    /// sees ids per stream only and would need a lookup per append to see them elsewhere; the service never proposes
+    /// them (CommandExecutor), so that store does not pay for it.
+    /// </summary>
+    public virtual bool RefusesIdsOfOtherStreams => true;
+
+    /// <summary>
     /// An append whose transaction stays open for <paramref name="holdFor"/> before it commits (PostgreSQL: it takes
     /// its transaction id early and commits late). Adapters without such a notion just append late.
     /// </summary>

@@ -15,10 +15,8 @@ public sealed class EventStoreDbCallTests
     private static ProposedEvent NewEvent(string data = "{\"n\":1}") =>
         new(Guid.NewGuid(), "RecordEntryAdded", Encoding.UTF8.GetBytes(data), "{\"actor\":\"p-1\"}"u8.ToArray());
 
-    private static bool IsClaim(string stream) => stream.StartsWith("he-event-id-", StringComparison.Ordinal);
-
     [Fact]
-    public async Task An_append_claims_its_ids_then_appends_linked_events_with_the_exact_expected_revision()
+    public async Task An_append_is_one_call_of_linked_events_with_the_exact_expected_revision()
     {
         var calls = new ScriptedCalls();
         await using var store = calls.Store();
@@ -26,22 +24,23 @@ public sealed class EventStoreDbCallTests
 
         var result = await store.AppendAsync("patient-1", ExpectedVersion.NoStream, events);
 
-        var claims = calls.Appends.Where(a => IsClaim(a.Stream)).ToList();
-        Assert.Equal(events.Select(e => $"he-event-id-{e.EventId:D}").Order(), claims.Select(c => c.Stream).Order());
-        Assert.All(claims, c => Assert.Equal(AppendReq.Types.Options.ExpectedStreamRevisionOneofCase.NoStream, c.Options.ExpectedStreamRevisionCase));
-        Assert.All(claims, c => Assert.Equal("patient-1", c.Events.Single().Data.ToStringUtf8()));
-
-        var append = calls.Appends.Single(a => a.Stream == "patient-1");
+        var append = Assert.Single(calls.Appends);
+        Assert.Empty(calls.Reads);
+        Assert.Equal("patient-1", append.Stream);
         Assert.Equal(AppendReq.Types.Options.ExpectedStreamRevisionOneofCase.NoStream, append.Options.ExpectedStreamRevisionCase);
-        Assert.Equal(events.Select(e => e.EventId.ToString("D")), append.Events.Select(m => m.Id.String));
+        // the server knows each event by a hash of all of it; our id travels in the envelope
+        Assert.Equal(result.Events.Select(e => EventStoreDbEnvelope.ServerId(e.Hash, null).ToString("D")), append.Events.Select(m => m.Id.String));
+        Assert.Equal(events.Select(e => (Guid?)e.EventId), append.Events.Select(m => EventStoreDbEnvelope.TryDecodeWrapper(m.CustomMetadata.Span)?.EventId));
         Assert.Equal(events.Select(e => e.Data), append.Events.Select(m => m.Data.ToByteArray()));
         Assert.Equal([0L, 1L], result.Events.Select(e => e.Version));
-        Assert.All(calls.Appends, a => Assert.Equal("true", a.Headers.GetValue("requires-leader")));
+        Assert.Equal("true", append.Headers.GetValue("requires-leader"));
+        Assert.Equal(1, store.ServerCalls);
 
         // the head is known now: the next append needs no read and expects revision 1
         await store.AppendAsync("patient-1", ExpectedVersion.Exactly(1), [NewEvent()]);
         Assert.Empty(calls.Reads);
-        Assert.Equal(1UL, calls.Appends.Last(a => a.Stream == "patient-1").Options.Revision);
+        Assert.Equal(1UL, calls.Appends.Last().Options.Revision);
+        Assert.Equal(2, store.ServerCalls);
     }
 
     /// <summary>
@@ -55,7 +54,6 @@ public sealed class EventStoreDbCallTests
         AppendReq.Types.ProposedMessage? last = null;
         calls.OnAppend = a =>
         {
-            if (IsClaim(a.Stream)) return ScriptedCalls.Success(0);
             last = a.Events[^1];
             return new AppendResp { Success = new AppendResp.Types.Success
             {
@@ -81,9 +79,8 @@ public sealed class EventStoreDbCallTests
     {
         var calls = new ScriptedCalls
         {
-            OnAppend = a => IsClaim(a.Stream)
-                ? ScriptedCalls.Success(0)
-                : new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 4, ExpectedNoStream = new Empty() } },
+            OnAppend = _ => new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 4, ExpectedNoStream = new Empty() } },
+            OnRead = r => [StoredAt(r, 0)], // another transaction's event right after the expectation
         };
         await using var store = calls.Store();
 
@@ -95,14 +92,14 @@ public sealed class EventStoreDbCallTests
     }
 
     [Fact]
-    public async Task Any_rereads_the_head_and_appends_again_after_losing_a_race()
+    public async Task Any_reads_the_stream_and_appends_after_its_head_again_after_losing_a_race()
     {
         var heads = new Queue<ulong>([2, 5]);
         var attempts = 0;
         var calls = new ScriptedCalls
         {
-            OnAppend = a => IsClaim(a.Stream) ? ScriptedCalls.Success(0)
-                : ++attempts == 1 ? new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 5, ExpectedRevision = 2 } }
+            OnAppend = _ => ++attempts == 1
+                ? new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 5, ExpectedRevision = 2 } }
                 : ScriptedCalls.Success(6),
         };
         calls.OnRead = r => HeadAt(r, heads.Dequeue());
@@ -111,14 +108,14 @@ public sealed class EventStoreDbCallTests
         var result = await store.AppendAsync("patient-1", ExpectedVersion.Any, [NewEvent()]);
 
         Assert.Equal(6, result.LastVersion);
-        Assert.Equal([2UL, 5UL], calls.Appends.Where(a => a.Stream == "patient-1").Select(a => a.Options.Revision));
+        Assert.Equal([2UL, 5UL], calls.Appends.Select(a => a.Options.Revision));
+        Assert.All(calls.Reads, r => Assert.Equal((ulong)long.MaxValue, r.Request.Options.Count)); // the whole stream: the ids may be anywhere
     }
 
-    /// <summary>A backwards read of one from the end of the stream: its last event at <paramref name="revision"/>.</summary>
+    /// <summary>A backwards read from the end of the stream: its last event at <paramref name="revision"/>.</summary>
     private static IEnumerable<ReadResp> HeadAt(ScriptedCalls.ReadCallSeen read, ulong revision)
     {
         Assert.Equal(ReadReq.Types.Options.Types.ReadDirection.Backwards, read.Request.Options.ReadDirection);
-        Assert.Equal(1UL, read.Request.Options.Count);
         Assert.Equal(ReadReq.Types.Options.Types.UUIDOption.ContentOneofCase.String, read.Request.Options.UuidOption.ContentCase);
         var stream = read.Request.Options.Stream.StreamIdentifier.StreamName.ToStringUtf8();
         var linked = HealthEvents.Application.Ledger.HashChain.Link(stream, (long)revision - 1, new byte[32], [NewEvent()], null)[0];
@@ -141,9 +138,8 @@ public sealed class EventStoreDbCallTests
 
         Assert.Equal(0, result.LastVersion);
         Assert.Equal(new Uri("http://node-b:2114"), store.CurrentNode);
-        var onLeader = calls.Appends.Where(a => a.Node.Host == "node-b").ToList();
-        Assert.Contains(onLeader, a => a.Stream == "patient-1" && a.Events.Single().Id.String == e.EventId.ToString("D"));
-        Assert.Contains(onLeader, a => IsClaim(a.Stream));
+        var onLeader = Assert.Single(calls.Appends, a => a.Node.Host == "node-b");
+        Assert.Equal(calls.Appends.Single(a => a.Node.Host == "node-a").Events.Single(), onLeader.Events.Single()); // the same bytes
 
         // later calls go to the leader directly
         var before = calls.Appends.Count(a => a.Node.Host == "node-a");
@@ -152,24 +148,24 @@ public sealed class EventStoreDbCallTests
     }
 
     [Fact]
-    public async Task Not_leader_again_on_the_named_leader_is_an_error_not_a_loop()
+    public async Task Nodes_naming_each_other_as_leader_end_in_an_error_not_a_loop()
     {
         var calls = new ScriptedCalls
         {
             OnAppend = a => throw ScriptedCalls.Error(StatusCode.NotFound,
                 ("exception", "not-leader"), ("leader-endpoint-host", a.Node.Host == "node-a" ? "node-b" : "node-a"), ("leader-endpoint-port", "2113")),
         };
-        await using var store = calls.Store("esdb://node-a:2113?tls=false");
+        await using var store = calls.Store("esdb://node-a:2113?tls=false&maxDiscoverAttempts=4&discoveryInterval=1");
 
         await Assert.ThrowsAsync<EventStoreDbNotLeaderException>(() => store.AppendAsync("patient-1", ExpectedVersion.NoStream, [NewEvent()]));
-        Assert.Equal(2, calls.Appends.Count);
+        Assert.Equal(4, calls.Appends.Count);
     }
 
     [Fact]
     public async Task Deleted_stream_access_denied_and_oversized_appends_raise_clear_errors()
     {
         var failure = ScriptedCalls.Error(StatusCode.FailedPrecondition, ("exception", "stream-deleted"));
-        var calls = new ScriptedCalls { OnAppend = a => IsClaim(a.Stream) ? ScriptedCalls.Success(0) : throw failure };
+        var calls = new ScriptedCalls { OnAppend = _ => throw failure };
         await using var store = calls.Store();
         var secret = NewEvent("{\"diagnosis\":\"very private\"}");
 
@@ -189,36 +185,51 @@ public sealed class EventStoreDbCallTests
         Assert.Contains("patient-9", denied.Message);
     }
 
+    /// <summary>
+    /// The server says the stream is past the expectation: the events right after it are read. Ours there with the
+    /// same bytes are a replay (the stored events, positions included); ours with other bytes a duplicate id; another
+    /// transaction's a wrong expected version. Nothing is appended again.
+    /// </summary>
     [Fact]
-    public async Task An_id_claimed_by_another_stream_is_refused_before_anything_is_written_to_this_one()
+    public async Task Past_the_expectation_the_events_after_it_decide_replay_duplicate_or_conflict()
     {
         var e = NewEvent();
+        AppendReq.Types.ProposedMessage? sent = null;
         var calls = new ScriptedCalls
         {
-            OnAppend = a => IsClaim(a.Stream)
-                ? new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 0, ExpectedNoStream = new Empty() } }
-                : ScriptedCalls.Success(0),
-            OnRead = r => [Claim(r, owner: "patient-other")],
+            OnAppend = a =>
+            {
+                sent ??= a.Events[0];
+                return new AppendResp { WrongExpectedVersion = new AppendResp.Types.WrongExpectedVersion { CurrentRevision = 3, ExpectedNoStream = new Empty() } };
+            },
+        };
+        calls.OnRead = r =>
+        {
+            Assert.Equal(0UL, r.Request.Options.Stream.Revision); // right after the expectation
+            Assert.Equal(1UL, r.Request.Options.Count);
+            return [ScriptedCalls.Recorded(sent!, "patient-1", 0, position: 640)];
         };
         await using var store = calls.Store();
 
-        var ex = await Assert.ThrowsAsync<DuplicateEventIdException>(() => store.AppendAsync("patient-1", ExpectedVersion.NoStream, [e]));
+        var replay = await store.AppendAsync("patient-1", ExpectedVersion.NoStream, [e]);
+        Assert.Equal(e.EventId, Assert.Single(replay.Events).EventId);
+        Assert.Equal(new GlobalPosition(640, 640), replay.Events[0].Position);
 
-        Assert.Equal(e.EventId, ex.EventId);
-        Assert.DoesNotContain(calls.Appends, a => a.Stream == "patient-1");
+        var duplicate = await Assert.ThrowsAsync<DuplicateEventIdException>(
+            () => store.AppendAsync("patient-1", ExpectedVersion.NoStream, [e with { Data = "{\"n\":9}"u8.ToArray() }]));
+        Assert.Equal(e.EventId, duplicate.EventId);
+
+        var conflict = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => store.AppendAsync("patient-1", ExpectedVersion.NoStream, [NewEvent()]));
+        Assert.Equal(3, conflict.ActualLastVersion);
+        Assert.Equal(3, calls.Appends.Count);
     }
 
-    private static ReadResp Claim(ScriptedCalls.ReadCallSeen read, string owner)
+    /// <summary>An event of another transaction stored at <paramref name="revision"/> of the stream read.</summary>
+    private static ReadResp StoredAt(ScriptedCalls.ReadCallSeen read, ulong revision)
     {
         var stream = read.Request.Options.Stream.StreamIdentifier.StreamName.ToStringUtf8();
-        Assert.StartsWith("he-event-id-", stream);
-        var message = new AppendReq.Types.ProposedMessage
-        {
-            Id = new UUID { String = Guid.NewGuid().ToString() },
-            Metadata = { ["type"] = "HealthEventsEventIdClaimed", ["content-type"] = "application/octet-stream" },
-            Data = Google.Protobuf.ByteString.CopyFromUtf8(owner),
-        };
-        return ScriptedCalls.Recorded(message, stream, 0, null);
+        var linked = HealthEvents.Application.Ledger.HashChain.Link(stream, (long)revision - 1, new byte[32], [NewEvent()], null)[0];
+        return ScriptedCalls.Recorded(EventStoreDbEnvelope.ToProposedMessage(linked, null), stream, revision, null);
     }
 
     // ------------------------------------------------------------------ global log
@@ -252,6 +263,8 @@ public sealed class EventStoreDbCallTests
         Assert.Equal(log.Skip(1).Select(l => l.Envelope.EventId), after.Select(e => e.EventId));
         Assert.Equal(log[1].Envelope.EventId, Assert.Single(one).EventId);
         Assert.Equal(ReadReq.Types.Options.Types.ReadDirection.Forwards, calls.Reads.Last().Request.Options.ReadDirection);
+        // the server filters: every stream not starting with '$' (no prefix here)
+        Assert.All(calls.Reads, r => Assert.Equal("^[^$]", r.Request.Options.Filter.StreamIdentifier.Regex));
     }
 
     [Fact]
@@ -339,5 +352,98 @@ public sealed class EventStoreDbCallTests
         calls.OnRead = _ => Replies(null, (ReadResp?)null); // never answers
         await using var slow = calls.Store(options: new EventStoreDbStoreOptions { HealthTimeout = TimeSpan.FromMilliseconds(100) });
         Assert.False(await slow.IsHealthyAsync());
+    }
+
+    /// <summary>
+    /// A filtered subscription's checkpoints say how far the server has looked; a subscription dropped after one resumes
+    /// from it, not from its last event, and asks for the store's streams only (its prefix).
+    /// </summary>
+    [Fact]
+    public async Task A_subscription_resumes_after_the_last_checkpoint_and_filters_by_the_prefix()
+    {
+        var log = LogEvents(100, 400).Select(l =>
+        {
+            var reply = l.Reply.Clone(); // on the server, the store's streams carry its prefix
+            reply.Event.Event.StreamIdentifier = EventStoreDbEnvelope.Stream("t1-" + l.Envelope.StreamId);
+            return (Reply: reply, l.Envelope);
+        }).ToList();
+        var subscriptions = 0;
+        var calls = new ScriptedCalls
+        {
+            OnRead = r => ++subscriptions == 1
+                ? Replies(null, log[0].Reply, new ReadResp { Checkpoint = new ReadResp.Types.Checkpoint { CommitPosition = 350, PreparePosition = 350 } }, Drop(StatusCode.Unavailable))
+                : Replies(r.Request.Options.All.Position.CommitPosition, log[1].Reply, null),
+        };
+        await using var store = calls.Store(options: new EventStoreDbStoreOptions { ReconnectDelay = TimeSpan.FromMilliseconds(5), StreamPrefix = "t1-" });
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+
+        var received = new List<EventEnvelope>();
+        await foreach (var e in store.SubscribeAllAsync(null, cts.Token))
+        {
+            received.Add(e);
+            if (received.Count == 2) break;
+        }
+
+        Assert.Equal(log.Select(l => l.Envelope.EventId), received.Select(e => e.EventId));
+        Assert.All(received, e => Assert.StartsWith("patient-", e.StreamId));
+        var requests = calls.Reads.Select(r => r.Request.Options).ToList();
+        Assert.Equal(350UL, requests[1].All.Position.CommitPosition);
+        Assert.All(requests, o => Assert.Equal(["t1-"], o.Filter.StreamIdentifier.Prefix));
+    }
+
+    // ------------------------------------------------------------------ cluster
+
+    private const MemberInfo.Types.VNodeState Leader = MemberInfo.Types.VNodeState.Leader;
+    private const MemberInfo.Types.VNodeState Follower = MemberInfo.Types.VNodeState.Follower;
+    private const MemberInfo.Types.VNodeState Lost = MemberInfo.Types.VNodeState.Unknown;
+
+    /// <summary>
+    /// Seeds' gossip names the leader, even one the connection string does not list; when the leader dies mid-append,
+    /// the client finds the new one and sends the append again byte for byte with the same expected revision (what
+    /// makes a lost acknowledgement harmless: EventStoreDB treats it as the same write).
+    /// </summary>
+    [Fact]
+    public async Task Gossip_leads_to_the_leader_and_a_dead_leaders_append_is_sent_again_to_the_next()
+    {
+        var leader = "node-c";
+        var calls = new ScriptedCalls
+        {
+            OnGossip = node => node.Host == "node-a"
+                ? throw ScriptedCalls.Error(StatusCode.Unavailable) // a seed that is down
+                : ScriptedCalls.Cluster(("node-a", 2113, Lost), ("node-b", 2113, leader == "node-b" ? Leader : Follower), ("node-c", 2113, leader == "node-c" ? Leader : Lost)),
+        };
+        calls.OnAppend = a => a.Node.Host == leader ? ScriptedCalls.Success((ulong)calls.Appends.Count(x => x.Node.Host == leader) - 1)
+            : throw ScriptedCalls.Error(StatusCode.Unavailable);
+        await using var store = calls.Store("esdb://node-a:2113,node-b:2113?tls=false&discoveryInterval=1");
+
+        await store.AppendAsync("patient-1", ExpectedVersion.NoStream, [NewEvent()]);
+        Assert.Equal(new Uri("http://node-c:2113"), store.CurrentNode);
+
+        leader = "node-b"; // node-c dies; node-b is elected
+        var second = await store.AppendAsync("patient-1", ExpectedVersion.Exactly(0), [NewEvent()]);
+
+        Assert.Equal(1, second.LastVersion);
+        Assert.Equal(new Uri("http://node-b:2113"), store.CurrentNode);
+        var tries = calls.Appends.Skip(1).ToList();
+        Assert.Equal(["node-c", "node-b"], tries.Select(a => a.Node.Host));
+        Assert.Equal(tries[0].Events, tries[1].Events);
+        Assert.All(tries, a => Assert.Equal(0UL, a.Options.Revision));
+    }
+
+    [Fact]
+    public async Task Without_a_leader_a_call_waits_out_its_attempts_and_fails_as_unavailable()
+    {
+        var calls = new ScriptedCalls { OnGossip = _ => ScriptedCalls.Cluster(("node-a", 2113, Follower), ("node-b", 2113, Follower)) };
+        await using var store = calls.Store("esdb://node-a:2113,node-b:2113?tls=false&maxDiscoverAttempts=3&discoveryInterval=1");
+
+        await Assert.ThrowsAsync<EventStoreDbUnavailableException>(() => store.AppendAsync("patient-1", ExpectedVersion.NoStream, [NewEvent()]));
+        Assert.Empty(calls.Appends);
+        Assert.True(calls.Gossips.Count >= 3);
+
+        var cluster = await store.ReadClusterAsync();
+        Assert.NotNull(cluster);
+        Assert.Null(cluster.Leader);
+        Assert.Equal(["node-a:2113", "node-b:2113"], cluster.Members.Select(m => m.Endpoint));
+        Assert.All(cluster.Members, m => Assert.Equal("Follower", m.State));
     }
 }

@@ -15,6 +15,59 @@ public sealed class EventStoreDbSubscriptionTests() : SubscriptionConformance(ne
 
 public sealed class EventStoreDbIdempotencyTests() : IdempotencyConformance(new EventStoreDbUnderTest());
 
+/// <summary>What one append costs on EventStoreDB, counted by the adapter (<see cref="EventStoreDbEventStore.ServerCalls"/>).</summary>
+public sealed class EventStoreDbRoundTripTests() : EventStoreConformance(new EventStoreDbUnderTest())
+{
+    private async Task<EventStoreDbEventStore> NewEventStoreDbAsync() => (EventStoreDbEventStore)await NewStoreAsync();
+
+    /// <summary>
+    /// One append per transaction: with the stream's head known (after this store's own append, or its read of the
+    /// stream as the command path does before deciding), an append with no-stream or the exact expected version is one
+    /// server round trip — no claim, no read. An append sent again after its acknowledgement was lost (the same
+    /// events and expectation, by a store still believing the old head) is one round trip too, and writes nothing.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_transaction_costs_one_round_trip_once_the_head_is_known()
+    {
+        var store = await NewEventStoreDbAsync();
+        var stream = NewStreamId();
+
+        async Task<(AppendResult Result, long RoundTrips)> Append(EventStoreDbEventStore s, ExpectedVersion expected, ProposedEvent[] events)
+        {
+            var before = s.ServerCalls;
+            var result = await s.AppendAsync(stream, expected, events);
+            return (result, s.ServerCalls - before);
+        }
+
+        var (first, trips) = await Append(store, ExpectedVersion.NoStream, NewEvents(2));
+        Assert.Equal(1, trips);
+        var last = first.LastVersion;
+        for (var i = 0; i < 5; i++)
+        {
+            (var next, trips) = await Append(store, ExpectedVersion.Exactly(last), NewEvents(1 + i % 3));
+            Assert.Equal(1, trips);
+            last = next.LastVersion;
+        }
+
+        // The command path on another node: read the stream to decide, then append after what it read.
+        var node = await NewEventStoreDbAsync();
+        var read = await ReadStreamAsync(node, stream);
+        (var decided, trips) = await Append(node, ExpectedVersion.Exactly(read[^1].Version), NewEvents(3));
+        Assert.Equal(1, trips);
+
+        // `node` appends again; the acknowledgement "is lost": `retrier`, which saw the same head, sends the same events.
+        var retrier = await NewEventStoreDbAsync();
+        await ReadStreamAsync(retrier, stream);
+        var events = NewEvents(2);
+        var (landed, _) = await Append(node, ExpectedVersion.Exactly(decided.LastVersion), events);
+        (var replayed, trips) = await Append(retrier, ExpectedVersion.Exactly(decided.LastVersion), events);
+        Assert.Equal(1, trips);
+        Assert.Equal(landed.TransactionHash, replayed.TransactionHash);
+        Assert.Equal(landed.Events[^1].Position, replayed.Events[^1].Position);
+        Assert.Equal(landed.LastVersion + 1, (await ReadStreamAsync(store, stream)).Count);
+    }
+}
+
 /// <summary>
 /// EventStoreDB under the suite: the server <c>HEALTHEVENTS_ESDB</c> names (for example
 /// <c>esdb://127.0.0.1:2113?tls=false</c>, see docker-compose.yml). Without it every test reports Skipped with the
@@ -31,6 +84,7 @@ public sealed class EventStoreDbUnderTest : StoreUnderTest
     private bool _originTaken;
 
     public override bool OwnsWholeLog => false;
+    public override bool RefusesIdsOfOtherStreams => false;
     public override string StreamPrefix => _prefix;
     public override GlobalPosition? LogOrigin => _origin;
 

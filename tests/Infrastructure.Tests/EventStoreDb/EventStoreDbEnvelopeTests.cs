@@ -65,7 +65,8 @@ public sealed class EventStoreDbEnvelopeTests
 
         var m = EventStoreDbEnvelope.ToProposedMessage(e, null);
 
-        Assert.Equal(e.EventId.ToString("D"), m.Id.String);
+        Assert.Equal(EventStoreDbEnvelope.ServerId(e.Hash, null).ToString("D"), m.Id.String);
+        Assert.Equal(e.EventId, EventStoreDbEnvelope.TryDecodeWrapper(m.CustomMetadata.Span)?.EventId);
         Assert.Equal("RecordEntryAdded", m.Metadata["type"]);
         Assert.Equal("application/octet-stream", m.Metadata["content-type"]);
         Assert.Equal(e.Data, m.Data.ToByteArray());
@@ -75,16 +76,49 @@ public sealed class EventStoreDbEnvelopeTests
         Assert.Null(EventStoreDbEnvelope.TryDecode(ThroughTheWire(e, null, 5))!.Endorsement);
     }
 
+    /// <summary>
+    /// EventStoreDB's idempotence compares server ids: they must differ whenever anything stored differs (so only a
+    /// byte-identical event at the same place counts as already written) and be equal for the very same event.
+    /// </summary>
     [Fact]
-    public void System_events_claims_and_events_without_our_envelope_are_not_ours()
+    public void The_server_id_names_the_whole_event_and_its_endorsement()
+    {
+        var endorsement = Endorsement.ToJson();
+        var e = Linked(("RecordEntryAdded", "{}"u8.ToArray(), "{}"u8.ToArray()))[0];
+        var sameIdOtherBytes = HashChain.Link("patient-1", 2, Enumerable.Repeat((byte)7, 32).ToArray(),
+            [new ProposedEvent(e.EventId, e.Type, "{\"x\":1}"u8.ToArray(), e.Metadata)], null)[0];
+        var sameBytesElsewhere = HashChain.Link("patient-1", 5, Enumerable.Repeat((byte)7, 32).ToArray(),
+            [new ProposedEvent(e.EventId, e.Type, e.Data, e.Metadata)], null)[0];
+
+        Assert.Equal(EventStoreDbEnvelope.ServerId(e.Hash, endorsement), EventStoreDbEnvelope.ServerId(e.Hash.ToArray(), endorsement.ToArray()));
+        Assert.NotEqual(EventStoreDbEnvelope.ServerId(e.Hash, endorsement), EventStoreDbEnvelope.ServerId(e.Hash, null));
+        Assert.NotEqual(EventStoreDbEnvelope.ServerId(e.Hash, null), EventStoreDbEnvelope.ServerId(sameIdOtherBytes.Hash, null));
+        Assert.NotEqual(EventStoreDbEnvelope.ServerId(e.Hash, null), EventStoreDbEnvelope.ServerId(sameBytesElsewhere.Hash, null));
+    }
+
+    [Fact]
+    public void An_event_written_before_the_wrapper_carried_our_id_is_read_with_the_servers()
+    {
+        var e = Linked(("RecordEntryAdded", "{}"u8.ToArray(), "{}"u8.ToArray()))[0];
+        var older = ThroughTheWire(e, null, 10);
+        older.Event.CustomMetadata = ByteString.CopyFrom(System.Text.Encoding.UTF8.GetBytes(
+            $"{{\"he\":1,\"m\":\"{Convert.ToBase64String(e.Metadata)}\",\"p\":\"{Convert.ToBase64String(e.PrevHash)}\",\"h\":\"{Convert.ToBase64String(e.Hash)}\"}}"));
+        older.Event.Id = new UUID { String = e.EventId.ToString("D") };
+
+        Assert.Equal(e.EventId, EventStoreDbEnvelope.TryDecode(older)?.EventId);
+    }
+
+    [Fact]
+    public void System_events_and_events_without_our_envelope_are_not_ours()
     {
         var e = Linked(("RecordEntryAdded", "{}"u8.ToArray(), "{}"u8.ToArray()))[0];
         var ours = ThroughTheWire(e, null, 10);
         Assert.NotNull(EventStoreDbEnvelope.TryDecode(ours));
 
         Assert.Null(EventStoreDbEnvelope.TryDecode(ScriptedCalls.SystemEvent(20).Event));
-        var claim = ours.Clone();
+        var claim = ours.Clone(); // what an older adapter wrote to claim an event id: no envelope
         claim.Event.StreamIdentifier = EventStoreDbEnvelope.Stream("he-event-id-" + Guid.NewGuid());
+        claim.Event.CustomMetadata = ByteString.Empty;
         Assert.Null(EventStoreDbEnvelope.TryDecode(claim));
         var foreign = ours.Clone();
         foreign.Event.CustomMetadata = ByteString.CopyFromUtf8("{\"$correlationId\":\"x\"}");

@@ -6,7 +6,7 @@ namespace HealthEvents.Infrastructure.Tests.EventStoreDb;
 
 /// <summary>
 /// Stores with different stream prefixes share one real server (HEALTHEVENTS_ESDB) as if each had it alone: the same
-/// stream ids, event ids claimed apart, and a global log of their own. This is how the service's end-to-end tests run on
+/// stream ids and event ids apart, and a global log of their own. This is how the service's end-to-end tests run on
 /// one EventStoreDB node side by side.
 /// </summary>
 public sealed class EventStoreDbStreamPrefixTests : IAsyncLifetime
@@ -50,9 +50,10 @@ public sealed class EventStoreDbStreamPrefixTests : IAsyncLifetime
         Assert.All(logA, e => Assert.Equal("network", e.StreamId)); // the prefix never shows
         Assert.Equal(inB.Events.Select(e => e.EventId), logB.Select(e => e.EventId));
 
-        // A retry inside one store is still idempotent, and an id is still refused in another stream of it.
+        // A retry inside one store is still idempotent, and the same id with other bytes is refused there.
         Assert.Equal(inB.TransactionHash, (await b.AppendAsync("network", ExpectedVersion.NoStream, [shared])).TransactionHash);
-        await Assert.ThrowsAsync<DuplicateEventIdException>(() => b.AppendAsync("ledger", ExpectedVersion.NoStream, [shared]));
+        await Assert.ThrowsAsync<DuplicateEventIdException>(() => b.AppendAsync("network", ExpectedVersion.NoStream, [shared with { Data = "{}"u8.ToArray() }]));
+        Assert.Equal(0, (await b.ReadLastAsync("network"))?.Version);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

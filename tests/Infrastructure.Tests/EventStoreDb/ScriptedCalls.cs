@@ -22,8 +22,27 @@ internal sealed class ScriptedCalls
     /// <summary>The replies of a read; a null reply means "nothing more until cancelled" (a live subscription); it may throw mid-way.</summary>
     public Func<ReadCallSeen, IEnumerable<ReadResp?>> OnRead { get; set; } = _ => [];
 
+    /// <summary>Answers a gossip request to a node (or throws an <see cref="RpcException"/>: the node is away).</summary>
+    public Func<Uri, ClusterInfo> OnGossip { get; set; } = node => throw Error(StatusCode.Unimplemented);
+
     public ConcurrentQueue<AppendCall> Appends { get; } = new();
     public ConcurrentQueue<ReadCallSeen> Reads { get; } = new();
+    public ConcurrentQueue<Uri> Gossips { get; } = new();
+
+    /// <summary>A gossip answer: each member as (host, port, state), alive unless its state is Unknown.</summary>
+    public static ClusterInfo Cluster(params (string Host, int Port, MemberInfo.Types.VNodeState State)[] members)
+    {
+        var info = new ClusterInfo();
+        foreach (var (host, port, state) in members)
+            info.Members.Add(new MemberInfo
+            {
+                InstanceId = new UUID { String = Guid.NewGuid().ToString() },
+                State = state,
+                IsAlive = state != MemberInfo.Types.VNodeState.Unknown,
+                HttpEndPoint = new EndPoint { Address = host, Port = (uint)port },
+            });
+        return info;
+    }
 
     public EventStoreDbEventStore Store(string connectionString = "esdb://node-a:2113?tls=false", EventStoreDbStoreOptions? options = null) =>
         new(new EventStoreDbClient(EventStoreDbSettings.Parse(connectionString), node => new Invoker(node, this)), options);
@@ -107,8 +126,13 @@ internal sealed class ScriptedCalls
         public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
             throw new NotSupportedException();
 
-        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
-            throw new NotSupportedException();
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+        {
+            if (method.FullName != "/event_store.client.gossip.Gossip/Read") throw new NotSupportedException(method.FullName);
+            script.Gossips.Enqueue(node);
+            var response = Task.Run(() => (TResponse)(object)script.OnGossip(node));
+            return new AsyncUnaryCall<TResponse>(response, Task.FromResult(new Metadata()), () => Status.DefaultSuccess, () => [], () => { });
+        }
 
         public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
             throw new NotSupportedException();

@@ -15,6 +15,14 @@ public sealed class ConsentProjection() : PatientView(ProjectionName, typeof(Con
             case ConsentGranted g:
                 session.Store(ConsentDocument.Granted(patientId, g, e.Metadata.OccurredAt));
                 break;
+            case ConsentNarrowed n:
+                if (await session.LoadAsync<ConsentDocument>(n.ConsentId, ct) is { } narrowed)
+                    session.Store(narrowed with
+                    {
+                        Categories = n.Categories, Purposes = n.Purposes, Actions = n.Actions, ValidUntil = n.ValidUntil,
+                        NarrowedAt = e.Metadata.OccurredAt,
+                    });
+                break;
             case ConsentRevoked r:
                 if (await session.LoadAsync<ConsentDocument>(r.ConsentId, ct) is { RevokedAt: null } consent)
                     session.Store(consent with { RevokedAt = e.Metadata.OccurredAt });

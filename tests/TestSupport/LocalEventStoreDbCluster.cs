@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace HealthEvents.TestSupport;
+
+/// <summary>
+/// A real EventStoreDB cluster of a test's own, from the distribution in <c>../shared/eventstoredb</c> (or the folder
+/// <c>HEALTHEVENTS_ESDB_DIST</c> names): <c>start.sh --cluster N</c> on free loopback ports, its pid files and logs in a
+/// run folder private to this instance (<c>ESDB_RUN_ROOT</c>), so stopping it — all of it when disposed, or one node
+/// for a failover — touches no other run's nodes. The election settings are widened for busy machines
+/// (<see cref="ElectionArguments"/>).
+/// <para>
+/// <see cref="Supervise"/> plays the process supervisor a production cluster runs under (systemd, or docker's
+/// restart policy): EventStoreDB 22.10 ends a node whose log holds writes the new leader never got ("offline
+/// truncation") and counts on being started again. A node that exits without being stopped on purpose is started
+/// again with the very command line start.sh gave it; being in memory, it comes back empty and catches up from the
+/// leader.
+/// </para>
+/// </summary>
+public sealed class LocalEventStoreDbCluster : IAsyncDisposable
+{
+    public const string DistributionVariable = "HEALTHEVENTS_ESDB_DIST";
+
+    /// <summary>
+    /// Passed through <c>ESDB_EXTRA_ARGS</c>: heartbeats and gossip that tolerate a node starved of CPU for a couple of
+    /// seconds (defaults: 700 ms heartbeat timeout, 2.5 s gossip timeout, 1 s election timeout), so two busy cores do not
+    /// make elections flap. A stopped node still drops its connections at once, which is how its death is seen.
+    /// </summary>
+    public const string ElectionArguments =
+        "--int-tcp-heartbeat-interval=1000 --int-tcp-heartbeat-timeout=4000 --gossip-interval-ms=1000 --gossip-timeout-ms=5000 --leader-election-timeout-ms=3000";
+
+    private readonly string _distribution;
+    private readonly string _runRoot;
+    private readonly Dictionary<int, string[]> _commands = [];
+    private readonly ConcurrentDictionary<int, bool> _stoppedOnPurpose = new();
+    private readonly CancellationTokenSource _supervision = new();
+    private Task _supervisor = Task.CompletedTask;
+
+    private LocalEventStoreDbCluster(string distribution, string runRoot, int port, string connectionString, int nodes)
+    {
+        _distribution = distribution;
+        _runRoot = runRoot;
+        Port = port;
+        ConnectionString = connectionString;
+        NodePorts = Enumerable.Range(port, nodes).ToList();
+    }
+
+    /// <summary>The first node's port (the others follow it).</summary>
+    public int Port { get; }
+
+    public IReadOnlyList<int> NodePorts { get; }
+
+    /// <summary>What the supervisor did: a line per node restarted, with the end of its log before it exited.</summary>
+    public ConcurrentQueue<string> Incidents { get; } = new();
+
+    private string RunFolder => Path.Combine(_runRoot, $"eventstoredb-{Port}");
+    private string PidFile(int node) => Path.Combine(RunFolder, $"node-{node}.pid");
+
+    /// <summary>esdb://127.0.0.1:P,127.0.0.1:P+1,...?tls=false</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>The distribution folder holding start.sh, or null (with the reason) when there is none here.</summary>
+    public static string? FindDistribution(out string reason)
+    {
+        var configured = Environment.GetEnvironmentVariable(DistributionVariable);
+        var folder = configured is { Length: > 0 } ? configured : RepositorySibling("shared", "eventstoredb");
+        if (folder is not null && File.Exists(Path.Combine(folder, "start.sh")))
+        {
+            reason = "";
+            return Path.GetFullPath(folder);
+        }
+        reason = $"no EventStoreDB distribution here (../shared/eventstoredb/start.sh, or {DistributionVariable}): no cluster to test against";
+        return null;
+    }
+
+    /// <summary>Starts <paramref name="nodes"/> nodes and waits until a leader is elected (start.sh's own check).</summary>
+    public static async Task<LocalEventStoreDbCluster> StartAsync(string distribution, int nodes = 3)
+    {
+        var runRoot = Path.Combine(Path.GetTempPath(), "he-esdb-cluster-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(runRoot);
+        var (code, output, errors) = await RunAsync(distribution, runRoot, "start.sh", "--cluster", nodes.ToString());
+        var connectionString = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim();
+        var port = Directory.GetDirectories(runRoot, "eventstoredb-*").Select(d => int.Parse(Path.GetFileName(d)["eventstoredb-".Length..])).FirstOrDefault();
+        var cluster = new LocalEventStoreDbCluster(distribution, runRoot, port, connectionString ?? "", nodes);
+        if (code != 0 || connectionString is null || !connectionString.StartsWith("esdb://", StringComparison.Ordinal))
+        {
+            await cluster.DisposeAsync();
+            throw new InvalidOperationException($"The EventStoreDB cluster did not start (exit {code}): {errors}");
+        }
+        foreach (var node in cluster.NodePorts)
+            cluster._commands[node] = File.ReadAllText($"/proc/{cluster.PidOf(node)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        return cluster;
+    }
+
+    /// <summary>From now until disposed, starts again (checking every half second) each node that exited without <see cref="StopNodeAsync"/>.</summary>
+    public void Supervise() => _supervisor = SuperviseAsync(_supervision.Token);
+
+    private async Task SuperviseAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                foreach (var node in NodePorts.Where(n => !_stoppedOnPurpose.ContainsKey(n) && !IsRunning(PidOf(n))))
+                {
+                    Incidents.Enqueue($"node {node} exited by itself and was started again; its log ended:\n{LogTail(node, 8)}");
+                    await RestartAsync(node);
+                }
+                await Task.Delay(500, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    private int PidOf(int node) => int.TryParse(File.Exists(PidFile(node)) ? File.ReadAllText(PidFile(node)).Trim() : "", out var pid) ? pid : 0;
+
+    /// <summary>Alive and not a zombie (a zombie's command line is empty).</summary>
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            return pid > 0 && File.ReadAllText($"/proc/{pid}/cmdline").Length > 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // gone
+        }
+    }
+
+    /// <summary>As start.sh starts a node: in a session of its own, its output appended to its log, its pid recorded for stop.sh.</summary>
+    private async Task RestartAsync(int node)
+    {
+        var psi = new ProcessStartInfo("bash") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("setsid \"$@\" >>\"$LOG\" 2>&1 </dev/null & echo $! >\"$PIDFILE\"");
+        psi.ArgumentList.Add("bash");
+        foreach (var a in _commands[node]) psi.ArgumentList.Add(a);
+        psi.Environment["LOG"] = Path.Combine(RunFolder, $"node-{node}.log");
+        psi.Environment["PIDFILE"] = PidFile(node);
+        using var process = Process.Start(psi)!;
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>Stops one node (SIGTERM, then SIGKILL after 10 s): a failover when it leads.</summary>
+    public async Task StopNodeAsync(int nodePort)
+    {
+        _stoppedOnPurpose[nodePort] = true;
+        var (code, _, errors) = await RunAsync(_distribution, _runRoot, "stop.sh", "--port", Port.ToString(), "--node", nodePort.ToString());
+        if (code != 0) throw new InvalidOperationException($"stop.sh --node {nodePort} failed (exit {code}): {errors}");
+    }
+
+    /// <summary>The tail of a node's log, for a failing test's message.</summary>
+    public string LogTail(int nodePort, int lines = 20)
+    {
+        var log = Path.Combine(RunFolder, $"node-{nodePort}.log");
+        return File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(lines)) : "(no log)";
+    }
+
+    /// <summary>Stops every node this instance started (by their recorded pids) and removes the run folder.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _supervision.CancelAsync(); // first: nothing may start a node again while they are stopped
+        await _supervisor;
+        _supervision.Dispose();
+        if (Port > 0) await RunAsync(_distribution, _runRoot, "stop.sh", "--port", Port.ToString());
+        try { Directory.Delete(_runRoot, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    private static async Task<(int Code, string Output, string Errors)> RunAsync(string distribution, string runRoot, string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(distribution, script));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["ESDB_RUN_ROOT"] = runRoot;
+        psi.Environment["ESDB_EXTRA_ARGS"] = ElectionArguments;
+        psi.Environment["ESDB_START_TIMEOUT"] = "240"; // generous: a busy machine starts three nodes slowly
+        using var process = Process.Start(psi)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await errors);
+    }
+
+    /// <summary>A folder beside the repository (the folder holding HealthEvents.sln), or null.</summary>
+    private static string? RepositorySibling(params string[] parts)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "HealthEvents.sln")))
+                return dir.Parent is null ? null : Path.Combine([dir.Parent.FullName, .. parts]);
+        return null;
+    }
+}
