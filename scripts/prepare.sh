@@ -50,5 +50,30 @@ if ! command -v dotnet >/dev/null; then
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-echo "==> Building (${HEALTHEVENTS_CONFIGURATION:-Release})"
-dotnet build HealthEvents.sln -c "${HEALTHEVENTS_CONFIGURATION:-Release}" -nologo -v quiet -clp:ErrorsOnly
+configuration=${HEALTHEVENTS_CONFIGURATION:-Release}
+api_out="src/Api/bin/$configuration/net10.0"
+# Touched just before a build that then succeeded: whatever changes after it (an edit, a checkout, a deleted file,
+# which changes its folder) is newer, and only then does run.sh build again.
+api_stamp="$api_out/.built-from-sources"
+
+api_is_current() {
+  [ -f "$api_out/HealthEvents.Api.dll" ] && [ -f "$api_stamp" ] || return 1
+  local newer
+  newer=$(find src Directory.Build.props Directory.Packages.props \( -name bin -o -name obj \) -prune \
+    -o -newer "$api_stamp" -print -quit 2>/dev/null)
+  [ -z "$newer" ]
+}
+
+# HEALTHEVENTS_BUILD=api (run.sh): the service only, and nothing at all when its binaries are current;
+# otherwise (test.sh) the whole solution, tests included, every time.
+if [ "${HEALTHEVENTS_BUILD:-all}" = api ] && api_is_current; then
+  :
+else
+  target=HealthEvents.sln
+  [ "${HEALTHEVENTS_BUILD:-all}" = api ] && target=src/Api/Api.csproj
+  echo "==> Building $target ($configuration)"
+  mkdir -p "$api_out"
+  touch "$api_stamp.next"
+  dotnet build "$target" -c "$configuration" -nologo -v quiet -clp:ErrorsOnly
+  mv "$api_stamp.next" "$api_stamp"
+fi

@@ -1,3 +1,4 @@
+using HealthEvents.TestSupport;
 using System.Net;
 using System.Text.Json;
 using HealthEvents.Api.Hosting;
@@ -58,7 +59,7 @@ public abstract class ResearchSpec(TestStore store) : ServiceOnStore(store)
     {
         var store = Host.Services.GetRequiredService<IEventStore>();
         if (await store.ReadLastAsync(ResearchStream.StreamId) is { Position: { } last })
-            Assert.True(await Host.Services.GetRequiredService<ProjectionRunner>().WaitForAsync(AuditProjection.ProjectionName, last, TimeSpan.FromSeconds(10)));
+            Assert.True(await Host.Services.GetRequiredService<ProjectionRunner>().WaitForAsync(AuditProjection.ProjectionName, last, Patience.Deadline));
         var patient = Host.As($"{p.Subject} (patient)");
         return (await (await patient.GetAsync($"/patients/{p.Id}/audit?action=research-use")).JsonAsync()).GetProperty("items").EnumerateArray().ToList();
     }

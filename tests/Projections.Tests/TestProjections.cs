@@ -1,3 +1,4 @@
+using HealthEvents.TestSupport;
 using HealthEvents.Projections.Runner;
 using Marten;
 
@@ -44,7 +45,7 @@ public static class RunnerExtensions
         return new Stopper(runner);
     }
 
-    public static async Task WaitForOrFailAsync(this ProjectionRunner runner, Application.Ports.GlobalPosition position, int seconds = 20)
+    public static async Task WaitForOrFailAsync(this ProjectionRunner runner, Application.Ports.GlobalPosition position, int seconds = Patience.Seconds)
     {
         var reached = await runner.WaitForAsync(position, TimeSpan.FromSeconds(seconds));
         Assert.True(reached, $"projections did not reach {position}: " +

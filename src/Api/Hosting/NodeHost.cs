@@ -21,7 +21,8 @@ public static class NodeHost
             builder.WebHost.UseUrls(builder.Configuration["HEALTHEVENTS_URLS"] is { Length: > 0 } urls ? urls : defaultUrl);
 
         var dataFolder = DataFolder.Resolve(builder.Configuration);
-        using var bootLog = LoggerFactory.Create(l => l.AddConsole());
+        // Before the host exists, but under its Logging settings (a verb's quieter level and standard error).
+        using var bootLog = LoggerFactory.Create(l => l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());
         var postgres = await PostgresHosting.ResolveAsync(builder.Configuration, dataFolder, bootLog.CreateLogger("HealthEvents.Postgres"));
         try
         {

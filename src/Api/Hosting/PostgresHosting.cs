@@ -4,8 +4,9 @@ using Npgsql;
 namespace HealthEvents.Api.Hosting;
 
 /// <summary>
-/// The PostgreSQL the service uses: ConnectionStrings:Postgres when set, otherwise a private instance under the data
-/// folder that the service starts, supervises and, on shutdown, stops. Supervision: every second the instance is
+/// The PostgreSQL the service uses: ConnectionStrings:Postgres when set, otherwise a private instance of the data
+/// folder (its cluster in the folder, or where <see cref="ClusterFolder"/> says) that the service starts, supervises
+/// and, on shutdown, stops. Supervision: every second the instance is
 /// checked; when it has died it is started again on the same port (crash recovery from its WAL), with a back-off of
 /// 1, 2, 4 … 30 s between failed attempts. Meanwhile requests that need it answer 503 with Retry-After (the problem
 /// handler), readiness says "unavailable", and shutdown is clean whatever state the instance is in.
@@ -32,7 +33,7 @@ public sealed class PostgresHosting(string connectionString, LocalPostgres? embe
         if (configuration.GetConnectionString("Postgres") is { Length: > 0 } external)
             return new PostgresHosting(external, null);
 
-        var local = await LocalPostgres.StartAsync(Path.Combine(dataFolder, "postgres"), durable: true, log, ct);
+        var local = await LocalPostgres.StartAsync(await ClusterFolder.ResolveAsync(dataFolder, log, ct), durable: true, log, ct);
         await using (var conn = new NpgsqlConnection(local.ConnectionString()))
         {
             await conn.OpenAsync(ct);

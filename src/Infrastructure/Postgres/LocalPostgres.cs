@@ -10,6 +10,11 @@ namespace HealthEvents.Infrastructure.Postgres;
 /// A private PostgreSQL instance under a data folder, started from the installed server binaries:
 /// the embedded default when no connection string is configured, and what the tests run against.
 /// Root may not run the server, so as root every server command runs as the postgres user.
+/// <para>
+/// Only its owner reaches it: it listens on 127.0.0.1, where every connection needs the superuser's password
+/// (SCRAM-SHA-256, RFC 7677), kept in <see cref="PasswordFile"/> inside the 0700 cluster folder; and on a Unix socket in
+/// that same folder, where only the server's user and root can connect, without a password — how the password is set.
+/// </para>
 /// </summary>
 public sealed class LocalPostgres : IAsyncDisposable
 {
@@ -32,8 +37,13 @@ public sealed class LocalPostgres : IAsyncDisposable
     public bool Reused { get; }
     public int Port { get; }
 
+    /// <summary>The file in the cluster folder that holds the superuser's password (hex, 0600).</summary>
+    public const string PasswordFile = "healthevents.password";
+
+    private string _password = "";
+
     public string ConnectionString(string database = "postgres") =>
-        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=100";
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Password={_password};Database={database};Pooling=true;Maximum Pool Size=100";
 
     /// <param name="durable">false turns fsync off: for throw-away test instances only.</param>
     public static async Task<LocalPostgres> StartAsync(string dataDir, bool durable = true, ILogger? log = null, CancellationToken ct = default)
@@ -42,25 +52,31 @@ public sealed class LocalPostgres : IAsyncDisposable
         var binDir = FindBinaries();
         dataDir = Path.GetFullPath(dataDir);
         Directory.CreateDirectory(dataDir);
-        if (IsRoot) await RunAsync("chown", ["-R", "postgres:postgres", dataDir], asPostgres: false, ct);
+        if (ServerProcess.IsRoot) await ServerProcess.RunAsync("chown", ["-R", $"{ServerProcess.User}:{ServerProcess.User}", dataDir], asServerUser: false, ct);
 
         if (!File.Exists(Path.Combine(dataDir, "PG_VERSION")))
         {
             log.LogInformation("Initialising a private PostgreSQL cluster in {DataDir}", dataDir);
-            await RunAsync(Path.Combine(binDir, "initdb"),
-                ["-D", dataDir, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--no-instructions"], asPostgres: true, ct);
+            await ServerProcess.RunAsync(Path.Combine(binDir, "initdb"),
+                ["-D", dataDir, "--auth-local=trust", "--auth-host=trust", "-U", "postgres", "-E", "UTF8", "--no-instructions"], asServerUser: true, ct);
         }
+        // Before the server reads it: the address needs the password from the start (and a cluster made before this
+        // rule, all "trust", gets it too — its running server on the reload below).
+        ClusterAccess.RequirePasswordOverTcp(dataDir);
 
+        LocalPostgres instance;
         if (RunningPort(dataDir) is { } running)
         {
             log.LogInformation("Reusing the private PostgreSQL already running on port {Port}", running);
-            return new LocalPostgres(dataDir, binDir, running, log, reused: true);
+            instance = new LocalPostgres(dataDir, binDir, running, log, reused: true);
         }
-
-        var port = FreePort();
-        var instance = new LocalPostgres(dataDir, binDir, port, log) { _durable = durable };
-        await instance.StartServerAsync(ct);
-        log.LogInformation("Private PostgreSQL started on 127.0.0.1:{Port}", port);
+        else
+        {
+            instance = new LocalPostgres(dataDir, binDir, FreePort(), log) { _durable = durable };
+            await instance.StartServerAsync(ct);
+            log.LogInformation("Private PostgreSQL started on 127.0.0.1:{Port}", instance.Port);
+        }
+        instance._password = await ClusterAccess.SetPasswordAsync(dataDir, instance.Port, ct);
         return instance;
     }
 
@@ -87,9 +103,9 @@ public sealed class LocalPostgres : IAsyncDisposable
     {
         var options = $"-c listen_addresses=127.0.0.1 -p {Port} -k {DataDir} -c max_connections=300" +
                       (_durable ? "" : " -c fsync=off -c full_page_writes=off");
-        return RunAsync(Path.Combine(_binDir, "pg_ctl"),
+        return ServerProcess.RunAsync(Path.Combine(_binDir, "pg_ctl"),
             ["-D", DataDir, "-l", Path.Combine(DataDir, "server.log"), "-w", "-t", "60", "-o", options, "start"],
-            asPostgres: true, ct);
+            asServerUser: true, ct);
     }
 
     /// <summary>Stops the server; whatever state it is in (already dead, say), this returns without throwing.</summary>
@@ -100,7 +116,7 @@ public sealed class LocalPostgres : IAsyncDisposable
         if (!IsRunning) return;
         try
         {
-            await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", DataDir, "-m", "fast", "-w", "stop"], asPostgres: true, CancellationToken.None);
+            await ServerProcess.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", DataDir, "-m", "fast", "-w", "stop"], asServerUser: true, CancellationToken.None);
             _log.LogInformation("Private PostgreSQL stopped");
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
@@ -110,8 +126,6 @@ public sealed class LocalPostgres : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => new(StopAsync());
-
-    private static bool IsRoot => Environment.UserName == "root";
 
     /// <summary>The newest installed server: HEALTHEVENTS_PG_BIN, else /usr/lib/postgresql/N/bin.</summary>
     public static string FindBinaries()
@@ -153,27 +167,5 @@ public sealed class LocalPostgres : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task RunAsync(string file, IReadOnlyList<string> args, bool asPostgres, CancellationToken ct)
-    {
-        var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (asPostgres && IsRoot)
-        {
-            psi.FileName = "runuser";
-            foreach (var a in (string[])["-u", "postgres", "--", file]) psi.ArgumentList.Add(a);
-        }
-        else
-        {
-            psi.FileName = file;
-        }
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {file}");
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException(
-                $"{Path.GetFileName(file)} failed with exit code {process.ExitCode}: {(await stderr).Trim()} {(await stdout).Trim()}");
     }
 }

@@ -17,7 +17,7 @@ namespace HealthEvents.Infrastructure.Tests.EventStore;
 /// </summary>
 public abstract class EventStoreConformance(StoreUnderTest target) : IAsyncLifetime
 {
-    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+    protected static readonly TimeSpan Patience = HealthEvents.TestSupport.Patience.Deadline;
     private readonly List<IEventStore> _stores = [];
 
     /// <summary>The adapter's side of this test: its store factory and its part of the global log.</summary>

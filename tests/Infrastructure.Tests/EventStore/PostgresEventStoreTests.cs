@@ -47,7 +47,7 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(400)));
 
         await tx.CommitAsync(); // no notification: only the subscription's re-read finds the event
-        var received = await sub.NextAsync().WaitAsync(TimeSpan.FromSeconds(3));
+        var received = await sub.NextAsync().WaitAsync(Patience);
         Assert.Equal(appended.Events[0].EventId, received.EventId);
     }
 
@@ -101,7 +101,7 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
 
         var appended = await a.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
 
-        var received = await sub.NextAsync().WaitAsync(TimeSpan.FromSeconds(3));
+        var received = await sub.NextAsync().WaitAsync(Patience);
         Assert.Equal(appended.Events[0].EventId, received.EventId);
     }
 

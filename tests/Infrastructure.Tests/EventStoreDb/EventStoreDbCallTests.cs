@@ -286,7 +286,7 @@ public sealed class EventStoreDbCallTests
             },
         };
         await using var store = calls.Store(options: new EventStoreDbStoreOptions { ReconnectDelay = TimeSpan.FromMilliseconds(5) });
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        using var cts = new CancellationTokenSource(HealthEvents.TestSupport.Patience.Deadline);
 
         var received = new List<EventEnvelope>();
         await foreach (var e in store.SubscribeAllAsync(null, cts.Token))

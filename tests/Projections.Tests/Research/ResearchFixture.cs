@@ -1,3 +1,4 @@
+using HealthEvents.TestSupport;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Research;
 using HealthEvents.Application.Serialization;
@@ -61,8 +62,8 @@ public sealed class ResearchBed : IAsyncDisposable
     public async Task CatchUpAsync(string name, GlobalPosition position)
     {
         Assert.NotNull(await Query.StartAsync(name));
-        Assert.True(await Runner.WaitForAsync(ResearchProjectionNames.Of(name), position, TimeSpan.FromSeconds(20)), $"{name} did not reach {position}");
-        Assert.True(await Runner.WaitForAsync(position, TimeSpan.FromSeconds(20)), $"views did not reach {position}");
+        Assert.True(await Runner.WaitForAsync(ResearchProjectionNames.Of(name), position, Patience.Deadline), $"{name} did not reach {position}");
+        Assert.True(await Runner.WaitForAsync(position, Patience.Deadline), $"views did not reach {position}");
     }
 
     /// <summary>The stored JSON of every research document (subjects and keys), as text.</summary>

@@ -1,3 +1,4 @@
+using HealthEvents.TestSupport;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using HealthEvents.Application.Research;
@@ -37,7 +38,7 @@ public sealed class ResearchRunnerTests : IAsyncLifetime
         Assert.True(_bed.Runner.Add(late));
         Assert.False(_bed.Runner.Add(new CountingProjection("late")));
         Assert.False(_bed.Runner.Add(new AuditProjection()));
-        Assert.True(await _bed.Runner.WaitForAsync("late", events[^1].Position!.Value, TimeSpan.FromSeconds(20)));
+        Assert.True(await _bed.Runner.WaitForAsync("late", events[^1].Position!.Value, Patience.Deadline));
         Assert.Equal(700, (await _bed.Db.CheckpointAsync("late"))!.EventsProcessed);
         Assert.Contains("late", _bed.Runner.ProjectionNames);
 
@@ -45,7 +46,7 @@ public sealed class ResearchRunnerTests : IAsyncLifetime
         var declared = await _bed.DeclareAsync("polled", [ResearchDimension.Sex]);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (!_bed.Runner.ProjectionNames.Contains(ResearchProjectionNames.Of("polled")) && DateTime.UtcNow < deadline) await Task.Delay(50);
-        Assert.True(await _bed.Runner.WaitForAsync(ResearchProjectionNames.Of("polled"), declared.Events[0].Position!.Value, TimeSpan.FromSeconds(20)));
+        Assert.True(await _bed.Runner.WaitForAsync(ResearchProjectionNames.Of("polled"), declared.Events[0].Position!.Value, Patience.Deadline));
     }
 
     [Fact]
@@ -86,7 +87,7 @@ public sealed class ResearchRunnerTests : IAsyncLifetime
 
         Assert.Equal(before, await SnapshotAsync());
         // Same rows; a new research key, so new pseudonyms.
-        Assert.True(await _bed.Runner.WaitForAsync(ResearchProjectionNames.Of("by-sex"), final.Position!.Value, TimeSpan.FromSeconds(20)));
+        Assert.True(await _bed.Runner.WaitForAsync(ResearchProjectionNames.Of("by-sex"), final.Position!.Value, Patience.Deadline));
         var rebuilt = (await _bed.Query.GetAsync("by-sex"))!;
         Assert.Equal(ResearchStatus.Live, rebuilt.View.Status);
         Assert.Equal(rowsBefore, JsonSerializer.Serialize(rebuilt.View.Rows, Json.Options));

@@ -1,0 +1,83 @@
+using System.CommandLine;
+using HealthEvents.Api.Verbs.Progress;
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Ledger;
+using HealthEvents.Projections.Runner;
+
+namespace HealthEvents.Api.Verbs;
+
+/// <summary>
+/// `verify`: the whole store, in three steps — load the network's keys and policies; every stream's hash links, every
+/// transaction's signatures against the keys valid at its time and the policy then in force (DESIGN.md "The event
+/// envelope and the hash chain"); the latest signed ledger head against the store (a dropped stream or tail shows
+/// there only). Each broken stream and version goes to standard output, then the verdict.
+/// </summary>
+public static class VerifyVerb
+{
+    public static Command Create(Option<string?> data)
+    {
+        var command = new Command("verify", "Verify the whole store: hash links, endorsement signatures, policies, and the latest signed ledger head");
+        command.SetAction((parsed, ct) => VerbHost.RunAsync(DataOption.Settings(parsed, data), services => VerifyAsync(services, ct)));
+        return command.WithExitCodes(
+            (ExitCodes.Ok, "verified: every link, signature and policy holds, and the signed ledger head matches"),
+            (ExitCodes.Problems, "NOT verified: the problems are listed on standard output, stream and version"),
+            ExitCodes.UsageLine, ExitCodes.FailedLine, ExitCodes.InterruptedLine);
+    }
+
+    private sealed record Outcome(StoreVerificationReport Report, bool LedgerHolds, string LedgerLine);
+
+    private static async Task<int> VerifyAsync(IServiceProvider services, CancellationToken ct)
+    {
+        // The verdict is written once the live display has ended, so the two never interleave on a terminal.
+        var (report, ledgerHolds, ledgerLine) = await StepProgress.RunAsync(progress => CheckAsync(services, progress, ct));
+        foreach (var problem in report.Problems)
+            Console.WriteLine($"{problem.StreamId} v{problem.Version}: {problem.Code}: {problem.Message}");
+        Console.WriteLine(report.Verified
+            ? $"verified: {report.Events:N0} events in {report.Streams:N0} streams, every link, signature and policy holds"
+            : $"NOT verified: {report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
+        Console.WriteLine(ledgerLine);
+        return report.Verified && ledgerHolds ? ExitCodes.Ok : ExitCodes.Problems;
+    }
+
+    private static async Task<Outcome> CheckAsync(IServiceProvider services, StepProgress progress, CancellationToken ct)
+    {
+        var store = services.GetRequiredService<IEventStore>();
+        var serializer = services.GetRequiredService<EventSerializer>();
+
+        var keys = progress.Begin("keys and policies");
+        var checker = await EndorsementChecker.LoadAsync(store, serializer, ct);
+        keys.Complete("loaded");
+
+        var total = services.GetService<IEventLogStatistics>() is { } statistics ? await statistics.CountEventsAsync(ct) : null;
+        var streams = progress.Begin("streams", total);
+        var report = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions
+        {
+            EndorsementChecker = checker,
+            ProgressInterval = 1000,
+            Progress = p => streams.Report(p.Events, total, $"{p.Events:N0} events in {p.Streams:N0} streams, {p.EventsPerSecond:N0}/s"),
+        }, ct);
+        streams.Complete(report.Verified
+            ? $"{report.Events:N0} events in {report.Streams:N0} streams hold ({report.Elapsed.TotalSeconds:N1} s)"
+            : $"{report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
+
+        var ledger = progress.Begin("ledger head");
+        var (ledgerHolds, ledgerLine) = await VerifyLedgerAsync(store, serializer, ct);
+        ledger.Complete(ledgerHolds ? "holds" : "does NOT hold");
+        return new Outcome(report, ledgerHolds, ledgerLine);
+    }
+
+    /// <summary>Per-stream chains cannot see a whole stream (or a tail) dropped: the latest signed tree head can.</summary>
+    private static async Task<(bool Holds, string Line)> VerifyLedgerAsync(IEventStore store, EventSerializer serializer, CancellationToken ct)
+    {
+        if (await store.ReadLastAsync(LedgerStream.StreamId, ct) is not { } last
+            || serializer.Deserialize(last.Type, last.Data) is not TreeHeadSigned head)
+            return (true, "ledger: no signed tree head yet");
+        var check = await new LedgerVerifier(store).VerifyAsync(head.TreeSize, Convert.FromHexString(head.RootHash), ct);
+        return (check.Verified, check.Verified
+            ? $"ledger: the signed tree head of {head.TreeSize:N0} events matches the store"
+            : $"ledger NOT verified: the signed head of {head.TreeSize:N0} events has root {check.SignedRoot}, the store gives {check.RecomputedRoot} from {check.LeavesFound:N0} events");
+    }
+}
