@@ -10,14 +10,18 @@ using Npgsql;
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- [--seconds N] [--quick]
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- research [--events N]   (see ResearchBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- proofs [--leaves N]     (see ProofBenchmark)
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- fhir [--clients N]      (see FhirImportBenchmark)
 
-if (args.Length > 0 && args[0] is "research" or "proofs")
+if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir")
 {
     using var stop = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-    return args[0] == "research"
-        ? await ResearchBenchmark.RunAsync(args[1..], stop.Token)
-        : await ProofBenchmark.RunAsync(args[1..], stop.Token);
+    return args[0] switch
+    {
+        "research" => await ResearchBenchmark.RunAsync(args[1..], stop.Token),
+        "proofs" => await ProofBenchmark.RunAsync(args[1..], stop.Token),
+        _ => await FhirImportBenchmark.RunAsync(args[1..], stop.Token),
+    };
 }
 
 var seconds = 10.0;

@@ -33,7 +33,8 @@ public static class Cli
         root.Add(VerifyVerb.Create(data));
         root.Add(RebuildVerb.Create(data));
         root.Add(EndorserVerb.Create(data));
-        // New verbs go here, built the same way (a Verbs/<Name>Verb.cs with its options and exit codes): import (issue 14).
+        root.Add(ImportVerb.Create(data));
+        // New verbs go here, built the same way (a Verbs/<Name>Verb.cs with its options and exit codes).
         root.WithNote(SettingArguments.HelpNote).WithExitCodes(
             (ExitCodes.Ok, "done (serving: stopped cleanly)"),
             (ExitCodes.Problems, "the work found a problem (verify: the store does NOT verify)"),

@@ -37,9 +37,12 @@ namespace HealthEvents.Api.Tests;
 /// Every refusal but 401 is a problem+json with a <c>code</c>.</item>
 /// <item><c>403r</c>: refused and <b>recorded</b>: exactly one event is appended, <c>access.denied.v1</c> in the
 /// patient's stream. A denied access attempt is on the patient's record by design: the patient sees attempts.</item>
+/// <item><c>200r</c>: allowed and <b>recorded</b>: exactly one event, <c>access.explained.v1</c>: a practitioner's question
+/// about what they may see is itself on the patient's record.</item>
 /// </list>
 ///
-/// <para>On the patient's views (audit, audit as FHIR, consents, insurance validity, verification, envelopes), every refused
+/// <para>On the patient's views (audit, audit as FHIR, consents and consents as FHIR, insurance validity, verification,
+/// envelopes, disclosures, access explanations, device key), every refused
 /// cell is asked a second time about a patient id nobody registered: the status and the problem <c>code</c> must be
 /// the same, so a refusal never tells whether a patient exists.</para>
 ///
@@ -55,7 +58,9 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   amend    = POST .../entries/{entryId}/amendments            retract = POST .../entries/{entryId}/retraction
     //              (of a fresh entry written by a northside physician)
     //   forget   = POST /patients/{id}/forget (of a fresh throwaway patient of northside; "alice" is that patient)
-    //   fhir-in  = POST /fhir: a FHIR bundle of a patient northside imported, with one new Condition (answers are OperationOutcomes)
+    //   fhir-in  = POST /fhir: a FHIR bundle of a patient northside imported, with one new Condition (answers are OperationOutcomes).
+    //              The patient id is keyed by the sending hospital: another hospital's clinician gets a patient of its own
+    //              (registered at its first bundle), never northside's — the same answer whether northside holds the identifier.
     // ---------------------------------------------------------------------------------------------------------------
     private const string Record = """
         caller               | register | entry | amend | retract | forget | fhir-in
@@ -64,12 +69,12 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         northside home-care  | 201      | 201   | 200   | 200     | 403    | 200
         northside pharmacist | 201      | 201   | 200   | 200     | 403    | 200
         northside admin      | 201      | 403   | 403   | 403     | 403    | 403
-        riverside physician  | 403      | 403   | 403   | 403     | 403    | 403
+        riverside physician  | 403      | 403   | 403   | 403     | 403    | 200
         riverside admin      | 403      | 403   | 403   | 403     | 403    | 403
-        lakeside physician   | 403      | 403   | 403   | 403     | 403    | 403
-        lakeside nurse       | 403      | 403   | 403   | 403     | 403    | 403
-        lakeside home-care   | 403      | 403   | 403   | 403     | 403    | 403
-        lakeside pharmacist  | 403      | 403   | 403   | 403     | 403    | 403
+        lakeside physician   | 403      | 403   | 403   | 403     | 403    | 200
+        lakeside nurse       | 403      | 403   | 403   | 403     | 403    | 200
+        lakeside home-care   | 403      | 403   | 403   | 403     | 403    | 200
+        lakeside pharmacist  | 403      | 403   | 403   | 403     | 403    | 200
         lakeside admin       | 403      | 403   | 403   | 403     | 403    | 403
         researcher           | 403      | 403   | 403   | 403     | 403    | 403
         alice                | 403      | 403   | 403   | 403     | 200    | 403
@@ -84,86 +89,122 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // Consents and insurance
     //   grant  = POST /patients/{id}/consents (riverside, vaccinations, treatment, read: nothing riverside lacked)
     //   revoke = DELETE /patients/{id}/consents/{consentId} (a fresh consent of that kind)
+    //   narrow = POST /patients/{id}/consents/{consentId}/narrow (a fresh consent of that kind, given an end in a month)
     //   insure = PUT /patients/{id}/insurance                uninsure = DELETE /patients/{id}/insurance (after a fresh link)
     // ---------------------------------------------------------------------------------------------------------------
     private const string ConsentsAndInsurance = """
-        caller               | grant | revoke | insure | uninsure
-        northside physician  | 403   | 403    | 403    | 403
-        northside nurse      | 403   | 403    | 403    | 403
-        northside home-care  | 403   | 403    | 403    | 403
-        northside pharmacist | 403   | 403    | 403    | 403
-        northside admin      | 403   | 403    | 200    | 200
-        riverside physician  | 403   | 403    | 403    | 403
-        riverside admin      | 403   | 403    | 200    | 200
-        lakeside physician   | 403   | 403    | 403    | 403
-        lakeside nurse       | 403   | 403    | 403    | 403
-        lakeside home-care   | 403   | 403    | 403    | 403
-        lakeside pharmacist  | 403   | 403    | 403    | 403
-        lakeside admin       | 403   | 403    | 200    | 200
-        researcher           | 403   | 403    | 403    | 403
-        alice                | 201   | 200    | 403    | 403
-        alice via lakeside   | 401   | 401    | 401    | 401
-        bob                  | 403   | 403    | 403    | 403
-        expired token        | 401   | 401    | 401    | 401
-        30-day token         | 401   | 401    | 401    | 401
-        no token             | 401   | 401    | 401    | 401
+        caller               | grant | revoke | narrow | insure | uninsure
+        northside physician  | 403   | 403    | 403    | 403    | 403
+        northside nurse      | 403   | 403    | 403    | 403    | 403
+        northside home-care  | 403   | 403    | 403    | 403    | 403
+        northside pharmacist | 403   | 403    | 403    | 403    | 403
+        northside admin      | 403   | 403    | 403    | 200    | 200
+        riverside physician  | 403   | 403    | 403    | 403    | 403
+        riverside admin      | 403   | 403    | 403    | 200    | 200
+        lakeside physician   | 403   | 403    | 403    | 403    | 403
+        lakeside nurse       | 403   | 403    | 403    | 403    | 403
+        lakeside home-care   | 403   | 403    | 403    | 403    | 403
+        lakeside pharmacist  | 403   | 403    | 403    | 403    | 403
+        lakeside admin       | 403   | 403    | 403    | 200    | 200
+        researcher           | 403   | 403    | 403    | 403    | 403
+        alice                | 201   | 200    | 200    | 403    | 403
+        alice via lakeside   | 401   | 401    | 401    | 401    | 401
+        bob                  | 403   | 403    | 403    | 403    | 403
+        expired token        | 401   | 401    | 401    | 401    | 401
+        30-day token         | 401   | 401    | 401    | 401    | 401
+        no token             | 401   | 401    | 401    | 401    | 401
+        """;
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The patient's device key (each on a fresh throwaway patient of northside; "alice" is that patient)
+    //   enrol      = POST /patients/{id}/device-key (the first key, proved by its own signature)
+    //   re-enrol   = POST /patients/{id}/device-key (another key, with a reason, after the patient enrolled one: a lost device)
+    //   device-key = GET /patients/{id}/device-key (of a patient with a key)
+    // ---------------------------------------------------------------------------------------------------------------
+    private const string DeviceKey = """
+        caller               | enrol | re-enrol | device-key
+        northside physician  | 403   | 403      | 403
+        northside nurse      | 403   | 403      | 403
+        northside home-care  | 403   | 403      | 403
+        northside pharmacist | 403   | 403      | 403
+        northside admin      | 403   | 201      | 403
+        riverside physician  | 403   | 403      | 403
+        riverside admin      | 403   | 403      | 403
+        lakeside physician   | 403   | 403      | 403
+        lakeside nurse       | 403   | 403      | 403
+        lakeside home-care   | 403   | 403      | 403
+        lakeside pharmacist  | 403   | 403      | 403
+        lakeside admin       | 403   | 403      | 403
+        researcher           | 403   | 403      | 403
+        alice                | 201   | 409      | 200
+        alice via lakeside   | 401   | 401      | 401
+        bob                  | 403   | 403      | 403
+        expired token        | 401   | 401      | 401
+        30-day token         | 401   | 401      | 401
+        no token             | 401   | 401      | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
     // Access: POST /patients/{id}/access {purpose, categories}, and break-glass
     //   conditions / medications / mental-health = purpose treatment, that one category
     //   research  = purpose research, conditions          emergency = POST /patients/{id}/emergency-access {reason}
+    //   everything = GET /fhir/Patient/{id}/$everything: an access for treatment to every category an import fills
+    //              (released per category: home-care gets medications and allergies), answered as FHIR
     // ---------------------------------------------------------------------------------------------------------------
     private const string Access = """
-        caller               | conditions | medications | mental-health | research | emergency
-        northside physician  | 403r       | 403r        | 403r          | 403r     | 200
-        northside nurse      | 403r       | 403r        | 403r          | 403r     | 403r
-        northside home-care  | 403r       | 200         | 403r          | 403r     | 403r
-        northside pharmacist | 403r       | 403r        | 403r          | 403r     | 403r
-        northside admin      | 403r       | 403r        | 403r          | 403r     | 403r
-        riverside physician  | 200        | 200         | 403r          | 403r     | 200
-        riverside admin      | 200        | 200         | 403r          | 403r     | 403r
-        lakeside physician   | 403r       | 403r        | 403r          | 403r     | 200
-        lakeside nurse       | 403r       | 403r        | 403r          | 403r     | 403r
-        lakeside home-care   | 403r       | 200         | 403r          | 403r     | 403r
-        lakeside pharmacist  | 403r       | 403r        | 403r          | 403r     | 403r
-        lakeside admin       | 403r       | 403r        | 403r          | 403r     | 403r
-        researcher           | 403r       | 403r        | 403r          | 403r     | 403r
-        alice                | 200        | 200         | 200           | 200      | 403r
-        alice via lakeside   | 401        | 401         | 401           | 401      | 401
-        bob                  | 403        | 403         | 403           | 403      | 403
-        expired token        | 401        | 401         | 401           | 401      | 401
-        30-day token         | 401        | 401         | 401           | 401      | 401
-        no token             | 401        | 401         | 401           | 401      | 401
+        caller               | conditions | medications | mental-health | research | emergency | everything
+        northside physician  | 403r       | 403r        | 403r          | 403r     | 200       | 403r
+        northside nurse      | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        northside home-care  | 403r       | 200         | 403r          | 403r     | 403r      | 200
+        northside pharmacist | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        northside admin      | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        riverside physician  | 200        | 200         | 403r          | 403r     | 200       | 200
+        riverside admin      | 200        | 200         | 403r          | 403r     | 403r      | 200
+        lakeside physician   | 403r       | 403r        | 403r          | 403r     | 200       | 403r
+        lakeside nurse       | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        lakeside home-care   | 403r       | 200         | 403r          | 403r     | 403r      | 200
+        lakeside pharmacist  | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        lakeside admin       | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        researcher           | 403r       | 403r        | 403r          | 403r     | 403r      | 403r
+        alice                | 200        | 200         | 200           | 200      | 403r      | 200
+        alice via lakeside   | 401        | 401         | 401           | 401      | 401       | 401
+        bob                  | 403        | 403         | 403           | 403      | 403       | 403
+        expired token        | 401        | 401         | 401           | 401      | 401       | 401
+        30-day token         | 401        | 401         | 401           | 401      | 401       | 401
+        no token             | 401        | 401         | 401           | 401      | 401       | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
     // The patient's views (each refusal also asked about an unknown patient id: same status, same code)
     //   audit = GET /patients/{id}/audit     fhir = GET .../audit/fhir     consents = GET .../consents
+    //   live = GET .../audit/live (server-sent events of new rows: the patient only, as audit; a 200 is a text/event-stream)
     //   insurance = GET .../insurance/validity                             verify = GET .../verification
     //   envelopes = GET .../envelopes (the stored bytes the patient's browser verifies: the patient only, as verify)
+    //   consents-fhir = GET .../consents/fhir (as consents)       disclosures = GET .../disclosures (the patient only, as audit)
+    //   explain = GET .../access/explain?grantee=riverside-physician&purpose=treatment&category=conditions: the patient asks
+    //             about anyone; a practitioner only about themselves, and that question is recorded (200r)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Views = """
-        caller               | audit | fhir | consents | insurance | verify | envelopes
-        northside physician  | 403   | 403  | 403      | 200       | 403    | 403
-        northside nurse      | 403   | 403  | 403      | 200       | 403    | 403
-        northside home-care  | 403   | 403  | 200      | 200       | 403    | 403
-        northside pharmacist | 403   | 403  | 403      | 200       | 403    | 403
-        northside admin      | 403   | 403  | 403      | 200       | 403    | 403
-        riverside physician  | 403   | 403  | 200      | 200       | 403    | 403
-        riverside admin      | 403   | 403  | 200      | 200       | 403    | 403
-        lakeside physician   | 403   | 403  | 403      | 200       | 403    | 403
-        lakeside nurse       | 403   | 403  | 403      | 200       | 403    | 403
-        lakeside home-care   | 403   | 403  | 200      | 200       | 403    | 403
-        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403    | 403
-        lakeside admin       | 403   | 403  | 403      | 200       | 403    | 403
-        researcher           | 403   | 403  | 403      | 403       | 403    | 403
-        alice                | 200   | 200  | 200      | 403       | 200    | 200
-        alice via lakeside   | 401   | 401  | 401      | 401       | 401    | 401
-        bob                  | 403   | 403  | 403      | 403       | 403    | 403
-        expired token        | 401   | 401  | 401      | 401       | 401    | 401
-        30-day token         | 401   | 401  | 401      | 401       | 401    | 401
-        no token             | 401   | 401  | 401      | 401       | 401    | 401
+        caller               | audit | live  | fhir | consents | insurance | verify | envelopes | consents-fhir | disclosures | explain
+        northside physician  | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside nurse      | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside home-care  | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        northside pharmacist | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside admin      | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        riverside physician  | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 200r
+        riverside admin      | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        lakeside physician   | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside nurse       | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside home-care   | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        lakeside pharmacist  | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside admin       | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        researcher           | 403   | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
+        alice                | 200   | 200   | 200  | 200      | 403       | 200    | 200       | 200           | 200         | 200
+        alice via lakeside   | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        bob                  | 403   | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
+        expired token        | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        30-day token         | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        no token             | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -234,35 +275,37 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // Commands about a patient id nobody registered (a fresh random id each time)
     //   entry? = POST /patients/{id}/entries     access? = POST /patients/{id}/access (treatment, conditions)
     //   forget? = POST /patients/{id}/forget     ("alice" here is a northside token for that unregistered id)
+    //   everything? = GET /fhir/Patient/{id}/$everything (as access?, answered as an OperationOutcome)
+    //   explain? = GET /patients/{id}/access/explain?purpose=treatment&category=conditions (practitioners about themselves)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Unregistered = """
-        caller               | entry? | access? | forget?
-        northside physician  | 404    | 404     | 403
-        northside nurse      | 404    | 404     | 403
-        northside home-care  | 404    | 404     | 403
-        northside pharmacist | 404    | 404     | 403
-        northside admin      | 404    | 404     | 403
-        riverside physician  | 404    | 404     | 403
-        riverside admin      | 404    | 404     | 403
-        lakeside physician   | 404    | 404     | 403
-        lakeside nurse       | 404    | 404     | 403
-        lakeside home-care   | 404    | 404     | 403
-        lakeside pharmacist  | 404    | 404     | 403
-        lakeside admin       | 404    | 404     | 403
-        researcher           | 404    | 404     | 403
-        alice                | 401    | 401     | 401
-        alice via lakeside   | 401    | 401     | 401
-        bob                  | 404    | 404     | 403
-        expired token        | 401    | 401     | 401
-        30-day token         | 401    | 401     | 401
-        no token             | 401    | 401     | 401
+        caller               | entry? | access? | forget? | everything? | explain?
+        northside physician  | 404    | 404     | 403     | 404         | 404
+        northside nurse      | 404    | 404     | 403     | 404         | 404
+        northside home-care  | 404    | 404     | 403     | 404         | 404
+        northside pharmacist | 404    | 404     | 403     | 404         | 404
+        northside admin      | 404    | 404     | 403     | 404         | 404
+        riverside physician  | 404    | 404     | 403     | 404         | 404
+        riverside admin      | 404    | 404     | 403     | 404         | 404
+        lakeside physician   | 404    | 404     | 403     | 404         | 404
+        lakeside nurse       | 404    | 404     | 403     | 404         | 404
+        lakeside home-care   | 404    | 404     | 403     | 404         | 404
+        lakeside pharmacist  | 404    | 404     | 403     | 404         | 404
+        lakeside admin       | 404    | 404     | 403     | 404         | 404
+        researcher           | 404    | 404     | 403     | 404         | 403
+        alice                | 401    | 401     | 401     | 401         | 401
+        alice via lakeside   | 401    | 401     | 401     | 401         | 401
+        bob                  | 404    | 404     | 403     | 404         | 403
+        expired token        | 401    | 401     | 401     | 401         | 401
+        30-day token         | 401    | 401     | 401     | 401         | 401
+        no token             | 401    | 401     | 401     | 401         | 401
         """;
 
     // ===============================================================================================================
 
     public static readonly Guid Alice = Guid.Parse("a11ce000-0000-4000-8000-000000000001");
 
-    private static readonly string[] Tables = [Record, ConsentsAndInsurance, Access, Views, Network, ResearchAndLedger, Unregistered];
+    private static readonly string[] Tables = [Record, ConsentsAndInsurance, DeviceKey, Access, Views, Network, ResearchAndLedger, Unregistered];
 
     /// <summary>(column, caller, cell) of every table, in table order.</summary>
     private static IEnumerable<(string Column, string Caller, string Cell)> Cells()
@@ -301,26 +344,28 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         var patientBefore = call.Patient is { } p ? await host.StreamLengthAsync(p) : 0;
         using var response = await Send(call, token);
         var after = await host.CountsAsync();
-        var body = await response.Content.ReadAsStringAsync();
+        // A live stream's 200 never ends by itself: its headers are the answer.
+        var streaming = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+        var body = streaming ? "" : await response.Content.ReadAsStringAsync();
 
         var what = $"{caller} → {route.Title} ({column}): expected {cell}, got {(int)response.StatusCode} {Shorten(body)}";
         Assert.True((int)response.StatusCode == expected.Status, what);
-        if (!expected.Refused) return;
-
-        if (expected.Status != 401)
-        {
-            // The FHIR route answers as FHIR clients expect: an OperationOutcome, its code in the issue's details.
-            Assert.True(response.Content.Headers.ContentType?.MediaType == (route.Title == "POST /fhir" ? "application/fhir+json" : "application/problem+json"), what);
-            Assert.True(CodeOf(body) is { Length: > 0 }, $"{what}\n(a refusal names its code)");
-        }
         if (expected.Recorded)
         {
             Assert.True(after.Events == before.Events + 1, $"{what}\n(one event expected, {after.Events - before.Events} appended)");
             Assert.Equal(patientBefore + 1, await host.StreamLengthAsync(call.Patient!.Value));
             var last = await host.Services.GetRequiredService<IEventStore>().ReadLastAsync($"patient-{call.Patient}");
-            Assert.Equal("access.denied.v1", last!.Type);
+            Assert.Equal(route.Recorded, last!.Type);
         }
-        else
+        if (!expected.Refused) return;
+
+        if (expected.Status != 401)
+        {
+            // The FHIR route answers as FHIR clients expect: an OperationOutcome, its code in the issue's details.
+            Assert.True(response.Content.Headers.ContentType?.MediaType == (route.Title.Contains(" /fhir", StringComparison.Ordinal) ? "application/fhir+json" : "application/problem+json"), what);
+            Assert.True(CodeOf(body) is { Length: > 0 }, $"{what}\n(a refusal names its code)");
+        }
+        if (!expected.Recorded)
         {
             Assert.True(after.Events == before.Events, $"{what}\n({after.Events - before.Events} event(s) appended by a refused request)");
         }
@@ -330,7 +375,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         if (route.PatientView)
         {
             // The same refusal about a patient nobody registered: nothing tells the caller whether a patient exists.
-            var unknown = call with { Url = call.Url.Replace(Alice.ToString(), Guid.NewGuid().ToString()) };
+            var unknown = call with { Url = call.Url.Replace((call.Patient ?? Alice).ToString(), Guid.NewGuid().ToString()) };
             using var other = await Send(unknown, token);
             var otherBody = await other.Content.ReadAsStringAsync();
             Assert.True(other.StatusCode == response.StatusCode && CodeOf(otherBody) == CodeOf(body),
@@ -393,7 +438,11 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
     /// <param name="Title">Method and route pattern as the API maps it.</param>
     /// <param name="PatientView">A patient's view: refusals are compared with those about an unknown patient.</param>
-    private sealed record Route(string Title, Func<AuthorizationFixture, Task<Call>> Prepare, bool PatientView = false);
+    private sealed record Route(string Title, Func<AuthorizationFixture, Task<Call>> Prepare, bool PatientView = false)
+    {
+        /// <summary>The event type an "r" cell records in the patient's stream: a denied access, or a practitioner's question.</summary>
+        public string Recorded { get; init; } = "access.denied.v1";
+    }
 
     private static Route At(string title, Func<AuthorizationFixture, Call> call, bool patientView = false) =>
         new(title, f => Task.FromResult(call(f)), patientView);
@@ -426,6 +475,8 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
         ["grant"] = At("POST /patients/{id:guid}/consents", _ => new("POST", P("/consents"), AuthorizationFixture.HarmlessConsent, Alice)),
         ["revoke"] = new("DELETE /patients/{id:guid}/consents/{consentId:guid}", async f => new("DELETE", P($"/consents/{await f.NewConsentAsync()}"), null, Alice)),
+        ["narrow"] = new("POST /patients/{id:guid}/consents/{consentId:guid}/narrow", async f =>
+            new("POST", P($"/consents/{await f.NewConsentAsync()}/narrow"), new { validUntil = DateTimeOffset.UtcNow.AddDays(30) }, Alice)),
         ["insure"] = At("PUT /patients/{id:guid}/insurance", _ => new("PUT", P("/insurance"), Insurance, Alice)),
         ["uninsure"] = new("DELETE /patients/{id:guid}/insurance", async f =>
         {
@@ -433,18 +484,43 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
             return new("DELETE", P("/insurance"), null, Alice);
         }),
 
+        ["enrol"] = new("POST /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientAsync();
+            using var key = new TestDeviceKey();
+            return new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient), patient);
+        }),
+        ["re-enrol"] = new("POST /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientWithDeviceKeyAsync();
+            using var key = new TestDeviceKey();
+            return new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient, "Phone lost; identity checked at the desk."), patient);
+        }),
+        ["device-key"] = new("GET /patients/{id:guid}/device-key", async f =>
+        {
+            var patient = await f.NewPatientWithDeviceKeyAsync();
+            return new("GET", $"/patients/{patient}/device-key", null, patient);
+        }, PatientView: true),
+
         ["conditions"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "conditions"), Alice)),
         ["medications"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "medications"), Alice)),
         ["mental-health"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("treatment", "mental-health"), Alice)),
         ["research"] = At("POST /patients/{id:guid}/access", _ => new("POST", P("/access"), AccessTo("research", "conditions"), Alice)),
+        ["everything"] = At("GET /fhir/Patient/{id:guid}/$everything", _ => new("GET", $"/fhir/Patient/{Alice}/$everything", null, Alice)),
         ["emergency"] = At("POST /patients/{id:guid}/emergency-access", _ => new("POST", P("/emergency-access"), new { reason = "Unconscious in the emergency department." }, Alice)),
 
         ["audit"] = At("GET /patients/{id:guid}/audit", _ => new("GET", P("/audit"), null, Alice), patientView: true),
+        ["live"] = At("GET /patients/{id:guid}/audit/live", _ => new("GET", P("/audit/live"), null, Alice), patientView: true),
         ["fhir"] = At("GET /patients/{id:guid}/audit/fhir", _ => new("GET", P("/audit/fhir"), null, Alice), patientView: true),
         ["consents"] = At("GET /patients/{id:guid}/consents", _ => new("GET", P("/consents"), null, Alice), patientView: true),
         ["insurance"] = At("GET /patients/{id:guid}/insurance/validity", _ => new("GET", P("/insurance/validity"), null, Alice), patientView: true),
         ["verify"] = At("GET /patients/{id:guid}/verification", _ => new("GET", P("/verification"), null, Alice), patientView: true),
         ["envelopes"] = At("GET /patients/{id:guid}/envelopes", _ => new("GET", P("/envelopes"), null, Alice), patientView: true),
+        ["consents-fhir"] = At("GET /patients/{id:guid}/consents/fhir", _ => new("GET", P("/consents/fhir"), null, Alice), patientView: true),
+        ["disclosures"] = At("GET /patients/{id:guid}/disclosures", _ => new("GET", P("/disclosures"), null, Alice), patientView: true),
+        ["explain"] = At("GET /patients/{id:guid}/access/explain",
+            _ => new("GET", P("/access/explain?grantee=riverside-physician&purpose=treatment&category=conditions"), null, Alice), patientView: true) with
+            { Recorded = "access.explained.v1" },
 
         ["network"] = At("GET /network", _ => new("GET", "/network", null, null)),
         ["staff"] = At("POST /network/practitioners", _ => new("POST", "/network/practitioners", new { practitionerId = Fresh("spec-staff"), role = "nurse" }, null)),
@@ -464,7 +540,10 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
         ["entry?"] = At("POST /patients/{id:guid}/entries", _ => Nobody(id => new("POST", $"/patients/{id}/entries", Entry, id))),
         ["access?"] = At("POST /patients/{id:guid}/access", _ => Nobody(id => new("POST", $"/patients/{id}/access", AccessTo("treatment", "conditions"), id))),
+        ["everything?"] = At("GET /fhir/Patient/{id:guid}/$everything", _ => Nobody(id => new("GET", $"/fhir/Patient/{id}/$everything", null, id))),
         ["forget?"] = At("POST /patients/{id:guid}/forget", _ => Nobody(id => new("POST", $"/patients/{id}/forget", new { }, id))),
+        ["explain?"] = At("GET /patients/{id:guid}/access/explain",
+            _ => Nobody(id => new("GET", $"/patients/{id}/access/explain?purpose=treatment&category=conditions", null, id))),
     };
 
     private static Call Nobody(Func<Guid, Call> call) => call(Guid.NewGuid());
@@ -547,9 +626,9 @@ public sealed class AuthorizationFixture : IAsyncLifetime
         static JsonElement Bundle(Guid condition) => JsonDocument.Parse($$$$$$"""
             {"resourceType":"Bundle","type":"transaction","entry":[
               {"fullUrl":"urn:uuid:5bec0000-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","identifier":[{"system":"urn:spec:mrn","value":"spec-fhir"}],
-                "name":[{"family":"Spec","given":["Fhir"]}],"gender":"male","birthDate":"1970-01-01"}},
+                "name":[{"family":"Spec","given":["Fhir"]}],"gender":"male","birthDate":"1970-01-01"},"request":{"method":"POST","url":"Patient"}},
               {"fullUrl":"urn:uuid:{{{{{{condition}}}}}}","resource":{"resourceType":"Condition","subject":{"reference":"urn:uuid:5bec0000-0000-4000-8000-000000000001"},
-                "code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003","display":"Hypertension"}]}}}]}
+                "code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003","display":"Hypertension"}]}},"request":{"method":"POST","url":"Condition"}}]}
             """).RootElement.Clone();
         await _fhirOnce.WaitAsync();
         try
@@ -558,6 +637,17 @@ public sealed class AuthorizationFixture : IAsyncLifetime
         }
         finally { _fhirOnce.Release(); }
         return (_fhirPatient.Value, Bundle(Guid.NewGuid()));
+    }
+
+    /// <summary>A fresh throwaway patient who enrolled a device key with their own token.</summary>
+    public async Task<Guid> NewPatientWithDeviceKeyAsync()
+    {
+        var patient = await NewPatientAsync();
+        using var key = new TestDeviceKey();
+        using var response = await SendAsync(Host.Client(Host.Mint("northside", "alice", Role.Patient, patient)),
+            new("POST", $"/patients/{patient}/device-key", key.Enrolment(patient), patient));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return patient;
     }
 
     public async Task<Guid> NewEntryAsync() =>
@@ -592,7 +682,7 @@ public sealed class AuthorizationFixture : IAsyncLifetime
     {
         using var request = new HttpRequestMessage(new HttpMethod(call.Method), call.Url);
         if (call.Body is not null) request.Content = JsonContent.Create(call.Body, options: Json.Options);
-        return await client.SendAsync(request);
+        return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
     private async Task<long> SignedHeadCoveringAsync(long size)

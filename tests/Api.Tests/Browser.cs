@@ -20,6 +20,8 @@ public static class Browser
 
     public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync()
     {
+        // What the page must come to show, it may take a busy machine long to show: one generous deadline (it ends when met).
+        Assertions.SetDefaultExpectTimeout(HealthEvents.TestSupport.Patience.Seconds * 1000);
         var playwright = await Playwright.CreateAsync();
         // --no-sandbox: tests run as root in containers, where chromium's sandbox cannot start.
         var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Executable, Headless = true, Args = ["--no-sandbox"] });

@@ -4,13 +4,36 @@ namespace HealthEvents.Api.Tests;
 
 /// <summary>
 /// The browser's verifier (wwwroot/js/verify.js, run in chromium) and the server's (StreamVerifier with the
-/// EndorsementChecker, GET /verification) judge the same stored bytes alike: each case alters alice's stream in
-/// PostgreSQL as an attacker with write access would, and both must name the same first broken version.
+/// EndorsementChecker, GET /verification) judge the same stored bytes alike: each case alters alice's stream — or the
+/// network stream, whose events the browser folds into the keys and policies it checks signatures by — in PostgreSQL as
+/// an attacker with write access would, and both must name the same first broken version of each stream.
 /// </summary>
 public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : IClassFixture<DemoServiceFixture>
 {
     private const string Alice = "a11ce000-0000-4000-8000-000000000001";
     private const string Where = $"WHERE stream_id = 'patient-{Alice}'";
+    private const string Joined = "WHERE stream_id = 'network' AND type = 'network.hospital-joined.v1'";
+
+    /// <summary>
+    /// Network cases: name, change, undo, and the first broken versions of alice's stream and of the network stream. The
+    /// demo network's founding (unendorsed, the genesis) holds the hospitals joining in order: northside at version 0.
+    /// </summary>
+    private static readonly (string Name, string Change, string Undo, long? Patient, long? Network)[] NetworkCases =
+    [
+        // The server lies about a hospital: only the network's chain shows it.
+        ("a hospital's name in the network's founding",
+            $"UPDATE he_events SET data = convert_to(replace(convert_from(data, 'UTF8'), 'Lakeside Clinic', 'Lakeside Clinjc'), 'UTF8') {Joined}",
+            $"UPDATE he_events SET data = convert_to(replace(convert_from(data, 'UTF8'), 'Lakeside Clinjc', 'Lakeside Clinic'), 'UTF8') {Joined}", null, 2),
+        // The server lies about keys: northside's and riverside's endorsement keys swapped (key ids left alone). Every
+        // transaction of alice's is endorsed by one of them, so her registration already fails to verify.
+        ("two hospitals' keys swapped in the network's founding",
+            $"CREATE TABLE parity_net AS SELECT version, data FROM he_events {Joined}; " +
+            "UPDATE he_events e SET data = convert_to(jsonb_set(convert_from(e.data, 'UTF8')::jsonb, '{endorsementPublicKey}', to_jsonb(o.k))::text, 'UTF8') " +
+            "FROM (SELECT convert_from(data, 'UTF8')::jsonb->>'hospitalId' AS h, convert_from(data, 'UTF8')::jsonb->>'endorsementPublicKey' AS k FROM parity_net) o " +
+            $"{Joined} AND convert_from(e.data, 'UTF8')::jsonb->>'hospitalId' = CASE o.h WHEN 'northside' THEN 'riverside' WHEN 'riverside' THEN 'northside' END",
+            $"UPDATE he_events e SET data = p.data FROM parity_net p {Joined} AND e.version = p.version; DROP TABLE parity_net", 0, 0),
+        ("a network event's stored hash", "UPDATE he_events SET hash = set_byte(hash, 0, get_byte(hash, 0) # 1) WHERE stream_id = 'network' AND version = 5", "same", null, 5),
+    ];
 
     /// <summary>Name, the change, its undo (null: the last case, left in place), the version both must name (null: intact).</summary>
     private static readonly (string Name, string Change, string? Undo, long? Broken)[] Cases =
@@ -44,6 +67,15 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
         var page = await browser.NewPageAsync();
         await page.GotoAsync(host.Address.ToString());
 
+        foreach (var (name, change, undo, patient, network) in NetworkCases)
+        {
+            await host.ExecuteSqlAsync(change);
+            var (server, inBrowser) = (await ServerAsync(host), await BrowserAsync(page, token));
+            Assert.True(server == (patient, network) && inBrowser == (patient, network),
+                $"{name}: expected (alice, network) {(patient, network)}, the server said {server}, the browser {inBrowser}");
+            await host.ExecuteSqlAsync(undo == "same" ? change : undo);
+        }
+
         foreach (var (name, change, undo, broken) in Cases)
         {
             await host.ExecuteSqlAsync(change);
@@ -62,5 +94,29 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
                 $"{name}: expected {broken?.ToString() ?? "intact"}, the server said {serverVersion?.ToString() ?? "intact"}, the browser {browserVersion?.ToString() ?? "intact"}");
             if (undo is not null) await host.ExecuteSqlAsync(undo == "same" ? change : undo);
         }
+    }
+
+    /// <summary>The first broken version of alice's stream and of the network stream, as GET /verification names them.</summary>
+    private static async Task<(long?, long?)> ServerAsync(ServiceHost host)
+    {
+        var report = await (await host.As("alice (patient)").GetAsync($"/patients/{Alice}/verification")).JsonAsync();
+        var first = report.GetProperty("firstBrokenVersion");
+        var network = report.GetProperty("problems").EnumerateArray()
+            .Where(p => p.GetProperty("streamId").GetString() == "network").Select(p => (long?)p.GetProperty("version").GetInt64()).Min();
+        return (first.ValueKind == System.Text.Json.JsonValueKind.Null ? null : first.GetInt64(), network);
+    }
+
+    /// <summary>The same, as verify.js in chromium names them from GET /envelopes.</summary>
+    private static async Task<(long?, long?)> BrowserAsync(Microsoft.Playwright.IPage page, string token)
+    {
+        var versions = await page.EvaluateAsync<long?[]>("""
+            async ([id, token]) => {
+              const { verifyStream } = await import('/js/verify.js');
+              const response = await fetch(`/patients/${id}/envelopes`, { headers: { Authorization: `Bearer ${token}` } });
+              const result = await verifyStream(await response.json());
+              return [result.firstBrokenVersion, result.network.firstBrokenVersion];
+            }
+            """, new object[] { Alice, token });
+        return (versions[0], versions[1]);
     }
 }

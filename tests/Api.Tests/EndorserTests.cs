@@ -308,6 +308,25 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
     }
 
     [SkippableFact]
+    public async Task A_narrowing_is_decided_again_and_one_that_widens_is_refused()
+    {
+        // Alice's consent to riverside covers the general categories: a node passes off mental health as a "narrowing".
+        var consents = await (await fixture.Host.As("alice (patient)").GetAsync($"/patients/{Alice}/consents")).JsonAsync();
+        var riverside = consents.GetProperty("active").EnumerateArray()
+            .First(c => c.GetProperty("grantee").GetProperty("id").GetString() == "riverside").GetProperty("consentId").GetGuid();
+        var alice = new Actor("alice", Role.Patient, "northside", Alice);
+
+        var reply = await EndorseAsync(await ForgedAsync(alice, new NarrowConsent(riverside, [Category.MentalHealth], null, null, null, alice, DateTimeOffset.UtcNow), "northside"));
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("narrowing-widens", reply.Reason);
+
+        // An honest narrowing, proposed as the submitter decides it, is signed.
+        var honest = await ProposalAsync(alice, (a, at) => new NarrowConsent(riverside, null, null, null, at.AddYears(1), a, at));
+        Assert.NotNull((await EndorseAsync(honest)).Signature);
+    }
+
+    [SkippableFact]
     public async Task A_researcher_is_spoken_for_only_by_the_hospital_that_vouches_for_them()
     {
         // researcher-1 is vouched for by Lakeside; Riverside presents them as its own.
@@ -453,6 +472,97 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
         using var node = Signer(submitter, HospitalKeyUse.Identity);
         return EndorsementRequest.Create(new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(honest.LastVersion),
             honest.LastHash, command, context, command.At, honest.Envelopes, "northside"), node, node);
+    }
+
+    /// <summary>A fresh patient of Northside with a device key enrolled by the patient (their own command, endorsed like any).</summary>
+    private async Task<(Guid Id, Actor Patient)> PatientWithDeviceKeyAsync(TestDeviceKey device)
+    {
+        var mediator = fixture.Host.Services.CreateScope().ServiceProvider.GetRequiredService<Mediator.IMediator>();
+        var id = Guid.NewGuid();
+        await mediator.Send(new RegisterPatientCommand(id, "northside", 1970, "female", "Erin Endorsed",
+            CommandContext.For(new Actor("northside-physician", Role.Physician, "northside"))));
+        var patient = new Actor("erin", Role.Patient, "northside", id);
+        var proof = System.Text.Json.JsonSerializer.SerializeToElement(device.Enrolment(id));
+        await mediator.Send(new EnrolDeviceKeyCommand(id, device.PublicKey, proof.GetProperty("signedAt").GetDateTimeOffset(),
+            proof.GetProperty("proof").GetString()!, null, CommandContext.For(patient)));
+        return (id, patient);
+    }
+
+    /// <summary>
+    /// What the patient's home hospital's node could send on its own: <paramref name="command"/> with the events it chose,
+    /// linked after the stream's last event, its identity key signing both the proposal and the patient's credential —
+    /// the credential is genuine (the home hospital issues the patient's tokens); only the device's signature is not.
+    /// </summary>
+    private async Task<(EndorsementRequest Request, TransactionProposal Proposal)> HomeHospitalProposesAsync(Guid patient, IPatientCommand command, params IPatientEvent[] events)
+    {
+        var stream = PatientStream.StreamId(patient);
+        var last = (await Get<Application.Ports.IEventStore>().ReadLastAsync(stream))!;
+        var context = CommandContext.For(command.Actor);
+        var serializer = Get<Application.Serialization.EventSerializer>();
+        var metadata = new Application.Serialization.EventMetadata(command.Actor.Id, command.Actor.Role, command.Actor.Hospital,
+            context.CommandId, context.CorrelationId, command.At).ToBytes();
+        var proposed = events.Select((e, i) => new Application.Ports.ProposedEvent(DeterministicIds.EventId(context.CommandId, i),
+            serializer.NameOf(e), serializer.Serialize(e), metadata)).ToList();
+        var envelopes = Application.Ledger.HashChain.Link(stream, last.Version, last.Hash, proposed, endorsement: null);
+        var proposal = new TransactionProposal(stream, Application.Ports.ExpectedVersion.After(last.Version), last.Hash, command, context,
+            command.At, envelopes, "northside");
+        using var northside = Signer("northside", HospitalKeyUse.Identity);
+        return (EndorsementRequest.Create(proposal, northside, northside), proposal);
+    }
+
+    private static GrantConsent GrantToLakeside(Actor patient, DateTimeOffset at) =>
+        new(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth], [Purpose.Treatment], [AccessAction.Read],
+            DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds()), null, patient, at);
+
+    private static ConsentGranted Granted(GrantConsent g) => new(g.ConsentId, g.Grantee, g.Categories, g.Purposes, g.Actions, g.ValidFrom, g.ValidUntil);
+
+    [SkippableFact]
+    public async Task The_home_hospital_cannot_consent_for_a_patient_with_a_device_key_and_nothing_is_appended()
+    {
+        using var device = new TestDeviceKey();
+        using var hospitalsOwn = new TestDeviceKey();
+        var (id, patient) = await PatientWithDeviceKeyAsync(device);
+        var at = DateTimeOffset.UtcNow;
+        var unsigned = GrantToLakeside(patient, at);
+        // Unsigned: the events a patient without a key would get.
+        var (missing, _) = await HomeHospitalProposesAsync(id, unsigned, Granted(unsigned));
+        // Signed by a key the hospital made, under the patient's key id.
+        var forgedSignature = hospitalsOwn.Signature(unsigned, id, at, keyId: device.KeyId);
+        var forgedGrant = unsigned with { Signature = forgedSignature };
+        var (forged, _) = await HomeHospitalProposesAsync(id, forgedGrant, Granted(unsigned),
+            new SignedByPatient(PatientStatements.GrantConsentAction, forgedSignature.KeyId, forgedSignature.SignedAt, forgedSignature.Signature));
+        // The patient's genuine signature of this very grant, but an hour old (kept from an earlier attempt).
+        var oldSignature = device.Signature(unsigned, id, at.AddHours(-1));
+        var (stale, staleProposal) = await HomeHospitalProposesAsync(id, unsigned with { Signature = oldSignature }, Granted(unsigned),
+            new SignedByPatient(PatientStatements.GrantConsentAction, oldSignature.KeyId, oldSignature.SignedAt, oldSignature.Signature));
+
+        foreach (var (request, code) in new[] { (missing, "patient-signature-required"), (forged, "patient-signature-invalid"), (stale, "patient-signature-stale") })
+        {
+            var reply = await EndorseAsync(request);
+            Assert.Null(reply.Signature);
+            Assert.Contains($"re-execution rejects the command ({code})", reply.Reason);
+        }
+
+        // Through the endorsement service, as the home hospital's node would submit it: every endorser refuses, nothing is appended.
+        var length = await fixture.Host.StreamLengthAsync(id);
+        await Assert.ThrowsAsync<EndorsementPolicyNotMetException>(() => Get<IEndorsementService>().EndorseAsync(staleProposal));
+        Assert.Equal(length, await fixture.Host.StreamLengthAsync(id));
+    }
+
+    [SkippableFact]
+    public async Task A_grant_signed_on_the_patients_device_is_endorsed()
+    {
+        using var device = new TestDeviceKey();
+        var (id, patient) = await PatientWithDeviceKeyAsync(device);
+        var at = DateTimeOffset.UtcNow;
+        var grant = GrantToLakeside(patient, at);
+        var signed = grant with { Signature = device.Signature(grant, id, at) };
+        var (request, _) = await HomeHospitalProposesAsync(id, signed, Granted(grant),
+            new SignedByPatient(PatientStatements.GrantConsentAction, device.KeyId, signed.Signature!.SignedAt, signed.Signature.Signature));
+
+        var reply = await EndorseAsync(request);
+
+        Assert.NotNull(reply.Signature);
     }
 
     [SkippableFact]

@@ -27,6 +27,7 @@ public sealed class HostileRequestsTests : IAsyncLifetime
     [
         ("POST", "/patients"), ("POST", "/patients/{p}/entries"), ("POST", "/patients/{p}/entries/{g}/amendments"),
         ("POST", "/patients/{p}/entries/{g}/retraction"), ("POST", "/patients/{p}/consents"), ("DELETE", "/patients/{p}/consents/{g}"),
+        ("POST", "/patients/{p}/consents/{g}/narrow"),
         ("POST", "/patients/{p}/access"), ("POST", "/patients/{p}/emergency-access"), ("PUT", "/patients/{p}/insurance"),
         ("DELETE", "/patients/{p}/insurance"), ("GET", "/patients/{p}/insurance/validity?at={s}"), ("POST", "/patients/{p}/forget"),
         ("GET", "/patients/{p}/audit?actor={s}&action={s}&cursor={s}&limit={s}&from={s}"), ("GET", "/patients/{p}/audit/fhir?action={s}"),
@@ -35,13 +36,31 @@ public sealed class HostileRequestsTests : IAsyncLifetime
         ("POST", "/network/proposals"), ("POST", "/network/proposals/{g}/approvals"), ("POST", "/network/hospitals/{s}/keys"),
         ("POST", "/research/projections"), ("GET", "/research/projections/{s}"), ("GET", "/ledger/checkpoints/latest"),
         ("GET", "/ledger/proofs/inclusion?eventId={s}&treeSize={s}"), ("GET", "/ledger/proofs/consistency?from={s}&to={s}"),
+        ("POST", "/fhir"), ("GET", "/fhir/Patient/{p}/$everything"),
+        ("GET", "/patients/{p}/consents/fhir"), ("GET", "/patients/{p}/disclosures?from={s}&to={s}&format={s}"),
+        ("GET", "/patients/{p}/access/explain?grantee={s}&granteeRole={s}&granteeHospital={s}&purpose={s}&category={s}"),
+        ("GET", "/patients/{p}/access/explain?purpose=treatment&category={s}"),
+        ("POST", "/patients/{p}/device-key"), ("GET", "/patients/{p}/device-key"),
     ];
+
+    /// <summary>Patient-Signature headers that are malformed, out of range, or well-formed and signed by nobody.</summary>
+    private static string HostileSignature(Random r) => r.Next(7) switch
+    {
+        0 => "",
+        1 => "keyid=\"0123456789abcdef\", created=999999999999999, sig=:AAAA:",
+        2 => $"keyid=\"0123456789abcdef\", created={DateTimeOffset.UtcNow.ToUnixTimeSeconds()}, sig=:{Convert.ToBase64String(new byte[64])}:",
+        3 => "keyid=\"a\", keyid=\"b\", created=1, sig=:AAAA:",
+        4 => "sig=:%%%:, created=-1",
+        5 => new string(',', 5000),
+        _ => "keyid=\"\u0000\", created=1, sig=:AAAA:",
+    };
 
     private static readonly string[] Fields =
     [
         "homeHospital", "birthYear", "sex", "name", "patientId", "category", "code", "text", "recordedAt", "reason", "grantee", "categories",
         "purposes", "actions", "validFrom", "validUntil", "purpose", "insurer", "policyReference", "practitionerId", "role", "researcherId",
         "organisation", "kind", "policy", "hospital", "use", "filter", "groupBy", "k", "entryId", "consentId", "system", "id", "display",
+        "publicKey", "signedAt", "proof",
     ];
 
     private static JsonNode? Value(Random r, int depth = 0) => r.Next(16) switch
@@ -99,6 +118,7 @@ public sealed class HostileRequestsTests : IAsyncLifetime
             using var request = new HttpRequestMessage(new HttpMethod(method), path);
             if (method != "GET")
                 request.Content = new StringContent(random.Next(12) == 0 ? "{\"purpose\":" : Body(random).ToJsonString(), Encoding.UTF8, "application/json");
+            if (random.Next(4) == 0) request.Headers.TryAddWithoutValidation("Patient-Signature", HostileSignature(random));
             var token = Token(random);
             using var client = _host.Client(token);
             var before = await _host.CountsAsync();
@@ -107,7 +127,8 @@ public sealed class HostileRequestsTests : IAsyncLifetime
 
             var status = (int)response.StatusCode;
             var after = await _host.CountsAsync();
-            var recordedDenial = status == 403 && (path.EndsWith("/access", StringComparison.Ordinal) || path.EndsWith("/emergency-access", StringComparison.Ordinal));
+            var recordedDenial = status == 403 && (path.EndsWith("/access", StringComparison.Ordinal) || path.EndsWith("/emergency-access", StringComparison.Ordinal)
+                                                        || path.EndsWith("/$everything", StringComparison.Ordinal));
             if (status >= 500) failures.Add($"{status} {method} {path}");
             else if (status >= 400 && !recordedDenial && (after.Events != before.Events || after.DataKeys != before.DataKeys))
                 failures.Add($"{status} {method} {path} stored something");

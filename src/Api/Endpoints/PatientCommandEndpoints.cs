@@ -18,6 +18,7 @@ public static class PatientCommandEndpoints
         patients.MapPost("/{id:guid}/entries/{entryId:guid}/retraction", Retract);
         patients.MapPost("/{id:guid}/consents", Grant);
         patients.MapDelete("/{id:guid}/consents/{consentId:guid}", Revoke);
+        patients.MapPost("/{id:guid}/consents/{consentId:guid}/narrow", Narrow);
         patients.MapPost("/{id:guid}/access", Access);
         patients.MapPost("/{id:guid}/emergency-access", Emergency);
         patients.MapPut("/{id:guid}/insurance", LinkInsurance);
@@ -47,12 +48,16 @@ public static class PatientCommandEndpoints
     public static async Task<Created<ConsentGrantedResult>> Grant(Guid id, GrantConsentRequest body, HttpContext http, IMediator mediator, CancellationToken ct)
     {
         var result = await mediator.Send(new GrantConsentCommand(id, body.ConsentId, body.Grantee, body.Categories, body.Purposes,
-            body.Actions, body.ValidFrom, body.ValidUntil, http.Command()), ct);
+            body.Actions, body.ValidFrom, body.ValidUntil, http.Command(), http.PatientSignature()), ct);
         return TypedResults.Created($"/patients/{id}/consents/{result.ConsentId}", result);
     }
 
     public static async Task<Ok<Receipt>> Revoke(Guid id, Guid consentId, HttpContext http, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(await mediator.Send(new RevokeConsentCommand(id, consentId, http.Command()), ct));
+        TypedResults.Ok(await mediator.Send(new RevokeConsentCommand(id, consentId, http.Command(), http.PatientSignature()), ct));
+
+    /// <summary>Fewer categories, purposes or actions, or an earlier end: never wider (400 <c>narrowing-widens</c>), never the same (400 <c>narrowing-unchanged</c>).</summary>
+    public static async Task<Ok<Receipt>> Narrow(Guid id, Guid consentId, NarrowConsentRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(await mediator.Send(new NarrowConsentCommand(id, consentId, body.Categories, body.Purposes, body.Actions, body.ValidUntil, http.Command()), ct));
 
     public static async Task<Results<Ok<AccessOutcome>, ProblemHttpResult>> Access(Guid id, AccessRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
         AccessResult(await mediator.Send(new RequestAccessCommand(id, body.Purpose, body.Categories, http.Command()), ct));
@@ -67,7 +72,7 @@ public static class PatientCommandEndpoints
         TypedResults.Ok(await mediator.Send(new EndInsuranceCommand(id, http.Command()), ct));
 
     public static async Task<Ok<Receipt>> Forget(Guid id, HttpContext http, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(await mediator.Send(new ForgetPatientCommand(id, http.Command()), ct));
+        TypedResults.Ok(await mediator.Send(new ForgetPatientCommand(id, http.Command(), http.PatientSignature()), ct));
 
     /// <summary>A denial is recorded (it has a receipt) and answered 403 with its reason.</summary>
     private static Results<Ok<AccessOutcome>, ProblemHttpResult> AccessResult(AccessOutcome outcome)

@@ -28,6 +28,11 @@ public static class DeterministicIds
 
     /// <summary>A name-based id (version 8, SHA-256) for a name given as bytes.</summary>
     public static Guid Named(ReadOnlySpan<byte> name) => Version8(SHA256.HashData(name));
+    /// <summary>
+    /// A name-based id keyed by a secret (HMAC-SHA256, RFC 2104): stable for the secret's holder, unguessable for anyone
+    /// else even when the name is (a patient's record number).
+    /// </summary>
+    public static Guid Keyed(byte[] key, string name) => Version8(HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes(name)));
 
     public static Guid EventId(Guid commandId, int index)
     {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Application.Endorsement;
 
@@ -13,11 +14,10 @@ namespace HealthEvents.Application.Endorsement;
 /// </summary>
 public static class EndorsementSignatures
 {
-    public const int SignatureSize = 64;
+    public const int SignatureSize = P256.SignatureSize;
 
     private const DSASignatureFormat Format = DSASignatureFormat.IeeeP1363FixedFieldConcatenation;
     private const int MaxCachedKeys = 256;
-    private const string P256Oid = "1.2.840.10045.3.1.7";
 
     /// <summary>Imported public keys, per thread (an ECDsa instance is not documented as safe to share across threads).</summary>
     [ThreadStatic] private static Dictionary<string, ECDsa?>? _keys;
@@ -35,39 +35,15 @@ public static class EndorsementSignatures
     public static bool Verify(string publicKeyBase64Spki, byte[] message, byte[] signature) =>
         message is not null && signature is { Length: SignatureSize }
         && ImportCached(publicKeyBase64Spki) is { } key
-        && Verify(key, message, signature);
+        && P256.Verify(key, message, signature);
 
-    public static bool Verify(ECDsa publicKey, byte[] message, byte[] signature)
-    {
-        if (publicKey is null || message is null || signature is not { Length: SignatureSize } || publicKey.KeySize != 256) return false;
-        try
-        {
-            return publicKey.VerifyData(message, signature, HashAlgorithmName.SHA256, Format);
-        }
-        catch (CryptographicException)
-        {
-            return false;
-        }
-    }
+    public static bool Verify(ECDsa publicKey, byte[] message, byte[] signature) => P256.Verify(publicKey, message, signature);
 
-    /// <summary>
-    /// The id of a public key (base64 SubjectPublicKeyInfo): the first 16 lowercase hex digits of SHA-256 over the
-    /// DER bytes, so an id names one key and no member can register another's key under an alias. Null when the text
-    /// is not an ECDSA P-256 public key.
-    /// </summary>
-    public static string? KeyIdOf(string? publicKeyBase64Spki)
-    {
-        if (string.IsNullOrEmpty(publicKeyBase64Spki) || Import(publicKeyBase64Spki) is not { } key) return null;
-        using (key)
-        {
-            // Over the canonical encoding, and only for text that is exactly it: one key, one spelling, one id.
-            var canonical = key.ExportSubjectPublicKeyInfo();
-            return canonical.AsSpan().SequenceEqual(Convert.FromBase64String(publicKeyBase64Spki)) ? KeyIdOf(canonical) : null;
-        }
-    }
+    /// <inheritdoc cref="P256.KeyIdOf(string?)"/>
+    public static string? KeyIdOf(string? publicKeyBase64Spki) => P256.KeyIdOf(publicKeyBase64Spki);
 
-    /// <summary>The id of a key by its SubjectPublicKeyInfo bytes (DER): the first 16 lowercase hex digits of their SHA-256.</summary>
-    public static string KeyIdOf(ReadOnlySpan<byte> subjectPublicKeyInfo) => Convert.ToHexStringLower(SHA256.HashData(subjectPublicKeyInfo))[..16];
+    /// <inheritdoc cref="P256.KeyIdOf(ReadOnlySpan{byte})"/>
+    public static string KeyIdOf(ReadOnlySpan<byte> subjectPublicKeyInfo) => P256.KeyIdOf(subjectPublicKeyInfo);
 
     /// <summary>The endorsement of a transaction signed on its own: the signed root is its hash, leaf 0 of 1, empty path.</summary>
     public static TransactionEndorsement BatchOfOne(
@@ -136,24 +112,9 @@ public static class EndorsementSignatures
             foreach (var key in keys.Values) key?.Dispose();
             keys.Clear();
         }
-        var imported = Import(publicKeyBase64Spki);
+        var imported = P256.Import(publicKeyBase64Spki);
         keys[publicKeyBase64Spki] = imported;
         return imported;
-    }
-
-    private static ECDsa? Import(string publicKeyBase64Spki)
-    {
-        var key = ECDsa.Create();
-        try
-        {
-            key.ImportSubjectPublicKeyInfo(Convert.FromBase64String(publicKeyBase64Spki), out var read);
-            if (read > 0 && key.ExportParameters(false).Curve.Oid?.Value == P256Oid) return key;
-        }
-        catch (Exception e) when (e is FormatException or CryptographicException)
-        {
-        }
-        key.Dispose();
-        return null;
     }
 
     private static void RequireHash(byte[] hash, string name)

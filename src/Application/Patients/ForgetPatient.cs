@@ -6,7 +6,7 @@ using Mediator;
 
 namespace HealthEvents.Application.Patients;
 
-public sealed record ForgetPatientCommand(Guid PatientId, CommandContext Context) : IRequest<Receipt>;
+public sealed record ForgetPatientCommand(Guid PatientId, CommandContext Context, PatientSignature? Signature = null) : IRequest<Receipt>;
 
 public sealed class ForgetPatientHandler(PatientStream patients, IPatientCipher cipher) : IRequestHandler<ForgetPatientCommand, Receipt>
 {
@@ -25,7 +25,7 @@ public sealed class ForgetPatientHandler(PatientStream patients, IPatientCipher 
                 await cipher.ForgetAsync(c.PatientId, t);
                 return "";
             },
-            (_, at) => new ForgetPatient(c.Context.Actor, at), c.Context, ct);
+            (_, at) => new ForgetPatient(c.Context.Actor, at, c.Signature), c.Context, ct);
         return result.Receipt;
     }
 }

@@ -11,7 +11,8 @@ public sealed record GranteeInput(string Kind, string Id);
 
 public sealed record GrantConsentCommand(
     Guid PatientId, Guid? ConsentId, GranteeInput Grantee, IReadOnlyList<string> Categories, IReadOnlyList<string> Purposes,
-    IReadOnlyList<string> Actions, DateTimeOffset? ValidFrom, DateTimeOffset? ValidUntil, CommandContext Context)
+    IReadOnlyList<string> Actions, DateTimeOffset? ValidFrom, DateTimeOffset? ValidUntil, CommandContext Context,
+    PatientSignature? Signature = null)
     : IRequest<ConsentGrantedResult>;
 
 public sealed record ConsentGrantedResult(Guid ConsentId, Receipt Receipt);
@@ -69,7 +70,7 @@ public sealed class GrantConsentHandler(PatientStream patients) : IRequestHandle
             ValidationRules.ParseAll<AccessAction>(c.Actions),
             (c.ValidFrom ?? at).ToUniversalTime(),
             c.ValidUntil?.ToUniversalTime(),
-            c.Context.Actor, at), c.Context, ct);
+            c.Context.Actor, at, c.Signature), c.Context, ct);
         return new(consentId, result.Receipt);
     }
 }

@@ -10,8 +10,13 @@ namespace HealthEvents.Application.Patients;
 /// <summary>A patient's registration as an import brings it (used only when the patient is not registered yet).</summary>
 public sealed record ImportRegistration(string HomeHospital, int BirthYear, Sex Sex, string Name);
 
-/// <summary>One entry to import; <see cref="Text"/> is sealed as the entry's note (for FHIR: the resource's exact JSON).</summary>
-public sealed record ImportEntryInput(Guid EntryId, Category Category, CodeInput Code, [Narrative] string Text, DateTimeOffset? RecordedAt);
+/// <summary>
+/// One entry to import; <see cref="Text"/> is sealed as the entry's note (for FHIR: the resource's exact JSON, with
+/// <see cref="ContentType"/> <c>application/fhir+json</c> and its bundle's <see cref="FullUrl"/>).
+/// </summary>
+public sealed record ImportEntryInput(
+    Guid EntryId, Category Category, CodeInput Code, [Narrative] string Text, DateTimeOffset? RecordedAt,
+    string? ContentType = null, string? FullUrl = null);
 
 /// <summary>
 /// A patient's record brought in whole (a FHIR bundle): the registration when the patient is new, then the entries in
@@ -73,7 +78,7 @@ public sealed class ImportPatientRecordHandler(PatientStream patients, PatientDi
             var sealedEntries = new List<ImportedEntry>(chunk.Count);
             foreach (var e in chunk)
                 sealedEntries.Add(Imported(e, await cipher.EncryptAsync(c.PatientId,
-                    JsonSerializer.Serialize(new EntryContent(e.Code.Display, e.Text)), ct), at));
+                    JsonSerializer.Serialize(new EntryContent(e.Code.Display, e.Text, e.ContentType, e.FullUrl)), ct), at));
             var result = await patients.ExecuteAsync(c.PatientId,
                 when => new ImportRecordEntries(sealedEntries, actor, when), Sub(c.Context, "entries/" + chunk[0].EntryId), ct);
             added += result.Events.Count;
@@ -95,7 +100,7 @@ public sealed class ImportPatientRecordHandler(PatientStream patients, PatientDi
         var chars = 0;
         foreach (var e in entries)
         {
-            var size = e.Text.Length + (e.Code.Display?.Length ?? 0);
+            var size = e.Text.Length + (e.Code.Display?.Length ?? 0) + (e.FullUrl?.Length ?? 0);
             if (chunk.Count > 0 && (chars + size > ChunkChars || chunk.Count == ChunkEntries))
             {
                 yield return chunk;

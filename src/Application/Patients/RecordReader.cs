@@ -6,9 +6,11 @@ using HealthEvents.Domain.Patients;
 
 namespace HealthEvents.Application.Patients;
 
+/// <param name="ContentType"><c>application/fhir+json</c> when <see cref="Text"/> is a FHIR resource as imported; null for a note.</param>
+/// <param name="FullUrl">The imported resource's fullUrl in its bundle, if it had one.</param>
 public sealed record RecordEntryView(
     Guid EntryId, Category Category, string CodeSystem, string Code, string? Display, string? Text,
-    DateTimeOffset RecordedAt, string AuthorId, string AuthorHospital, bool Amended);
+    DateTimeOffset RecordedAt, string AuthorId, string AuthorHospital, bool Amended, string? ContentType = null, string? FullUrl = null);
 
 /// <summary>Reads a patient's current entries of some categories, decrypted. Only called after an access was granted.</summary>
 public interface IRecordReader
@@ -49,7 +51,7 @@ public sealed class StreamRecordReader(IEventStore store, EventSerializer serial
             // An amendment replaces the text; the code's display text stays that of the original entry.
             var display = amended ? await OriginalDisplayAsync(patientId, added, ct) : content?.Display;
             views.Add(new(added.EntryId, added.Category, added.CodeSystem, added.Code, display, content?.Text,
-                added.RecordedAt, added.AuthorId, added.AuthorHospital, amended));
+                added.RecordedAt, added.AuthorId, added.AuthorHospital, amended, content?.ContentType, content?.FullUrl));
         }
         return views;
     }

@@ -9,4 +9,4 @@ public sealed record RegisterPatient(
 public sealed record CorrectPatientDetails(
     int BirthYear, Sex Sex, string EncryptedDemographics, Actor Actor, DateTimeOffset At) : IPatientCommand;
 
-public sealed record ForgetPatient(Actor Actor, DateTimeOffset At) : IPatientCommand;
+public sealed record ForgetPatient(Actor Actor, DateTimeOffset At, PatientSignature? Signature = null) : IPatientSigned;

@@ -23,7 +23,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
         if (command.Actor.Role == Role.Patient && !state.IsThePatient(command.Actor))
             throw RejectedException.Forbidden("not-the-patient", "A patient acts only on their own record, through their home hospital.");
 
-        return command switch
+        var events = command switch
         {
             CorrectPatientDetails c => CorrectDetails(c, state),
             AddRecordEntry c => AddEntry(c, state),
@@ -32,13 +32,18 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
             RetractRecordEntry c => RetractEntry(c, state),
             GrantConsent c => Grant(c, state),
             RevokeConsent c => Revoke(c, state),
+            NarrowConsent c => Narrow(c, state),
             RequestAccess c => Request(c, state),
+            ExplainAccess c => ExplainTo(c, state),
             UseEmergencyAccess c => BreakGlass(c),
             LinkInsurance c => Link(c),
             EndInsurance c => End(c, state),
             ForgetPatient c => Forget(c, state),
+            EnrolDeviceKey c => Enrol(c, state),
             _ => throw new ArgumentException($"Unknown patient command {command.GetType().Name}.", nameof(command)),
         };
+        // Judged by its own rules first (who may, what exists), then by the patient's signature.
+        return command is IPatientSigned signed ? Countersign(signed, state, events) : events;
     }
 
     public static PatientState Evolve(PatientState state, IPatientEvent @event) => @event switch
@@ -57,10 +62,22 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
         ConsentRevoked e => state.Consents.TryGetValue(e.ConsentId, out var consent)
             ? state with { Consents = state.Consents.SetItem(e.ConsentId, consent with { Revoked = true }) }
             : state,
-        AccessGranted or AccessDenied or EmergencyAccessUsed => state,
+        ConsentNarrowed e => state.Consents.TryGetValue(e.ConsentId, out var narrowed)
+            ? state with
+            {
+                Consents = state.Consents.SetItem(e.ConsentId, narrowed with
+                {
+                    Categories = [.. e.Categories], Purposes = [.. e.Purposes], Actions = [.. e.Actions], ValidUntil = e.ValidUntil,
+                }),
+            }
+            : state,
+        AccessGranted or AccessDenied or EmergencyAccessUsed or AccessExplained => state,
         InsuranceLinked e => state with { Insurance = new InsurancePeriod(e.Insurer, e.ValidFrom, e.ValidUntil, EndedAt: null) },
         InsuranceEnded e => state.Insurance is { } period ? state with { Insurance = period with { EndedAt = e.EndedAt } } : state,
         PatientForgotten => state with { Forgotten = true },
+        DeviceKeyEnrolled e => state with { DeviceKey = new DeviceKey(e.KeyId, e.PublicKey) },
+        DeviceKeyReplaced e => state with { DeviceKey = new DeviceKey(e.KeyId, e.PublicKey) },
+        SignedByPatient => state,
         _ => throw new ArgumentException($"Unknown patient event {@event.GetType().Name}.", nameof(@event)),
     };
 

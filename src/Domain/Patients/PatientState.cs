@@ -16,6 +16,9 @@ public sealed record PatientState(
     ImmutableDictionary<Guid, ConsentRule> Consents,
     InsurancePeriod? Insurance) : IHasHomeHospital
 {
+    /// <summary>The patient's enrolled device key, whose signature their consent changes and forgetting need; null before the first enrolment.</summary>
+    public DeviceKey? DeviceKey { get; init; }
+
     public static readonly PatientState Empty = new(
         Registered: false,
         PatientId: Guid.Empty,

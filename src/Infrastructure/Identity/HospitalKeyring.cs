@@ -62,6 +62,26 @@ public sealed class HospitalKeyring(string keysFolder)
         return key;
     }
 
+    /// <summary>
+    /// A 256-bit secret of the hospital's own (keys/{hospital}/{name}.secret, owner-readable), created on first use and
+    /// never rotated: for values that must stay stable yet be unguessable by other members (keyed name-based ids).
+    /// </summary>
+    public byte[] Secret(string hospitalId, string name)
+    {
+        if (!IsValidId(name)) throw new ArgumentException("Secret names are letters, digits, '-' and '_'.", nameof(name));
+        var path = Path.Combine(Path.GetDirectoryName(PathOf(hospitalId, HospitalKeyUse.Identity))!, name + ".secret");
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+            File.WriteAllText(temp, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            try { File.Move(temp, path, overwrite: false); }
+            catch (IOException) when (File.Exists(path)) { File.Delete(temp); } // another request made it first: theirs counts
+        }
+        return Convert.FromBase64String(File.ReadAllText(path).Trim());
+    }
+
     /// <summary>A new key for the hospital, kept beside the current one until the network records it: its id and public half.</summary>
     public (string KeyId, string PublicKey) CreateNext(string hospitalId, HospitalKeyUse use)
     {

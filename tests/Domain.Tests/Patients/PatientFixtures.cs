@@ -49,6 +49,9 @@ public static class PatientFixtures
 
     public static ImportRecordEntries Import(Actor actor, params ImportedEntry[] entries) => new(entries, actor, Now);
 
+    /// <summary>The key the enrolment of <see cref="EveryCommand"/> enrols (made once per test run; declared first, as initialised first).</summary>
+    private static readonly DeviceKeyFixture EnrolmentKey = new();
+
     /// <summary>One well-formed command of every kind, each by an actor who may issue it.</summary>
     public static readonly IReadOnlyDictionary<string, IPatientCommand> EveryCommand = new Dictionary<string, IPatientCommand>
     {
@@ -61,11 +64,14 @@ public static class PatientFixtures
         ["grant-consent"] = new GrantConsent(Ids.Of(21), Grantee.Hospital(Hospitals.Other), [Category.Allergies],
             [Purpose.Treatment], [AccessAction.Read], Now, Days(30), Patient, Now),
         ["revoke-consent"] = new RevokeConsent(ConsentId, Patient, Now),
+        ["narrow-consent"] = new NarrowConsent(ConsentId, [Category.Allergies], null, null, Days(7), Patient, Now),
         ["request-access"] = Request(Physician, Purpose.Treatment, Category.Allergies),
+        ["explain-access"] = new ExplainAccess(AccessId, Purpose.Treatment, [Category.Allergies], Physician, Now),
         ["emergency-access"] = new UseEmergencyAccess(AccessId, "unconscious on arrival", Physician, Now),
         ["link-insurance"] = new LinkInsurance("insurer", "hash", Now, Days(365), Admin, Now),
         ["end-insurance"] = new EndInsurance(Admin, Now),
         ["forget"] = new ForgetPatient(Patient, Now),
+        ["enrol-device-key"] = EnrolmentKey.Enrol(Patient),
     };
 
     public static TheoryData<string> EveryCommandName => [.. EveryCommand.Keys];

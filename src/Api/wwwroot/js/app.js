@@ -3,9 +3,12 @@ import { $, el } from './dom.js';
 import { api, describe } from './api.js';
 import { session, claims } from './session.js';
 import { initAudit } from './audit.js';
+import { stopLive } from './live.js';
 import { initConsents } from './consents.js';
 import { initRecord } from './record.js';
 import { initVerify } from './verify-view.js';
+import { initDevice, newDevice } from './device-key.js';
+import { load as reloadAudit } from './audit.js';
 
 export function say(text, kind = 'error') {
   const box = $('message');
@@ -19,6 +22,7 @@ export function fail(error) {
 }
 
 function signOut(clearMessage = true) {
+  stopLive();
   session.clear();
   if (clearMessage) say('', 'info');
   $('signed-in').hidden = true;
@@ -40,7 +44,7 @@ async function signIn(token) {
     return;
   }
   session.set(token.trim());
-  const ctx = { patientId: c.patient_id, hospital: c.hospital, say, fail };
+  const ctx = { patientId: c.patient_id, hospital: c.hospital, say, fail, device: newDevice(), reloadAudit: () => reloadAudit(true) };
   $('sign-in').hidden = true;
   $('signed-in').hidden = false;
   $('who').hidden = false;
@@ -50,7 +54,7 @@ async function signIn(token) {
   // The audit trail is the first call: a token the server refuses is reported (and signs out) right here.
   await initAudit(ctx);
   if (!session.token()) return;
-  await Promise.all([initConsents(ctx), initRecord(ctx), initVerify(ctx)]);
+  await Promise.all([initDevice(ctx), initConsents(ctx), initRecord(ctx), initVerify(ctx)]);
   $('main').focus();
 }
 

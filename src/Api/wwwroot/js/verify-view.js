@@ -34,27 +34,32 @@ async function checkAgainstSeen(head) {
   return { message, problem };
 }
 
-const KEYS = 'healthevents.keys';
+const NETWORK = 'healthevents.network';
 
 /**
- * Trust on first use for the network's key history, which the server supplies: keys seen on an earlier visit must
- * still be there with the same start (a rotation adds a key, it never removes or moves one). Returns the problems.
+ * The network's history (the members, keys and policies every signature is judged by) is rebuilt here from the network
+ * stream's own events; its founding is the one thing nothing signs. This browser remembers the last network event it
+ * verified (a version and a hash, no personal data): the next answer must still hold that event, unchanged, so a
+ * network history rewritten from its founding, or cut short, between two visits is caught. Returns the problems.
  */
-function checkKeysAgainstSeen(hospitals) {
-  let seen = {};
-  try { seen = JSON.parse(localStorage.getItem(KEYS)) ?? {}; } catch { seen = {}; }
-  const now = Object.fromEntries(hospitals.map((h) => [h.id, Object.fromEntries(h.endorsementKeys.map((k) => [k.keyId, k.effectiveFrom ?? '']))]));
-  const problems = [];
-  for (const [hospital, keys] of Object.entries(seen))
-    for (const [keyId, from] of Object.entries(keys))
-      if (now[hospital]?.[keyId] !== from)
-        problems.push(`The key history changed since your last visit: ${hospital}'s key '${keyId}' ${now[hospital]?.[keyId] === undefined ? 'is gone' : 'took effect at another time'}.`);
-  if (!problems.length) {
-    // Remember the union, so a later answer cannot drop a key by leaving it out.
-    for (const [hospital, keys] of Object.entries(now)) seen[hospital] = { ...(seen[hospital] ?? {}), ...keys };
-    localStorage.setItem(KEYS, JSON.stringify(seen));
-  }
-  return problems;
+function checkNetworkAgainstSeen(network) {
+  let seen = null;
+  try { seen = JSON.parse(localStorage.getItem(NETWORK)); } catch { seen = null; }
+  const now = network.hashes.get(seen?.version);
+  if (seen && now !== seen.hash)
+    return [`The network's history changed since your last visit: its version ${seen.version} ${now === undefined ? 'is gone' : 'is not the one this browser verified'}.`];
+  if (network.last && !network.problems.length) localStorage.setItem(NETWORK, JSON.stringify(network.last));
+  return [];
+}
+
+/** What the patient signed with their own device key, checked here like the hospitals' signatures. */
+function signedText(result, ctx) {
+  if (!result.deviceKeys.length) return el('p', {}, 'No device key is enrolled: your consents are vouched for by your sign-in alone.');
+  const mine = ctx.device?.local?.keyId;
+  const ofThisDevice = result.signed.filter((s) => s.keyId === mine).length;
+  const n = result.signed.length;
+  return el('p', {}, `Signed by you: ${n} consent decision${n === 1 ? '' : 's'} carr${n === 1 ? 'ies' : 'y'} your device key's signature, ` +
+    `and every one verifies here${mine ? ` (${ofThisDevice} made with this device's key)` : ''}.`);
 }
 
 export async function initVerify(ctx) {
@@ -68,7 +73,7 @@ export async function initVerify(ctx) {
       const result = await verifyStream(view);
       const { head, provenVersion } = result.ledger;
       const seen = await checkAgainstSeen(head);
-      const ledgerProblems = [...result.ledger.problems, ...(seen.problem ? [seen.problem] : []), ...checkKeysAgainstSeen(view.hospitals)];
+      const ledgerProblems = [...result.ledger.problems, ...(seen.problem ? [seen.problem] : []), ...checkNetworkAgainstSeen(result.network)];
       const ledgerText = head
         ? `The ledger's signed tree head of ${head.treeSize} events (endorsed by ${head.endorsedBy.join(', ')}) includes your trail` +
           `${provenVersion === null ? ' — none of your events yet' : ` up to version ${provenVersion}`}. ${seen.message}`
@@ -77,15 +82,20 @@ export async function initVerify(ctx) {
         out.className = 'ok';
         out.replaceChildren(
           el('p', {}, `Verified in your browser: all ${result.events} events link up, every hash matches the stored bytes, ` +
-            `and every signature checks out (signed by ${result.endorsedBy.join(', ')}).`),
+            `and every signature checks out (signed by ${result.endorsedBy.join(', ')}), under the keys and policies of the ` +
+            `network's own history (${result.network.events} events, verified here too).`),
+          signedText(result, ctx),
           el('p', {}, ledgerText));
       } else {
         out.className = 'broken';
         out.replaceChildren(
           el('p', {}, result.firstBrokenVersion !== null
             ? `Broken at version ${result.firstBrokenVersion}: your trail has been altered since the hospitals endorsed it.`
-            : 'Your trail could not be confirmed: the ledger or the key history does not vouch for it.'),
-          el('ul', {}, [...result.problems.map((p) => p.message), ...ledgerProblems].map((m) => el('li', {}, m))));
+            : result.network.firstBrokenVersion !== null
+              ? `The network's history is broken at version ${result.network.firstBrokenVersion}: the keys and policies your trail is checked against cannot be trusted.`
+              : 'Your trail could not be confirmed: the ledger or the network\'s history does not vouch for it.'),
+          el('ul', {}, [...result.problems.map((p) => p.message), ...result.network.problems.map((p) => `Network: ${p.message}`), ...ledgerProblems]
+            .map((m) => el('li', {}, m))));
       }
     } catch (error) {
       out.textContent = '';

@@ -37,7 +37,7 @@ public sealed record AuditEntry
     public AuditActor Actor { get; init; } = new("", Role.Patient, "");
     public Purpose? Purpose { get; init; }
 
-    /// <summary>Categories touched: released (granted / emergency), requested (denied), of the entry, or granted by a consent.</summary>
+    /// <summary>Categories touched: released (granted / emergency), requested (denied), of the entry, or granted by a consent (as narrowed).</summary>
     public IReadOnlyList<Category> Categories { get; init; } = [];
 
     /// <summary>The first consent the access relied on, or the consent granted / revoked.</summary>
@@ -56,11 +56,14 @@ public sealed record AuditEntry
     /// <summary>Access attempts: what was asked for (granted or denied).</summary>
     public IReadOnlyList<Category>? CategoriesRequested { get; init; }
 
-    /// <summary>Consent grants: to whom, and for which purposes and actions.</summary>
+    /// <summary>Consent grants and narrowings: to whom, and for which purposes and actions.</summary>
     public Grantee? Grantee { get; init; }
 
     public IReadOnlyList<Purpose>? Purposes { get; init; }
     public IReadOnlyList<AccessAction>? Actions { get; init; }
+
+    /// <summary>Consent grants and narrowings: when the consent ends (exclusive); null when open-ended or not a consent row.</summary>
+    public DateTimeOffset? ValidUntil { get; init; }
     public Guid? AccessId { get; init; }
 
     /// <summary>The event hash, lowercase hex.</summary>
@@ -68,6 +71,12 @@ public sealed record AuditEntry
 
     /// <summary>Hospitals that endorsed the transaction of this event.</summary>
     public IReadOnlyList<string> EndorsedBy { get; init; } = [];
+
+    /// <summary>The patient's device key that signed this consent change or forgetting (patient.command-signed.v1); null when unsigned.</summary>
+    public string? SignedWithKey { get; init; }
+
+    /// <summary>Device key enrolments and replacements: the key enrolled.</summary>
+    public string? DeviceKeyId { get; init; }
 }
 
 public sealed record AuditActor(string Id, Role Role, string Hospital);
@@ -81,12 +90,22 @@ public static class AuditActions
     public const string EntryRetracted = "entry-retracted";
     public const string ConsentGranted = "consent-granted";
     public const string ConsentRevoked = "consent-revoked";
+
+    /// <summary>The patient narrowed a consent: the row gives what it grants from then on.</summary>
+    public const string ConsentNarrowed = "consent-narrowed";
     public const string AccessGranted = "access-granted";
     public const string AccessDenied = "access-denied";
     public const string EmergencyAccess = "emergency-access";
+
+    /// <summary>A practitioner asked what they may see and was told (nothing was released).</summary>
+    public const string AccessExplained = "access-explained";
     public const string InsuranceLinked = "insurance-linked";
     public const string InsuranceEnded = "insurance-ended";
     public const string PatientForgotten = "patient-forgotten";
+    public const string DeviceKeyEnrolled = "device-key-enrolled";
+
+    /// <summary>The home hospital replaced the patient's device key (a lost device): shown as prominently as an emergency access.</summary>
+    public const string DeviceKeyReplaced = "device-key-replaced";
 
     /// <summary>A research projection's published rows counted the patient (anonymously: the researcher never learns who).</summary>
     public const string ResearchUse = "research-use";
@@ -94,7 +113,8 @@ public static class AuditActions
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         PatientRegistered, DetailsCorrected, EntryAdded, EntryAmended, EntryRetracted, ConsentGranted, ConsentRevoked,
-        AccessGranted, AccessDenied, EmergencyAccess, InsuranceLinked, InsuranceEnded, PatientForgotten, ResearchUse,
+        ConsentNarrowed, AccessGranted, AccessDenied, EmergencyAccess, AccessExplained, InsuranceLinked, InsuranceEnded, PatientForgotten, ResearchUse,
+        DeviceKeyEnrolled, DeviceKeyReplaced,
     };
 }
 
@@ -109,5 +129,8 @@ public static class AuditOutcomes
 /// <summary>The audit projection's own lookup: an entry's category, for the rows of its amendments and retraction.</summary>
 public sealed record AuditEntryCategory(Guid Id, Guid PatientId, Category Category);
 
-/// <summary>The audit projection's own lookup: the last version of a patient's stream it applied, to place research uses.</summary>
-public sealed record AuditPatientHead(Guid Id, long LastVersion);
+/// <summary>
+/// The audit projection's own lookup: the last version of a patient's stream it applied, to place research uses, and
+/// the patient's last own row, which a patient.command-signed.v1 right after it marks as signed.
+/// </summary>
+public sealed record AuditPatientHead(Guid Id, long LastVersion, Guid? LastRowId = null);

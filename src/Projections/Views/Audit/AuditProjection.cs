@@ -9,15 +9,40 @@ namespace HealthEvents.Projections.Views.Audit;
 /// <summary>
 /// The patient audit view: one <see cref="AuditEntry"/> per event of a patient stream, and one "research-use" row per
 /// patient counted by each research publication (an event of the research stream), placed after the patient's events
-/// applied before it.
+/// applied before it. Each batch announces the patients whose rows it changed (<see cref="RowsChannel"/>) for live streams.
 /// </summary>
-public sealed class AuditProjection : IProjection
+public sealed class AuditProjection : IBatchPreparingProjection
 {
     public const string ProjectionName = "patient-audit";
+
+    /// <summary>
+    /// The PostgreSQL notification channel on which each batch names (payload: the patient id) every patient whose rows
+    /// it stores. NOTIFY is transactional: it is delivered when the batch commits, to every node listening, and never for
+    /// a batch that rolled back — so a listener that reads after the notice sees the rows (<see cref="AuditFeed"/>).
+    /// </summary>
+    public const string RowsChannel = "he_audit_rows";
 
     public string Name => ProjectionName;
 
     public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(AuditEntry), typeof(AuditEntryCategory), typeof(AuditPatientHead)];
+
+    /// <summary>
+    /// Queues one notice per patient of the batch, in the batch's own transaction. NOTIFY, not pg_notify(): a statement
+    /// that returns no rows, as Marten expects of queued SQL among its batched operations; the payload is a GUID in its
+    /// "D" format (hex digits and dashes), so inlining it is safe.
+    /// </summary>
+    public Task PrepareBatchAsync(IDocumentSession session, IReadOnlyList<ProjectedEvent> batch, CancellationToken ct)
+    {
+        var patients = batch.SelectMany(e => e.Event switch
+        {
+            ResearchResultsPublished p => p.Uses.Select(u => u.PatientId),
+            IPatientEvent when e.PatientId is { } id => [id],
+            _ => [],
+        });
+        foreach (var patientId in patients.Distinct())
+            session.QueueSqlCommand($"NOTIFY {RowsChannel}, '{patientId:D}'");
+        return Task.CompletedTask;
+    }
 
     public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
     {
@@ -27,7 +52,12 @@ public sealed class AuditProjection : IProjection
             return;
         }
         if (e.PatientId is not { } patientId || e.Event is not IPatientEvent) return;
-        session.Store(new AuditPatientHead(patientId, e.StreamVersion));
+        if (e.Event is SignedByPatient signed)
+        {
+            await MarkSignedAsync(session, patientId, e.StreamVersion, signed, ct);
+            return;
+        }
+        session.Store(new AuditPatientHead(patientId, e.StreamVersion, e.Envelope.EventId));
         var m = e.Metadata;
         var row = new AuditEntry
         {
@@ -59,7 +89,12 @@ public sealed class AuditProjection : IProjection
             ConsentGranted g => row with
             {
                 Action = AuditActions.ConsentGranted, ConsentId = g.ConsentId, ConsentIds = [g.ConsentId],
-                Categories = g.Categories, Grantee = g.Grantee, Purposes = g.Purposes, Actions = g.Actions,
+                Categories = g.Categories, Grantee = g.Grantee, Purposes = g.Purposes, Actions = g.Actions, ValidUntil = g.ValidUntil,
+            },
+            ConsentNarrowed n => row with
+            {
+                Action = AuditActions.ConsentNarrowed, ConsentId = n.ConsentId, ConsentIds = [n.ConsentId],
+                Categories = n.Categories, Grantee = n.Grantee, Purposes = n.Purposes, Actions = n.Actions, ValidUntil = n.ValidUntil,
             },
             ConsentRevoked r => row with { Action = AuditActions.ConsentRevoked, ConsentId = r.ConsentId, ConsentIds = [r.ConsentId] },
             AccessGranted g => row with
@@ -81,9 +116,19 @@ public sealed class AuditProjection : IProjection
                 Actor = new AuditActor(u.Actor.Id, u.Actor.Role, u.Actor.Hospital), Reason = u.Reason,
                 Categories = u.CategoriesReleased,
             },
+            // Categories: what the answer said would be released; the question is in CategoriesRequested.
+            AccessExplained x => row with
+            {
+                Action = AuditActions.AccessExplained, AccessId = x.ExplanationId,
+                Actor = new AuditActor(x.Actor.Id, x.Actor.Role, x.Actor.Hospital), Purpose = x.Purpose,
+                Categories = x.CategoriesReleased, CategoriesRequested = x.CategoriesRequested, Reason = x.Reason,
+                ConsentId = x.ConsentIds.Count > 0 ? x.ConsentIds[0] : null, ConsentIds = x.ConsentIds,
+            },
             InsuranceLinked => row with { Action = AuditActions.InsuranceLinked },
             InsuranceEnded => row with { Action = AuditActions.InsuranceEnded },
             PatientForgotten => row with { Action = AuditActions.PatientForgotten },
+            DeviceKeyEnrolled k => row with { Action = AuditActions.DeviceKeyEnrolled, DeviceKeyId = k.KeyId },
+            DeviceKeyReplaced k => row with { Action = AuditActions.DeviceKeyReplaced, DeviceKeyId = k.KeyId, Reason = k.Reason },
             _ => row,
         };
         // The audit keeps every row after PatientForgotten: none holds clinical content.
@@ -123,6 +168,18 @@ public sealed class AuditProjection : IProjection
                 EndorsedBy = endorsedBy,
             });
         }
+    }
+
+    /// <summary>
+    /// The patient's signature follows the events of the command it signs, in the same transaction: the row of the
+    /// event just before it (the head's last row, loaded from this batch or an earlier one) is marked as signed.
+    /// </summary>
+    private static async Task MarkSignedAsync(IDocumentSession session, Guid patientId, long version, SignedByPatient signed, CancellationToken ct)
+    {
+        var head = await session.LoadAsync<AuditPatientHead>(patientId, ct);
+        if (head is { LastRowId: { } rowId } && head.LastVersion == version - 1 && await session.LoadAsync<AuditEntry>(rowId, ct) is { } row)
+            session.Store(row with { SignedWithKey = signed.KeyId });
+        session.Store(new AuditPatientHead(patientId, version, head?.LastRowId));
     }
 
     /// <summary>Without a head (rows written before heads existed): the patient's last own row, or -1.</summary>

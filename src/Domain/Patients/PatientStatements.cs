@@ -1,0 +1,126 @@
+using System.Buffers.Binary;
+using System.Text;
+using HealthEvents.Domain.Common;
+
+namespace HealthEvents.Domain.Patients;
+
+/// <summary>
+/// What a patient's device key signs: a statement of the command, built alike by the browser (wwwroot/js/statement.js)
+/// and here, from the command's own fields — so what every endorser re-executes is exactly what the patient signed.
+/// <para>
+/// Bytes: the ASCII tag <c>healthevents/patient-statement/v1</c>, then fields, each a 4-byte big-endian length and its
+/// bytes: the stream id (<c>patient-{id}</c>, UTF-8), the action (<see cref="GrantConsentAction"/> …), the signing
+/// key's id, the signing time; then the action's own fields. Texts are UTF-8 (ids in Unicode NFC, enum values
+/// kebab-case, GUIDs lowercase with dashes); times are Unix milliseconds as 8-byte big-endian integers and must be
+/// whole milliseconds; an absent time is an empty field; a list is one field holding its items, each length-prefixed.
+/// </para>
+/// <list type="bullet">
+/// <item><c>grant-consent</c>: consent id, grantee kind, grantee id, categories, purposes, actions (lists, in the
+/// command's order), valid from, valid until.</item>
+/// <item><c>revoke-consent</c>: consent id.</item>
+/// <item><c>forget</c>: nothing more.</item>
+/// <item><c>enrol-device-key</c>: the new public key (base64 SubjectPublicKeyInfo), signed by that very key.</item>
+/// </list>
+/// </summary>
+public static class PatientStatements
+{
+    public const string GrantConsentAction = "grant-consent";
+    public const string RevokeConsentAction = "revoke-consent";
+    public const string ForgetAction = "forget";
+    public const string EnrolAction = "enrol-device-key";
+
+    /// <summary>How long before the command's time a signature may have been made (the page signs right before it sends).</summary>
+    public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(10);
+
+    /// <summary>How far a device's clock may run ahead of the command's time.</summary>
+    public static readonly TimeSpan MaxAhead = TimeSpan.FromMinutes(2);
+
+    private static readonly byte[] Tag = "healthevents/patient-statement/v1"u8.ToArray();
+
+    /// <summary>The statement's action for each command the patient signs; every <see cref="IPatientSigned"/> has one.</summary>
+    public static string ActionOf(IPatientSigned command) => command switch
+    {
+        GrantConsent => GrantConsentAction,
+        RevokeConsent => RevokeConsentAction,
+        ForgetPatient => ForgetAction,
+        _ => throw new ArgumentException($"No statement is defined for {command.GetType().Name}.", nameof(command)),
+    };
+
+    /// <summary>The statement of <paramref name="command"/> on <paramref name="patientId"/>'s stream, signed by <paramref name="keyId"/> at <paramref name="signedAt"/>.</summary>
+    /// <exception cref="ArgumentException">A time that is not a whole millisecond (the statement could not tell it apart from its neighbours).</exception>
+    public static byte[] Of(IPatientSigned command, Guid patientId, string keyId, DateTimeOffset signedAt) => command switch
+    {
+        GrantConsent g => Build(patientId, GrantConsentAction, keyId, signedAt, w =>
+        {
+            w.Text(Id(g.ConsentId));
+            w.Text(KebabCase.Of(g.Grantee.Kind));
+            w.Text(g.Grantee.Id);
+            w.List(g.Categories.Select(KebabCase.Of));
+            w.List(g.Purposes.Select(KebabCase.Of));
+            w.List(g.Actions.Select(KebabCase.Of));
+            w.Time(g.ValidFrom);
+            w.Time(g.ValidUntil);
+        }),
+        RevokeConsent r => Build(patientId, RevokeConsentAction, keyId, signedAt, w => w.Text(Id(r.ConsentId))),
+        ForgetPatient => Build(patientId, ForgetAction, keyId, signedAt, _ => { }),
+        _ => throw new ArgumentException($"No statement is defined for {command.GetType().Name}.", nameof(command)),
+    };
+
+    /// <summary>The statement a new device key signs to be enrolled (proof that someone holds it).</summary>
+    public static byte[] Enrolment(Guid patientId, string keyId, DateTimeOffset signedAt, string publicKey) =>
+        Build(patientId, EnrolAction, keyId, signedAt, w => w.Text(publicKey));
+
+    private static string Id(Guid id) => id.ToString("D");
+
+    private static byte[] Build(Guid patientId, string action, string keyId, DateTimeOffset signedAt, Action<Writer> fields)
+    {
+        var w = new Writer();
+        w.Raw(Tag);
+        w.Text("patient-" + Id(patientId));
+        w.Text(action);
+        w.Text(keyId);
+        w.Time(signedAt);
+        fields(w);
+        return w.ToArray();
+    }
+
+    private sealed class Writer
+    {
+        private readonly MemoryStream _buffer = new();
+
+        public void Raw(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
+
+        public void Field(ReadOnlySpan<byte> bytes)
+        {
+            Span<byte> length = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+            _buffer.Write(length);
+            _buffer.Write(bytes);
+        }
+
+        public void Text(string text) => Field(Encoding.UTF8.GetBytes(text));
+
+        public void List(IEnumerable<string> items)
+        {
+            var inner = new Writer();
+            foreach (var item in items) inner.Text(item);
+            Field(inner.ToArray());
+        }
+
+        public void Time(DateTimeOffset? time)
+        {
+            if (time is not { } t)
+            {
+                Field([]);
+                return;
+            }
+            if (t.UtcTicks % TimeSpan.TicksPerMillisecond != 0)
+                throw new ArgumentException("A signed time is a whole millisecond.", nameof(time));
+            Span<byte> ms = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64BigEndian(ms, t.ToUnixTimeMilliseconds());
+            Field(ms);
+        }
+
+        public byte[] ToArray() => _buffer.ToArray();
+    }
+}
