@@ -20,8 +20,6 @@ namespace HealthEvents.Api.Tests;
 /// </summary>
 public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
-
     [SkippableFact]
     public async Task The_leader_stopped_under_load_loses_doubles_and_skips_nothing()
     {
@@ -57,14 +55,14 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
         var writers = load.RunAsync(8, stopWriting.Token);
         try
         {
-            await load.AcknowledgedAtLeastAsync(16, Patience);
+            await load.AcknowledgedAtLeastAsync(16, Patience.Deadline);
             var leader = await LeaderAsync(host) ?? throw new InvalidOperationException("the service reports no leader before the failover");
             await cluster.StopNodeAsync(leader);
             var before = load.Acknowledged.Count;
 
             await UntilAsync(async () => await LeaderAsync(host) is { } next && next != leader, () => "the service never reported a new leader:\n"
                 + string.Join("\n", cluster.NodePorts.Where(p => p != leader).Select(p => cluster.LogTail(p, 10))));
-            await load.AcknowledgedAtLeastAsync(before + 16, Patience); // the load goes on against the new leader
+            await load.AcknowledgedAtLeastAsync(before + 16, Patience.Deadline); // the load goes on against the new leader
         }
         finally
         {
@@ -135,13 +133,13 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
         return rows;
     }
 
-    /// <summary>Waits for <paramref name="condition"/> (checked every 250 ms) up to <see cref="Patience"/>.</summary>
+    /// <summary>Waits for <paramref name="condition"/> (checked every 250 ms) up to <see cref="Patience.Deadline"/>.</summary>
     private static async Task UntilAsync(Func<Task<bool>> condition, Func<string> failure)
     {
         var waited = Stopwatch.StartNew();
         while (!await condition())
         {
-            if (waited.Elapsed > Patience) Assert.Fail(failure());
+            if (waited.Elapsed > Patience.Deadline) Assert.Fail(failure());
             await Task.Delay(250);
         }
     }

@@ -73,23 +73,32 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Starts <paramref name="nodes"/> nodes and waits until a leader is elected (start.sh's own check).</summary>
+    /// <summary>
+    /// Starts <paramref name="nodes"/> nodes and waits until a leader is elected (start.sh's own check). A start that
+    /// fails — on a machine shared with other runs, a port start.sh found free can be taken before a node binds it — is
+    /// tried again on other ports, three times in all; the error then names every attempt's reason.
+    /// </summary>
     public static async Task<LocalEventStoreDbCluster> StartAsync(string distribution, int nodes = 3)
     {
-        var runRoot = Path.Combine(Path.GetTempPath(), "he-esdb-cluster-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(runRoot);
-        var (code, output, errors) = await RunAsync(distribution, runRoot, "start.sh", "--cluster", nodes.ToString());
-        var connectionString = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim();
-        var port = Directory.GetDirectories(runRoot, "eventstoredb-*").Select(d => int.Parse(Path.GetFileName(d)["eventstoredb-".Length..])).FirstOrDefault();
-        var cluster = new LocalEventStoreDbCluster(distribution, runRoot, port, connectionString ?? "", nodes);
-        if (code != 0 || connectionString is null || !connectionString.StartsWith("esdb://", StringComparison.Ordinal))
+        var failures = new List<string>();
+        for (var attempt = 1; attempt <= 3; attempt++)
         {
-            await cluster.DisposeAsync();
-            throw new InvalidOperationException($"The EventStoreDB cluster did not start (exit {code}): {errors}");
+            var runRoot = Path.Combine(Path.GetTempPath(), "he-esdb-cluster-" + Guid.NewGuid().ToString("N")[..12]);
+            Directory.CreateDirectory(runRoot);
+            var (code, output, errors) = await RunAsync(distribution, runRoot, "start.sh", "--cluster", nodes.ToString());
+            var connectionString = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim();
+            var port = Directory.GetDirectories(runRoot, "eventstoredb-*").Select(d => int.Parse(Path.GetFileName(d)["eventstoredb-".Length..])).FirstOrDefault();
+            var cluster = new LocalEventStoreDbCluster(distribution, runRoot, port, connectionString ?? "", nodes);
+            if (code == 0 && connectionString is not null && connectionString.StartsWith("esdb://", StringComparison.Ordinal))
+            {
+                foreach (var node in cluster.NodePorts)
+                    cluster._commands[node] = File.ReadAllText($"/proc/{cluster.PidOf(node)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+                return cluster;
+            }
+            await cluster.DisposeAsync(); // whatever half of it runs
+            failures.Add($"attempt {attempt} (exit {code}): {errors}");
         }
-        foreach (var node in cluster.NodePorts)
-            cluster._commands[node] = File.ReadAllText($"/proc/{cluster.PidOf(node)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
-        return cluster;
+        throw new InvalidOperationException("The EventStoreDB cluster did not start:\n" + string.Join("\n", failures));
     }
 
     /// <summary>From now until disposed, starts again (checking every half second) each node that exited without <see cref="StopNodeAsync"/>.</summary>

@@ -375,7 +375,7 @@ public sealed class EventStoreDbCallTests
                 : Replies(r.Request.Options.All.Position.CommitPosition, log[1].Reply, null),
         };
         await using var store = calls.Store(options: new EventStoreDbStoreOptions { ReconnectDelay = TimeSpan.FromMilliseconds(5), StreamPrefix = "t1-" });
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        using var cts = new CancellationTokenSource(HealthEvents.TestSupport.Patience.Deadline);
 
         var received = new List<EventEnvelope>();
         await foreach (var e in store.SubscribeAllAsync(null, cts.Token))

@@ -38,7 +38,22 @@ public sealed class EventStoreDbSettingsTests
         Assert.DoesNotContain("ch@nge", s.ToString());
     }
 
+    [Fact]
+    public void Several_hosts_or_discover_make_gossip_seeds_with_the_official_discovery_settings()
+    {
+        var single = EventStoreDbSettings.Parse("esdb://n1:2113?tls=false");
+        Assert.False(single.Discover);
+        Assert.Equal((20, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(3)), (single.MaxDiscoverAttempts, single.DiscoveryInterval, single.GossipTimeout));
+
+        var seeds = EventStoreDbSettings.Parse("esdb://n1,n2,n3?tls=false&maxDiscoverAttempts=5&discoveryInterval=250&gossipTimeout=1000");
+        Assert.True(seeds.Discover);
+        Assert.Equal((5, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1)), (seeds.MaxDiscoverAttempts, seeds.DiscoveryInterval, seeds.GossipTimeout));
+        Assert.True(EventStoreDbSettings.Parse("esdb+discover://n1?tls=false").Discover);
+    }
+
     [Theory]
+    [InlineData("esdb://host?maxDiscoverAttempts=0")]
+    [InlineData("esdb://host?discoveryInterval=soon")]
     [InlineData("http://127.0.0.1:2113")]
     [InlineData("127.0.0.1:2113")]
     [InlineData("esdb://")]
