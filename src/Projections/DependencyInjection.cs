@@ -41,6 +41,7 @@ public static class DependencyInjection
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, LedgerProjection>());
 
         services.TryAddSingleton<AuditQuery>();
+        services.TryAddSingleton<DisclosureQuery>();
         services.TryAddSingleton<ConsentQuery>();
         services.TryAddSingleton<RecordQuery>();
         services.TryAddSingleton<InsuranceQuery>();

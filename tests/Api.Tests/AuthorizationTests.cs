@@ -37,9 +37,12 @@ namespace HealthEvents.Api.Tests;
 /// Every refusal but 401 is a problem+json with a <c>code</c>.</item>
 /// <item><c>403r</c>: refused and <b>recorded</b>: exactly one event is appended, <c>access.denied.v1</c> in the
 /// patient's stream. A denied access attempt is on the patient's record by design: the patient sees attempts.</item>
+/// <item><c>200r</c>: allowed and <b>recorded</b>: exactly one event, <c>access.explained.v1</c>: a practitioner's question
+/// about what they may see is itself on the patient's record.</item>
 /// </list>
 ///
-/// <para>On the patient's views (audit, audit as FHIR, consents, insurance validity, verification, envelopes, device key), every refused
+/// <para>On the patient's views (audit, audit as FHIR, consents and consents as FHIR, insurance validity, verification,
+/// envelopes, disclosures, access explanations, device key), every refused
 /// cell is asked a second time about a patient id nobody registered: the status and the problem <c>code</c> must be
 /// the same, so a refusal never tells whether a patient exists.</para>
 ///
@@ -175,28 +178,31 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   audit = GET /patients/{id}/audit     fhir = GET .../audit/fhir     consents = GET .../consents
     //   insurance = GET .../insurance/validity                             verify = GET .../verification
     //   envelopes = GET .../envelopes (the stored bytes the patient's browser verifies: the patient only, as verify)
+    //   consents-fhir = GET .../consents/fhir (as consents)       disclosures = GET .../disclosures (the patient only, as audit)
+    //   explain = GET .../access/explain?grantee=riverside-physician&purpose=treatment&category=conditions: the patient asks
+    //             about anyone; a practitioner only about themselves, and that question is recorded (200r)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Views = """
-        caller               | audit | fhir | consents | insurance | verify | envelopes
-        northside physician  | 403   | 403  | 403      | 200       | 403    | 403
-        northside nurse      | 403   | 403  | 403      | 200       | 403    | 403
-        northside home-care  | 403   | 403  | 200      | 200       | 403    | 403
-        northside pharmacist | 403   | 403  | 403      | 200       | 403    | 403
-        northside admin      | 403   | 403  | 403      | 200       | 403    | 403
-        riverside physician  | 403   | 403  | 200      | 200       | 403    | 403
-        riverside admin      | 403   | 403  | 200      | 200       | 403    | 403
-        lakeside physician   | 403   | 403  | 403      | 200       | 403    | 403
-        lakeside nurse       | 403   | 403  | 403      | 200       | 403    | 403
-        lakeside home-care   | 403   | 403  | 200      | 200       | 403    | 403
-        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403    | 403
-        lakeside admin       | 403   | 403  | 403      | 200       | 403    | 403
-        researcher           | 403   | 403  | 403      | 403       | 403    | 403
-        alice                | 200   | 200  | 200      | 403       | 200    | 200
-        alice via lakeside   | 401   | 401  | 401      | 401       | 401    | 401
-        bob                  | 403   | 403  | 403      | 403       | 403    | 403
-        expired token        | 401   | 401  | 401      | 401       | 401    | 401
-        30-day token         | 401   | 401  | 401      | 401       | 401    | 401
-        no token             | 401   | 401  | 401      | 401       | 401    | 401
+        caller               | audit | fhir | consents | insurance | verify | envelopes | consents-fhir | disclosures | explain
+        northside physician  | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside nurse      | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside home-care  | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        northside pharmacist | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside admin      | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        riverside physician  | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 200r
+        riverside admin      | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        lakeside physician   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside nurse       | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside home-care   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside admin       | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        researcher           | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
+        alice                | 200   | 200  | 200      | 403       | 200    | 200       | 200           | 200         | 200
+        alice via lakeside   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        bob                  | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
+        expired token        | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        30-day token         | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        no token             | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -268,28 +274,29 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   entry? = POST /patients/{id}/entries     access? = POST /patients/{id}/access (treatment, conditions)
     //   forget? = POST /patients/{id}/forget     ("alice" here is a northside token for that unregistered id)
     //   everything? = GET /fhir/Patient/{id}/$everything (as access?, answered as an OperationOutcome)
+    //   explain? = GET /patients/{id}/access/explain?purpose=treatment&category=conditions (practitioners about themselves)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Unregistered = """
-        caller               | entry? | access? | forget? | everything?
-        northside physician  | 404    | 404     | 403     | 404
-        northside nurse      | 404    | 404     | 403     | 404
-        northside home-care  | 404    | 404     | 403     | 404
-        northside pharmacist | 404    | 404     | 403     | 404
-        northside admin      | 404    | 404     | 403     | 404
-        riverside physician  | 404    | 404     | 403     | 404
-        riverside admin      | 404    | 404     | 403     | 404
-        lakeside physician   | 404    | 404     | 403     | 404
-        lakeside nurse       | 404    | 404     | 403     | 404
-        lakeside home-care   | 404    | 404     | 403     | 404
-        lakeside pharmacist  | 404    | 404     | 403     | 404
-        lakeside admin       | 404    | 404     | 403     | 404
-        researcher           | 404    | 404     | 403     | 404
-        alice                | 401    | 401     | 401     | 401
-        alice via lakeside   | 401    | 401     | 401     | 401
-        bob                  | 404    | 404     | 403     | 404
-        expired token        | 401    | 401     | 401     | 401
-        30-day token         | 401    | 401     | 401     | 401
-        no token             | 401    | 401     | 401     | 401
+        caller               | entry? | access? | forget? | everything? | explain?
+        northside physician  | 404    | 404     | 403     | 404         | 404
+        northside nurse      | 404    | 404     | 403     | 404         | 404
+        northside home-care  | 404    | 404     | 403     | 404         | 404
+        northside pharmacist | 404    | 404     | 403     | 404         | 404
+        northside admin      | 404    | 404     | 403     | 404         | 404
+        riverside physician  | 404    | 404     | 403     | 404         | 404
+        riverside admin      | 404    | 404     | 403     | 404         | 404
+        lakeside physician   | 404    | 404     | 403     | 404         | 404
+        lakeside nurse       | 404    | 404     | 403     | 404         | 404
+        lakeside home-care   | 404    | 404     | 403     | 404         | 404
+        lakeside pharmacist  | 404    | 404     | 403     | 404         | 404
+        lakeside admin       | 404    | 404     | 403     | 404         | 404
+        researcher           | 404    | 404     | 403     | 404         | 403
+        alice                | 401    | 401     | 401     | 401         | 401
+        alice via lakeside   | 401    | 401     | 401     | 401         | 401
+        bob                  | 404    | 404     | 403     | 404         | 403
+        expired token        | 401    | 401     | 401     | 401         | 401
+        30-day token         | 401    | 401     | 401     | 401         | 401
+        no token             | 401    | 401     | 401     | 401         | 401
         """;
 
     // ===============================================================================================================
@@ -339,6 +346,13 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
         var what = $"{caller} → {route.Title} ({column}): expected {cell}, got {(int)response.StatusCode} {Shorten(body)}";
         Assert.True((int)response.StatusCode == expected.Status, what);
+        if (expected.Recorded)
+        {
+            Assert.True(after.Events == before.Events + 1, $"{what}\n(one event expected, {after.Events - before.Events} appended)");
+            Assert.Equal(patientBefore + 1, await host.StreamLengthAsync(call.Patient!.Value));
+            var last = await host.Services.GetRequiredService<IEventStore>().ReadLastAsync($"patient-{call.Patient}");
+            Assert.Equal(route.Recorded, last!.Type);
+        }
         if (!expected.Refused) return;
 
         if (expected.Status != 401)
@@ -347,14 +361,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
             Assert.True(response.Content.Headers.ContentType?.MediaType == (route.Title.Contains(" /fhir", StringComparison.Ordinal) ? "application/fhir+json" : "application/problem+json"), what);
             Assert.True(CodeOf(body) is { Length: > 0 }, $"{what}\n(a refusal names its code)");
         }
-        if (expected.Recorded)
-        {
-            Assert.True(after.Events == before.Events + 1, $"{what}\n(one event expected, {after.Events - before.Events} appended)");
-            Assert.Equal(patientBefore + 1, await host.StreamLengthAsync(call.Patient!.Value));
-            var last = await host.Services.GetRequiredService<IEventStore>().ReadLastAsync($"patient-{call.Patient}");
-            Assert.Equal("access.denied.v1", last!.Type);
-        }
-        else
+        if (!expected.Recorded)
         {
             Assert.True(after.Events == before.Events, $"{what}\n({after.Events - before.Events} event(s) appended by a refused request)");
         }
@@ -427,7 +434,11 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
     /// <param name="Title">Method and route pattern as the API maps it.</param>
     /// <param name="PatientView">A patient's view: refusals are compared with those about an unknown patient.</param>
-    private sealed record Route(string Title, Func<AuthorizationFixture, Task<Call>> Prepare, bool PatientView = false);
+    private sealed record Route(string Title, Func<AuthorizationFixture, Task<Call>> Prepare, bool PatientView = false)
+    {
+        /// <summary>The event type an "r" cell records in the patient's stream: a denied access, or a practitioner's question.</summary>
+        public string Recorded { get; init; } = "access.denied.v1";
+    }
 
     private static Route At(string title, Func<AuthorizationFixture, Call> call, bool patientView = false) =>
         new(title, f => Task.FromResult(call(f)), patientView);
@@ -498,6 +509,11 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["insurance"] = At("GET /patients/{id:guid}/insurance/validity", _ => new("GET", P("/insurance/validity"), null, Alice), patientView: true),
         ["verify"] = At("GET /patients/{id:guid}/verification", _ => new("GET", P("/verification"), null, Alice), patientView: true),
         ["envelopes"] = At("GET /patients/{id:guid}/envelopes", _ => new("GET", P("/envelopes"), null, Alice), patientView: true),
+        ["consents-fhir"] = At("GET /patients/{id:guid}/consents/fhir", _ => new("GET", P("/consents/fhir"), null, Alice), patientView: true),
+        ["disclosures"] = At("GET /patients/{id:guid}/disclosures", _ => new("GET", P("/disclosures"), null, Alice), patientView: true),
+        ["explain"] = At("GET /patients/{id:guid}/access/explain",
+            _ => new("GET", P("/access/explain?grantee=riverside-physician&purpose=treatment&category=conditions"), null, Alice), patientView: true) with
+            { Recorded = "access.explained.v1" },
 
         ["network"] = At("GET /network", _ => new("GET", "/network", null, null)),
         ["staff"] = At("POST /network/practitioners", _ => new("POST", "/network/practitioners", new { practitionerId = Fresh("spec-staff"), role = "nurse" }, null)),
@@ -519,6 +535,8 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["access?"] = At("POST /patients/{id:guid}/access", _ => Nobody(id => new("POST", $"/patients/{id}/access", AccessTo("treatment", "conditions"), id))),
         ["everything?"] = At("GET /fhir/Patient/{id:guid}/$everything", _ => Nobody(id => new("GET", $"/fhir/Patient/{id}/$everything", null, id))),
         ["forget?"] = At("POST /patients/{id:guid}/forget", _ => Nobody(id => new("POST", $"/patients/{id}/forget", new { }, id))),
+        ["explain?"] = At("GET /patients/{id:guid}/access/explain",
+            _ => Nobody(id => new("GET", $"/patients/{id}/access/explain?purpose=treatment&category=conditions", null, id))),
     };
 
     private static Call Nobody(Func<Guid, Call> call) => call(Guid.NewGuid());

@@ -1,124 +1,105 @@
-using System.Text.Json.Nodes;
+using System.Globalization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Projections.Views.Audit;
+using Hl7.Fhir.Model;
+using static HealthEvents.Api.Endpoints.FhirVocabulary;
 
 namespace HealthEvents.Api.Endpoints;
 
 /// <summary>
-/// The patient's audit trail as a FHIR R4 Bundle of AuditEvent resources (DICOM "Patient Record" events),
-/// so a patient can take it to any FHIR-speaking tool. Who, when, why, the outcome, and — in entity
-/// details — the categories, consent, event hash and endorsing hospitals; never clinical content.
+/// The patient's audit trail as a FHIR R4 Bundle (type collection) of AuditEvent resources (DICOM "Patient Record"
+/// events), built with the Firely SDK, so a patient can take it to any FHIR-speaking tool. Who, when, why, the outcome,
+/// and — in entity details — the categories, consent, event hash and endorsing hospitals; never clinical content.
 /// </summary>
 public static class FhirAuditExport
 {
-    public const string ContentType = "application/fhir+json";
-    private const string HealthEventsSystem = "https://healthevents.example/fhir";
-
-    public static JsonObject Bundle(Guid patientId, IReadOnlyList<AuditEntry> items) => new()
+    public static Bundle Bundle(Guid patientId, IReadOnlyList<AuditEntry> items, DateTimeOffset now) => new()
     {
-        ["resourceType"] = "Bundle",
-        ["type"] = "collection",
-        ["timestamp"] = DateTimeOffset.UtcNow.ToString("O"),
-        ["entry"] = new JsonArray(items.Select(item => (JsonNode)new JsonObject
-        {
-            ["fullUrl"] = $"urn:uuid:{item.Id}",
-            ["resource"] = AuditEvent(patientId, item),
-        }).ToArray()),
+        Type = Hl7.Fhir.Model.Bundle.BundleType.Collection,
+        Timestamp = now,
+        Entry = [.. items.Select(item => new Bundle.EntryComponent { FullUrl = $"urn:uuid:{item.Id}", Resource = AuditEvent(patientId, item) })],
     };
 
-    private static JsonObject AuditEvent(Guid patientId, AuditEntry item)
+    private static AuditEvent AuditEvent(Guid patientId, AuditEntry item)
     {
-        var resource = new JsonObject
+        var resource = new AuditEvent
         {
-            ["resourceType"] = "AuditEvent",
-            ["id"] = item.Id.ToString(),
-            ["type"] = Coding("http://dicom.nema.org/resources/ontology/DCM", "110110", "Patient Record"),
-            ["subtype"] = new JsonArray(Coding($"{HealthEventsSystem}/audit-action", item.Action, null)),
-            ["action"] = ActionCode(item.Action),
-            ["recorded"] = item.At.ToUniversalTime().ToString("O"),
-            ["outcome"] = item.Outcome == AuditOutcomes.Denied ? "4" : "0",
-        };
-        if (item.Reason is { Length: > 0 } reason) resource["outcomeDesc"] = reason;
-        if (PurposeCode(item) is { } purpose)
-            resource["purposeOfEvent"] = new JsonArray(new JsonObject
+            Id = item.Id.ToString(),
+            Type = new Coding("http://dicom.nema.org/resources/ontology/DCM", "110110", "Patient Record"),
+            Subtype = [new Coding($"{BaseSystem}/audit-action", item.Action)],
+            Action = ActionCode(item.Action),
+            Recorded = item.At.ToUniversalTime(),
+            Outcome = item.Outcome == AuditOutcomes.Denied ? Hl7.Fhir.Model.AuditEvent.AuditEventOutcome.N4 : Hl7.Fhir.Model.AuditEvent.AuditEventOutcome.N0,
+            OutcomeDesc = Text(item.Reason),
+            Agent =
+            [
+                new()
+                {
+                    Type = new CodeableConcept("http://terminology.hl7.org/CodeSystem/extra-security-role-type", "humanuser", "human user"),
+                    Role = [new CodeableConcept { Text = KebabCase.Of(item.Actor.Role) }],
+                    Who = ByIdentifier(null, SubjectSystem, item.Actor.Id),
+                    Requestor = true,
+                },
+                new()
+                {
+                    Type = new CodeableConcept("http://terminology.hl7.org/CodeSystem/extra-security-role-type", "dataprocessor", "data processor"),
+                    Who = ByIdentifier(null, HospitalSystem, item.Actor.Hospital),
+                    Requestor = false,
+                },
+            ],
+            Source = new()
             {
-                ["coding"] = new JsonArray(Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", purpose, null)),
-            });
-        resource["agent"] = new JsonArray(
-            new JsonObject
-            {
-                ["type"] = Concept("http://terminology.hl7.org/CodeSystem/extra-security-role-type", "humanuser", "human user"),
-                ["role"] = new JsonArray(new JsonObject { ["text"] = KebabCase.Of(item.Actor.Role) }),
-                ["who"] = Identifier($"{HealthEventsSystem}/subject", item.Actor.Id),
-                ["requestor"] = true,
+                Observer = new ResourceReference { Display = "HealthEvents ledger" },
+                Type = [new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")],
             },
-            new JsonObject
-            {
-                ["type"] = Concept("http://terminology.hl7.org/CodeSystem/extra-security-role-type", "dataprocessor", "data processor"),
-                ["who"] = Identifier($"{HealthEventsSystem}/hospital", item.Actor.Hospital),
-                ["requestor"] = false,
-            });
-        resource["source"] = new JsonObject
-        {
-            ["observer"] = new JsonObject { ["display"] = "HealthEvents ledger" },
-            ["type"] = new JsonArray(Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")),
+            Entity =
+            [
+                new()
+                {
+                    What = new ResourceReference($"Patient/{patientId}"),
+                    Type = new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"),
+                    Detail = [.. Details(item)],
+                },
+            ],
         };
-        resource["entity"] = new JsonArray(new JsonObject
-        {
-            ["what"] = new JsonObject { ["reference"] = $"Patient/{patientId}" },
-            ["type"] = Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"),
-            ["detail"] = new JsonArray(Details(item).ToArray()),
-        });
+        if (PurposeCode(item) is { } purpose) resource.PurposeOfEvent = [new CodeableConcept(ActReason, purpose)];
         return resource;
     }
 
-    private static IEnumerable<JsonNode> Details(AuditEntry item)
+    private static IEnumerable<AuditEvent.DetailComponent> Details(AuditEntry item)
     {
-        JsonNode Detail(string type, string value) => new JsonObject { ["type"] = type, ["valueString"] = value };
-        yield return Detail("streamVersion", item.StreamVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        yield return Detail("hash", item.Hash);
-        if (item.EndorsedBy.Count > 0) yield return Detail("endorsedBy", string.Join(",", item.EndorsedBy));
-        if (item.Categories.Count > 0) yield return Detail("categories", string.Join(",", item.Categories.Select(KebabCase.Of)));
-        if (item.ConsentId is { } consent) yield return Detail("consentId", consent.ToString());
-        if (item.ResearchProjection is { } projection) yield return Detail("researchProjection", projection);
-        if (item.SignedWithKey is { } signedWith) yield return Detail("signedByPatientKey", signedWith);
-        if (item.DeviceKeyId is { } deviceKey) yield return Detail("deviceKey", deviceKey);
+        IEnumerable<(string Type, string? Value)> details =
+        [
+            ("streamVersion", item.StreamVersion.ToString(CultureInfo.InvariantCulture)),
+            ("hash", item.Hash),
+            ("endorsedBy", item.EndorsedBy.Count > 0 ? string.Join(",", item.EndorsedBy) : null),
+            ("categories", item.Categories.Count > 0 ? string.Join(",", item.Categories.Select(KebabCase.Of)) : null),
+            ("consentId", item.ConsentId?.ToString()),
+            ("researchProjection", item.ResearchProjection),
+            ("signedByPatientKey", item.SignedWithKey),
+            ("deviceKey", item.DeviceKeyId),
+        ];
+        foreach (var (type, value) in details)
+            if (Text(value) is { } text)
+                yield return new AuditEvent.DetailComponent { Type = type, Value = new FhirString(text) };
     }
 
     /// <summary>FHIR's C/R/U/D/E for what the event did to the record.</summary>
-    private static string ActionCode(string action) => action switch
+    private static AuditEvent.AuditEventAction ActionCode(string action) => action switch
     {
-        AuditActions.AccessGranted or AuditActions.AccessDenied or AuditActions.EmergencyAccess => "R",
+        AuditActions.AccessGranted or AuditActions.AccessDenied or AuditActions.EmergencyAccess => Hl7.Fhir.Model.AuditEvent.AuditEventAction.R,
         AuditActions.PatientRegistered or AuditActions.EntryAdded or AuditActions.ConsentGranted or AuditActions.InsuranceLinked
-            or AuditActions.DeviceKeyEnrolled => "C",
-        AuditActions.DetailsCorrected or AuditActions.EntryAmended or AuditActions.DeviceKeyReplaced => "U",
-        AuditActions.EntryRetracted or AuditActions.ConsentRevoked or AuditActions.InsuranceEnded or AuditActions.PatientForgotten => "D",
-        _ => "E",
+            or AuditActions.DeviceKeyEnrolled => Hl7.Fhir.Model.AuditEvent.AuditEventAction.C,
+        AuditActions.DetailsCorrected or AuditActions.EntryAmended or AuditActions.DeviceKeyReplaced => Hl7.Fhir.Model.AuditEvent.AuditEventAction.U,
+        AuditActions.EntryRetracted or AuditActions.ConsentRevoked or AuditActions.InsuranceEnded or AuditActions.PatientForgotten
+            => Hl7.Fhir.Model.AuditEvent.AuditEventAction.D,
+        _ => Hl7.Fhir.Model.AuditEvent.AuditEventAction.E, // a question answered (access-explained), a research use
     };
 
     private static string? PurposeCode(AuditEntry item) => item.Action switch
     {
         AuditActions.EmergencyAccess => "ETREAT",
         AuditActions.ResearchUse => "HRESCH",
-        _ => item.Purpose switch
-        {
-            Purpose.Treatment => "TREAT",
-            Purpose.Research => "HRESCH",
-            Purpose.Insurance => "COVERAGE",
-            _ => null,
-        },
+        _ => item.Purpose is { } purpose ? PurposeOfUse(purpose) : null,
     };
-
-    private static JsonObject Coding(string system, string code, string? display)
-    {
-        var coding = new JsonObject { ["system"] = system, ["code"] = code };
-        if (display is not null) coding["display"] = display;
-        return coding;
-    }
-
-    private static JsonObject Concept(string system, string code, string display) =>
-        new() { ["coding"] = new JsonArray(Coding(system, code, display)) };
-
-    private static JsonObject Identifier(string system, string value) =>
-        new() { ["identifier"] = new JsonObject { ["system"] = system, ["value"] = value } };
 }

@@ -10,6 +10,7 @@ using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
 using HealthEvents.Projections.Views.Insurance;
+using Hl7.Fhir.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace HealthEvents.Api.Endpoints;
@@ -22,6 +23,7 @@ public static class PatientQueryEndpoints
         patients.MapGet("/{id:guid}/audit", Audit);
         patients.MapGet("/{id:guid}/audit/fhir", AuditAsFhir);
         patients.MapGet("/{id:guid}/consents", Consents);
+        patients.MapGet("/{id:guid}/consents/fhir", ConsentsAsFhir);
         patients.MapGet("/{id:guid}/insurance/validity", InsuranceValidity);
         patients.MapGet("/{id:guid}/verification", Verification);
         return patients;
@@ -49,7 +51,7 @@ public static class PatientQueryEndpoints
     /// <summary>The whole trail (within the filters) as a FHIR R4 Bundle of AuditEvents, for the patient to take elsewhere.</summary>
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> AuditAsFhir(
         Guid id, DateTimeOffset? from, DateTimeOffset? to, string? actor, string? action,
-        HttpContext http, AuditQuery audit, ReadYourWrites fresh, CancellationToken ct)
+        HttpContext http, AuditQuery audit, ReadYourWrites fresh, IClock clock, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient exports their audit trail.");
         await fresh.WaitAsync(id, AuditProjection.ProjectionName, ct);
@@ -68,7 +70,7 @@ public static class PatientQueryEndpoints
         {
             return InvalidQuery(e);
         }
-        return TypedResults.Content(FhirAuditExport.Bundle(id, items).ToJsonString(), FhirAuditExport.ContentType);
+        return TypedResults.Content(FhirAuditExport.Bundle(id, items, clock.UtcNow).ToJson(), FhirVocabulary.ContentType);
     }
 
     public sealed record ConsentsView(IReadOnlyList<ConsentDocument> Active, IReadOnlyList<ConsentDocument> Upcoming, IReadOnlyList<ConsentDocument> Past);
@@ -85,6 +87,26 @@ public static class PatientQueryEndpoints
         await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
         var list = await consents.ListAsync(id, clock.UtcNow, ct);
         return TypedResults.Ok(new ConsentsView(list.Active, list.Upcoming, list.Past));
+    }
+
+    /// <summary>
+    /// The patient's consents as a FHIR R4 Bundle of Consent resources (<see cref="FhirConsentExport"/>): active, yet to
+    /// start and past (inactive), for a FHIR stack to import. Who may read the consents may export them.
+    /// </summary>
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> ConsentsAsFhir(
+        Guid id, HttpContext http, ConsentQuery consents, PatientDirectory patients, NetworkDirectory network, ReadYourWrites fresh, IClock clock,
+        CancellationToken ct)
+    {
+        var patient = await patients.StateAsync(id, ct);
+        if (!patient.MayReadConsents(http.Actor(), clock.UtcNow))
+            return Forbidden("Only the patient or a grantee of an active consent reads the consents.");
+        await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
+        var now = clock.UtcNow;
+        var list = await consents.ListAsync(id, now, ct);
+        var hospitals = network.Current.Hospitals;
+        var bundle = FhirConsentExport.Bundle(id, [.. list.Active, .. list.Upcoming, .. list.Past], now,
+            hospital => hospitals.TryGetValue(hospital, out var h) ? h.Name : null);
+        return TypedResults.Content(bundle.ToJson(), FhirVocabulary.ContentType);
     }
 
     public static async Task<Results<Ok<InsuranceValidity>, ProblemHttpResult>> InsuranceValidity(

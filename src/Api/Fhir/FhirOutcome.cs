@@ -22,7 +22,7 @@ public sealed record FhirIssue(string Severity, string Code, string Diagnostics,
 /// </summary>
 public static class FhirOutcome
 {
-    public const string ContentType = "application/fhir+json";
+    public const string ContentType = HealthEvents.Api.Endpoints.FhirVocabulary.ContentType;
     public const string ProblemSystem = "https://healthevents.example/problems";
 
     /// <summary>An OperationOutcome answer with one error issue.</summary>

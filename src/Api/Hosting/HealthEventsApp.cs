@@ -51,7 +51,8 @@ public static class HealthEventsApp
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();
-        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes().MapPatientDeviceKey();
+        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes()
+            .MapAccessExplanation().MapDisclosures().MapPatientDeviceKey();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();
         app.MapFhirEndpoints();

@@ -24,3 +24,17 @@ public sealed record AccessDenied(
 [EventType("access.emergency-used.v1")]
 public sealed record EmergencyAccessUsed(
     Guid AccessId, Actor Actor, string Reason, IReadOnlyList<Category> CategoriesReleased) : IPatientEvent;
+
+/// <summary>
+/// A practitioner was told what they could have: <see cref="CategoriesReleased"/> under <see cref="ConsentIds"/>, and
+/// <see cref="Reason"/> for what they could not (null when everything asked would be released). Nothing was released.
+/// </summary>
+[EventType("access.explained.v1")]
+public sealed record AccessExplained(
+    Guid ExplanationId,
+    Actor Actor,
+    Purpose Purpose,
+    IReadOnlyList<Category> CategoriesRequested,
+    IReadOnlyList<Category> CategoriesReleased,
+    IReadOnlyList<Guid> ConsentIds,
+    string? Reason) : IPatientEvent;

@@ -48,6 +48,21 @@ public sealed partial class PatientDecider
 
     private static ConsentEvaluation Nothing(string reason) => new([], [], reason);
 
+    /// <summary>
+    /// <see cref="Evaluate"/> for reading, told as an answer: what would be released and under which consents, and why
+    /// the rest would not be. The reason for a partly released request is Evaluate's own for the withheld categories
+    /// alone, so no rule is stated twice.
+    /// </summary>
+    public static AccessExplanation Explain(PatientState state, Actor actor, Purpose purpose, IReadOnlyCollection<Category> requested, DateTimeOffset at)
+    {
+        var asked = requested.Distinct().ToList();
+        var evaluation = Evaluate(state, actor, purpose, asked, AccessAction.Read, at);
+        var withheld = asked.Where(c => !evaluation.Released.Contains(c)).ToList();
+        var reason = withheld.Count == 0 ? null
+            : evaluation.DenialReason ?? Evaluate(state, actor, purpose, withheld, AccessAction.Read, at).DenialReason ?? DenialReasons.NoConsent;
+        return new AccessExplanation(asked, evaluation.Released, withheld, evaluation.ConsentIds, reason);
+    }
+
     private static IReadOnlyList<IPatientEvent> Request(RequestAccess command, PatientState state)
     {
         if (command.Categories.Count == 0)
@@ -57,6 +72,19 @@ public sealed partial class PatientDecider
         return evaluation.IsGranted
             ? [new AccessGranted(command.AccessId, command.Actor, command.Purpose, [.. command.Categories], evaluation.Released, evaluation.ConsentIds)]
             : [new AccessDenied(command.AccessId, command.Actor, command.Purpose, [.. command.Categories], evaluation.DenialReason ?? DenialReasons.NoConsent)];
+    }
+
+    private static IReadOnlyList<IPatientEvent> ExplainTo(ExplainAccess command, PatientState state)
+    {
+        if (command.Categories.Count == 0)
+            throw RejectedException.Invalid("categories-required", "An access question names at least one category.");
+        // The patient asks about anyone without a record of it (their own view); staff ask about themselves, and that is
+        // on the record. Researchers never act on a person's record, so they do not ask about one either.
+        if (!command.Actor.IsPractitioner)
+            throw RejectedException.Forbidden("practitioners-only", "Only practitioners ask, about themselves, what they may see.");
+        var explanation = Explain(state, command.Actor, command.Purpose, command.Categories, command.At);
+        return [new AccessExplained(command.ExplanationId, command.Actor, command.Purpose, explanation.Requested,
+            explanation.Released, explanation.ConsentIds, explanation.Reason)];
     }
 
     private static IReadOnlyList<IPatientEvent> BreakGlass(UseEmergencyAccess command)

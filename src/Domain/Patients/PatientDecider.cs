@@ -33,6 +33,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
             GrantConsent c => Grant(c, state),
             RevokeConsent c => Revoke(c, state),
             RequestAccess c => Request(c, state),
+            ExplainAccess c => ExplainTo(c, state),
             UseEmergencyAccess c => BreakGlass(c),
             LinkInsurance c => Link(c),
             EndInsurance c => End(c, state),
@@ -60,7 +61,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
         ConsentRevoked e => state.Consents.TryGetValue(e.ConsentId, out var consent)
             ? state with { Consents = state.Consents.SetItem(e.ConsentId, consent with { Revoked = true }) }
             : state,
-        AccessGranted or AccessDenied or EmergencyAccessUsed => state,
+        AccessGranted or AccessDenied or EmergencyAccessUsed or AccessExplained => state,
         InsuranceLinked e => state with { Insurance = new InsurancePeriod(e.Insurer, e.ValidFrom, e.ValidUntil, EndedAt: null) },
         InsuranceEnded e => state.Insurance is { } period ? state with { Insurance = period with { EndedAt = e.EndedAt } } : state,
         PatientForgotten => state with { Forgotten = true },

@@ -65,6 +65,7 @@ public static class PatientFixtures
             [Purpose.Treatment], [AccessAction.Read], Now, Days(30), Patient, Now),
         ["revoke-consent"] = new RevokeConsent(ConsentId, Patient, Now),
         ["request-access"] = Request(Physician, Purpose.Treatment, Category.Allergies),
+        ["explain-access"] = new ExplainAccess(AccessId, Purpose.Treatment, [Category.Allergies], Physician, Now),
         ["emergency-access"] = new UseEmergencyAccess(AccessId, "unconscious on arrival", Physician, Now),
         ["link-insurance"] = new LinkInsurance("insurer", "hash", Now, Days(365), Admin, Now),
         ["end-insurance"] = new EndInsurance(Admin, Now),

@@ -2,12 +2,13 @@
 import { $, el, when } from './dom.js';
 import { api } from './api.js';
 
-const ACTIONS = ['access-granted', 'access-denied', 'emergency-access', 'consent-granted', 'consent-revoked', 'entry-added',
+const ACTIONS = ['access-granted', 'access-denied', 'emergency-access', 'access-explained', 'consent-granted', 'consent-revoked', 'entry-added',
   'entry-amended', 'entry-retracted', 'patient-registered', 'details-corrected', 'insurance-linked', 'insurance-ended',
   'patient-forgotten', 'research-use', 'device-key-enrolled', 'device-key-replaced'];
 
 const LABELS = {
   'access-granted': 'Read your record', 'access-denied': 'Was refused access', 'emergency-access': 'Emergency access',
+  'access-explained': 'Asked what they may see',
   'consent-granted': 'Consent granted', 'consent-revoked': 'Consent revoked', 'entry-added': 'Added an entry',
   'entry-amended': 'Amended an entry', 'entry-retracted': 'Retracted an entry', 'patient-registered': 'Registered you',
   'details-corrected': 'Corrected your details', 'insurance-linked': 'Linked insurance', 'insurance-ended': 'Ended insurance',
@@ -70,6 +71,7 @@ function render(e) {
   const standout = e.outcome === 'denied' ? 'denied' : e.outcome === 'emergency' || e.action === 'device-key-replaced' ? 'emergency' : '';
   const thisDevice = ctx.device?.local?.keyId;
   const grantee = e.grantee ? `${e.grantee.kind} ${e.grantee.id}` : null;
+  const explained = e.action === 'access-explained';
   return el('li', { class: standout },
     el('div', {},
       el('strong', {}, LABELS[e.action] || e.action), ' ',
@@ -77,8 +79,9 @@ function render(e) {
       el('time', { datetime: e.at }, when(e.at))),
     el('div', {}, `By ${e.actor.id} (${e.actor.role}, ${e.actor.hospital})`),
     e.purpose ? el('div', {}, `Purpose: ${e.purpose}`) : null,
-    e.categories?.length ? el('div', {}, `Categories: ${e.categories.join(', ')}`) : null,
-    e.categoriesRequested?.length && e.outcome === 'denied' ? el('div', {}, `Asked for: ${e.categoriesRequested.join(', ')}`) : null,
+    // A question (access-explained) released nothing: its categories are what the answer said would be released.
+    e.categories?.length ? el('div', {}, `${explained ? 'Would be released' : 'Categories'}: ${e.categories.join(', ')}`) : null,
+    e.categoriesRequested?.length && (e.outcome === 'denied' || explained) ? el('div', {}, `Asked for: ${e.categoriesRequested.join(', ')}`) : null,
     grantee ? el('div', {}, `To: ${grantee}`) : null,
     e.reason ? el('div', {}, `Reason: ${e.reason}`) : null,
     e.deviceKeyId ? el('div', {}, `Device key: ${e.deviceKeyId}${e.deviceKeyId === thisDevice ? ' (this device)' : ''}`) : null,

@@ -90,6 +90,9 @@ public static class AuditActions
     public const string AccessGranted = "access-granted";
     public const string AccessDenied = "access-denied";
     public const string EmergencyAccess = "emergency-access";
+
+    /// <summary>A practitioner asked what they may see and was told (nothing was released).</summary>
+    public const string AccessExplained = "access-explained";
     public const string InsuranceLinked = "insurance-linked";
     public const string InsuranceEnded = "insurance-ended";
     public const string PatientForgotten = "patient-forgotten";
@@ -104,7 +107,7 @@ public static class AuditActions
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         PatientRegistered, DetailsCorrected, EntryAdded, EntryAmended, EntryRetracted, ConsentGranted, ConsentRevoked,
-        AccessGranted, AccessDenied, EmergencyAccess, InsuranceLinked, InsuranceEnded, PatientForgotten, ResearchUse,
+        AccessGranted, AccessDenied, EmergencyAccess, AccessExplained, InsuranceLinked, InsuranceEnded, PatientForgotten, ResearchUse,
         DeviceKeyEnrolled, DeviceKeyReplaced,
     };
 }

@@ -86,6 +86,14 @@ public sealed class AuditProjection : IProjection
                 Actor = new AuditActor(u.Actor.Id, u.Actor.Role, u.Actor.Hospital), Reason = u.Reason,
                 Categories = u.CategoriesReleased,
             },
+            // Categories: what the answer said would be released; the question is in CategoriesRequested.
+            AccessExplained x => row with
+            {
+                Action = AuditActions.AccessExplained, AccessId = x.ExplanationId,
+                Actor = new AuditActor(x.Actor.Id, x.Actor.Role, x.Actor.Hospital), Purpose = x.Purpose,
+                Categories = x.CategoriesReleased, CategoriesRequested = x.CategoriesRequested, Reason = x.Reason,
+                ConsentId = x.ConsentIds.Count > 0 ? x.ConsentIds[0] : null, ConsentIds = x.ConsentIds,
+            },
             InsuranceLinked => row with { Action = AuditActions.InsuranceLinked },
             InsuranceEnded => row with { Action = AuditActions.InsuranceEnded },
             PatientForgotten => row with { Action = AuditActions.PatientForgotten },
