@@ -89,29 +89,30 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // Consents and insurance
     //   grant  = POST /patients/{id}/consents (riverside, vaccinations, treatment, read: nothing riverside lacked)
     //   revoke = DELETE /patients/{id}/consents/{consentId} (a fresh consent of that kind)
+    //   narrow = POST /patients/{id}/consents/{consentId}/narrow (a fresh consent of that kind, given an end in a month)
     //   insure = PUT /patients/{id}/insurance                uninsure = DELETE /patients/{id}/insurance (after a fresh link)
     // ---------------------------------------------------------------------------------------------------------------
     private const string ConsentsAndInsurance = """
-        caller               | grant | revoke | insure | uninsure
-        northside physician  | 403   | 403    | 403    | 403
-        northside nurse      | 403   | 403    | 403    | 403
-        northside home-care  | 403   | 403    | 403    | 403
-        northside pharmacist | 403   | 403    | 403    | 403
-        northside admin      | 403   | 403    | 200    | 200
-        riverside physician  | 403   | 403    | 403    | 403
-        riverside admin      | 403   | 403    | 200    | 200
-        lakeside physician   | 403   | 403    | 403    | 403
-        lakeside nurse       | 403   | 403    | 403    | 403
-        lakeside home-care   | 403   | 403    | 403    | 403
-        lakeside pharmacist  | 403   | 403    | 403    | 403
-        lakeside admin       | 403   | 403    | 200    | 200
-        researcher           | 403   | 403    | 403    | 403
-        alice                | 201   | 200    | 403    | 403
-        alice via lakeside   | 401   | 401    | 401    | 401
-        bob                  | 403   | 403    | 403    | 403
-        expired token        | 401   | 401    | 401    | 401
-        30-day token         | 401   | 401    | 401    | 401
-        no token             | 401   | 401    | 401    | 401
+        caller               | grant | revoke | narrow | insure | uninsure
+        northside physician  | 403   | 403    | 403    | 403    | 403
+        northside nurse      | 403   | 403    | 403    | 403    | 403
+        northside home-care  | 403   | 403    | 403    | 403    | 403
+        northside pharmacist | 403   | 403    | 403    | 403    | 403
+        northside admin      | 403   | 403    | 403    | 200    | 200
+        riverside physician  | 403   | 403    | 403    | 403    | 403
+        riverside admin      | 403   | 403    | 403    | 200    | 200
+        lakeside physician   | 403   | 403    | 403    | 403    | 403
+        lakeside nurse       | 403   | 403    | 403    | 403    | 403
+        lakeside home-care   | 403   | 403    | 403    | 403    | 403
+        lakeside pharmacist  | 403   | 403    | 403    | 403    | 403
+        lakeside admin       | 403   | 403    | 403    | 200    | 200
+        researcher           | 403   | 403    | 403    | 403    | 403
+        alice                | 201   | 200    | 200    | 403    | 403
+        alice via lakeside   | 401   | 401    | 401    | 401    | 401
+        bob                  | 403   | 403    | 403    | 403    | 403
+        expired token        | 401   | 401    | 401    | 401    | 401
+        30-day token         | 401   | 401    | 401    | 401    | 401
+        no token             | 401   | 401    | 401    | 401    | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -176,6 +177,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     // ---------------------------------------------------------------------------------------------------------------
     // The patient's views (each refusal also asked about an unknown patient id: same status, same code)
     //   audit = GET /patients/{id}/audit     fhir = GET .../audit/fhir     consents = GET .../consents
+    //   live = GET .../audit/live (server-sent events of new rows: the patient only, as audit; a 200 is a text/event-stream)
     //   insurance = GET .../insurance/validity                             verify = GET .../verification
     //   envelopes = GET .../envelopes (the stored bytes the patient's browser verifies: the patient only, as verify)
     //   consents-fhir = GET .../consents/fhir (as consents)       disclosures = GET .../disclosures (the patient only, as audit)
@@ -183,26 +185,26 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //             about anyone; a practitioner only about themselves, and that question is recorded (200r)
     // ---------------------------------------------------------------------------------------------------------------
     private const string Views = """
-        caller               | audit | fhir | consents | insurance | verify | envelopes | consents-fhir | disclosures | explain
-        northside physician  | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        northside nurse      | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        northside home-care  | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
-        northside pharmacist | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        northside admin      | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        riverside physician  | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 200r
-        riverside admin      | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
-        lakeside physician   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        lakeside nurse       | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        lakeside home-care   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
-        lakeside pharmacist  | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        lakeside admin       | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
-        researcher           | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
-        alice                | 200   | 200  | 200      | 403       | 200    | 200       | 200           | 200         | 200
-        alice via lakeside   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
-        bob                  | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
-        expired token        | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
-        30-day token         | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
-        no token             | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        caller               | audit | live  | fhir | consents | insurance | verify | envelopes | consents-fhir | disclosures | explain
+        northside physician  | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside nurse      | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside home-care  | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        northside pharmacist | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        northside admin      | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        riverside physician  | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 200r
+        riverside admin      | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        lakeside physician   | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside nurse       | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside home-care   | 403   | 403   | 403  | 200      | 200       | 403    | 403       | 200           | 403         | 403
+        lakeside pharmacist  | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        lakeside admin       | 403   | 403   | 403  | 403      | 200       | 403    | 403       | 403           | 403         | 403
+        researcher           | 403   | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
+        alice                | 200   | 200   | 200  | 200      | 403       | 200    | 200       | 200           | 200         | 200
+        alice via lakeside   | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        bob                  | 403   | 403   | 403  | 403      | 403       | 403    | 403       | 403           | 403         | 403
+        expired token        | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        30-day token         | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
+        no token             | 401   | 401   | 401  | 401      | 401       | 401    | 401       | 401           | 401         | 401
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -342,7 +344,9 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         var patientBefore = call.Patient is { } p ? await host.StreamLengthAsync(p) : 0;
         using var response = await Send(call, token);
         var after = await host.CountsAsync();
-        var body = await response.Content.ReadAsStringAsync();
+        // A live stream's 200 never ends by itself: its headers are the answer.
+        var streaming = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+        var body = streaming ? "" : await response.Content.ReadAsStringAsync();
 
         var what = $"{caller} → {route.Title} ({column}): expected {cell}, got {(int)response.StatusCode} {Shorten(body)}";
         Assert.True((int)response.StatusCode == expected.Status, what);
@@ -471,6 +475,8 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
 
         ["grant"] = At("POST /patients/{id:guid}/consents", _ => new("POST", P("/consents"), AuthorizationFixture.HarmlessConsent, Alice)),
         ["revoke"] = new("DELETE /patients/{id:guid}/consents/{consentId:guid}", async f => new("DELETE", P($"/consents/{await f.NewConsentAsync()}"), null, Alice)),
+        ["narrow"] = new("POST /patients/{id:guid}/consents/{consentId:guid}/narrow", async f =>
+            new("POST", P($"/consents/{await f.NewConsentAsync()}/narrow"), new { validUntil = DateTimeOffset.UtcNow.AddDays(30) }, Alice)),
         ["insure"] = At("PUT /patients/{id:guid}/insurance", _ => new("PUT", P("/insurance"), Insurance, Alice)),
         ["uninsure"] = new("DELETE /patients/{id:guid}/insurance", async f =>
         {
@@ -504,6 +510,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["emergency"] = At("POST /patients/{id:guid}/emergency-access", _ => new("POST", P("/emergency-access"), new { reason = "Unconscious in the emergency department." }, Alice)),
 
         ["audit"] = At("GET /patients/{id:guid}/audit", _ => new("GET", P("/audit"), null, Alice), patientView: true),
+        ["live"] = At("GET /patients/{id:guid}/audit/live", _ => new("GET", P("/audit/live"), null, Alice), patientView: true),
         ["fhir"] = At("GET /patients/{id:guid}/audit/fhir", _ => new("GET", P("/audit/fhir"), null, Alice), patientView: true),
         ["consents"] = At("GET /patients/{id:guid}/consents", _ => new("GET", P("/consents"), null, Alice), patientView: true),
         ["insurance"] = At("GET /patients/{id:guid}/insurance/validity", _ => new("GET", P("/insurance/validity"), null, Alice), patientView: true),
@@ -675,7 +682,7 @@ public sealed class AuthorizationFixture : IAsyncLifetime
     {
         using var request = new HttpRequestMessage(new HttpMethod(call.Method), call.Url);
         if (call.Body is not null) request.Content = JsonContent.Create(call.Body, options: Json.Options);
-        return await client.SendAsync(request);
+        return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
     private async Task<long> SignedHeadCoveringAsync(long size)

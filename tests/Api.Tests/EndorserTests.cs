@@ -308,6 +308,25 @@ public abstract class EndorserSpec<TFixture>(TFixture fixture) : IClassFixture<T
     }
 
     [SkippableFact]
+    public async Task A_narrowing_is_decided_again_and_one_that_widens_is_refused()
+    {
+        // Alice's consent to riverside covers the general categories: a node passes off mental health as a "narrowing".
+        var consents = await (await fixture.Host.As("alice (patient)").GetAsync($"/patients/{Alice}/consents")).JsonAsync();
+        var riverside = consents.GetProperty("active").EnumerateArray()
+            .First(c => c.GetProperty("grantee").GetProperty("id").GetString() == "riverside").GetProperty("consentId").GetGuid();
+        var alice = new Actor("alice", Role.Patient, "northside", Alice);
+
+        var reply = await EndorseAsync(await ForgedAsync(alice, new NarrowConsent(riverside, [Category.MentalHealth], null, null, null, alice, DateTimeOffset.UtcNow), "northside"));
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("narrowing-widens", reply.Reason);
+
+        // An honest narrowing, proposed as the submitter decides it, is signed.
+        var honest = await ProposalAsync(alice, (a, at) => new NarrowConsent(riverside, null, null, null, at.AddYears(1), a, at));
+        Assert.NotNull((await EndorseAsync(honest)).Signature);
+    }
+
+    [SkippableFact]
     public async Task A_researcher_is_spoken_for_only_by_the_hospital_that_vouches_for_them()
     {
         // researcher-1 is vouched for by Lakeside; Riverside presents them as its own.

@@ -27,6 +27,7 @@ public sealed class HostileRequestsTests : IAsyncLifetime
     [
         ("POST", "/patients"), ("POST", "/patients/{p}/entries"), ("POST", "/patients/{p}/entries/{g}/amendments"),
         ("POST", "/patients/{p}/entries/{g}/retraction"), ("POST", "/patients/{p}/consents"), ("DELETE", "/patients/{p}/consents/{g}"),
+        ("POST", "/patients/{p}/consents/{g}/narrow"),
         ("POST", "/patients/{p}/access"), ("POST", "/patients/{p}/emergency-access"), ("PUT", "/patients/{p}/insurance"),
         ("DELETE", "/patients/{p}/insurance"), ("GET", "/patients/{p}/insurance/validity?at={s}"), ("POST", "/patients/{p}/forget"),
         ("GET", "/patients/{p}/audit?actor={s}&action={s}&cursor={s}&limit={s}&from={s}"), ("GET", "/patients/{p}/audit/fhir?action={s}"),

@@ -113,9 +113,13 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         var (playwright, browser) = await Browser.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
+        // A patient of her own (the demo patients' consents stay unsigned for the other tests), signing in with a pasted token.
+        var registered = await Host.As("lakeside physician").PostJsonAsync("/patients", new { homeHospital = "lakeside", birthYear = 1988, sex = "female", name = "Fay Device" });
+        var fay = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 1000 } });
         await page.GotoAsync(Host.Address.ToString());
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as carol (patient)" }).ClickAsync();
+        await page.GetByLabel("Your patient token (from your home hospital)").FillAsync(Host.Mint("lakeside", "fay", HealthEvents.Domain.Common.Role.Patient, fay));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page.Locator("#device-status")).ToContainTextAsync("No device key is enrolled");
 
         // Enrol: the key pair is made here, its private half not extractable, kept in IndexedDB.
@@ -129,7 +133,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
               try { await crypto.subtle.exportKey('pkcs8', key.privateKey); } catch { exported = 'not extractable'; }
               return `${key.keyId} ${key.privateKey.extractable} ${exported}`;
             }
-            """, Carol);
+            """, fay.ToString());
         Assert.Matches("^[0-9a-f]{16} false not extractable$", keyId);
         keyId = keyId[..16];
         await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");
@@ -144,15 +148,22 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(granted).ToContainTextAsync("Consent granted");
         await Expect(granted).ToContainTextAsync($"Signed by you, with your device key {keyId}");
 
-        // Verified in the browser, the patient's own signature included.
+        // Narrowed on the device too: the signature covers the consent as it becomes.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Narrow the consent for hospital riverside" }).ClickAsync();
+        await page.Locator("form.narrow input[name=until]").FillAsync(DateTimeOffset.UtcNow.AddDays(20).ToString("yyyy-MM-dd"));
+        await page.Locator("form.narrow").GetByRole(AriaRole.Button, new() { Name = "Narrow" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent narrowed, signed by you.");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync($"Signed by you, with your device key {keyId}");
+
+        // Verified in the browser, the patient's own signatures included.
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
         var result = page.Locator("#verify-result");
         await Expect(result).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
-        await Expect(result).ToContainTextAsync("Signed by you: 1 consent decision carries your device key's signature, and every one verifies here (1 made with this device's key)");
+        await Expect(result).ToContainTextAsync("Signed by you: 2 consent decisions carry your device key's signature, and every one verifies here (2 made with this device's key)");
 
         // The device is lost: Lakeside's admin enrols another (as the patient's new device would hand it over).
         using var other = new TestDeviceKey();
-        var replaced = await Host.As("lakeside admin").PostJsonAsync($"/patients/{Carol}/device-key", other.Enrolment(Guid.Parse(Carol), "Phone lost; identity checked at the desk."));
+        var replaced = await Host.As("lakeside admin").PostJsonAsync($"/patients/{fay}/device-key", other.Enrolment(fay, "Phone lost; identity checked at the desk."));
         Assert.Equal(HttpStatusCode.Created, replaced.StatusCode);
         await page.ReloadAsync();
         await Expect(page.Locator("#device-status")).ToContainTextAsync($"need your device key {other.KeyId}, which is not on this device");
@@ -169,7 +180,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         Assert.Contains("\"proof\"", request);
         var handedOver = System.Text.Json.Nodes.JsonNode.Parse(request)!.AsObject();
         handedOver["reason"] = "Old phone found again.";
-        var readmitted = await Host.As("lakeside admin").PostJsonAsync($"/patients/{Carol}/device-key", handedOver);
+        var readmitted = await Host.As("lakeside admin").PostJsonAsync($"/patients/{fay}/device-key", handedOver);
         Assert.Equal(HttpStatusCode.Created, readmitted.StatusCode);
         await page.ReloadAsync();
         await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");
@@ -244,6 +255,67 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(page.Locator("#message")).ToContainTextAsync("Your sign-in is not valid");
         await Expect(page.Locator("#sign-in")).ToBeVisibleAsync();
         Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('healthevents.token')"));
+    }
+
+    [SkippableFact]
+    public async Task A_new_access_arrives_live_an_emergency_raises_an_alert_and_a_consent_is_narrowed()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
+        await page.GotoAsync(Host.Address.ToString());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as carol (patient)" }).ClickAsync();
+        await Expect(page.Locator("#audit-list")).ToContainTextAsync("Registered you");
+        await Expect(page.Locator("#live-status")).ToHaveTextAsync("Live: new events appear here as they happen.");
+        await page.EvaluateAsync("() => { window.notReloaded = true; }");
+
+        // Riverside tries to read Carol's record: the refusal appears on top of her trail, no reload.
+        var denied = await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/access", new { purpose = "treatment", categories = new[] { "vaccinations" } });
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        var first = page.Locator("#audit-list > li").First;
+        await Expect(first).ToContainTextAsync("Was refused access");
+        await Expect(first).ToContainTextAsync("riverside-physician");
+        await Expect(first).ToHaveClassAsync("denied");
+
+        // Break glass: an alert a screen reader announces, and the row marked on top.
+        var emergency = await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/emergency-access", new { reason = "Collapsed at the station." });
+        Assert.Equal(HttpStatusCode.OK, emergency.StatusCode);
+        await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Emergency access: riverside-physician (physician, riverside)" })).ToBeVisibleAsync();
+        await Expect(page.Locator("#emergency-notice")).ToContainTextAsync("Collapsed at the station.");
+        await Expect(first).ToHaveClassAsync("emergency");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.notReloaded === true"));
+
+        // Grant riverside conditions and vaccinations, then narrow it to vaccinations.
+        await page.SelectOptionAsync("#g-grantee", "hospital:riverside");
+        await page.GetByLabel("conditions", new() { Exact = true }).CheckAsync();
+        await page.GetByLabel("vaccinations", new() { Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent granted.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Narrow the consent for hospital riverside" }).ClickAsync();
+        var form = page.GetByRole(AriaRole.Form, new() { Name = "Narrow the consent for hospital riverside" });
+        await Expect(form.GetByLabel("conditions")).ToBeCheckedAsync();
+
+        // Unchanged, or an end already past: refused, each with its own words.
+        await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("keeps everything the consent gives");
+        await form.GetByLabel("End earlier").FillAsync("2020-01-01");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("The new end must be in the future");
+
+        await form.GetByLabel("End earlier").FillAsync("");
+        await form.GetByLabel("conditions").UncheckAsync();
+        await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent narrowed.");
+        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("hospital riverside may read vaccinations for treatment");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Consent narrowed");
+        Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);
+
+        Assert.DoesNotContain(consoleErrors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Waits (the signer signs every 2 s by default) for a signed tree head larger than <paramref name="above"/>.</summary>

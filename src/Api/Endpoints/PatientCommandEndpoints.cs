@@ -18,6 +18,7 @@ public static class PatientCommandEndpoints
         patients.MapPost("/{id:guid}/entries/{entryId:guid}/retraction", Retract);
         patients.MapPost("/{id:guid}/consents", Grant);
         patients.MapDelete("/{id:guid}/consents/{consentId:guid}", Revoke);
+        patients.MapPost("/{id:guid}/consents/{consentId:guid}/narrow", Narrow);
         patients.MapPost("/{id:guid}/access", Access);
         patients.MapPost("/{id:guid}/emergency-access", Emergency);
         patients.MapPut("/{id:guid}/insurance", LinkInsurance);
@@ -53,6 +54,10 @@ public static class PatientCommandEndpoints
 
     public static async Task<Ok<Receipt>> Revoke(Guid id, Guid consentId, HttpContext http, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(await mediator.Send(new RevokeConsentCommand(id, consentId, http.Command(), http.PatientSignature()), ct));
+
+    /// <summary>Fewer categories, purposes or actions, or an earlier end: never wider (400 <c>narrowing-widens</c>), never the same (400 <c>narrowing-unchanged</c>).</summary>
+    public static async Task<Ok<Receipt>> Narrow(Guid id, Guid consentId, NarrowConsentRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(await mediator.Send(new NarrowConsentCommand(id, consentId, body.Categories, body.Purposes, body.Actions, body.ValidUntil, http.Command(), http.PatientSignature()), ct));
 
     public static async Task<Results<Ok<AccessOutcome>, ProblemHttpResult>> Access(Guid id, AccessRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
         AccessResult(await mediator.Send(new RequestAccessCommand(id, body.Purpose, body.Categories, http.Command()), ct));

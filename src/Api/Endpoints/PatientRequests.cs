@@ -15,6 +15,10 @@ public sealed record GrantConsentRequest(
     Guid? ConsentId, GranteeInput Grantee, IReadOnlyList<string> Categories, IReadOnlyList<string> Purposes,
     IReadOnlyList<string> Actions, DateTimeOffset? ValidFrom, DateTimeOffset? ValidUntil);
 
+/// <summary>What the consent keeps (an absent list keeps that part whole) and an earlier end; at least one of them.</summary>
+public sealed record NarrowConsentRequest(
+    IReadOnlyList<string>? Categories, IReadOnlyList<string>? Purposes, IReadOnlyList<string>? Actions, DateTimeOffset? ValidUntil);
+
 public sealed record AccessRequest(string Purpose, IReadOnlyList<string> Categories);
 
 public sealed record EmergencyAccessRequest(string Reason);

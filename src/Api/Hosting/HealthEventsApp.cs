@@ -4,6 +4,7 @@ using HealthEvents.Api.Errors;
 using HealthEvents.Infrastructure;
 using HealthEvents.Projections;
 using HealthEvents.Projections.Ledger;
+using HealthEvents.Projections.Views.Audit;
 using Scalar.AspNetCore;
 
 namespace HealthEvents.Api.Hosting;
@@ -31,6 +32,9 @@ public static class HealthEventsApp
         services.AddSingleton(builder.Configuration.GetSection("HealthEvents:Ledger").Get<LedgerOptions>() ?? new LedgerOptions());
         services.AddSingleton<LedgerSigner>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerSigner>());
+        services.AddSingleton(builder.Configuration.GetSection("HealthEvents:LiveAudit").Get<AuditFeedOptions>() ?? new AuditFeedOptions());
+        services.AddSingleton<AuditFeed>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditFeed>());
 
         var app = builder.Build();
         await app.Services.InitializeHealthEventsStorageAsync();
@@ -51,7 +55,7 @@ public static class HealthEventsApp
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();
-        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapPatientEnvelopes()
+        app.MapGroup("/patients").WithTags("Patients").RequireAuthorization().MapPatientCommands().MapPatientQueries().MapAuditLive().MapPatientEnvelopes()
             .MapAccessExplanation().MapDisclosures().MapPatientDeviceKey();
         app.MapResearchEndpoints();
         app.MapLedgerEndpoints();

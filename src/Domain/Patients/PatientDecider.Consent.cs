@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Domain.Patients;
@@ -27,12 +28,61 @@ public sealed partial class PatientDecider
     private static IReadOnlyList<IPatientEvent> Revoke(RevokeConsent command, PatientState state)
     {
         RequireThePatient(command.Actor, state, "Only the patient may revoke consent.");
-        if (!state.Consents.TryGetValue(command.ConsentId, out var consent))
-            throw RejectedException.NotFound("consent-not-found", "The consent does not exist.");
-        if (consent.Revoked)
+        if (ExistingConsent(command.ConsentId, state).Revoked)
             throw RejectedException.Conflict("consent-already-revoked", "The consent is already revoked.");
 
         return [new ConsentRevoked(command.ConsentId)];
+    }
+
+    /// <summary>
+    /// Narrowing never widens: each part kept is a subset of the consent's, an end only earlier (and still ahead and
+    /// after the start), and something must be narrower than before. What remains is kept in the consent's own order,
+    /// so every endorser derives the same event whatever order the patient named things in.
+    /// </summary>
+    private static IReadOnlyList<IPatientEvent> Narrow(NarrowConsent command, PatientState state)
+    {
+        RequireThePatient(command.Actor, state, "Only the patient may narrow consent.");
+        var consent = ExistingConsent(command.ConsentId, state);
+        if (consent.Revoked)
+            throw RejectedException.Conflict("consent-revoked", "The consent is revoked; there is nothing left to narrow.");
+        if (consent.ValidUntil is { } ended && ended <= command.At)
+            throw RejectedException.Conflict("consent-ended", "The consent has ended; there is nothing left to narrow.");
+
+        var categories = Keep(consent.Categories, command.Categories, "categories");
+        var purposes = Keep(consent.Purposes, command.Purposes, "purposes");
+        var actions = Keep(consent.Actions, command.Actions, "actions");
+        if (command.ValidUntil is { } end)
+        {
+            if (consent.ValidUntil is { } current && end > current)
+                throw RejectedException.Invalid("narrowing-widens", "A narrowing can only end the consent earlier, never later.");
+            if (end <= command.At)
+                throw RejectedException.Invalid("validity-end-past", "A narrowed consent must still end in the future; to end it now, revoke it.");
+            if (end <= consent.ValidFrom)
+                throw RejectedException.Invalid("validity-period-invalid", "A consent must end after it starts.");
+        }
+        var until = command.ValidUntil ?? consent.ValidUntil;
+        if (categories.Length == consent.Categories.Length && purposes.Length == consent.Purposes.Length
+            && actions.Length == consent.Actions.Length && until == consent.ValidUntil)
+            throw RejectedException.Invalid("narrowing-unchanged",
+                "The narrowing keeps everything the consent grants, until the same end; nothing would change.");
+
+        return [new ConsentNarrowed(command.ConsentId, consent.Grantee, [.. categories], [.. purposes], [.. actions], until)];
+    }
+
+    private static ConsentRule ExistingConsent(Guid consentId, PatientState state) =>
+        state.Consents.TryGetValue(consentId, out var consent)
+            ? consent
+            : throw RejectedException.NotFound("consent-not-found", "The consent does not exist.");
+
+    /// <summary>The part of <paramref name="granted"/> the patient keeps (all of it when <paramref name="kept"/> is null).</summary>
+    private static ImmutableArray<T> Keep<T>(ImmutableArray<T> granted, IReadOnlyList<T>? kept, string field)
+    {
+        if (kept is null) return granted;
+        if (kept.Count == 0)
+            throw RejectedException.Invalid($"{field}-required", $"A narrowed consent keeps at least one of its {field}; to withdraw them all, revoke it.");
+        if (kept.Any(k => !granted.Contains(k)))
+            throw RejectedException.Invalid("narrowing-widens", $"A narrowing keeps some of the consent's {field}; it cannot add any.");
+        return [.. granted.Where(kept.Contains)];
     }
 
     private static void RequireValidGrantee(Grantee grantee)

@@ -32,6 +32,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
             RetractRecordEntry c => RetractEntry(c, state),
             GrantConsent c => Grant(c, state),
             RevokeConsent c => Revoke(c, state),
+            NarrowConsent c => Narrow(c, state),
             RequestAccess c => Request(c, state),
             ExplainAccess c => ExplainTo(c, state),
             UseEmergencyAccess c => BreakGlass(c),
@@ -60,6 +61,15 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
         ConsentGranted e => state with { Consents = state.Consents.SetItem(e.ConsentId, ConsentRule.From(e)) },
         ConsentRevoked e => state.Consents.TryGetValue(e.ConsentId, out var consent)
             ? state with { Consents = state.Consents.SetItem(e.ConsentId, consent with { Revoked = true }) }
+            : state,
+        ConsentNarrowed e => state.Consents.TryGetValue(e.ConsentId, out var narrowed)
+            ? state with
+            {
+                Consents = state.Consents.SetItem(e.ConsentId, narrowed with
+                {
+                    Categories = [.. e.Categories], Purposes = [.. e.Purposes], Actions = [.. e.Actions], ValidUntil = e.ValidUntil,
+                }),
+            }
             : state,
         AccessGranted or AccessDenied or EmergencyAccessUsed or AccessExplained => state,
         InsuranceLinked e => state with { Insurance = new InsurancePeriod(e.Insurer, e.ValidFrom, e.ValidUntil, EndedAt: null) },

@@ -25,11 +25,16 @@ public sealed record ResearchDefinition(ResearchProjectionDeclared Declaration)
     /// grant naming the researcher id), to their organisation (a hospital-kind grant naming the organisation), or to
     /// the researcher role. Whether it is in force is decided at read time.
     /// </summary>
-    public bool Admits(ConsentGranted consent) =>
-        consent.Purposes.Contains(Purpose.Research)
-        && consent.Actions.Contains(AccessAction.Read)
-        && GrantedToResearcher(consent.Grantee)
-        && RelevantCategories(consent.Categories).Count > 0;
+    public bool Admits(ConsentGranted consent) => Admits(consent.Grantee, consent.Categories, consent.Purposes, consent.Actions);
+
+    /// <summary>Whether a consent, as narrowed, still admits the patient (a narrowing can only take them out).</summary>
+    public bool Admits(ConsentNarrowed consent) => Admits(consent.Grantee, consent.Categories, consent.Purposes, consent.Actions);
+
+    private bool Admits(Grantee grantee, IReadOnlyList<Category> categories, IReadOnlyList<Purpose> purposes, IReadOnlyList<AccessAction> actions) =>
+        purposes.Contains(Purpose.Research)
+        && actions.Contains(AccessAction.Read)
+        && GrantedToResearcher(grantee)
+        && RelevantCategories(categories).Count > 0;
 
     public bool GrantedToResearcher(Grantee grantee) => grantee.NamesResearcher(Declaration.ResearcherId, Declaration.Organisation);
 

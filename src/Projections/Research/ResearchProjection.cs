@@ -100,12 +100,12 @@ public sealed class ResearchProjection(ResearchDefinition definition, IEventStor
     }
 
     private static bool IsRelevant(IEvent e) => e is PatientRegistered or PatientDetailsCorrected or RecordEntryAdded
-        or RecordEntryRetracted or ConsentGranted or ConsentRevoked or PatientForgotten;
+        or RecordEntryRetracted or ConsentGranted or ConsentNarrowed or ConsentRevoked or PatientForgotten;
 
     /// <summary>The stored names of the relevant types: a history read skips the others without deserialising them.</summary>
     private static readonly HashSet<string> RelevantTypes = new(
         new[] { typeof(PatientRegistered), typeof(PatientDetailsCorrected), typeof(RecordEntryAdded), typeof(RecordEntryRetracted),
-                typeof(ConsentGranted), typeof(ConsentRevoked), typeof(PatientForgotten) }
+                typeof(ConsentGranted), typeof(ConsentNarrowed), typeof(ConsentRevoked), typeof(PatientForgotten) }
             .Select(t => ((EventTypeAttribute)Attribute.GetCustomAttribute(t, typeof(EventTypeAttribute))!).Name),
         StringComparer.Ordinal);
 
@@ -145,6 +145,19 @@ public sealed class ResearchProjection(ResearchDefinition definition, IEventStor
                     ValidFrom = g.ValidFrom,
                     ValidUntil = g.ValidUntil,
                 });
+                break;
+            case ConsentNarrowed n:
+                // Fewer categories or an earlier end narrow the window; no research read left takes the consent out.
+                var narrowed = pseudonyms.Consent(n.ConsentId);
+                if (s.Consents.Find(x => x.Key == narrowed) is not { } window) break;
+                if (!Definition.Admits(n))
+                {
+                    s.Consents.Remove(window);
+                    if (s.Consents.Count == 0) return false;
+                    break;
+                }
+                window.Categories = [.. Definition.RelevantCategories(n.Categories)];
+                window.ValidUntil = n.ValidUntil;
                 break;
             case ConsentRevoked r:
                 var revoked = pseudonyms.Consent(r.ConsentId);

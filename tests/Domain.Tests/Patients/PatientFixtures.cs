@@ -64,6 +64,7 @@ public static class PatientFixtures
         ["grant-consent"] = new GrantConsent(Ids.Of(21), Grantee.Hospital(Hospitals.Other), [Category.Allergies],
             [Purpose.Treatment], [AccessAction.Read], Now, Days(30), Patient, Now),
         ["revoke-consent"] = new RevokeConsent(ConsentId, Patient, Now),
+        ["narrow-consent"] = new NarrowConsent(ConsentId, [Category.Allergies], null, null, Days(7), Patient, Now),
         ["request-access"] = Request(Physician, Purpose.Treatment, Category.Allergies),
         ["explain-access"] = new ExplainAccess(AccessId, Purpose.Treatment, [Category.Allergies], Physician, Now),
         ["emergency-access"] = new UseEmergencyAccess(AccessId, "unconscious on arrival", Physician, Now),

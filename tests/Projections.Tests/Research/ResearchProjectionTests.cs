@@ -88,6 +88,40 @@ public sealed class ResearchProjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_narrowed_consent_counts_only_what_it_keeps_for_as_long_as_it_keeps_it()
+    {
+        var db = _bed.Db;
+        var researchers = Grantee.OfRole(Role.Researcher);
+        var both = ToResearchers(Category.Conditions, Category.Medications);
+        var fewer = await WriteAsync(db, Sex.Female, 1960, both);
+        var kept = await WriteAsync(db, Sex.Female, 1961, both);
+        var alsoKept = await WriteAsync(db, Sex.Male, 1964, both);
+        var treatmentOnly = await WriteAsync(db, Sex.Male, 1962, both);
+        var shorter = await WriteAsync(db, Sex.Male, 1963, both);
+        await _bed.DeclareAsync("by-sex", [ResearchDimension.Sex], k: 2, categories: [Category.Conditions, Category.Medications]);
+        // Each has one conditions entry: narrowed to medications, it counts no more; without research, the subject goes;
+        // ended earlier, it counts until then.
+        await fewer.Writer.AppendAsync(fewer.Writer.Self, new ConsentNarrowed(fewer.ConsentIds[0], researchers, [Category.Medications],
+            [Purpose.Research], [AccessAction.Read], null));
+        await treatmentOnly.Writer.AppendAsync(treatmentOnly.Writer.Self, new ConsentNarrowed(treatmentOnly.ConsentIds[0], researchers,
+            [Category.Conditions, Category.Medications], [Purpose.Treatment], [AccessAction.Read], null));
+        var end = _bed.Clock.UtcNow.AddMonths(1);
+        var last = await shorter.Writer.AppendAsync(shorter.Writer.Self, new ConsentNarrowed(shorter.ConsentIds[0], researchers,
+            [Category.Conditions, Category.Medications], [Purpose.Research], [AccessAction.Read], end));
+
+        await using var running = await _bed.Runner.StartedAsync();
+        await _bed.CatchUpAsync("by-sex", last.Events[0].Position!.Value);
+        var r = (await _bed.Query.GetAsync("by-sex"))!;
+        Assert.Equal(new[] { kept.Id, alsoKept.Id, shorter.Id }.Order(), r.Uses.Select(u => u.PatientId));
+        // The narrowed one stays (medications still count here) with nothing to count; the treatment-only one is gone.
+        Assert.Equal(4, (await _bed.SubjectsAsync("by-sex")).Count);
+
+        _bed.Clock.UtcNow = end;
+        r = (await _bed.Query.GetAsync("by-sex"))!;
+        Assert.Equal(new[] { kept.Id, alsoKept.Id }.Order(), r.Uses.Select(u => u.PatientId));
+    }
+
+    [Fact]
     public async Task Stored_research_documents_hold_no_patient_consent_or_entry_identifier_nor_any_content()
     {
         var db = _bed.Db;

@@ -20,11 +20,16 @@ export async function api(path, { method = 'GET', body, headers: extra = {} } = 
   } catch {
     throw new ProblemError(0, { title: 'Service unreachable', detail: 'The service could not be reached. Check your connection and try again.' });
   }
+  if (!response.ok) throw await problemOf(response);
   const text = await response.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  if (!response.ok) throw new ProblemError(response.status, json);
-  return json;
+  try { return text ? JSON.parse(text) : null; } catch { return null; }
+}
+
+/** The ProblemError a refused response stands for (its problem details, when it has them). */
+export async function problemOf(response) {
+  let problem = null;
+  try { problem = JSON.parse(await response.text()); } catch { problem = null; }
+  return new ProblemError(response.status, problem);
 }
 
 // What each status means to a patient; the server's own detail (rule texts, never data) is added after it.
@@ -36,13 +41,23 @@ const STATUS_TEXT = {
   404: 'Not found.',
   409: 'This conflicts with the current state of your record.',
   413: 'The request is too large.',
+  429: 'Too many requests right now; nothing was recorded. Try again shortly.',
   503: 'The hospitals could not endorse this right now; nothing was recorded. Try again later.',
+};
+
+// Where a problem's code says more to a patient than its status does.
+const CODE_TEXT = {
+  'narrowing-widens': 'A narrowing can only keep less than the consent gives, or end it sooner; nothing was changed.',
+  'narrowing-unchanged': 'That keeps everything the consent gives; untick what to take away, or choose an earlier end.',
+  'validity-end-past': 'The new end must be in the future; to end a consent now, revoke it.',
+  'consent-revoked': 'This consent is already revoked.',
+  'consent-ended': 'This consent has already ended.',
 };
 
 /** A sentence (or a few) for any error, problem details first. */
 export function describe(error) {
   if (!(error instanceof ProblemError)) return `Something went wrong: ${error?.message || error}`;
-  const parts = [STATUS_TEXT[error.status] || `The service answered ${error.status}.`];
+  const parts = [CODE_TEXT[error.problem.code] || STATUS_TEXT[error.status] || `The service answered ${error.status}.`];
   const { detail, errors } = error.problem;
   if (detail && detail !== parts[0]) parts.push(detail);
   if (errors) for (const [field, messages] of Object.entries(errors)) parts.push(`${field}: ${[].concat(messages).join(' ')}`);

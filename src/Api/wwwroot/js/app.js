@@ -3,6 +3,7 @@ import { $, el } from './dom.js';
 import { api, describe } from './api.js';
 import { session, claims } from './session.js';
 import { initAudit } from './audit.js';
+import { stopLive } from './live.js';
 import { initConsents } from './consents.js';
 import { initRecord } from './record.js';
 import { initVerify } from './verify-view.js';
@@ -21,6 +22,7 @@ export function fail(error) {
 }
 
 function signOut(clearMessage = true) {
+  stopLive();
   session.clear();
   if (clearMessage) say('', 'info');
   $('signed-in').hidden = true;

@@ -1,15 +1,17 @@
-// The audit trail, newest first, over GET /patients/{id}/audit (filters and cursor paging are the server's).
+// The audit trail, newest first, over GET /patients/{id}/audit (filters and cursor paging are the server's), and new
+// rows as they happen over the live stream (live.js), filtered here by the same rules.
 import { $, el, when } from './dom.js';
 import { api } from './api.js';
+import { startLive } from './live.js';
 
-const ACTIONS = ['access-granted', 'access-denied', 'emergency-access', 'access-explained', 'consent-granted', 'consent-revoked', 'entry-added',
+const ACTIONS = ['access-granted', 'access-denied', 'emergency-access', 'access-explained', 'consent-granted', 'consent-narrowed', 'consent-revoked', 'entry-added',
   'entry-amended', 'entry-retracted', 'patient-registered', 'details-corrected', 'insurance-linked', 'insurance-ended',
   'patient-forgotten', 'research-use', 'device-key-enrolled', 'device-key-replaced'];
 
 const LABELS = {
   'access-granted': 'Read your record', 'access-denied': 'Was refused access', 'emergency-access': 'Emergency access',
   'access-explained': 'Asked what they may see',
-  'consent-granted': 'Consent granted', 'consent-revoked': 'Consent revoked', 'entry-added': 'Added an entry',
+  'consent-granted': 'Consent granted', 'consent-narrowed': 'Consent narrowed', 'consent-revoked': 'Consent revoked', 'entry-added': 'Added an entry',
   'entry-amended': 'Amended an entry', 'entry-retracted': 'Retracted an entry', 'patient-registered': 'Registered you',
   'details-corrected': 'Corrected your details', 'insurance-linked': 'Linked insurance', 'insurance-ended': 'Ended insurance',
   'patient-forgotten': 'Forgot you', 'research-use': 'Counted you in research (anonymously)',
@@ -19,6 +21,7 @@ const LABELS = {
 let ctx;
 let filters = {};
 let next = null;
+const shown = new Set(); // row ids on the list: a row both loaded and streamed is shown once
 
 export async function initAudit(context) {
   ctx = context;
@@ -33,21 +36,69 @@ export async function initAudit(context) {
     load(true);
   };
   $('audit-more').onclick = () => load(false);
-  await Promise.all([load(true), noticeEmergency()]);
+  await Promise.all([follow(), noticeEmergency()]);
 }
 
-/** Break-glass access is the one a patient must not miss: the latest one is announced above the trail. */
+/**
+ * Starts the live stream, then loads the list once it is connected: every row is then either in the list or arrives on
+ * the stream. Resolves after that first load (or once the stream has failed and the list was loaded without it).
+ */
+function follow() {
+  return new Promise((settled) => {
+    let loaded = false;
+    const loadOnce = async () => {
+      await load(true);
+      loaded = true;
+      settled();
+    };
+    startLive(ctx.patientId, {
+      ready: (resumed) => { if (!resumed || !loaded) loadOnce(); },
+      row: arrived,
+      state: (text) => { $('live-status').textContent = text; },
+      fail: (error, fatal) => {
+        if (fatal) {
+          ctx.fail(error);
+          settled();
+        } else if (!loaded) {
+          loadOnce();
+        }
+      },
+    });
+  });
+}
+
+/** A row from the live stream: announced if it is an emergency, listed on top if the filters let it through. */
+function arrived(e) {
+  if (e.action === 'emergency-access') announce(e);
+  if (shown.has(e.id) || !matches(e)) return;
+  shown.add(e.id);
+  $('audit-list').querySelector('li.empty')?.remove();
+  $('audit-list').prepend(render(e));
+}
+
+/** The server's filters, applied to a streamed row: action and actor exactly, time from (inclusive) until (exclusive). */
+function matches(e) {
+  const at = new Date(e.at);
+  return (!filters.action || e.action === filters.action) && (!filters.actor || e.actor.id === filters.actor)
+    && (!filters.from || at >= new Date(filters.from)) && (!filters.to || at < new Date(filters.to));
+}
+
+/** Break-glass access is the one a patient must not miss: the latest one is announced above the trail (role=alert). */
 async function noticeEmergency() {
   try {
     const page = await api(`/patients/${ctx.patientId}/audit?action=emergency-access&order=newest&limit=1`);
-    const e = page.items[0];
-    const notice = $('emergency-notice');
-    notice.hidden = !e;
-    if (e) notice.textContent = `Emergency access: ${e.actor.id} (${e.actor.role}, ${e.actor.hospital}) opened your record on ${when(e.at)}` +
-      ` without your consent, giving the reason “${e.reason}”.`;
+    if (page.items[0]) announce(page.items[0]);
+    else $('emergency-notice').hidden = true;
   } catch (error) {
     ctx.fail(error);
   }
+}
+
+function announce(e) {
+  const notice = $('emergency-notice');
+  notice.hidden = false;
+  notice.textContent = `Emergency access: ${e.actor.id} (${e.actor.role}, ${e.actor.hospital}) opened your record on ${when(e.at)}` +
+    ` without your consent, giving the reason “${e.reason}”.`;
 }
 
 export async function load(fresh) {
@@ -55,10 +106,13 @@ export async function load(fresh) {
   if (!fresh && next) query.set('cursor', next);
   try {
     const page = await api(`/patients/${ctx.patientId}/audit?${query}`);
-    const items = page.items.map(render);
+    if (fresh) shown.clear();
+    const rows = page.items.filter((e) => !shown.has(e.id));
+    rows.forEach((e) => shown.add(e.id));
+    const items = rows.map(render);
     if (fresh) $('audit-list').replaceChildren(...items);
     else $('audit-list').append(...items);
-    if (fresh && !items.length) $('audit-list').append(el('li', {}, 'Nothing matches these filters.'));
+    if (fresh && !items.length) $('audit-list').append(el('li', { class: 'empty' }, 'Nothing matches these filters.'));
     next = page.next;
     $('audit-more').hidden = !next;
   } catch (error) {
@@ -83,6 +137,8 @@ function render(e) {
     e.categories?.length ? el('div', {}, `${explained ? 'Would be released' : 'Categories'}: ${e.categories.join(', ')}`) : null,
     e.categoriesRequested?.length && (e.outcome === 'denied' || explained) ? el('div', {}, `Asked for: ${e.categoriesRequested.join(', ')}`) : null,
     grantee ? el('div', {}, `To: ${grantee}`) : null,
+    e.purposes?.length ? el('div', {}, `For: ${e.purposes.join(', ')} · ${e.actions.join(', ')}`) : null,
+    e.validUntil ? el('div', {}, `Until: ${when(e.validUntil)}`) : null,
     e.reason ? el('div', {}, `Reason: ${e.reason}`) : null,
     e.deviceKeyId ? el('div', {}, `Device key: ${e.deviceKeyId}${e.deviceKeyId === thisDevice ? ' (this device)' : ''}`) : null,
     e.signedWithKey ? el('div', { class: 'signed' }, `✔ Signed by you, with your device key ${e.signedWithKey}` +

@@ -1,5 +1,6 @@
-// Consents: active, upcoming and past (GET /patients/{id}/consents), revoke, and a grant form whose grantees come from
-// GET /network. Sensitive categories are marked and never ticked for the patient.
+// Consents: active, upcoming and past (GET /patients/{id}/consents), revoke, narrow (a form per consent, opened on
+// demand), and a grant form whose grantees come from GET /network. Sensitive categories are marked and never ticked for
+// the patient.
 import { $, el, when } from './dom.js';
 import { api } from './api.js';
 import { load as reloadAudit } from './audit.js';
@@ -54,11 +55,56 @@ export async function list() {
 
 function render(c, revocable) {
   const who = `${c.grantee.kind} ${c.grantee.id}`;
-  return el('li', { class: 'card' },
+  const card = el('li', { class: 'card' },
     el('div', {}, el('strong', {}, who), ` may ${c.actions.join(', ')} ${c.categories.join(', ')} for ${c.purposes.join(', ')}`),
     el('div', { class: 'meta' }, `From ${when(c.validFrom)}${c.validUntil ? ` until ${when(c.validUntil)}` : ''}` +
-      `${c.revokedAt ? ` · revoked ${when(c.revokedAt)}` : ''}`),
-    revocable ? el('button', { type: 'button', class: 'secondary', 'aria-label': `Revoke the consent for ${who}`, onclick: () => revoke(c.consentId) }, 'Revoke') : null);
+      `${c.narrowedAt ? ` · narrowed ${when(c.narrowedAt)}` : ''}${c.revokedAt ? ` · revoked ${when(c.revokedAt)}` : ''}`));
+  if (!revocable) return card;
+  const toggle = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', 'aria-label': `Narrow the consent for ${who}` }, 'Narrow…');
+  toggle.onclick = () => {
+    const open = card.querySelector('form.narrow');
+    if (open) open.remove();
+    else card.append(narrowForm(c, who));
+    toggle.setAttribute('aria-expanded', String(!open));
+    if (!open) card.querySelector('form.narrow input')?.focus();
+  };
+  card.append(el('div', { class: 'actions' }, toggle,
+    el('button', { type: 'button', class: 'secondary', 'aria-label': `Revoke the consent for ${who}`, onclick: () => revoke(c.consentId) }, 'Revoke')));
+  return card;
+}
+
+/** What the consent keeps (all ticked to start with) and an optional earlier end; the server refuses anything wider. */
+function narrowForm(c, who) {
+  const id = `narrow-${c.consentId}`;
+  const keep = (legend, name, values) => el('fieldset', {}, el('legend', {}, legend),
+    values.map((v) => el('label', { class: 'check' }, el('input', { type: 'checkbox', name, value: v, checked: true }), v)));
+  const form = el('form', { class: 'narrow', 'aria-label': `Narrow the consent for ${who}` },
+    el('p', {}, 'Untick what this consent should no longer give, or choose an earlier end. Narrowing never gives more.'),
+    keep('Keep these categories', 'category', c.categories),
+    keep('Keep these purposes', 'purpose', c.purposes),
+    keep('Keep these actions', 'consent-action', c.actions),
+    el('label', { for: `${id}-until` }, `End earlier, on (optional${c.validUntil ? `; now until ${when(c.validUntil)}` : ''})`),
+    el('input', { type: 'date', id: `${id}-until`, name: 'until' }),
+    el('button', { type: 'submit' }, 'Narrow'));
+  form.onsubmit = (e) => narrow(e, c);
+  return form;
+}
+
+async function narrow(e, consent) {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  const body = { categories: form.getAll('category'), purposes: form.getAll('purpose'), actions: form.getAll('consent-action') };
+  // A local day, to its end (exclusive on the server), as the grant form does.
+  if (form.get('until')) body.validUntil = new Date(`${form.get('until')}T23:59:59`).toISOString();
+  try {
+    // What the device signs is the consent as it becomes: the kept lists (in the consent's order) and its end.
+    const headers = await signed('narrow-consent', { consentId: consent.consentId, ...body, validUntil: body.validUntil ?? consent.validUntil ?? null });
+    await api(`/patients/${ctx.patientId}/consents/${consent.consentId}/narrow`, { method: 'POST', body, headers });
+    ctx.say(headers['Patient-Signature'] ? 'Consent narrowed, signed by you.' : 'Consent narrowed.', 'info');
+    await Promise.all([list(), reloadAudit(true)]);
+  } catch (error) {
+    ctx.fail(error);
+  }
 }
 
 /** The Patient-Signature header when the patient has a device key (null otherwise): the statement signed here. */

@@ -37,7 +37,7 @@ public sealed record AuditEntry
     public AuditActor Actor { get; init; } = new("", Role.Patient, "");
     public Purpose? Purpose { get; init; }
 
-    /// <summary>Categories touched: released (granted / emergency), requested (denied), of the entry, or granted by a consent.</summary>
+    /// <summary>Categories touched: released (granted / emergency), requested (denied), of the entry, or granted by a consent (as narrowed).</summary>
     public IReadOnlyList<Category> Categories { get; init; } = [];
 
     /// <summary>The first consent the access relied on, or the consent granted / revoked.</summary>
@@ -56,11 +56,14 @@ public sealed record AuditEntry
     /// <summary>Access attempts: what was asked for (granted or denied).</summary>
     public IReadOnlyList<Category>? CategoriesRequested { get; init; }
 
-    /// <summary>Consent grants: to whom, and for which purposes and actions.</summary>
+    /// <summary>Consent grants and narrowings: to whom, and for which purposes and actions.</summary>
     public Grantee? Grantee { get; init; }
 
     public IReadOnlyList<Purpose>? Purposes { get; init; }
     public IReadOnlyList<AccessAction>? Actions { get; init; }
+
+    /// <summary>Consent grants and narrowings: when the consent ends (exclusive); null when open-ended or not a consent row.</summary>
+    public DateTimeOffset? ValidUntil { get; init; }
     public Guid? AccessId { get; init; }
 
     /// <summary>The event hash, lowercase hex.</summary>
@@ -87,6 +90,9 @@ public static class AuditActions
     public const string EntryRetracted = "entry-retracted";
     public const string ConsentGranted = "consent-granted";
     public const string ConsentRevoked = "consent-revoked";
+
+    /// <summary>The patient narrowed a consent: the row gives what it grants from then on.</summary>
+    public const string ConsentNarrowed = "consent-narrowed";
     public const string AccessGranted = "access-granted";
     public const string AccessDenied = "access-denied";
     public const string EmergencyAccess = "emergency-access";
@@ -107,7 +113,7 @@ public static class AuditActions
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         PatientRegistered, DetailsCorrected, EntryAdded, EntryAmended, EntryRetracted, ConsentGranted, ConsentRevoked,
-        AccessGranted, AccessDenied, EmergencyAccess, AccessExplained, InsuranceLinked, InsuranceEnded, PatientForgotten, ResearchUse,
+        ConsentNarrowed, AccessGranted, AccessDenied, EmergencyAccess, AccessExplained, InsuranceLinked, InsuranceEnded, PatientForgotten, ResearchUse,
         DeviceKeyEnrolled, DeviceKeyReplaced,
     };
 }

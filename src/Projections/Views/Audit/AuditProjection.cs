@@ -9,15 +9,40 @@ namespace HealthEvents.Projections.Views.Audit;
 /// <summary>
 /// The patient audit view: one <see cref="AuditEntry"/> per event of a patient stream, and one "research-use" row per
 /// patient counted by each research publication (an event of the research stream), placed after the patient's events
-/// applied before it.
+/// applied before it. Each batch announces the patients whose rows it changed (<see cref="RowsChannel"/>) for live streams.
 /// </summary>
-public sealed class AuditProjection : IProjection
+public sealed class AuditProjection : IBatchPreparingProjection
 {
     public const string ProjectionName = "patient-audit";
+
+    /// <summary>
+    /// The PostgreSQL notification channel on which each batch names (payload: the patient id) every patient whose rows
+    /// it stores. NOTIFY is transactional: it is delivered when the batch commits, to every node listening, and never for
+    /// a batch that rolled back — so a listener that reads after the notice sees the rows (<see cref="AuditFeed"/>).
+    /// </summary>
+    public const string RowsChannel = "he_audit_rows";
 
     public string Name => ProjectionName;
 
     public IReadOnlyCollection<Type> DocumentTypes { get; } = [typeof(AuditEntry), typeof(AuditEntryCategory), typeof(AuditPatientHead)];
+
+    /// <summary>
+    /// Queues one notice per patient of the batch, in the batch's own transaction. NOTIFY, not pg_notify(): a statement
+    /// that returns no rows, as Marten expects of queued SQL among its batched operations; the payload is a GUID in its
+    /// "D" format (hex digits and dashes), so inlining it is safe.
+    /// </summary>
+    public Task PrepareBatchAsync(IDocumentSession session, IReadOnlyList<ProjectedEvent> batch, CancellationToken ct)
+    {
+        var patients = batch.SelectMany(e => e.Event switch
+        {
+            ResearchResultsPublished p => p.Uses.Select(u => u.PatientId),
+            IPatientEvent when e.PatientId is { } id => [id],
+            _ => [],
+        });
+        foreach (var patientId in patients.Distinct())
+            session.QueueSqlCommand($"NOTIFY {RowsChannel}, '{patientId:D}'");
+        return Task.CompletedTask;
+    }
 
     public async Task ApplyAsync(IDocumentSession session, ProjectedEvent e, CancellationToken ct)
     {
@@ -64,7 +89,12 @@ public sealed class AuditProjection : IProjection
             ConsentGranted g => row with
             {
                 Action = AuditActions.ConsentGranted, ConsentId = g.ConsentId, ConsentIds = [g.ConsentId],
-                Categories = g.Categories, Grantee = g.Grantee, Purposes = g.Purposes, Actions = g.Actions,
+                Categories = g.Categories, Grantee = g.Grantee, Purposes = g.Purposes, Actions = g.Actions, ValidUntil = g.ValidUntil,
+            },
+            ConsentNarrowed n => row with
+            {
+                Action = AuditActions.ConsentNarrowed, ConsentId = n.ConsentId, ConsentIds = [n.ConsentId],
+                Categories = n.Categories, Grantee = n.Grantee, Purposes = n.Purposes, Actions = n.Actions, ValidUntil = n.ValidUntil,
             },
             ConsentRevoked r => row with { Action = AuditActions.ConsentRevoked, ConsentId = r.ConsentId, ConsentIds = [r.ConsentId] },
             AccessGranted g => row with

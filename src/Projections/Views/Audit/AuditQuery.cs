@@ -60,6 +60,23 @@ public sealed class AuditQuery(ReadModelStore readModels)
         return new AuditPage(page, EncodeCursor(page[^1].StreamVersion, page[^1].Sequence));
     }
 
+    /// <summary>The cursor just after <paramref name="row"/>: in oldest-first order, the rows that came after it.</summary>
+    public static string CursorOf(AuditEntry row) => EncodeCursor(row.StreamVersion, row.Sequence);
+
+    /// <summary>Whether <paramref name="cursor"/> is one this query hands out (<see cref="CursorOf"/>, <see cref="AuditPage.Next"/>).</summary>
+    public static bool IsCursor(string cursor)
+    {
+        try
+        {
+            DecodeCursor(cursor);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Opaque to callers: base64url of "v{streamVersion}", or "v{streamVersion}.{sequence}" after a research use.</summary>
     internal static string EncodeCursor(long streamVersion, long sequence = 0) =>
         Base64Url.EncodeToString(Encoding.ASCII.GetBytes("v" + streamVersion.ToString(CultureInfo.InvariantCulture)

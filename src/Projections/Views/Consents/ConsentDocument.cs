@@ -3,7 +3,7 @@ using HealthEvents.Domain.Patients;
 
 namespace HealthEvents.Projections.Views.Consents;
 
-/// <summary>One consent of a patient, as granted, and when (if) it was revoked.</summary>
+/// <summary>One consent of a patient, as granted or last narrowed, and when (if) it was revoked.</summary>
 public sealed record ConsentDocument
 {
     /// <summary>The consent id (the document id).</summary>
@@ -24,6 +24,9 @@ public sealed record ConsentDocument
 
     public DateTimeOffset GrantedAt { get; init; }
     public DateTimeOffset? RevokedAt { get; init; }
+
+    /// <summary>When the patient last narrowed it (categories, purposes, actions and end are then the narrowed ones).</summary>
+    public DateTimeOffset? NarrowedAt { get; init; }
 
     public bool Revoked => RevokedAt is not null;
 

@@ -32,6 +32,14 @@ public sealed class ConsentProjection : IProjection
                     GrantedAt = e.Metadata.OccurredAt,
                 });
                 break;
+            case ConsentNarrowed n:
+                if (await session.LoadAsync<ConsentDocument>(n.ConsentId, ct) is { } narrowed)
+                    session.Store(narrowed with
+                    {
+                        Categories = n.Categories, Purposes = n.Purposes, Actions = n.Actions, ValidUntil = n.ValidUntil,
+                        NarrowedAt = e.Metadata.OccurredAt,
+                    });
+                break;
             case ConsentRevoked r:
                 if (await session.LoadAsync<ConsentDocument>(r.ConsentId, ct) is { RevokedAt: null } consent)
                     session.Store(consent with { RevokedAt = e.Metadata.OccurredAt });
