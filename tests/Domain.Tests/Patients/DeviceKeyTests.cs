@@ -151,6 +151,17 @@ public sealed class DeviceKeyTests : IDisposable
         PatientSpec.Given(Registered, _device.Enrolled()).When(Grant(Physician)).ThenFails(RejectionKind.Forbidden, "not-the-patient");
 
     [Fact]
+    public void With_a_device_key_a_consent_is_not_narrowed_unsigned_even_by_the_patient_s_own_token()
+    {
+        var consent = Consent(Grantee.Hospital(Hospitals.Other), [Category.Allergies, Category.Medications], until: Days(30));
+        var narrow = new NarrowConsent(ConsentId, [Category.Allergies], null, null, null, Patient, Now);
+        PatientSpec.Given(Registered, consent).When(narrow)
+            .Then(new ConsentNarrowed(ConsentId, Grantee.Hospital(Hospitals.Other), [Category.Allergies], [Purpose.Treatment], [AccessAction.Read], Days(30)));
+        PatientSpec.Given(Registered, consent, _device.Enrolled()).When(narrow)
+            .ThenFails(RejectionKind.Forbidden, "patient-signature-required");
+    }
+
+    [Fact]
     public void Every_signed_command_has_a_statement()
     {
         // The one rule covers every IPatientSigned command: each must have a statement for the patient to sign.
