@@ -52,16 +52,18 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 configuration=${HEALTHEVENTS_CONFIGURATION:-Release}
 api_out="src/Api/bin/$configuration/net10.0"
-# Touched just before a build that then succeeded: whatever changes after it (an edit, a checkout, a deleted file,
-# which changes its folder) is newer, and only then does run.sh build again.
+# Written just before a build that then succeeded, with a checksum of the list of source files: a file changed after
+# it (an edit, a checkout) is newer than it, a file added, removed or renamed changes the list. Folders' own times are
+# not compared: the build itself adds bin/ and obj/ to them.
 api_stamp="$api_out/.built-from-sources"
+
+api_sources() {
+  find src Directory.Build.props Directory.Packages.props \( -name bin -o -name obj \) -prune -o -type f "$@" -print 2>/dev/null
+}
 
 api_is_current() {
   [ -f "$api_out/HealthEvents.Api.dll" ] && [ -f "$api_stamp" ] || return 1
-  local newer
-  newer=$(find src Directory.Build.props Directory.Packages.props \( -name bin -o -name obj \) -prune \
-    -o -newer "$api_stamp" -print -quit 2>/dev/null)
-  [ -z "$newer" ]
+  [ -z "$(api_sources -newer "$api_stamp" | head -n 1)" ] && [ "$(api_sources | LC_ALL=C sort | cksum)" = "$(cat "$api_stamp")" ]
 }
 
 # HEALTHEVENTS_BUILD=api (run.sh): the service only, and nothing at all when its binaries are current;
@@ -73,7 +75,7 @@ else
   [ "${HEALTHEVENTS_BUILD:-all}" = api ] && target=src/Api/Api.csproj
   echo "==> Building $target ($configuration)"
   mkdir -p "$api_out"
-  touch "$api_stamp.next"
+  api_sources | LC_ALL=C sort | cksum > "$api_stamp.next"
   dotnet build "$target" -c "$configuration" -nologo -v quiet -clp:ErrorsOnly
   mv "$api_stamp.next" "$api_stamp"
 fi

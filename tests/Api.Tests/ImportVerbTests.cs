@@ -43,12 +43,12 @@ public sealed class ImportVerbTests(DemoServiceFixture fixture) : IClassFixture<
         }
     }
 
-    private static readonly SemaphoreSlim Console = new(1, 1);
+    private static readonly SemaphoreSlim ConsoleGate = new(1, 1);
 
     /// <summary>Runs the verb with its console captured (Spectre's console is process-wide: one run at a time).</summary>
     private static async Task<(int Exit, string Output)> RunAsync(string[] args)
     {
-        await Console.WaitAsync();
+        await ConsoleGate.WaitAsync();
         var previous = AnsiConsole.Console;
         var output = new StringWriter();
         try
@@ -65,7 +65,7 @@ public sealed class ImportVerbTests(DemoServiceFixture fixture) : IClassFixture<
         finally
         {
             AnsiConsole.Console = previous;
-            Console.Release();
+            ConsoleGate.Release();
         }
     }
 

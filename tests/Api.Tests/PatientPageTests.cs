@@ -264,17 +264,22 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         var (playwright, browser) = await Browser.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
+        // A patient of this test's own: the demo patients' trails and consents are changed by the other page tests.
+        var registered = await Host.As("lakeside physician").PostJsonAsync("/patients", new { homeHospital = "lakeside", birthYear = 1990, sex = "female", name = "Live Patient" });
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var patient = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
         var page = await browser.NewPageAsync();
         var consoleErrors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
         await page.GotoAsync(Host.Address.ToString());
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as carol (patient)" }).ClickAsync();
+        await page.GetByLabel("Your patient token (from your home hospital)").FillAsync(Host.Mint("lakeside", "live-patient", HealthEvents.Domain.Common.Role.Patient, patient));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page.Locator("#audit-list")).ToContainTextAsync("Registered you");
         await Expect(page.Locator("#live-status")).ToHaveTextAsync("Live: new events appear here as they happen.");
         await page.EvaluateAsync("() => { window.notReloaded = true; }");
 
-        // Riverside tries to read Carol's record: the refusal appears on top of her trail, no reload.
-        var denied = await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/access", new { purpose = "treatment", categories = new[] { "vaccinations" } });
+        // Riverside tries to read the patient's record: the refusal appears on top of her trail, no reload.
+        var denied = await Host.As("riverside physician").PostJsonAsync($"/patients/{patient}/access", new { purpose = "treatment", categories = new[] { "vaccinations" } });
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
         var first = page.Locator("#audit-list > li").First;
         await Expect(first).ToContainTextAsync("Was refused access");
@@ -282,7 +287,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(first).ToHaveClassAsync("denied");
 
         // Break glass: an alert a screen reader announces, and the row marked on top.
-        var emergency = await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/emergency-access", new { reason = "Collapsed at the station." });
+        var emergency = await Host.As("riverside physician").PostJsonAsync($"/patients/{patient}/emergency-access", new { reason = "Collapsed at the station." });
         Assert.Equal(HttpStatusCode.OK, emergency.StatusCode);
         await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Emergency access: riverside-physician (physician, riverside)" })).ToBeVisibleAsync();
         await Expect(page.Locator("#emergency-notice")).ToContainTextAsync("Collapsed at the station.");
@@ -312,7 +317,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(page.Locator("#message")).ToHaveTextAsync("Consent narrowed.");
         await Expect(page.Locator("#consent-lists")).ToContainTextAsync("hospital riverside may read vaccinations for treatment");
         await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Consent narrowed");
-        Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("riverside physician").PostJsonAsync($"/patients/{Carol}/access",
+        Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("riverside physician").PostJsonAsync($"/patients/{patient}/access",
             new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);
 
         Assert.DoesNotContain(consoleErrors, e => e.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));

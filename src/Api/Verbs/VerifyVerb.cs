@@ -11,7 +11,7 @@ namespace HealthEvents.Api.Verbs;
 
 /// <summary>
 /// `verify`: the whole store, in three steps — load the network's keys and policies; every stream's hash links, every
-/// transaction's signatures against the keys valid at its time and the policy then in force (DESIGN.md "The event
+/// transaction's signatures against the keys valid at its time and the policy then in force (docs/architecture.md, "The
 /// envelope and the hash chain"); the latest signed ledger head against the store (a dropped stream or tail shows
 /// there only). Each broken stream and version goes to standard output, then the verdict.
 /// </summary>

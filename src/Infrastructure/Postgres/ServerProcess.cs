@@ -35,6 +35,7 @@ internal static class ServerProcess
         {
             psi.FileName = "runuser";
             foreach (var a in (string[])["-u", User, "--", file]) psi.ArgumentList.Add(a);
+            psi.WorkingDirectory = "/"; // ours may be in a home that user cannot enter (initdb and pg_ctl warn then)
         }
         else
         {
