@@ -20,7 +20,7 @@ public static class Browser
 
     public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync()
     {
-        // What the page must come to show, it may take a busy machine long to show: one generous deadline (it ends when met).
+        // An expectation waits until its condition holds; on a busy machine that may take longer than Playwright's 5 s.
         Assertions.SetDefaultExpectTimeout(HealthEvents.TestSupport.Patience.Seconds * 1000);
         var playwright = await Playwright.CreateAsync();
         // --no-sandbox: tests run as root in containers, where chromium's sandbox cannot start.

@@ -113,9 +113,13 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         var (playwright, browser) = await Browser.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
+        // A patient of her own (the demo patients' consents stay unsigned for the other tests), signing in with a pasted token.
+        var registered = await Host.As("lakeside physician").PostJsonAsync("/patients", new { homeHospital = "lakeside", birthYear = 1988, sex = "female", name = "Fay Device" });
+        var fay = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 1000 } });
         await page.GotoAsync(Host.Address.ToString());
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as carol (patient)" }).ClickAsync();
+        await page.GetByLabel("Your patient token (from your home hospital)").FillAsync(Host.Mint("lakeside", "fay", HealthEvents.Domain.Common.Role.Patient, fay));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page.Locator("#device-status")).ToContainTextAsync("No device key is enrolled");
 
         // Enrol: the key pair is made here, its private half not extractable, kept in IndexedDB.
@@ -129,7 +133,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
               try { await crypto.subtle.exportKey('pkcs8', key.privateKey); } catch { exported = 'not extractable'; }
               return `${key.keyId} ${key.privateKey.extractable} ${exported}`;
             }
-            """, Carol);
+            """, fay.ToString());
         Assert.Matches("^[0-9a-f]{16} false not extractable$", keyId);
         keyId = keyId[..16];
         await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");
@@ -144,15 +148,22 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(granted).ToContainTextAsync("Consent granted");
         await Expect(granted).ToContainTextAsync($"Signed by you, with your device key {keyId}");
 
-        // Verified in the browser, the patient's own signature included.
+        // Narrowed on the device too: the signature covers the consent as it becomes.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Narrow the consent for hospital riverside" }).ClickAsync();
+        await page.Locator("form.narrow input[name=until]").FillAsync(DateTimeOffset.UtcNow.AddDays(20).ToString("yyyy-MM-dd"));
+        await page.Locator("form.narrow").GetByRole(AriaRole.Button, new() { Name = "Narrow" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent narrowed, signed by you.");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync($"Signed by you, with your device key {keyId}");
+
+        // Verified in the browser, the patient's own signatures included.
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).ClickAsync();
         var result = page.Locator("#verify-result");
         await Expect(result).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
-        await Expect(result).ToContainTextAsync("Signed by you: 1 consent decision carries your device key's signature, and every one verifies here (1 made with this device's key)");
+        await Expect(result).ToContainTextAsync("Signed by you: 2 consent decisions carry your device key's signature, and every one verifies here (2 made with this device's key)");
 
         // The device is lost: Lakeside's admin enrols another (as the patient's new device would hand it over).
         using var other = new TestDeviceKey();
-        var replaced = await Host.As("lakeside admin").PostJsonAsync($"/patients/{Carol}/device-key", other.Enrolment(Guid.Parse(Carol), "Phone lost; identity checked at the desk."));
+        var replaced = await Host.As("lakeside admin").PostJsonAsync($"/patients/{fay}/device-key", other.Enrolment(fay, "Phone lost; identity checked at the desk."));
         Assert.Equal(HttpStatusCode.Created, replaced.StatusCode);
         await page.ReloadAsync();
         await Expect(page.Locator("#device-status")).ToContainTextAsync($"need your device key {other.KeyId}, which is not on this device");
@@ -169,7 +180,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         Assert.Contains("\"proof\"", request);
         var handedOver = System.Text.Json.Nodes.JsonNode.Parse(request)!.AsObject();
         handedOver["reason"] = "Old phone found again.";
-        var readmitted = await Host.As("lakeside admin").PostJsonAsync($"/patients/{Carol}/device-key", handedOver);
+        var readmitted = await Host.As("lakeside admin").PostJsonAsync($"/patients/{fay}/device-key", handedOver);
         Assert.Equal(HttpStatusCode.Created, readmitted.StatusCode);
         await page.ReloadAsync();
         await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");

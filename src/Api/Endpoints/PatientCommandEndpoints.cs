@@ -57,7 +57,7 @@ public static class PatientCommandEndpoints
 
     /// <summary>Fewer categories, purposes or actions, or an earlier end: never wider (400 <c>narrowing-widens</c>), never the same (400 <c>narrowing-unchanged</c>).</summary>
     public static async Task<Ok<Receipt>> Narrow(Guid id, Guid consentId, NarrowConsentRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(await mediator.Send(new NarrowConsentCommand(id, consentId, body.Categories, body.Purposes, body.Actions, body.ValidUntil, http.Command()), ct));
+        TypedResults.Ok(await mediator.Send(new NarrowConsentCommand(id, consentId, body.Categories, body.Purposes, body.Actions, body.ValidUntil, http.Command(), http.PatientSignature()), ct));
 
     public static async Task<Results<Ok<AccessOutcome>, ProblemHttpResult>> Access(Guid id, AccessRequest body, HttpContext http, IMediator mediator, CancellationToken ct) =>
         AccessResult(await mediator.Send(new RequestAccessCommand(id, body.Purpose, body.Categories, http.Command()), ct));

@@ -12,7 +12,7 @@ namespace HealthEvents.Application.Patients;
 /// </summary>
 public sealed record NarrowConsentCommand(
     Guid PatientId, Guid ConsentId, IReadOnlyList<string>? Categories, IReadOnlyList<string>? Purposes,
-    IReadOnlyList<string>? Actions, DateTimeOffset? ValidUntil, CommandContext Context) : IRequest<Receipt>;
+    IReadOnlyList<string>? Actions, DateTimeOffset? ValidUntil, CommandContext Context, PatientSignature? Signature = null) : IRequest<Receipt>;
 
 public sealed class NarrowConsentValidator : AbstractValidator<NarrowConsentCommand>
 {
@@ -35,5 +35,5 @@ public sealed class NarrowConsentHandler(PatientStream patients) : IRequestHandl
             c.Purposes is null ? null : ValidationRules.ParseAll<Purpose>(c.Purposes),
             c.Actions is null ? null : ValidationRules.ParseAll<AccessAction>(c.Actions),
             c.ValidUntil?.ToUniversalTime(),
-            c.Context.Actor, at), c.Context, ct)).Receipt;
+            c.Context.Actor, at, c.Signature), c.Context, ct)).Receipt;
 }

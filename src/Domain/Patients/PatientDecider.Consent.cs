@@ -96,11 +96,6 @@ public sealed partial class PatientDecider
     private static IReadOnlyList<IPatientEvent> Narrow(NarrowConsent command, PatientState state)
     {
         RequireThePatient(command.Actor, state, "Only the patient may narrow consent.");
-        // Consent changes of a patient with a device key carry the patient's signature; narrowing has no signed statement
-        // yet, so it is refused rather than let a node narrow in the patient's name (revoke and grant again: both signed).
-        if (state.DeviceKey is not null)
-            throw RejectedException.Forbidden("narrowing-needs-device-signature",
-                "With a device key enrolled, a consent is changed by signed commands: revoke it and grant the narrower one.");
         var consent = ExistingConsent(command.ConsentId, state);
         if (consent.Revoked)
             throw RejectedException.Conflict("consent-revoked", "The consent is revoked; there is nothing left to narrow.");

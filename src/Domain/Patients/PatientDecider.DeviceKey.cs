@@ -49,7 +49,7 @@ public sealed partial class PatientDecider
         }
         var signature = command.Signature ?? throw RejectedException.Forbidden("patient-signature-required",
             "The patient has a device key: this command needs the patient's signature made with it.");
-        RequireSignature(signature, key, command.At, () => PatientStatements.Of(command, state.PatientId, signature.KeyId, signature.SignedAt));
+        RequireSignature(signature, key, command.At, () => PatientStatements.Of(command, state.PatientId, signature.KeyId, signature.SignedAt, events));
         return [.. events, new SignedByPatient(PatientStatements.ActionOf(command), signature.KeyId, signature.SignedAt, signature.Signature)];
     }
 

@@ -11,12 +11,15 @@ namespace HealthEvents.Domain.Patients;
 /// Bytes: the ASCII tag <c>healthevents/patient-statement/v1</c>, then fields, each a 4-byte big-endian length and its
 /// bytes: the stream id (<c>patient-{id}</c>, UTF-8), the action (<see cref="GrantConsentAction"/> …), the signing
 /// key's id, the signing time; then the action's own fields. Texts are UTF-8 (ids in Unicode NFC, enum values
-/// kebab-case, GUIDs lowercase with dashes); times are Unix milliseconds as 8-byte big-endian integers and must be
-/// whole milliseconds; an absent time is an empty field; a list is one field holding its items, each length-prefixed.
+/// kebab-case, GUIDs lowercase with dashes); times are 100-nanosecond ticks since the Unix epoch (.NET's precision, so
+/// every stored time has exactly one encoding) as 8-byte big-endian integers; an absent time is an empty field; a list
+/// is one field holding its items, each length-prefixed.
 /// </para>
 /// <list type="bullet">
 /// <item><c>grant-consent</c>: consent id, grantee kind, grantee id, categories, purposes, actions (lists, in the
 /// command's order), valid from, valid until.</item>
+/// <item><c>narrow-consent</c>: consent id, then the consent as it becomes — categories, purposes, actions, valid until —
+/// as the decided <see cref="ConsentNarrowed"/> holds it (the command may leave parts out; the patient signs the result).</item>
 /// <item><c>revoke-consent</c>: consent id.</item>
 /// <item><c>forget</c>: nothing more.</item>
 /// <item><c>enrol-device-key</c>: the new public key (base64 SubjectPublicKeyInfo), signed by that very key.</item>
@@ -25,6 +28,7 @@ namespace HealthEvents.Domain.Patients;
 public static class PatientStatements
 {
     public const string GrantConsentAction = "grant-consent";
+    public const string NarrowConsentAction = "narrow-consent";
     public const string RevokeConsentAction = "revoke-consent";
     public const string ForgetAction = "forget";
     public const string EnrolAction = "enrol-device-key";
@@ -41,14 +45,18 @@ public static class PatientStatements
     public static string ActionOf(IPatientSigned command) => command switch
     {
         GrantConsent => GrantConsentAction,
+        NarrowConsent => NarrowConsentAction,
         RevokeConsent => RevokeConsentAction,
         ForgetPatient => ForgetAction,
         _ => throw new ArgumentException($"No statement is defined for {command.GetType().Name}.", nameof(command)),
     };
 
-    /// <summary>The statement of <paramref name="command"/> on <paramref name="patientId"/>'s stream, signed by <paramref name="keyId"/> at <paramref name="signedAt"/>.</summary>
-    /// <exception cref="ArgumentException">A time that is not a whole millisecond (the statement could not tell it apart from its neighbours).</exception>
-    public static byte[] Of(IPatientSigned command, Guid patientId, string keyId, DateTimeOffset signedAt) => command switch
+    /// <summary>
+    /// The statement of <paramref name="command"/> on <paramref name="patientId"/>'s stream, signed by <paramref name="keyId"/> at
+    /// <paramref name="signedAt"/>. A narrowing's is the consent as it becomes: give the events it was decided into.
+    /// </summary>
+    /// <exception cref="ArgumentException">A narrowing without its <see cref="ConsentNarrowed"/>.</exception>
+    public static byte[] Of(IPatientSigned command, Guid patientId, string keyId, DateTimeOffset signedAt, IReadOnlyList<IPatientEvent>? decided = null) => command switch
     {
         GrantConsent g => Build(patientId, GrantConsentAction, keyId, signedAt, w =>
         {
@@ -61,6 +69,16 @@ public static class PatientStatements
             w.Time(g.ValidFrom);
             w.Time(g.ValidUntil);
         }),
+        NarrowConsent n => decided?.OfType<ConsentNarrowed>().SingleOrDefault(e => e.ConsentId == n.ConsentId) is { } narrowed
+            ? Build(patientId, NarrowConsentAction, keyId, signedAt, w =>
+            {
+                w.Text(Id(narrowed.ConsentId));
+                w.List(narrowed.Categories.Select(KebabCase.Of));
+                w.List(narrowed.Purposes.Select(KebabCase.Of));
+                w.List(narrowed.Actions.Select(KebabCase.Of));
+                w.Time(narrowed.ValidUntil);
+            })
+            : throw new ArgumentException("A narrowing's statement is the consent as it becomes: its decided event is needed.", nameof(decided)),
         RevokeConsent r => Build(patientId, RevokeConsentAction, keyId, signedAt, w => w.Text(Id(r.ConsentId))),
         ForgetPatient => Build(patientId, ForgetAction, keyId, signedAt, _ => { }),
         _ => throw new ArgumentException($"No statement is defined for {command.GetType().Name}.", nameof(command)),
@@ -114,11 +132,9 @@ public static class PatientStatements
                 Field([]);
                 return;
             }
-            if (t.UtcTicks % TimeSpan.TicksPerMillisecond != 0)
-                throw new ArgumentException("A signed time is a whole millisecond.", nameof(time));
-            Span<byte> ms = stackalloc byte[8];
-            BinaryPrimitives.WriteInt64BigEndian(ms, t.ToUnixTimeMilliseconds());
-            Field(ms);
+            Span<byte> ticks = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64BigEndian(ticks, t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks);
+            Field(ticks);
         }
 
         public byte[] ToArray() => _buffer.ToArray();

@@ -86,19 +86,21 @@ function narrowForm(c, who) {
     el('label', { for: `${id}-until` }, `End earlier, on (optional${c.validUntil ? `; now until ${when(c.validUntil)}` : ''})`),
     el('input', { type: 'date', id: `${id}-until`, name: 'until' }),
     el('button', { type: 'submit' }, 'Narrow'));
-  form.onsubmit = (e) => narrow(e, c.consentId);
+  form.onsubmit = (e) => narrow(e, c);
   return form;
 }
 
-async function narrow(e, consentId) {
+async function narrow(e, consent) {
   e.preventDefault();
   const form = new FormData(e.target);
   const body = { categories: form.getAll('category'), purposes: form.getAll('purpose'), actions: form.getAll('consent-action') };
   // A local day, to its end (exclusive on the server), as the grant form does.
   if (form.get('until')) body.validUntil = new Date(`${form.get('until')}T23:59:59`).toISOString();
   try {
-    await api(`/patients/${ctx.patientId}/consents/${consentId}/narrow`, { method: 'POST', body });
-    ctx.say('Consent narrowed.', 'info');
+    // What the device signs is the consent as it becomes: the kept lists (in the consent's order) and its end.
+    const headers = await signed('narrow-consent', { consentId: consent.consentId, ...body, validUntil: body.validUntil ?? consent.validUntil ?? null });
+    await api(`/patients/${ctx.patientId}/consents/${consent.consentId}/narrow`, { method: 'POST', body, headers });
+    ctx.say(headers['Patient-Signature'] ? 'Consent narrowed, signed by you.' : 'Consent narrowed.', 'info');
     await Promise.all([list(), reloadAudit(true)]);
   } catch (error) {
     ctx.fail(error);

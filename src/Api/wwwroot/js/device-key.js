@@ -6,7 +6,7 @@
 import { $ } from './dom.js';
 import { api, ProblemError } from './api.js';
 import { toBase64, keyIdOf } from './encoding.js';
-import { statement } from './statement.js';
+import { statement, ticksOfMillis } from './statement.js';
 
 const DB = 'healthevents';
 const STORE = 'device-keys';
@@ -51,7 +51,7 @@ async function sign(key, bytes) {
 /** The enrolment a key makes of itself: { publicKey, signedAt, proof }, the body of POST /patients/{id}/device-key. */
 async function enrolment(patientId, key) {
   const signedAt = Date.now();
-  const proof = await sign(key, statement(patientId, 'enrol-device-key', key.keyId, signedAt, { publicKey: key.publicKey }));
+  const proof = await sign(key, statement(patientId, 'enrol-device-key', key.keyId, ticksOfMillis(signedAt), { publicKey: key.publicKey }));
   return { publicKey: key.publicKey, signedAt: new Date(signedAt).toISOString(), proof };
 }
 
@@ -73,7 +73,7 @@ export async function initDevice(ctx) {
     if (device.local?.keyId !== device.enrolled)
       throw new Error('Your consents need your device key, which is not on this device. Use the device you enrolled, or ask your home hospital to enrol this one.');
     const signedAt = Math.floor(Date.now() / 1000) * 1000; // the header's created is in whole seconds
-    const sig = await sign(device.local, statement(ctx.patientId, action, device.local.keyId, signedAt, command));
+    const sig = await sign(device.local, statement(ctx.patientId, action, device.local.keyId, ticksOfMillis(signedAt), command));
     return `keyid="${device.local.keyId}", created=${signedAt / 1000}, sig=:${sig}:`;
   };
   render(ctx);

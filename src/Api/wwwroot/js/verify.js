@@ -183,7 +183,7 @@ async function checkPatientSignatures(patientId, events) {
     if (e.type === 'patient.device-key-enrolled.v1' || e.type === 'patient.device-key-replaced.v1') {
       const spki = (() => { try { return fromBase64(data.publicKey); } catch { return new Uint8Array(0); } })();
       const ok = await keyIdOf(spki) === data.keyId && await verifies(data.publicKey, data.proof,
-        statement(patientId, 'enrol-device-key', data.keyId, Number(instant(data.signedAt) / 10000n), { publicKey: data.publicKey }));
+        statement(patientId, 'enrol-device-key', data.keyId, instant(data.signedAt), { publicKey: data.publicKey }));
       if (!ok) problems.push({ version: e.version, code: 'bad-device-key', message: `The device key enrolled at version ${e.version} does not prove itself.` });
       key = { keyId: data.keyId, publicKey: data.publicKey };
       keys.push({ version: e.version, keyId: data.keyId, replaced: e.type.includes('replaced') });
@@ -195,7 +195,7 @@ async function checkPatientSignatures(patientId, events) {
       let ok = false;
       try {
         ok = !!command && !!key && command.action === data.action && key.keyId === data.keyId
-          && await verifies(key.publicKey, data.signature, statement(patientId, data.action, data.keyId, Number(instant(data.signedAt) / 10000n), command.command));
+          && await verifies(key.publicKey, data.signature, statement(patientId, data.action, data.keyId, instant(data.signedAt), command.command));
       } catch { ok = false; }
       if (ok) signed.push({ version: before.version, keyId: data.keyId });
       else problems.push({ version: e.version, code: 'bad-patient-signature', message: `Your signature at version ${e.version} does not verify under your device key of the time.` });
