@@ -31,8 +31,10 @@ namespace HealthEvents.Application.Endorsement;
 /// with endorsements is found there too. A boundary the endorsement contradicts is left to the stream verifier,
 /// which reported it, unless the chain looked intact (then it is reported here as <c>transaction-boundary</c>).</item>
 /// </list>
+/// On a patient's stream it checks the patient's own signatures too (<see cref="PatientSignatureChecker"/>): once the
+/// patient has enrolled a device key, hospitals endorsing a consent change cannot stand in for the patient signing it.
 /// One instance per verification run: it remembers per stream what it learnt from earlier transactions
-/// (the home hospital), so it expects each stream's transactions in order. Not thread-safe.
+/// (the home hospital, the patient's device key), so it expects each stream's transactions in order. Not thread-safe.
 /// </summary>
 public sealed class EndorsementChecker(NetworkHistory network, EventSerializer serializer) : IEndorsementChecker
 {
@@ -42,6 +44,7 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
     private readonly Dictionary<string, string?> _homes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);
     private readonly Dictionary<NetworkState, string[]> _members = new(ReferenceEqualityComparer.Instance);
+    private readonly PatientSignatureChecker _patientSignatures = new(serializer);
     private Guid? _founding;
 
     /// <summary>A checker over the network as the store holds it now.</summary>
@@ -64,6 +67,7 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         if (streamId.StartsWith(PatientStream.StreamPrefix, StringComparison.Ordinal) && transaction.FirstVersion == 0
             && !PatientStream.TryParseStreamId(streamId, out _))
             problems.Add(new(streamId, 0, NonCanonicalStream, "A patient stream must be named by the patient's id in its canonical form."));
+        _patientSignatures.Check(transaction, problems);
 
         if (!TryReadMetadata(transaction.Events[^1], out var metadata))
         {
@@ -99,6 +103,8 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         }
         return problems;
     }
+
+    public IReadOnlyList<VerificationProblem> StreamEnded(string streamId) => _patientSignatures.StreamEnded(streamId);
 
     private void CheckCopy(
         TransactionToCheck transaction, long reportAt, TransactionEndorsement endorsement, NetworkState state,
