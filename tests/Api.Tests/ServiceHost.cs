@@ -112,6 +112,15 @@ public sealed class ServiceHost : IAsyncDisposable
         return new ServiceHost(app, dataFolder, new Uri(address), logs, connectionString, prefix);
     }
 
+    /// <summary>A verb of the real executable (`./run.sh verify`, …) in a process of its own, on this service's PostgreSQL and data folder.</summary>
+    public Task<ServiceProcess> RunVerbAsync(params string[] args) => OnEventStoreDb
+        ? throw new NotSupportedException("Verbs are run here against a service on PostgreSQL.")
+        : ServiceProcess.RunAsync(Path.GetTempPath(), new Dictionary<string, string?>
+        {
+            [HealthEvents.Api.Hosting.DataFolder.Variable] = _dataFolder,
+            ["ConnectionStrings__Postgres"] = ConnectionString,
+        }, args);
+
     public HttpClient Client(string? token = null)
     {
         var client = new HttpClient { BaseAddress = Address };
