@@ -143,8 +143,8 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
         ];
         foreach (var (name, forge, code) in cases)
         {
-            var (id, patient, device, granted) = await SignedPatientAsync(host);
-            using var _ = device;
+            using var signed = await host.SignedPatientAsync("Pat Parity");
+            var (id, patient, device, granted) = signed;
             var broken = await forge(id, device, granted);
 
             var report = await (await patient.GetAsync($"/patients/{id}/verification")).JsonAsync();
@@ -158,20 +158,6 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
             Assert.True((serverVersion, serverCode) == (broken, code) && inBrowser == $"{broken} {code}",
                 $"{name}: expected {broken} {code}, the server said {serverVersion} {serverCode}, the browser {inBrowser}");
         }
-    }
-
-    /// <summary>A patient of Northside with a device key, who signed a grant to Riverside with it.</summary>
-    private static async Task<(Guid Id, HttpClient Patient, TestDeviceKey Device, ConsentGranted Granted)> SignedPatientAsync(ServiceHost host)
-    {
-        var registered = await host.As("northside physician").PostJsonAsync("/patients", new { homeHospital = "northside", birthYear = 1980, sex = "male", name = "Pat Parity" });
-        var id = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
-        var patient = host.Client(host.Mint("northside", "pat-" + id.ToString("N")[..8], Role.Patient, id));
-        var device = new TestDeviceKey();
-        Assert.Equal(HttpStatusCode.Created, (await patient.PostJsonAsync($"/patients/{id}/device-key", device.Enrolment(id))).StatusCode);
-        var (grant, body) = TestDeviceKey.Grant("riverside", "allergies", DateTimeOffset.UtcNow);
-        Assert.Equal(HttpStatusCode.Created, (await patient.SendSignedAsync(HttpMethod.Post, $"/patients/{id}/consents", body, device.Header(grant, id))).StatusCode);
-        Assert.True((await (await patient.GetAsync($"/patients/{id}/verification")).JsonAsync()).GetProperty("verified").GetBoolean());
-        return (id, patient, device, new ConsentGranted(grant.ConsentId, grant.Grantee, grant.Categories, grant.Purposes, grant.Actions, grant.ValidFrom, grant.ValidUntil));
     }
 
     /// <summary>The founding this node pinned (its data folder's genesis.hash): what a page that visited before remembers.</summary>

@@ -1,4 +1,3 @@
-using System.Net;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;
 
@@ -18,18 +17,11 @@ public sealed class ColludedConsentTests(DemoServiceFixture fixture) : IClassFix
     [Fact]
     public async Task An_unsigned_consent_written_by_colluding_hospitals_is_named_by_the_server_and_the_command_line()
     {
-        var registered = await Host.As("northside physician").PostJsonAsync("/patients", new { homeHospital = "northside", birthYear = 1970, sex = "female", name = "Ines Intact" });
-        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
-        var id = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
-        var patient = Host.Client(Host.Mint("northside", "ines", Role.Patient, id));
-        using var device = new TestDeviceKey();
-        Assert.Equal(HttpStatusCode.Created, (await patient.PostJsonAsync($"/patients/{id}/device-key", device.Enrolment(id))).StatusCode);
-        var (grant, body) = TestDeviceKey.Grant("riverside", "allergies", DateTimeOffset.UtcNow);
-        Assert.Equal(HttpStatusCode.Created, (await patient.SendSignedAsync(HttpMethod.Post, $"/patients/{id}/consents", body, device.Header(grant, id))).StatusCode);
-        Assert.True((await (await patient.GetAsync($"/patients/{id}/verification")).JsonAsync()).GetProperty("verified").GetBoolean());
+        using var signed = await Host.SignedPatientAsync("Ines Intact");
+        var (id, patient) = (signed.Id, signed.Patient);
 
         // Northside (the home hospital) and Riverside give Lakeside the patient's mental-health records, unsigned.
-        var stream = $"patient-{id}";
+        var stream = signed.StreamId;
         var unsigned = await new ColludingHospitals(Host, "northside", "riverside").AppendAsync(stream,
             new ConsentGranted(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth], [Purpose.Treatment], [AccessAction.Read], DateTimeOffset.UtcNow, null));
 

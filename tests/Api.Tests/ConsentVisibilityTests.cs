@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using HealthEvents.Domain.Common;
 
 namespace HealthEvents.Api.Tests;
 
@@ -16,10 +15,7 @@ public sealed class ConsentVisibilityTests(DemoServiceFixture fixture) : IClassF
 
     private async Task<(Guid Id, HttpClient Patient)> PatientWithThreeConsentsAsync()
     {
-        var registered = await Host.As("northside physician").PostJsonAsync("/patients", new { homeHospital = "northside", birthYear = 1988, sex = "female", name = "Vera Visible" });
-        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
-        var id = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
-        var patient = Host.Client(Host.Mint("northside", "vera", Role.Patient, id));
+        var (id, patient) = await Host.NewPatientAsync("Vera Visible");
         foreach (var (kind, grantee, category) in new[] { ("hospital", "riverside", "allergies"), ("practitioner", "lakeside-nurse", "mental-health"), ("role", "home-care", "medications") })
         {
             var granted = await patient.PostJsonAsync($"/patients/{id}/consents",

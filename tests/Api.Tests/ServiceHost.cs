@@ -145,6 +145,15 @@ public sealed class ServiceHost : IAsyncDisposable
         HealthEvents.Infrastructure.Identity.Tokens.Mint(new HealthEvents.Infrastructure.Identity.HospitalKeyring(Path.Combine(_dataFolder, "keys")),
             hospital, subject, role, patientId, lifetime ?? TimeSpan.FromHours(1), now ?? DateTimeOffset.UtcNow);
 
+    /// <summary>A new patient of <paramref name="home"/>, registered by its physician, and a client holding the patient's own token.</summary>
+    public async Task<(Guid Id, HttpClient Patient)> NewPatientAsync(string name, string home = "northside")
+    {
+        var registered = await As($"{home} physician").PostJsonAsync("/patients", new { homeHospital = home, birthYear = 1975, sex = "female", name });
+        if (registered.StatusCode != System.Net.HttpStatusCode.Created) throw new InvalidOperationException($"Registering a patient answered {registered.StatusCode}.");
+        var id = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
+        return (id, Client(Mint(home, "patient-" + id.ToString("N")[..8], HealthEvents.Domain.Common.Role.Patient, id)));
+    }
+
     public async Task<int> StreamLengthAsync(Guid patientId)
     {
         var store = Services.GetRequiredService<HealthEvents.Application.Ports.IEventStore>();

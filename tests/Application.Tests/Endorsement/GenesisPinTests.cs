@@ -9,7 +9,6 @@ using HealthEvents.Domain.Patients;
 using HealthEvents.Infrastructure.Endorsement;
 using HealthEvents.Infrastructure.Identity;
 using HealthEvents.Infrastructure.Postgres;
-using HealthEvents.TestSupport;
 using Npgsql;
 using static HealthEvents.Application.Tests.Endorsement.TestLedger;
 
@@ -28,25 +27,25 @@ public sealed class GenesisPinTests : IAsyncLifetime
     private static readonly DateTimeOffset T1 = T0.AddHours(1);
     private readonly TestLedger _genuine = new();
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "he-pin-" + Guid.NewGuid().ToString("N"));
-    private NpgsqlDataSource _dataSource = null!;
-    private PostgresEventStore _store = null!;
+    private StoreDatabase _database = null!;
+
+    private PostgresEventStore Store => _database.Store;
+
+    private NpgsqlDataSource DataSource => _database.DataSource;
 
     private string PinPath => Path.Combine(_folder, GenesisPinFile.FileName);
 
     public async Task InitializeAsync()
     {
-        _dataSource = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
-        _store = new PostgresEventStore(_dataSource);
-        await _store.EnsureSchemaAsync();
+        _database = await StoreDatabase.CreateAsync();
         var patient = _genuine.Patient(Northside, T1, Northside, Lakeside);
         _genuine.Endorsed(patient, T1.AddMinutes(1), [Riverside, Lakeside], Corrected(1971));
-        await _genuine.WriteToAsync(_store);
+        await _genuine.WriteToAsync(Store);
     }
 
     public async Task DisposeAsync()
     {
-        await _store.DisposeAsync();
-        await _dataSource.DisposeAsync();
+        await _database.DisposeAsync();
         _genuine.Dispose();
         try { Directory.Delete(_folder, recursive: true); } catch (DirectoryNotFoundException) { }
     }
@@ -57,7 +56,7 @@ public sealed class GenesisPinTests : IAsyncLifetime
         var pin = NewPin();
         Assert.Null(pin.Hex());
 
-        var report = await StoreVerifier.VerifyAsync(_store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(), Genesis = pin });
+        var report = await StoreVerifier.VerifyAsync(Store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(), Genesis = pin });
 
         Assert.True(report.Verified, string.Join("; ", report.Problems));
         var founding = Convert.ToHexStringLower(_genuine.Network[0].Hash);
@@ -152,7 +151,7 @@ public sealed class GenesisPinTests : IAsyncLifetime
 
     private NetworkGenesisPin NewPin() => new(new GenesisPinFile(PinPath));
 
-    private Task<EndorsementChecker> CheckerAsync(IEventStore? store = null) => EndorsementChecker.LoadAsync(store ?? _store, Serializer);
+    private Task<EndorsementChecker> CheckerAsync(IEventStore? store = null) => EndorsementChecker.LoadAsync(store ?? Store, Serializer);
 
     /// <summary>
     /// The forger's history, written over the store's: a founding of three hospitals with keys of the forger's own, a
@@ -164,9 +163,9 @@ public sealed class GenesisPinTests : IAsyncLifetime
         using var forged = new TestLedger();
         var patient = forged.Patient(Northside, T1, Northside, Lakeside);
         forged.Endorsed(patient, T1.AddMinutes(1), [Riverside, Lakeside], Corrected(1990));
-        await using (var wipe = _dataSource.CreateCommand("DELETE FROM he_events"))
+        await using (var wipe = DataSource.CreateCommand("DELETE FROM he_events"))
             Assert.True(await wipe.ExecuteNonQueryAsync() > 0);
-        var store = new PostgresEventStore(_dataSource);
+        var store = new PostgresEventStore(DataSource);
         await forged.WriteToAsync(store);
         Assert.NotEqual(_genuine.Network[0].Hash, forged.Network[0].Hash);
         return store;

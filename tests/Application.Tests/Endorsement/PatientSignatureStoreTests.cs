@@ -5,7 +5,6 @@ using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;
 using HealthEvents.Infrastructure.Postgres;
-using HealthEvents.TestSupport;
 using Npgsql;
 using static HealthEvents.Application.Tests.Endorsement.TestLedger;
 
@@ -24,30 +23,30 @@ public sealed class PatientSignatureStoreTests : IAsyncLifetime
     private static readonly string[] Colluding = [Northside, Riverside];
     private readonly TestLedger _ledger = new();
     private readonly ECDsa _device = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-    private NpgsqlDataSource _dataSource = null!;
-    private PostgresEventStore _store = null!;
+    private StoreDatabase _database = null!;
+
+    private PostgresEventStore Store => _database.Store;
+
+    private NpgsqlDataSource DataSource => _database.DataSource;
     private string _stream = "";
     private Guid _patient;
     private ConsentGranted _granted = null!;
 
     public async Task InitializeAsync()
     {
-        _dataSource = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
-        _store = new PostgresEventStore(_dataSource);
-        await _store.EnsureSchemaAsync();
+        _database = await StoreDatabase.CreateAsync();
 
         _stream = _ledger.Patient(Northside, T1, Northside, Lakeside);                                        // v0
         _patient = Guid.Parse(_stream["patient-".Length..]);
         _ledger.Endorsed(_stream, T1.AddMinutes(1), [Northside, Lakeside], Enrolment(_device, T1.AddMinutes(1))); // v1
         _granted = Grant(Grantee.Hospital(Riverside), Category.Allergies);
         _ledger.Endorsed(_stream, T1.AddMinutes(2), [Northside, Lakeside], _granted, Signature(_device, _granted, T1.AddMinutes(2))); // v2, v3
-        await _ledger.WriteToAsync(_store);
+        await _ledger.WriteToAsync(Store);
     }
 
     public async Task DisposeAsync()
     {
-        await _store.DisposeAsync();
-        await _dataSource.DisposeAsync();
+        await _database.DisposeAsync();
         _device.Dispose();
         _ledger.Dispose();
     }
@@ -58,7 +57,7 @@ public sealed class PatientSignatureStoreTests : IAsyncLifetime
         var report = await VerifyAsync();
         Assert.True(report.Verified, string.Join("; ", report.Problems));
 
-        var whole = await StoreVerifier.VerifyAsync(_store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync() });
+        var whole = await StoreVerifier.VerifyAsync(Store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync() });
         Assert.True(whole.Verified, string.Join("; ", whole.Problems));
     }
 
@@ -76,7 +75,7 @@ public sealed class PatientSignatureStoreTests : IAsyncLifetime
         Only(await VerifyAsync(), VerificationCodes.Unsigned, 5);
 
         // The whole-store verifier (./run.sh verify) names the same stream and version.
-        var whole = await StoreVerifier.VerifyAsync(_store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync() });
+        var whole = await StoreVerifier.VerifyAsync(Store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync() });
         var broken = Assert.Single(whole.BrokenStreams);
         Assert.Equal((_stream, 5L), (broken.StreamId, broken.FirstBrokenVersion));
         Assert.Equal(VerificationCodes.Unsigned, Assert.Single(broken.Problems).Code);
@@ -117,7 +116,7 @@ public sealed class PatientSignatureStoreTests : IAsyncLifetime
         var hash2 = HashChain.ComputeHash(v2 with { Data = data });
         var hash3 = HashChain.ComputeHash(v3 with { PrevHash = hash2 });
         var endorsement = EndorsementSignatures.BatchOfOne(2, 2, hash3, [.. Colluding.Select(h => _ledger.Sign(h, hash3))]);
-        await using (var batch = _dataSource.CreateBatch())
+        await using (var batch = DataSource.CreateBatch())
         {
             batch.BatchCommands.Add(Update("UPDATE he_events SET data = $1, hash = $2, endorsement = $3 WHERE stream_id = $4 AND version = 2",
                 data, hash2, endorsement.ToJson(), _stream));
@@ -171,13 +170,13 @@ public sealed class PatientSignatureStoreTests : IAsyncLifetime
         var endorsement = EndorsementSignatures.BatchOfOne(transaction.FirstVersion, transaction.Linked.Count, transaction.Hash,
             [.. signers.Select(h => _ledger.Sign(h, transaction.Hash))]);
         _ledger.Commit(transaction, endorsement);
-        await _store.AppendAsync(_stream, ExpectedVersion.After(transaction.LastVersion), transaction.Proposed, endorsement);
+        await Store.AppendAsync(_stream, ExpectedVersion.After(transaction.LastVersion), transaction.Proposed, endorsement);
     }
 
-    private Task<EndorsementChecker> CheckerAsync() => EndorsementChecker.LoadAsync(_store, Serializer);
+    private Task<EndorsementChecker> CheckerAsync() => EndorsementChecker.LoadAsync(Store, Serializer);
 
     private async Task<VerificationReport> VerifyAsync() =>
-        await StreamVerifier.VerifyAsync(_store.ReadStreamAsync(_stream), new StreamVerifierOptions { EndorsementChecker = await CheckerAsync() });
+        await StreamVerifier.VerifyAsync(Store.ReadStreamAsync(_stream), new StreamVerifierOptions { EndorsementChecker = await CheckerAsync() });
 
     private static void Only(VerificationReport report, string code, long version)
     {
