@@ -29,7 +29,8 @@ public sealed record NarrowConsent(
     IReadOnlyList<AccessAction>? Actions,
     DateTimeOffset? ValidUntil,
     Actor Actor,
-    DateTimeOffset At) : IPatientCommand;
+    DateTimeOffset At,
+    PatientSignature? Signature = null) : IPatientSigned;
 
 [EventType("consent.granted.v1")]
 public sealed record ConsentGranted(
