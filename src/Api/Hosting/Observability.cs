@@ -30,6 +30,7 @@ public static class Observability
     {
         var configuration = builder.Configuration;
         var otlp = configuration[OtlpEndpointSetting] is { Length: > 0 };
+        TelemetryRedaction.ListenForExceptions();
         var instance = ServiceInstance.New();
         builder.Services.AddSingleton(instance);
         builder.Services.AddSingleton(configuration.GetSection("HealthEvents:Metrics:ProjectionLag").Get<ProjectionLagOptions>() ?? new ProjectionLagOptions());

@@ -15,10 +15,28 @@ namespace HealthEvents.Api.Hosting;
 /// for database spans: "sanitized" query text) — parameters are never recorded, but a statement may inline a value
 /// (<c>NOTIFY channel, '&lt;patient id&gt;'</c>).</item>
 /// </list>
-/// A processor: it must be added before every exporter (<see cref="Observability.AddObservability"/>).
+/// A processor: it must be added before every exporter (<see cref="Observability.AddObservability"/>). Exception events
+/// (<c>Activity.AddException</c>: Npgsql records one for a failed command) keep the exception's type as their
+/// <c>exception.message</c>, never its message, which may quote a value (<see cref="ListenForExceptions"/>).
 /// </summary>
 public sealed partial class TelemetryRedaction : BaseProcessor<Activity>
 {
+    private static readonly Lazy<ActivityListener> ExceptionListener = new(() =>
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            // Asked before the event is made: a message given here is kept, so the exception's own is never added.
+            ExceptionRecorder = (Activity _, Exception exception, ref TagList tags) =>
+                tags.Add("exception.message", exception.GetType().FullName),
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
+    });
+
+    /// <summary>Makes every exception event in this process carry the exception's type as its message (once per process).</summary>
+    public static void ListenForExceptions() => _ = ExceptionListener.Value;
+
     private static readonly string[] Removed =
         ["url.path", "url.query", "client.address", "client.port", "network.peer.address", "network.peer.port", "user_agent.original"];
 
@@ -36,6 +54,6 @@ public sealed partial class TelemetryRedaction : BaseProcessor<Activity>
     public static string Sanitize(string sql) => Literal().Replace(sql, "'?'");
 
     // A quoted literal (doubled quotes and, in E'…', backslash escapes inside) or a dollar-quoted one.
-    [GeneratedRegex(@"[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\$([A-Za-z_][A-Za-z0-9_]*)?\$.*?\$\1\$", RegexOptions.Singleline)]
+    [GeneratedRegex(@"[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\$([A-Za-z_][A-Za-z0-9_]*|)\$.*?\$\1\$", RegexOptions.Singleline)]
     private static partial Regex Literal();
 }
