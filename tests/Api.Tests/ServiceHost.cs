@@ -119,7 +119,8 @@ public sealed class ServiceHost : IAsyncDisposable
 
     public HttpClient Client(string? token = null)
     {
-        var client = new HttpClient { BaseAddress = Address };
+        // On a busy machine a large FHIR bundle may take minutes: the client waits as long as the suite's deadline, not 100 s.
+        var client = new HttpClient { BaseAddress = Address, Timeout = 2 * Patience.Deadline };
         if (token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
     }
