@@ -24,13 +24,14 @@ public sealed record ImportReport(int Files, IReadOnlyList<FileOutcome> Outcomes
         var registered = answers.Count(a => a.Registered);
         output.WriteLine(
             $"{Files} bundle(s): {registered} patient(s) registered, {answers.Count - registered} already registered; " +
-            $"{N(answers.Sum(a => a.Added))} resource(s) added, {N(answers.Sum(a => a.AlreadyPresent))} already present; " +
+            $"{N(answers.Sum(a => a.Added))} resource(s) added, {N(answers.Sum(a => a.AlreadyPresent))} already present" +
+            (answers.Sum(a => a.Corrected) is > 0 and var corrected ? $", {N(corrected)} corrected; " : "; ") +
             (Failed.Count == 0 ? "no failure." : $"{Failed.Count} failed.") +
             (Outcomes.Count < Files ? $" {Files - Outcomes.Count} not sent (interrupted)." : ""));
 
         Table(output, "Patients (file, patient id)", Imported.Select(o => (o.File,
             $"{o.Answer!.PatientId ?? "(not named in the answer)"}  {(o.Answer.Registered ? "registered" : "already registered")}, " +
-            $"{N(o.Answer.Added)} added, {N(o.Answer.AlreadyPresent)} already present")));
+            $"{N(o.Answer.Added)} added, {N(o.Answer.AlreadyPresent)} already present" + (o.Answer.Corrected > 0 ? $", {N(o.Answer.Corrected)} corrected" : ""))));
         Table(output, "Imported (resource type, count)", Sum(answers.Select(a => a.Imported)));
         Table(output, "Skipped (type or type and reason, count)", Sum(answers.Select(a => a.Skipped)));
         if (Failed.Count == 0) return;

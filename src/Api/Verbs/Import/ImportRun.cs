@@ -162,7 +162,7 @@ internal static class FileSender
             {
                 var text = await response.Content.ReadAsStringAsync(ct);
                 if (response.IsSuccessStatusCode)
-                    return ImportAnswer.Read(text) is { } answer ? new(name, answer, null)
+                    return ImportAnswer.Read(text, body) is { } answer ? new(name, answer, null)
                         : Failed(name, $"{(int)response.StatusCode}, but the answer is neither an import summary nor a transaction-response Bundle");
                 var retry = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
                             || (response.StatusCode == HttpStatusCode.Conflict && response.Headers.RetryAfter is not null);
