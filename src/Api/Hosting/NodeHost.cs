@@ -22,6 +22,8 @@ public static class NodeHost
             builder.WebHost.UseUrls(builder.Configuration["HEALTHEVENTS_URLS"] is { Length: > 0 } urls ? urls : defaultUrl);
 
         var dataFolder = DataFolder.Resolve(builder.Configuration);
+        if (builder.Configuration.GetValue(DataFolder.ExistingOnlyKey, false) && DataFolder.Missing(builder.Configuration, dataFolder) is { } missing)
+            throw new MissingDataException(missing);
         // Before the host exists, but under its Logging settings (a verb's quieter level and standard error).
         using var bootLog = LoggerFactory.Create(l => l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());
         var postgres = await PostgresHosting.ResolveAsync(builder.Configuration, dataFolder, bootLog.CreateLogger("HealthEvents.Postgres"));
@@ -33,6 +35,24 @@ public static class NodeHost
         catch
         {
             // The host never started, so it will not stop the private PostgreSQL either.
+            await postgres.StopAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Serves until stopped. When the host fails to start (the address in use), it stops none of the services it had
+    /// started: the private PostgreSQL the node started is stopped here, so a failed start leaves no server behind.
+    /// </summary>
+    public static async Task RunAsync(WebApplication app)
+    {
+        var postgres = app.Services.GetRequiredService<PostgresHosting>(); // RunAsync disposes the services as it ends
+        try
+        {
+            await app.RunAsync();
+        }
+        catch
+        {
             await postgres.StopAsync(CancellationToken.None);
             throw;
         }
