@@ -83,20 +83,39 @@ public sealed class BenchService : IAsyncDisposable
         return ids;
     }
 
-    /// <summary>One command: a diagnosis added to <paramref name="patient"/>'s record (sealed, 2-of-3 endorsed, one event), under an Idempotency-Key.</summary>
+    /// <summary>Commands answered 503 or 429 and sent again after Retry-After (the service was overloaded: endorsers too slow, say).</summary>
+    public long Retries => Interlocked.Read(ref _retries);
+
+    private long _retries;
+
+    /// <summary>
+    /// One command: a diagnosis added to <paramref name="patient"/>'s record (sealed, 2-of-3 endorsed, one event), under an
+    /// Idempotency-Key. Answered 503 or 429, it is sent again under the same key after Retry-After, as a clinical system
+    /// does; its latency then includes the wait.
+    /// </summary>
     public async Task AddEntryAsync(Guid patient, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/patients/{patient}/entries")
+        var key = Guid.NewGuid().ToString();
+        while (true)
         {
-            Content = JsonContent.Create(new
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/patients/{patient}/entries")
             {
-                category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "E11.9", display = "Type 2 diabetes mellitus" },
-                text = "HbA1c 7.2 %, metformin 1 g twice daily continued; review in three months.",
-            }),
-            Headers = { { "Idempotency-Key", Guid.NewGuid().ToString() } },
-        };
-        using var response = await Http.SendAsync(request, ct);
-        await Answer(response, ct);
+                Content = JsonContent.Create(new
+                {
+                    category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "E11.9", display = "Type 2 diabetes mellitus" },
+                    text = "HbA1c 7.2 %, metformin 1 g twice daily continued; review in three months.",
+                }),
+                Headers = { { "Idempotency-Key", key } },
+            };
+            using var response = await Http.SendAsync(request, ct);
+            if (response.StatusCode is not (System.Net.HttpStatusCode.ServiceUnavailable or System.Net.HttpStatusCode.TooManyRequests))
+            {
+                await Answer(response, ct);
+                return;
+            }
+            Interlocked.Increment(ref _retries);
+            await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1), ct);
+        }
     }
 
     /// <summary>The last event the service stored on <paramref name="patient"/>'s stream, as the store holds it.</summary>

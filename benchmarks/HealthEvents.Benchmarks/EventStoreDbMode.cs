@@ -123,6 +123,7 @@ public static class EventStoreDbMode
         if (ct.IsCancellationRequested) return 130;
 
         Print(results, settings, esdbShape, measure, loadAtStart, LoadAverage(), (double)store.ServerCalls / appends);
+        Console.WriteLine($"commands answered 503/429 and sent again after Retry-After: {esdbService.Retries} on EventStoreDB, {pgService.Retries} on PostgreSQL");
         return 0;
     }
 

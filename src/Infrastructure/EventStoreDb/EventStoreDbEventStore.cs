@@ -85,13 +85,8 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     private readonly ReadReq.Types.Options.Types.FilterOptions _ourStreams;
 
     public EventStoreDbEventStore(EventStoreDbSettings settings, EventStoreDbStoreOptions? options = null)
-        : this(new EventStoreDbClient(settings), options)
     {
-    }
-
-    internal EventStoreDbEventStore(EventStoreDbClient client, EventStoreDbStoreOptions? options = null)
-    {
-        _client = client;
+        _client = new EventStoreDbClient(settings);
         _options = options ?? new EventStoreDbStoreOptions();
         _prefix = _options.StreamPrefix ?? "";
         if (_prefix.StartsWith('$')) throw new ArgumentException("A stream prefix never starts with '$' (system streams).", nameof(options));
@@ -135,7 +130,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         if (head.Version < last) throw new WrongExpectedVersionException(streamId, expected, head.Version);
 
         var linked = HashChain.Link(streamId, last, head.Hash, events, endorsement);
-        var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(last), Messages(linked, endorsementBytes), ct);
+        var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(last), Messages(linked, endorsementBytes), ct, streamId);
         switch (reply.ResultCase)
         {
             case AppendResp.ResultOneofCase.Success:
@@ -198,7 +193,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             if (stored.Count > 0) return StreamHeads.Replay(streamId, ExpectedVersion.Any, events, stored, head.Version);
 
             var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
-            var appended = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct);
+            var appended = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct, streamId);
             if (appended.ResultCase == AppendResp.ResultOneofCase.Success) return Stored(linked, appended.Success);
             if (appended.ResultCase != AppendResp.ResultOneofCase.WrongExpectedVersion)
                 throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");
