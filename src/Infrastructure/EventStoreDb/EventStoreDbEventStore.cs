@@ -53,10 +53,14 @@ public sealed record EventStoreDbStoreOptions
 /// the service never appends with Any).
 /// </para>
 /// <para>
-/// What EventStoreDB cannot see in one round trip is our ids stored in another stream, or earlier in this one
-/// than the expectation — on PostgreSQL a unique index refuses those. The service never proposes them: an event id
-/// names its command and index, a command one request on one stream, and a command whose earlier attempt may have
-/// landed looks for its events before it decides again (<c>CommandExecutor</c>; README "One append per transaction").
+/// Decision (docs/architecture.md, "The event stores"): event ids are unique per stream here, not store-wide. An id
+/// already stored in another stream is not refused, nor one earlier in this stream than the expectation — on
+/// PostgreSQL a unique index refuses both. Refusing them would take a claim per event in a stream of its own: a second
+/// write per transaction, not atomic with the append. A retried command is still recorded once, because it never
+/// proposes its ids anywhere else: its event ids derive from its command id (caller, Idempotency-Key, the key's nonce)
+/// and an index, its stream from the request (a registration's patient id from the command id); a replay at the same
+/// place is answered from the stream (server ids are content hashes, above); and a retry whose earlier attempt went
+/// unanswered looks for its first event before appending (<c>CommandPath</c>, <c>CommandContext.EarlierAttempt</c>).
 /// </para>
 /// <para>
 /// Global log: $all, positions (commit, prepare), read and subscribed with a server-side filter on the stream name
