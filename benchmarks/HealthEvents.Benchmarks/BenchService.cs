@@ -55,7 +55,7 @@ public sealed class BenchService : IAsyncDisposable
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var token = Tokens.Mint(new HospitalKeyring(Path.Combine(data, "keys")), "northside", "northside-physician", Role.Physician, null,
                 TimeSpan.FromHours(1), DateTimeOffset.UtcNow);
-            var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };
+            var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) }; // a large FHIR bundle on a busy machine
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
             return new BenchService(app, data, http);
         }
