@@ -28,6 +28,7 @@ public static class DependencyInjection
         services.TryAddSingleton<CommandExecutor>();
         services.TryAddSingleton<PatientStream>();
         services.TryAddSingleton<Ledger.LedgerStream>();
+        services.TryAddSingleton<Research.ResearchStream>();
         services.TryAddSingleton<Ledger.LedgerVerifier>();
         services.TryAddSingleton<AccessOutcomes>();
         services.TryAddSingleton<PatientDirectory>();

@@ -37,8 +37,6 @@ public static class EndorsementSignatures
         && ImportCached(publicKeyBase64Spki) is { } key
         && P256.Verify(key, message, signature);
 
-    public static bool Verify(ECDsa publicKey, byte[] message, byte[] signature) => P256.Verify(publicKey, message, signature);
-
     /// <inheritdoc cref="P256.KeyIdOf(string?)"/>
     public static string? KeyIdOf(string? publicKeyBase64Spki) => P256.KeyIdOf(publicKeyBase64Spki);
 

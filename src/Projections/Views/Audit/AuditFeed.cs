@@ -36,12 +36,6 @@ public sealed class AuditFeed(ReadModelStore readModels, AuditFeedOptions option
 
     public AuditFeedOptions Options => options;
 
-    /// <summary>Streams open on this node now.</summary>
-    public int Open
-    {
-        get { lock (_gate) return _open; }
-    }
-
     /// <summary>A subscription to the patient's new rows, or null when this node's bounds are reached.</summary>
     public AuditSubscription? Subscribe(Guid patientId)
     {
