@@ -11,11 +11,12 @@ namespace HealthEvents.Api.Hosting;
 public static class NodeHost
 {
     public static async Task<WebApplication> BuildAsync(
-        string[] args, string defaultUrl, Action<WebApplicationBuilder>? configure,
+        string[] args, string defaultUrl, string serviceName, Action<WebApplicationBuilder>? configure,
         Func<WebApplicationBuilder, PostgresHosting, string, Task<WebApplication>> build)
     {
         // Content root beside the binaries, so appsettings.json is found wherever the service is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddObservability(serviceName); // before configure: an exporter added there must come after the redaction
         configure?.Invoke(builder);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
             builder.WebHost.UseUrls(builder.Configuration["HEALTHEVENTS_URLS"] is { Length: > 0 } urls ? urls : defaultUrl);
