@@ -107,8 +107,8 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
         while (waited.Elapsed < HealthEvents.TestSupport.Patience.Deadline)
         {
             var view = await (await host.As("alice (patient)").GetAsync($"/patients/{Alice}/envelopes")).JsonAsync();
-            if (view.GetProperty("ledger") is { ValueKind: System.Text.Json.JsonValueKind.Object } ledger
-                && ledger.GetProperty("provenVersion") is { ValueKind: System.Text.Json.JsonValueKind.Number } proven && proven.GetInt64() >= version)
+            var proven = view.GetProperty("ledger") is { ValueKind: System.Text.Json.JsonValueKind.Object } ledger ? ledger.GetProperty("provenEventId").ToString() : "";
+            if (view.GetProperty("events").EnumerateArray().Any(e => e.GetProperty("eventId").GetString() == proven && e.GetProperty("version").GetInt64() >= version))
                 return;
             await Task.Delay(200);
         }

@@ -166,10 +166,10 @@ public sealed class TrailCutShortTests(DemoServiceFixture fixture) : IClassFixtu
         while (waited.Elapsed < HealthEvents.TestSupport.Patience.Deadline)
         {
             var view = await (await client.GetAsync($"/patients/{patient}/envelopes")).JsonAsync();
-            var last = view.GetProperty("events").GetArrayLength() - 1;
+            var last = view.GetProperty("events")[view.GetProperty("events").GetArrayLength() - 1];
             if (view.GetProperty("ledger") is { ValueKind: System.Text.Json.JsonValueKind.Object } ledger
-                && ledger.GetProperty("provenVersion") is { ValueKind: System.Text.Json.JsonValueKind.Number } proven && proven.GetInt64() == last)
-                return last;
+                && ledger.GetProperty("provenEventId").ToString() == last.GetProperty("eventId").GetString())
+                return last.GetProperty("version").GetInt64();
             await Task.Delay(200);
         }
         throw new TimeoutException("No signed tree head came to cover the patient's trail.");
