@@ -52,14 +52,8 @@ public sealed class TrailCutShortTests(DemoServiceFixture fixture) : IClassFixtu
     public async Task The_page_names_a_trail_cut_short_in_the_store_with_or_without_a_memory_of_it()
     {
         Skip.If(Browser.Executable is null, Browser.SkipReason);
-        var (patient, token) = await PatientAsync("Cut Page");
-        var last = await LedgeredAsync(patient, token);
-        var (playwright, browser) = await Browser.LaunchAsync();
-        using var _ = playwright;
-        await using var __ = browser;
-        var page = await SignedInAsync(browser, token);
-        await VerifyAsync(page);
-        await Expect(page.Locator("#verify-result")).ToContainTextAsync($"includes your trail up to version {last}");
+        await using var verified = await VerifiedOnceAsync("Cut Page");
+        var (page, patient, token, last) = (verified.Page, verified.Patient, verified.Token, verified.Last);
 
         await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = 'patient-{patient}' AND version = {last}");
 
@@ -67,7 +61,7 @@ public sealed class TrailCutShortTests(DemoServiceFixture fixture) : IClassFixtu
         await VerifyAsync(page);
         await Expect(page.Locator("#verify-result")).ToContainTextAsync($"Broken at version {last}");
         await Expect(page.Locator("#verify-result")).ToContainTextAsync("shorter than when this browser last verified it");
-        var stranger = await SignedInAsync(browser, token);
+        var stranger = await SignedInAsync(verified.Browser, token);
         await VerifyAsync(stranger);
         await Expect(stranger.Locator("#verify-result")).ToContainTextAsync($"Broken at version {last}");
         await Expect(stranger.Locator("#verify-result")).ToContainTextAsync($"Version {last} is gone from your trail, though the ledger's signed tree head includes it");
@@ -77,14 +71,8 @@ public sealed class TrailCutShortTests(DemoServiceFixture fixture) : IClassFixtu
     public async Task A_server_that_leaves_out_the_ledger_cuts_the_trail_or_answers_with_another_stream_is_not_believed()
     {
         Skip.If(Browser.Executable is null, Browser.SkipReason);
-        var (patient, token) = await PatientAsync("Lied To");
-        var last = await LedgeredAsync(patient, token);
-        var (playwright, browser) = await Browser.LaunchAsync();
-        using var _ = playwright;
-        await using var __ = browser;
-        var page = await SignedInAsync(browser, token);
-        await VerifyAsync(page);
-        await Expect(page.Locator("#verify-result")).ToHaveClassAsync("ok");
+        await using var verified = await VerifiedOnceAsync("Lied To");
+        var (page, patient, token, last) = (verified.Page, verified.Patient, verified.Token, verified.Last);
 
         // From here on the server lies about the envelopes: each answer below is rewritten before the page sees it.
         Func<JsonObject, Task> lie = _ => Task.CompletedTask;
@@ -143,6 +131,29 @@ public sealed class TrailCutShortTests(DemoServiceFixture fixture) : IClassFixtu
         await VerifyAsync(page);
         await Expect(result).ToHaveClassAsync("ok");
         await Expect(result).ToContainTextAsync($"includes your trail up to version {last}");
+    }
+
+    /// <summary>A browser with a page signed in as <see cref="Patient"/>, whose trail up to <see cref="Last"/> it verified once (and so remembers).</summary>
+    private sealed record Verified(IPlaywright Playwright, IBrowser Browser, IPage Page, Guid Patient, string Token, long Last) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Browser.DisposeAsync();
+            Playwright.Dispose();
+        }
+    }
+
+    /// <summary>A patient of the test's own whose trail the ledger covers, signed in and verified in a browser: green, up to the last version.</summary>
+    private async Task<Verified> VerifiedOnceAsync(string name)
+    {
+        var (patient, token) = await PatientAsync(name);
+        var last = await LedgeredAsync(patient, token);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        var page = await SignedInAsync(browser, token);
+        await VerifyAsync(page);
+        await Expect(page.Locator("#verify-result")).ToHaveClassAsync("ok");
+        await Expect(page.Locator("#verify-result")).ToContainTextAsync($"includes your trail up to version {last}");
+        return new Verified(playwright, browser, page, patient, token, last);
     }
 
     /// <summary>A patient of the test's own (registered at Lakeside, with three entries: versions 0 to 3) and a token for them.</summary>
