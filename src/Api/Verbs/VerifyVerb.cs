@@ -14,7 +14,8 @@ namespace HealthEvents.Api.Verbs;
 /// `verify`: the whole store, in four steps — load the network's keys and policies; each stream's latest event the ledger
 /// took in; every stream's hash links, every transaction's signatures against the keys valid at its time and the policy
 /// then in force (docs/architecture.md, "The envelope and the hash chain"), and each stream still holding its ledgered
-/// end (a stream cut short, or dropped, is named at the version it lacks); the latest signed ledger head against the store. Each broken stream and version goes to standard output, then the verdict.
+/// end (a stream cut short, or dropped, is named at the version it lacks); the latest signed ledger head against the
+/// store. Each broken stream and version goes to standard output, then the verdict.
 /// </summary>
 public static class VerifyVerb
 {

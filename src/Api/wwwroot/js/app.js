@@ -52,6 +52,7 @@ async function signIn(token) {
   $('who').textContent = `Signed in as ${c.sub} (home hospital ${c.hospital})`;
   $('sign-out').hidden = false;
   say('', 'info');
+  $('device-notice').hidden = true; // another patient's news, if this tab had one signed in before
   // The network's names are the first call: a token the server refuses is reported (and signs out) right here. The
   // consents and this device's key come before the trail, which names the one and marks what the other signed.
   ctx.network = await loadNetwork().catch((error) => { fail(error); return { hospitals: [], practitioners: [] }; });
