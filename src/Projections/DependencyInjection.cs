@@ -51,6 +51,7 @@ public static class DependencyInjection
         services.TryAddSingleton<RecordQuery>();
         services.TryAddSingleton<InsuranceQuery>();
         services.TryAddSingleton<LedgerQuery>();
+        services.TryAddSingleton<LedgerCoverageQuery>();
 
         services.TryAddSingleton(sp => new ResearchCatalog(sp.GetRequiredService<IEventStore>(), sp.GetService<EventSerializer>()));
         services.TryAddSingleton<IEventLogStatistics>(_ => new EventTableStatistics(connectionString));

@@ -59,6 +59,9 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
             $"CREATE TABLE parity_saved AS SELECT endorsement FROM he_events {Where} AND version = 7; " +
             $"UPDATE he_events SET endorsement = convert_to(((convert_from(endorsement, 'UTF8')::jsonb) #- '{{signatures,0}}')::text, 'UTF8') {Where} AND version = 7",
             $"UPDATE he_events SET endorsement = (SELECT endorsement FROM parity_saved) {Where} AND version = 7; DROP TABLE parity_saved", 7),
+        // The end cut off after the ledger took it in: the chain of what is left links up; the ledger names what is gone.
+        ("the last event deleted", $"CREATE TABLE parity_last AS SELECT * FROM he_events {Where} AND version = 7; DELETE FROM he_events {Where} AND version = 7",
+            "INSERT INTO he_events OVERRIDING SYSTEM VALUE SELECT * FROM parity_last; DROP TABLE parity_last", 7),
         ("a deleted event", $"DELETE FROM he_events {Where} AND version = 4", null, 4),
     ];
 
@@ -73,6 +76,7 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
         await using var __ = browser;
         var page = await browser.NewPageAsync();
         await page.GotoAsync(host.Address.ToString());
+        await LedgeredAsync(host, 7);
 
         foreach (var (name, change, undo, patient, network) in NetworkCases)
         {
@@ -170,6 +174,21 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
           const response = await fetch(`/patients/${id}/envelopes`, { headers: { Authorization: `Bearer ${token}` } });
           const r = await verifyStream(await response.json(), { genesisHash })
         """;
+
+    /// <summary>Waits (a head is signed every few seconds) until the signed tree head proves alice's event at <paramref name="version"/>.</summary>
+    private static async Task LedgeredAsync(ServiceHost host, long version)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (waited.Elapsed < HealthEvents.TestSupport.Patience.Deadline)
+        {
+            var view = await (await host.As("alice (patient)").GetAsync($"/patients/{Alice}/envelopes")).JsonAsync();
+            var proven = view.GetProperty("ledger") is { ValueKind: System.Text.Json.JsonValueKind.Object } ledger ? ledger.GetProperty("provenEventId").ToString() : "";
+            if (view.GetProperty("events").EnumerateArray().Any(e => e.GetProperty("eventId").GetString() == proven && e.GetProperty("version").GetInt64() >= version))
+                return;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"No signed tree head came to cover alice's version {version}.");
+    }
 
     /// <summary>The first broken version of alice's stream and of the network stream, as GET /verification names them.</summary>
     private static async Task<(long?, long?)> ServerAsync(ServiceHost host)

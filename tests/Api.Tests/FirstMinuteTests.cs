@@ -67,9 +67,10 @@ public sealed class FirstMinuteTests
             var verify = await ServiceProcess.RunAsync(clone, Fresh, "verify");
             Assert.True(verify.ExitCode == 0, verify.Stderr + verify.Stdout);
             Assert.Contains("verified: ", verify.Stdout, StringComparison.Ordinal);
-            Assert.Equal(["keys and policies: loaded", "streams: ", "ledger head: holds"],
+            Assert.Equal(["keys and policies: loaded", "ledgered stream ends: ", "streams: ", "ledger head: holds"],
                 verify.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(l => l.StartsWith("streams: ", StringComparison.Ordinal) ? "streams: " : l));
+                    .Select(l => l.StartsWith("streams: ", StringComparison.Ordinal) ? "streams: "
+                        : l.StartsWith("ledgered stream ends: ", StringComparison.Ordinal) ? "ledgered stream ends: " : l));
             Assert.DoesNotContain('\u001b', verify.Stderr);
         }
         finally

@@ -26,6 +26,9 @@ public sealed class HostileInputTests(DemoServiceFixture fixture) : IClassFixtur
         { "northside physician", "POST", "/emergency-access", """{"reason":"unconscious\u0000"}""", "reason" },
         { "alice (patient)", "POST", "/consents", """{"grantee":{"kind":"hospital","id":"river\u0000side"},"categories":["conditions"],"purposes":["treatment"],"actions":["read"]}""", "grantee.id" },
         { "alice (patient)", "POST", "/consents", """{"grantee":{"kind":"hospital","id":"riverside"},"categories":["condi\u0000tions"],"purposes":["treatment"],"actions":["read"]}""", "categories[0]" },
+        // Bidirectional overrides and isolates would show the patient other words than the text holds: refused like control characters.
+        { "northside physician", "POST", "/emergency-access", """{"reason":"Unconscious \u202Edesserp ton\u202C on arrival."}""", "reason" },
+        { "northside physician", "POST", "/entries", """{"category":"conditions","code":{"system":"s","code":"c"},"text":"a \u2067b\u2069 c"}""", "text" },
         { "riverside admin", "PUT", "/insurance", """{"insurer":"Acme\u0000","policyReference":"P-1","validFrom":"2026-01-01T00:00:00Z","validUntil":"2027-01-01T00:00:00Z"}""", "insurer" },
         // Missing or null lists: a field error, never a failure.
         { "riverside physician", "POST", "/access", """{}""", "purpose" },

@@ -31,10 +31,11 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await page.GotoAsync(Host.Address.ToString());
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as alice (patient)" }).ClickAsync();
 
-        // The trail, newest first: the refused research access on top, marked denied.
+        // The trail, newest first: the refused research access on top, marked denied; who, by name and hospital name.
         var first = page.Locator("#audit-list > li").First;
         await Expect(first).ToContainTextAsync("Was refused access");
         await Expect(first).ToHaveClassAsync("denied");
+        await Expect(first).ToContainTextAsync("By riverside-physician (physician, Riverside University Hospital)");
         await Expect(page.Locator("#audit-list")).ToContainTextAsync("Consent granted");
         Assert.Equal("", await page.EvaluateAsync<string>("() => Object.keys(localStorage).join()"));
         Assert.NotNull(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('healthevents.token')"));
@@ -52,18 +53,36 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await page.GetByLabel("conditions", new() { Exact = true }).CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
         await Expect(page.Locator("#message")).ToHaveTextAsync("Consent granted.");
-        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("hospital lakeside may read conditions for treatment");
+        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("Lakeside Clinic may read conditions for treatment");
 
-        // ... and revoke it: it moves to the past consents.
-        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital lakeside" }).ClickAsync();
+        // ... and revoke it, once the patient confirms (keeping it first): it moves to the past consents.
+        var revoke = page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital lakeside" });
+        await revoke.ClickAsync();
+        var confirm = page.GetByRole(AriaRole.Group, new() { Name = "Confirm revoking the consent for hospital lakeside" });
+        await Expect(confirm).ToContainTextAsync("cannot be undone");
+        await confirm.GetByRole(AriaRole.Button, new() { Name = "Keep it" }).ClickAsync();
+        await Expect(confirm).ToHaveCountAsync(0);
+        await Expect(revoke).ToBeVisibleAsync();
+        await revoke.ClickAsync();
+        await confirm.GetByRole(AriaRole.Button, new() { Name = "Yes, revoke the consent for hospital lakeside" }).ClickAsync();
         await Expect(page.Locator("#message")).ToHaveTextAsync("Consent revoked.");
-        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital lakeside" })).ToHaveCountAsync(0);
+        await Expect(revoke).ToHaveCountAsync(0);
+        // The trail says which consent ended, in words.
         await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Consent revoked");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Ended: the consent to Lakeside Clinic for conditions");
 
-        // A grant the domain refuses shows the problem's own words.
+        // A practitioner of the network is a grantee too, named with role and hospital.
+        await page.SelectOptionAsync("#g-grantee", "practitioner:riverside-physician");
+        await page.GetByLabel("allergies", new() { Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Consent granted.");
+        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("riverside-physician (physician, Riverside University Hospital) may read allergies for treatment");
+        await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("To: riverside-physician (physician, Riverside University Hospital)");
+
+        // A grant the domain refuses says so once, with the field's own complaint (not the server's summary again).
         await page.SelectOptionAsync("#g-grantee", "hospital:lakeside");
         await page.GetByRole(AriaRole.Button, new() { Name = "Grant" }).ClickAsync();
-        await Expect(page.Locator("#message")).ToContainTextAsync("not accepted");
+        await Expect(page.Locator("#message")).ToHaveTextAsync("Not accepted; nothing was recorded. categories: At least one value is required.");
 
         // My record, decrypted, and the read is on the trail.
         await page.GetByRole(AriaRole.Button, new() { Name = "Show my record" }).ClickAsync();
@@ -116,9 +135,12 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         // A patient of her own (the demo patients' consents stay unsigned for the other tests), signing in with a pasted token.
         var registered = await Host.As("lakeside physician").PostJsonAsync("/patients", new { homeHospital = "lakeside", birthYear = 1988, sex = "female", name = "Fay Device" });
         var fay = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 1000 } });
+        var faysToken = Host.Mint("lakeside", "fay", HealthEvents.Domain.Common.Role.Patient, fay);
+        // One browser profile (one IndexedDB: one device), two tabs of it in time.
+        await using var device = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1100, Height = 1000 } });
+        var page = await device.NewPageAsync();
         await page.GotoAsync(Host.Address.ToString());
-        await page.GetByLabel("Your patient token (from your home hospital)").FillAsync(Host.Mint("lakeside", "fay", HealthEvents.Domain.Common.Role.Patient, fay));
+        await page.GetByLabel("Your patient token (from your home hospital)").FillAsync(faysToken);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page.Locator("#device-status")).ToContainTextAsync("No device key is enrolled");
 
@@ -161,19 +183,39 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await Expect(result).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
         await Expect(result).ToContainTextAsync("Signed by you: 2 consent decisions carry your device key's signature, and every one verifies here (2 made with this device's key)");
 
-        // The device is lost: Lakeside's admin enrols another (as the patient's new device would hand it over).
+        // A second tab on this device whose live updates are cut off: it will not hear of what happens next.
+        var unaware = await device.NewPageAsync();
+        await unaware.RouteAsync("**/audit/live", route => route.AbortAsync());
+        await unaware.GotoAsync(Host.Address.ToString());
+        await unaware.GetByLabel("Your patient token (from your home hospital)").FillAsync(faysToken);
+        await unaware.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await Expect(unaware.Locator("#device-status")).ToContainTextAsync($"This device holds your key {keyId}");
+
+        // The device is lost: Lakeside's admin enrols another (as the patient's new device would hand it over). The open
+        // page hears of it at once: an alert, and the device card no longer claims this device holds the key.
         using var other = new TestDeviceKey();
         var replaced = await Host.As("lakeside admin").PostJsonAsync($"/patients/{fay}/device-key", other.Enrolment(fay, "Phone lost; identity checked at the desk."));
         Assert.Equal(HttpStatusCode.Created, replaced.StatusCode);
-        await page.ReloadAsync();
-        await Expect(page.Locator("#device-status")).ToContainTextAsync($"need your device key {other.KeyId}, which is not on this device");
+        var alert = page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Your device key was replaced by Lakeside Clinic (lakeside-admin)" });
+        await Expect(alert).ToBeVisibleAsync();
+        await Expect(alert).ToContainTextAsync("“Phone lost; identity checked at the desk.”");
+        await Expect(page.Locator("#device-status")).ToContainTextAsync($"This device's key {keyId} was replaced by Lakeside Clinic (lakeside-admin)");
+        await Expect(page.Locator("#device-status")).ToContainTextAsync($"Your key now is {other.KeyId}, which is not on this device");
         var replacement = page.Locator("#audit-list > li").First;
         await Expect(replacement).ToContainTextAsync("Replaced your device key");
-        await Expect(replacement).ToContainTextAsync("By lakeside-admin (admin, lakeside)");
+        await Expect(replacement).ToContainTextAsync("By lakeside-admin (admin, Lakeside Clinic)");
         await Expect(replacement).ToHaveClassAsync("emergency");
-        // This device's key signs nothing any more: the page says why instead of sending an unsigned change.
+        // This device's key signs nothing any more: the page says why, in the patient's words, instead of sending a change.
         await page.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital riverside" }).ClickAsync();
-        await Expect(page.Locator("#message")).ToContainTextAsync("not on this device");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, revoke the consent for hospital riverside" }).ClickAsync();
+        await Expect(page.Locator("#message")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(
+            "^Your device key was replaced by Lakeside Clinic \\(lakeside-admin\\) on .*This device can no longer sign for you, so nothing was changed\\."));
+        // The tab that did not hear of it signs with the replaced key: the endorsers refuse, and the page says why and catches up.
+        await unaware.GetByRole(AriaRole.Button, new() { Name = "Revoke the consent for hospital riverside" }).ClickAsync();
+        await unaware.GetByRole(AriaRole.Button, new() { Name = "Yes, revoke the consent for hospital riverside" }).ClickAsync();
+        await Expect(unaware.Locator("#message")).ToContainTextAsync("Your device key was replaced by your home hospital, so this device can no longer sign for you; nothing was changed.");
+        await Expect(unaware.Locator("#device-status")).ToContainTextAsync($"This device's key {keyId} was replaced by Lakeside Clinic (lakeside-admin)");
+        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("Riverside University Hospital may read vaccinations");
         // What this device would hand to the hospital to be enrolled again: its key, proved by its own signature.
         await page.GetByRole(AriaRole.Button, new() { Name = "Enrol this device" }).ClickAsync();
         var request = await page.Locator("#device-request-text").InputValueAsync();
@@ -206,7 +248,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#who")).ToContainTextAsync("Signed in as bob");
         await Expect(page.Locator("#audit-list")).ToContainTextAsync("Registered you");
-        await Expect(page.Locator("#emergency-notice")).ToContainTextAsync("Emergency access: lakeside-physician (physician, lakeside)");
+        await Expect(page.Locator("#emergency-notice")).ToContainTextAsync("Emergency access: lakeside-physician (physician, Lakeside Clinic)");
         await Expect(page.Locator("#audit-list > li.emergency")).ToHaveCountAsync(1);
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify my trail" }).PressAsync("Enter");
         await Expect(page.Locator("#verify-result")).ToContainTextAsync("Verified in your browser", new() { Timeout = 15000 });
@@ -289,8 +331,11 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         // Break glass: an alert a screen reader announces, and the row marked on top.
         var emergency = await Host.As("riverside physician").PostJsonAsync($"/patients/{patient}/emergency-access", new { reason = "Collapsed at the station." });
         Assert.Equal(HttpStatusCode.OK, emergency.StatusCode);
-        await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Emergency access: riverside-physician (physician, riverside)" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Emergency access: riverside-physician (physician, Riverside University Hospital)" })).ToBeVisibleAsync();
         await Expect(page.Locator("#emergency-notice")).ToContainTextAsync("Collapsed at the station.");
+        // Free text is isolated from the page's own words (a bidirectional override inside it cannot reorder them).
+        await Expect(page.Locator("#emergency-notice bdi", new() { HasText = "Collapsed at the station." })).ToHaveCountAsync(1);
+        await Expect(first.Locator("bdi", new() { HasText = "Collapsed at the station." })).ToHaveCountAsync(1);
         await Expect(first).ToHaveClassAsync("emergency");
         Assert.True(await page.EvaluateAsync<bool>("() => window.notReloaded === true"));
 
@@ -306,7 +351,14 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
 
         // Unchanged, or an end already past: refused, each with its own words.
         await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
-        await Expect(page.Locator("#message")).ToContainTextAsync("keeps everything the consent gives");
+        await Expect(page.Locator("#message")).ToHaveTextAsync("That keeps everything the consent gives; untick what to take away, or choose an earlier end.");
+        // Everything unticked is no narrowing: the page points to revoking instead, and sends nothing.
+        await form.GetByLabel("conditions").UncheckAsync();
+        await form.GetByLabel("vaccinations").UncheckAsync();
+        await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#message")).ToContainTextAsync("To take everything back, revoke the consent instead.");
+        await form.GetByLabel("conditions").CheckAsync();
+        await form.GetByLabel("vaccinations").CheckAsync();
         await form.GetByLabel("End earlier").FillAsync("2020-01-01");
         await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
         await Expect(page.Locator("#message")).ToContainTextAsync("The new end must be in the future");
@@ -315,7 +367,7 @@ public sealed class PatientPageTests(DemoServiceFixture fixture) : IClassFixture
         await form.GetByLabel("conditions").UncheckAsync();
         await form.GetByRole(AriaRole.Button, new() { Name = "Narrow", Exact = true }).ClickAsync();
         await Expect(page.Locator("#message")).ToHaveTextAsync("Consent narrowed.");
-        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("hospital riverside may read vaccinations for treatment");
+        await Expect(page.Locator("#consent-lists")).ToContainTextAsync("Riverside University Hospital may read vaccinations for treatment");
         await Expect(page.Locator("#audit-list > li").First).ToContainTextAsync("Consent narrowed");
         Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("riverside physician").PostJsonAsync($"/patients/{patient}/access",
             new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);

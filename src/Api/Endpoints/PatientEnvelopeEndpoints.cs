@@ -20,13 +20,16 @@ public static class PatientEnvelopeEndpoints
 {
     /// <param name="Endorsement">The transaction's endorsement as JSON (web naming, byte arrays base64), itself base64. It is
     /// outside the hash chain, so it is given as the store holds it after reading; its signatures are what protect it.</param>
-    public sealed record EnvelopeView(Guid EventId, long Version, string Type, string Data, string Metadata, string PrevHash, string Hash, string? Endorsement);
+    public sealed record EnvelopeView(Guid EventId, string StreamId, long Version, string Type, string Data, string Metadata, string PrevHash, string Hash, string? Endorsement);
 
     /// <param name="Head">The latest signed tree head as the ledger stream stores it (its data is {treeSize, rootHash, at}); the
     /// browser checks its hash and endorsement like any event's, then trusts its root.</param>
-    /// <param name="Inclusion">RFC 9162 inclusion proof, under that head, of the patient's latest event already in it (null
-    /// when none is); the chain carries the proof back to version 0. Events after it wait for the next head.</param>
-    public sealed record LedgerView(EnvelopeView Head, Guid? ProvenEventId, InclusionProofView? Inclusion);
+    /// <param name="ProvenEventId">The patient's latest event the head covers, whether or not the stream still holds it (a
+    /// stream cut short behind the store's back then shows as the version it lacks); null when the head covers none.</param>
+    /// <param name="ProvenVersion">That event's version.</param>
+    /// <param name="Inclusion">RFC 9162 inclusion proof, under that head, of that event; the chain carries the proof back to
+    /// version 0. Events after it wait for the next head.</param>
+    public sealed record LedgerView(EnvelopeView Head, Guid? ProvenEventId, long? ProvenVersion, InclusionProofView? Inclusion);
 
     /// <param name="Network">The network stream's events, stored bytes as for the patient's: the browser verifies them and
     /// folds its own key history and policy timeline from them (wwwroot/js/network.js).</param>
@@ -50,10 +53,10 @@ public static class PatientEnvelopeEndpoints
 
         var network = new List<EnvelopeView>();
         await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) network.Add(View(e));
-        return TypedResults.Ok(new EnvelopesView(streamId, events, network, await LedgerAsync(store, ledger, streamId, events, ct)));
+        return TypedResults.Ok(new EnvelopesView(streamId, events, network, await LedgerAsync(store, ledger, streamId, ct)));
     }
 
-    private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, string streamId, IReadOnlyList<EnvelopeView> events, CancellationToken ct)
+    private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, string streamId, CancellationToken ct)
     {
         if (await ledger.LatestAsync(ct) is not { } latest) return null;
         EnvelopeView? head = null;
@@ -64,15 +67,15 @@ public static class PatientEnvelopeEndpoints
         }
         if (head is null) return null;
         // The last of the patient's events the head covers proves the whole prefix through the chain: found in one query.
+        // Offered even when the stream no longer holds it, so that the browser names the version that is gone.
         if (await ledger.LastCoveredAsync(streamId, latest.TreeSize, ct) is { } covered
-            && events.Any(e => e.EventId == covered)
-            && (await ledger.InclusionAsync(covered, latest.TreeSize, ct)).Proof is { } proof)
-            return new LedgerView(head, covered, proof);
-        return new LedgerView(head, null, null);
+            && (await ledger.InclusionAsync(covered.EventId, latest.TreeSize, ct)).Proof is { } proof)
+            return new LedgerView(head, covered.EventId, covered.Version, proof);
+        return new LedgerView(head, null, null, null);
     }
 
     private static EnvelopeView View(EventEnvelope e) =>
-        new(e.EventId, e.Version, e.Type, Convert.ToBase64String(e.Data), Convert.ToBase64String(e.Metadata),
+        new(e.EventId, e.StreamId, e.Version, e.Type, Convert.ToBase64String(e.Data), Convert.ToBase64String(e.Metadata),
             Convert.ToBase64String(e.PrevHash), Convert.ToBase64String(e.Hash),
             e.Endorsement is null ? null : Convert.ToBase64String(e.Endorsement.ToJson()));
 }

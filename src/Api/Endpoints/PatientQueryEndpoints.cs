@@ -9,6 +9,7 @@ using HealthEvents.Application.Patients;
 using HealthEvents.Application.Telemetry;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;
+using HealthEvents.Projections.Ledger;
 using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
@@ -138,7 +139,8 @@ public static class PatientQueryEndpoints
     public sealed record VerificationView(bool Verified, long Events, long? FirstBrokenVersion, IReadOnlyList<VerificationProblem> Problems);
 
     public static async Task<Results<Ok<VerificationView>, ProblemHttpResult>> Verification(
-        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, NetworkGenesisPin genesis, CancellationToken ct)
+        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, NetworkGenesisPin genesis, LedgerCoverageQuery ledger,
+        CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient verifies their own trail.");
         // The keys and policies the patient's signatures are judged by come from the network stream: it is verified
@@ -151,9 +153,16 @@ public static class PatientQueryEndpoints
         var options = new StreamVerifierOptions { EndorsementChecker = checker, Genesis = genesis };
         var network = await StreamVerifier.VerifyAsync(networkStream, options, ct);
         // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
-        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientStream.StreamId(id), 0, ct), options, ct);
-        return TypedResults.Ok(new VerificationView(report.Verified && network.Verified, report.Events, report.FirstBrokenVersion,
-            [.. network.Problems, .. report.Problems]));
+        var streamId = PatientStream.StreamId(id);
+        var events = new List<EventEnvelope>();
+        await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) events.Add(e);
+        var report = await StreamVerifier.VerifyAsync(events, options, ct);
+        // What the chain cannot see: its end cut off. The ledger's leaves of the stream, and the signed head's proof of its last.
+        var covered = await ledger.CheckAsync(streamId, events, checker, ct);
+        var cut = covered.Where(p => p.StreamId == streamId && !report.Problems.Any(r => r.Version == p.Version)).ToList();
+        long? first = cut.Count == 0 ? report.FirstBrokenVersion : Math.Min(report.FirstBrokenVersion ?? long.MaxValue, cut.Min(p => p.Version));
+        return TypedResults.Ok(new VerificationView(report.Verified && network.Verified && covered.Count == 0, report.Events, first,
+            [.. network.Problems, .. report.Problems.Concat(cut).OrderBy(p => p.Version), .. covered.Where(p => p.StreamId != streamId)]));
     }
 
     /// <summary>The audit query's own refusals (unknown action, malformed cursor, bad limit): their text names the parameter, never data.</summary>

@@ -6,15 +6,17 @@ using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Ledger;
+using HealthEvents.Projections.Ledger;
 using HealthEvents.Projections.Runner;
 
 namespace HealthEvents.Api.Verbs;
 
 /// <summary>
-/// `verify`: the whole store, in three steps — load the network's keys and policies; every stream's hash links, every
-/// transaction's signatures against the keys valid at its time and the policy then in force (docs/architecture.md, "The
-/// envelope and the hash chain"); the latest signed ledger head against the store (a dropped stream or tail shows
-/// there only). Each broken stream and version goes to standard output, then the verdict.
+/// `verify`: the whole store, in four steps — load the network's keys and policies; each stream's latest event the ledger
+/// took in; every stream's hash links, every transaction's signatures against the keys valid at its time and the policy
+/// then in force (docs/architecture.md, "The envelope and the hash chain"), and each stream still holding its ledgered
+/// end (a stream cut short, or dropped, is named at the version it lacks); the latest signed ledger head against the
+/// store. Each broken stream and version goes to standard output, then the verdict.
 /// </summary>
 public static class VerifyVerb
 {
@@ -54,15 +56,22 @@ public static class VerifyVerb
         var checker = await EndorsementChecker.LoadAsync(store, serializer, ct);
         keys.Complete("loaded");
 
+        // Each stream's latest ledgered event, looked for during the pass: a stream whose end was cut off still chains.
+        var leaves = progress.Begin("ledgered stream ends");
+        var latest = await services.GetRequiredService<LedgerQuery>().LatestLeafPerStreamAsync(ct: ct);
+        var tails = new LedgerTails(latest);
+        leaves.Complete($"{latest.Count:N0} streams");
+
         var total = services.GetService<IEventLogStatistics>() is { } statistics ? await statistics.CountEventsAsync(ct) : null;
         var streams = progress.Begin("streams", total);
-        var report = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions
+        var report = tails.AddTo(await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions
         {
             EndorsementChecker = checker,
             Genesis = genesis,
             ProgressInterval = 1000,
             Progress = p => streams.Report(p.Events, total, $"{p.Events:N0} events in {p.Streams:N0} streams, {p.EventsPerSecond:N0}/s"),
-        }, ct);
+            Observe = tails.Observe,
+        }, ct));
         streams.Complete(report.Verified
             ? $"{report.Events:N0} events in {report.Streams:N0} streams hold ({report.Elapsed.TotalSeconds:N1} s)"
             : $"{report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");

@@ -33,9 +33,13 @@ public sealed class NarrativeAttribute : Attribute;
 /// <summary>
 /// The one text rule, for every string of every command (and, through the API, every query parameter): no control
 /// character (Unicode category Cc — U+0000 above all, which PostgreSQL cannot store in jsonb and which once stalled
-/// every view) and no ill-formed UTF-16 (a lone surrogate). Narrative fields (<see cref="NarrativeAttribute"/>) may
-/// hold tab, CR and LF; identifiers, codes, systems and names none at all. Applied by the validation step to the whole
-/// command, nested inputs and lists included, so a field added later is covered without anyone remembering to.
+/// every view), no bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069: they reorder how the
+/// text around them is displayed, so a reason could show the patient other words than it holds — "Trojan Source",
+/// CVE-2021-42574), and no ill-formed UTF-16 (a lone surrogate). Narrative fields (<see cref="NarrativeAttribute"/>)
+/// may hold tab, CR and LF; identifiers, codes, systems and names none at all. Mixed left-to-right and right-to-left
+/// text needs none of the refused characters (the Unicode Bidirectional Algorithm, UAX #9, orders it by itself; the
+/// marks U+200E, U+200F and U+061C stay allowed for the rare neutral character). Applied by the validation step to the
+/// whole command, nested inputs and lists included, so a field added later is covered without anyone remembering to.
 /// </summary>
 public static class TextRules
 {
@@ -47,12 +51,19 @@ public static class TextRules
         if (text is null) return null;
         if (!Utf16.IsWellFormed(text)) return "Contains an invalid character (a lone UTF-16 surrogate).";
         foreach (var c in text)
+        {
             if (char.IsControl(c) && !(narrative && c is '\t' or '\r' or '\n'))
                 return narrative
                     ? "Contains a control character; only tab, carriage return and line feed are allowed in text."
                     : "Contains a control character; none is allowed here.";
+            if (IsBidiControl(c))
+                return "Contains a bidirectional embedding, override or isolate character (U+202A-U+202E, U+2066-U+2069); none is allowed.";
+        }
         return null;
     }
+
+    /// <summary>The explicit directional formatting characters of UAX #9 §2.1–2.4 (embeddings, overrides, isolates and their terminators).</summary>
+    public static bool IsBidiControl(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
     /// <summary>Every refused string of <paramref name="message"/>, by its property path (as the field errors name them).</summary>
     public static IEnumerable<ValidationFailure> Check(object message) => Walk(message, "", depth: 0);

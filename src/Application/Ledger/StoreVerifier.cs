@@ -19,6 +19,9 @@ public sealed record StoreVerifierOptions
 
     public int ProgressInterval { get; init; } = 10_000;
 
+    /// <summary>Shown every event of the pass, in global order (<see cref="LedgerTails"/> looks for the streams' ledgered ends).</summary>
+    public Action<EventEnvelope>? Observe { get; init; }
+
     /// <summary>Events read from the global log per round trip.</summary>
     public int PageSize { get; init; } = 1000;
 
@@ -87,6 +90,7 @@ public static class StoreVerifier
                 if (!streams.TryGetValue(e.StreamId, out var state))
                     streams.Add(e.StreamId, state = new StreamVerifierState(streamOptions));
                 if (e.Version == 0) startInLog.Add(e.StreamId);
+                options.Observe?.Invoke(e);
                 if (state.Accept(e) is { } transaction)
                     state.AddAll(await checker!.CheckAsync(transaction, ct).ConfigureAwait(false));
                 if (++events % interval == 0) Report(options, events, streams.Count, clock);

@@ -34,6 +34,12 @@ public static class VerificationCodes
     /// </summary>
     public const string StreamTruncated = "stream-truncated";
 
+    /// <summary>
+    /// The stream's event at a version the ledger took in is not the one it took in (another id or hash), or the latest
+    /// signed tree head does not prove the stream's latest ledgered event (<see cref="LedgerCoverage"/>).
+    /// </summary>
+    public const string LedgerMismatch = "ledger-mismatch";
+
     /// <summary>A version at or below one already seen: events reordered or duplicated.</summary>
     public const string VersionOutOfOrder = "version-out-of-order";
 

@@ -27,13 +27,39 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         return head is null ? null : View(head);
     }
 
-    /// <summary>The event id of the last event of <paramref name="streamId"/> among the first <paramref name="treeSize"/> leaves, if any (one query).</summary>
-    public async Task<Guid?> LastCoveredAsync(string streamId, long treeSize, CancellationToken ct = default)
+    /// <summary>The last event of <paramref name="streamId"/> among the first <paramref name="treeSize"/> leaves, if any (one query).</summary>
+    public async Task<LedgeredEvent?> LastCoveredAsync(string streamId, long treeSize, CancellationToken ct = default)
     {
         await using var session = await readModels.QuerySessionAsync(ct);
         var leaf = await session.Query<LedgerLeaf>().Where(l => l.StreamId == streamId && l.LeafIndex < treeSize)
             .OrderByDescending(l => l.StreamVersion).FirstOrDefaultAsync(ct);
-        return leaf?.Id;
+        return leaf is null ? null : Ledgered(leaf);
+    }
+
+    /// <summary>Every leaf of <paramref name="streamId"/>, in version order (one query on the stream index).</summary>
+    public async Task<IReadOnlyList<LedgeredEvent>> StreamLeavesAsync(string streamId, CancellationToken ct = default)
+    {
+        await using var session = await readModels.QuerySessionAsync(ct);
+        var leaves = await session.Query<LedgerLeaf>().Where(l => l.StreamId == streamId).OrderBy(l => l.StreamVersion).ToListAsync(ct);
+        return [.. leaves.Select(Ledgered)];
+    }
+
+    /// <summary>
+    /// Each stream's latest leaf (its highest version), read in pages of <paramref name="pageSize"/> leaves in tree order:
+    /// what a whole-store verification checks the streams' ends against. Memory: one leaf per stream.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, LedgeredEvent>> LatestLeafPerStreamAsync(int pageSize = 10_000, CancellationToken ct = default)
+    {
+        var latest = new Dictionary<string, LedgeredEvent>(StringComparer.Ordinal);
+        await using var session = await readModels.QuerySessionAsync(ct);
+        var size = (await session.LoadAsync<LedgerProgress>(LedgerProgress.SingletonId, ct))?.Size ?? 0;
+        for (long from = 0; from < size; from += pageSize)
+        {
+            var page = await session.Query<LedgerLeaf>().Where(l => l.LeafIndex >= from && l.LeafIndex < from + pageSize).ToListAsync(ct);
+            foreach (var leaf in page)
+                if (!latest.TryGetValue(leaf.StreamId, out var seen) || seen.Version < leaf.StreamVersion) latest[leaf.StreamId] = Ledgered(leaf);
+        }
+        return latest;
     }
 
     public async Task<(InclusionProofView? Proof, LedgerProofError Error)> InclusionAsync(Guid eventId, long treeSize, CancellationToken ct = default)
@@ -111,6 +137,8 @@ public sealed class LedgerQuery(ReadModelStore readModels)
 
     private static Task<LedgerTreeHead?> HeadAsync(IQuerySession session, long treeSize, CancellationToken ct) =>
         session.Query<LedgerTreeHead>().Where(h => h.TreeSize == treeSize).FirstOrDefaultAsync(ct);
+
+    private static LedgeredEvent Ledgered(LedgerLeaf l) => new(l.StreamId, l.Id, l.StreamVersion, l.LeafIndex, Convert.FromHexString(l.Hash));
 
     private static LedgerCheckpointView View(LedgerTreeHead h) => new(h.TreeSize, h.RootHash, h.At, h.EndorsedBy, h.Id, h.StreamVersion);
 }

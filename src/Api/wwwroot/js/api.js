@@ -32,10 +32,13 @@ export async function problemOf(response) {
   return new ProblemError(response.status, problem);
 }
 
-// What each status means to a patient; the server's own detail (rule texts, never data) is added after it.
+/** An expected situation the page explains itself (a device key needed, nothing left to narrow): its message is the whole story. */
+export class Notice extends Error {}
+
+// What each status means to a patient, when the problem's own code has no sentence of its own (below).
 const STATUS_TEXT = {
   0: 'The service could not be reached.',
-  400: 'The request was not accepted.',
+  400: 'Not accepted; nothing was recorded.',
   401: 'Your sign-in is not valid (expired, revoked or not a token). Please sign in again.',
   403: 'This is not allowed.',
   404: 'Not found.',
@@ -45,21 +48,35 @@ const STATUS_TEXT = {
   503: 'The hospitals could not endorse this right now; nothing was recorded. Try again later.',
 };
 
-// Where a problem's code says more to a patient than its status does.
+// Where a problem's code says it to a patient better than the server's rule text: then that sentence alone is shown.
 const CODE_TEXT = {
   'narrowing-widens': 'A narrowing can only keep less than the consent gives, or end it sooner; nothing was changed.',
   'narrowing-unchanged': 'That keeps everything the consent gives; untick what to take away, or choose an earlier end.',
   'validity-end-past': 'The new end must be in the future; to end a consent now, revoke it.',
   'consent-revoked': 'This consent is already revoked.',
   'consent-ended': 'This consent has already ended.',
+  'patient-signature-wrong-key': 'Your device key was replaced by your home hospital, so this device can no longer sign for you; nothing was changed. ' +
+    'To sign here again, enrol this device through your home hospital.',
+  'patient-signature-required': 'Your consents need your device key\'s signature, and this device did not sign; nothing was changed.',
+  'patient-signature-stale': 'Your device\'s signature came too late (check this device\'s clock); nothing was changed. Try again.',
+  'no-device-key': 'No device key is enrolled for you any more, so nothing can be signed; nothing was changed. Reload the page.',
 };
 
-/** A sentence (or a few) for any error, problem details first. */
+/**
+ * One message per error: the patient's own sentence for the problem's code when there is one; else the server's detail
+ * (its rule text, never data) after the status's meaning — unless the one repeats the other — and each field's complaint.
+ */
 export function describe(error) {
+  if (error instanceof Notice) return error.message;
   if (!(error instanceof ProblemError)) return `Something went wrong: ${error?.message || error}`;
-  const parts = [CODE_TEXT[error.problem.code] || STATUS_TEXT[error.status] || `The service answered ${error.status}.`];
-  const { detail, errors } = error.problem;
-  if (detail && detail !== parts[0]) parts.push(detail);
+  const { code, detail, title, errors } = error.problem;
+  const status = STATUS_TEXT[error.status] || `The service answered ${error.status}.`;
+  const parts = CODE_TEXT[code] ? [CODE_TEXT[code]] : [status];
+  const said = (text) => parts.some((p) => p.toLowerCase().includes(text.toLowerCase().replace(/[.;]\s*$/, '')));
+  if (!CODE_TEXT[code] && !errors) {
+    const own = detail || title;
+    if (own && !said(own)) parts.push(own);
+  }
   if (errors) for (const [field, messages] of Object.entries(errors)) parts.push(`${field}: ${[].concat(messages).join(' ')}`);
   return parts.join(' ');
 }

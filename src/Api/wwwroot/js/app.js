@@ -9,6 +9,7 @@ import { initRecord } from './record.js';
 import { initVerify } from './verify-view.js';
 import { initDevice, newDevice } from './device-key.js';
 import { load as reloadAudit } from './audit.js';
+import { loadNetwork } from './names.js';
 
 export function say(text, kind = 'error') {
   const box = $('message');
@@ -51,10 +52,16 @@ async function signIn(token) {
   $('who').textContent = `Signed in as ${c.sub} (home hospital ${c.hospital})`;
   $('sign-out').hidden = false;
   say('', 'info');
-  // The audit trail is the first call: a token the server refuses is reported (and signs out) right here.
+  $('device-notice').hidden = true; // another patient's news, if this tab had one signed in before
+  // The network's names are the first call: a token the server refuses is reported (and signs out) right here. The
+  // consents and this device's key come before the trail, which names the one and marks what the other signed.
+  ctx.network = await loadNetwork().catch((error) => { fail(error); return { hospitals: [], practitioners: [] }; });
+  if (!session.token()) return;
+  await Promise.all([initDevice(ctx), initConsents(ctx)]);
+  if (!session.token()) return;
   await initAudit(ctx);
   if (!session.token()) return;
-  await Promise.all([initDevice(ctx), initConsents(ctx), initRecord(ctx), initVerify(ctx)]);
+  await Promise.all([initRecord(ctx), initVerify(ctx)]);
   $('main').focus();
 }
 

@@ -1,8 +1,9 @@
 // The audit trail, newest first, over GET /patients/{id}/audit (filters and cursor paging are the server's), and new
 // rows as they happen over the live stream (live.js), filtered here by the same rules.
-import { $, el, when } from './dom.js';
+import { $, el, bdi, when } from './dom.js';
 import { api } from './api.js';
 import { startLive } from './live.js';
+import { actorText, granteeText, consentText, hospitalName } from './names.js';
 
 const ACTIONS = ['access-granted', 'access-denied', 'emergency-access', 'access-explained', 'consent-granted', 'consent-narrowed', 'consent-revoked', 'entry-added',
   'entry-amended', 'entry-retracted', 'patient-registered', 'details-corrected', 'insurance-linked', 'insurance-ended',
@@ -70,6 +71,7 @@ function follow() {
 /** A row from the live stream: announced if it is an emergency, listed on top if the filters let it through. */
 function arrived(e) {
   if (e.action === 'emergency-access') announce(e);
+  if (e.action === 'device-key-replaced' || e.action === 'device-key-enrolled') ctx.device.changed(e);
   if (shown.has(e.id) || !matches(e)) return;
   shown.add(e.id);
   $('audit-list').querySelector('li.empty')?.remove();
@@ -97,8 +99,8 @@ async function noticeEmergency() {
 function announce(e) {
   const notice = $('emergency-notice');
   notice.hidden = false;
-  notice.textContent = `Emergency access: ${e.actor.id} (${e.actor.role}, ${e.actor.hospital}) opened your record on ${when(e.at)}` +
-    ` without your consent, giving the reason “${e.reason}”.`;
+  notice.replaceChildren('Emergency access: ', actorText(e.actor), ` opened your record on ${when(e.at)} without your consent, giving the reason “`,
+    bdi(e.reason), '”.');
 }
 
 export async function load(fresh) {
@@ -124,24 +126,27 @@ function render(e) {
   // A key replaced by the home hospital is as much the patient's business as a break-glass access.
   const standout = e.outcome === 'denied' ? 'denied' : e.outcome === 'emergency' || e.action === 'device-key-replaced' ? 'emergency' : '';
   const thisDevice = ctx.device?.local?.keyId;
-  const grantee = e.grantee ? `${e.grantee.kind} ${e.grantee.id}` : null;
   const explained = e.action === 'access-explained';
+  // A revocation names only the consent: what it ended, in words, from the consents this page holds.
+  const ended = e.action === 'consent-revoked' && e.consentId ? consentText(e.consentId) : null;
   return el('li', { class: standout },
     el('div', {},
       el('strong', {}, LABELS[e.action] || e.action), ' ',
       e.outcome !== 'recorded' ? el('span', { class: `badge ${e.outcome}` }, e.outcome) : null, ' ',
       el('time', { datetime: e.at }, when(e.at))),
-    el('div', {}, `By ${e.actor.id} (${e.actor.role}, ${e.actor.hospital})`),
+    el('div', {}, 'By ', actorText(e.actor)),
     e.purpose ? el('div', {}, `Purpose: ${e.purpose}`) : null,
     // A question (access-explained) released nothing: its categories are what the answer said would be released.
     e.categories?.length ? el('div', {}, `${explained ? 'Would be released' : 'Categories'}: ${e.categories.join(', ')}`) : null,
     e.categoriesRequested?.length && (e.outcome === 'denied' || explained) ? el('div', {}, `Asked for: ${e.categoriesRequested.join(', ')}`) : null,
-    grantee ? el('div', {}, `To: ${grantee}`) : null,
+    e.grantee ? el('div', {}, 'To: ', granteeText(e.grantee)) : null,
+    ended ? el('div', {}, 'Ended: ', ended) : null,
     e.purposes?.length ? el('div', {}, `For: ${e.purposes.join(', ')} · ${e.actions.join(', ')}`) : null,
     e.validUntil ? el('div', {}, `Until: ${when(e.validUntil)}`) : null,
-    e.reason ? el('div', {}, `Reason: ${e.reason}`) : null,
+    e.reason ? el('div', {}, 'Reason: ', bdi(e.reason)) : null,
     e.deviceKeyId ? el('div', {}, `Device key: ${e.deviceKeyId}${e.deviceKeyId === thisDevice ? ' (this device)' : ''}`) : null,
     e.signedWithKey ? el('div', { class: 'signed' }, `✔ Signed by you, with your device key ${e.signedWithKey}` +
       `${thisDevice && e.signedWithKey !== thisDevice ? ' (not this device)' : ''}`) : null,
-    el('div', { class: 'meta' }, `Version ${e.streamVersion} · endorsed by ${e.endorsedBy.join(', ') || 'nobody'} · hash ${e.hash.slice(0, 16)}…`));
+    el('div', { class: 'meta' }, `Version ${e.streamVersion} · endorsed by `,
+      e.endorsedBy.length ? e.endorsedBy.flatMap((h, i) => [i ? ', ' : '', bdi(hospitalName(h))]) : 'nobody', ` · hash ${e.hash.slice(0, 16)}…`));
 }

@@ -1,9 +1,10 @@
-// Consents: active, upcoming and past (GET /patients/{id}/consents), revoke, narrow (a form per consent, opened on
-// demand), and a grant form whose grantees come from GET /network. Sensitive categories are marked and never ticked for
-// the patient.
-import { $, el, when } from './dom.js';
-import { api } from './api.js';
+// Consents: active, upcoming and past (GET /patients/{id}/consents), revoke (after a confirmation), narrow (a form per
+// consent, opened on demand), and a grant form whose grantees — hospitals and practitioners — come from GET /network.
+// Sensitive categories are marked and never ticked for the patient.
+import { $, el, bdi, when } from './dom.js';
+import { api, Notice } from './api.js';
 import { load as reloadAudit } from './audit.js';
+import { granteeText, hospitalName, rememberConsents } from './names.js';
 
 const CATEGORIES = ['demographics', 'allergies', 'medications', 'conditions', 'lab-results', 'imaging', 'clinical-notes',
   'vaccinations', 'mental-health', 'sexual-health', 'genetics', 'vital-signs', 'procedures'];
@@ -16,7 +17,8 @@ let ctx;
 
 export async function initConsents(context) {
   ctx = context;
-  await Promise.all([fillGrantees(), list()]);
+  fillGrantees();
+  await list();
   fillChecks('g-categories', 'category', CATEGORIES, [], (c) => SENSITIVE.has(c) ? el('span', { class: 'sensitive' }, ' (sensitive)') : null);
   fillChecks('g-purposes', 'purpose', PURPOSES, ['treatment']);
   fillChecks('g-actions', 'consent-action', ACTIONS, ['read']);
@@ -30,20 +32,19 @@ function fillChecks(id, name, values, ticked, note = () => null) {
     el('input', { type: 'checkbox', name, value: v, checked: ticked.includes(v) }), v, note(v))));
 }
 
-async function fillGrantees() {
-  try {
-    const network = await api('/network');
-    $('g-grantee').replaceChildren(
-      el('optgroup', { label: 'Hospitals' }, network.hospitals.map((h) => el('option', { value: `hospital:${h.id}` }, `${h.name} (${h.id})`))),
-      el('optgroup', { label: 'Everyone with the role' }, ROLES.map((r) => el('option', { value: `role:${r}` }, r))));
-  } catch (error) {
-    ctx.fail(error);
-  }
+function fillGrantees() {
+  const { hospitals, practitioners } = ctx.network;
+  $('g-grantee').replaceChildren(
+    el('optgroup', { label: 'Hospitals' }, hospitals.map((h) => el('option', { value: `hospital:${h.id}` }, `${h.name} (${h.id})`))),
+    el('optgroup', { label: 'Practitioners' }, practitioners.filter((p) => p.role !== 'admin').map((p) =>
+      el('option', { value: `practitioner:${p.id}` }, `${p.id} (${p.role}, ${hospitalName(p.hospitalId)})`))),
+    el('optgroup', { label: 'Everyone with the role' }, ROLES.map((r) => el('option', { value: `role:${r}` }, r))));
 }
 
 export async function list() {
   try {
     const view = await api(`/patients/${ctx.patientId}/consents`);
+    rememberConsents(view);
     const group = (title, items, revocable) => el('div', {},
       el('h3', {}, `${title} (${items.length})`),
       items.length ? el('ul', {}, items.map((c) => render(c, revocable))) : el('p', {}, 'None.'));
@@ -53,10 +54,17 @@ export async function list() {
   }
 }
 
+/** A refusal explained; one about the device key also brings the device card up to date. */
+function failed(error) {
+  ctx.fail(error);
+  if (/^(patient-signature|no-device-key)/.test(error?.problem?.code ?? '')) ctx.device.refresh();
+}
+
 function render(c, revocable) {
+  // Labels name the grantee as the API does ("hospital lakeside"), the card in words.
   const who = `${c.grantee.kind} ${c.grantee.id}`;
   const card = el('li', { class: 'card' },
-    el('div', {}, el('strong', {}, who), ` may ${c.actions.join(', ')} ${c.categories.join(', ')} for ${c.purposes.join(', ')}`),
+    el('div', {}, el('strong', {}, granteeText(c.grantee)), ` may ${c.actions.join(', ')} ${c.categories.join(', ')} for ${c.purposes.join(', ')}`),
     el('div', { class: 'meta' }, `From ${when(c.validFrom)}${c.validUntil ? ` until ${when(c.validUntil)}` : ''}` +
       `${c.narrowedAt ? ` · narrowed ${when(c.narrowedAt)}` : ''}${c.revokedAt ? ` · revoked ${when(c.revokedAt)}` : ''}`));
   if (!revocable) return card;
@@ -68,9 +76,22 @@ function render(c, revocable) {
     toggle.setAttribute('aria-expanded', String(!open));
     if (!open) card.querySelector('form.narrow input')?.focus();
   };
-  card.append(el('div', { class: 'actions' }, toggle,
-    el('button', { type: 'button', class: 'secondary', 'aria-label': `Revoke the consent for ${who}`, onclick: () => revoke(c.consentId) }, 'Revoke')));
+  const actions = el('div', { class: 'actions' }, toggle,
+    el('button', { type: 'button', class: 'secondary', 'aria-label': `Revoke the consent for ${who}`, onclick: () => confirmRevoke(c, who, actions) }, 'Revoke'));
+  card.append(actions);
   return card;
+}
+
+/** Revoking cannot be undone (a new grant is a new consent): the patient confirms it in place, by mouse or keyboard. */
+function confirmRevoke(c, who, actions) {
+  if (actions.nextElementSibling?.classList.contains('confirm')) return;
+  const box = el('div', { class: 'confirm', role: 'group', 'aria-label': `Confirm revoking the consent for ${who}` },
+    el('p', {}, 'Revoke the consent for ', granteeText(c.grantee), '? It ends now and cannot be undone; a new grant would be a new consent.'));
+  const keep = el('button', { type: 'button', class: 'secondary', onclick: () => box.remove() }, 'Keep it');
+  box.append(el('div', { class: 'actions' },
+    el('button', { type: 'button', onclick: () => { box.remove(); revoke(c.consentId); } }, `Yes, revoke the consent for ${who}`), keep));
+  actions.after(box);
+  keep.focus();
 }
 
 /** What the consent keeps (all ticked to start with) and an optional earlier end; the server refuses anything wider. */
@@ -94,6 +115,12 @@ async function narrow(e, consent) {
   e.preventDefault();
   const form = new FormData(e.target);
   const body = { categories: form.getAll('category'), purposes: form.getAll('purpose'), actions: form.getAll('consent-action') };
+  const none = Object.entries(body).filter(([, kept]) => !kept.length).map(([field]) => field);
+  if (none.length) {
+    ctx.fail(new Notice(`A narrowed consent still gives something: keep at least one of its ${none.join(' and ')}. ` +
+      'To take everything back, revoke the consent instead.'));
+    return;
+  }
   // A local day, to its end (exclusive on the server), as the grant form does.
   if (form.get('until')) body.validUntil = new Date(`${form.get('until')}T23:59:59`).toISOString();
   try {
@@ -103,7 +130,7 @@ async function narrow(e, consent) {
     ctx.say(headers['Patient-Signature'] ? 'Consent narrowed, signed by you.' : 'Consent narrowed.', 'info');
     await Promise.all([list(), reloadAudit(true)]);
   } catch (error) {
-    ctx.fail(error);
+    failed(error);
   }
 }
 
@@ -120,7 +147,7 @@ async function revoke(consentId) {
     ctx.say(headers['Patient-Signature'] ? 'Consent revoked, signed by you.' : 'Consent revoked.', 'info');
     await Promise.all([list(), reloadAudit(true)]);
   } catch (error) {
-    ctx.fail(error);
+    failed(error);
   }
 }
 
@@ -146,6 +173,6 @@ async function grant(e) {
     e.target.reset();
     await Promise.all([list(), reloadAudit(true)]);
   } catch (error) {
-    ctx.fail(error);
+    failed(error);
   }
 }

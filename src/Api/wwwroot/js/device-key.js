@@ -3,8 +3,9 @@
 // stream (POST /patients/{id}/device-key, proved by its own signature); from then on every consent change and
 // forgetting carries the Patient-Signature header, which every endorser verifies. A lost device: a new key is
 // enrolled by the home hospital (the page shows the request to hand over).
-import { $ } from './dom.js';
-import { api, ProblemError } from './api.js';
+import { $, el, bdi, when } from './dom.js';
+import { api, ProblemError, Notice } from './api.js';
+import { hospitalName } from './names.js';
 import { toBase64, keyIdOf } from './encoding.js';
 import { statement, ticksOfMillis } from './statement.js';
 
@@ -64,23 +65,54 @@ export async function initDevice(ctx) {
     if (!(error instanceof ProblemError) || error.status !== 404) { ctx.fail(error); return; }
     device.enrolled = null;
   }
+  // The enrolled key is not this device's: say who replaced it, when and why, if the trail says so.
+  device.replacement = null;
+  if (device.enrolled && device.local && device.local.keyId !== device.enrolled) {
+    try {
+      const latest = (await api(`/patients/${ctx.patientId}/audit?action=device-key-replaced&order=newest&limit=1`)).items[0];
+      if (latest?.deviceKeyId === device.enrolled) device.replacement = latest;
+    } catch (error) {
+      ctx.fail(error);
+    }
+  }
   /**
    * The Patient-Signature header for a command's statement, made with this device's enrolled key; null when the patient
-   * has no key (nothing to sign); throws when the key enrolled is not this device's.
+   * has no key (nothing to sign); throws a Notice when the key enrolled is not this device's.
    */
   device.signature = async (action, command) => {
     if (!device.enrolled) return null;
-    if (device.local?.keyId !== device.enrolled)
-      throw new Error('Your consents need your device key, which is not on this device. Use the device you enrolled, or ask your home hospital to enrol this one.');
+    if (device.local?.keyId !== device.enrolled) throw new Notice(device.replacement
+      ? `${replacedText(device.replacement)} This device can no longer sign for you, so nothing was changed. To sign here again, enrol this device through your home hospital.`
+      : 'Your consents need your device key, which is not on this device; nothing was changed. Use the device you enrolled, or ask your home hospital to enrol this one.');
     const signedAt = Math.floor(Date.now() / 1000) * 1000; // the header's created is in whole seconds
     const sig = await sign(device.local, statement(ctx.patientId, action, device.local.keyId, ticksOfMillis(signedAt), command));
     return `keyid="${device.local.keyId}", created=${signedAt / 1000}, sig=:${sig}:`;
   };
+  device.refresh = () => initDevice(ctx);
+  /** A device-key row of the trail as it happens (live): the card follows, and a replacement is announced. */
+  device.changed = (row) => {
+    device.enrolled = row.deviceKeyId;
+    device.replacement = row.action === 'device-key-replaced' ? row : null;
+    render(ctx);
+    if (row.action !== 'device-key-replaced') return;
+    const notice = $('device-notice');
+    notice.replaceChildren(replacedText(row, true), ' ', device.local?.keyId === row.deviceKeyId
+      ? 'The new key is this device\'s: it signs for you from now on.'
+      : 'This device can no longer sign your consent changes. If you did not ask for this, tell your home hospital at once.');
+    notice.hidden = false;
+  };
   render(ctx);
 }
 
+/** "Your device key was replaced by Northside General Hospital (northside-admin) on …: “reason”." — as isolated nodes, or as text. */
+function replacedText(row, nodes = false, subject = 'Your device key') {
+  const span = el('span', {}, `${subject} was replaced by `, bdi(hospitalName(row.actor.hospital)), ' (', bdi(row.actor.id), `) on ${when(row.at)}`,
+    row.reason ? [': “', bdi(row.reason), /[.!?]$/.test(row.reason) ? '”' : '”.'] : '.');
+  return nodes ? span : span.textContent;
+}
+
 function render(ctx) {
-  const { enrolled, local } = ctx.device;
+  const { enrolled, local, replacement } = ctx.device;
   const status = $('device-status');
   const enrol = $('device-enrol');
   $('device-request').hidden = true;
@@ -92,6 +124,11 @@ function render(ctx) {
   } else if (local?.keyId === enrolled) {
     status.textContent = `This device holds your key ${enrolled}: your consent changes are signed by you, here, and no hospital can make them without it.`;
     enrol.hidden = true;
+  } else if (replacement && local) {
+    status.replaceChildren(replacedText(replacement, true, `This device's key ${local.keyId}`),
+      ` Your key now is ${enrolled}, which is not on this device, so this device cannot sign your consent changes. To sign here again, `
+      + 'enrol this device again through your home hospital: press the button below and hand the request to its staff.');
+    enrol.hidden = false;
   } else {
     status.textContent = `Your consent changes need your device key ${enrolled}, which is not on this device. Lost that device? ` +
       'Enrol this device and hand the request below to your home hospital: only it can replace your key, and the replacement shows on your trail.';
@@ -120,4 +157,4 @@ async function enrolThisDevice(ctx) {
   }
 }
 
-export const newDevice = () => ({ local: null, enrolled: null, signature: async () => null });
+export const newDevice = () => ({ local: null, enrolled: null, replacement: null, signature: async () => null, refresh: async () => {}, changed: () => {} });

@@ -7,7 +7,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? '' : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : String(child));
   }
@@ -15,6 +15,12 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export const $ = (id) => document.getElementById(id);
+
+/**
+ * Free text from the server (a reason, a name, an id), isolated from the text around it (HTML's <bdi>, Unicode's
+ * bidirectional isolate): whatever direction marks or overrides it holds stay inside it and cannot reorder the page's words.
+ */
+export const bdi = (text) => el('bdi', {}, text);
 
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : '';

@@ -1,6 +1,7 @@
 // My record: the patient's own access (purpose treatment, every category), itself on the audit trail.
-import { $, el, when } from './dom.js';
+import { $, el, bdi, when } from './dom.js';
 import { api } from './api.js';
+import { hospitalName } from './names.js';
 import { load as reloadAudit } from './audit.js';
 
 const ALL = ['demographics', 'allergies', 'medications', 'conditions', 'lab-results', 'imaging', 'clinical-notes',
@@ -16,9 +17,10 @@ export async function initRecord(ctx) {
         return;
       }
       $('record-list').replaceChildren(...(outcome.entries.length ? outcome.entries.map((e) => el('li', { class: 'card' },
-        el('strong', {}, e.display || e.code), ` (${e.category})`, e.amended ? ' · amended' : '',
-        el('div', {}, e.text || ''),
-        el('div', { class: 'meta' }, `Recorded ${when(e.recordedAt)} by ${e.authorId} (${e.authorHospital}) · ${e.codeSystem} ${e.code}`))) : [el('li', {}, 'No entries.')]));
+        el('strong', {}, bdi(e.display || e.code)), ` (${e.category})`, e.amended ? ' · amended' : '',
+        el('div', { class: 'text' }, bdi(e.text || '')),
+        el('div', { class: 'meta' }, `Recorded ${when(e.recordedAt)} by `, bdi(e.authorId), ' (', bdi(hospitalName(e.authorHospital)), ') · ',
+          bdi(e.codeSystem), ' ', bdi(e.code)))) : [el('li', {}, 'No entries.')]));
       await reloadAudit(true);
     } catch (error) {
       ctx.fail(error);

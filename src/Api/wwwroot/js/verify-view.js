@@ -1,19 +1,28 @@
 // "Verify my trail": fetch the stored envelopes, the key history and the latest signed tree head, verify them here,
 // then check that the new tree head extends the last one this browser saw (a history rewritten between two visits
-// fails this even if the rewrite is self-consistent), that no key seen before has left the key history, and that the
-// network's founding is the one this browser saw first.
-// Names the first broken version.
+// fails this even if the rewrite is self-consistent), that the network's history still holds what this browser verified,
+// that the network's founding is the one this browser saw first, and that the patient's trail still holds, unchanged,
+// the last version this browser verified (a trail cut short is not "none of your events yet"). Names the first broken
+// version.
 import { $, el } from './dom.js';
 import { api, ProblemError } from './api.js';
 import { verifyStream, verifyConsistency, fromHex } from './verify.js';
+import { sha256, utf8, toHex } from './encoding.js';
+import { hospitalName } from './names.js';
+
+const named = (ids) => ids.map(hospitalName).join(', ');
 
 // Tree heads are public ledger facts (a size and a root), not personal data: they may outlive the session.
 const SEEN = 'healthevents.treeHead';
 
-async function checkAgainstSeen(head) {
-  if (!head) return { message: 'No signed tree head yet: the ledger was not checked.', problem: null };
-  let seen = null;
-  try { seen = JSON.parse(localStorage.getItem(SEEN)); } catch { seen = null; }
+const remembered = (key) => { try { return JSON.parse(localStorage.getItem(key)); } catch { return null; } };
+
+async function checkAgainstSeen(head, trusted) {
+  const seen = remembered(SEEN);
+  // Once this browser has seen a signed tree head, an answer without one is skipping the ledger, not a new network.
+  if (!head) return seen
+    ? { message: '', problem: `The answer carries no signed tree head, though this browser saw one of ${seen.treeSize} events before: the ledger cannot be left out.` }
+    : { message: 'No signed tree head yet: the ledger was not checked.', problem: null };
   let problem = null;
   if (seen && seen.treeSize > head.treeSize) problem = `The ledger shrank: this browser saw ${seen.treeSize} events signed, now only ${head.treeSize}.`;
   else if (seen && seen.treeSize === head.treeSize && seen.rootHash !== head.rootHash) problem = `The tree head of size ${head.treeSize} changed since your last visit.`;
@@ -30,7 +39,7 @@ async function checkAgainstSeen(head) {
       && await verifyConsistency(seen.treeSize, head.treeSize, fromHex(seen.rootHash), fromHex(head.rootHash), proof.proof.map(fromHex));
     if (!ok) problem = `The ledger of ${head.treeSize} events does not extend the one of ${seen.treeSize} this browser saw before: history was rewritten.`;
   }
-  if (!problem) localStorage.setItem(SEEN, JSON.stringify({ treeSize: head.treeSize, rootHash: head.rootHash }));
+  if (!problem && trusted) localStorage.setItem(SEEN, JSON.stringify({ treeSize: head.treeSize, rootHash: head.rootHash }));
   const message = seen ? `It extends the tree head of ${seen.treeSize} events this browser saw before.` : 'This browser will remember it to check the next one.';
   return { message, problem };
 }
@@ -58,13 +67,36 @@ function rememberGenesis(network) {
  * network history rewritten from its founding, or cut short, between two visits is caught. Returns the problems.
  */
 function checkNetworkAgainstSeen(network) {
-  let seen = null;
-  try { seen = JSON.parse(localStorage.getItem(NETWORK)); } catch { seen = null; }
+  const seen = remembered(NETWORK);
   const now = network.hashes.get(seen?.version);
   if (seen && now !== seen.hash)
     return [`The network's history changed since your last visit: its version ${seen.version} ${now === undefined ? 'is gone' : 'is not the one this browser verified'}.`];
   if (network.last && !network.problems.length) localStorage.setItem(NETWORK, JSON.stringify(network.last));
   return [];
+}
+
+/**
+ * The patient's trail against the last version of it this browser verified (a version, its hash, and the last version the
+ * ledger proved then; kept under a hash of the stream id, so the storage does not list whose trails were verified here):
+ * a trail now shorter or different at that version was cut or rewritten; an answer whose ledger proves less of it than
+ * before does not vouch for it. Returns { problems: [{ version, message }], ledgerProblems: [message], save() }.
+ */
+async function checkTrailAgainstSeen(streamId, result) {
+  const key = `healthevents.trail.${toHex(await sha256(utf8(streamId))).slice(0, 32)}`;
+  const seen = remembered(key);
+  const problems = [];
+  const ledgerProblems = [];
+  const now = seen ? result.hashes.get(seen.version) : undefined;
+  if (seen && now === undefined)
+    problems.push({ version: (result.last?.version ?? -1) + 1, message: `Your trail is shorter than when this browser last verified it: ` +
+      `it reached version ${seen.version}, now it ${result.last ? `ends at version ${result.last.version}` : 'is empty'}.` });
+  else if (seen && now !== seen.hash)
+    problems.push({ version: seen.version, message: `Version ${seen.version} of your trail is not the one this browser verified before.` });
+  const proven = result.ledger.provenVersion;
+  if (seen?.proven != null && (proven === null || proven < seen.proven))
+    ledgerProblems.push(`The ledger proved your trail up to version ${seen.proven} before; this answer proves ${proven === null ? 'none of it' : `only up to version ${proven}`}.`);
+  const save = () => { if (result.last) localStorage.setItem(key, JSON.stringify({ ...result.last, proven })); };
+  return { problems, ledgerProblems, save };
 }
 
 /** What the patient signed with their own device key, checked here like the hospitals' signatures. */
@@ -78,11 +110,13 @@ function signedText(result, ctx) {
 }
 
 /** The verdict's first sentence: where it broke, and whose word failed there. */
-function headline(result) {
+function headline(result, trail) {
   const first = result.problems.find((p) => p.version === result.firstBrokenVersion);
   if (first && ['unsigned', 'bad-patient-signature', 'bad-device-key'].includes(first.code))
     return `Broken at version ${result.firstBrokenVersion}: a change to your consents there does not carry your device key's valid signature.`;
-  if (first) return `Broken at version ${result.firstBrokenVersion}: your trail has been altered since the hospitals endorsed it.`;
+  // A trail cut short since this browser's last visit is broken at the first version it no longer holds as it was.
+  const broken = [result.firstBrokenVersion, ...trail.problems.map((p) => p.version)].filter((v) => v !== null);
+  if (broken.length) return `Broken at version ${Math.min(...broken)}: your trail has been altered since the hospitals endorsed it.`;
   if (result.network.problems.some((p) => p.code === 'genesis-mismatch'))
     return 'The network\'s founding is not the one this browser saw on your first visit: its whole history, with every key and policy your trail is checked against, has been replaced.';
   if (result.network.firstBrokenVersion !== null)
@@ -98,28 +132,32 @@ export async function initVerify(ctx) {
     ctx.say('', 'info');
     try {
       const view = await api(`/patients/${ctx.patientId}/envelopes`);
-      const result = await verifyStream(view, { genesisHash: seenGenesis() });
+      const result = await verifyStream(view, { genesisHash: seenGenesis(), patientId: ctx.patientId });
       rememberGenesis(result.network);
       const { head, provenVersion } = result.ledger;
-      const seen = await checkAgainstSeen(head);
-      const ledgerProblems = [...result.ledger.problems, ...(seen.problem ? [seen.problem] : []), ...checkNetworkAgainstSeen(result.network)];
+      const seen = await checkAgainstSeen(head, !result.ledger.problems.length);
+      const trail = await checkTrailAgainstSeen(`patient-${ctx.patientId.toLowerCase()}`, result);
+      const ledgerProblems = [...result.ledger.problems, ...(seen.problem ? [seen.problem] : []), ...trail.ledgerProblems,
+        ...checkNetworkAgainstSeen(result.network)];
       const ledgerText = head
-        ? `The ledger's signed tree head of ${head.treeSize} events (endorsed by ${head.endorsedBy.join(', ')}) includes your trail` +
+        ? `The ledger's signed tree head of ${head.treeSize} events (endorsed by ${named(head.endorsedBy)}) includes your trail` +
           `${provenVersion === null ? ' — none of your events yet' : ` up to version ${provenVersion}`}. ${seen.message}`
         : seen.message;
-      if (result.verified && !ledgerProblems.length) {
+      if (result.verified && !ledgerProblems.length && !trail.problems.length) {
+        trail.save();
         out.className = 'ok';
         out.replaceChildren(
           el('p', {}, `Verified in your browser: all ${result.events} events link up, every hash matches the stored bytes, ` +
-            `and every signature checks out (signed by ${result.endorsedBy.join(', ')}), under the keys and policies of the ` +
+            `and every signature checks out (signed by ${named(result.endorsedBy)}), under the keys and policies of the ` +
             `network's own history (${result.network.events} events, verified here too).`),
           signedText(result, ctx),
           el('p', {}, ledgerText));
       } else {
         out.className = 'broken';
         out.replaceChildren(
-          el('p', {}, headline(result)),
-          el('ul', {}, [...result.problems.map((p) => p.message), ...result.network.problems.map((p) => `Network: ${p.message}`), ...ledgerProblems]
+          el('p', {}, headline(result, trail)),
+          el('ul', {}, [...result.problems.map((p) => p.message), ...trail.problems.map((p) => p.message),
+            ...result.network.problems.map((p) => `Network: ${p.message}`), ...ledgerProblems]
             .map((m) => el('li', {}, m))));
       }
     } catch (error) {

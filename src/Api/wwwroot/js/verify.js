@@ -230,14 +230,22 @@ async function checkPatientSignatures(patientId, events) {
   return { signed, keys, problems };
 }
 
+// A tree head is signed every few seconds over what the ledger has taken in: an event this much older than a head's own
+// time is one the head must cover (a ledger that far behind is itself something to look into).
+const LEDGER_DUE = 10n * 60n * 10_000_000n; // ten minutes in 100-ns ticks
+
 /**
  * The latest signed tree head (an event of the ledger stream: its bytes hash to its stored hash, its endorsement
- * verifies) and the inclusion of the patient's latest covered event under its root. Resolves to
- * { head: { treeSize, rootHash, endorsedBy } | null, provenVersion, problems: [message] }.
+ * verifies) and the inclusion of the patient's latest covered event under its root. That event must be in the trail
+ * (the server names it even when the stream no longer holds it), and every event from well before the head's time must
+ * be covered by it: an answer without the proof, or with the proof of an earlier event, is not taken for "not yet".
+ * Resolves to { head: { treeSize, rootHash, at, endorsedBy } | null, provenVersion, problems: [message],
+ * streamProblems: [{ version, code, message }] }.
  */
 export async function verifyLedger(ledger, events, network) {
   const problems = [];
-  if (!ledger) return { head: null, provenVersion: null, problems };
+  const streamProblems = [];
+  if (!ledger) return { head: null, provenVersion: null, problems, streamProblems };
   const head = decodeEnvelope(ledger.head);
   if (!equal(await chainHash({ ...head, streamId: 'ledger' }), head.hash)) problems.push('The signed tree head\'s bytes do not hash to its stored hash.');
   const at = instant(readJson(head.metadata)?.occurredAt);
@@ -246,17 +254,33 @@ export async function verifyLedger(ledger, events, network) {
       : await checkDuringGrace(network.statesDuring(at - NETWORK_CHANGE_GRACE, at),
         (state, reportTo) => checkEndorsement(head.endorsement, head, state, at, null, true, reportTo, 'the signed tree head'), (_, m) => problems.push(m));
   const signed = readJson(head.data);
-  if (!signed || typeof signed.rootHash !== 'string') return { head: null, provenVersion: null, problems: [...problems, 'The tree head cannot be read.'] };
+  if (!signed || typeof signed.rootHash !== 'string') return { head: null, provenVersion: null, problems: [...problems, 'The tree head cannot be read.'], streamProblems };
   let provenVersion = null;
   const proof = ledger.inclusion;
   if (proof) {
     const event = events.find((e) => e.eventId === ledger.provenEventId);
-    const ok = event && proof.treeSize === signed.treeSize && proof.rootHash === signed.rootHash && toHex(event.hash) === proof.leafHash
-      && await verifyInclusion(event.hash, proof.leafIndex, proof.treeSize, proof.path.map(fromHex), fromHex(signed.rootHash));
-    if (ok) provenVersion = event.version;
-    else problems.push(`The inclusion proof of version ${event?.version ?? '?'} under the signed tree head of size ${signed.treeSize} does not verify.`);
+    const named = Number.isInteger(ledger.provenVersion) ? ledger.provenVersion : null;
+    if (!event && named !== null) {
+      const other = events.find((e) => e.version === named);
+      streamProblems.push(other
+        ? { version: named, code: 'ledger-mismatch', message: `Version ${named} is not the event the ledger's signed tree head includes at that version.` }
+        : { version: named, code: 'missing-event', message: `Version ${named} is gone from your trail, though the ledger's signed tree head includes it: events were deleted.` });
+    } else {
+      const ok = event && proof.treeSize === signed.treeSize && proof.rootHash === signed.rootHash && toHex(event.hash) === proof.leafHash
+        && await verifyInclusion(event.hash, proof.leafIndex, proof.treeSize, proof.path.map(fromHex), fromHex(signed.rootHash));
+      if (ok) provenVersion = event.version;
+      else problems.push(`The inclusion proof of version ${event?.version ?? '?'} under the signed tree head of size ${signed.treeSize} does not verify.`);
+    }
   }
-  return { head: { treeSize: signed.treeSize, rootHash: signed.rootHash, endorsedBy }, provenVersion, problems };
+  const signedAt = instant(signed.at);
+  const due = signedAt === null ? undefined : events.findLast((e) => {
+    const occurred = instant(readJson(e.metadata)?.occurredAt);
+    return occurred !== null && occurred + LEDGER_DUE <= signedAt;
+  });
+  if (due && !streamProblems.length && (provenVersion === null || provenVersion < due.version))
+    problems.push(`The ledger's signed tree head of ${signed.at} must include your trail up to version ${due.version} at least, ` +
+      `but the answer proves ${provenVersion === null ? 'none of it' : `only up to version ${provenVersion}`}.`);
+  return { head: { treeSize: signed.treeSize, rootHash: signed.rootHash, at: signed.at, endorsedBy }, provenVersion, problems, streamProblems };
 }
 
 /**
@@ -273,32 +297,35 @@ function checkGenesis(network, networkEvents, genesisHash) {
 }
 
 /**
- * Verifies the envelopes view: the network stream first (its chain, each change endorsed under the network before it,
- * and, given `genesisHash` (hex), its founding against it), then the patient's stream under the network so rebuilt, the
- * patient's own signatures, and the ledger. Resolves to { verified, events, firstBrokenVersion, problems, endorsedBy,
- * signed, deviceKeys, network: { events, firstBrokenVersion, problems, hashes: Map(version, hex), last: { version, hash }
- * | null, genesis: hex | null }, ledger }.
+ * Verifies the envelopes view of the patient `patientId`: that it is their stream (its id and every event's), the
+ * network stream first (its chain, each change endorsed under the network before it, and, given `genesisHash` (hex),
+ * its founding against it), then the patient's stream under the network so rebuilt, the patient's own signatures, and
+ * the ledger. Resolves to { verified, events, firstBrokenVersion, problems, endorsedBy, signed, deviceKeys, hashes:
+ * Map(version, hex), last: { version, hash } | null, network: { events, firstBrokenVersion, problems, hashes, last,
+ * genesis: hex | null }, ledger }.
  */
-export async function verifyStream(view, { genesisHash = null } = {}) {
+export async function verifyStream(view, { genesisHash = null, patientId } = {}) {
   const networkEvents = view.network.map(decodeEnvelope);
   const history = networkHistory(networkEvents);
   const network = await checkStream('network', networkEvents, { stateOf: (version) => [history.stateBefore(version)], founding: true });
   checkGenesis(network, networkEvents, genesisHash);
+  Object.assign(network, summary(networkEvents));
   const founding = networkEvents.find((e) => e.version === 0);
   network.genesis = founding ? toHex(founding.hash) : null;
-  network.hashes = new Map(networkEvents.map((e) => [e.version, toHex(e.hash)]));
-  const lastNetwork = networkEvents.at(-1);
-  network.last = lastNetwork ? { version: lastNetwork.version, hash: toHex(lastNetwork.hash) } : null;
 
   const events = view.events.map(decodeEnvelope);
+  // Another patient's stream, however intact, says nothing about this patient's trail.
+  const expected = patientId === undefined ? view.streamId : `patient-${String(patientId).toLowerCase()}`;
+  const wrong = view.streamId !== expected ? { version: 0, streamId: view.streamId }
+    : events.find((e) => e.streamId !== undefined && e.streamId !== view.streamId);
   const home = events[0]?.version === 0 ? readJson(events[0].data)?.homeHospital ?? null : null;
   const patient = await checkStream(view.streamId, events, { stateOf: (_, at) => history.statesDuring(at - NETWORK_CHANGE_GRACE, at), home });
-  const patientId = view.streamId.replace(/^patient-/, '');
-  const signatures = await checkPatientSignatures(patientId, events);
-  const problems = [...patient.problems, ...signatures.problems].sort((a, b) => a.version - b.version);
-  const broken = problems.map((p) => p.version);
-
+  const signatures = await checkPatientSignatures(view.streamId.replace(/^patient-/, ''), events);
   const ledger = await verifyLedger(view.ledger, events, history);
+  const problems = [...patient.problems, ...signatures.problems, ...ledger.streamProblems,
+    ...(wrong ? [{ version: wrong.version, code: 'wrong-stream', message: `This answer holds the stream '${wrong.streamId}', not yours ('${expected}').` }] : []),
+  ].sort((a, b) => a.version - b.version);
+  const broken = problems.map((p) => p.version);
   return {
     ledger,
     network,
@@ -309,5 +336,12 @@ export async function verifyStream(view, { genesisHash = null } = {}) {
     endorsedBy: patient.endorsedBy,
     signed: signatures.signed,
     deviceKeys: signatures.keys,
+    ...summary(events),
   };
+}
+
+/** Each version's stored hash (hex) and the last event: what a later visit compares its answer with. */
+function summary(events) {
+  const last = events.at(-1);
+  return { hashes: new Map(events.map((e) => [e.version, toHex(e.hash)])), last: last ? { version: last.version, hash: toHex(last.hash) } : null };
 }

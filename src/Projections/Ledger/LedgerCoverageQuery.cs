@@ -1,0 +1,73 @@
+using System.Text.Json;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Ledger;
+using static HealthEvents.Application.Ledger.VerificationCodes;
+
+namespace HealthEvents.Projections.Ledger;
+
+/// <summary>
+/// <see cref="LedgerCoverage"/> of one stream, with what it needs read: the stream's leaves from the ledger view, and the
+/// latest signed tree head as the ledger stream stores it — its hash and endorsement checked here, so its root is the
+/// hospitals' word rather than the view's — with the inclusion path, under it, of the stream's latest leaf it covers.
+/// For GET /patients/{id}/verification; the whole-store verification uses <see cref="LedgerTails"/>.
+/// </summary>
+public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, EventSerializer serializer)
+{
+    /// <summary>
+    /// Problems of <paramref name="streamId"/> (its events as just read, <paramref name="stored"/>) against the ledger; those
+    /// of the signed head itself are reported on the <c>ledger</c> stream at the head's version.
+    /// </summary>
+    public async Task<IReadOnlyList<VerificationProblem>> CheckAsync(
+        string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct = default)
+    {
+        var leaves = await ledger.StreamLeavesAsync(streamId, ct);
+        if (leaves.Count == 0 || await ledger.LatestAsync(ct) is not { } latest) return LedgerCoverage.Check(streamId, stored, leaves, null);
+        var (root, headProblems) = await SignedRootAsync(latest, checker, ct);
+        SignedInclusion? inclusion = null;
+        if (root is not null && leaves.Where(l => l.LeafIndex < latest.TreeSize).MaxBy(l => l.Version) is { } last)
+        {
+            var (proof, _) = await ledger.InclusionAsync(last.EventId, latest.TreeSize, ct);
+            inclusion = new SignedInclusion(latest.TreeSize, root, [.. (proof?.Path ?? []).Select(Convert.FromHexString)]);
+        }
+        return [.. headProblems, .. LedgerCoverage.Check(streamId, stored, leaves, inclusion)];
+    }
+
+    /// <summary>The root of the view's latest head, once the ledger stream's event of it hashes, verifies and says the same (else null, and why).</summary>
+    private async Task<(byte[]? Root, IReadOnlyList<VerificationProblem> Problems)> SignedRootAsync(
+        LedgerCheckpointView latest, IEndorsementChecker checker, CancellationToken ct)
+    {
+        EventEnvelope? head = null;
+        await foreach (var e in store.ReadStreamAsync(LedgerStream.StreamId, latest.StreamVersion, ct))
+        {
+            head = e;
+            break;
+        }
+        if (head is null || head.Version != latest.StreamVersion || head.EventId != latest.EventId)
+            return (null, [new(LedgerStream.StreamId, latest.StreamVersion, MissingEvent,
+                $"The signed tree head of {latest.TreeSize} leaves is not at version {latest.StreamVersion} of the ledger stream.")]);
+        var problems = new List<VerificationProblem>();
+        var intact = HashChain.ComputeHash(head).AsSpan().SequenceEqual(head.Hash);
+        if (!intact)
+            problems.Add(new(LedgerStream.StreamId, head.Version, HashMismatch,
+                $"The stored bytes of the signed tree head at version {head.Version} do not hash to its stored hash."));
+        problems.AddRange(await checker.CheckAsync(new TransactionToCheck(LedgerStream.StreamId, [head], intact), ct));
+        if (Read(head) is not { } signed || signed.TreeSize != latest.TreeSize || !string.Equals(signed.RootHash, latest.RootHash, StringComparison.Ordinal))
+            problems.Add(new(LedgerStream.StreamId, head.Version, LedgerMismatch,
+                $"The ledger view's tree head of {latest.TreeSize} leaves is not the one signed at version {head.Version}."));
+        return (problems.Count == 0 ? Convert.FromHexString(latest.RootHash) : null, problems);
+    }
+
+    private TreeHeadSigned? Read(EventEnvelope head)
+    {
+        try
+        {
+            return serializer.Deserialize(head.Type, head.Data) as TreeHeadSigned;
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException)
+        {
+            return null;
+        }
+    }
+}
