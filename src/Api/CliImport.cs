@@ -193,14 +193,15 @@ public sealed record ImportReport(
         var imported = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var skipped = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int registered = 0, known = 0, added = 0, present = 0;
-        foreach (var s in results.Where(r => r.Summary is not null).Select(r => r.Summary!.Value))
+        // The service answers a FHIR transaction-response; FhirImportSummary reads it (one entry per bundle entry).
+        foreach (var s in results.Where(r => r.Summary is not null).Select(r => HealthEvents.Api.Fhir.FhirImportSummary.Read(r.Summary!.Value)))
         {
-            if (s.GetProperty("registered").GetBoolean()) registered++; else known++;
-            added += s.GetProperty("added").GetInt32();
-            present += s.GetProperty("alreadyPresent").GetInt32();
-            foreach (var (into, property) in new[] { (imported, "imported"), (skipped, "skipped") })
-                foreach (var c in s.GetProperty(property).EnumerateArray())
-                    into[c.GetProperty("type").GetString()!] = into.GetValueOrDefault(c.GetProperty("type").GetString()!) + c.GetProperty("count").GetInt32();
+            if (s.Registered) registered++; else known++;
+            added += s.Added;
+            present += s.AlreadyPresent;
+            foreach (var (into, counts) in new[] { (imported, s.ImportedByType), (skipped, s.Skipped) })
+                foreach (var (type, count) in counts)
+                    into[type] = into.GetValueOrDefault(type) + count;
         }
         return new(results.Count, registered, known, added, present, imported, skipped,
             [.. results.Where(r => r.Failure is not null).OrderBy(r => r.File, StringComparer.Ordinal).Select(r => (r.File, r.Failure!))]);

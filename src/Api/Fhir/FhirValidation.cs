@@ -5,6 +5,7 @@ using Hl7.Fhir.Model;
 using Hl7.Fhir.Specification.Source;
 using Hl7.Fhir.Specification.Terminology;
 using Hl7.Fhir.Utility;
+using Task = System.Threading.Tasks.Task;
 
 namespace HealthEvents.Api.Fhir;
 
@@ -13,8 +14,9 @@ namespace HealthEvents.Api.Fhir;
 /// value sets and code systems come from the specification.zip the Hl7.Fhir.Specification.Data.R4 package ships, and
 /// references are not fetched. A profile (meta.profile) or extension that the base specification does not hold cannot be
 /// resolved here, so it is a warning, never an error: the bundle is judged by what can be checked.
-/// <para>Firely's validators are not thread-safe and compile their schemas on first use (seconds); a small pool of them
-/// lives for the process, so every host in it shares the warm ones.</para>
+/// <para>Firely's validators are not thread-safe and compile their schemas on first use (tens of seconds of CPU for a
+/// Synthea bundle's types); a small pool of them lives for the process, so every host in it shares the warm ones, and
+/// the service warms them in the background as it starts (<see cref="WarmAsync"/>).</para>
 /// </summary>
 public sealed partial class FhirValidation
 {
@@ -49,6 +51,45 @@ public sealed partial class FhirValidation
         }
     }
 
+    private int _warmed;
+    private int _created;
+
+    /// <summary>
+    /// A small transaction bundle of our own (Fhir/WarmUpBundle.json) with the resource types, datatypes, bindings and
+    /// extensions a Synthea or EHR export carries: validating it compiles what a first real bundle would (measured: a
+    /// cold first validation of a sample takes about 60 s on a loaded 2-core machine, after this warm-up about 3 s).
+    /// </summary>
+    public const string WarmUpResource = "HealthEvents.Api.Fhir.WarmUpBundle.json";
+
+    /// <summary>
+    /// Compiles one pooled validator's schemas by validating <see cref="WarmUpResource"/> ahead of the first import (one: imports one
+    /// at a time, the command line's default, never wait; a second concurrent import warms a second validator as it goes,
+    /// and warming them all would cost every start the CPU of each). Runs once per process; the service starts it in the
+    /// background at start-up (<see cref="FhirValidatorWarmUp"/>).
+    /// </summary>
+    public async Task WarmAsync(CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref _warmed, 1) == 1) return;
+        Bundle bundle;
+        using (var stream = typeof(FhirValidation).Assembly.GetManifestResourceStream(WarmUpResource)
+                            ?? throw new InvalidOperationException($"{WarmUpResource} is not in the assembly."))
+        using (var reader = new StreamReader(stream))
+            bundle = new Hl7.Fhir.Serialization.FhirJsonDeserializer().Deserialize<Bundle>(await reader.ReadToEndAsync(ct));
+        await _slots.WaitAsync(ct);
+        try
+        {
+            // An import meanwhile made (and so warmed) one: nothing to do.
+            if (Volatile.Read(ref _created) > 0) return;
+            var validator = Create();
+            validator.Validate(bundle);
+            _idle.Add(validator);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
     private Validator Create()
     {
         // One at a time: the first use unpacks specification.zip to a cache folder, which two at once would race for.
@@ -59,6 +100,7 @@ public sealed partial class FhirValidation
                 throw new InvalidOperationException("specification.zip (package Hl7.Fhir.Specification.Data.R4) is not beside the binaries.");
             var source = new CachedResolver(ZipSource.CreateValidationSource(zip));
             var validator = new Validator(source, new LocalTerminologyService(source));
+            Interlocked.Increment(ref _created);
             validator.Validate(new Bundle { Type = Bundle.BundleType.Collection }); // compiles the Bundle schema here, under the lock
             return validator;
         }
@@ -94,4 +136,25 @@ public sealed partial class FhirValidation
 
     [GeneratedRegex("'[^']*'")]
     private static partial Regex QuotedValue();
+}
+
+/// <summary>Warms the validators in the background as the service starts, so the first import is not the one that waits.</summary>
+public sealed class FhirValidatorWarmUp(ILogger<FhirValidatorWarmUp> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield(); // never hold up start-up
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await Task.Run(() => FhirValidation.Shared.WarmAsync(stoppingToken), stoppingToken);
+            log.LogInformation("FHIR validators warmed in {Seconds:F1} s", clock.Elapsed.TotalSeconds);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            // Never fatal (an escaping exception would stop the host): the first import compiles what it needs itself.
+            log.LogWarning("FHIR validators not warmed: {Error}", e.GetType().Name);
+        }
+    }
 }
