@@ -4,6 +4,7 @@ using Firely.Fhir.Validation;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Specification.Source;
 using Hl7.Fhir.Specification.Terminology;
+using Hl7.Fhir.Serialization;
 using Hl7.Fhir.Utility;
 using Task = System.Threading.Tasks.Task;
 
@@ -74,7 +75,7 @@ public sealed partial class FhirValidation
         using (var stream = typeof(FhirValidation).Assembly.GetManifestResourceStream(WarmUpResource)
                             ?? throw new InvalidOperationException($"{WarmUpResource} is not in the assembly."))
         using (var reader = new StreamReader(stream))
-            bundle = new Hl7.Fhir.Serialization.FhirJsonDeserializer().Deserialize<Bundle>(await reader.ReadToEndAsync(ct));
+            bundle = new FhirJsonDeserializer().Deserialize<Bundle>(await reader.ReadToEndAsync(ct));
         await _slots.WaitAsync(ct);
         try
         {
