@@ -8,8 +8,8 @@ namespace HealthEvents.Api.Fhir;
 /// A FHIR R4 Coverage as the patient's insurance link (the <c>PUT /patients/{id}/insurance</c> fields): the insurer is the
 /// first payor (its display, else the name of the Organization it references in the bundle, else its identifier's
 /// value); the policy reference is <c>subscriberId</c>, else the Coverage's first identifier value (only a hash of it is
-/// stored, as for PUT); the validity is <c>period</c> — without a start, from the import; without an end, open
-/// (<see cref="OpenEnded"/>). Only an <c>active</c> Coverage is linked.
+/// stored, as for PUT); the validity is <c>period</c> — without a start, from when it was first linked (the import's
+/// time; sent again, the start stays); without an end, open (<see cref="OpenEnded"/>). Only an <c>active</c> Coverage is linked.
 /// </summary>
 public static class FhirCoverage
 {
@@ -29,9 +29,9 @@ public static class FhirCoverage
         var policy = Text(coverage.SubscriberId) ?? coverage.Identifier.Select(i => Text(i.Value)).FirstOrDefault(v => v is not null);
         if (policy is null) return (null, "Coverage (no policy reference: subscriberId or identifier)");
         if (insurer.Length > MaxText || policy.Length > MaxText) return (null, "Coverage (insurer or policy reference longer than 200 characters)");
-        var from = Instant(coverage.Period?.Start) ?? now;
+        var from = Instant(coverage.Period?.Start);
         var until = Instant(coverage.Period?.End) ?? OpenEnded;
-        if (until <= from) return (null, "Coverage (its period ends before it starts)");
+        if (until <= (from ?? now)) return (null, "Coverage (its period ends before it starts, or has ended)");
         return (new ImportInsuranceInput(insurer, policy, from, until), null);
     }
 

@@ -21,8 +21,11 @@ public sealed record ImportEntryInput(
     Guid EntryId, Category Category, CodeInput Code, [Narrative] string Text, DateTimeOffset? RecordedAt,
     string? ContentType = null, string? FullUrl = null);
 
-/// <summary>The insurance a record names (a FHIR Coverage): linked as <c>PUT /patients/{id}/insurance</c> would link it.</summary>
-public sealed record ImportInsuranceInput([Narrative] string Insurer, [Narrative] string PolicyReference, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil);
+/// <summary>
+/// The insurance a record names (a FHIR Coverage): linked as <c>PUT /patients/{id}/insurance</c> would link it;
+/// <see cref="ValidFrom"/> null when the record gives no start (see <see cref="ImportInsurance"/>).
+/// </summary>
+public sealed record ImportInsuranceInput([Narrative] string Insurer, [Narrative] string PolicyReference, DateTimeOffset? ValidFrom, DateTimeOffset ValidUntil);
 
 /// <summary>
 /// A patient's record brought in whole (a FHIR bundle): the registration when the patient is new, the entries in as few
@@ -194,7 +197,7 @@ public sealed class ImportPatientRecordHandler(
 
     private static ImportInsurance Insurance(ImportInsuranceInput insurance, Guid patientId, Actor actor, DateTimeOffset at) =>
         new(insurance.Insurer, LinkInsuranceHandler.PolicyReferenceHash(patientId, insurance.PolicyReference),
-            insurance.ValidFrom.ToUniversalTime(), insurance.ValidUntil.ToUniversalTime(), actor, at);
+            insurance.ValidFrom?.ToUniversalTime(), insurance.ValidUntil.ToUniversalTime(), actor, at);
 
     /// <summary>Each transaction its own command id, derived from the caller's, so a retried import derives the same ones.</summary>
     private static CommandContext Sub(CommandContext context, string part) =>

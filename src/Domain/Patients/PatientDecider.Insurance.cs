@@ -12,8 +12,9 @@ public sealed record EndInsurance(Actor Actor, DateTimeOffset At) : IPatientComm
 /// The insurance an imported record names (a FHIR Coverage), linked by a clinician of the patient's home hospital: the
 /// hospital's own record brought in whole, as its administration keeps it. Linking the same insurance again is no event.
 /// </summary>
+/// <param name="ValidFrom">Null when the record gives no start: the current link's start if it is the same insurance, else <paramref name="At"/>.</param>
 public sealed record ImportInsurance(
-    string Insurer, string PolicyReferenceHash, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil,
+    string Insurer, string PolicyReferenceHash, DateTimeOffset? ValidFrom, DateTimeOffset ValidUntil,
     Actor Actor, DateTimeOffset At) : IPatientCommand;
 
 [EventType("insurance.linked.v1")]
@@ -47,10 +48,11 @@ public sealed partial class PatientDecider
     {
         if (!command.Actor.IsClinician() || !string.Equals(command.Actor.Hospital, state.HomeHospital, StringComparison.Ordinal))
             throw RejectedException.Forbidden("not-home-hospital", "Only a clinician of the home hospital imports the patient's insurance.");
-        if (state.Insurance is { EndedAt: null } current && current.Insurer == command.Insurer && current.PolicyReferenceHash == command.PolicyReferenceHash
-            && current.ValidFrom == command.ValidFrom && current.ValidUntil == command.ValidUntil)
-            return [];
-        return Linked(command.Insurer, command.PolicyReferenceHash, command.ValidFrom, command.ValidUntil);
+        var same = state.Insurance is { EndedAt: null } current && current.Insurer == command.Insurer
+                   && current.PolicyReferenceHash == command.PolicyReferenceHash && current.ValidUntil == command.ValidUntil;
+        var from = command.ValidFrom ?? (same ? state.Insurance!.ValidFrom : command.At);
+        if (same && state.Insurance!.ValidFrom == from) return [];
+        return Linked(command.Insurer, command.PolicyReferenceHash, from, command.ValidUntil);
     }
 
     private static IReadOnlyList<IPatientEvent> End(EndInsurance command, PatientState state)

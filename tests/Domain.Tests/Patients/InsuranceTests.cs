@@ -106,6 +106,15 @@ public class InsuranceTests
     }
 
     [Fact]
+    public void An_imported_insurance_without_a_start_keeps_the_start_of_the_same_link_else_starts_now()
+    {
+        PatientSpec.Given(Registered, Linked).When(Imported(Physician) with { ValidFrom = null }).Then();
+        PatientSpec.Given(Registered).When(Imported(Physician) with { ValidFrom = null }).Then(Linked with { ValidFrom = Now });
+        PatientSpec.Given(Registered, Linked).When(Imported(Physician) with { ValidFrom = null, PolicyReferenceHash = "other-hash" })
+            .Then(new InsuranceLinked("insurer", "other-hash", Now, Days(100)));
+    }
+
+    [Fact]
     public void An_imported_insurance_is_judged_as_a_linked_one() =>
         PatientSpec.Given(Registered).When(Imported(Physician) with { ValidUntil = Days(-10) }).ThenFails(RejectionKind.Invalid, "validity-period-invalid");
 }
