@@ -404,20 +404,28 @@ public sealed class FhirImportTests(DemoServiceFixture fixture, ITestOutputHelpe
         var glucose = Observation("laboratory", "2339-0", "Glucose", """
             "identifier":[{"system":"urn:test:lab-order","value":"L-1"}],"valueQuantity":{"value":5.5,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"},
             """);
-        var (first, _) = await ImportAsync(physician, Transaction("identity-1", Asthma("v1"), glucose));
+        string Export(params string[] resources) => FhirTestBundles.Bundle("transaction", "identity-1", [.. resources.Select(r => (r, $"urn:uuid:{Guid.NewGuid()}"))]);
+        var exported = Export(Asthma("v1"), glucose);
+        var (first, _) = await ImportAsync(physician, exported);
         var patientId = first.PatientId;
         Assert.Equal(2, first.Added);
 
-        // The same resources under fresh fullUrls: already present, nothing stored.
+        // Sent again: already present, nothing stored.
         var before = await Host.CountsAsync();
-        var (again, answer) = await ImportAsync(physician, Transaction("identity-1", Asthma("v1"), glucose));
+        var (again, answer) = await ImportAsync(physician, exported);
         Assert.Equal((0, 2), (again.Added, again.AlreadyPresent));
         Assert.Equal(("200 OK", "already-present"), (ResponseOf(answer, 1).Status, ResponseOf(answer, 1).Outcome));
         Assert.Equal(before, await Host.CountsAsync());
 
+        // Exported again, every fullUrl a fresh urn:uuid: the same two entries, their fullUrls renamed (so references
+        // between resources keep resolving in $everything), not two more.
+        var (reexported, reexportedAnswer) = await ImportAsync(physician, Export(Asthma("v1"), glucose));
+        Assert.Equal((0, 2), (reexported.Added, reexported.Corrected));
+        Assert.Equal(ResponseOf(answer, 2).Location, ResponseOf(reexportedAnswer, 2).Location);
+
         // New content under the same identity: a correction of the same entry (an amendment), not a second entry.
-        var (corrected, correctedAnswer) = await ImportAsync(physician, Transaction("identity-1", Asthma("v2, corrected"), glucose));
-        Assert.Equal((0, 1, 1), (corrected.Added, corrected.Corrected, corrected.AlreadyPresent));
+        var (corrected, correctedAnswer) = await ImportAsync(physician, Export(Asthma("v2, corrected"), glucose));
+        Assert.Equal((0, 2), (corrected.Added, corrected.Corrected));
         Assert.Equal(ResponseOf(answer, 1).Location, ResponseOf(correctedAnswer, 1).Location);
         var patient = PatientClient(Host, patientId);
         var conditions = await EntriesAsync(patient, patientId, "treatment", Categories);
@@ -427,11 +435,10 @@ public sealed class FhirImportTests(DemoServiceFixture fixture, ITestOutputHelpe
 
         // Another code for the same identity (here a depression): the entry is replaced — retracted, and a new one added
         // under the category the new code belongs to — since an amendment changes content only.
-        var (replaced, _) = await ImportAsync(physician, Transaction("identity-1",
-            Snomed("35489007", "Depressive disorder", """ "id":"cond-1", """), glucose));
-        Assert.Equal(1, replaced.Replaced);
+        var (replaced, _) = await ImportAsync(physician, Export(Snomed("35489007", "Depressive disorder", """ "id":"cond-1", """), glucose));
+        Assert.Equal((1, 1), (replaced.Replaced, replaced.Corrected));
         var types = await StreamTypesAsync(patientId);
-        Assert.Equal((3, 1, 1), (types[Added], types[Amended], types[Retracted]));
+        Assert.Equal((3, 5, 1), (types[Added], types[Amended], types[Retracted]));
         var now = await EntriesAsync(patient, patientId, "treatment", Categories);
         Assert.DoesNotContain(now, e => e.GetProperty("category").GetString() == "conditions");
         Assert.Single(now, e => e.GetProperty("category").GetString() == "mental-health");

@@ -101,7 +101,8 @@ public sealed class FhirMappingTests(DemoServiceFixture fixture) : IClassFixture
              "medicationReference":{"reference":"#med1"},"subject":
             """ + Subject + "}";
         var textOnly = """
-            {"resourceType":"AllergyIntolerance","code":{"text":"cats"},"patient":
+            {"resourceType":"AllergyIntolerance","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]},
+             "code":{"text":"cats"},"patient":
             """ + Subject + "}";
         var smoking = Observation("survey", "72166-2", "Tobacco smoking status", """
             "valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"266919005","display":"Never smoked tobacco"}]},
