@@ -71,7 +71,7 @@ public sealed class ImportVerbTests(DemoServiceFixture fixture) : IClassFixture<
 
     private static string Bundle(string mrn) => $$$"""
         {"resourceType":"Bundle","type":"transaction","entry":[
-          {"fullUrl":"urn:uuid:{{{Guid.NewGuid()}}}","resource":{"resourceType":"Patient","identifier":[{"system":"urn:test:mrn","value":"{{{mrn}}}"}],
+          {"fullUrl":"urn:uuid:{{{Guid.NewGuid()}}}","resource":{"resourceType":"Patient","id":"x","identifier":[{"system":"urn:test:mrn","value":"{{{mrn}}}"}],
             "name":[{"family":"Verb","given":["Import"]}],"gender":"male","birthDate":"1975-02-03"},"request":{"method":"POST","url":"Patient"}},
           {"fullUrl":"urn:uuid:{{{Guid.NewGuid()}}}","resource":{"resourceType":"Condition","code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003"}]},
             "subject":{"reference":"Patient/x"}},"request":{"method":"POST","url":"Condition"}},
