@@ -33,6 +33,9 @@ public sealed partial class FhirValidation
     /// <summary>The validation issues of <paramref name="bundle"/>, errors first; the bundle is valid when none is an error.</summary>
     public async Task<IReadOnlyList<FhirIssue>> ValidateAsync(Bundle bundle, CancellationToken ct)
     {
+        // While the warm-up runs, waiting for its validator is quicker than compiling a cold one beside it.
+        if (_warming is { IsCompleted: false } warming)
+            await warming.ContinueWith(_ => { }, ct, TaskContinuationOptions.None, TaskScheduler.Default);
         await _slots.WaitAsync(ct);
         try
         {
@@ -52,7 +55,7 @@ public sealed partial class FhirValidation
         }
     }
 
-    private int _warmed;
+    private Task? _warming;
     private int _created;
 
     /// <summary>
@@ -68,9 +71,15 @@ public sealed partial class FhirValidation
     /// and warming them all would cost every start the CPU of each). Runs once per process; the service starts it in the
     /// background at start-up (<see cref="FhirValidatorWarmUp"/>).
     /// </summary>
-    public async Task WarmAsync(CancellationToken ct)
+    public Task WarmAsync()
     {
-        if (Interlocked.Exchange(ref _warmed, 1) == 1) return;
+        // On a thread of its own (validating is CPU-bound and synchronous), and for the process, not for one host: a host
+        // stopping stops waiting for it (see FhirValidatorWarmUp), the warm-up itself runs to its end.
+        lock (_creating) return _warming ??= Task.Run(() => WarmOneAsync(CancellationToken.None));
+    }
+
+    private async Task WarmOneAsync(CancellationToken ct)
+    {
         Bundle bundle;
         using (var stream = typeof(FhirValidation).Assembly.GetManifestResourceStream(WarmUpResource)
                             ?? throw new InvalidOperationException($"{WarmUpResource} is not in the assembly."))
@@ -148,7 +157,7 @@ public sealed class FhirValidatorWarmUp(ILogger<FhirValidatorWarmUp> log) : Back
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            await Task.Run(() => FhirValidation.Shared.WarmAsync(stoppingToken), stoppingToken);
+            await FhirValidation.Shared.WarmAsync().WaitAsync(stoppingToken);
             log.LogInformation("FHIR validators warmed in {Seconds:F1} s", clock.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
