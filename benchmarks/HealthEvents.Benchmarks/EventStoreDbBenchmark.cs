@@ -38,9 +38,7 @@ public static class EventStoreDbBenchmark
         }
 
         var shape = new RowShape();
-        var template = EventStoreDbEnvelope.ToProposedMessage(
-            new EventEnvelope(Guid.Empty, "template", 0, RowShape.Type, shape.Data, shape.Metadata, shape.PrevHash, shape.Hash, null),
-            shape.Endorsement);
+        var template = EsdbRawAppendWorker.Template(shape);
         var kinds = new (string Name, Func<int, Worker> Create)[]
         {
             (Raw, w => new EsdbRawAppendWorker(client, template, w)),
@@ -86,6 +84,10 @@ public static class EventStoreDbBenchmark
 /// <summary>Baseline: one gRPC append of the precomputed event bytes, exact expected revision, nothing else.</summary>
 internal sealed class EsdbRawAppendWorker(EventStoreDbClient client, AppendReq.Types.ProposedMessage template, int index) : Worker(index)
 {
+    /// <summary>The message the store would send for an event of this shape (data as is; metadata, hash link and endorsement in custom metadata).</summary>
+    public static AppendReq.Types.ProposedMessage Template(RowShape shape) => EventStoreDbEnvelope.ToProposedMessage(
+        new EventEnvelope(Guid.Empty, "template", 0, shape.TypeName, shape.Data, shape.Metadata, shape.PrevHash, shape.Hash, null), shape.Endorsement);
+
     public override async Task RunOnceAsync(CancellationToken ct)
     {
         var (stream, last, slot) = PickStream();

@@ -1,17 +1,9 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using HealthEvents.Api.Fhir;
-using HealthEvents.Api.Hosting;
 using HealthEvents.Application.Ports;
-using HealthEvents.Domain.Common;
-using HealthEvents.Infrastructure.Identity;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace HealthEvents.Benchmarks;
 
@@ -59,81 +51,60 @@ public static class FhirImportBenchmark
         var bundles = files.Select(File.ReadAllText).ToArray();
         var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
-        var data = Path.Combine(Path.GetTempPath(), "healthevents-fhir-bench-" + Guid.NewGuid().ToString("N")[..12]);
-        Console.Error.WriteLine($"Starting the service on a private PostgreSQL in {data} ...");
-        var app = await HealthEventsApp.BuildAsync(["--urls", "http://127.0.0.1:0", $"--HEALTHEVENTS_DATA={data}",
-            // One client sends a whole run: the fair-use bucket is not what is measured.
-            "--HealthEvents:RateLimit:PermitsPerSecond=100000", "--HealthEvents:RateLimit:Burst=100000"],
-            b => b.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
-        try
+        await using var service = await BenchService.StartAsync("fhir-bench", null, ct);
+        var http = service.Http;
+        // Warm-up, not counted: the validator's schemas compile on first use (seconds), the path JITs.
+        Console.Error.WriteLine("Warming up (the validator compiles the base profiles on first use) ...");
+        await PostAsync(http, WarmUpBundle, ct);
+        // As many validators as clients will use, each having seen every resource type of the samples.
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(() => MeasureValidationAsync(bundles, ct), ct)));
+
+        var validation = await MeasureValidationAsync(bundles, ct);
+        Console.Error.WriteLine($"  validation alone: {validation.Seconds:N1} s");
+
+        Console.Error.WriteLine($"Importing {bundles.Length} bundles over HTTP with {clients} client(s) ...");
+        var summaries = new FhirImportSummary[bundles.Length];
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
-            await app.StartAsync(ct);
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var token = Tokens.Mint(new HospitalKeyring(Path.Combine(data, "keys")), "northside", "northside-physician", Role.Physician, null,
-                TimeSpan.FromHours(1), DateTimeOffset.UtcNow);
-            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-
-            // Warm-up, not counted: the validator's schemas compile on first use (seconds), the path JITs.
-            Console.Error.WriteLine("Warming up (the validator compiles the base profiles on first use) ...");
-            await PostAsync(http, WarmUpBundle, ct);
-            // As many validators as clients will use, each having seen every resource type of the samples.
-            await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(() => MeasureValidationAsync(bundles, ct), ct)));
-
-            var validation = await MeasureValidationAsync(bundles, ct);
-            Console.Error.WriteLine($"  validation alone: {validation.Seconds:N1} s");
-
-            Console.Error.WriteLine($"Importing {bundles.Length} bundles over HTTP with {clients} client(s) ...");
-            var summaries = new FhirImportSummary[bundles.Length];
-            var next = -1;
-            var clock = Stopwatch.StartNew();
-            await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+            for (var i = Interlocked.Increment(ref next); i < bundles.Length; i = Interlocked.Increment(ref next))
             {
-                for (var i = Interlocked.Increment(ref next); i < bundles.Length; i = Interlocked.Increment(ref next))
-                {
-                    summaries[i] = FhirImportSummary.Read(await PostAsync(http, bundles[i], ct));
-                    Console.Error.WriteLine($"  {Path.GetFileName(files[i])}: {summaries[i].Added} resources");
-                }
-            }, ct)));
-            var importSeconds = clock.Elapsed.TotalSeconds;
-            var resources = summaries.Sum(s => s.Added);
-            var transactions = summaries.Sum(s => s.Transactions.Count);
-
-            // The same events, appended again as they were stored: per transaction, to a fresh stream at the same versions.
-            var store = app.Services.GetRequiredService<IEventStore>();
-            var appends = new List<(string Stream, long Expected, List<EventEnvelope> Events)>();
-            foreach (var patient in summaries.Select(s => s.PatientId))
-            {
-                var stream = new List<EventEnvelope>();
-                await foreach (var e in store.ReadStreamAsync($"patient-{patient}", 0, ct)) stream.Add(e);
-                foreach (var transaction in stream.GroupBy(e => e.Endorsement?.FirstVersion ?? e.Version))
-                    appends.Add(($"bench-raw-{patient:N}", transaction.Key - 1, [.. transaction]));
+                summaries[i] = FhirImportSummary.Read(await PostAsync(http, bundles[i], ct));
+                Console.Error.WriteLine($"  {Path.GetFileName(files[i])}: {summaries[i].Added} resources");
             }
-            var events = appends.Sum(a => a.Events.Count);
-            Console.Error.WriteLine($"Appending the same {events} events in {appends.Count} transactions, raw ...");
-            clock.Restart();
-            next = -1;
-            // Streams in the order of their first append, each client taking whole streams (their appends are ordered).
-            var streams = appends.GroupBy(a => a.Stream).Select(g => g.ToList()).ToArray();
-            await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
-            {
-                for (var i = Interlocked.Increment(ref next); i < streams.Length; i = Interlocked.Increment(ref next))
-                    foreach (var (stream, expected, batch) in streams[i])
-                        await store.AppendAsync(stream, expected < 0 ? ExpectedVersion.NoStream : ExpectedVersion.After(expected),
-                            [.. batch.Select(e => new ProposedEvent(Guid.NewGuid(), e.Type, e.Data, e.Metadata))], batch[0].Endorsement, ct);
-            }, ct)));
-            var rawSeconds = clock.Elapsed.TotalSeconds;
+        }, ct)));
+        var importSeconds = clock.Elapsed.TotalSeconds;
+        var resources = summaries.Sum(s => s.Added);
+        var transactions = summaries.Sum(s => s.Transactions.Count);
 
-            Report(bundles.Length, resources, events, transactions, importSeconds, validation, rawSeconds, clients, load);
-            return 0;
-        }
-        finally
+        // The same events, appended again as they were stored: per transaction, to a fresh stream at the same versions.
+        var store = service.Services.GetRequiredService<IEventStore>();
+        var appends = new List<(string Stream, long Expected, List<EventEnvelope> Events)>();
+        foreach (var patient in summaries.Select(s => s.PatientId))
         {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-            try { Directory.Delete(data, recursive: true); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Console.Error.WriteLine($"could not remove {data}: {e.Message}"); }
+            var stream = new List<EventEnvelope>();
+            await foreach (var e in store.ReadStreamAsync($"patient-{patient}", 0, ct)) stream.Add(e);
+            foreach (var transaction in stream.GroupBy(e => e.Endorsement?.FirstVersion ?? e.Version))
+                appends.Add(($"bench-raw-{patient:N}", transaction.Key - 1, [.. transaction]));
         }
+        var events = appends.Sum(a => a.Events.Count);
+        Console.Error.WriteLine($"Appending the same {events} events in {appends.Count} transactions, raw ...");
+        clock.Restart();
+        next = -1;
+        // Streams in the order of their first append, each client taking whole streams (their appends are ordered).
+        var streams = appends.GroupBy(a => a.Stream).Select(g => g.ToList()).ToArray();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < streams.Length; i = Interlocked.Increment(ref next))
+                foreach (var (stream, expected, batch) in streams[i])
+                    await store.AppendAsync(stream, expected < 0 ? ExpectedVersion.NoStream : ExpectedVersion.After(expected),
+                        [.. batch.Select(e => new ProposedEvent(Guid.NewGuid(), e.Type, e.Data, e.Metadata))], batch[0].Endorsement, ct);
+        }, ct)));
+        var rawSeconds = clock.Elapsed.TotalSeconds;
+
+        Report(bundles.Length, resources, events, transactions, importSeconds, validation, rawSeconds, clients, load);
+        return 0;
     }
 
     private sealed record Validation(double Seconds, int Resources);

@@ -11,8 +11,9 @@ using Npgsql;
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- research [--events N]   (see ResearchBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- proofs [--leaves N]     (see ProofBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- fhir [--clients N]      (see FhirImportBenchmark)
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- esdb [--connection C]   (see EventStoreDbMode)
 
-if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir")
+if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb")
 {
     using var stop = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -20,6 +21,7 @@ if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir")
     {
         "research" => await ResearchBenchmark.RunAsync(args[1..], stop.Token),
         "proofs" => await ProofBenchmark.RunAsync(args[1..], stop.Token),
+        "esdb" => await EventStoreDbMode.RunAsync(args[1..], stop.Token),
         _ => await FhirImportBenchmark.RunAsync(args[1..], stop.Token),
     };
 }

@@ -18,6 +18,8 @@ public static class Cases
 public sealed class RowShape
 {
     public const string Type = "RecordEntryAdded";
+    /// <summary>The event's stored type name (<see cref="Type"/> for the made-up event).</summary>
+    public string TypeName { get; } = Type;
     public byte[] Data { get; }
     public byte[] Metadata { get; }
     public TransactionEndorsement EndorsementValue { get; }
@@ -59,6 +61,16 @@ public sealed class RowShape
             new EndorsementSignature("hospital-b", "hospital-b-2025", RandomNumberGenerator.GetBytes(64)),
         ]);
         Endorsement = JsonSerializer.SerializeToUtf8Bytes(EndorsementValue, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    }
+
+    /// <summary>The bytes of an event the service stored (what a command over HTTP wrote), for baselines of exactly that event.</summary>
+    public RowShape(EventEnvelope stored)
+    {
+        TypeName = stored.Type;
+        Data = stored.Data;
+        Metadata = stored.Metadata;
+        EndorsementValue = stored.Endorsement ?? throw new ArgumentException("The stored event carries no endorsement.", nameof(stored));
+        Endorsement = EndorsementValue.ToJson();
     }
 }
 
@@ -148,7 +160,7 @@ public sealed class RawSingleRowWorker(NpgsqlDataSource dataSource, RowShape sha
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.NewGuid() });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last + 1 });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = RowShape.Type });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = shape.TypeName });
         cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = shape.Data });
         cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = shape.Metadata });
         cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = shape.PrevHash });
@@ -168,7 +180,7 @@ public sealed class RawSingleRowWorker(NpgsqlDataSource dataSource, RowShape sha
 public sealed class RawBatchWorker(NpgsqlDataSource dataSource, RowShape shape, int index) : Worker(index)
 {
     private const int N = Cases.BatchRows;
-    private readonly string[] _types = Enumerable.Repeat(RowShape.Type, N).ToArray();
+    private readonly string[] _types = Enumerable.Repeat(shape.TypeName, N).ToArray();
     private readonly byte[][][] _bytes = new[] { shape.Data, shape.Metadata, shape.PrevHash, shape.Hash, shape.Endorsement }
         .Select(b => Enumerable.Repeat(b, N).ToArray()).ToArray();
     private NpgsqlConnection? _conn;
@@ -211,13 +223,19 @@ public sealed class RawBatchWorker(NpgsqlDataSource dataSource, RowShape shape, 
 /// <summary>The measured path: the event store port's AppendAsync (PostgreSQL or EventStoreDB) of one chained event to a random patient stream, with its endorsement.</summary>
 public sealed class StoreAppendWorker(IEventStore store, RowShape shape, int index) : Worker(index)
 {
+    private long _appends;
+
+    /// <summary>Appends done, warm-up included (what a store's round-trip count is divided by).</summary>
+    public long Appends => Interlocked.Read(ref _appends);
+
     public override async Task RunOnceAsync(CancellationToken ct)
     {
         var (stream, last, slot) = PickStream();
         var result = await store.AppendAsync(
             stream, ExpectedVersion.After(last),
-            [new ProposedEvent(Guid.NewGuid(), RowShape.Type, shape.Data, shape.Metadata)],
+            [new ProposedEvent(Guid.NewGuid(), shape.TypeName, shape.Data, shape.Metadata)],
             shape.EndorsementValue with { FirstVersion = last + 1 }, ct);
         Advance(slot, result.LastVersion);
+        Interlocked.Increment(ref _appends);
     }
 }

@@ -16,9 +16,13 @@ public static class DependencyInjection
         services.AddMediator(o =>
         {
             o.ServiceLifetime = ServiceLifetime.Scoped;
-            o.PipelineBehaviors = [typeof(ValidationBehavior<,>)];
+            // Telemetry outermost: a command its validators refuse is a command too, refused.
+            o.PipelineBehaviors = [typeof(Telemetry.CommandTelemetryBehavior<,>), typeof(ValidationBehavior<,>)];
         });
         services.AddValidatorsFromAssembly(typeof(DependencyInjection).Assembly, ServiceLifetime.Singleton);
+        services.AddMetrics();
+        services.TryAddSingleton(_ => Telemetry.ServiceInstance.New());
+        services.TryAddSingleton<Telemetry.CommandTelemetry>();
         services.TryAddSingleton<IClock, SystemClock>();
         services.TryAddSingleton(EventSerializer.Default);
         services.TryAddSingleton<StreamStateCache>(_ => new StreamStateCache());
@@ -28,6 +32,7 @@ public static class DependencyInjection
         services.TryAddSingleton<CommandExecutor>();
         services.TryAddSingleton<PatientStream>();
         services.TryAddSingleton<Ledger.LedgerStream>();
+        services.TryAddSingleton<Research.ResearchStream>();
         services.TryAddSingleton<Ledger.LedgerVerifier>();
         services.TryAddSingleton<AccessOutcomes>();
         services.TryAddSingleton<PatientDirectory>();

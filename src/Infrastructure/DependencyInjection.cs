@@ -49,7 +49,7 @@ public static class DependencyInjection
         {
             services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());
         }
-        services.AddSingleton(_ => KeyEncryptionKey.FromConfiguration(configuration, Path.Combine(dataFolder, "keys", "kek.key")));
+        services.AddSingleton(_ => KeyEncryptionKey.FromConfiguration(configuration, KeyEncryptionKey.DefaultPath(dataFolder)));
         services.AddSingleton(sp => new PostgresKeyStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<KeyEncryptionKey>()));
         services.AddSingleton<IDataKeyStore>(sp => sp.GetRequiredService<PostgresKeyStore>());
         services.AddSingleton<IPatientCipher, PatientCipher>();

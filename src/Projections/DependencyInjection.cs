@@ -32,7 +32,12 @@ public static class DependencyInjection
         services.TryAddSingleton(_ => ReadModelStore.Create(connectionString));
         services.TryAddSingleton<IDocumentStore>(sp => sp.GetRequiredService<ReadModelStore>().Store);
         services.TryAddSingleton<ProjectionRunnerOptions>();
+        services.AddMetrics();
+        services.TryAddSingleton(_ => Application.Telemetry.ServiceInstance.New());
+        services.TryAddSingleton<IClock, SystemClock>();
         services.TryAddSingleton<ProjectionMetrics>();
+        services.TryAddSingleton<ProjectionLagOptions>();
+        services.TryAddSingleton<ProjectionLagSampler>();
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, AuditProjection>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, ConsentProjection>());
@@ -66,7 +71,10 @@ public static class DependencyInjection
             [sp.GetRequiredService<ResearchCatalog>()]));
         services.TryAddSingleton(sp => CreateRebuilder(sp));
         if (runInBackground)
+        {
             services.AddHostedService(sp => sp.GetRequiredService<ProjectionRunner>());
+            services.AddHostedService(sp => sp.GetRequiredService<ProjectionLagSampler>());
+        }
         return services;
     }
 

@@ -60,7 +60,7 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
             await cluster.StopNodeAsync(leader);
             var before = load.Acknowledged.Count;
 
-            await UntilAsync(async () => await LeaderAsync(host) is { } next && next != leader, () => "the service never reported a new leader:\n"
+            await Patience.UntilAsync(async () => await LeaderAsync(host) is { } next && next != leader, () => "the service never reported a new leader:\n"
                 + string.Join("\n", cluster.NodePorts.Where(p => p != leader).Select(p => cluster.LogTail(p, 10))));
             await load.AcknowledgedAtLeastAsync(before + 16, Patience.Deadline); // the load goes on against the new leader
         }
@@ -85,7 +85,7 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.All(load.Acknowledged, id => Assert.True(stored.ContainsKey(id), $"acknowledged event {id} is not stored"));
 
         // The subscription resumed on the new leader: the log as read now, in order, nothing skipped or repeated.
-        await UntilAsync(() => Task.FromResult(seen.Count >= log.Count), () => $"the subscription saw {seen.Count} of {log.Count} events");
+        await Patience.UntilAsync(() => Task.FromResult(seen.Count >= log.Count), () => $"the subscription saw {seen.Count} of {log.Count} events");
         await stopReading.CancelAsync();
         await subscription;
         var followed = seen.ToList();
@@ -94,7 +94,7 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
 
         // The projections followed too: Alice's audit view holds every acknowledged access, each once.
         using var alice = load.Client("alice (patient)");
-        await UntilAsync(async () =>
+        await Patience.UntilAsync(async () =>
         {
             var rows = await AuditRowsAsync(alice);
             Assert.Equal(rows.Count, rows.Distinct().Count());
@@ -131,16 +131,5 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
             cursor = page.GetProperty("next").ValueKind == JsonValueKind.String ? page.GetProperty("next").GetString() : null;
         } while (cursor is not null);
         return rows;
-    }
-
-    /// <summary>Waits for <paramref name="condition"/> (checked every 250 ms) up to <see cref="Patience.Deadline"/>.</summary>
-    private static async Task UntilAsync(Func<Task<bool>> condition, Func<string> failure)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (waited.Elapsed > Patience.Deadline) Assert.Fail(failure());
-            await Task.Delay(250);
-        }
     }
 }

@@ -93,7 +93,11 @@ public sealed class ServiceHost : IAsyncDisposable
     }
 
     /// <param name="settings">More configuration, as "--Key=value" arguments.</param>
-    public static async Task<ServiceHost> StartAsync(Node node, params string[] settings)
+    public static Task<ServiceHost> StartAsync(Node node, params string[] settings) => StartAsync(node, null, settings);
+
+    /// <param name="configure">More set-up of the host's builder (the observability tests add in-memory exporters).</param>
+    /// <param name="settings">More configuration, as "--Key=value" arguments.</param>
+    public static async Task<ServiceHost> StartAsync(Node node, Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var (connectionString, dataFolder, prefix, eventStoreDb) = node;
         var logs = new CapturedLogs();
@@ -106,6 +110,7 @@ public sealed class ServiceHost : IAsyncDisposable
             {
                 builder.Logging.AddProvider(logs);
                 builder.Logging.SetMinimumLevel(LogLevel.Debug);
+                configure?.Invoke(builder);
             });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -114,7 +119,8 @@ public sealed class ServiceHost : IAsyncDisposable
 
     public HttpClient Client(string? token = null)
     {
-        var client = new HttpClient { BaseAddress = Address };
+        // On a busy machine a large FHIR bundle may take minutes: the client waits as long as the suite's deadline, not 100 s.
+        var client = new HttpClient { BaseAddress = Address, Timeout = 2 * Patience.Deadline };
         if (token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
     }

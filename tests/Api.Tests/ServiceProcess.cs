@@ -27,6 +27,7 @@ public sealed class ServiceProcess : IDisposable
     public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
     public int ExitCode => _process.ExitCode;
+    public bool HasExited => _process.HasExited;
 
     /// <param name="workingDirectory">Where it runs: the default data folder is ./.data there.</param>
     /// <param name="environment">Variables to set; a null value removes one inherited from the test run.</param>
@@ -89,6 +90,13 @@ public sealed class ServiceProcess : IDisposable
         if (_process.HasExited) return;
         using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
         await WaitForExitAsync();
+    }
+
+    /// <summary>Ctrl+C, as a terminal sends it (SIGINT); returns once the signal is sent.</summary>
+    public async Task InterruptAsync()
+    {
+        using var kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
     }
 
     public void Dispose()

@@ -54,7 +54,7 @@ public sealed class StalledViewTests : IAsyncLifetime
             };
             listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
             {
-                foreach (var tag in tags) if (tag.Key == "projection") stalled[(string)tag.Value!] = value;
+                foreach (var tag in tags) if (tag.Key == "healthevents.projection") stalled[(string)tag.Value!] = value;
             });
             listener.Start();
             listener.RecordObservableInstruments();

@@ -25,7 +25,11 @@ public sealed class DependencyInjectionTests
         await using var provider = services.BuildServiceProvider();
 
         var runner = provider.GetRequiredService<ProjectionRunner>();
-        Assert.Same(runner, Assert.Single(provider.GetServices<IHostedService>()));
+        // The runner, and the sampler that measures each view's lag for the metrics.
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        Assert.Equal(2, hosted.Count);
+        Assert.Same(runner, hosted[0]);
+        Assert.Same(provider.GetRequiredService<ProjectionLagSampler>(), hosted[1]);
         Assert.Equal(
             [AuditProjection.ProjectionName, ConsentProjection.ProjectionName, RecordProjection.ProjectionName, InsuranceProjection.ProjectionName, Ledger.LedgerProjection.ProjectionName],
             runner.ProjectionNames);

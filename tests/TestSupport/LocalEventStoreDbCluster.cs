@@ -158,6 +158,24 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
         if (code != 0) throw new InvalidOperationException($"stop.sh --node {nodePort} failed (exit {code}): {errors}");
     }
 
+    /// <summary>
+    /// Freezes one node (SIGSTOP): it keeps its connections and its port but answers nothing, as a node stalled by the
+    /// machine does, until <see cref="ResumeNode"/>. The supervisor leaves a frozen node alone (it still runs).
+    /// </summary>
+    public void PauseNode(int nodePort) => Signal(nodePort, "STOP");
+
+    /// <summary>Lets a node frozen by <see cref="PauseNode"/> run on (SIGCONT).</summary>
+    public void ResumeNode(int nodePort) => Signal(nodePort, "CONT");
+
+    private void Signal(int nodePort, string signal)
+    {
+        var pid = PidOf(nodePort);
+        if (pid <= 0) throw new InvalidOperationException($"node {nodePort} has no pid recorded"); // never "kill 0": the whole group
+        using var kill = Process.Start("kill", $"-{signal} {pid}");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -{signal} of node {nodePort} failed (exit {kill.ExitCode})");
+    }
+
     /// <summary>The tail of a node's log, for a failing test's message.</summary>
     public string LogTail(int nodePort, int lines = 20)
     {

@@ -10,4 +10,15 @@ public static class Patience
     public const int Seconds = 120;
 
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(Seconds);
+
+    /// <summary>Waits for <paramref name="condition"/> (checked every 250 ms) up to <see cref="Deadline"/>; then fails with <paramref name="failure"/>.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, Func<string> failure)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (waited.Elapsed > Deadline) Xunit.Assert.Fail(failure());
+            await Task.Delay(250);
+        }
+    }
 }

@@ -55,8 +55,10 @@ public static class RequestContext
         // caller's key, per caller and per claim of it.
         var idempotency = http.Features.Get<IdempotencyKey>();
         var commandId = idempotency is { } k ? DeterministicIds.CommandId($"{caller.Key}/{k.Claim.Nonce:N}", k.Value) : Guid.NewGuid();
+        // Without the caller's own, the correlation id is the request's W3C trace id, byte for byte (big-endian, so its
+        // 32 hex digits read the same): the events a trace recorded are found by its id, and the trace by theirs.
         var correlationId = Guid.TryParse(http.Request.Headers["X-Correlation-Id"], out var c) ? c
-            : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString())) : Guid.NewGuid();
+            : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString()), bigEndian: true) : Guid.NewGuid();
         // The token's validity travels with the command: every endorser checks the command's time falls within it.
         return new CommandContext(caller.Actor, commandId, correlationId, caller.Credential, idempotency?.Claim.EarlierAttempt ?? false);
     }

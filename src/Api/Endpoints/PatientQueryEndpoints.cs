@@ -6,6 +6,7 @@ using HealthEvents.Application.Serialization;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
+using HealthEvents.Application.Telemetry;
 using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
@@ -147,7 +148,8 @@ public static class PatientQueryEndpoints
 
 /// <summary>
 /// Read-your-writes for a patient's views: before answering, wait (briefly) until the projection
-/// has applied the patient's latest event, so a command's effect shows in the very next read.
+/// has applied the patient's latest event, so a command's effect shows in the very next read. The wait is a span of its
+/// own, <c>read-your-writes</c> (attributes: the projection, whether it caught up in time).
 /// </summary>
 public sealed class ReadYourWrites(IEventStore store, ProjectionRunner runner, IHttpContextAccessor http)
 {
@@ -158,9 +160,14 @@ public sealed class ReadYourWrites(IEventStore store, ProjectionRunner runner, I
 
     public async Task WaitAsync(Guid patientId, string projection, CancellationToken ct)
     {
+        using var span = HealthEventsTelemetry.Source.StartActivity("read-your-writes");
+        span?.SetTag(HealthEventsTelemetry.Tags.Projection, projection);
         if (await store.ReadLastAsync(PatientStream.StreamId(patientId), ct) is { Position: { } position }
-            && !await runner.WaitForAsync(projection, position, MaxWait, ct)
-            && http.HttpContext is { } context)
-            context.Response.Headers[BehindHeader] = projection; // the answer is true, but not yet of the latest event
+            && !await runner.WaitForAsync(projection, position, MaxWait, ct))
+        {
+            span?.SetTag(HealthEventsTelemetry.Tags.CaughtUp, false);
+            if (http.HttpContext is { } context) context.Response.Headers[BehindHeader] = projection; // the answer is true, but not yet of the latest event
+        }
+        else span?.SetTag(HealthEventsTelemetry.Tags.CaughtUp, true);
     }
 }

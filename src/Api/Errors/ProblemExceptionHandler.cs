@@ -32,9 +32,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 string.Join("; ", e.Reasons), "endorsement-policy-not-met"),
             BadHttpRequestException { InnerException: System.Text.Json.JsonException { Path: { } path } } => MalformedField(path),
             BadHttpRequestException b when BoundParameter(b) is { } parameter => MalformedParameter(parameter),
-            BadHttpRequestException b => Problem(b.StatusCode, b.StatusCode == 413 ? "Request body too large" : "Malformed request",
-                b.StatusCode == 413 ? "The request body exceeds the configured limit." : "The request body could not be read as the expected JSON.",
-                b.StatusCode == 413 ? "body-too-large" : "malformed-request"),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => Problem(StatusCodes.Status413PayloadTooLarge,
+                "Request body too large", $"The request body exceeds this route's limit{LimitOf(http)}.", "body-too-large"),
+            BadHttpRequestException b => Problem(b.StatusCode, "Malformed request", "The request body could not be read as the expected JSON.", "malformed-request"),
             _ => null,
         };
         if (problem is null)
@@ -70,6 +70,16 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         }
         return false;
     }
+
+    /// <summary>" of 8 MiB": the body limit in force on this request (the route's own, else the server's), so a client can tell.</summary>
+    private static string LimitOf(HttpContext http) =>
+        http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize switch
+        {
+            null => "",
+            var b when b % (1024 * 1024) == 0 => $" of {b / (1024 * 1024)} MiB",
+            var b when b % 1024 == 0 => $" of {b / 1024} KiB",
+            var b => $" of {b} bytes",
+        };
 
     private static ProblemDetails Unavailable(HttpContext http)
     {

@@ -15,7 +15,7 @@ public static class EndorserApp
     public const string DefaultUrl = "http://127.0.0.1:5081";
 
     public static Task<WebApplication> BuildAsync(string[] args, string hospitalId, Action<WebApplicationBuilder>? configure = null) =>
-        NodeHost.BuildAsync([.. args, "--HealthEvents:Verb=true"], DefaultUrl, configure, async (builder, _, _) =>
+        NodeHost.BuildAsync([.. args, "--HealthEvents:Verb=true"], DefaultUrl, "healthevents-endorser", configure, async (builder, _, _) =>
         {
             builder.Services.AddSingleton(sp =>
             {
@@ -30,6 +30,7 @@ public static class EndorserApp
             app.UseExceptionHandler();
             // A FHIR import's transaction carries up to ~128 KB of content (sealed, twice: command and envelopes).
             app.MapPost("/endorse", Endorse).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(4 * 1024 * 1024));
+            app.MapObservability();
             app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live", hospital = hospitalId }));
             app.MapGet("/public-key", (HospitalKeyring keyring) =>
             {

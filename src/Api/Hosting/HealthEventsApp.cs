@@ -15,7 +15,7 @@ public static class HealthEventsApp
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
     public static Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null) =>
-        NodeHost.BuildAsync(args, DefaultUrl, configure, BuildAsync);
+        NodeHost.BuildAsync(args, DefaultUrl, "healthevents", configure, BuildAsync);
 
     private static async Task<WebApplication> BuildAsync(WebApplicationBuilder builder, PostgresHosting postgres, string dataFolder)
     {
@@ -53,6 +53,7 @@ public static class HealthEventsApp
         app.UseAuthorization();
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");
+        app.MapObservability();
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();

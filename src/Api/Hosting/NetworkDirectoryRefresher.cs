@@ -13,16 +13,23 @@ public sealed class NetworkDirectoryRefresher(NetworkDirectory directory, ILogge
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await directory.RefreshAsync(stoppingToken);
+                try
+                {
+                    await directory.RefreshAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    log.LogWarning("Refreshing the network directory failed ({ExceptionType}); keeping the last view", e.GetType().Name);
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                log.LogWarning("Refreshing the network directory failed ({ExceptionType}); keeping the last view", e.GetType().Name);
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping — also when the host failed to start (the address in use) and is disposed without a stop: no fault.
         }
     }
 }

@@ -11,16 +11,19 @@ namespace HealthEvents.Api.Hosting;
 public static class NodeHost
 {
     public static async Task<WebApplication> BuildAsync(
-        string[] args, string defaultUrl, Action<WebApplicationBuilder>? configure,
+        string[] args, string defaultUrl, string serviceName, Action<WebApplicationBuilder>? configure,
         Func<WebApplicationBuilder, PostgresHosting, string, Task<WebApplication>> build)
     {
         // Content root beside the binaries, so appsettings.json is found wherever the service is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddObservability(serviceName); // before configure: an exporter added there must come after the redaction
         configure?.Invoke(builder);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
             builder.WebHost.UseUrls(builder.Configuration["HEALTHEVENTS_URLS"] is { Length: > 0 } urls ? urls : defaultUrl);
 
         var dataFolder = DataFolder.Resolve(builder.Configuration);
+        if (builder.Configuration.GetValue(DataFolder.ExistingOnlyKey, false) && DataFolder.Missing(builder.Configuration, dataFolder) is { } missing)
+            throw new MissingDataException(missing);
         // Before the host exists, but under its Logging settings (a verb's quieter level and standard error).
         using var bootLog = LoggerFactory.Create(l => l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());
         var postgres = await PostgresHosting.ResolveAsync(builder.Configuration, dataFolder, bootLog.CreateLogger("HealthEvents.Postgres"));
@@ -32,6 +35,24 @@ public static class NodeHost
         catch
         {
             // The host never started, so it will not stop the private PostgreSQL either.
+            await postgres.StopAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Serves until stopped. When the host fails to start (the address in use), it stops none of the services it had
+    /// started: the private PostgreSQL the node started is stopped here, so a failed start leaves no server behind.
+    /// </summary>
+    public static async Task RunAsync(WebApplication app)
+    {
+        var postgres = app.Services.GetRequiredService<PostgresHosting>(); // RunAsync disposes the services as it ends
+        try
+        {
+            await app.RunAsync();
+        }
+        catch
+        {
             await postgres.StopAsync(CancellationToken.None);
             throw;
         }

@@ -19,7 +19,7 @@ public static class EndorserVerb
         {
             if (ServeVerb.HostArguments(parsed, urls, data) is not { } args) return ExitCodes.Usage;
             await using var app = await EndorserApp.BuildAsync(args, parsed.GetRequiredValue(hospital));
-            await app.RunAsync();
+            await NodeHost.RunAsync(app);
             return ExitCodes.Ok;
         });
         return command.WithNote(SettingArguments.HelpNote).WithExitCodes(

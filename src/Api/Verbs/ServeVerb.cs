@@ -41,7 +41,7 @@ public static class ServeVerb
     {
         if (HostArguments(parsed, urls, data) is not { } args) return ExitCodes.Usage;
         await using var app = await HealthEventsApp.BuildAsync(args);
-        await app.RunAsync();
+        await NodeHost.RunAsync(app);
         return ExitCodes.Ok;
     }
 }

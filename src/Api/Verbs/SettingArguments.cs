@@ -8,8 +8,8 @@ namespace HealthEvents.Api.Verbs;
 public static class SettingArguments
 {
     public const string HelpNote =
-        "Settings: any other --Section:Key=value (or --Section:Key value) sets that configuration value, as appsettings.json\n" +
-        "and environment variables (Section__Key) do; e.g. --HealthEvents:SeedDemo=false.";
+        "Settings: besides the options above, any --Section:Key=value (or --Section:Key value) sets that configuration value,\n" +
+        "as appsettings.json and environment variables (Section__Key) do; e.g. --HealthEvents:SeedDemo=false.";
 
     /// <summary>The first token that is not a setting, or null when all are.</summary>
     public static string? FirstInvalid(IReadOnlyList<string> tokens)

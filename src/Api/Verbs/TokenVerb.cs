@@ -17,8 +17,8 @@ public static class TokenVerb
     public static Command Create(Option<string?> data)
     {
         var hospital = new Option<string>("--hospital") { Description = "The hospital that issues it (its identity key signs)", Required = true, HelpName = "id" };
-        var role = new Option<string>("--role") { Description = "The subject's role", Required = true, HelpName = "role" };
-        role.AcceptOnlyFromAmong([.. Enum.GetValues<Role>().Select(KebabCase.Of)]);
+        var role = RoleOption("The subject's role");
+        role.Required = true;
         var subject = new Option<string>("--subject") { Description = "Who acts: a staff member's id as registered with the hospital, or the patient's name", Required = true, HelpName = "id" };
         var patient = new Option<Guid?>("--patient")
         {
@@ -58,6 +58,15 @@ public static class TokenVerb
             (ExitCodes.Ok, "the token is on standard output"),
             (ExitCodes.Usage, "wrong command line, or --hours beyond the longest lifetime the service accepts"),
             (ExitCodes.Failed, "no identity key for that hospital here yet: start the service once (./run.sh) to found the network"));
+    }
+
+    /// <summary>--role, one of the roles a token can name (listed in its help).</summary>
+    public static Option<string> RoleOption(string description)
+    {
+        string[] roles = [.. Enum.GetValues<Role>().Select(KebabCase.Of)];
+        var role = new Option<string>("--role") { Description = $"{description}: {string.Join(", ", roles)}", HelpName = "role" };
+        role.AcceptOnlyFromAmong(roles);
+        return role;
     }
 
     private static int Mint(IConfiguration configuration, string hospital, string subject, Role role, Guid? patientId, TimeSpan lifetime)

@@ -43,8 +43,16 @@ public static class VerbHelp
     {
         public override int Invoke(ParseResult parseResult)
         {
-            var result = standard.Invoke(parseResult);
-            if (!ByCommand.TryGetValue(parseResult.CommandResult.Command, out var sections)) return result;
+            // A verb that passes settings on (serve, endorser) would show "[[--] <additional arguments>...]]" and "Arguments
+            // passed to the application that is being run": not what they are. Help ends the process, so the flag is
+            // lifted for its duration only; the Settings note says what such arguments are.
+            var command = parseResult.CommandResult.Command;
+            var passesOn = command.TreatUnmatchedTokensAsErrors;
+            command.TreatUnmatchedTokensAsErrors = true;
+            int result;
+            try { result = standard.Invoke(parseResult); }
+            finally { command.TreatUnmatchedTokensAsErrors = passesOn; }
+            if (!ByCommand.TryGetValue(command, out var sections)) return result;
             var output = parseResult.InvocationConfiguration.Output;
             foreach (var note in sections.Notes)
             {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
+using HealthEvents.Application.Telemetry;
 using HealthEvents.Domain.Common;
 using Microsoft.Extensions.Logging;
 
@@ -38,6 +39,7 @@ public sealed class CommandExecutor(
     IEndorsementService endorsement,
     StreamStateCache cache,
     CommandDecider decider,
+    CommandTelemetry telemetry,
     ILogger<CommandExecutor> log)
 {
     /// <summary>
@@ -47,6 +49,27 @@ public sealed class CommandExecutor(
     public const int MaxAttempts = 10;
 
     public async Task<CommandResult<TEvent>> ExecuteAsync<TDecider, TState, TCommand, TEvent>(
+        string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct)
+        where TDecider : IDecider<TState, TCommand, TEvent>
+        where TEvent : IEvent
+        where TCommand : notnull
+    {
+        // A command a node issues on its own (a tree head, the founding) gets its span here; a caller's has one already.
+        using var run = telemetry.Begin(command.GetType().Name, context);
+        try
+        {
+            var result = await ExecuteAttemptsAsync<TDecider, TState, TCommand, TEvent>(streamId, command, at, context, ct);
+            run?.Accepted();
+            return result;
+        }
+        catch (Exception e)
+        {
+            run?.Failed(e);
+            throw;
+        }
+    }
+
+    private async Task<CommandResult<TEvent>> ExecuteAttemptsAsync<TDecider, TState, TCommand, TEvent>(
         string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
@@ -67,7 +90,7 @@ public sealed class CommandExecutor(
             {
                 endorsed = await endorsement.EndorseAsync(new TransactionProposal(
                     streamId, expected, decision.LastHash, command, context, at, decision.Envelopes, decision.HomeHospital), ct);
-                appended = await store.AppendAsync(streamId, expected, decision.Proposed, endorsed, ct);
+                appended = await AppendAsync(streamId, expected, decision.Proposed, endorsed, ct);
             }
             catch (WrongExpectedVersionException e) when (e.ActualLastVersion == decision.LastVersion)
             {
@@ -92,6 +115,15 @@ public sealed class CommandExecutor(
             return new(new Receipt(appended.Events.Select(e => e.EventId).ToList(), appended.LastVersion,
                 Convert.ToHexStringLower(appended.TransactionHash), endorsers), decision.Events);
         }
+    }
+
+    private async Task<AppendResult> AppendAsync(
+        string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, TransactionEndorsement? endorsed, CancellationToken ct)
+    {
+        using var span = HealthEventsTelemetry.Source.StartActivity("append");
+        span?.SetTag(HealthEventsTelemetry.Tags.StreamKind, HealthEventsTelemetry.StreamKind(streamId));
+        span?.SetTag(HealthEventsTelemetry.Tags.Events, events.Count);
+        return await store.AppendAsync(streamId, expected, events, endorsed, ct);
     }
 
     private static RejectedException AlreadyApplied() => RejectedException.Conflict("command-already-applied",
@@ -121,8 +153,12 @@ public sealed class CommandDecider(StreamLoader loader, EventSerializer serializ
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
+        // The submitter's decision and every endorser's re-execution alike: load and decide.
+        using var span = HealthEventsTelemetry.Source.StartActivity("decide");
+        span?.SetTag(HealthEventsTelemetry.Tags.StreamKind, HealthEventsTelemetry.StreamKind(streamId));
         var snapshot = await loader.LoadAsync<TDecider, TState, TCommand, TEvent>(streamId, ct, asOfVersion);
         var events = TDecider.Decide(command, snapshot.State);
+        span?.SetTag(HealthEventsTelemetry.Tags.Events, events.Count);
         var metadata = new EventMetadata(context.Actor.Id, context.Actor.Role, context.Actor.Hospital,
             context.CommandId, context.CorrelationId, at).ToBytes();
         var proposed = events

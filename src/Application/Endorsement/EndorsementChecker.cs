@@ -18,6 +18,12 @@ namespace HealthEvents.Application.Endorsement;
 /// <item>The time is the last event's metadata OccurredAt. A patient stream's transactions are judged against
 /// the network at that time; a transaction of the network stream itself against the network before it (the
 /// members and policy it was endorsed under), with keys valid at its time.</item>
+/// <item>A network change becomes known to submitters and endorsers only once it is stored, some time after the
+/// moment it is stamped with: a transaction stamped within <see cref="NetworkChangeGrace"/> after a change may have
+/// been endorsed under the network before it. Such a transaction is accepted when it holds under any network in force
+/// during that window (problems are reported against the network at its time otherwise). The window is the
+/// endorsers' clock-skew bound (<see cref="EndorsementOptions.MaxClockSkew"/>, 2 minutes) plus the time a change
+/// takes to be endorsed and stored; two colluding hospitals gain at most that long under a policy just raised.</item>
 /// <item><c>home</c> is the HomeHospital of the PatientRegistered event at version 0 of the stream.</item>
 /// <item>The network's founding is trusted: the first command of the <c>network</c> stream (its events from version 0
 /// on, sharing one command id), made by the actor <c>genesis</c>, may be unendorsed (nobody could endorse before the members existed, and every hospital
@@ -43,6 +49,9 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
     private readonly Dictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);
     private readonly Dictionary<NetworkState, string[]> _members = new(ReferenceEqualityComparer.Instance);
     private Guid? _founding;
+
+    /// <summary>How long after a network change a transaction may still hold under the network before it (see remarks).</summary>
+    public static readonly TimeSpan NetworkChangeGrace = TimeSpan.FromMinutes(3);
 
     /// <summary>A checker over the network as the store holds it now.</summary>
     public static async Task<EndorsementChecker> LoadAsync(IEventStore store, EventSerializer serializer, CancellationToken ct = default) =>
@@ -80,7 +89,7 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         // (Unendorsed events carry no transaction boundary, so the founding is recognised by its command id.)
         var genesis = isNetwork && metadata.ActorId == GenesisActor && (transaction.FirstVersion == 0 || metadata.CommandId == _founding);
         if (isNetwork) _founding = genesis ? metadata.CommandId : null;
-        var state = isNetwork ? network.StateBefore(transaction.FirstVersion) : network.StateAt(at);
+        var state = isNetwork ? network.StateBefore(transaction.FirstVersion) : null;
 
         TransactionEndorsement? checkedCopy = null;
         foreach (var e in transaction.Events)
@@ -95,9 +104,26 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
             }
             if (checkedCopy is not null && SameCopy(checkedCopy, e.Endorsement)) continue;
             checkedCopy = e.Endorsement;
-            CheckCopy(transaction, e.Version, e.Endorsement, state, at, home, requirePolicy: !genesis, problems);
+            if (state is not null) CheckCopy(transaction, e.Version, e.Endorsement, state, at, home, requirePolicy: !genesis, problems);
+            else CheckCopyDuringGrace(transaction, e.Version, e.Endorsement, at, home, problems);
         }
         return problems;
+    }
+
+    /// <summary>A patient (or ledger, research) stream's copy: under the network at its time, else under one in force during the grace before it.</summary>
+    private void CheckCopyDuringGrace(
+        TransactionToCheck transaction, long reportAt, TransactionEndorsement endorsement, DateTimeOffset at, string? home,
+        List<VerificationProblem> problems)
+    {
+        List<VerificationProblem>? first = null;
+        foreach (var state in network.StatesDuring(at - NetworkChangeGrace, at))
+        {
+            var found = new List<VerificationProblem>();
+            CheckCopy(transaction, reportAt, endorsement, state, at, home, requirePolicy: true, found);
+            if (found.Count == 0) return;
+            first ??= found;
+        }
+        problems.AddRange(first!);
     }
 
     private void CheckCopy(

@@ -1,5 +1,6 @@
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Network;
+using HealthEvents.Application.Telemetry;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
 using Microsoft.Extensions.Logging;
@@ -25,7 +26,8 @@ public sealed record EndorsementOptions(TimeSpan Timeout)
 /// learns which endorsements are missing and why.
 /// </summary>
 public sealed class EndorsementService(
-    NetworkDirectory directory, IEndorserClients clients, INodeIdentity node, EndorsementOptions options, ILogger<EndorsementService> log)
+    NetworkDirectory directory, IEndorserClients clients, INodeIdentity node, EndorsementOptions options, CommandTelemetry telemetry,
+    ILogger<EndorsementService> log)
     : IEndorsementService
 {
     public async Task<TransactionEndorsement?> EndorseAsync(TransactionProposal proposal, CancellationToken ct = default)
@@ -49,8 +51,9 @@ public sealed class EndorsementService(
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(options.Timeout);
+        var round = new Round();
         var pending = policy.Principals(context).Order(StringComparer.Ordinal)
-            .Select(h => AskAsync(network, h, request, timeout.Token)).ToList();
+            .Select(h => AskAsync(network, h, request, round, timeout.Token)).ToList();
         var signatures = new SortedDictionary<string, EndorsementSignature>(StringComparer.Ordinal);
         var refusals = new List<string>();
         var stale = false;
@@ -67,6 +70,7 @@ public sealed class EndorsementService(
                 stale |= reply.Stale;
             }
         }
+        round.Decided = true;
         await timeout.CancelAsync(); // stragglers are not needed once the policy is met
 
         var endorsers = signatures.Keys.ToHashSet();
@@ -79,24 +83,41 @@ public sealed class EndorsementService(
         return EndorsementSignatures.BatchOfOne(proposal.Envelopes[0].Version, proposal.Envelopes.Count, proposal.TransactionHash, [.. signatures.Values]);
     }
 
-    private async Task<EndorsementReply> AskAsync(NetworkState network, string hospitalId, EndorsementRequest request, CancellationToken ct)
+    private async Task<EndorsementReply> AskAsync(NetworkState network, string hospitalId, EndorsementRequest request, Round round, CancellationToken ct)
+    {
+        using var span = CommandTelemetry.StartEndorse(hospitalId);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (reply, outcome) = await CallAsync(network, hospitalId, request, round, ct);
+        telemetry.Endorsed(hospitalId, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started), span);
+        return reply;
+    }
+
+    /// <summary>One endorser's reply, and the outcome the endorsement metric records for it.</summary>
+    private async Task<(EndorsementReply, string)> CallAsync(NetworkState network, string hospitalId, EndorsementRequest request, Round round, CancellationToken ct)
     {
         if (!network.Hospitals.TryGetValue(hospitalId, out var hospital))
-            return EndorsementReply.Refused(hospitalId, "not a member of the network");
+            return (EndorsementReply.Refused(hospitalId, "not a member of the network"), "refused");
         if (clients.For(hospital) is not { } client)
-            return EndorsementReply.Refused(hospitalId, $"no endorser reachable from this node ({hospital.EndorserEndpoint})");
+            return (EndorsementReply.Refused(hospitalId, $"no endorser reachable from this node ({hospital.EndorserEndpoint})"), "unreachable");
         try
         {
-            return await client.EndorseAsync(request, ct);
+            var reply = await client.EndorseAsync(request, ct);
+            return (reply, reply.Signature is null ? "refused" : "signed");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            return EndorsementReply.Refused(hospitalId, $"no answer within {options.Timeout.TotalSeconds:0.#} s");
+            return (EndorsementReply.Refused(hospitalId, $"no answer within {options.Timeout.TotalSeconds:0.#} s"), round.Decided ? "cancelled" : "timeout");
         }
         catch (Exception e)
         {
-            return EndorsementReply.Refused(hospitalId, $"unreachable ({e.GetType().Name})");
+            return (EndorsementReply.Refused(hospitalId, $"unreachable ({e.GetType().Name})"), "unreachable");
         }
+    }
+
+    /// <summary>One endorsement round: decided once the policy is met or every endorser answered (stragglers are then cancelled).</summary>
+    private sealed class Round
+    {
+        public volatile bool Decided;
     }
 
     public static bool IsFounding(TransactionProposal proposal) =>

@@ -70,6 +70,18 @@ public sealed class NetworkHistory
         return index < 0 ? NetworkDecider.Initial : _byTime[index];
     }
 
+    /// <summary>
+    /// Every network that was in force at some moment of [<paramref name="from"/>, <paramref name="to"/>], the one at
+    /// <paramref name="to"/> first, then each earlier one, newest first (distinct states; one when nothing changed).
+    /// </summary>
+    public IEnumerable<NetworkState> StatesDuring(DateTimeOffset from, DateTimeOffset to)
+    {
+        var index = LastAtOrBefore(_times, to);
+        yield return index < 0 ? NetworkDecider.Initial : _byTime[index];
+        for (; index >= 0 && _times[index] > from; index--)
+            yield return index == 0 ? NetworkDecider.Initial : _byTime[index - 1];
+    }
+
     /// <summary>The network as the events before <paramref name="version"/> left it: what a transaction of the network stream itself was decided and endorsed against.</summary>
     public NetworkState StateBefore(long version)
     {

@@ -15,9 +15,6 @@ public sealed record HospitalInput(
 public sealed record ProposeNetworkChangeCommand(Guid? ProposalId, string Kind, HospitalInput? Hospital, string? Policy, CommandContext Context)
     : IRequest<NetworkChangeResult>;
 
-/// <summary>Where a proposal stands after a command: enacted or not, and which hospitals approved it so far.</summary>
-public sealed record NetworkChangeResult(Guid ProposalId, bool Enacted, IReadOnlyList<string> ApprovedBy, Receipt Receipt);
-
 public sealed class ProposeNetworkChangeValidator : AbstractValidator<ProposeNetworkChangeCommand>
 {
     public ProposeNetworkChangeValidator()
@@ -68,16 +65,5 @@ public sealed class ProposeNetworkChangeHandler(NetworkStream network, NetworkDi
         };
         var result = await network.ExecuteAsync(at => new ProposeNetworkChange(proposalId, change, c.Context.Actor, at), c.Context, ct);
         return NetworkChangeResults.Of(proposalId, result, directory.Current);
-    }
-}
-
-public static class NetworkChangeResults
-{
-    public static NetworkChangeResult Of(Guid proposalId, CommandResult<INetworkEvent> result, NetworkState network)
-    {
-        var enacted = result.Events.OfType<ChangeEnacted>().Any(e => e.ProposalId == proposalId);
-        // The directory was refreshed after the append, so it holds at least this command's approval.
-        var approvedBy = network.Proposals.TryGetValue(proposalId, out var proposal) ? proposal.ApprovedBy : [];
-        return new(proposalId, enacted || proposal is { Enacted: true }, approvedBy, result.Receipt);
     }
 }

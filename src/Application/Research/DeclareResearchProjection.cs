@@ -46,7 +46,7 @@ public sealed class DeclareResearchProjectionValidator : AbstractValidator<Decla
     }
 }
 
-public sealed class DeclareResearchProjectionHandler(CommandExecutor executor, IClock clock, NetworkDirectory directory)
+public sealed class DeclareResearchProjectionHandler(ResearchStream research, NetworkDirectory directory)
     : IRequestHandler<DeclareResearchProjectionCommand, ResearchProjectionDeclaredResult>
 {
     public async ValueTask<ResearchProjectionDeclaredResult> Handle(DeclareResearchProjectionCommand c, CancellationToken ct)
@@ -57,7 +57,7 @@ public sealed class DeclareResearchProjectionHandler(CommandExecutor executor, I
             ValidationRules.ParseAll<Category>(c.Filter?.Categories ?? []),
             (c.Filter?.Codes ?? []).Select(x => new ResearchCode(x.System.Trim(), x.Code.Trim())).Distinct().ToList(),
             c.Filter?.From, c.Filter?.To);
-        var result = await new ResearchStream(executor, clock).ExecuteAsync(at => new DeclareResearchProjection(
+        var result = await research.ExecuteAsync(at => new DeclareResearchProjection(
             c.Name, filter, ValidationRules.ParseAll<ResearchDimension>(c.GroupBy ?? []), c.K ?? ResearchDecider.DefaultK,
             organisation, actor, at), c.Context, ct);
         return new(c.Name, ResearchProjectionNames.Of(c.Name), result.Receipt);
@@ -65,12 +65,4 @@ public sealed class DeclareResearchProjectionHandler(CommandExecutor executor, I
 
     private static string? OrganisationOf(Domain.Network.NetworkState network, string researcherId) =>
         network.Researchers.TryGetValue(researcherId, out var r) ? r.Organisation : null;
-}
-
-public static class ResearchProjectionNames
-{
-    public const string Prefix = "research-";
-
-    /// <summary>The runner's name of research projection <paramref name="name"/> (prefixed, so it never meets a built-in view's name).</summary>
-    public static string Of(string name) => Prefix + name;
 }

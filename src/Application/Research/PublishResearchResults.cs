@@ -12,12 +12,12 @@ namespace HealthEvents.Application.Research;
 public sealed record PublishResearchResultsCommand(string Projection, string Digest, IReadOnlyList<ResearchUse> Uses, CommandContext Context)
     : IRequest<Receipt>;
 
-public sealed class PublishResearchResultsHandler(CommandExecutor executor, IClock clock) : IRequestHandler<PublishResearchResultsCommand, Receipt>
+public sealed class PublishResearchResultsHandler(ResearchStream research) : IRequestHandler<PublishResearchResultsCommand, Receipt>
 {
     public async ValueTask<Receipt> Handle(PublishResearchResultsCommand c, CancellationToken ct)
     {
         var uses = c.Uses.OrderBy(u => u.PatientId).ToList();
-        var result = await new ResearchStream(executor, clock).ExecuteAsync(
+        var result = await research.ExecuteAsync(
             at => new PublishResearchResults(c.Projection, c.Context.CommandId, c.Digest, uses, c.Context.Actor, at), c.Context, ct);
         return result.Receipt;
     }

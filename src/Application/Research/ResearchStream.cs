@@ -16,3 +16,11 @@ public sealed class ResearchStream(CommandExecutor executor, IClock clock)
         return executor.ExecuteAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(StreamId, command(at), at, context, ct);
     }
 }
+
+public static class ResearchProjectionNames
+{
+    public const string Prefix = "research-";
+
+    /// <summary>The runner's name of research projection <paramref name="name"/> (prefixed, so it never meets a built-in view's name).</summary>
+    public static string Of(string name) => Prefix + name;
+}

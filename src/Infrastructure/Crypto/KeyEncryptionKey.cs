@@ -12,6 +12,13 @@ public sealed class KeyEncryptionKey
 {
     public const string ConfigurationKey = "Encryption:KeyEncryptionKey";
 
+    /// <summary>Where the single-machine default keeps the key: &lt;data folder&gt;/keys/kek.key.</summary>
+    public static string DefaultPath(string dataFolder) => Path.Combine(dataFolder, "keys", "kek.key");
+
+    /// <summary>Whether a key is configured or already kept at <see cref="DefaultPath"/> (nothing is created).</summary>
+    public static bool Exists(IConfiguration configuration, string dataFolder) =>
+        !string.IsNullOrWhiteSpace(configuration[ConfigurationKey]) || File.Exists(DefaultPath(dataFolder));
+
     private readonly byte[] _key;
 
     private KeyEncryptionKey(byte[] key)

@@ -16,13 +16,11 @@ namespace HealthEvents.Infrastructure.EventStoreDb;
 /// tried again), up to <see cref="EventStoreDbSettings.MaxDiscoverAttempts"/> times before the call fails as
 /// unavailable. Retrying is safe for every call the adapter makes: reads change nothing, and an append is sent again
 /// byte for byte with the same expected revision, which EventStoreDB makes idempotent — an append whose
-/// acknowledgement was lost with its node is stored once. Calls go through a <see cref="CallInvoker"/> per address
-/// from a factory, so tests can exercise this logic with a call double instead of a server.
+/// acknowledgement was lost with its node is stored once. One gRPC channel (HTTP/2 connections) per address.
 /// </summary>
 internal sealed class EventStoreDbClient : IAsyncDisposable
 {
     private readonly EventStoreDbSettings _settings;
-    private readonly Func<Uri, CallInvoker> _invokerFactory;
     private readonly ConcurrentDictionary<Uri, CallInvoker> _invokers = new();
     private readonly ConcurrentBag<GrpcChannel> _channels = [];
     private readonly Metadata _headers;
@@ -31,10 +29,9 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
     private Uri? _current;
     private long _calls;
 
-    public EventStoreDbClient(EventStoreDbSettings settings, Func<Uri, CallInvoker>? invokerFactory = null)
+    public EventStoreDbClient(EventStoreDbSettings settings)
     {
         _settings = settings;
-        _invokerFactory = invokerFactory ?? CreateChannelInvoker;
         _current = settings.Discover ? null : settings.AddressOf(settings.Hosts[0]);
         _headers = new Metadata { { "requires-leader", "true" } };
         if (settings.UserName is not null)
@@ -51,7 +48,7 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
     /// <summary>Server round trips so far: every Append, Read and gossip request sent, retries included.</summary>
     public long Calls => Interlocked.Read(ref _calls) + _gossip.Calls;
 
-    private CallInvoker InvokerFor(Uri address) => _invokers.GetOrAdd(address, _invokerFactory);
+    private CallInvoker InvokerFor(Uri address) => _invokers.GetOrAdd(address, CreateChannelInvoker);
 
     private Streams.StreamsClient ClientFor(Uri address) => new(InvokerFor(address));
 
@@ -174,10 +171,14 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
 
     public CallOptions Options(CancellationToken ct, DateTime? deadline = null) => new(_headers, deadline, ct);
 
-    /// <summary>One append: the options message, then each event, then the reply.</summary>
+    /// <summary>
+    /// One append to the server's stream <paramref name="streamId"/>: the options message, then each event, then the
+    /// reply. Errors name <paramref name="nameInErrors"/> (the caller's name for the stream, without a store's prefix)
+    /// when given, else <paramref name="streamId"/>.
+    /// </summary>
     public Task<AppendResp> AppendAsync(
         string streamId, Action<AppendReq.Types.Options> expectation, IReadOnlyList<AppendReq.Types.ProposedMessage> messages,
-        CancellationToken ct) =>
+        CancellationToken ct, string? nameInErrors = null) =>
         RunAsync(async (client, options, _) =>
         {
             using var call = client.Append(options);
@@ -194,7 +195,7 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
                 // The server ended the call before taking all events (not-leader, refused): its status says why, below.
             }
             return await call.ResponseAsync;
-        }, streamId, ct);
+        }, nameInErrors ?? streamId, ct);
 
     /// <summary>
     /// Starts a read and waits for its first reply (where a not-leader answer, or any refusal, shows), so the

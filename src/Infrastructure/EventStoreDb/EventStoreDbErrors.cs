@@ -43,8 +43,10 @@ public sealed class EventStoreDbNotLeaderException(DnsEndPoint? leader, Exceptio
 public sealed class EventStoreDbUnavailableException(string message, Exception? inner = null) : EventStoreDbException(message, inner);
 
 /// <summary>
-/// The mapping from EventStoreDB's answers to the port's errors, pure so it is tested without a server.
-/// Failures arrive as gRPC status codes with an <c>exception</c> trailer naming the case.
+/// The mapping from EventStoreDB's answers to the port's errors. Failures arrive as gRPC status codes with an
+/// <c>exception</c> trailer naming the case (EventStoreDB's <c>Constants.Exceptions</c>). Tested by provoking each case
+/// on a real server or cluster (EventStoreDbServerTests, EventStoreDbClusterTests); access-denied cannot be, as the
+/// test servers run insecure (no users).
 /// </summary>
 public static class EventStoreDbErrors
 {

@@ -53,10 +53,14 @@ public sealed record EventStoreDbStoreOptions
 /// the service never appends with Any).
 /// </para>
 /// <para>
-/// What EventStoreDB cannot see in one round trip is our ids stored in another stream, or earlier in this one
-/// than the expectation — on PostgreSQL a unique index refuses those. The service never proposes them: an event id
-/// names its command and index, a command one request on one stream, and a command whose earlier attempt may have
-/// landed looks for its events before it decides again (<c>CommandExecutor</c>; README "One append per transaction").
+/// Decision (docs/architecture.md, "The event stores"): event ids are unique per stream here, not store-wide. An id
+/// already stored in another stream is not refused, nor one earlier in this stream than the expectation — on
+/// PostgreSQL a unique index refuses both. Refusing them would take a claim per event in a stream of its own: a second
+/// write per transaction, not atomic with the append. A retried command is still recorded once, because it never
+/// proposes its ids anywhere else: its event ids derive from its command id (caller, Idempotency-Key, the key's nonce)
+/// and an index, its stream from the request (a registration's patient id from the command id); a replay at the same
+/// place is answered from the stream (server ids are content hashes, above); and a retry whose earlier attempt went
+/// unanswered looks for its first event before appending (<c>CommandPath</c>, <c>CommandContext.EarlierAttempt</c>).
 /// </para>
 /// <para>
 /// Global log: $all, positions (commit, prepare), read and subscribed with a server-side filter on the stream name
@@ -85,13 +89,8 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     private readonly ReadReq.Types.Options.Types.FilterOptions _ourStreams;
 
     public EventStoreDbEventStore(EventStoreDbSettings settings, EventStoreDbStoreOptions? options = null)
-        : this(new EventStoreDbClient(settings), options)
     {
-    }
-
-    internal EventStoreDbEventStore(EventStoreDbClient client, EventStoreDbStoreOptions? options = null)
-    {
-        _client = client;
+        _client = new EventStoreDbClient(settings);
         _options = options ?? new EventStoreDbStoreOptions();
         _prefix = _options.StreamPrefix ?? "";
         if (_prefix.StartsWith('$')) throw new ArgumentException("A stream prefix never starts with '$' (system streams).", nameof(options));
@@ -135,7 +134,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         if (head.Version < last) throw new WrongExpectedVersionException(streamId, expected, head.Version);
 
         var linked = HashChain.Link(streamId, last, head.Hash, events, endorsement);
-        var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(last), Messages(linked, endorsementBytes), ct);
+        var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(last), Messages(linked, endorsementBytes), ct, streamId);
         switch (reply.ResultCase)
         {
             case AppendResp.ResultOneofCase.Success:
@@ -198,7 +197,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             if (stored.Count > 0) return StreamHeads.Replay(streamId, ExpectedVersion.Any, events, stored, head.Version);
 
             var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
-            var appended = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct);
+            var appended = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct, streamId);
             if (appended.ResultCase == AppendResp.ResultOneofCase.Success) return Stored(linked, appended.Success);
             if (appended.ResultCase != AppendResp.ResultOneofCase.WrongExpectedVersion)
                 throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");

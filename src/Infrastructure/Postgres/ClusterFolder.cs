@@ -54,6 +54,17 @@ public static partial class ClusterFolder
     }
 
     /// <summary>
+    /// The cluster <paramref name="dataFolder"/> already has (in place, or where its pointer names), or null when it has
+    /// none yet. Creates nothing: for verbs that only read what a service made.
+    /// </summary>
+    public static string? Existing(string dataFolder, string root = DefaultRoot)
+    {
+        dataFolder = Path.GetFullPath(dataFolder);
+        var cluster = ReadPointer(Path.Combine(dataFolder, PointerFile)) is { } id ? Path.Combine(root, id) : Path.Combine(dataFolder, "postgres");
+        return File.Exists(Path.Combine(cluster, "PG_VERSION")) ? cluster : null;
+    }
+
+    /// <summary>
     /// The id in the pointer file, or null when there is none. Only an id, never a path: root hands the cluster folder
     /// to the postgres user, so the file must not be able to name any other folder.
     /// </summary>

@@ -30,7 +30,7 @@ public sealed class LedgerOptions
 /// </summary>
 public sealed partial class LedgerSigner(
     LedgerQuery query, LedgerStream commands, IEventStore store, EventSerializer serializer, INodeIdentity node,
-    IClock clock, LedgerOptions options, ILogger<LedgerSigner> log) : BackgroundService
+    IClock clock, LedgerOptions options, Runner.ProjectionMetrics metrics, ILogger<LedgerSigner> log) : BackgroundService
 {
     // The tree's right edge as far as this node has read it: each signing reads only the leaves added since.
     private readonly MerkleFrontier _frontier = new();
@@ -54,6 +54,7 @@ public sealed partial class LedgerSigner(
     {
         var size = await query.SizeAsync(ct);
         var last = await LastHeadAsync(ct);
+        metrics.LedgerSeen(size, last?.At); // the signer looks every PollInterval anyway: the ledger's gauges cost nothing more
         var signed = last?.TreeSize ?? 0;
         if (size <= signed) return null;
         var due = force || size - signed >= options.SignEvery || last is null || clock.UtcNow - last.At >= options.SignInterval;
@@ -62,7 +63,8 @@ public sealed partial class LedgerSigner(
         var root = _frontier.Root();
         try
         {
-            await commands.SignAsync(size, root, node.HospitalId, ct);
+            var head = await commands.SignAsync(size, root, node.HospitalId, ct);
+            if (head.Events is [TreeHeadSigned signedHead]) metrics.LedgerSeen(size, signedHead.At);
             return size;
         }
         catch (RejectedException e) when (e.Rejection.Code == "tree-size-not-growing")

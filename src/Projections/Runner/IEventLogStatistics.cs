@@ -1,8 +1,9 @@
 namespace HealthEvents.Projections.Runner;
 
 /// <summary>
-/// Optional: how many events the global log holds, for a rebuild's "done of total". The event store adapter
-/// provides it (PostgreSQL: count of the events table; EventStoreDB: an estimate); without it the total is unknown.
+/// Optional: how many events the global log holds, for a rebuild's "done of total". Registered by default as
+/// <see cref="Research.EventTableStatistics"/> (the PostgreSQL event table's row count when it shares the read-model
+/// database); on EventStoreDB nothing counts the log cheaply, so the total is unknown and progress shows events done.
 /// </summary>
 public interface IEventLogStatistics
 {

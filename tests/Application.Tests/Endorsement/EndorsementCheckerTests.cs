@@ -153,10 +153,11 @@ public sealed class EndorsementCheckerTests : IDisposable
     public async Task The_home_hospital_comes_from_the_patients_registration()
     {
         _ledger.Endorsed(NetworkStream.StreamId, T1, [Lakeside, Riverside], new EndorsementPolicyChanged("AND(home, OutOf(1, *))"));
-        var patient = _ledger.Patient(Northside, T1.AddMinutes(1), Northside, Lakeside);
-        _ledger.Endorsed(patient, T1.AddMinutes(2), [Lakeside, Riverside], Corrected());
-        _ledger.Endorsed(patient, T1.AddMinutes(3), [Northside], Corrected(1980));
-        _ledger.Endorsed(patient, T1.AddMinutes(4), [Riverside, Northside], Corrected(1981));
+        // After the change's grace (EndorsementChecker.NetworkChangeGrace), so only the new policy holds.
+        var patient = _ledger.Patient(Northside, T1.AddMinutes(5), Northside, Lakeside);
+        _ledger.Endorsed(patient, T1.AddMinutes(6), [Lakeside, Riverside], Corrected());
+        _ledger.Endorsed(patient, T1.AddMinutes(7), [Northside], Corrected(1980));
+        _ledger.Endorsed(patient, T1.AddMinutes(8), [Riverside, Northside], Corrected(1981));
 
         var report = await VerifyAsync(_ledger.Stream(patient));
 
@@ -172,6 +173,22 @@ public sealed class EndorsementCheckerTests : IDisposable
         _ledger.Endorsed(patient, T1.AddMinutes(2), [Riverside], Corrected());
 
         Assert.True((await VerifyAsync(_ledger.Stream(patient))).Verified);
+    }
+
+    [Fact]
+    public async Task A_transaction_endorsed_under_the_policy_a_change_just_replaced_holds_only_during_the_grace()
+    {
+        // A submitter that had not yet read the stored change gathers the old policy's signatures (2 of 3) for a
+        // command stamped just after the change (3 of 3): valid, since nobody could have known; not minutes later.
+        var patient = _ledger.Patient(Northside, T1, Northside, Lakeside);
+        _ledger.Endorsed(NetworkStream.StreamId, T1.AddMinutes(1), [Lakeside, Riverside], new EndorsementPolicyChanged("OutOf(3, *)"));
+        _ledger.Endorsed(patient, T1.AddMinutes(1).AddSeconds(2), [Northside, Riverside], Corrected());
+        _ledger.Endorsed(patient, T1.AddMinutes(1) + EndorsementChecker.NetworkChangeGrace + TimeSpan.FromSeconds(1), [Northside, Riverside], Corrected(1980));
+        _ledger.Endorsed(patient, T1.AddMinutes(10), [Northside, Riverside, Lakeside], Corrected(1981));
+
+        var problem = Single(await VerifyAsync(_ledger.Stream(patient)), VerificationCodes.PolicyNotMet, 2);
+
+        Assert.Contains("needs all of lakeside, northside, riverside; has northside, riverside", problem.Message);
     }
 
     [Fact]

@@ -71,7 +71,9 @@ public abstract class IdempotencyConformance(StoreUnderTest target) : EventStore
         await Assert.ThrowsAnyAsync<Exception>(
             () => store.AppendAsync(stream, ExpectedVersion.NoStream, [a with { Data = "{\"other\":1}"u8.ToArray() }, b]));
 
-        // an id stored in another stream: nothing of the append is written (where the store sees ids store-wide)
+        // An id stored in another stream: nothing of the append is written — where the store promises store-wide ids.
+        // EventStoreDB does not (per-stream ids, one append per transaction: docs/architecture.md, "The event stores");
+        // a retried command never proposes its ids on another stream, which the walk-through's retry tests show on both.
         if (Target.RefusesIdsOfOtherStreams)
         {
             var other = NewStreamId();

@@ -28,8 +28,9 @@ public abstract class StoreUnderTest : IAsyncDisposable
 
     /// <summary>
     /// Whether the store refuses event ids already stored in another stream (PostgreSQL: a unique index). EventStoreDB
-    /// sees ids per stream only and would need a lookup per append to see them elsewhere; the service never proposes
-    /// them (CommandExecutor), so that store does not pay for it.
+    /// sees ids per stream only and would need a claim per event to see them elsewhere; the service never proposes them
+    /// (a command's ids and stream both follow from the request: docs/architecture.md, "The event stores"), so that
+    /// store does not pay for it.
     /// </summary>
     public virtual bool RefusesIdsOfOtherStreams => true;
 

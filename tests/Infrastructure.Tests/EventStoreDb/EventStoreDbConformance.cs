@@ -84,6 +84,10 @@ public sealed class EventStoreDbUnderTest : StoreUnderTest
     private bool _originTaken;
 
     public override bool OwnsWholeLog => false;
+    /// <summary>
+    /// False by decision: the server sees ids per stream, and refusing ids of other streams would cost a second,
+    /// non-atomic write per transaction (docs/architecture.md, "The event stores").
+    /// </summary>
     public override bool RefusesIdsOfOtherStreams => false;
     public override string StreamPrefix => _prefix;
     public override GlobalPosition? LogOrigin => _origin;

@@ -55,5 +55,12 @@ export function networkHistory(envelopes) {
     stateAt: (at) => byTime.get(at) ?? byTime.set(at, fold((x) => x.at <= at)).get(at),
     stateBefore: (version) => byVersion.get(version) ?? byVersion.set(version, fold((x) => x.version < version)).get(version),
     current: () => fold(() => true),
+    /** NetworkHistory.StatesDuring: each network in force during [from, to], the one at `to` first, newest first. */
+    statesDuring(from, to) {
+      const states = [this.stateAt(to)];
+      const changes = [...new Set(entries.filter((x) => x.at > from && x.at <= to).map((x) => x.at))].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+      for (const at of changes) states.push(this.stateAt(at - 1n));
+      return states;
+    },
   };
 }

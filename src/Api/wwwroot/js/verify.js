@@ -109,6 +109,26 @@ async function checkEndorsement(en, last, state, at, home, requirePolicy, report
   return valid;
 }
 
+/** EndorsementChecker.NetworkChangeGrace, in 100-ns ticks: 3 minutes. */
+const NETWORK_CHANGE_GRACE = 3n * 60n * 10_000_000n;
+
+/**
+ * EndorsementChecker.CheckCopyDuringGrace: `states` are the networks a transaction may have been endorsed under (the
+ * one at its time first); the first under which `check` reports nothing wins, else the first's problems are reported.
+ */
+async function checkDuringGrace(states, check, report) {
+  let first = null;
+  let firstValid = [];
+  for (const state of states) {
+    const found = [];
+    const valid = await check(state, (code, message) => found.push([code, message]));
+    if (found.length === 0) return valid;
+    if (first === null) { first = found; firstValid = valid; }
+  }
+  for (const [code, message] of first) report(code, message);
+  return firstValid;
+}
+
 /**
  * One stream's chain and endorsements. `stateOf(firstVersion, at)` gives the network a transaction is judged under;
  * `founding`: the network stream, whose first command (by the genesis actor) stands unendorsed.
@@ -150,8 +170,8 @@ async function checkStream(streamId, events, { stateOf, home = null, founding = 
       if (!genesis) report(first.version, 'unendorsed', `Version ${first.version} carries no endorsement.`);
       i++; continue;
     }
-    const valid = await checkEndorsement(en, last, stateOf(first.version, at), at, home, !genesis,
-      (code, message) => report(first.version, code, message), where);
+    const valid = await checkDuringGrace(stateOf(first.version, at), (state, reportTo) =>
+      checkEndorsement(en, last, state, at, home, !genesis, reportTo, where), (code, message) => report(first.version, code, message));
     for (const h of valid) endorsedBy.add(h);
     i += count;
   }
@@ -221,7 +241,8 @@ export async function verifyLedger(ledger, events, network) {
   const at = instant(readJson(head.metadata)?.occurredAt);
   const endorsedBy = !head.endorsement ? (problems.push('The tree head carries no endorsement.'), [])
     : at === null ? (problems.push('The time of the signed tree head cannot be read.'), [])
-      : await checkEndorsement(head.endorsement, head, network.stateAt(at), at, null, true, (_, m) => problems.push(m), 'the signed tree head');
+      : await checkDuringGrace(network.statesDuring(at - NETWORK_CHANGE_GRACE, at),
+        (state, reportTo) => checkEndorsement(head.endorsement, head, state, at, null, true, reportTo, 'the signed tree head'), (_, m) => problems.push(m));
   const signed = readJson(head.data);
   if (!signed || typeof signed.rootHash !== 'string') return { head: null, provenVersion: null, problems: [...problems, 'The tree head cannot be read.'] };
   let provenVersion = null;
@@ -245,14 +266,14 @@ export async function verifyLedger(ledger, events, network) {
 export async function verifyStream(view) {
   const networkEvents = view.network.map(decodeEnvelope);
   const history = networkHistory(networkEvents);
-  const network = await checkStream('network', networkEvents, { stateOf: (version) => history.stateBefore(version), founding: true });
+  const network = await checkStream('network', networkEvents, { stateOf: (version) => [history.stateBefore(version)], founding: true });
   network.hashes = new Map(networkEvents.map((e) => [e.version, toHex(e.hash)]));
   const lastNetwork = networkEvents.at(-1);
   network.last = lastNetwork ? { version: lastNetwork.version, hash: toHex(lastNetwork.hash) } : null;
 
   const events = view.events.map(decodeEnvelope);
   const home = events[0]?.version === 0 ? readJson(events[0].data)?.homeHospital ?? null : null;
-  const patient = await checkStream(view.streamId, events, { stateOf: (_, at) => history.stateAt(at), home });
+  const patient = await checkStream(view.streamId, events, { stateOf: (_, at) => history.statesDuring(at - NETWORK_CHANGE_GRACE, at), home });
   const patientId = view.streamId.replace(/^patient-/, '');
   const signatures = await checkPatientSignatures(patientId, events);
   const problems = [...patient.problems, ...signatures.problems].sort((a, b) => a.version - b.version);
