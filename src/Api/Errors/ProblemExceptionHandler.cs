@@ -28,6 +28,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             _ when StoreUnavailable(exception) => Unavailable(http),
             ConcurrencyConflictException => Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
                 "The patient's record kept changing while the command was decided; retry the command.", "concurrency-conflict"),
+            // The store's network starts with another founding than this node pinned: it acts on nobody's word until an operator looks.
+            HealthEvents.Application.Network.GenesisMismatchException => Problem(StatusCodes.Status503ServiceUnavailable, "Network genesis mismatch",
+                "The store's network history does not start with the founding this node trusts; it records nothing.", "genesis-mismatch"),
             EndorsementPolicyNotMetException e => Problem(StatusCodes.Status503ServiceUnavailable, "Endorsement policy not met",
                 string.Join("; ", e.Reasons), "endorsement-policy-not-met"),
             BadHttpRequestException { InnerException: System.Text.Json.JsonException { Path: { } path } } => MalformedField(path),
