@@ -63,25 +63,25 @@ public static class FhirImportBenchmark
         Console.Error.WriteLine($"  validation alone: {validation.Seconds:N1} s");
 
         Console.Error.WriteLine($"Importing {bundles.Length} bundles over HTTP with {clients} client(s) ...");
-        var summaries = new JsonElement[bundles.Length];
+        var summaries = new FhirImportSummary[bundles.Length];
         var next = -1;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
             for (var i = Interlocked.Increment(ref next); i < bundles.Length; i = Interlocked.Increment(ref next))
             {
-                summaries[i] = await PostAsync(http, bundles[i], ct);
-                Console.Error.WriteLine($"  {Path.GetFileName(files[i])}: {summaries[i].GetProperty("added").GetInt32()} resources");
+                summaries[i] = FhirImportSummary.Read(await PostAsync(http, bundles[i], ct));
+                Console.Error.WriteLine($"  {Path.GetFileName(files[i])}: {summaries[i].Added} resources");
             }
         }, ct)));
         var importSeconds = clock.Elapsed.TotalSeconds;
-        var resources = summaries.Sum(s => s.GetProperty("added").GetInt32());
-        var transactions = summaries.Sum(s => s.GetProperty("receipts").GetArrayLength());
+        var resources = summaries.Sum(s => s.Added);
+        var transactions = summaries.Sum(s => s.Transactions.Count);
 
         // The same events, appended again as they were stored: per transaction, to a fresh stream at the same versions.
         var store = service.Services.GetRequiredService<IEventStore>();
         var appends = new List<(string Stream, long Expected, List<EventEnvelope> Events)>();
-        foreach (var patient in summaries.Select(s => s.GetProperty("patientId").GetGuid()))
+        foreach (var patient in summaries.Select(s => s.PatientId))
         {
             var stream = new List<EventEnvelope>();
             await foreach (var e in store.ReadStreamAsync($"patient-{patient}", 0, ct)) stream.Add(e);

@@ -36,6 +36,7 @@ public static class DependencyInjection
         services.TryAddSingleton<Ledger.LedgerVerifier>();
         services.TryAddSingleton<AccessOutcomes>();
         services.TryAddSingleton<PatientDirectory>();
+        services.TryAddSingleton<RecordContents>();
         return services;
     }
 }

@@ -247,28 +247,29 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
     //   inclusion = GET /ledger/proofs/inclusion (Alice's registration, under a signed size)
     //   consistency = GET /ledger/proofs/consistency (between two signed sizes)
     //   demo = GET /demo/patients (mapped only on a node that seeded the demo: its tokens are demo tokens, open to anyone)
+    //   metadata = GET /fhir/metadata (the FHIR CapabilityStatement: what the server does, about no one, open to anyone)
     // ---------------------------------------------------------------------------------------------------------------
     private const string ResearchAndLedger = """
-        caller               | declare | read | head | inclusion | consistency | demo
-        northside physician  | 403     | 403  | 200  | 200       | 200    | 200
-        northside nurse      | 403     | 403  | 200  | 200       | 200    | 200
-        northside home-care  | 403     | 403  | 200  | 200       | 200    | 200
-        northside pharmacist | 403     | 403  | 200  | 200       | 200    | 200
-        northside admin      | 403     | 403  | 200  | 200       | 200    | 200
-        riverside physician  | 403     | 403  | 200  | 200       | 200    | 200
-        riverside admin      | 403     | 403  | 200  | 200       | 200    | 200
-        lakeside physician   | 403     | 403  | 200  | 200       | 200    | 200
-        lakeside nurse       | 403     | 403  | 200  | 200       | 200    | 200
-        lakeside home-care   | 403     | 403  | 200  | 200       | 200    | 200
-        lakeside pharmacist  | 403     | 403  | 200  | 200       | 200    | 200
-        lakeside admin       | 403     | 403  | 200  | 200       | 200    | 200
-        researcher           | 201     | 200  | 200  | 200       | 200    | 200
-        alice                | 403     | 403  | 200  | 200       | 200    | 200
-        alice via lakeside   | 401     | 401  | 401  | 401       | 401    | 200
-        bob                  | 403     | 403  | 200  | 200       | 200    | 200
-        expired token        | 401     | 401  | 401  | 401       | 401    | 200
-        30-day token         | 401     | 401  | 401  | 401       | 401    | 200
-        no token             | 401     | 401  | 401  | 401       | 401    | 200
+        caller               | declare | read | head | inclusion | consistency | demo | metadata
+        northside physician  | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        northside nurse      | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        northside home-care  | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        northside pharmacist | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        northside admin      | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        riverside physician  | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        riverside admin      | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        lakeside physician   | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        lakeside nurse       | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        lakeside home-care   | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        lakeside pharmacist  | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        lakeside admin       | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        researcher           | 201     | 200  | 200  | 200       | 200    | 200    | 200
+        alice                | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        alice via lakeside   | 401     | 401  | 401  | 401       | 401    | 200    | 200
+        bob                  | 403     | 403  | 200  | 200       | 200    | 200    | 200
+        expired token        | 401     | 401  | 401  | 401       | 401    | 200    | 200
+        30-day token         | 401     | 401  | 401  | 401       | 401    | 200    | 200
+        no token             | 401     | 401  | 401  | 401       | 401    | 200    | 200
         """;
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -536,6 +537,7 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         ["head"] = At("GET /ledger/checkpoints/latest", _ => new("GET", "/ledger/checkpoints/latest", null, null)),
         ["inclusion"] = At("GET /ledger/proofs/inclusion", f => new("GET", $"/ledger/proofs/inclusion?eventId={f.LedgerEvent}&treeSize={f.SignedSizes.Earlier}", null, null)),
         ["demo"] = At("GET /demo/patients", _ => new("GET", "/demo/patients", null, null)),
+        ["metadata"] = At("GET /fhir/metadata", _ => new("GET", "/fhir/metadata", null, null)),
         ["consistency"] = At("GET /ledger/proofs/consistency", f => new("GET", $"/ledger/proofs/consistency?from={f.SignedSizes.Earlier}&to={f.SignedSizes.Later}", null, null)),
 
         ["entry?"] = At("POST /patients/{id:guid}/entries", _ => Nobody(id => new("POST", $"/patients/{id}/entries", Entry, id))),
@@ -633,7 +635,7 @@ public sealed class AuthorizationFixture : IAsyncLifetime
         await _fhirOnce.WaitAsync();
         try
         {
-            _fhirPatient ??= (await SendOkAsync("northside physician", new("POST", "/fhir", Bundle(Guid.NewGuid()), null))).GetProperty("patientId").GetGuid();
+            _fhirPatient ??= HealthEvents.Api.Fhir.FhirImportSummary.Read(await SendOkAsync("northside physician", new("POST", "/fhir", Bundle(Guid.NewGuid()), null))).PatientId;
         }
         finally { _fhirOnce.Release(); }
         return (_fhirPatient.Value, Bundle(Guid.NewGuid()));

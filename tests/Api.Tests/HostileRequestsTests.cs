@@ -36,7 +36,7 @@ public sealed class HostileRequestsTests : IAsyncLifetime
         ("POST", "/network/proposals"), ("POST", "/network/proposals/{g}/approvals"), ("POST", "/network/hospitals/{s}/keys"),
         ("POST", "/research/projections"), ("GET", "/research/projections/{s}"), ("GET", "/ledger/checkpoints/latest"),
         ("GET", "/ledger/proofs/inclusion?eventId={s}&treeSize={s}"), ("GET", "/ledger/proofs/consistency?from={s}&to={s}"),
-        ("POST", "/fhir"), ("GET", "/fhir/Patient/{p}/$everything"),
+        ("POST", "/fhir"), ("GET", "/fhir/Patient/{p}/$everything"), ("GET", "/fhir/metadata?_format={s}"),
         ("GET", "/patients/{p}/consents/fhir"), ("GET", "/patients/{p}/disclosures?from={s}&to={s}&format={s}"),
         ("GET", "/patients/{p}/access/explain?grantee={s}&granteeRole={s}&granteeHospital={s}&purpose={s}&category={s}"),
         ("GET", "/patients/{p}/access/explain?purpose=treatment&category={s}"),

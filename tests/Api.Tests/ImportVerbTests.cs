@@ -51,7 +51,7 @@ public sealed partial class ImportVerbTests(DemoServiceFixture fixture) : IClass
             Assert.Matches(@"\n  Condition +2\n", run.Stdout);
             Assert.Matches(@"\n  Observation +4\n", run.Stdout);
             Assert.Matches(@"\n  Claim \(billing, not the clinical record\) +2\n", run.Stdout);
-            Assert.Contains("  c.json: 400 Bad Request\n    error not-supported: Only transaction, batch or collection bundles are imported.\n", run.Stdout);
+            Assert.Contains("  c.json: 400 Bad Request\n    error not-supported: Only transaction, batch or collection bundles are imported. (at Bundle.type)\n", run.Stdout);
             var refusal = Regex.Match(run.Stdout, @"  d\.json: 400 Bad Request\n((?:    .+\n)+)").Groups[1].Value;
             Assert.Contains("error invalid: The bundle does not conform to the base FHIR R4 profiles", refusal);
             Assert.Contains("qty-3", refusal);
@@ -62,7 +62,7 @@ public sealed partial class ImportVerbTests(DemoServiceFixture fixture) : IClass
             using var physician = Host.Client(Host.Mint("northside", "northside-physician", Role.Physician));
             using var again = new StringContent(Bundle("verb-a"), Encoding.UTF8, "application/fhir+json");
             var answer = await (await physician.PostAsync("/fhir", again)).JsonAsync();
-            Assert.Equal(ids["a.json"], answer.GetProperty("patientId").GetString());
+            Assert.Equal(ids["a.json"], HealthEvents.Api.Fhir.FhirImportSummary.Read(answer).PatientId.ToString());
 
             // Progress went to standard error (not a terminal here: plain lines, the last one when all is done), the result to standard output.
             Assert.Contains("bundles: 4 of 4 sent: 2 imported, 2 failed", run.Stderr);
@@ -192,7 +192,7 @@ public sealed partial class ImportVerbTests(DemoServiceFixture fixture) : IClass
 
     private static string Bundle(string mrn) => $$$"""
         {"resourceType":"Bundle","type":"transaction","entry":[
-          {"fullUrl":"urn:uuid:{{{Guid.NewGuid()}}}","resource":{"resourceType":"Patient","identifier":[{"system":"urn:test:mrn","value":"{{{mrn}}}"}],
+          {"fullUrl":"urn:uuid:{{{Guid.NewGuid()}}}","resource":{"resourceType":"Patient","id":"x","identifier":[{"system":"urn:test:mrn","value":"{{{mrn}}}"}],
             "name":[{"family":"Verb","given":["Import"]}],"gender":"male","birthDate":"1975-02-03"},"request":{"method":"POST","url":"Patient"}},
           {"fullUrl":"urn:uuid:{{{Guid.NewGuid()}}}","resource":{"resourceType":"Condition","code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003"}]},
             "subject":{"reference":"Patient/x"}},"request":{"method":"POST","url":"Condition"}},

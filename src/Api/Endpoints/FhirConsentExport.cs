@@ -66,11 +66,15 @@ public static class FhirConsentExport
         _ => ByIdentifier("PractitionerRole", RoleSystem, grantee.Id, $"any {grantee.Id} practitioner"),
     };
 
-    /// <summary>The HL7 v3 ActCode sensitivity of a sensitive category: PSY (psychiatry), STD (sexually transmitted disease), GDIS (genetic disease).</summary>
+    /// <summary>
+    /// The HL7 label of a sensitive category: v3 ActCode PSY (psychiatry), STD (sexually transmitted disease), GDIS (genetic
+    /// disease); surveys, which no one sensitivity code covers, the v3 Confidentiality code R (restricted).
+    /// </summary>
     private static Coding SensitivityLabel(Category category) => category switch
     {
         Category.MentalHealth => new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "PSY", "psychiatry disorder information sensitivity"),
         Category.SexualHealth => new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "STD", "sexually transmitted disease information sensitivity"),
-        _ => new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "GDIS", "genetic disease information sensitivity"),
+        Category.Genetics => new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "GDIS", "genetic disease information sensitivity"),
+        _ => new Coding("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R", "restricted"),
     };
 }

@@ -22,6 +22,14 @@ public static class FhirEverything
         if (entries.Count - resources.Count is var notes and > 0)
             issues.Add(new("information", "informational",
                 $"{notes} released entr{(notes == 1 ? "y is a" : "ies are")} note{(notes == 1 ? "" : "s")}, not a FHIR resource (recorded through the JSON API or amended): see POST /patients/{{id}}/access."));
+        // A fullUrl names one resource in a bundle (bdl-7). Two entries that came with the same one (resources sent under a
+        // reused temporary urn:uuid, or imported by different bundles) keep it for the first only; the others are named
+        // by their entry id.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var fullUrls = resources.Select(e => e.FullUrl is { } url && seen.Add(url) ? url : $"urn:uuid:{e.EntryId}").ToList();
+        if (resources.Count(e => e.FullUrl is not null) - seen.Count is var renamed and > 0)
+            issues.Add(new("information", "informational",
+                $"{renamed} resource{(renamed == 1 ? " has" : "s have")} the fullUrl of another one on the record, so {(renamed == 1 ? "it is" : "they are")} named by entry id (urn:uuid)."));
         var withheld = FhirCategories.Imported.Where(c => !released.Contains(c)).ToList();
         if (withheld.Count > 0)
             issues.Add(new("information", "suppressed",
@@ -42,10 +50,11 @@ public static class FhirEverything
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteStartArray("entry");
-            foreach (var e in resources)
+            for (var i = 0; i < resources.Count; i++)
             {
+                var e = resources[i];
                 w.WriteStartObject();
-                w.WriteString("fullUrl", e.FullUrl ?? $"urn:uuid:{e.EntryId}");
+                w.WriteString("fullUrl", fullUrls[i]);
                 w.WritePropertyName("resource");
                 w.WriteRawValue(e.Text!, skipInputValidation: false); // the resource exactly as it came in
                 w.WriteStartObject("search");

@@ -60,7 +60,7 @@ public static class FhirOutcome
         404 => "not-found",
         409 => "conflict",
         413 => "too-long",
-        415 => "not-supported",
+        406 or 415 => "not-supported",
         422 => "business-rule",
         429 => "throttled",
         503 => "transient",

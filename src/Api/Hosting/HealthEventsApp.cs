@@ -35,6 +35,7 @@ public static class HealthEventsApp
         services.AddSingleton(builder.Configuration.GetSection("HealthEvents:LiveAudit").Get<AuditFeedOptions>() ?? new AuditFeedOptions());
         services.AddSingleton<AuditFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditFeed>());
+        services.AddHostedService<HealthEvents.Api.Fhir.FhirValidatorWarmUp>();
 
         var app = builder.Build();
         try

@@ -8,6 +8,15 @@ public sealed record LinkInsurance(
 
 public sealed record EndInsurance(Actor Actor, DateTimeOffset At) : IPatientCommand;
 
+/// <summary>
+/// The insurance an imported record names (a FHIR Coverage), linked by a clinician of the patient's home hospital: the
+/// hospital's own record brought in whole, as its administration keeps it. Linking the same insurance again is no event.
+/// </summary>
+/// <param name="ValidFrom">Null when the record gives no start: the current link's start if it is the same insurance, else <paramref name="At"/>.</param>
+public sealed record ImportInsurance(
+    string Insurer, string PolicyReferenceHash, DateTimeOffset? ValidFrom, DateTimeOffset ValidUntil,
+    Actor Actor, DateTimeOffset At) : IPatientCommand;
+
 [EventType("insurance.linked.v1")]
 public sealed record InsuranceLinked(
     string Insurer, string PolicyReferenceHash, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil) : IPatientEvent;
@@ -20,14 +29,30 @@ public sealed partial class PatientDecider
     private static IReadOnlyList<IPatientEvent> Link(LinkInsurance command)
     {
         RequireAdmin(command.Actor, "Only a hospital admin may link insurance.");
-        if (IsBlank(command.Insurer))
+        return Linked(command.Insurer, command.PolicyReferenceHash, command.ValidFrom, command.ValidUntil);
+    }
+
+    private static IReadOnlyList<IPatientEvent> Linked(string insurer, string policyReferenceHash, DateTimeOffset validFrom, DateTimeOffset validUntil)
+    {
+        if (IsBlank(insurer))
             throw RejectedException.Invalid("insurer-required", "An insurer is required.");
-        if (IsBlank(command.PolicyReferenceHash))
+        if (IsBlank(policyReferenceHash))
             throw RejectedException.Invalid("policy-reference-required", "A policy reference is required.");
-        if (command.ValidUntil <= command.ValidFrom)
+        if (validUntil <= validFrom)
             throw RejectedException.Invalid("validity-period-invalid", "Insurance must end after it starts.");
 
-        return [new InsuranceLinked(command.Insurer, command.PolicyReferenceHash, command.ValidFrom, command.ValidUntil)];
+        return [new InsuranceLinked(insurer, policyReferenceHash, validFrom, validUntil)];
+    }
+
+    private static IReadOnlyList<IPatientEvent> LinkImported(ImportInsurance command, PatientState state)
+    {
+        if (!command.Actor.IsClinician() || !string.Equals(command.Actor.Hospital, state.HomeHospital, StringComparison.Ordinal))
+            throw RejectedException.Forbidden("not-home-hospital", "Only a clinician of the home hospital imports the patient's insurance.");
+        var same = state.Insurance is { EndedAt: null } current && current.Insurer == command.Insurer
+                   && current.PolicyReferenceHash == command.PolicyReferenceHash && current.ValidUntil == command.ValidUntil;
+        var from = command.ValidFrom ?? (same ? state.Insurance!.ValidFrom : command.At);
+        if (same && state.Insurance!.ValidFrom == from) return [];
+        return Linked(command.Insurer, command.PolicyReferenceHash, from, command.ValidUntil);
     }
 
     private static IReadOnlyList<IPatientEvent> End(EndInsurance command, PatientState state)

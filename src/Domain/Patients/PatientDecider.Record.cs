@@ -12,16 +12,36 @@ public sealed record AmendRecordEntry(
 public sealed record RetractRecordEntry(Guid EntryId, string Reason, Actor Actor, DateTimeOffset At) : IPatientCommand;
 
 /// <summary>One entry of an <see cref="ImportRecordEntries"/>: what an <see cref="AddRecordEntry"/> carries, less actor and time.</summary>
+/// <param name="Supersedes">
+/// The entry this one replaces: the same resource sent again with another category or code, which an amendment cannot
+/// change. That entry is retracted in the same transaction (unless it already is).
+/// </param>
 public sealed record ImportedEntry(
-    Guid EntryId, Category Category, string CodeSystem, string Code, string EncryptedContent, DateTimeOffset RecordedAt);
+    Guid EntryId, Category Category, string CodeSystem, string Code, string EncryptedContent, DateTimeOffset RecordedAt,
+    Guid? Supersedes = null);
+
+/// <summary>
+/// A resource sent again under the same identity with new content: its entry is amended, as a correction through
+/// <see cref="AmendRecordEntry"/> would, provided it is still at <paramref name="Revision"/> (its amendment count when the
+/// importer compared contents) and not retracted — otherwise it changed since, and the importer compares again.
+/// </summary>
+public sealed record ImportedCorrection(Guid EntryId, int Revision, string EncryptedContent);
 
 /// <summary>
 /// Many entries in one transaction (a FHIR bundle's resources): each judged by the rules of <see cref="AddRecordEntry"/>;
-/// an entry whose id is already on the record is left out, so a command sent again adds nothing.
+/// an entry whose id is already on the record is left out, so a command sent again adds nothing. Corrections amend
+/// entries the same import brought before (<see cref="ImportedCorrection"/>).
 /// </summary>
-public sealed record ImportRecordEntries(IReadOnlyList<ImportedEntry> Entries, Actor Actor, DateTimeOffset At) : IPatientCommand
+public sealed record ImportRecordEntries(
+    IReadOnlyList<ImportedEntry> Entries, Actor Actor, DateTimeOffset At, IReadOnlyList<ImportedCorrection>? Corrections = null) : IPatientCommand
 {
     public const int MaxEntries = 1000;
+
+    /// <summary>The reason an import's correction is recorded with (the amendment's reason).</summary>
+    public const string CorrectionReason = "Corrected by a FHIR import: the resource was sent again with new content.";
+
+    /// <summary>The reason a superseded entry is retracted with.</summary>
+    public const string SupersededReason = "Superseded by a FHIR import: the resource was sent again with another category or code.";
 }
 
 [EventType("record.entry-added.v1")]
@@ -56,6 +76,9 @@ public sealed partial class PatientDecider
             throw RejectedException.Forbidden("not-own-hospital", "A practitioner registers patients only into their own hospital.");
         RequirePlausibleBirthYear(command.BirthYear, command.At);
         RequireDemographics(command.EncryptedDemographics);
+        if (state.Registered && command.IfAbsent && state.PatientId == command.PatientId
+            && string.Equals(state.HomeHospital, command.HomeHospital, StringComparison.Ordinal))
+            return [];
         if (state.Registered)
             throw RejectedException.Conflict("patient-exists", "The patient is already registered.");
 
@@ -89,19 +112,34 @@ public sealed partial class PatientDecider
 
     private static IReadOnlyList<IPatientEvent> ImportEntries(ImportRecordEntries command, PatientState state)
     {
-        if (command.Entries.Count is 0 or > ImportRecordEntries.MaxEntries)
+        var corrections = command.Corrections ?? [];
+        if (command.Entries.Count + corrections.Count is 0 or > ImportRecordEntries.MaxEntries)
             throw RejectedException.Invalid("import-size", $"An import carries 1 to {ImportRecordEntries.MaxEntries} entries.");
         var events = new List<IPatientEvent>();
+        void Apply(IReadOnlyList<IPatientEvent> decided)
+        {
+            foreach (var e in decided) state = Evolve(state, e);
+            events.AddRange(decided);
+        }
         foreach (var entry in command.Entries)
         {
             // The writer is judged first, so whether an entry exists is no answer to someone who may not write it.
             if (!MayWrite(command.Actor, entry.Category, state, command.At))
                 throw RejectedException.Forbidden("write-not-permitted", "The actor may not add entries of this category to this record.");
             if (state.Entries.ContainsKey(entry.EntryId)) continue; // already imported (or listed twice): nothing new
-            var added = AddEntry(new AddRecordEntry(entry.EntryId, entry.Category, entry.CodeSystem, entry.Code,
-                entry.EncryptedContent, entry.RecordedAt, command.Actor, command.At), state);
-            foreach (var e in added) state = Evolve(state, e);
-            events.AddRange(added);
+            if (entry.Supersedes is { } old && state.Entries.TryGetValue(old, out var previous) && !previous.Retracted)
+                Apply(RetractEntry(new RetractRecordEntry(old, ImportRecordEntries.SupersededReason, command.Actor, command.At), state));
+            Apply(AddEntry(new AddRecordEntry(entry.EntryId, entry.Category, entry.CodeSystem, entry.Code,
+                entry.EncryptedContent, entry.RecordedAt, command.Actor, command.At), state));
+        }
+        foreach (var correction in corrections)
+        {
+            if (!state.Entries.TryGetValue(correction.EntryId, out var entry))
+                throw RejectedException.NotFound("entry-not-found", "The record entry does not exist.");
+            // Changed since the importer compared (a concurrent import, a retraction): left for it to compare again.
+            if (entry.Retracted || entry.Revision != correction.Revision) continue;
+            Apply(AmendEntry(new AmendRecordEntry(correction.EntryId, correction.EncryptedContent, ImportRecordEntries.CorrectionReason,
+                command.Actor, command.At), state));
         }
         return events;
     }

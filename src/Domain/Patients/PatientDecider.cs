@@ -8,9 +8,14 @@ public interface IPatientCommand : IDomainCommand;
 /// <summary>An event of the <c>patient-{patientId}</c> stream.</summary>
 public interface IPatientEvent : IEvent;
 
+/// <param name="IfAbsent">
+/// An import's registration: a patient already registered at the same home hospital is no error but no event, because
+/// an imported patient's id is derived from that hospital's own identity of the person (the same id is the same person),
+/// so imports of one new patient racing each other all succeed and register them once.
+/// </param>
 public sealed record RegisterPatient(
     Guid PatientId, string HomeHospital, int BirthYear, Sex Sex, string EncryptedDemographics,
-    Actor Actor, DateTimeOffset At) : IPatientCommand;
+    Actor Actor, DateTimeOffset At, bool IfAbsent = false) : IPatientCommand;
 
 public sealed record CorrectPatientDetails(
     int BirthYear, Sex Sex, string EncryptedDemographics, Actor Actor, DateTimeOffset At) : IPatientCommand;
@@ -63,6 +68,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
             ExplainAccess c => ExplainTo(c, state),
             UseEmergencyAccess c => BreakGlass(c),
             LinkInsurance c => Link(c),
+            ImportInsurance c => LinkImported(c, state),
             EndInsurance c => End(c, state),
             ForgetPatient c => Forget(c, state),
             EnrolDeviceKey c => Enrol(c, state),
@@ -80,7 +86,9 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
         {
             Entries = state.Entries.SetItem(e.EntryId, new EntryState(e.Category, e.AuthorHospital, Retracted: false)),
         },
-        RecordEntryAmended => state,
+        RecordEntryAmended e => state.Entries.TryGetValue(e.EntryId, out var amended)
+            ? state with { Entries = state.Entries.SetItem(e.EntryId, amended with { Revision = amended.Revision + 1 }) }
+            : state,
         RecordEntryRetracted e => state.Entries.TryGetValue(e.EntryId, out var entry)
             ? state with { Entries = state.Entries.SetItem(e.EntryId, entry with { Retracted = true }) }
             : state,
@@ -98,7 +106,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
             }
             : state,
         AccessGranted or AccessDenied or EmergencyAccessUsed or AccessExplained => state,
-        InsuranceLinked e => state with { Insurance = new InsurancePeriod(e.Insurer, e.ValidFrom, e.ValidUntil, EndedAt: null) },
+        InsuranceLinked e => state with { Insurance = new InsurancePeriod(e.Insurer, e.ValidFrom, e.ValidUntil, EndedAt: null, e.PolicyReferenceHash) },
         InsuranceEnded e => state.Insurance is { } period ? state with { Insurance = period with { EndedAt = e.EndedAt } } : state,
         PatientForgotten => state with { Forgotten = true },
         DeviceKeyEnrolled e => state with { DeviceKey = new DeviceKey(e.KeyId, e.PublicKey) },

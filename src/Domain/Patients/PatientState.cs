@@ -105,7 +105,9 @@ public sealed record Grantee(GranteeKind Kind, string Id)
     };
 }
 
-public sealed record EntryState(Category Category, string AuthorHospital, bool Retracted);
+/// <summary>An entry as decisions see it; <see cref="Revision"/> counts its amendments (0: as added).</summary>
+public sealed record EntryState(Category Category, string AuthorHospital, bool Retracted, int Revision = 0);
 
 /// <summary>The patient's insurance as linked: ValidFrom inclusive; ValidUntil and EndedAt exclusive.</summary>
-public sealed record InsurancePeriod(string Insurer, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil, DateTimeOffset? EndedAt);
+public sealed record InsurancePeriod(
+    string Insurer, DateTimeOffset ValidFrom, DateTimeOffset ValidUntil, DateTimeOffset? EndedAt, string PolicyReferenceHash = "");

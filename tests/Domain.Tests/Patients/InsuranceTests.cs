@@ -58,7 +58,7 @@ public class InsuranceTests
 
     [Fact]
     public void Linking_records_the_insurance_period() =>
-        Assert.Equal(new InsurancePeriod("insurer", Days(-10), Days(100), EndedAt: null), PatientSpec.Fold(Registered, Linked).Insurance);
+        Assert.Equal(new InsurancePeriod("insurer", Days(-10), Days(100), EndedAt: null, "policy-hash"), PatientSpec.Fold(Registered, Linked).Insurance);
 
     [Fact]
     public void Ending_insurance_records_when_it_ended()
@@ -78,7 +78,43 @@ public class InsuranceTests
     {
         var state = PatientSpec.Fold(Registered, Linked, new InsuranceEnded(Days(-1)), new InsuranceLinked("other", "hash-2", Now, Days(10)));
 
-        Assert.Equal(new InsurancePeriod("other", Now, Days(10), EndedAt: null), state.Insurance);
+        Assert.Equal(new InsurancePeriod("other", Now, Days(10), EndedAt: null, "hash-2"), state.Insurance);
         Assert.True(state.HasCurrentInsurance(Now));
     }
+
+    private static ImportInsurance Imported(Actor actor) => new("insurer", "policy-hash", Days(-10), Days(100), actor, Now);
+
+    [Fact]
+    public void A_clinician_of_the_home_hospital_links_the_insurance_an_import_names() =>
+        PatientSpec.Given(Registered).When(Imported(Nurse)).Then(Linked);
+
+    [Fact]
+    public void An_imported_insurance_is_linked_only_by_a_clinician_of_the_home_hospital()
+    {
+        PatientSpec.Given(Registered).When(Imported(OtherPhysician)).ThenFails(RejectionKind.Forbidden, "not-home-hospital");
+        PatientSpec.Given(Registered).When(Imported(Admin)).ThenFails(RejectionKind.Forbidden, "not-home-hospital");
+        PatientSpec.Given(Registered).When(Imported(Patient)).ThenFails(RejectionKind.Forbidden, "not-home-hospital");
+    }
+
+    [Fact]
+    public void Importing_the_insurance_already_linked_is_no_event_and_another_one_relinks()
+    {
+        PatientSpec.Given(Registered, Linked).When(Imported(Physician)).Then();
+        PatientSpec.Given(Registered, Linked).When(Imported(Physician) with { PolicyReferenceHash = "other-hash" })
+            .Then(Linked with { PolicyReferenceHash = "other-hash" });
+        PatientSpec.Given(Registered, Linked, new InsuranceEnded(Days(-1))).When(Imported(Physician)).Then(Linked);
+    }
+
+    [Fact]
+    public void An_imported_insurance_without_a_start_keeps_the_start_of_the_same_link_else_starts_now()
+    {
+        PatientSpec.Given(Registered, Linked).When(Imported(Physician) with { ValidFrom = null }).Then();
+        PatientSpec.Given(Registered).When(Imported(Physician) with { ValidFrom = null }).Then(Linked with { ValidFrom = Now });
+        PatientSpec.Given(Registered, Linked).When(Imported(Physician) with { ValidFrom = null, PolicyReferenceHash = "other-hash" })
+            .Then(new InsuranceLinked("insurer", "other-hash", Now, Days(100)));
+    }
+
+    [Fact]
+    public void An_imported_insurance_is_judged_as_a_linked_one() =>
+        PatientSpec.Given(Registered).When(Imported(Physician) with { ValidUntil = Days(-10) }).ThenFails(RejectionKind.Invalid, "validity-period-invalid");
 }

@@ -69,6 +69,7 @@ public static class PatientFixtures
         ["explain-access"] = new ExplainAccess(AccessId, Purpose.Treatment, [Category.Allergies], Physician, Now),
         ["emergency-access"] = new UseEmergencyAccess(AccessId, "unconscious on arrival", Physician, Now),
         ["link-insurance"] = new LinkInsurance("insurer", "hash", Now, Days(365), Admin, Now),
+        ["import-insurance"] = new ImportInsurance("insurer", "hash", Now, Days(365), Physician, Now),
         ["end-insurance"] = new EndInsurance(Admin, Now),
         ["forget"] = new ForgetPatient(Patient, Now),
         ["enrol-device-key"] = EnrolmentKey.Enrol(Patient),

@@ -213,6 +213,63 @@ public class ImportRecordEntriesTests
     }
 
     [Fact]
+    public void A_correction_amends_the_entry_as_an_amendment_would_when_it_is_still_at_the_revision_compared()
+    {
+        var correction = new ImportedCorrection(First, 0, "enc:corrected");
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First))
+            .When(PatientFixtures.Import(Actors.Nurse) with { Corrections = [correction] })
+            .Then(new RecordEntryAmended(First, "enc:corrected", ImportRecordEntries.CorrectionReason, Actors.Nurse.Id, Hospitals.Home));
+        // Amended since the import compared contents, or retracted: left out, for the importer to compare again.
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First),
+                new RecordEntryAmended(First, "enc:other", "typo", Actors.Physician.Id, Hospitals.Home))
+            .When(PatientFixtures.Import(Actors.Nurse) with { Corrections = [correction] })
+            .Then();
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First),
+                new RecordEntryAmended(First, "enc:other", "typo", Actors.Physician.Id, Hospitals.Home))
+            .When(PatientFixtures.Import(Actors.Nurse) with { Corrections = [correction with { Revision = 1 }] })
+            .Then(new RecordEntryAmended(First, "enc:corrected", ImportRecordEntries.CorrectionReason, Actors.Nurse.Id, Hospitals.Home));
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First),
+                new RecordEntryRetracted(First, "wrong patient", Actors.Physician.Id, Hospitals.Home))
+            .When(PatientFixtures.Import(Actors.Nurse) with { Corrections = [correction] })
+            .Then();
+    }
+
+    [Fact]
+    public void A_correction_is_judged_as_an_amendment()
+    {
+        var correction = new ImportedCorrection(First, 0, "enc:corrected");
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.OtherPhysician, entryId: First))
+            .When(PatientFixtures.Import(Actors.Physician) with { Corrections = [correction] })
+            .ThenFails(RejectionKind.Forbidden, "not-author-hospital");
+        PatientSpec.Given(PatientFixtures.Registered)
+            .When(PatientFixtures.Import(Actors.Physician) with { Corrections = [correction] })
+            .ThenFails(RejectionKind.NotFound, "entry-not-found");
+    }
+
+    [Fact]
+    public void An_entry_that_supersedes_another_retracts_it_in_the_same_decision_once()
+    {
+        var superseding = PatientFixtures.Imported(Second, Category.MentalHealth) with { Supersedes = First };
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First))
+            .When(PatientFixtures.Import(Actors.Physician, superseding))
+            .Then(new RecordEntryRetracted(First, ImportRecordEntries.SupersededReason, Actors.Physician.Id, Hospitals.Home),
+                PatientFixtures.EntryAdded(Actors.Physician, Category.MentalHealth, Second));
+        // Already superseded (a concurrent import of the same bundle landed first): nothing.
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.Physician, entryId: First),
+                new RecordEntryRetracted(First, ImportRecordEntries.SupersededReason, Actors.Physician.Id, Hospitals.Home),
+                PatientFixtures.EntryAdded(Actors.Physician, Category.MentalHealth, Second))
+            .When(PatientFixtures.Import(Actors.Physician, superseding))
+            .Then();
+        // Only the author's hospital retracts.
+        PatientSpec.Given(PatientFixtures.Registered, PatientFixtures.EntryAdded(Actors.OtherPhysician, entryId: First))
+            .When(PatientFixtures.Import(Actors.Physician, superseding))
+            .ThenFails(RejectionKind.Forbidden, "not-author-hospital");
+    }
+
+    [Fact]
+    public void Surveys_are_sensitive() => Assert.True(Category.Surveys.IsSensitive());
+
+    [Fact]
     public void The_new_categories_are_not_sensitive_and_keep_kebab_case_names()
     {
         Assert.False(Category.VitalSigns.IsSensitive());

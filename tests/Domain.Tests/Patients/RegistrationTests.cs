@@ -27,6 +27,18 @@ public class RegistrationTests
     public void Patient_is_registered_once() =>
         PatientSpec.Given(Registered).When(Register(Physician)).ThenFails(RejectionKind.Conflict, "patient-exists");
 
+    [Fact]
+    public void An_imports_registration_of_a_patient_the_same_hospital_registered_is_no_event()
+    {
+        PatientSpec.Given().When(Register(Physician) with { IfAbsent = true }).Then(Registered);
+        PatientSpec.Given(Registered).When(Register(Nurse) with { IfAbsent = true }).Then();
+        // Another home hospital is still a conflict (and judged first: not its own hospital).
+        PatientSpec.Given(Registered).When(Register(OtherPhysician, Hospitals.Other) with { IfAbsent = true })
+            .ThenFails(RejectionKind.Conflict, "patient-exists");
+        PatientSpec.Given(Registered).When(Register(OtherPhysician, Hospitals.Home) with { IfAbsent = true })
+            .ThenFails(RejectionKind.Forbidden, "not-own-hospital");
+    }
+
     [Theory]
     [InlineData(1899)]
     [InlineData(2026)]

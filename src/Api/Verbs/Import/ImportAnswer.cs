@@ -5,7 +5,7 @@ namespace HealthEvents.Api.Verbs.Import;
 
 /// <summary>
 /// What the service answered for one bundle it imported, read from either answer POST /fhir may give: the import
-/// summary (<see cref="Endpoints.FhirEndpoints.ImportSummary"/>: patientId, registered, added, alreadyPresent, imported,
+/// summary earlier versions of the service answered (patientId, registered, added, alreadyPresent, imported,
 /// skipped) or a FHIR transaction-response / batch-response Bundle (FHIR R4 http.html#transaction-response: entry i
 /// answers the request's entry i, with <c>response.status</c> "201 Created" for what it created, "200 OK" for what it
 /// already held, 4xx for what it did not take, and <c>response.location</c> "Type/id[/_history/v]"; the Patient entry's

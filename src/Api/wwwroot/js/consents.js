@@ -7,8 +7,8 @@ import { load as reloadAudit } from './audit.js';
 import { granteeText, hospitalName, rememberConsents } from './names.js';
 
 const CATEGORIES = ['demographics', 'allergies', 'medications', 'conditions', 'lab-results', 'imaging', 'clinical-notes',
-  'vaccinations', 'mental-health', 'sexual-health', 'genetics', 'vital-signs', 'procedures'];
-const SENSITIVE = new Set(['mental-health', 'sexual-health', 'genetics']);
+  'vaccinations', 'mental-health', 'sexual-health', 'genetics', 'vital-signs', 'procedures', 'surveys'];
+const SENSITIVE = new Set(['mental-health', 'sexual-health', 'genetics', 'surveys']);
 const PURPOSES = ['treatment', 'research', 'insurance'];
 const ACTIONS = ['read', 'write'];
 const ROLES = ['physician', 'nurse', 'home-care', 'pharmacist', 'researcher'];

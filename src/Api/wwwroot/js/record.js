@@ -5,7 +5,7 @@ import { hospitalName } from './names.js';
 import { load as reloadAudit } from './audit.js';
 
 const ALL = ['demographics', 'allergies', 'medications', 'conditions', 'lab-results', 'imaging', 'clinical-notes',
-  'vaccinations', 'mental-health', 'sexual-health', 'genetics', 'vital-signs', 'procedures'];
+  'vaccinations', 'mental-health', 'sexual-health', 'genetics', 'vital-signs', 'procedures', 'surveys'];
 
 export async function initRecord(ctx) {
   $('record-load').onclick = async () => {
