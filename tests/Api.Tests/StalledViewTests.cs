@@ -89,4 +89,26 @@ public sealed class StalledViewTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access",
             new { purpose = "treatment", categories = new[] { "conditions" } })).StatusCode);
     }
+    [Fact]
+    public async Task A_foreign_event_in_a_patients_stream_gets_answers_never_a_500()
+    {
+        // Another writer's event, without the service's metadata, at the end of Alice's stream.
+        var store = _host.Services.GetRequiredService<IEventStore>();
+        var appended = await store.AppendAsync($"patient-{Alice}", ExpectedVersion.Any,
+            [new ProposedEvent(Guid.NewGuid(), "junk", Encoding.UTF8.GetBytes("{\"x\":1}"), Encoding.UTF8.GetBytes("{\"y\":2}"))], null);
+        var version = appended.LastVersion;
+
+        var alice = _host.As("alice (patient)");
+        foreach (var read in new[] { "verification", "audit", "envelopes" })
+            Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"/patients/{Alice}/{read}")).StatusCode);
+
+        // A command on her stream is refused as damaged, naming the version, and records nothing.
+        var answer = await _host.As("riverside physician").PostJsonAsync($"/patients/{Alice}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } });
+        Assert.Equal(HttpStatusCode.Conflict, answer.StatusCode);
+        var problem = await answer.Content.ReadAsStringAsync();
+        Assert.Contains("damaged-stream", problem);
+        Assert.Contains($"version {version}", problem);
+        Assert.Equal(version, (await store.ReadLastAsync($"patient-{Alice}"))!.Version);
+    }
 }

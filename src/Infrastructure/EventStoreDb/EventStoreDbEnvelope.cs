@@ -136,8 +136,8 @@ internal static class EventStoreDbEnvelope
 
     /// <summary>Like <see cref="TryDecode"/>, for reads of a stream HealthEvents owns: an event there that is not ours is corruption.</summary>
     public static EventEnvelope Decode(ReadResp.Types.ReadEvent readEvent, string streamId, string prefix = "") =>
-        TryDecode(readEvent, prefix) ?? throw new InvalidDataException(
-            $"Stream {streamId} holds an event at revision {readEvent.Event?.StreamRevision} that HealthEvents did not write (no envelope).");
+        TryDecode(readEvent, prefix) ?? throw new DamagedStreamException(streamId, checked((long)(readEvent.Event?.StreamRevision ?? 0)),
+            new InvalidDataException("An event without the HealthEvents envelope."));
 
     /// <summary>Streams of our global log: not system streams ('$...').</summary>
     public static bool IsLogStream(string streamId) => streamId.Length > 0 && streamId[0] != '$';
