@@ -57,10 +57,24 @@ public static class DependencyInjection
         services.AddSingleton<IHospitalKeyStore, KeyringKeyStore>();
         services.AddSingleton(sp => new PostgresIdempotencyStore(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<PostgresIdempotencyStore>());
+        services.AddSingleton(_ => GenesisPin(configuration, dataFolder));
         services.AddSingleton<NetworkDirectory>();
         services.AddSingleton<NetworkStream>();
         services.AddSingleton<NetworkGenesis>();
         return services;
+    }
+
+    /// <summary>Configuration key of the network's founding hash a node expects (64 hex digits; <see cref="NetworkGenesisPin"/>).</summary>
+    public const string GenesisHashKey = "HealthEvents:GenesisHash";
+
+    /// <summary>The founding this node trusts: <see cref="GenesisHashKey"/> when set, else the pin in its data folder.</summary>
+    private static NetworkGenesisPin GenesisPin(IConfiguration configuration, string dataFolder)
+    {
+        byte[]? configured = null;
+        if (configuration[GenesisHashKey] is { Length: > 0 } text)
+            configured = GenesisPinFile.Parse(text)
+                ?? throw new InvalidOperationException($"{GenesisHashKey} is the SHA-256 hash of the network's version 0 in hex (64 digits).");
+        return new NetworkGenesisPin(new GenesisPinFile(Path.Combine(dataFolder, GenesisPinFile.FileName)), configured);
     }
 
     /// <summary>Creates what the stores need (idempotent) and loads the network membership.</summary>

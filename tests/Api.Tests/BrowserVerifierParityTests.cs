@@ -1,4 +1,8 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Patients;
 
 namespace HealthEvents.Api.Tests;
 
@@ -6,7 +10,10 @@ namespace HealthEvents.Api.Tests;
 /// The browser's verifier (wwwroot/js/verify.js, run in chromium) and the server's (StreamVerifier with the
 /// EndorsementChecker, GET /verification) judge the same stored bytes alike: each case alters alice's stream — or the
 /// network stream, whose events the browser folds into the keys and policies it checks signatures by — in PostgreSQL as
-/// an attacker with write access would, and both must name the same first broken version of each stream.
+/// an attacker with write access would, and both must name the same first broken version of each stream. Hospitals that
+/// collude (their endorsement keys and the store) add the cases no byte edit makes: a consent change the patient never
+/// signed after enrolling a device key, one signed by a forged key, and a network founding rewritten with a
+/// self-consistent chain — there the browser is given the founding this node pinned, as a page remembers it.
 /// </summary>
 public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : IClassFixture<DemoServiceFixture>
 {
@@ -70,10 +77,24 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
         foreach (var (name, change, undo, patient, network) in NetworkCases)
         {
             await host.ExecuteSqlAsync(change);
-            var (server, inBrowser) = (await ServerAsync(host), await BrowserAsync(page, token));
+            var (server, inBrowser) = (await ServerAsync(host), await BrowserAsync(page, token, host));
             Assert.True(server == (patient, network) && inBrowser == (patient, network),
                 $"{name}: expected (alice, network) {(patient, network)}, the server said {server}, the browser {inBrowser}");
             await host.ExecuteSqlAsync(undo == "same" ? change : undo);
+        }
+
+        await PatientSignatureCasesAsync(host, page);
+
+        // The founding rewritten, every hash and signature after it recomputed: only the pinned founding tells.
+        var colluding = new ColludingHospitals(host, "northside", "riverside");
+        await using (await colluding.RewriteNetworkFoundingAsync(data =>
+            Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(data).Replace("Northside General Hospital", "Northside General Hospita1"))))
+        {
+            var (server, inBrowser) = (await ServerAsync(host), await BrowserAsync(page, token, host));
+            Assert.True(server == (null, 0) && inBrowser == (null, 0),
+                $"a rewritten founding: expected (alice, network) (, 0), the server said {server}, the browser {inBrowser}");
+            Assert.Equal("genesis-mismatch", await page.EvaluateAsync<string>(Verify + "; return r.network.problems[0].code; }",
+                new object[] { Alice, token, Pinned(host) }));
         }
 
         foreach (var (name, change, undo, broken) in Cases)
@@ -96,6 +117,60 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
         }
     }
 
+    /// <summary>
+    /// Fresh patients who enrolled a device key and signed a grant with it; the colluding hospitals then append, endorsed:
+    /// a grant nobody signed, or a revocation signed by a key the patient never had. Both verifiers name the same first
+    /// broken version with the same code.
+    /// </summary>
+    private static async Task PatientSignatureCasesAsync(ServiceHost host, Microsoft.Playwright.IPage page)
+    {
+        var colluding = new ColludingHospitals(host, "northside", "riverside");
+        (string Name, Func<Guid, TestDeviceKey, ConsentGranted, Task<long>> Forge, string Code)[] cases =
+        [
+            ("a consent nobody signed after the device key's enrolment", async (id, _, _) => 1 + await colluding.AppendAsync($"patient-{id}",
+                new ConsentGranted(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth], [Purpose.Treatment], [AccessAction.Read], DateTimeOffset.UtcNow, null)),
+                "unsigned"),
+            ("a revocation signed by a forged key under the device key's id", async (id, device, granted) =>
+            {
+                using var forger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                var revoked = new ConsentRevoked(granted.ConsentId);
+                var at = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+                var statement = PatientStatements.OfDecided(revoked, id, device.KeyId, at);
+                var forged = Convert.ToBase64String(forger.SignData(statement, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
+                return 1 + await colluding.AppendAsync($"patient-{id}", revoked,
+                    new SignedByPatient(PatientStatements.RevokeConsentAction, device.KeyId, at, forged));
+            }, "bad-patient-signature"),
+        ];
+        foreach (var (name, forge, code) in cases)
+        {
+            using var signed = await host.SignedPatientAsync("Pat Parity");
+            var (id, patient, device, granted) = signed;
+            var broken = await forge(id, device, granted);
+
+            var report = await (await patient.GetAsync($"/patients/{id}/verification")).JsonAsync();
+            var first = report.GetProperty("firstBrokenVersion");
+            long? serverVersion = first.ValueKind == System.Text.Json.JsonValueKind.Null ? null : first.GetInt64();
+            var serverCode = report.GetProperty("problems").EnumerateArray().FirstOrDefault(p => p.GetProperty("version").GetInt64() == serverVersion) is { ValueKind: System.Text.Json.JsonValueKind.Object } p
+                ? p.GetProperty("code").GetString() : null;
+            var token = patient.DefaultRequestHeaders.Authorization!.Parameter!;
+            var inBrowser = await page.EvaluateAsync<string>(Verify + "; const f = r.firstBrokenVersion; return `${f} ${r.problems.find((p) => p.version === f)?.code}`; }",
+                new object[] { id.ToString(), token, Pinned(host) });
+            Assert.True((serverVersion, serverCode) == (broken, code) && inBrowser == $"{broken} {code}",
+                $"{name}: expected {broken} {code}, the server said {serverVersion} {serverCode}, the browser {inBrowser}");
+        }
+    }
+
+    /// <summary>The founding this node pinned (its data folder's genesis.hash): what a page that visited before remembers.</summary>
+    private static string Pinned(ServiceHost host) => File.ReadAllText(Path.Combine(host.DataFolder, "genesis.hash")).Trim();
+
+    /// <summary>The start of a page function verifying a patient's envelopes in chromium with verify.js, the result in <c>r</c>.</summary>
+    private const string Verify = """
+        async ([id, token, genesisHash]) => {
+          const { verifyStream } = await import('/js/verify.js');
+          const response = await fetch(`/patients/${id}/envelopes`, { headers: { Authorization: `Bearer ${token}` } });
+          const r = await verifyStream(await response.json(), { genesisHash })
+        """;
+
     /// <summary>The first broken version of alice's stream and of the network stream, as GET /verification names them.</summary>
     private static async Task<(long?, long?)> ServerAsync(ServiceHost host)
     {
@@ -106,17 +181,11 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
         return (first.ValueKind == System.Text.Json.JsonValueKind.Null ? null : first.GetInt64(), network);
     }
 
-    /// <summary>The same, as verify.js in chromium names them from GET /envelopes.</summary>
-    private static async Task<(long?, long?)> BrowserAsync(Microsoft.Playwright.IPage page, string token)
+    /// <summary>The same, as verify.js in chromium names them from GET /envelopes, given the founding this node pinned.</summary>
+    private static async Task<(long?, long?)> BrowserAsync(Microsoft.Playwright.IPage page, string token, ServiceHost host)
     {
-        var versions = await page.EvaluateAsync<long?[]>("""
-            async ([id, token]) => {
-              const { verifyStream } = await import('/js/verify.js');
-              const response = await fetch(`/patients/${id}/envelopes`, { headers: { Authorization: `Bearer ${token}` } });
-              const result = await verifyStream(await response.json());
-              return [result.firstBrokenVersion, result.network.firstBrokenVersion];
-            }
-            """, new object[] { Alice, token });
+        var versions = await page.EvaluateAsync<long?[]>(Verify + "; return [r.firstBrokenVersion, r.network.firstBrokenVersion]; }",
+            new object[] { Alice, token, Pinned(host) });
         return (versions[0], versions[1]);
     }
 }

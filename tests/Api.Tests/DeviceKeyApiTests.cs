@@ -9,13 +9,7 @@ public sealed class DeviceKeyApiTests(DemoServiceFixture fixture) : IClassFixtur
 {
     private ServiceHost Host => fixture.Host;
 
-    private async Task<(Guid Id, HttpClient Patient)> NewPatientAsync()
-    {
-        var registered = await Host.As("northside physician").PostJsonAsync("/patients", new { homeHospital = "northside", birthYear = 1975, sex = "female", name = "Dana Device" });
-        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
-        var id = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
-        return (id, Host.Client(Host.Mint("northside", "dana", Role.Patient, id)));
-    }
+    private Task<(Guid Id, HttpClient Patient)> NewPatientAsync() => Host.NewPatientAsync("Dana Device");
 
     private static async Task<string?> CodeAsync(HttpResponseMessage response) =>
         (await response.JsonAsync()).TryGetProperty("code", out var code) ? code.GetString() : null;

@@ -117,6 +117,15 @@ public sealed class ServiceHost : IAsyncDisposable
         return new ServiceHost(app, dataFolder, new Uri(address), logs, connectionString, prefix);
     }
 
+    /// <summary>A verb of the real executable (`./run.sh verify`, …) in a process of its own, on this service's PostgreSQL and data folder.</summary>
+    public Task<ServiceProcess> RunVerbAsync(params string[] args) => OnEventStoreDb
+        ? throw new NotSupportedException("Verbs are run here against a service on PostgreSQL.")
+        : ServiceProcess.RunAsync(Path.GetTempPath(), new Dictionary<string, string?>
+        {
+            [HealthEvents.Api.Hosting.DataFolder.Variable] = _dataFolder,
+            ["ConnectionStrings__Postgres"] = ConnectionString,
+        }, args);
+
     public HttpClient Client(string? token = null)
     {
         // On a busy machine a large FHIR bundle may take minutes: the client waits as long as the suite's deadline, not 100 s.
@@ -141,6 +150,15 @@ public sealed class ServiceHost : IAsyncDisposable
     public string Mint(string hospital, string subject, HealthEvents.Domain.Common.Role role, Guid? patientId = null, TimeSpan? lifetime = null, DateTimeOffset? now = null) =>
         HealthEvents.Infrastructure.Identity.Tokens.Mint(new HealthEvents.Infrastructure.Identity.HospitalKeyring(Path.Combine(_dataFolder, "keys")),
             hospital, subject, role, patientId, lifetime ?? TimeSpan.FromHours(1), now ?? DateTimeOffset.UtcNow);
+
+    /// <summary>A new patient of <paramref name="home"/>, registered by its physician, and a client holding the patient's own token.</summary>
+    public async Task<(Guid Id, HttpClient Patient)> NewPatientAsync(string name, string home = "northside")
+    {
+        var registered = await As($"{home} physician").PostJsonAsync("/patients", new { homeHospital = home, birthYear = 1975, sex = "female", name });
+        if (registered.StatusCode != System.Net.HttpStatusCode.Created) throw new InvalidOperationException($"Registering a patient answered {registered.StatusCode}.");
+        var id = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
+        return (id, Client(Mint(home, "patient-" + id.ToString("N")[..8], HealthEvents.Domain.Common.Role.Patient, id)));
+    }
 
     public async Task<int> StreamLengthAsync(Guid patientId)
     {

@@ -56,8 +56,29 @@ public sealed class TestDeviceKey : IDisposable
     public void Dispose() => _key.Dispose();
 }
 
+/// <summary>A patient who enrolled <see cref="Device"/> and signed <see cref="Granted"/> (allergies, to Riverside) with it.</summary>
+public sealed record SignedPatient(Guid Id, HttpClient Patient, TestDeviceKey Device, ConsentGranted Granted) : IDisposable
+{
+    public string StreamId => $"patient-{Id}";
+
+    public void Dispose() => Device.Dispose();
+}
+
 public static class SignedRequests
 {
+    /// <summary>A new patient of Northside with a device key, who signed a grant with it; their trail verifies.</summary>
+    public static async Task<SignedPatient> SignedPatientAsync(this ServiceHost host, string name)
+    {
+        var (id, patient) = await host.NewPatientAsync(name);
+        var device = new TestDeviceKey();
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await patient.PostJsonAsync($"/patients/{id}/device-key", device.Enrolment(id))).StatusCode);
+        var (grant, body) = TestDeviceKey.Grant("riverside", "allergies", DateTimeOffset.UtcNow);
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await patient.SendSignedAsync(HttpMethod.Post, $"/patients/{id}/consents", body, device.Header(grant, id))).StatusCode);
+        Assert.True((await (await patient.GetAsync($"/patients/{id}/verification")).JsonAsync()).GetProperty("verified").GetBoolean());
+        return new SignedPatient(id, patient, device,
+            new ConsentGranted(grant.ConsentId, grant.Grantee, grant.Categories, grant.Purposes, grant.Actions, grant.ValidFrom, grant.ValidUntil));
+    }
+
     /// <summary>Sends <paramref name="body"/> (JSON, null for none) with a Patient-Signature header when one is given.</summary>
     public static async Task<HttpResponseMessage> SendSignedAsync(this HttpClient client, HttpMethod method, string url, object? body, string? signature)
     {

@@ -7,6 +7,8 @@ using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Telemetry;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Patients;
 using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
@@ -76,38 +78,53 @@ public static class PatientQueryEndpoints
 
     public sealed record ConsentsView(IReadOnlyList<ConsentDocument> Active, IReadOnlyList<ConsentDocument> Upcoming, IReadOnlyList<ConsentDocument> Past);
 
+    /// <summary>
+    /// The patient's consents (<see cref="VisibleConsentsAsync"/>): every one to the patient, to a grantee only those that
+    /// name them.
+    /// </summary>
     public static async Task<Results<Ok<ConsentsView>, ProblemHttpResult>> Consents(
         Guid id, HttpContext http, ConsentQuery consents, PatientDirectory patients, ReadYourWrites fresh, IClock clock, CancellationToken ct)
     {
-        // Authorize first, from the write side, and only then wait for the view: an unknown patient and someone
-        // else's look the same to a caller who may read neither (no answer or timing tells them apart).
-        var actor = http.Actor();
-        var patient = await patients.StateAsync(id, ct);
-        if (!patient.MayReadConsents(actor, clock.UtcNow))
+        var now = clock.UtcNow;
+        if (await VisibleConsentsAsync(id, http.Actor(), now, consents, patients, fresh, ct) is not { } list)
             return Forbidden("Only the patient or a grantee of an active consent reads the consents.");
-        await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
-        var list = await consents.ListAsync(id, clock.UtcNow, ct);
         return TypedResults.Ok(new ConsentsView(list.Active, list.Upcoming, list.Past));
     }
 
     /// <summary>
     /// The patient's consents as a FHIR R4 Bundle of Consent resources (<see cref="FhirConsentExport"/>): active, yet to
-    /// start and past (inactive), for a FHIR stack to import. Who may read the consents may export them.
+    /// start and past (inactive), for a FHIR stack to import. Who may read the consents may export them, the same ones.
     /// </summary>
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> ConsentsAsFhir(
         Guid id, HttpContext http, ConsentQuery consents, PatientDirectory patients, NetworkDirectory network, ReadYourWrites fresh, IClock clock,
         CancellationToken ct)
     {
-        var patient = await patients.StateAsync(id, ct);
-        if (!patient.MayReadConsents(http.Actor(), clock.UtcNow))
-            return Forbidden("Only the patient or a grantee of an active consent reads the consents.");
-        await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
         var now = clock.UtcNow;
-        var list = await consents.ListAsync(id, now, ct);
+        if (await VisibleConsentsAsync(id, http.Actor(), now, consents, patients, fresh, ct) is not { } list)
+            return Forbidden("Only the patient or a grantee of an active consent reads the consents.");
         var hospitals = network.Current.Hospitals;
         var bundle = FhirConsentExport.Bundle(id, [.. list.Active, .. list.Upcoming, .. list.Past], now,
             hospital => hospitals.TryGetValue(hospital, out var h) ? h.Name : null);
         return TypedResults.Content(bundle.ToJson(), FhirVocabulary.ContentType);
+    }
+
+    /// <summary>
+    /// What <paramref name="actor"/> may see of the patient's consents at <paramref name="now"/>, or null when nothing
+    /// (neither the patient nor the grantee of a consent active now). The patient sees them all. A practitioner sees only
+    /// the consents that name them — as themselves, by their role, or by their hospital (<see cref="Grantee.Matches"/>):
+    /// a consent to someone else says what is being shared and with whom (a mental-health consent to another hospital's
+    /// nurse tells that there is mental-health data), which is the patient's to tell.
+    /// </summary>
+    private static async Task<ConsentList?> VisibleConsentsAsync(
+        Guid id, Actor actor, DateTimeOffset now, ConsentQuery consents, PatientDirectory patients, ReadYourWrites fresh, CancellationToken ct)
+    {
+        // Authorize first, from the write side, and only then wait for the view: an unknown patient and someone
+        // else's look the same to a caller who may read neither (no answer or timing tells them apart).
+        var patient = await patients.StateAsync(id, ct);
+        if (!patient.MayReadConsents(actor, now)) return null;
+        await fresh.WaitAsync(id, ConsentProjection.ProjectionName, ct);
+        var list = await consents.ListAsync(id, now, ct);
+        return patient.IsThePatient(actor) ? list : list.Where(c => c.Grantee.Matches(actor));
     }
 
     public static async Task<Results<Ok<InsuranceValidity>, ProblemHttpResult>> InsuranceValidity(
@@ -121,16 +138,17 @@ public static class PatientQueryEndpoints
     public sealed record VerificationView(bool Verified, long Events, long? FirstBrokenVersion, IReadOnlyList<VerificationProblem> Problems);
 
     public static async Task<Results<Ok<VerificationView>, ProblemHttpResult>> Verification(
-        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, CancellationToken ct)
+        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, NetworkGenesisPin genesis, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient verifies their own trail.");
         // The keys and policies the patient's signatures are judged by come from the network stream: it is verified
-        // too (its chain, and each change endorsed under the network before it, from the genesis on), so a key
-        // written into the store behind the network's back cannot vouch for forged endorsements of the patient's trail.
+        // too (its chain, and each change endorsed under the network before it, from the founding this node pinned on),
+        // so a key written into the store behind the network's back cannot vouch for forged endorsements of the
+        // patient's trail. The patient's own device-key signatures are checked as well (PatientSignatureChecker).
         var networkStream = new List<EventEnvelope>();
         await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) networkStream.Add(e);
         var checker = new EndorsementChecker(NetworkHistory.From(networkStream, serializer), serializer);
-        var options = new StreamVerifierOptions { EndorsementChecker = checker };
+        var options = new StreamVerifierOptions { EndorsementChecker = checker, Genesis = genesis };
         var network = await StreamVerifier.VerifyAsync(networkStream, options, ct);
         // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
         var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientStream.StreamId(id), 0, ct), options, ct);

@@ -35,6 +35,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 "An operator must run verify on it.", "damaged-stream"),
             UnreadableEventException => Problem(StatusCodes.Status409Conflict, "Stream damaged",
                 "The history holds an event that this service did not write or cannot read. An operator must run verify.", "damaged-stream"),
+            // The store's network starts with another founding than this node pinned: it acts on nobody's word until an operator looks.
+            HealthEvents.Application.Network.GenesisMismatchException => Problem(StatusCodes.Status503ServiceUnavailable, "Network genesis mismatch",
+                "The store's network history does not start with the founding this node trusts; it records nothing.", "genesis-mismatch"),
             EndorsementPolicyNotMetException e => Problem(StatusCodes.Status503ServiceUnavailable, "Endorsement policy not met",
                 string.Join("; ", e.Reasons), "endorsement-policy-not-met"),
             BadHttpRequestException { InnerException: System.Text.Json.JsonException { Path: { } path } } => MalformedField(path),

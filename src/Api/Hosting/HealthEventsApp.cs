@@ -37,7 +37,15 @@ public static class HealthEventsApp
         services.AddHostedService(sp => sp.GetRequiredService<AuditFeed>());
 
         var app = builder.Build();
-        await app.Services.InitializeHealthEventsStorageAsync();
+        try
+        {
+            await app.Services.InitializeHealthEventsStorageAsync();
+        }
+        catch (HealthEvents.Application.Network.GenesisMismatchException) when (builder.Configuration.GetValue("HealthEvents:Verb", false))
+        {
+            // A node refuses to serve a network that is not the one it pinned; a one-off verb goes on: `verify` reports
+            // it (network v0: genesis-mismatch), and the others refuse when they first use the network.
+        }
         app.Services.GetRequiredService<HealthEvents.Projections.Runner.ProjectionMetrics>(); // the meter lives as long as the host
         var demo = builder.Configuration.GetValue("HealthEvents:SeedDemo", true);
         if (demo) await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);

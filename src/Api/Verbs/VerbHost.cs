@@ -1,5 +1,6 @@
 using HealthEvents.Api.Hosting;
 using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Api.Verbs;
 
@@ -32,7 +33,10 @@ public static class VerbHost
             try
             {
                 // A database whose network was never founded (an external server, say) holds nothing to work on.
-                if (app.Services.GetRequiredService<NetworkDirectory>().Current.Hospitals.IsEmpty)
+                // Asked of the store itself: the directory stays empty too when the network is not the founding this node pinned,
+                // which `verify` reports and the other verbs meet when they use it.
+                if (app.Services.GetRequiredService<NetworkDirectory>().Current.Hospitals.IsEmpty
+                    && await app.Services.GetRequiredService<IEventStore>().ReadLastAsync(NetworkStream.StreamId) is null)
                 {
                     await Console.Error.WriteLineAsync("The store holds no network (no genesis): the service has never run on this database. " +
                                                        "Start it once (./run.sh), or pass --data with the folder it uses.");

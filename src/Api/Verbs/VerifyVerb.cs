@@ -2,6 +2,7 @@ using System.CommandLine;
 using HealthEvents.Api.Verbs.Progress;
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Ledger;
@@ -39,6 +40,7 @@ public static class VerifyVerb
             ? $"verified: {report.Events:N0} events in {report.Streams:N0} streams, every link, signature and policy holds"
             : $"NOT verified: {report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
         Console.WriteLine(ledgerLine);
+        Console.WriteLine(GenesisLine(services.GetRequiredService<NetworkGenesisPin>()));
         return report.Verified && ledgerHolds ? ExitCodes.Ok : ExitCodes.Problems;
     }
 
@@ -46,6 +48,7 @@ public static class VerifyVerb
     {
         var store = services.GetRequiredService<IEventStore>();
         var serializer = services.GetRequiredService<EventSerializer>();
+        var genesis = services.GetRequiredService<NetworkGenesisPin>();
 
         var keys = progress.Begin("keys and policies");
         var checker = await EndorsementChecker.LoadAsync(store, serializer, ct);
@@ -56,6 +59,7 @@ public static class VerifyVerb
         var report = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions
         {
             EndorsementChecker = checker,
+            Genesis = genesis,
             ProgressInterval = 1000,
             Progress = p => streams.Report(p.Events, total, $"{p.Events:N0} events in {p.Streams:N0} streams, {p.EventsPerSecond:N0}/s"),
         }, ct);
@@ -64,20 +68,31 @@ public static class VerifyVerb
             : $"{report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
 
         var ledger = progress.Begin("ledger head");
-        var (ledgerHolds, ledgerLine) = await VerifyLedgerAsync(store, serializer, ct);
+        var (ledgerHolds, ledgerLine) = await VerifyLedgerAsync(store, serializer, genesis, ct);
         ledger.Complete(ledgerHolds ? "holds" : "does NOT hold");
         return new Outcome(report, ledgerHolds, ledgerLine);
     }
 
     /// <summary>Per-stream chains cannot see a whole stream (or a tail) dropped: the latest signed tree head can.</summary>
-    private static async Task<(bool Holds, string Line)> VerifyLedgerAsync(IEventStore store, EventSerializer serializer, CancellationToken ct)
+    private static async Task<(bool Holds, string Line)> VerifyLedgerAsync(IEventStore store, EventSerializer serializer, NetworkGenesisPin genesis, CancellationToken ct)
     {
         if (await store.ReadLastAsync(LedgerStream.StreamId, ct) is not { } last
             || serializer.Deserialize(last.Type, last.Data) is not TreeHeadSigned head)
             return (true, "ledger: no signed tree head yet");
-        var check = await new LedgerVerifier(store).VerifyAsync(head.TreeSize, Convert.FromHexString(head.RootHash), ct);
-        return (check.Verified, check.Verified
-            ? $"ledger: the signed tree head of {head.TreeSize:N0} events matches the store"
-            : $"ledger NOT verified: the signed head of {head.TreeSize:N0} events has root {check.SignedRoot}, the store gives {check.RecomputedRoot} from {check.LeavesFound:N0} events");
+        var check = await new LedgerVerifier(store, genesis).VerifyAsync(head.TreeSize, Convert.FromHexString(head.RootHash), ct);
+        return (check.Verified, check switch
+        {
+            { Verified: true } => $"ledger: the signed tree head of {head.TreeSize:N0} events matches the store",
+            { Genesis: not null } => $"ledger NOT verified: the signed head of {head.TreeSize:N0} events covers a network founded otherwise than this node pinned",
+            _ => $"ledger NOT verified: the signed head of {head.TreeSize:N0} events has root {check.SignedRoot}, the store gives {check.RecomputedRoot} from {check.LeavesFound:N0} events",
+        });
     }
+
+    /// <summary>What the network's founding was checked against: a pin of this node, one made just now (first sight), or none.</summary>
+    private static string GenesisLine(NetworkGenesisPin genesis) => genesis.Hex() switch
+    {
+        null => "genesis: the store holds no network yet; nothing is pinned",
+        var hex when genesis.PinnedOnFirstSight => $"genesis: pinned now, on first sight: {hex} ({genesis.Location})",
+        var hex => $"genesis: the network's founding is checked against the pin {hex} ({genesis.Location})",
+    };
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Application.Telemetry;
@@ -181,8 +182,13 @@ public sealed record Decision<TState, TEvent>(
     TState Before, long LastVersion, byte[] LastHash, IReadOnlyList<TEvent> Events,
     IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Envelopes, string? HomeHospital);
 
-/// <summary>Folds a stream into its decision state, reading only what the cache has not seen yet.</summary>
-public sealed class StreamLoader(IEventStore store, EventSerializer serializer, StreamStateCache cache)
+/// <summary>
+/// Folds a stream into its decision state, reading only what the cache has not seen yet. With a
+/// <see cref="NetworkGenesisPin"/>, the network stream's version 0 must be the pinned founding whenever it is read
+/// (a node's first reading, or after its cache was dropped): this node decides and endorses nothing on another
+/// network's word. A founding rewritten after it was read changes nothing here, since the cache never reads it again.
+/// </summary>
+public sealed class StreamLoader(IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkGenesisPin? genesis = null)
 {
     /// <summary>
     /// The stream's state now: the cached snapshot extended by whatever was appended since. With
@@ -200,6 +206,7 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
         var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
         await foreach (var e in store.ReadStreamAsync(streamId, version + 1, ct))
         {
+            if (e.Version == 0 && streamId == NetworkStream.StreamId) genesis?.Require(e);
             state = TDecider.Evolve(state, Read<TEvent>(e));
             (version, hash) = (e.Version, e.Hash);
         }

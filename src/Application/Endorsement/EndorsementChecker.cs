@@ -27,7 +27,8 @@ namespace HealthEvents.Application.Endorsement;
 /// <item><c>home</c> is the HomeHospital of the PatientRegistered event at version 0 of the stream.</item>
 /// <item>The network's founding is trusted: the first command of the <c>network</c> stream (its events from version 0
 /// on, sharing one command id), made by the actor <c>genesis</c>, may be unendorsed (nobody could endorse before the members existed, and every hospital
-/// holds the genesis file). If it carries signatures those are still checked, but no policy is required. Every other
+/// holds the genesis file) — trusted as the founding this node pinned, which the stream verifier checks
+/// (<see cref="NetworkGenesisPin"/>). If it carries signatures those are still checked, but no policy is required. Every other
 /// transaction of the network stream — a later one by <c>genesis</c> too — is held to the same rule as every stream,
 /// as the submitting node's endorsement service holds it (only founding goes unasked).</item>
 /// <item>Problems are reported at the first version carrying the endorsement at fault: the transaction's first
@@ -37,8 +38,10 @@ namespace HealthEvents.Application.Endorsement;
 /// with endorsements is found there too. A boundary the endorsement contradicts is left to the stream verifier,
 /// which reported it, unless the chain looked intact (then it is reported here as <c>transaction-boundary</c>).</item>
 /// </list>
+/// On a patient's stream it checks the patient's own signatures too (<see cref="PatientSignatureChecker"/>): once the
+/// patient has enrolled a device key, hospitals endorsing a consent change cannot stand in for the patient signing it.
 /// One instance per verification run: it remembers per stream what it learnt from earlier transactions
-/// (the home hospital), so it expects each stream's transactions in order. Not thread-safe.
+/// (the home hospital, the patient's device key), so it expects each stream's transactions in order. Not thread-safe.
 /// </summary>
 public sealed class EndorsementChecker(NetworkHistory network, EventSerializer serializer) : IEndorsementChecker
 {
@@ -48,6 +51,7 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
     private readonly Dictionary<string, string?> _homes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);
     private readonly Dictionary<NetworkState, string[]> _members = new(ReferenceEqualityComparer.Instance);
+    private readonly PatientSignatureChecker _patientSignatures = new(serializer);
     private Guid? _founding;
 
     /// <summary>How long after a network change a transaction may still hold under the network before it (see remarks).</summary>
@@ -73,6 +77,7 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         if (streamId.StartsWith(PatientStream.StreamPrefix, StringComparison.Ordinal) && transaction.FirstVersion == 0
             && !PatientStream.TryParseStreamId(streamId, out _))
             problems.Add(new(streamId, 0, NonCanonicalStream, "A patient stream must be named by the patient's id in its canonical form."));
+        _patientSignatures.Check(transaction, problems);
 
         if (!TryReadMetadata(transaction.Events[^1], out var metadata))
         {
@@ -109,6 +114,8 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         }
         return problems;
     }
+
+    public IReadOnlyList<VerificationProblem> StreamEnded(string streamId) => _patientSignatures.StreamEnded(streamId);
 
     /// <summary>A patient (or ledger, research) stream's copy: under the network at its time, else under one in force during the grace before it.</summary>
     private void CheckCopyDuringGrace(

@@ -32,9 +32,10 @@ public sealed class Endorser(
     /// store — as a separate node would have: what in-process endorsers are, so that each re-executes independently
     /// of the submitter and of each other even on one machine.
     /// </summary>
-    public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options)
+    /// <param name="genesis">The founding this node pinned: the endorser's own reading of the network must start with it.</param>
+    public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options, NetworkGenesisPin? genesis)
     {
-        var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000));
+        var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000), genesis);
         return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options,
             new LedgerWitness(store), new PatientDirectory(loader));
     }
@@ -46,6 +47,11 @@ public sealed class Endorser(
         try
         {
             return await JudgeAsync(request, keys, ct);
+        }
+        catch (GenesisMismatchException)
+        {
+            // Its own reading of the network starts with another founding: every key and rule it would judge by is suspect.
+            return EndorsementReply.Refused(keys.HospitalId, "the store's network does not start with the founding this endorser pinned (genesis-mismatch)");
         }
         catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException or ArgumentException
                                       or InvalidOperationException or JsonException or KeyNotFoundException or IndexOutOfRangeException)

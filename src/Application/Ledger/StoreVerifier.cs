@@ -11,6 +11,9 @@ public sealed record StoreVerifierOptions
     /// <summary>Checks each transaction's endorsement; null: hash chains and transaction boundaries only.</summary>
     public IEndorsementChecker? EndorsementChecker { get; init; }
 
+    /// <summary>The network's founding this node trusts (<see cref="StreamVerifierOptions.Genesis"/>); null: the store's own.</summary>
+    public Network.NetworkGenesisPin? Genesis { get; init; }
+
     /// <summary>Called every <see cref="ProgressInterval"/> events and once at the end.</summary>
     public Action<StoreVerificationProgress>? Progress { get; init; }
 
@@ -66,7 +69,7 @@ public static class StoreVerifier
         var pageSize = Math.Max(1, options.PageSize);
         var interval = Math.Max(1, options.ProgressInterval);
         var checker = options.EndorsementChecker;
-        var streamOptions = new StreamVerifierOptions { EndorsementChecker = checker, MaxProblems = options.MaxProblemsPerStream };
+        var streamOptions = new StreamVerifierOptions { EndorsementChecker = checker, MaxProblems = options.MaxProblemsPerStream, Genesis = options.Genesis };
 
         // Insertion order is kept by Dictionary while nothing is removed: the report lists streams as the log first reached them.
         var streams = new Dictionary<string, StreamVerifierState>(StringComparer.Ordinal);

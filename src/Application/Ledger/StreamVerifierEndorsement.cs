@@ -11,6 +11,12 @@ public interface IEndorsementChecker
 {
     /// <summary>Problems found (empty when the endorsement is valid). Report at the transaction's versions.</summary>
     ValueTask<IReadOnlyList<VerificationProblem>> CheckAsync(TransactionToCheck transaction, CancellationToken ct);
+
+    /// <summary>
+    /// Called once the stream's last event was read (after its last transaction was checked): what only the end of a
+    /// stream shows, such as a patient's consent change still awaiting its signature. None by default.
+    /// </summary>
+    IReadOnlyList<VerificationProblem> StreamEnded(string streamId) => [];
 }
 
 /// <summary>

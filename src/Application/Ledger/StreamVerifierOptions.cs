@@ -19,6 +19,12 @@ public sealed record StreamVerifierOptions
     /// </summary>
     public int MaxProblems { get; init; } = 100;
 
+    /// <summary>
+    /// The network's founding this node trusts: version 0 of the network stream must be it (else <c>genesis-mismatch</c>),
+    /// or is pinned on first sight. Null: the store's own version 0 is taken as the root of trust.
+    /// </summary>
+    public Network.NetworkGenesisPin? Genesis { get; init; }
+
     /// <summary>The stream expected; null: the stream of the first event read.</summary>
     public string? StreamId { get; init; }
 }

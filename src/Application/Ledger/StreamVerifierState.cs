@@ -1,3 +1,4 @@
+using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using static HealthEvents.Application.Ledger.VerificationCodes;
 
@@ -63,6 +64,8 @@ internal sealed class StreamVerifierState
             intact = false;
         }
         intact &= CheckHash(e);
+        // The founding nobody endorses: trusted only as the one this node pinned.
+        if (e.Version == 0 && _streamId == NetworkStream.StreamId && _options.Genesis?.Check(e) is { } genesis) Add(genesis);
 
         // Continue from the stored hash: an altered event whose hash was left alone breaks at itself only;
         // one whose hash was recomputed breaks the next link.
@@ -78,7 +81,11 @@ internal sealed class StreamVerifierState
 
     public VerificationReport Finish()
     {
-        if (_streamId is not null) _transactions.Finish(_streamId);
+        if (_streamId is not null)
+        {
+            _transactions.Finish(_streamId);
+            if (_options.EndorsementChecker is { } checker) AddAll(checker.StreamEnded(_streamId));
+        }
         ReportProgress(final: true);
         return new VerificationReport(_problemCount == 0, _events, _firstBroken, _problems, _problemCount > _problems.Count);
     }

@@ -69,6 +69,23 @@ public static class VerificationCodes
     /// <summary>An intact event's metadata cannot be read, so the time its endorsement is judged at is unknown.</summary>
     public const string UnreadableMetadata = "unreadable-metadata";
 
+    /// <summary>
+    /// The network stream's version 0 (its founding, which nothing endorses) is not the one this node pinned
+    /// (<see cref="Network.NetworkGenesisPin"/>): the keys and policies everything else is judged by are someone else's.
+    /// </summary>
+    public const string GenesisMismatch = "genesis-mismatch";
+
+    // The patient's own signatures (PatientSignatureChecker; the page's verify.js uses the same codes).
+
+    /// <summary>A device key enrolled or replaced does not prove itself: its id is not its key's, or its proof does not verify.</summary>
+    public const string BadDeviceKey = "bad-device-key";
+
+    /// <summary>A patient.command-signed.v1 does not verify under the device key of its time over the command just before it.</summary>
+    public const string BadPatientSignature = "bad-patient-signature";
+
+    /// <summary>A consent change or forgetting after a device key was enrolled, without the patient's signature right after it (reported where it belongs).</summary>
+    public const string Unsigned = "unsigned";
+
     /// <summary>A patient stream under another spelling of a patient id (or a registration for another patient): nobody's stream, never endorsed.</summary>
     public const string NonCanonicalStream = "non-canonical-stream";
 }

@@ -58,7 +58,46 @@ public static class PatientStatements
     /// <exception cref="ArgumentException">A narrowing without its <see cref="ConsentNarrowed"/>.</exception>
     public static byte[] Of(IPatientSigned command, Guid patientId, string keyId, DateTimeOffset signedAt, IReadOnlyList<IPatientEvent>? decided = null) => command switch
     {
-        GrantConsent g => Build(patientId, GrantConsentAction, keyId, signedAt, w =>
+        GrantConsent g => Grant(patientId, keyId, signedAt,
+            new ConsentGranted(g.ConsentId, g.Grantee, g.Categories, g.Purposes, g.Actions, g.ValidFrom, g.ValidUntil)),
+        NarrowConsent n => decided?.OfType<ConsentNarrowed>().SingleOrDefault(e => e.ConsentId == n.ConsentId) is { } narrowed
+            ? Narrow(patientId, keyId, signedAt, narrowed)
+            : throw new ArgumentException("A narrowing's statement is the consent as it becomes: its decided event is needed.", nameof(decided)),
+        RevokeConsent r => Revoke(patientId, keyId, signedAt, r.ConsentId),
+        ForgetPatient => Forget(patientId, keyId, signedAt),
+        _ => throw new ArgumentException($"No statement is defined for {command.GetType().Name}.", nameof(command)),
+    };
+
+    /// <summary>
+    /// The action a stored event was signed as — the first event of a command the patient signs, which the
+    /// <see cref="SignedByPatient"/> right after it covers — or null for an event no patient signs. What a verifier of the
+    /// stored stream asks, as the browser's <c>signedCommandOf</c> (wwwroot/js/statement.js) does.
+    /// </summary>
+    public static string? ActionOf(IPatientEvent decided) => decided switch
+    {
+        ConsentGranted => GrantConsentAction,
+        ConsentNarrowed => NarrowConsentAction,
+        ConsentRevoked => RevokeConsentAction,
+        PatientForgotten => ForgetAction,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The statement rebuilt from a stored event (<see cref="ActionOf(IPatientEvent)"/> not null): the same bytes the
+    /// patient signed for the command that decided it, since each of these events repeats its command's signed fields.
+    /// </summary>
+    /// <exception cref="ArgumentException">An event no patient signs.</exception>
+    public static byte[] OfDecided(IPatientEvent decided, Guid patientId, string keyId, DateTimeOffset signedAt) => decided switch
+    {
+        ConsentGranted g => Grant(patientId, keyId, signedAt, g),
+        ConsentNarrowed n => Narrow(patientId, keyId, signedAt, n),
+        ConsentRevoked r => Revoke(patientId, keyId, signedAt, r.ConsentId),
+        PatientForgotten => Forget(patientId, keyId, signedAt),
+        _ => throw new ArgumentException($"No patient signs a {decided.GetType().Name}.", nameof(decided)),
+    };
+
+    private static byte[] Grant(Guid patientId, string keyId, DateTimeOffset signedAt, ConsentGranted g) =>
+        Build(patientId, GrantConsentAction, keyId, signedAt, w =>
         {
             w.Text(Id(g.ConsentId));
             w.Text(KebabCase.Of(g.Grantee.Kind));
@@ -68,21 +107,22 @@ public static class PatientStatements
             w.List(g.Actions.Select(KebabCase.Of));
             w.Time(g.ValidFrom);
             w.Time(g.ValidUntil);
-        }),
-        NarrowConsent n => decided?.OfType<ConsentNarrowed>().SingleOrDefault(e => e.ConsentId == n.ConsentId) is { } narrowed
-            ? Build(patientId, NarrowConsentAction, keyId, signedAt, w =>
-            {
-                w.Text(Id(narrowed.ConsentId));
-                w.List(narrowed.Categories.Select(KebabCase.Of));
-                w.List(narrowed.Purposes.Select(KebabCase.Of));
-                w.List(narrowed.Actions.Select(KebabCase.Of));
-                w.Time(narrowed.ValidUntil);
-            })
-            : throw new ArgumentException("A narrowing's statement is the consent as it becomes: its decided event is needed.", nameof(decided)),
-        RevokeConsent r => Build(patientId, RevokeConsentAction, keyId, signedAt, w => w.Text(Id(r.ConsentId))),
-        ForgetPatient => Build(patientId, ForgetAction, keyId, signedAt, _ => { }),
-        _ => throw new ArgumentException($"No statement is defined for {command.GetType().Name}.", nameof(command)),
-    };
+        });
+
+    private static byte[] Narrow(Guid patientId, string keyId, DateTimeOffset signedAt, ConsentNarrowed narrowed) =>
+        Build(patientId, NarrowConsentAction, keyId, signedAt, w =>
+        {
+            w.Text(Id(narrowed.ConsentId));
+            w.List(narrowed.Categories.Select(KebabCase.Of));
+            w.List(narrowed.Purposes.Select(KebabCase.Of));
+            w.List(narrowed.Actions.Select(KebabCase.Of));
+            w.Time(narrowed.ValidUntil);
+        });
+
+    private static byte[] Revoke(Guid patientId, string keyId, DateTimeOffset signedAt, Guid consentId) =>
+        Build(patientId, RevokeConsentAction, keyId, signedAt, w => w.Text(Id(consentId)));
+
+    private static byte[] Forget(Guid patientId, string keyId, DateTimeOffset signedAt) => Build(patientId, ForgetAction, keyId, signedAt, _ => { });
 
     /// <summary>The statement a new device key signs to be enrolled (proof that someone holds it).</summary>
     public static byte[] Enrolment(Guid patientId, string keyId, DateTimeOffset signedAt, string publicKey) =>

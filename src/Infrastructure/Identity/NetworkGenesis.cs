@@ -3,6 +3,7 @@ using System.Text.Json;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Network;
@@ -37,12 +38,18 @@ public sealed record GenesisResearcher(string Id, string Organisation, string? H
 /// <summary>What an endorser node serves at GET /public-key.</summary>
 public sealed record EndorserPublicKey(string HospitalId, string KeyId, string PublicKey);
 
-/// <summary>Seeds an empty network stream from a genesis file, once: when the stream has events, nothing happens.</summary>
-public sealed class NetworkGenesis(NetworkStream network, NetworkDirectory directory, HospitalKeyring keyring)
+/// <summary>
+/// Seeds an empty network stream from a genesis file, once: when the stream has events, nothing happens. The node that
+/// founds the network pins the founding's hash (<see cref="NetworkGenesisPin"/>) as soon as it is stored, and will not
+/// found a network while another one is pinned.
+/// </summary>
+public sealed class NetworkGenesis(NetworkStream network, NetworkDirectory directory, HospitalKeyring keyring, IEventStore store, NetworkGenesisPin pin)
 {
+    /// <exception cref="GenesisMismatchException">The store holds no network but this node pinned one, or the network's founding is not the pinned one.</exception>
     public async Task<bool> SeedIfEmptyAsync(GenesisFile genesis, CancellationToken ct)
     {
         if (!(await directory.RefreshAsync(ct)).Hospitals.IsEmpty) return false;
+        pin.RequireNothingPinned();
         var founder = genesis.Hospitals[0].Id;
         var hospitals = new List<(GenesisHospital H, (string Id, string Key) Endorsement, (string Id, string Key) Identity)>();
         foreach (var h in genesis.Hospitals)
@@ -54,13 +61,27 @@ public sealed class NetworkGenesis(NetworkStream network, NetworkDirectory direc
             hospitals.Add((h, endorsement, identity));
         }
         // One transaction, the network stream's first: the only one nobody endorses (docs/architecture.md, "Endorsement").
-        await network.ExecuteAsync(at => new FoundNetwork(
+        var founded = await network.ExecuteAsync(at => new FoundNetwork(
             hospitals.Select(x => new JoinHospital(x.H.Id, x.H.Name, x.H.EndorserEndpoint, x.Endorsement.Id, x.Endorsement.Key,
                 x.Identity.Id, x.Identity.Key, GenesisActor(founder), at)).ToList(),
             genesis.Practitioners.Select(p => new RegisterPractitioner(p.Hospital, p.Id, p.Role, GenesisActor(p.Hospital), at)).ToList(),
             genesis.Researchers.Select(r => new RegisterResearcher(r.Id, r.Organisation, GenesisActor(r.Hospital ?? founder), at)).ToList(),
             genesis.EndorsementPolicy, GenesisActor(founder), at), Context(founder), ct);
+        await PinAsync(founded.Receipt.EventIds[0], ct);
         return true;
+    }
+
+    /// <summary>The founding's first event, read back by the id this node gave it, is what this node trusts from now on.</summary>
+    private async Task PinAsync(Guid firstEventId, CancellationToken ct)
+    {
+        await foreach (var first in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct))
+        {
+            if (first.Version != 0 || first.EventId != firstEventId)
+                throw new GenesisMismatchException("The network stream's version 0 is not the founding this node has just stored.");
+            pin.Founded(first.Hash);
+            return;
+        }
+        throw new InvalidOperationException("The network's founding was stored but cannot be read back.");
     }
 
     private (string KeyId, string PublicKey) PublicKeyOf(string hospitalId, HospitalKeyUse use, string? configured)

@@ -146,6 +146,41 @@ public sealed class DeviceKeyTests : IDisposable
         given.When(narrow with { ValidUntil = Days(5), Signature = signature }).ThenFails(RejectionKind.Forbidden, "patient-signature-invalid");
     }
 
+    /// <summary>What a verifier of the stored stream relies on: the events a signed command decides rebuild the very bytes the patient signed.</summary>
+    [Fact]
+    public void The_decided_events_rebuild_the_statement_the_patient_signed()
+    {
+        var narrow = new NarrowConsent(ConsentId, [Category.Allergies], null, null, Days(10), Patient, Now);
+        var withGrant = PatientSpec.Fold(Registered, _device.Enrolled(), Granted());
+        var decisions = new (IPatientSigned Command, PatientState State)[]
+        {
+            (Grant(), PatientSpec.Fold(Registered, _device.Enrolled())),
+            (narrow, withGrant),
+            (new RevokeConsent(ConsentId, Patient, Now), withGrant),
+            (new ForgetPatient(Patient, Now), withGrant),
+        };
+        foreach (var (command, state) in decisions)
+        {
+            // A narrowing is signed as the consent it leaves: the page decides it first, as the unsigned decision here.
+            var signed = command switch
+            {
+                NarrowConsent n => n with
+                {
+                    Signature = new PatientSignature(_device.KeyId, Now, _device.Sign(
+                        PatientStatements.Of(n, PatientId, _device.KeyId, Now, PatientDecider.Decide(n, PatientSpec.Fold(Registered, Granted()))))),
+                },
+                _ => _device.Signed(command),
+            };
+            var events = PatientDecider.Decide(signed, state);
+            var signature = Assert.IsType<SignedByPatient>(events[^1]);
+
+            Assert.Equal(PatientStatements.ActionOf(command), PatientStatements.ActionOf(events[0]));
+            Assert.Equal(PatientStatements.Of(command, PatientId, signature.KeyId, signature.SignedAt, events),
+                PatientStatements.OfDecided(events[0], PatientId, signature.KeyId, signature.SignedAt));
+        }
+        Assert.Null(PatientStatements.ActionOf(new SignedByPatient(PatientStatements.GrantConsentAction, _device.KeyId, Now, "")));
+    }
+
     [Fact]
     public void The_commands_own_rules_come_before_the_signature() =>
         PatientSpec.Given(Registered, _device.Enrolled()).When(Grant(Physician)).ThenFails(RejectionKind.Forbidden, "not-the-patient");

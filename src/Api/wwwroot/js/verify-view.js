@@ -1,6 +1,7 @@
 // "Verify my trail": fetch the stored envelopes, the key history and the latest signed tree head, verify them here,
 // then check that the new tree head extends the last one this browser saw (a history rewritten between two visits
-// fails this even if the rewrite is self-consistent), and that no key seen before has left the key history.
+// fails this even if the rewrite is self-consistent), that no key seen before has left the key history, and that the
+// network's founding is the one this browser saw first.
 // Names the first broken version.
 import { $, el } from './dom.js';
 import { api, ProblemError } from './api.js';
@@ -36,6 +37,20 @@ async function checkAgainstSeen(head) {
 
 const NETWORK = 'healthevents.network';
 
+// The hash of the network's founding (version 0), which nothing signs: remembered on the first visit, as a node pins it
+// (genesis.hash), and handed to the verifier on every later one. A public fact, no personal data.
+const GENESIS = 'healthevents.genesis';
+
+function seenGenesis() {
+  const hash = localStorage.getItem(GENESIS);
+  return /^[0-9a-f]{64}$/.test(hash ?? '') ? hash : null;
+}
+
+/** Pins the founding on first sight (trust on first use); never replaces one already remembered. */
+function rememberGenesis(network) {
+  if (!seenGenesis() && network.genesis) localStorage.setItem(GENESIS, network.genesis);
+}
+
 /**
  * The network's history (the members, keys and policies every signature is judged by) is rebuilt here from the network
  * stream's own events; its founding is the one thing nothing signs. This browser remembers the last network event it
@@ -62,6 +77,19 @@ function signedText(result, ctx) {
     `and every one verifies here${mine ? ` (${ofThisDevice} made with this device's key)` : ''}.`);
 }
 
+/** The verdict's first sentence: where it broke, and whose word failed there. */
+function headline(result) {
+  const first = result.problems.find((p) => p.version === result.firstBrokenVersion);
+  if (first && ['unsigned', 'bad-patient-signature', 'bad-device-key'].includes(first.code))
+    return `Broken at version ${result.firstBrokenVersion}: a change to your consents there does not carry your device key's valid signature.`;
+  if (first) return `Broken at version ${result.firstBrokenVersion}: your trail has been altered since the hospitals endorsed it.`;
+  if (result.network.problems.some((p) => p.code === 'genesis-mismatch'))
+    return 'The network\'s founding is not the one this browser saw on your first visit: its whole history, with every key and policy your trail is checked against, has been replaced.';
+  if (result.network.firstBrokenVersion !== null)
+    return `The network's history is broken at version ${result.network.firstBrokenVersion}: the keys and policies your trail is checked against cannot be trusted.`;
+  return 'Your trail could not be confirmed: the ledger or the network\'s history does not vouch for it.';
+}
+
 export async function initVerify(ctx) {
   $('verify-run').onclick = async () => {
     const out = $('verify-result');
@@ -70,7 +98,8 @@ export async function initVerify(ctx) {
     ctx.say('', 'info');
     try {
       const view = await api(`/patients/${ctx.patientId}/envelopes`);
-      const result = await verifyStream(view);
+      const result = await verifyStream(view, { genesisHash: seenGenesis() });
+      rememberGenesis(result.network);
       const { head, provenVersion } = result.ledger;
       const seen = await checkAgainstSeen(head);
       const ledgerProblems = [...result.ledger.problems, ...(seen.problem ? [seen.problem] : []), ...checkNetworkAgainstSeen(result.network)];
@@ -89,11 +118,7 @@ export async function initVerify(ctx) {
       } else {
         out.className = 'broken';
         out.replaceChildren(
-          el('p', {}, result.firstBrokenVersion !== null
-            ? `Broken at version ${result.firstBrokenVersion}: your trail has been altered since the hospitals endorsed it.`
-            : result.network.firstBrokenVersion !== null
-              ? `The network's history is broken at version ${result.network.firstBrokenVersion}: the keys and policies your trail is checked against cannot be trusted.`
-              : 'Your trail could not be confirmed: the ledger or the network\'s history does not vouch for it.'),
+          el('p', {}, headline(result)),
           el('ul', {}, [...result.problems.map((p) => p.message), ...result.network.problems.map((p) => `Network: ${p.message}`), ...ledgerProblems]
             .map((m) => el('li', {}, m))));
       }

@@ -5,8 +5,10 @@
 // RFC 9162 inclusion path), every signer was a member then, and every signature (ECDSA P-256 / SHA-256, IEEE P1363
 // r||s) verifies under the key the hospital had at the transaction's time; the valid signers meet the policy then in
 // force (policy.js). Keys, members and policies come from the network stream's own stored events, verified the same
-// way (its founding alone unendorsed) and folded here (network.js): the server's word is never taken for them.
-// The patient's own device-key signatures (patient.command-signed.v1) are checked against the key their stream enrolled.
+// way (its founding alone unendorsed, and trusted only as the founding pinned before, given as genesisHash) and folded
+// here (network.js): the server's word is never taken for them. The patient's own device-key signatures
+// (patient.command-signed.v1) are checked against the key their stream enrolled, by the rules PatientSignatureChecker.cs
+// applies on the server (same problem codes).
 // Then the latest signed tree head of the global ledger (itself an endorsed event) and the RFC 9162 inclusion of the
 // patient's latest covered event under it; verify-view.js adds the consistency proof from the last head this browser saw.
 // Pure: no DOM, no fetch; give it the /patients/{id}/envelopes answer.
@@ -258,15 +260,32 @@ export async function verifyLedger(ledger, events, network) {
 }
 
 /**
- * Verifies the envelopes view: the network stream first (its chain and each change endorsed under the network before
- * it), then the patient's stream under the network so rebuilt, the patient's own signatures, and the ledger. Resolves to
- * { verified, events, firstBrokenVersion, problems, endorsedBy, signed, deviceKeys, network: { events, firstBrokenVersion,
- * problems, hashes: Map(version, hex), last: { version, hash } | null }, ledger }.
+ * The founding nobody endorses is trusted only as the one pinned (NetworkGenesisPin on a node; this browser's memory on
+ * the page): version 0 of the network must have the hash `genesisHash` (hex), else 'genesis-mismatch' at version 0.
  */
-export async function verifyStream(view) {
+function checkGenesis(network, networkEvents, genesisHash) {
+  const founding = networkEvents.find((e) => e.version === 0);
+  if (!genesisHash || !founding || toHex(founding.hash) === genesisHash) return;
+  network.problems = [{ version: 0, code: 'genesis-mismatch',
+    message: `Version 0 of the network has hash ${toHex(founding.hash)}, not the founding ${genesisHash} trusted before: every key and policy in it is someone else's.` },
+  ...network.problems];
+  network.firstBrokenVersion = 0;
+}
+
+/**
+ * Verifies the envelopes view: the network stream first (its chain, each change endorsed under the network before it,
+ * and, given `genesisHash` (hex), its founding against it), then the patient's stream under the network so rebuilt, the
+ * patient's own signatures, and the ledger. Resolves to { verified, events, firstBrokenVersion, problems, endorsedBy,
+ * signed, deviceKeys, network: { events, firstBrokenVersion, problems, hashes: Map(version, hex), last: { version, hash }
+ * | null, genesis: hex | null }, ledger }.
+ */
+export async function verifyStream(view, { genesisHash = null } = {}) {
   const networkEvents = view.network.map(decodeEnvelope);
   const history = networkHistory(networkEvents);
   const network = await checkStream('network', networkEvents, { stateOf: (version) => [history.stateBefore(version)], founding: true });
+  checkGenesis(network, networkEvents, genesisHash);
+  const founding = networkEvents.find((e) => e.version === 0);
+  network.genesis = founding ? toHex(founding.hash) : null;
   network.hashes = new Map(networkEvents.map((e) => [e.version, toHex(e.hash)]));
   const lastNetwork = networkEvents.at(-1);
   network.last = lastNetwork ? { version: lastNetwork.version, hash: toHex(lastNetwork.hash) } : null;

@@ -58,7 +58,12 @@ public sealed record ConsentDocument
 /// and <see cref="Past"/> (revoked or expired). Each list is ordered by grant time.
 /// </summary>
 public sealed record ConsentList(
-    IReadOnlyList<ConsentDocument> Active, IReadOnlyList<ConsentDocument> Upcoming, IReadOnlyList<ConsentDocument> Past);
+    IReadOnlyList<ConsentDocument> Active, IReadOnlyList<ConsentDocument> Upcoming, IReadOnlyList<ConsentDocument> Past)
+{
+    /// <summary>The same lists, each keeping only the consents <paramref name="keep"/> accepts.</summary>
+    public ConsentList Where(Func<ConsentDocument, bool> keep) =>
+        new([.. Active.Where(keep)], [.. Upcoming.Where(keep)], [.. Past.Where(keep)]);
+}
 
 public sealed class ConsentQuery(ReadModelStore readModels)
 {
@@ -71,8 +76,6 @@ public sealed class ConsentQuery(ReadModelStore readModels)
             all.Where(c => !c.IsActiveAt(at) && !c.IsUpcomingAt(at)).ToList());
     }
 
-    /// <summary>Whether <paramref name="actor"/> is the grantee of a consent of the patient active at <paramref name="at"/>
-    /// (the domain's matching rule: practitioner id, hospital or role).</summary>
     private async Task<IReadOnlyList<ConsentDocument>> AllAsync(Guid patientId, CancellationToken ct)
     {
         await using var session = await readModels.QuerySessionAsync(ct);

@@ -1,0 +1,92 @@
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
+using HealthEvents.Infrastructure.Identity;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// Hospitals acting together behind the network's back: their endorsement keys (a demo node holds all three, under its
+/// data folder) and write access to the service's PostgreSQL. What they write is endorsed and hash-chained, as a
+/// transaction of the command path would be; nobody asked the patient, and no endorser re-executed anything.
+/// </summary>
+public sealed class ColludingHospitals(ServiceHost host, params string[] hospitals)
+{
+    private readonly HospitalKeyring _keyring = new(Path.Combine(host.DataFolder, "keys"));
+
+    private IEventStore Store => host.Services.GetRequiredService<IEventStore>();
+
+    /// <summary>Appends <paramref name="events"/> as one transaction at the end of <paramref name="streamId"/>, endorsed by these hospitals; returns its first version.</summary>
+    public async Task<long> AppendAsync(string streamId, params IEvent[] events)
+    {
+        var last = await Store.ReadLastAsync(streamId) ?? throw new InvalidOperationException($"{streamId} is empty.");
+        var serializer = EventSerializer.Default;
+        var metadata = new EventMetadata($"{hospitals[0]}-admin", Role.Admin, hospitals[0], Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow).ToBytes();
+        var proposed = events.Select(e => new ProposedEvent(Guid.NewGuid(), serializer.NameOf(e), serializer.Serialize(e), metadata)).ToList();
+        var linked = HashChain.Link(streamId, last.Version, last.Hash, proposed, null);
+        await Store.AppendAsync(streamId, ExpectedVersion.Exactly(last.Version), proposed, Endorse(linked[0].Version, linked.Count, linked[^1].Hash, hospitals));
+        return linked[0].Version;
+    }
+
+    /// <summary>
+    /// Rewrites the network's founding (version 0) with <paramref name="rewrite"/> of its data, then the whole network
+    /// stream after it: every link and hash recomputed, every endorsed transaction signed again by the hospitals that
+    /// signed it — a self-consistent chain in which every hash, link, signature and policy holds. Straight in SQL.
+    /// Disposing the answer puts the stored rows back as they were.
+    /// </summary>
+    public async Task<IAsyncDisposable> RewriteNetworkFoundingAsync(Func<byte[], byte[]> rewrite)
+    {
+        var saved = "saved_network_" + Guid.NewGuid().ToString("N");
+        await host.ExecuteSqlAsync($"CREATE TABLE {saved} AS SELECT version, data, prev_hash, hash, endorsement FROM he_events WHERE stream_id = 'network'");
+        var network = new List<EventEnvelope>();
+        await foreach (var e in Store.ReadStreamAsync(NetworkStream.StreamId)) network.Add(e);
+        var forged = new List<EventEnvelope>();
+        var prevHash = HashChain.Genesis;
+        foreach (var e in network)
+        {
+            var data = e.Version == 0 ? rewrite(e.Data) : e.Data;
+            var hash = HashChain.ComputeHash(prevHash, e.StreamId, e.Version, e.EventId, e.Type, data, e.Metadata);
+            forged.Add(e with { Data = data, PrevHash = prevHash, Hash = hash });
+            prevHash = hash;
+        }
+        await using var connection = new Npgsql.NpgsqlConnection(host.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var e in forged)
+        {
+            var endorsement = e.Endorsement is { } original
+                ? Endorse(original.FirstVersion, original.EventCount, forged[(int)(original.FirstVersion + original.EventCount - 1)].Hash,
+                    [.. (original.Signatures ?? []).Select(s => s.HospitalId)])
+                : null;
+            await using var update = new Npgsql.NpgsqlCommand(
+                "UPDATE he_events SET data = $1, prev_hash = $2, hash = $3, endorsement = $4 WHERE stream_id = 'network' AND version = $5",
+                connection, transaction);
+            update.Parameters.Add(new() { Value = e.Data });
+            update.Parameters.Add(new() { Value = e.PrevHash });
+            update.Parameters.Add(new() { Value = e.Hash });
+            update.Parameters.Add(new() { Value = (object?)endorsement?.ToJson() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea });
+            update.Parameters.Add(new() { Value = e.Version });
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+        await transaction.CommitAsync();
+        return new Restore(host, saved);
+    }
+
+    private sealed class Restore(ServiceHost host, string saved) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await host.ExecuteSqlAsync(
+            $"UPDATE he_events e SET data = s.data, prev_hash = s.prev_hash, hash = s.hash, endorsement = s.endorsement FROM {saved} s " +
+            $"WHERE e.stream_id = 'network' AND e.version = s.version; DROP TABLE {saved}");
+    }
+
+    private TransactionEndorsement Endorse(long firstVersion, int count, byte[] hash, IEnumerable<string> signers) =>
+        EndorsementSignatures.BatchOfOne(firstVersion, count, hash, [.. signers.Select(h =>
+        {
+            using var key = _keyring.Get(h, HospitalKeyUse.Endorsement);
+            return new EndorsementSignature(h, PublicKeys.KeyId(key), EndorsementSignatures.Sign(key, hash));
+        })]);
+}

@@ -1,0 +1,173 @@
+using System.Text.Json;
+using HealthEvents.Application.Commands;
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Patients;
+using HealthEvents.Infrastructure.Endorsement;
+using HealthEvents.Infrastructure.Identity;
+using HealthEvents.Infrastructure.Postgres;
+using Npgsql;
+using static HealthEvents.Application.Tests.Endorsement.TestLedger;
+
+namespace HealthEvents.Application.Tests.Endorsement;
+
+/// <summary>
+/// The network's founding (version 0 of the network stream) is endorsed by nobody, so whoever can write the store can
+/// replace the whole history — a founding with keys of their own, and their own signatures on everything after — and
+/// every chain, signature and policy holds. A real PostgreSQL store is so rewritten; only the founding this node pinned
+/// in its own data folder (a real file) tells, and every reader of the network refuses it: the verifiers, the ledger
+/// check and an endorser's own reading.
+/// </summary>
+[Collection(nameof(WholeLogCollection))] // reads the global log: alone on the cluster
+public sealed class GenesisPinTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T1 = T0.AddHours(1);
+    private readonly TestLedger _genuine = new();
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "he-pin-" + Guid.NewGuid().ToString("N"));
+    private StoreDatabase _database = null!;
+
+    private PostgresEventStore Store => _database.Store;
+
+    private NpgsqlDataSource DataSource => _database.DataSource;
+
+    private string PinPath => Path.Combine(_folder, GenesisPinFile.FileName);
+
+    public async Task InitializeAsync()
+    {
+        _database = await StoreDatabase.CreateAsync();
+        var patient = _genuine.Patient(Northside, T1, Northside, Lakeside);
+        _genuine.Endorsed(patient, T1.AddMinutes(1), [Riverside, Lakeside], Corrected(1971));
+        await _genuine.WriteToAsync(Store);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _database.DisposeAsync();
+        _genuine.Dispose();
+        try { Directory.Delete(_folder, recursive: true); } catch (DirectoryNotFoundException) { }
+    }
+
+    [Fact]
+    public async Task The_founding_is_pinned_on_first_sight_in_the_data_folder_and_read_back_from_it()
+    {
+        var pin = NewPin();
+        Assert.Null(pin.Hex());
+
+        var report = await StoreVerifier.VerifyAsync(Store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(), Genesis = pin });
+
+        Assert.True(report.Verified, string.Join("; ", report.Problems));
+        var founding = Convert.ToHexStringLower(_genuine.Network[0].Hash);
+        Assert.True(pin.PinnedOnFirstSight);
+        Assert.Equal(founding + "\n", await File.ReadAllTextAsync(PinPath));
+        var again = NewPin();
+        Assert.Equal(founding, again.Hex());
+        Assert.False(again.PinnedOnFirstSight);
+    }
+
+    [Fact]
+    public async Task A_history_replaced_from_its_founding_verifies_by_itself_and_fails_only_at_the_pinned_founding()
+    {
+        var pin = NewPin();
+        pin.Founded(_genuine.Network[0].Hash);
+        await using var store = await ReplaceHistoryAsync();
+
+        // The gap: judged by the store's own founding, the forged history holds everywhere.
+        var unpinned = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(store) });
+        Assert.True(unpinned.Verified, string.Join("; ", unpinned.Problems));
+
+        var pinned = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(store), Genesis = pin });
+        var broken = Assert.Single(pinned.BrokenStreams);
+        Assert.Equal((NetworkStream.StreamId, 0L), (broken.StreamId, broken.FirstBrokenVersion));
+        Assert.Equal(VerificationCodes.GenesisMismatch, Assert.Single(broken.Problems).Code);
+
+        var network = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(NetworkStream.StreamId),
+            new StreamVerifierOptions { EndorsementChecker = await CheckerAsync(store), Genesis = pin });
+        Assert.Equal((0L, VerificationCodes.GenesisMismatch), (network.FirstBrokenVersion, Assert.Single(network.Problems).Code));
+        // The pin is never replaced by what a store shows later.
+        Assert.Equal(Convert.ToHexStringLower(_genuine.Network[0].Hash), NewPin().Hex());
+    }
+
+    [Fact]
+    public async Task The_ledger_check_refuses_a_head_signed_over_a_replaced_history()
+    {
+        var pin = NewPin();
+        pin.Founded(_genuine.Network[0].Hash);
+        await using var store = await ReplaceHistoryAsync();
+        // The root a forger would sign over their log: everything but the ledger stream, in log order.
+        var frontier = new MerkleFrontier();
+        foreach (var e in await store.ReadAllAsync(null, 1000)) if (LedgerStream.IsLeaf(e.StreamId)) frontier.Append(e.Hash);
+
+        Assert.True((await new LedgerVerifier(store).VerifyAsync(frontier.Size, frontier.Root())).Verified);
+        var check = await new LedgerVerifier(store, pin).VerifyAsync(frontier.Size, frontier.Root());
+
+        Assert.False(check.Verified);
+        Assert.Equal(VerificationCodes.GenesisMismatch, check.Genesis?.Code);
+    }
+
+    [Fact]
+    public async Task An_endorser_reading_a_replaced_network_endorses_nothing()
+    {
+        var pin = NewPin();
+        pin.Founded(_genuine.Network[0].Hash);
+        await using var store = await ReplaceHistoryAsync();
+
+        var directory = new NetworkDirectory(new StreamLoader(store, Serializer, new StreamStateCache(), pin));
+        await Assert.ThrowsAsync<GenesisMismatchException>(() => directory.RefreshAsync());
+
+        var endorser = Endorser.Independent(store, Serializer, new SystemClock(), EndorsementOptions.Default, pin);
+        var actor = new Actor("alice", Role.Patient, Northside, Guid.NewGuid());
+        var (type, json) = CommandCodec.Encode(new ForgetPatient(actor, DateTimeOffset.UtcNow));
+        var request = new EndorsementRequest("patient-" + actor.PatientId, 0, new byte[32], type, json, actor, Guid.NewGuid(), Guid.NewGuid(),
+            DateTimeOffset.UtcNow, [], new byte[32], Northside, [], null);
+        var keys = new KeyringKeys(new HospitalKeyring(Path.Combine(_folder, "keys")), Riverside, HospitalKeyUse.Endorsement);
+
+        var reply = await endorser.EndorseAsync(request, keys, CancellationToken.None);
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("genesis-mismatch", reply.Reason);
+    }
+
+    [Fact]
+    public void An_operators_expected_founding_is_pinned_and_a_pin_that_disagrees_stops_the_node()
+    {
+        var expected = _genuine.Network[0].Hash;
+        var configured = new NetworkGenesisPin(new GenesisPinFile(PinPath), expected);
+        Assert.Equal(Convert.ToHexStringLower(expected), configured.Hex());
+        Assert.Equal(Convert.ToHexStringLower(expected), File.ReadAllText(PinPath).Trim());
+
+        var other = (byte[])expected.Clone();
+        other[0] ^= 1;
+        var refusal = Assert.Throws<InvalidOperationException>(() => new NetworkGenesisPin(new GenesisPinFile(PinPath), other));
+        Assert.Contains(PinPath, refusal.Message);
+
+        File.WriteAllText(PinPath, "not a hash");
+        Assert.Throws<InvalidDataException>(() => NewPin());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private NetworkGenesisPin NewPin() => new(new GenesisPinFile(PinPath));
+
+    private Task<EndorsementChecker> CheckerAsync(IEventStore? store = null) => EndorsementChecker.LoadAsync(store ?? Store, Serializer);
+
+    /// <summary>
+    /// The forger's history, written over the store's: a founding of three hospitals with keys of the forger's own, a
+    /// patient and a change, all endorsed under those keys — chain-valid and signed throughout. A fresh store object
+    /// reads it (the old one's stream heads remember the history it appended).
+    /// </summary>
+    private async Task<PostgresEventStore> ReplaceHistoryAsync()
+    {
+        using var forged = new TestLedger();
+        var patient = forged.Patient(Northside, T1, Northside, Lakeside);
+        forged.Endorsed(patient, T1.AddMinutes(1), [Riverside, Lakeside], Corrected(1990));
+        await using (var wipe = DataSource.CreateCommand("DELETE FROM he_events"))
+            Assert.True(await wipe.ExecuteNonQueryAsync() > 0);
+        var store = new PostgresEventStore(DataSource);
+        await forged.WriteToAsync(store);
+        Assert.NotEqual(_genuine.Network[0].Hash, forged.Network[0].Hash);
+        return store;
+    }
+}
