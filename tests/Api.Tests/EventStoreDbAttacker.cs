@@ -26,6 +26,20 @@ public sealed class EventStoreDbAttacker(ServiceHost host) : IAsyncDisposable
         Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
     }
 
+    /// <summary>Appends an event of any client (no envelope at all: type, data and custom metadata as given) at the end.</summary>
+    public async Task AppendForeignAsync(string streamId, string type, string data, string metadata)
+    {
+        var foreign = new AppendReq.Types.ProposedMessage
+        {
+            Id = new UUID { String = Guid.NewGuid().ToString("D") },
+            Metadata = { ["type"] = type, ["content-type"] = "application/json" },
+            Data = Google.Protobuf.ByteString.CopyFrom(data, Encoding.UTF8),
+            CustomMetadata = Google.Protobuf.ByteString.CopyFrom(metadata, Encoding.UTF8),
+        };
+        var reply = await _client.AppendAsync(OnServer(streamId), o => o.Any = new Empty(), [foreign], CancellationToken.None);
+        Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
+    }
+
     /// <summary>
     /// Sets the stream's truncate-before (<c>$tb</c>) to <paramref name="version"/>: the server hides the events before
     /// it from then on. At the stream's length, this is what a soft delete does.

@@ -36,6 +36,7 @@ public static class HealthEndpoints
     /// Ready when both stores answer: the event store, and PostgreSQL for read models and data keys (the same server by
     /// default); 503 otherwise. A projection that keeps failing on one event is reported as stalled — its name, the
     /// position and the exception type, never the data — and the node is then "degraded": commands still work, views lag.
+    /// A projection that skipped unreadable events (written past the service) says how many, and stays ready.
     /// On EventStoreDB the answer also carries <see cref="ClusterStatus"/> from gossip (absent when no node gossips;
     /// readiness itself is the event store's answer to a read on the leader).
     /// </summary>
@@ -59,6 +60,9 @@ public static class HealthEndpoints
         var stalled = runner.Status.Where(p => p.Stalled).ToList();
         foreach (var p in stalled)
             checks[$"projection:{p.Name}"] = $"stalled at {p.FailingPosition?.ToString() ?? "start"} ({p.LastErrorType})";
+        // Skipped events do not make the node degraded (the view moved on), but an operator must see them: run verify.
+        foreach (var p in runner.Status.Where(p => p.UnreadableEvents > 0 && !p.Stalled))
+            checks[$"projection:{p.Name}"] = $"skipped {p.UnreadableEvents} unreadable event(s); run verify";
         var status = new HealthStatus(!healthy ? "unavailable" : stalled.Count > 0 ? "degraded" : "ready", checks, cluster);
         return healthy ? TypedResults.Ok(status) : TypedResults.Json(status, statusCode: StatusCodes.Status503ServiceUnavailable);
     }

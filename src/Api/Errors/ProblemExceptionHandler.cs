@@ -1,5 +1,6 @@
 using FluentValidation;
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Serialization;
 using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using Microsoft.AspNetCore.Diagnostics;
@@ -28,6 +29,12 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             _ when StoreUnavailable(exception) => Unavailable(http),
             ConcurrencyConflictException => Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
                 "The patient's record kept changing while the command was decided; retry the command.", "concurrency-conflict"),
+            // Someone wrote past the service into this stream: refuse to decide on it and say where, never what.
+            DamagedStreamException d => Problem(StatusCodes.Status409Conflict, "Stream damaged",
+                $"The stream holds an event at version {d.Version} that this service did not write or cannot read; nothing was recorded. " +
+                "An operator must run verify on it.", "damaged-stream"),
+            UnreadableEventException => Problem(StatusCodes.Status409Conflict, "Stream damaged",
+                "The history holds an event that this service did not write or cannot read. An operator must run verify.", "damaged-stream"),
             // The store's network starts with another founding than this node pinned: it acts on nobody's word until an operator looks.
             HealthEvents.Application.Network.GenesisMismatchException => Problem(StatusCodes.Status503ServiceUnavailable, "Network genesis mismatch",
                 "The store's network history does not start with the founding this node trusts; it records nothing.", "genesis-mismatch"),

@@ -207,13 +207,26 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
         await foreach (var e in store.ReadStreamAsync(streamId, version + 1, ct))
         {
             if (e.Version == 0 && streamId == NetworkStream.StreamId) genesis?.Require(e);
-            state = TDecider.Evolve(state, (TEvent)serializer.Deserialize(e.Type, e.Data));
+            state = TDecider.Evolve(state, Read<TEvent>(e));
             (version, hash) = (e.Version, e.Hash);
         }
         if (version == snapshot.Version) return snapshot;
         var loaded = new StreamSnapshot<TState>(state, version, hash);
         cache.Put(streamId, loaded);
         return loaded;
+    }
+
+    /// <summary>The stream's event; a stream holding one this build cannot read is damaged (no decision is safe on it).</summary>
+    private TEvent Read<TEvent>(EventEnvelope e) where TEvent : IEvent
+    {
+        try
+        {
+            return serializer.Deserialize(e.Type, e.Data) is TEvent read ? read : throw new UnreadableEventException(e.Type, "not an event of this stream");
+        }
+        catch (UnreadableEventException x)
+        {
+            throw new DamagedStreamException(e.StreamId, e.Version, x);
+        }
     }
 }
 

@@ -44,19 +44,28 @@ public sealed class EventSerializer
     /// as U+FFFD, the replacement character — the stored bytes and their hash never change, and every reader (views,
     /// deciders, endorsers) reads it alike instead of failing on it forever.
     /// </summary>
+    /// <exception cref="UnreadableEventException">The stored name is unknown, the bytes are not its JSON, or a required
+    /// member is missing or null (see <see cref="Json.Strict"/>).</exception>
     public IEvent Deserialize(string storedName, ReadOnlySpan<byte> data)
     {
-        if (!_byName.TryGetValue(storedName, out var type)) throw new InvalidDataException($"Unknown stored event type {storedName}.");
+        if (!_byName.TryGetValue(storedName, out var type)) throw new UnreadableEventException(storedName, "unknown type");
         object? read;
         try
         {
-            read = JsonSerializer.Deserialize(data, type, Json.Options);
+            try
+            {
+                read = JsonSerializer.Deserialize(data, type, Json.Strict);
+            }
+            catch (Exception e) when ((e is JsonException or InvalidOperationException) && JsonSurrogates.Replace(data) is { } cleaned)
+            {
+                read = JsonSerializer.Deserialize(cleaned, type, Json.Strict);
+            }
         }
-        catch (Exception e) when ((e is JsonException or InvalidOperationException) && JsonSurrogates.Replace(data) is { } cleaned)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException or ArgumentException)
         {
-            read = JsonSerializer.Deserialize(cleaned, type, Json.Options);
+            throw new UnreadableEventException(storedName, "not the JSON of its type", e);
         }
-        return (IEvent)(read ?? throw new InvalidDataException($"Event {storedName} has empty data."));
+        return (IEvent)(read ?? throw new UnreadableEventException(storedName, "empty data"));
     }
 }
 
@@ -119,6 +128,16 @@ public sealed record EventMetadata(
 {
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json.Options);
 
-    public static EventMetadata FromBytes(ReadOnlySpan<byte> bytes) =>
-        JsonSerializer.Deserialize<EventMetadata>(bytes, Json.Options) ?? throw new InvalidDataException("Empty event metadata.");
+    /// <exception cref="UnreadableEventException">The bytes are not envelope metadata (a member missing or null).</exception>
+    public static EventMetadata FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<EventMetadata>(bytes, Json.Strict) ?? throw new JsonException("null");
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException or ArgumentException)
+        {
+            throw new UnreadableEventException("(metadata)", "not envelope metadata", e);
+        }
+    }
 }

@@ -134,10 +134,31 @@ internal static class EventStoreDbEnvelope
             Position: PositionOf(readEvent));
     }
 
-    /// <summary>Like <see cref="TryDecode"/>, for reads of a stream HealthEvents owns: an event there that is not ours is corruption.</summary>
+    /// <summary>
+    /// Like <see cref="TryDecode"/>, for reads of a stream HealthEvents owns. An event there without our envelope (any
+    /// client with write access can append one) is not skipped — that would hide it — but read as what it is: its type,
+    /// data and custom metadata as stored, the server's id, and an all-zero hash link no event of ours has. Verification
+    /// then reports it at its version (its hash does not match), deciding on the stream fails as damaged (its type or
+    /// metadata is not ours), and reads answer instead of failing.
+    /// </summary>
     public static EventEnvelope Decode(ReadResp.Types.ReadEvent readEvent, string streamId, string prefix = "") =>
-        TryDecode(readEvent, prefix) ?? throw new InvalidDataException(
-            $"Stream {streamId} holds an event at revision {readEvent.Event?.StreamRevision} that HealthEvents did not write (no envelope).");
+        TryDecode(readEvent, prefix) ?? Foreign(readEvent, streamId);
+
+    private static EventEnvelope Foreign(ReadResp.Types.ReadEvent readEvent, string streamId)
+    {
+        var recorded = readEvent.Event ?? throw new DamagedStreamException(streamId, -1, new InvalidDataException("A read reply without its event."));
+        return new EventEnvelope(
+            EventId: ToGuid(recorded.Id),
+            StreamId: streamId,
+            Version: checked((long)recorded.StreamRevision),
+            Type: recorded.Metadata.TryGetValue(TypeKey, out var type) ? type : "",
+            Data: recorded.Data.ToByteArray(),
+            Metadata: recorded.CustomMetadata.ToByteArray(),
+            PrevHash: new byte[32],
+            Hash: new byte[32],
+            Endorsement: null,
+            Position: PositionOf(readEvent));
+    }
 
     /// <summary>Streams of our global log: not system streams ('$...').</summary>
     public static bool IsLogStream(string streamId) => streamId.Length > 0 && streamId[0] != '$';

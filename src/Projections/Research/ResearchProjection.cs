@@ -181,8 +181,20 @@ public sealed class ResearchProjection(ResearchDefinition definition, IEventStor
         await foreach (var envelope in events.ReadStreamAsync(streamId, 0, ct))
         {
             if (envelope.Version > upTo) yield break;
-            if (RelevantTypes.Contains(envelope.Type) && _serializer.IsKnown(envelope.Type)
-                && _serializer.Deserialize(envelope.Type, envelope.Data) is IPatientEvent e) yield return e;
+            if (RelevantTypes.Contains(envelope.Type) && Readable(envelope) is { } e) yield return e;
+        }
+    }
+
+    /// <summary>The patient event, or null when it is unreadable (written past the service; the runner logs and counts it).</summary>
+    private IPatientEvent? Readable(EventEnvelope envelope)
+    {
+        try
+        {
+            return _serializer.Deserialize(envelope.Type, envelope.Data) as IPatientEvent;
+        }
+        catch (UnreadableEventException)
+        {
+            return null;
         }
     }
 

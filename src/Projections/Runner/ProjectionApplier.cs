@@ -2,16 +2,22 @@ using System.Reflection;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using Marten;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HealthEvents.Projections.Runner;
 
 /// <summary>
 /// Applies a batch of envelopes to one projection in one Marten session and stores the projection's checkpoint in
 /// the same SaveChanges transaction: a batch is applied entirely, with its checkpoint, or not at all. Used by the
-/// runner and the rebuilder alike.
+/// runner and the rebuilder alike. An event this build cannot read (<see cref="UnreadableEventException"/>: written past
+/// the service) is skipped, logged by stream, version and position only, and counted in the checkpoint — one bad event
+/// must not stall a view for everyone; verification reports it.
 /// </summary>
-internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializer serializer)
+internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializer serializer, ILogger? logger = null)
 {
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
     public async Task<ProjectionCheckpoint?> LoadCheckpointAsync(string projection, CancellationToken ct)
     {
         await using var session = await readModels.QuerySessionAsync(ct);
@@ -30,11 +36,19 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
         // Identity map: an event can load a document that an earlier event of the same batch stored, before it is saved.
         await using var session = await readModels.IdentitySessionAsync(ct);
         var events = new ProjectedEvent?[batch.Count];
+        var unreadable = 0;
+        string? lastUnreadable = null;
         for (var i = 0; i < batch.Count; i++)
         {
             try
             {
                 events[i] = ToProjected(batch[i]);
+            }
+            catch (UnreadableEventException)
+            {
+                unreadable++;
+                lastUnreadable = $"{batch[i].StreamId}@{batch[i].Version}";
+                RunnerLog.Unreadable(_logger, projection.Name, batch[i].StreamId, batch[i].Version, PositionOf(batch[i]));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -71,6 +85,8 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
             Commit = last.Commit,
             Prepare = last.Prepare,
             EventsProcessed = (current?.EventsProcessed ?? 0) + batch.Count,
+            UnreadableEvents = (current?.UnreadableEvents ?? 0) + unreadable,
+            LastUnreadable = lastUnreadable ?? current?.LastUnreadable,
             UpdatedAt = DateTimeOffset.UtcNow,
             Revision = (current?.Revision ?? 0) + 1,
         };

@@ -21,6 +21,12 @@ public sealed class ProjectionCheckpoint
     /// <summary>Events read from the log since the last reset, unknown types included.</summary>
     public long EventsProcessed { get; set; }
 
+    /// <summary>Events skipped since the last reset because this build cannot read them (written past the service).</summary>
+    public long UnreadableEvents { get; set; }
+
+    /// <summary>The last of them as <c>stream@version</c> (no data), for the operator to look up with <c>verify</c>.</summary>
+    public string? LastUnreadable { get; set; }
+
     public DateTimeOffset UpdatedAt { get; set; }
 
     [Version]

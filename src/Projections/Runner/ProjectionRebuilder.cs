@@ -51,11 +51,11 @@ public sealed class ProjectionRebuilder
     {
         _eventStore = eventStore;
         _readModels = readModels;
-        _applier = new ProjectionApplier(readModels, serializer ?? EventSerializer.Default);
         _projections = projections.ToDictionary(p => p.Name, StringComparer.Ordinal);
         _statistics = statistics;
         _options = options ?? new ProjectionRunnerOptions();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _applier = new ProjectionApplier(readModels, serializer ?? EventSerializer.Default, _logger);
         _sources = sources?.ToList() ?? [];
     }
 

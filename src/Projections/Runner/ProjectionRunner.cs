@@ -40,10 +40,10 @@ public sealed class ProjectionRunner : BackgroundService
     {
         _eventStore = eventStore;
         _readModels = readModels;
-        _applier = new ProjectionApplier(readModels, serializer ?? EventSerializer.Default);
         _options = options ?? new ProjectionRunnerOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.BatchSize);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _applier = new ProjectionApplier(readModels, serializer ?? EventSerializer.Default, _logger);
         _sources = sources?.ToList() ?? [];
         _workers = [.. projections.Select(p => new Worker(p))];
         _byName = new Dictionary<string, Worker>(StringComparer.Ordinal);
@@ -417,6 +417,7 @@ public sealed class ProjectionRunner : BackgroundService
         private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private GlobalPosition? _checkpoint;
         private long _events;
+        private long _unreadable;
         private DateTimeOffset? _updatedAt;
         private bool _runningHere;
         private bool _caughtUp;
@@ -436,7 +437,8 @@ public sealed class ProjectionRunner : BackgroundService
         public ProjectionStatus Snapshot()
         {
             lock (_gate)
-                return new(Name, _checkpoint, _runningHere, _runningHere && _caughtUp, _events, _errorType, _failingAt, _failures, _updatedAt);
+                return new(Name, _checkpoint, _runningHere, _runningHere && _caughtUp, _events, _errorType, _failingAt, _failures, _updatedAt)
+                    { UnreadableEvents = _unreadable };
         }
 
         public void Loaded(ProjectionCheckpoint? c) => Update(() => SetCheckpoint(c));
@@ -470,6 +472,7 @@ public sealed class ProjectionRunner : BackgroundService
         {
             _checkpoint = c?.Position;
             _events = c?.EventsProcessed ?? 0;
+            _unreadable = c?.UnreadableEvents ?? 0;
             _updatedAt = c?.UpdatedAt;
         }
 

@@ -23,4 +23,7 @@ public sealed record ProjectionStatus(
     public const int StalledAfter = 3;
 
     public bool Stalled => ConsecutiveFailures >= StalledAfter;
+
+    /// <summary>Events skipped since the last reset because this build cannot read them (see <see cref="ProjectionCheckpoint.UnreadableEvents"/>).</summary>
+    public long UnreadableEvents { get; init; }
 }

@@ -30,6 +30,10 @@ internal static partial class RunnerLog
     [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "Projection source {Source} failed with {ExceptionType}; retrying at the next poll")]
     public static partial void SourceFailed(ILogger logger, string source, string exceptionType);
 
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Warning,
+        Message = "Projection {Projection} skipped the unreadable event {StreamId}@{Version} at position {Position}; run verify on that stream")]
+    public static partial void Unreadable(ILogger logger, string projection, string streamId, long version, GlobalPosition position);
+
     public static string TypeOf(Exception e) =>
         e is ProjectionApplyException { InnerException: { } inner } ? inner.GetType().FullName ?? inner.GetType().Name : e.GetType().FullName ?? e.GetType().Name;
 }
