@@ -35,7 +35,7 @@ public sealed class Endorser(
     public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options)
     {
         var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000));
-        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options,
+        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(store, serializer), clock, options,
             new LedgerWitness(store), new PatientDirectory(loader));
     }
 
