@@ -2,6 +2,10 @@ using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
+using HealthEvents.Application.Patients;
+using HealthEvents.Domain.Common;
+using HealthEvents.Projections.Views.Audit;
+using HealthEvents.TestSupport;
 using HealthEvents.Application.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -28,6 +32,9 @@ public sealed class LedgerOnEventStoreDbTests() : LedgerSpec(TestStore.EventStor
         Assert.True((await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker })).Verified);
 
         var stream = (await LeafEventsAsync()).Single(e => e.EventId == victim).StreamId;
+        Assert.True(PatientStream.TryParseStreamId(stream, out var patient));
+        var audit = Host.Services.GetRequiredService<AuditQuery>();
+        await Patience.UntilAsync(async () => await audit.LastVersionAsync(patient) is 0, () => "The audit view never applied the registration.");
         await using (var attacker = new EventStoreDbAttacker(Host)) await attacker.TruncateBeforeAsync(stream, 1); // its one event
 
         Assert.Empty(await store.ReadStreamAsync(stream).ToListAsync());
@@ -37,6 +44,14 @@ public sealed class LedgerOnEventStoreDbTests() : LedgerSpec(TestStore.EventStor
         Assert.Equal(stream, broken.StreamId);
         Assert.Equal(0, broken.FirstBrokenVersion);
         Assert.Equal(VerificationCodes.StreamTruncated, broken.Problems[0].Code);
+
+        // The patient's own verification agrees: the audit view applied version 0, which the stream no longer serves.
+        var own = await (await Host.Client(Host.Mint("northside", "heidi", Role.Patient, patient)).GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.False(own.GetProperty("verified").GetBoolean());
+        Assert.Equal(0, own.GetProperty("firstBrokenVersion").GetInt64());
+        var problem = own.GetProperty("problems")[0];
+        Assert.Equal(VerificationCodes.StreamTruncated, problem.GetProperty("code").GetString());
+        Assert.Equal(stream, problem.GetProperty("streamId").GetString());
     }
 
     /// <summary>

@@ -121,9 +121,11 @@ public static class PatientQueryEndpoints
     public sealed record VerificationView(bool Verified, long Events, long? FirstBrokenVersion, IReadOnlyList<VerificationProblem> Problems);
 
     public static async Task<Results<Ok<VerificationView>, ProblemHttpResult>> Verification(
-        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, CancellationToken ct)
+        Guid id, HttpContext http, IEventStore store, EventSerializer serializer, AuditQuery audit, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient verifies their own trail.");
+        // Read before the stream: the view never runs ahead of the stream, so a stream serving less than this was cut.
+        var applied = await audit.LastVersionAsync(id, ct);
         // The keys and policies the patient's signatures are judged by come from the network stream: it is verified
         // too (its chain, and each change endorsed under the network before it, from the genesis on), so a key
         // written into the store behind the network's back cannot vouch for forged endorsements of the patient's trail.
@@ -133,9 +135,27 @@ public static class PatientQueryEndpoints
         var options = new StreamVerifierOptions { EndorsementChecker = checker };
         var network = await StreamVerifier.VerifyAsync(networkStream, options, ct);
         // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
-        var report = await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientStream.StreamId(id), 0, ct), options, ct);
+        var report = CutShort(PatientStream.StreamId(id), applied,
+            await StreamVerifier.VerifyAsync(store.ReadStreamAsync(PatientStream.StreamId(id), 0, ct), options, ct));
         return TypedResults.Ok(new VerificationView(report.Verified && network.Verified, report.Events, report.FirstBrokenVersion,
             [.. network.Problems, .. report.Problems]));
+    }
+
+    /// <summary>
+    /// A stream that serves fewer events than the audit view applied (a chain cannot show what was cut off): deleted or
+    /// truncated (EventStoreDB's soft delete, <c>$tb</c>) is <c>stream-truncated</c> at version 0, as <c>verify</c> says;
+    /// events cut off its end are <c>missing-event</c> at the first version no longer served.
+    /// </summary>
+    private static VerificationReport CutShort(string streamId, long? applied, VerificationReport report)
+    {
+        if (applied is not { } last || report.Events > last) return report;
+        var problem = report.Events == 0
+            ? new VerificationProblem(streamId, 0, VerificationCodes.StreamTruncated,
+                $"The stream serves no events, while the audit view applied versions up to {last} (deleted past the service).")
+            : new VerificationProblem(streamId, report.Events, VerificationCodes.MissingEvent,
+                $"The stream ends before version {report.Events}, while the audit view applied versions up to {last} (cut past the service).");
+        var first = Math.Min(problem.Version, report.FirstBrokenVersion ?? long.MaxValue);
+        return report with { Verified = false, FirstBrokenVersion = first, Problems = [problem, .. report.Problems] };
     }
 
     /// <summary>The audit query's own refusals (unknown action, malformed cursor, bad limit): their text names the parameter, never data.</summary>
