@@ -41,6 +41,22 @@ public sealed class EventStoreDbAttacker(ServiceHost host) : IAsyncDisposable
     }
 
     /// <summary>
+    /// Appends an event as any EventStoreDB client would — a type, JSON data, no custom metadata (so none of
+    /// HealthEvents' envelope: no id, link, hash or endorsement) — after <paramref name="expectedRevision"/>.
+    /// </summary>
+    public async Task AppendRawAsync(string streamId, string type, string json, long expectedRevision)
+    {
+        var message = new AppendReq.Types.ProposedMessage
+        {
+            Id = new UUID { String = Guid.NewGuid().ToString("D") },
+            Metadata = { ["type"] = type, ["content-type"] = "application/json" },
+            Data = Google.Protobuf.ByteString.CopyFrom(json, Encoding.UTF8),
+        };
+        var reply = await _client.AppendAsync(OnServer(streamId), o => o.Revision = (ulong)expectedRevision, [message], CancellationToken.None);
+        Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
+    }
+
+    /// <summary>
     /// Sets the stream's truncate-before (<c>$tb</c>) to <paramref name="version"/>: the server hides the events before
     /// it from then on. At the stream's length, this is what a soft delete does.
     /// </summary>

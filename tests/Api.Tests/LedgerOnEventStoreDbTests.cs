@@ -1,6 +1,11 @@
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Patients;
+using HealthEvents.Domain.Common;
+using HealthEvents.Projections.Views.Audit;
+using HealthEvents.TestSupport;
 using HealthEvents.Application.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -27,6 +32,9 @@ public sealed class LedgerOnEventStoreDbTests() : LedgerSpec(TestStore.EventStor
         Assert.True((await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker })).Verified);
 
         var stream = (await LeafEventsAsync()).Single(e => e.EventId == victim).StreamId;
+        Assert.True(PatientStream.TryParseStreamId(stream, out var patient));
+        var audit = Host.Services.GetRequiredService<AuditQuery>();
+        await Patience.UntilAsync(async () => await audit.LastVersionAsync(patient) is 0, () => "The audit view never applied the registration.");
         await using (var attacker = new EventStoreDbAttacker(Host)) await attacker.TruncateBeforeAsync(stream, 1); // its one event
 
         Assert.Empty(await store.ReadStreamAsync(stream).ToListAsync());
@@ -36,5 +44,43 @@ public sealed class LedgerOnEventStoreDbTests() : LedgerSpec(TestStore.EventStor
         Assert.Equal(stream, broken.StreamId);
         Assert.Equal(0, broken.FirstBrokenVersion);
         Assert.Equal(VerificationCodes.StreamTruncated, broken.Problems[0].Code);
+
+        // The patient's own verification agrees: the audit view applied version 0, which the stream no longer serves.
+        var own = await (await Host.Client(Host.Mint("northside", "heidi", Role.Patient, patient)).GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.False(own.GetProperty("verified").GetBoolean());
+        Assert.Equal(0, own.GetProperty("firstBrokenVersion").GetInt64());
+        var problem = own.GetProperty("problems")[0];
+        Assert.Equal(VerificationCodes.StreamTruncated, problem.GetProperty("code").GetString());
+        Assert.Equal(stream, problem.GetProperty("streamId").GetString());
+    }
+
+    /// <summary>
+    /// Events appended past the service without its envelope — junk at the end of a patient stream, a member joining
+    /// at the end of the network stream — are in the global log all the same, so the whole-store verification
+    /// (`./run.sh verify`) names each at its stream and version.
+    /// </summary>
+    [SkippableFact]
+    public async Task Events_appended_without_the_envelope_are_reported_at_their_stream_and_version_by_verify()
+    {
+        var doctor = Host.As("northside physician");
+        var victim = await RegisterAsync(doctor, "Ivo Foreign");
+        var store = Host.Services.GetRequiredService<IEventStore>();
+        var stream = (await LeafEventsAsync()).Single(e => e.EventId == victim).StreamId;
+        var patientEnd = (await store.ReadLastAsync(stream))!.Version;
+        var networkEnd = (await store.ReadLastAsync(NetworkStream.StreamId))!.Version;
+        await using (var attacker = new EventStoreDbAttacker(Host))
+        {
+            await attacker.AppendRawAsync(stream, "junk", "{}", patientEnd);
+            await attacker.AppendRawAsync(NetworkStream.StreamId, "network.hospital-joined.v1",
+                """{"hospitalId":"mallory","name":"Mallory","endorsementKey":"AA=="}""", networkEnd);
+        }
+
+        var checker = await EndorsementChecker.LoadAsync(store, Host.Services.GetRequiredService<EventSerializer>());
+        var report = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker });
+        Assert.False(report.Verified);
+        var broken = report.BrokenStreams.ToDictionary(s => s.StreamId, s => s.FirstBrokenVersion);
+        Assert.Equal(patientEnd + 1, broken[stream]);
+        Assert.Equal(networkEnd + 1, broken[NetworkStream.StreamId]);
+        Assert.Equal(2, broken.Count);
     }
 }

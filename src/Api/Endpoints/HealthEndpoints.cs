@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using HealthEvents.Infrastructure.EventStoreDb;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -36,6 +37,7 @@ public static class HealthEndpoints
     /// Ready when both stores answer: the event store, and PostgreSQL for read models and data keys (the same server by
     /// default); 503 otherwise. A projection that keeps failing on one event is reported as stalled — its name, the
     /// position and the exception type, never the data — and the node is then "degraded": commands still work, views lag.
+    /// So is a network stream that fails verification (<see cref="NetworkDirectory.Untrusted"/>: stream, version, code).
     /// A projection that skipped unreadable events (written past the service) says how many, and stays ready.
     /// On EventStoreDB the answer also carries <see cref="ClusterStatus"/> from gossip (absent when no node gossips;
     /// readiness itself is the event store's answer to a read on the leader).
@@ -63,7 +65,11 @@ public static class HealthEndpoints
         // Skipped events do not make the node degraded (the view moved on), but an operator must see them: run verify.
         foreach (var p in runner.Status.Where(p => p.UnreadableEvents > 0 && !p.Stalled))
             checks[$"projection:{p.Name}"] = $"skipped {p.UnreadableEvents} unreadable event(s); run verify";
-        var status = new HealthStatus(!healthy ? "unavailable" : stalled.Count > 0 ? "degraded" : "ready", checks, cluster);
+        // A network stream that fails verification: the directory stops before it (members, keys as endorsed), say where.
+        var untrusted = services.GetService<NetworkDirectory>()?.Untrusted;
+        if (untrusted is not null) checks["network"] = $"untrusted from {untrusted.StreamId}@{untrusted.Version} ({untrusted.Code})";
+        var degraded = stalled.Count > 0 || untrusted is not null;
+        var status = new HealthStatus(!healthy ? "unavailable" : degraded ? "degraded" : "ready", checks, cluster);
         return healthy ? TypedResults.Ok(status) : TypedResults.Json(status, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 

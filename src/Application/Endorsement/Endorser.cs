@@ -36,7 +36,7 @@ public sealed class Endorser(
     public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options, NetworkGenesisPin? genesis)
     {
         var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000), genesis);
-        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(loader), clock, options,
+        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(store, serializer, genesis: genesis), clock, options,
             new LedgerWitness(store), new PatientDirectory(loader));
     }
 

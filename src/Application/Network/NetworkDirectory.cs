@@ -1,5 +1,9 @@
-using HealthEvents.Application.Commands;
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Network;
+using Microsoft.Extensions.Logging;
 
 namespace HealthEvents.Application.Network;
 
@@ -7,21 +11,48 @@ namespace HealthEvents.Application.Network;
 /// The network's current membership, kept in memory for the hot paths that must not wait on the
 /// database (token validation runs synchronously). Refreshed after each network command and
 /// periodically, so changes made by other nodes arrive within seconds.
+/// <para>
+/// Only what the network endorsed counts: the <c>network</c> stream is verified as the verifier does
+/// (<see cref="StreamVerifier"/> with an <see cref="EndorsementChecker"/>: the hash chain, and each transaction's
+/// endorsement under the network before it, the founding transaction exempt) and folded up to the first transaction
+/// that fails, never past it — an event appended behind the service's back (no endorsement, a forged member) does
+/// not make anyone a member. That transaction is reported by <see cref="Untrusted"/> and logged once as an error
+/// naming the stream and version (no data); /health/ready then says "degraded".
+/// </para>
 /// </summary>
-public sealed class NetworkDirectory(StreamLoader loader)
+public sealed class NetworkDirectory(IEventStore store, EventSerializer serializer, ILogger<NetworkDirectory>? log = null, NetworkGenesisPin? genesis = null)
 {
+    private readonly SemaphoreSlim _reading = new(1, 1);
+    private readonly List<EventEnvelope> _events = []; // the network stream as read so far, in version order
     private volatile NetworkState _current = NetworkState.Empty;
+    private volatile VerificationProblem? _untrusted;
     private long _refreshedAt = -1; // Environment.TickCount64 of the last read; -1: never read
 
     public NetworkState Current => _current;
 
+    /// <summary>
+    /// The first problem of the network stream (stream, version, code), from which on nothing is folded; null while
+    /// every transaction read holds.
+    /// </summary>
+    public VerificationProblem? Untrusted => _untrusted;
+
     public async Task<NetworkState> RefreshAsync(CancellationToken ct = default)
     {
         var started = Environment.TickCount64;
-        var snapshot = await loader.LoadAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(NetworkStream.StreamId, ct);
-        _current = snapshot.State;
-        Interlocked.Exchange(ref _refreshedAt, started);
-        return snapshot.State;
+        await _reading.WaitAsync(ct);
+        try
+        {
+            var before = _events.Count;
+            var next = before == 0 ? 0 : _events[^1].Version + 1;
+            await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, next, ct)) _events.Add(e);
+            if (_events.Count > before) await FoldTrustedAsync(ct);
+            Interlocked.Exchange(ref _refreshedAt, started);
+            return _current;
+        }
+        finally
+        {
+            _reading.Release();
+        }
     }
 
     /// <summary>The network as read no longer than <paramref name="maxAge"/> ago (reading only what was appended since).</summary>
@@ -29,4 +60,32 @@ public sealed class NetworkDirectory(StreamLoader loader)
         Interlocked.Read(ref _refreshedAt) is >= 0 and var at && Environment.TickCount64 - at <= maxAge.TotalMilliseconds
             ? Task.FromResult(_current)
             : RefreshAsync(ct);
+
+    /// <summary>Verifies the whole stream read (small: the network's changes) and folds it up to its first problem.</summary>
+    private async Task FoldTrustedAsync(CancellationToken ct)
+    {
+        var history = NetworkHistory.From(_events, serializer);
+        var report = await StreamVerifier.VerifyAsync(_events, new StreamVerifierOptions
+        {
+            EndorsementChecker = new EndorsementChecker(history, serializer),
+            StreamId = NetworkStream.StreamId,
+            Genesis = genesis, // the founding this node pinned, or nothing counts
+        }, ct);
+        if (report.Verified || report.Problems.Count == 0)
+        {
+            _untrusted = null;
+            _current = history.Current;
+            return;
+        }
+        var problem = report.Problems.MinBy(p => p.Version)!;
+        // A problem inside a transaction takes the whole transaction out: cut at its first version.
+        var cut = _events.FirstOrDefault(e => e.Version == problem.Version)?.Endorsement?.FirstVersion is { } first && first < problem.Version
+            ? first
+            : problem.Version;
+        _current = history.StateBefore(cut);
+        if (_untrusted?.Version != cut)
+            log?.LogError("The network stream {StreamId} fails verification at version {Version} ({Code}): the network directory stops before it",
+                NetworkStream.StreamId, cut, problem.Code);
+        _untrusted = problem with { Version = cut };
+    }
 }

@@ -2,7 +2,11 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Patients;
 using HealthEvents.Application.Ports;
+using HealthEvents.Application.Research;
 using HealthEvents.Infrastructure.EventStoreDb.Protocol;
 
 namespace HealthEvents.Infrastructure.EventStoreDb;
@@ -13,7 +17,7 @@ namespace HealthEvents.Infrastructure.EventStoreDb;
 /// Its <c>custom_metadata</c> is a small UTF-8 JSON wrapper carrying the rest byte-exact, each byte field in
 /// base64: <c>{"he":1,"i":eventId,"m":metadata,"p":prevHash,"h":hash,"e":endorsement}</c> (<c>i</c> as the UUID's
 /// 8-4-4-4-12 text; <c>e</c> only when endorsed, its bytes the shared endorsement JSON). Version is the stream
-/// revision. An event without this wrapper was not written by HealthEvents.
+/// revision. An event without this wrapper was not written by HealthEvents; it is read all the same (<see cref="TryDecode"/>).
 /// <para>
 /// The id EventStoreDB knows the event by is not our event id but <see cref="ServerId"/>, a name-based UUID of the
 /// event's hash and endorsement: EventStoreDB's own idempotence (an append whose ids already follow the expected
@@ -107,9 +111,12 @@ internal static class EventStoreDbEnvelope
     }
 
     /// <summary>
-    /// Our envelope from a read event, or null when the event is not ours: a stream outside
-    /// <paramref name="prefix"/> (the store's names on the server, stripped from the envelope's stream id), a
-    /// system event (stream or type starting with '$'), or any event without the wrapper.
+    /// The envelope of a read event of one of our streams, or null when the event is not in our global log: a stream
+    /// outside <paramref name="prefix"/> (the store's names on the server, stripped from the envelope's stream id) or,
+    /// without a prefix, not one of HealthEvents' streams (<see cref="IsOurStream"/>), or a system event (stream or
+    /// type starting with '$'). Whether HealthEvents wrote it decides nothing here: an event someone else appended to
+    /// our stream (through the HTTP API, or gRPC without the wrapper) is returned as <see cref="Foreign"/> — the
+    /// stream holds it, so verification and projections must see it, and its empty hashes fail the chain check there.
     /// </summary>
     public static EventEnvelope? TryDecode(ReadResp.Types.ReadEvent readEvent, string prefix = "")
     {
@@ -118,9 +125,10 @@ internal static class EventStoreDbEnvelope
         var onServer = recorded.StreamIdentifier?.StreamName.ToStringUtf8() ?? "";
         if (!onServer.StartsWith(prefix, StringComparison.Ordinal)) return null;
         var streamId = onServer[prefix.Length..];
-        if (!IsLogStream(streamId)) return null;
-        if (!recorded.Metadata.TryGetValue(TypeKey, out var type) || type.StartsWith('$')) return null;
-        if (TryDecodeWrapper(recorded.CustomMetadata.Span) is not { } wrapper) return null;
+        if (!IsLogStream(streamId) || (prefix.Length == 0 && !IsOurStream(streamId))) return null;
+        var type = recorded.Metadata.TryGetValue(TypeKey, out var t) ? t : "";
+        if (type.StartsWith('$')) return null;
+        if (TryDecodeWrapper(recorded.CustomMetadata.Span) is not { } wrapper) return Foreign(readEvent, streamId, type);
         return new EventEnvelope(
             EventId: wrapper.EventId ?? ToGuid(recorded.Id),
             StreamId: streamId,
@@ -136,32 +144,48 @@ internal static class EventStoreDbEnvelope
 
     /// <summary>
     /// Like <see cref="TryDecode"/>, for reads of a stream HealthEvents owns. An event there without our envelope (any
-    /// client with write access can append one) is not skipped — that would hide it — but read as what it is: its type,
-    /// data and custom metadata as stored, the server's id, and an all-zero hash link no event of ours has. Verification
-    /// then reports it at its version (its hash does not match), deciding on the stream fails as damaged (its type or
-    /// metadata is not ours), and reads answer instead of failing.
+    /// client with write access can append one) is not skipped — that would hide it — but read as what it is (see
+    /// <see cref="Foreign"/>): verification then reports it at its version, deciding on the stream fails as damaged
+    /// (its type or metadata is not ours), and reads answer instead of failing.
     /// </summary>
     public static EventEnvelope Decode(ReadResp.Types.ReadEvent readEvent, string streamId, string prefix = "") =>
-        TryDecode(readEvent, prefix) ?? Foreign(readEvent, streamId);
+        TryDecode(readEvent, prefix) ?? Foreign(readEvent, streamId,
+            readEvent.Event?.Metadata.TryGetValue(TypeKey, out var type) == true ? type : "");
 
-    private static EventEnvelope Foreign(ReadResp.Types.ReadEvent readEvent, string streamId)
+    /// <summary>
+    /// An event without our wrapper, as stored: the server's id, its type, data and custom metadata bytes, no link and
+    /// no hash (empty), no endorsement. The verifier reports it as a broken chain at its stream and version.
+    /// </summary>
+    private static EventEnvelope Foreign(ReadResp.Types.ReadEvent readEvent, string streamId, string type)
     {
         var recorded = readEvent.Event ?? throw new DamagedStreamException(streamId, -1, new InvalidDataException("A read reply without its event."));
         return new EventEnvelope(
-            EventId: ToGuid(recorded.Id),
+            EventId: recorded.Id is null ? Guid.Empty : ToGuid(recorded.Id),
             StreamId: streamId,
             Version: checked((long)recorded.StreamRevision),
-            Type: recorded.Metadata.TryGetValue(TypeKey, out var type) ? type : "",
+            Type: type,
             Data: recorded.Data.ToByteArray(),
             Metadata: recorded.CustomMetadata.ToByteArray(),
-            PrevHash: new byte[32],
-            Hash: new byte[32],
+            PrevHash: [],
+            Hash: [],
             Endorsement: null,
             Position: PositionOf(readEvent));
     }
 
     /// <summary>Streams of our global log: not system streams ('$...').</summary>
     public static bool IsLogStream(string streamId) => streamId.Length > 0 && streamId[0] != '$';
+
+    /// <summary>
+    /// HealthEvents' stream names (<c>network</c>, <c>research</c>, <c>ledger</c>, <c>patient-…</c>): without a
+    /// prefix, the global log is these streams and no other application's on the same server.
+    /// </summary>
+    public static bool IsOurStream(string streamId) =>
+        streamId is NetworkStream.StreamId or ResearchStream.StreamId or LedgerStream.StreamId
+        || streamId.StartsWith(PatientStream.StreamPrefix, StringComparison.Ordinal);
+
+    /// <summary>The server-side form of <see cref="IsOurStream"/>: a regular expression on the stream name.</summary>
+    public static readonly string OurStreamsPattern =
+        $"^({NetworkStream.StreamId}|{ResearchStream.StreamId}|{LedgerStream.StreamId})$|^{PatientStream.StreamPrefix}";
 
     /// <summary>
     /// The event's place in $all, (commit, prepare): the commit position of the read (for $all reads) or of the

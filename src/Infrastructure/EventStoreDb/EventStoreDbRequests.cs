@@ -17,14 +17,15 @@ internal static class EventStoreDbRequests
     public const uint CheckpointWindow = 128;
 
     /// <summary>
-    /// The store's streams in $all: those starting with <paramref name="prefix"/>, or — without a prefix — every
-    /// stream not starting with '$' (the regular expression <c>^[^$]</c>), which leaves out system streams.
+    /// The store's streams in $all: those starting with <paramref name="prefix"/>, or — without a prefix — HealthEvents'
+    /// stream names (<see cref="EventStoreDbEnvelope.OurStreamsPattern"/>), which leaves out system streams and other
+    /// applications' streams. The filter is on names only: every event of these streams is in the log, whoever wrote it.
     /// </summary>
     public static Options.Types.FilterOptions OurStreams(string prefix) => new()
     {
         StreamIdentifier = prefix.Length > 0
             ? new Options.Types.FilterOptions.Types.Expression { Prefix = { prefix } }
-            : new Options.Types.FilterOptions.Types.Expression { Regex = "^[^$]" },
+            : new Options.Types.FilterOptions.Types.Expression { Regex = EventStoreDbEnvelope.OurStreamsPattern },
         Max = CheckpointWindow,
         CheckpointIntervalMultiplier = 1,
     };

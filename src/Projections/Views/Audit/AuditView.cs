@@ -149,6 +149,16 @@ public sealed class AuditQuery(ReadModelStore readModels)
     public const int MaxLimit = 200;
 
     /// <summary>
+    /// The last version of the patient's own stream the view has applied, or null when it holds none: what the stream
+    /// served at some point, so a stream that now serves less was cut past the service.
+    /// </summary>
+    public async Task<long?> LastVersionAsync(Guid patientId, CancellationToken ct = default)
+    {
+        await using var session = await readModels.QuerySessionAsync(ct);
+        return (await session.LoadAsync<AuditPatientHead>(patientId, ct))?.LastVersion is >= 0 and var last ? last : null;
+    }
+
+    /// <summary>
     /// A patient's audit rows ordered by stream version ascending (a research use follows the patient's event it came after). <paramref name="from"/> is inclusive and
     /// <paramref name="to"/> exclusive (on the event's time); <paramref name="actor"/> matches the actor id;
     /// <paramref name="action"/> is one of <see cref="AuditActions"/>. <paramref name="limit"/>: default 50, at most 200
