@@ -125,6 +125,9 @@ public sealed class Endorser(
     /// <summary>The submitter must be a member and must have signed this transaction hash with its current identity key.</summary>
     private string? Authenticate(EndorsementRequest request, NetworkState network)
     {
+        // A store whose founding is not the one this node pinned holds nobody this endorser can trust: say why.
+        if (directory.Untrusted is { Code: VerificationCodes.GenesisMismatch, Version: 0 })
+            return "genesis-mismatch: the network's founding in the store is not the one this node pinned";
         if (request.Submitter is null || !network.IsMember(request.Submitter)) return "the submitter is not a member of the network";
         if (network.KeyAt(request.Submitter, KeyUse.Identity, request.At) is not { } key
             || !EndorsementSignatures.Verify(key.PublicKey, request.TransactionHash, request.SubmitterSignature))
