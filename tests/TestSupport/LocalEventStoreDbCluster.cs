@@ -91,9 +91,16 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
             var cluster = new LocalEventStoreDbCluster(distribution, runRoot, port, connectionString ?? "", nodes);
             if (code == 0 && connectionString is not null && connectionString.StartsWith("esdb://", StringComparison.Ordinal))
             {
-                foreach (var node in cluster.NodePorts)
-                    cluster._commands[node] = File.ReadAllText($"/proc/{cluster.PidOf(node)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
-                return cluster;
+                try
+                {
+                    foreach (var node in cluster.NodePorts)
+                        cluster._commands[node] = File.ReadAllText($"/proc/{cluster.PidOf(node)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+                    return cluster;
+                }
+                catch (IOException e) // a node that exited right after start.sh saw it up: another attempt, like a failed start
+                {
+                    errors = $"a node exited after starting ({e.GetType().Name})";
+                }
             }
             await cluster.DisposeAsync(); // whatever half of it runs
             failures.Add($"attempt {attempt} (exit {code}): {errors}");
