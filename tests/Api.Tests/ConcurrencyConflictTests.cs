@@ -1,6 +1,7 @@
 using System.Net;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Ports;
+using HealthEvents.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
@@ -17,16 +18,17 @@ public sealed class ConcurrencyConflictTests
     [Fact]
     public async Task A_command_that_keeps_losing_the_race_answers_409_with_Retry_After_and_records_nothing()
     {
-        ContestingStore? contesting = null;
+        InterferingStore? contested = null;
         await using var host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(), builder =>
-            builder.Host.UseServiceProviderFactory(new DecoratingFactory(inner => contesting = new ContestingStore(inner))));
+            builder.Host.UseServiceProviderFactory(new DecoratingFactory(inner => contested = new InterferingStore(inner))));
         var (patient, self) = await host.NewPatientAsync("Carla Contested");
         var physician = host.As("northside physician");
         var rival = 0;
-        contesting!.Before = async events =>
+        // The patient's consent is the contested command; the rival is a physician's entry on the same record.
+        contested!.When = (_, events) => events[0].Type == "consent.granted.v1";
+        contested.Times = int.MaxValue;
+        contested.Interference = async () =>
         {
-            // The patient's consent is the contested command; the rival is a physician's entry on the same record.
-            if (events[0].Type != "consent.granted.v1") return;
             using var entry = await physician.PostJsonAsync($"/patients/{patient}/entries",
                 new { category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "I10" }, text = $"Follow-up {++rival}." });
             Assert.Equal(HttpStatusCode.Created, entry.StatusCode);
@@ -42,31 +44,6 @@ public sealed class ConcurrencyConflictTests
         var types = await host.Services.GetRequiredService<IEventStore>().ReadStreamAsync($"patient-{patient}").Select(e => e.Type).ToListAsync();
         Assert.DoesNotContain("consent.granted.v1", types);
         Assert.Equal(1 + rival, types.Count); // the registration and the rival entries, nothing else
-    }
-
-    /// <summary>The real store, running <see cref="Before"/> ahead of each append (but not ahead of the appends it causes).</summary>
-    private sealed class ContestingStore(IEventStore inner) : IEventStore
-    {
-        public Func<IReadOnlyList<ProposedEvent>, Task>? Before { get; set; }
-
-        public async Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
-            TransactionEndorsement? endorsement = null, CancellationToken ct = default)
-        {
-            if (Before is { } before && events.Count > 0) await before(events);
-            return await inner.AppendAsync(streamId, expected, events, endorsement, ct);
-        }
-
-        public IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default) =>
-            inner.ReadStreamAsync(streamId, fromVersion, ct);
-
-        public Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default) => inner.ReadLastAsync(streamId, ct);
-
-        public Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default) =>
-            inner.ReadAllAsync(after, maxCount, ct);
-
-        public IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(GlobalPosition? after, CancellationToken ct = default) => inner.SubscribeAllAsync(after, ct);
-
-        public Task<bool> IsHealthyAsync(CancellationToken ct = default) => inner.IsHealthyAsync(ct);
     }
 
     /// <summary>Wraps the service's registered <see cref="IEventStore"/> once the host's services are complete (they are added after the test's set-up).</summary>
