@@ -20,23 +20,29 @@ public sealed partial class PostgresEventStore
     /// <summary>
     /// Group commit: appends of many streams share one transaction, so one WAL flush (fsync) makes a whole group durable.
     /// <para>
-    /// One loop commits one group at a time; what queued while a group committed is the next group. A lone append
-    /// therefore goes at once (no timer), and under load the groups grow by themselves. Each append keeps its own
-    /// expected version: the stream heads (and already stored ids) are checked first — from the head cache, or read for
-    /// the whole group in one round trip — and only the appends that pass are linked and inserted, all rows in one
-    /// statement, one implicit transaction. An append that fails its check fails alone (the executor decides it again);
-    /// an exact replay is answered from the stored rows. A group takes at most one append per stream and each id once,
-    /// so no append of a group depends on another: a second append for the same stream waits for the next group, in
-    /// order. If the insert still hits a unique constraint (a head cached stale, an id stored before, another node
-    /// appending meanwhile), the transaction wrote nothing and the group goes again on heads and ids read from the
-    /// database (see <see cref="CommitAsync"/>).
-    /// A caller's task completes after the COMMIT: acknowledged means durable.
+    /// One loop forms the groups and keeps up to <see cref="MaxGroupsInFlight"/> of them committing; what queues while
+    /// they are all busy is the next group. A lone append therefore goes at once (no timer), and under load the groups
+    /// grow by themselves. Each append keeps its own expected version: the stream heads (and already stored ids) are
+    /// checked first — from the head cache, or read for the whole group in one round trip — and only the appends that
+    /// pass are linked and inserted, all rows in one statement, one implicit transaction. An append that fails its check
+    /// fails alone (the executor decides it again); an exact replay is answered from the stored rows. A group takes at
+    /// most one append per stream and each id once, and no stream of a group still in flight, so no append depends on
+    /// another that has not committed: a stream's later appends wait for a later group, in order. If the insert still
+    /// hits a unique constraint (a head cached stale, an id stored before, another node appending meanwhile), the
+    /// transaction wrote nothing and the group goes again on heads and ids read from the database (see
+    /// <see cref="CommitAsync"/>). A caller's task completes after the COMMIT: acknowledged means durable.
     /// </para>
     /// </summary>
     private sealed class GroupCommitter : IAsyncDisposable
     {
         /// <summary>Bounds one statement's size; a longer queue is simply the next group.</summary>
         private const int MaxAppendsPerGroup = 256;
+
+        /// <summary>
+        /// Groups committing at once. One would leave the database idle while a group waits for its flush; a few overlap
+        /// one group's insert with another's flush (and PostgreSQL flushes commits that arrive together at once).
+        /// </summary>
+        private const int MaxGroupsInFlight = 4;
 
         private readonly PostgresEventStore _store;
         private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
@@ -58,8 +64,17 @@ public sealed partial class PostgresEventStore
         private async Task RunAsync()
         {
             var carried = new List<PendingAppend>();
-            while (carried.Count > 0 || await _queue.Reader.WaitToReadAsync())
+            var inFlight = new List<(Task Commit, HashSet<string> Streams)>();
+            while (true)
             {
+                inFlight.RemoveAll(f => f.Commit.IsCompleted);
+                if (inFlight.Count >= MaxGroupsInFlight)
+                {
+                    await Task.WhenAny(inFlight.Select(f => f.Commit));
+                    continue;
+                }
+                if (carried.Count == 0 && !await _queue.Reader.WaitToReadAsync()) break;
+
                 var group = new List<PendingAppend>();
                 var streams = new HashSet<string>(StringComparer.Ordinal);
                 var ids = new HashSet<Guid>();
@@ -68,12 +83,14 @@ public sealed partial class PostgresEventStore
                 foreach (var append in carried) Admit(append);
                 while (group.Count < MaxAppendsPerGroup && _queue.Reader.TryRead(out var queued)) Admit(queued);
                 carried = next;
-                if (group.Count > 0) await CommitAsync(group);
+                if (group.Count > 0) inFlight.Add((CommitAsync(group), streams));
+                else if (carried.Count > 0) await Task.WhenAny(inFlight.Select(f => f.Commit)); // all wait for streams in flight
 
                 void Admit(PendingAppend append)
                 {
                     if (append.Ct.IsCancellationRequested) append.Done.TrySetCanceled(append.Ct);
-                    else if (group.Count >= MaxAppendsPerGroup || streams.Contains(append.StreamId) || append.Events.Any(e => ids.Contains(e.EventId))) next.Add(append);
+                    else if (group.Count >= MaxAppendsPerGroup || streams.Contains(append.StreamId) || append.Events.Any(e => ids.Contains(e.EventId))
+                             || inFlight.Any(f => f.Streams.Contains(append.StreamId))) next.Add(append);
                     else
                     {
                         group.Add(append);
@@ -82,6 +99,7 @@ public sealed partial class PostgresEventStore
                     }
                 }
             }
+            await Task.WhenAll(inFlight.Select(f => f.Commit));
         }
 
         /// <summary>Stops taking appends; those already queued are committed first.</summary>
