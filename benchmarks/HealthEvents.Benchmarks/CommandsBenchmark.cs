@@ -60,6 +60,9 @@ public static class CommandsBenchmark
         await using var grouped = await BenchService.StartAsync("bench-group", null, ct, "--EventStore:GroupCommit=true");
         await using var alone = await BenchService.StartAsync("bench-alone", null, ct, "--EventStore:GroupCommit=false");
         var output = new List<string>();
+        // The services compile FHIR validators in the background at start (minutes of CPU on a loaded machine): not measured.
+        Console.Error.WriteLine("  waiting for the FHIR validator warm-up ...");
+        await HealthEvents.Api.Fhir.FhirValidation.Shared.WarmAsync().WaitAsync(ct);
 
         // 1. Group commit against one transaction per append.
         output.Add($"{"case",-34} {"clients",7} {"commands/s",10} {"p50 ms",8} {"p99 ms",8} {"WAL flushes/cmd",15} {"commits/cmd",11}");
