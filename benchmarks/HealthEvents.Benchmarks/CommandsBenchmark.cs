@@ -55,7 +55,7 @@ public static class CommandsBenchmark
         }
         var measure = TimeSpan.FromSeconds(seconds);
         var slices = Math.Max(1, (int)Math.Round(seconds));
-        var loadAtStart = LoadAverage();
+        var loadAtStart = EventStoreDbMode.LoadAverage();
 
         await using var grouped = await BenchService.StartAsync("bench-group", null, ct, "--EventStore:GroupCommit=true");
         await using var alone = await BenchService.StartAsync("bench-alone", null, ct, "--EventStore:GroupCommit=false");
@@ -126,7 +126,7 @@ public static class CommandsBenchmark
         Console.WriteLine();
         Console.WriteLine($"HealthEvents commands benchmark: POST /patients/{{id}}/entries over HTTP (2-of-3 in-process endorsement, projections running), " +
                           $"each service on its own durable PostgreSQL; {Environment.ProcessorCount} cores, load average {loadAtStart} at start, " +
-                          $"{LoadAverage()} at end; {seconds:0.#} s per case");
+                          $"{EventStoreDbMode.LoadAverage()} at end; {seconds:0.#} s per case");
         Console.WriteLine();
         foreach (var line in output) Console.WriteLine(line);
         Console.WriteLine();
@@ -176,8 +176,6 @@ public static class CommandsBenchmark
 
     /// <summary>A moment without load: PostgreSQL backends report their statistics once idle (at most a second later).</summary>
     private static Task SettleAsync(CancellationToken ct) => Task.Delay(TimeSpan.FromSeconds(2), ct);
-
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";
 
     private readonly record struct DatabaseCounters(long WalSyncs, long Commits)
     {
