@@ -10,8 +10,8 @@ namespace HealthEvents.Api.Tests;
 /// A command whose patient record keeps changing under it — another clinician's entry landing between every decision and
 /// its append, more often than the command path decides again (<see cref="CommandExecutor.MaxAttempts"/>) — gives up
 /// with 409 concurrency-conflict, says when to try again (Retry-After), and records nothing of its own. The other
-/// entries are real commands of the running service over HTTP; the store is the real one, with a hook that sends one
-/// right before each of the contested command's appends.
+/// entries are real commands over HTTP to a second node on the same store; the store is the real one, with a hook that
+/// sends one right before each of the contested command's appends.
 /// </summary>
 public sealed class ConcurrencyConflictTests
 {
@@ -21,8 +21,10 @@ public sealed class ConcurrencyConflictTests
         InterferingStore? contested = null;
         await using var host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(), builder =>
             builder.Host.UseServiceProviderFactory(new DecoratingFactory(inner => contested = new InterferingStore(inner))));
+        // The rival writes through a second node on the same store: one node's commands on a stream take turns (StreamGates).
+        await using var other = await ServiceHost.StartAsync(new ServiceHost.Node(host.ConnectionString, host.DataFolder));
         var (patient, self) = await host.NewPatientAsync("Carla Contested");
-        var physician = host.As("northside physician");
+        var physician = other.As("northside physician");
         var rival = 0;
         // The patient's consent is the contested command; the rival is a physician's entry on the same record.
         contested!.When = (_, events) => events[0].Type == "consent.granted.v1";
