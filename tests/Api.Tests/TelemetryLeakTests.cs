@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using HealthEvents.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// Findings of an attack on issue 15's telemetry (branch tel-attack), each as the exporter an operator runs sees it:
+/// text the caller or PostgreSQL puts in a request or an error must not reach a span, and a refused FHIR import must be
+/// counted like any refused command. These fail on the code they were written against; see the report.
+/// </summary>
+public sealed class TelemetryLeakTests : IAsyncLifetime
+{
+    private readonly List<Activity> _spans = [];
+    private readonly List<Metric> _metrics = [];
+    private readonly object _collecting = new();
+    private ServiceHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(), builder =>
+    {
+        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(new Locked<Activity>(_spans)));
+        builder.Services.ConfigureOpenTelemetryMeterProvider(m => m.AddInMemoryExporter(new Locked<Metric>(_metrics),
+            o => o.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = int.MaxValue));
+    });
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    /// <summary>
+    /// README: "exception events carry the exception's type, never its message". PostgreSQL quotes the offending value
+    /// in some errors (22P02 invalid input syntax); Npgsql puts the exception's ToString() — message and all — in
+    /// exception.stacktrace, which the redaction leaves. With `Include Error Detail=true` on the connection string the
+    /// DETAIL of a unique violation (he_events_pk: the stream id, patient-&lt;id&gt;) goes the same way.
+    /// </summary>
+    [Fact]
+    public async Task An_sql_error_quoting_a_value_does_not_export_the_value()
+    {
+        const string secret = "Zephyrina Quxwellington";
+        var dataSource = _host.Services.GetRequiredService<NpgsqlDataSource>();
+        await using (var command = dataSource.CreateCommand("SELECT $1::uuid"))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = secret });
+            var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync());
+            Assert.Contains(secret, error.MessageText, StringComparison.Ordinal);
+        }
+
+        await Patience.UntilAsync(() => Task.FromResult(Snapshot().Any(s => s.Events.Any(e => e.Name == "exception"))),
+            () => "no span recorded the failed statement's exception");
+        var leaks = Snapshot().SelectMany(s => s.Events.SelectMany(e => e.Tags)
+                .Where(t => t.Value?.ToString()?.Contains(secret, StringComparison.Ordinal) == true)
+                .Select(t => $"{s.DisplayName} {t.Key}"))
+            .Concat(Snapshot().Where(s => s.StatusDescription?.Contains(secret, StringComparison.Ordinal) == true).Select(s => $"{s.DisplayName} status"))
+            .Distinct().ToList();
+        Assert.True(leaks.Count == 0, "The value is exported in: " + string.Join("; ", leaks));
+    }
+
+    /// <summary>
+    /// A caller's W3C `tracestate` is copied onto every span of the service (Activity.TraceStateString, exported as the
+    /// span's trace_state), and the `Host` header becomes the server span's `server.address`: text a caller chooses,
+    /// exported untouched, where the redaction removes url.path, url.query and the user agent.
+    /// </summary>
+    [Fact]
+    public async Task Caller_text_in_tracestate_and_host_is_not_exported()
+    {
+        const string secret = "zephyrina-quxwellington";
+        var doctor = _host.As("northside physician");
+        ActivityTraceId trace;
+        ActivitySpanId caller;
+        using (var client = new Activity("client") { ActivityTraceFlags = ActivityTraceFlags.Recorded, TraceStateString = $"zqx={secret}" }
+                   .SetIdFormat(ActivityIdFormat.W3C).Start())
+        {
+            trace = client.TraceId;
+            caller = client.SpanId;
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/patients")
+            {
+                Content = new StringContent("""{"homeHospital":"northside","birthYear":1931,"sex":"female","name":"Z Q"}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Host = $"{secret}.example";
+            Assert.Equal(HttpStatusCode.Created, (await doctor.SendAsync(request)).StatusCode);
+        }
+
+        await Patience.UntilAsync(() => Task.FromResult(Snapshot().Any(s => s.TraceId == trace && s.DisplayName == "command RegisterPatient")),
+            () => "the registration's command span was never exported");
+        // The test's own HttpClient span (the child of "client") carries the caller's state by right: only the service's spans count.
+        var leaks = Snapshot().Where(s => s.TraceId == trace && s.ParentSpanId != caller)
+            .SelectMany(s => (s.TraceStateString?.Contains(secret, StringComparison.Ordinal) == true ? [$"{s.DisplayName} trace_state"] : Array.Empty<string>())
+                .Concat(s.TagObjects.Where(t => t.Value?.ToString()?.Contains(secret, StringComparison.Ordinal) == true).Select(t => $"{s.DisplayName} {t.Key}")))
+            .Distinct().ToList();
+        Assert.True(leaks.Count == 0, "Caller text exported in: " + string.Join("; ", leaks));
+    }
+
+    /// <summary>
+    /// Issue 15: "commands by type and outcome ... refusals by reason". A FHIR bundle refused whole (400
+    /// OperationOutcome, nothing stored) is a refused import, yet neither healthevents.commands nor
+    /// healthevents.command.refusals counts it (no ImportPatientRecord span either): an operator watching refusals
+    /// never sees a hospital's imports failing.
+    /// </summary>
+    [Fact]
+    public async Task A_fhir_bundle_refused_whole_is_counted_as_a_refused_import()
+    {
+        const string bundle = """
+            {"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:0d0e0f00-0000-4000-8000-000000000001",
+             "resource":{"resourceType":"Patient","identifier":[{"system":"urn:example:mrn","value":"tel-attack-1"}],
+                         "name":[{"family":"Refused"}],"birthDate":"1980-13-45","gender":"female"},
+             "request":{"method":"POST","url":"Patient"}}]}
+            """;
+        var response = await _host.As("northside physician").PostAsync("/fhir", new StringContent(bundle, Encoding.UTF8, "application/fhir+json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+
+        double refused = 0;
+        await Patience.UntilAsync(() =>
+        {
+            lock (_collecting)
+            {
+                lock (_metrics) _metrics.Clear();
+                _host.Services.GetRequiredService<MeterProvider>().ForceFlush();
+                refused = 0;
+                foreach (var metric in Metrics().Where(m => m.Name == "healthevents.commands"))
+                    foreach (ref readonly var p in metric.GetMetricPoints())
+                    {
+                        var tags = new Dictionary<string, object?>();
+                        foreach (var t in p.Tags) tags[t.Key] = t.Value;
+                        if (Equals(tags.GetValueOrDefault("healthevents.command"), "ImportPatientRecord") && Equals(tags.GetValueOrDefault("healthevents.outcome"), "refused"))
+                            refused += p.GetSumLong();
+                    }
+            }
+            return Task.FromResult(refused >= 1);
+        }, () => "healthevents.commands never counted the refused import (ImportPatientRecord, refused)");
+    }
+
+    private List<Metric> Metrics()
+    {
+        lock (_metrics) return [.. _metrics];
+    }
+
+    private List<Activity> Snapshot()
+    {
+        lock (_spans) return [.. _spans];
+    }
+
+    /// <summary>The exporters add from any thread: a list behind its own lock.</summary>
+    private sealed class Locked<T>(List<T> items) : ICollection<T>
+    {
+        public int Count { get { lock (items) return items.Count; } }
+        public bool IsReadOnly => false;
+        public void Add(T item) { lock (items) items.Add(item); }
+        public void Clear() { lock (items) items.Clear(); }
+        public bool Contains(T item) { lock (items) return items.Contains(item); }
+        public void CopyTo(T[] array, int arrayIndex) { lock (items) items.CopyTo(array, arrayIndex); }
+        public bool Remove(T item) { lock (items) return items.Remove(item); }
+        public IEnumerator<T> GetEnumerator() { lock (items) return items.ToList().GetEnumerator(); }
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+}
