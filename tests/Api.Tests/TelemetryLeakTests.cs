@@ -132,6 +132,34 @@ public sealed class TelemetryLeakTests : IAsyncLifetime
         }, () => "healthevents.commands never counted the refused import (ImportPatientRecord, refused)");
     }
 
+    /// <summary>
+    /// Concurrent commands on one patient conflict; the executor decides, endorses and appends again. The append that
+    /// lost the race wrote nothing, yet its span looks exactly like the one that wrote (no error status, no outcome), so
+    /// an operator reading a trace cannot tell which attempt landed — nor, for a command finally refused with
+    /// `concurrency-conflict`, that none did.
+    /// </summary>
+    [Fact]
+    public async Task An_append_that_lost_a_concurrency_conflict_is_told_apart_from_the_one_that_wrote()
+    {
+        var (patientId, _) = await _host.NewPatientAsync("Conflicted Patient");
+        var doctor = _host.As("northside physician");
+        List<Activity> appends = [];
+        // Conflicts need a race: send bursts until one command shows two attempts (on two cores, the first burst does).
+        await Patience.UntilAsync(async () =>
+        {
+            await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => doctor.PostJsonAsync($"/patients/{patientId}/entries",
+                new { category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "J45" }, text = "x" })));
+            var spans = Snapshot();
+            appends = spans.Where(s => s.DisplayName.StartsWith("command ", StringComparison.Ordinal))
+                .Select(c => spans.Where(s => s.DisplayName == "append" && s.ParentSpanId == c.SpanId && s.TraceId == c.TraceId).ToList())
+                .FirstOrDefault(a => a.Count >= 2) ?? [];
+            return appends.Count >= 2;
+        }, () => "no command needed a second attempt");
+
+        var looks = appends.Select(a => $"{a.Status} {a.StatusDescription} " + string.Join(",", a.TagObjects.Select(t => $"{t.Key}={t.Value}"))).ToList();
+        Assert.True(looks.Distinct().Count() > 1, "Every attempt's append span looks the same: " + string.Join(" | ", looks));
+    }
+
     private List<Metric> Metrics()
     {
         lock (_metrics) return [.. _metrics];
