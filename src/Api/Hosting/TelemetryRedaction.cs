@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.RegularExpressions;
 using OpenTelemetry;
 
@@ -14,13 +16,26 @@ namespace HealthEvents.Api.Hosting;
 /// <item>Database spans: string literals in <c>db.query.text</c> become <c>'?'</c> (OpenTelemetry's semantic conventions
 /// for database spans: "sanitized" query text) — parameters are never recorded, but a statement may inline a value
 /// (<c>NOTIFY channel, '&lt;patient id&gt;'</c>).</item>
+/// <item>Server spans: the caller's W3C <c>tracestate</c> is dropped as the span starts (so no span of the request, and
+/// no call it makes, carries it on), and <c>server.address</c>/<c>server.port</c>, read from the caller's <c>Host</c>
+/// header, are removed.</item>
 /// </list>
 /// A processor: it must be added before every exporter (<see cref="Observability.AddObservability"/>). Exception events
 /// (<c>Activity.AddException</c>: Npgsql records one for a failed command) keep the exception's type as their
-/// <c>exception.message</c>, never its message, which may quote a value (<see cref="ListenForExceptions"/>).
+/// <c>exception.message</c>, never its message, which may quote a value, and as <c>exception.stacktrace</c> the types
+/// and frames of the exception and its inner ones, never their messages (<see cref="ListenForExceptions"/>). A span with
+/// an exception event written another way (by hand, with the message or <c>ToString()</c>) is not exported: an event's
+/// attributes cannot be changed once it is added.
 /// </summary>
-public sealed partial class TelemetryRedaction : BaseProcessor<Activity>
+/// <param name="traceUnparentedDatabaseCalls">
+/// Whether a database call outside any span (the projections' polling, a few thousand a minute at idle) is a trace of
+/// its own; off by default (<see cref="Observability.UnparentedDatabaseSpansSetting"/>): such calls are not recorded.
+/// </param>
+public sealed partial class TelemetryRedaction(bool traceUnparentedDatabaseCalls = false) : BaseProcessor<Activity>
 {
+    /// <summary>The ActivitySource of Npgsql's command spans.</summary>
+    public const string NpgsqlSource = "Npgsql";
+
     private static readonly Lazy<ActivityListener> ExceptionListener = new(() =>
     {
         var listener = new ActivityListener
@@ -28,7 +43,10 @@ public sealed partial class TelemetryRedaction : BaseProcessor<Activity>
             ShouldListenTo = _ => true,
             // Asked before the event is made: a message given here is kept, so the exception's own is never added.
             ExceptionRecorder = (Activity _, Exception exception, ref TagList tags) =>
-                tags.Add("exception.message", exception.GetType().FullName),
+            {
+                tags.Add(ExceptionMessage, exception.GetType().FullName);
+                tags.Add(ExceptionStacktrace, Remember(Frames(exception)));
+            },
         };
         ActivitySource.AddActivityListener(listener);
         return listener;
@@ -37,11 +55,89 @@ public sealed partial class TelemetryRedaction : BaseProcessor<Activity>
     /// <summary>Makes every exception event in this process carry the exception's type as its message (once per process).</summary>
     public static void ListenForExceptions() => _ = ExceptionListener.Value;
 
+    private const string ExceptionMessage = "exception.message";
+    private const string ExceptionStacktrace = "exception.stacktrace";
+
+    // The stack traces this process made (by reference): any other in an exception event is replaced.
+    private static readonly ConditionalWeakTable<string, object> Made = [];
+
+    private static string Remember(string stacktrace)
+    {
+        Made.AddOrUpdate(stacktrace, Made);
+        return stacktrace;
+    }
+
+    /// <summary>
+    /// The exception's type and frames (<c>Exception.StackTrace</c>: methods, files and lines), then each inner exception's
+    /// after <c>---&gt;</c>, as <c>ToString()</c> lays them out but without a single message.
+    /// </summary>
+    public static string Frames(Exception exception)
+    {
+        var text = new StringBuilder();
+        Append(exception, 0);
+        return text.ToString().TrimEnd();
+
+        void Append(Exception e, int depth)
+        {
+            text.Append(e.GetType().FullName).Append('\n');
+            if (depth >= 8) return; // a cause chain this deep says nothing more
+            var inner = e is AggregateException a ? a.InnerExceptions : e.InnerException is { } i ? [i] : (IReadOnlyList<Exception>)[];
+            foreach (var cause in inner)
+            {
+                text.Append(" ---> ");
+                Append(cause, depth + 1);
+                text.Append("   --- End of inner exception stack trace ---\n");
+            }
+            if (e.StackTrace is { } frames) text.Append(frames).Append('\n');
+        }
+    }
+
+    /// <summary>Whether an exception event says nothing but types and frames (the type as its message, a stack trace made here).</summary>
+    private static bool IsRedacted(ActivityEvent e)
+    {
+        object? type = null, message = null, trace = null;
+        foreach (var (key, value) in e.Tags)
+            switch (key)
+            {
+                case "exception.type": type = value; break;
+                case ExceptionMessage: message = value; break;
+                case ExceptionStacktrace: trace = value; break;
+            }
+        return (message is null || Equals(message, type)) && (trace is null || trace is string made && Made.TryGetValue(made, out _));
+    }
+
     private static readonly string[] Removed =
         ["url.path", "url.query", "client.address", "client.port", "network.peer.address", "network.peer.port", "user_agent.original"];
 
+    // Read by ASP.NET Core from the request's Host header: the caller's text, not this server's name.
+    private static readonly string[] RemovedFromServerSpans = ["server.address", "server.port"];
+
+    public override void OnStart(Activity activity)
+    {
+        // Not recorded, so no exporter gets it (they skip an activity whose Recorded flag is off).
+        if (!traceUnparentedDatabaseCalls && activity.Source.Name == NpgsqlSource && activity.ParentSpanId == default)
+        {
+            activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+            activity.IsAllDataRequested = false;
+            return;
+        }
+        // The caller's vendor state is theirs: not ours to export, nor to pass on to endorsers (children copy it as they start).
+        if (activity is { Kind: ActivityKind.Server, HasRemoteParent: true, TraceStateString: not null })
+            activity.TraceStateString = null;
+    }
+
     public override void OnEnd(Activity activity)
     {
+        if (activity.Kind == ActivityKind.Server)
+            foreach (var key in RemovedFromServerSpans)
+                if (activity.GetTagItem(key) is not null) activity.SetTag(key, null);
+        // An event's attributes cannot be changed once added: a span with an exception event this process did not make
+        // (a message, or a stack trace that is ToString()) is not exported at all rather than exported with it.
+        if (activity.Events.Any(e => e.Name == "exception" && !IsRedacted(e)))
+        {
+            activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+            return;
+        }
         foreach (var key in Removed)
             if (activity.GetTagItem(key) is not null) activity.SetTag(key, null);
         if (activity.GetTagItem("url.full") is string url)

@@ -102,7 +102,7 @@ public sealed class EndorsementService(
         try
         {
             var reply = await client.EndorseAsync(request, ct);
-            return (reply, reply.Signature is null ? "refused" : "signed");
+            return (reply, reply.Signature is not null ? "signed" : reply.Stale ? "stale" : "refused");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -137,7 +137,10 @@ public sealed class CommandTelemetry
         return span;
     }
 
-    /// <summary>Records an endorser call: <paramref name="outcome"/> is signed, refused, timeout, unreachable or cancelled (not needed any more).</summary>
+    /// <summary>
+/// Records an endorser call: <paramref name="outcome"/> is signed, refused, stale (refused because the stream moved past
+/// the proposal: the submitter decides again), timeout, unreachable or cancelled (not needed any more).
+/// </summary>
     public void Endorsed(string hospitalId, string outcome, TimeSpan elapsed, Activity? span)
     {
         _endorsement.Record(elapsed.TotalSeconds, new(Tags.Hospital, hospitalId), new(Tags.Outcome, outcome));
@@ -154,7 +157,7 @@ public sealed class CommandTelemetry
     }
 }
 
-/// <summary>A command under way: ends with <see cref="Accepted"/>, <see cref="Denied"/> or <see cref="Failed"/> (else it counts as failed).</summary>
+/// <summary>A command under way: ends with <see cref="Accepted"/>, <see cref="Denied"/>, <see cref="Refused"/> or <see cref="Failed"/> (else it counts as failed).</summary>
 public sealed class CommandRun(CommandTelemetry telemetry, string type, Activity? span) : IDisposable
 {
     private readonly long _started = Stopwatch.GetTimestamp();
@@ -165,6 +168,9 @@ public sealed class CommandRun(CommandTelemetry telemetry, string type, Activity
 
     /// <summary>Recorded, and the answer is a refusal (an access denied by the patient's consents): counted as a refusal too.</summary>
     public void Denied(string code) => End(CommandOutcome.Denied, code);
+
+    /// <summary>Nothing recorded: refused before the command reached its handler, with this problem code (a constant, no data).</summary>
+    public void Refused(string code) => End(CommandOutcome.Refused, code);
 
     /// <summary>Nothing recorded: refused (a problem code) or failed (the exception's type).</summary>
     public void Failed(Exception e)
@@ -191,6 +197,17 @@ public sealed class CommandRun(CommandTelemetry telemetry, string type, Activity
         if (!_ended) End(CommandOutcome.Failed, "cancelled");
         span?.Dispose();
     }
+}
+
+/// <summary>
+/// An <c>append</c> span's <c>healthevents.outcome</c>: appended (the attempt wrote), or conflict (another command wrote
+/// to the stream first, so this attempt wrote nothing; the span's status is then Error). A command that conflicted has
+/// one <c>decide</c>, <c>endorse</c> and <c>append</c> per attempt.
+/// </summary>
+public static class AppendOutcome
+{
+    public const string Appended = "appended";
+    public const string Conflict = "conflict";
 }
 
 /// <summary>
