@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using HealthEvents.Application.Telemetry;
 using OpenTelemetry;
 
 namespace HealthEvents.Api.Hosting;
@@ -19,6 +20,9 @@ namespace HealthEvents.Api.Hosting;
 /// <item>Server spans: the caller's W3C <c>tracestate</c> is dropped as the span starts (so no span of the request, and
 /// no call it makes, carries it on), and <c>server.address</c>/<c>server.port</c>, read from the caller's <c>Host</c>
 /// header, are removed.</item>
+/// <item>A span that failed by cancellation inside an endorser call the round called off once its policy was met
+/// (<see cref="CommandTelemetry.Cancelling"/>): not an error (status unset, <c>healthevents.outcome</c> cancelled).</item>
+/// <item>Npgsql spans outside any span (the projections' polling): not recorded unless asked (the constructor's setting).</item>
 /// </list>
 /// A processor: it must be added before every exporter (<see cref="Observability.AddObservability"/>). Exception events
 /// (<c>Activity.AddException</c>: Npgsql records one for a failed command) keep the exception's type as their
@@ -106,6 +110,23 @@ public sealed partial class TelemetryRedaction(bool traceUnparentedDatabaseCalls
         return (message is null || Equals(message, type)) && (trace is null || trace is string made && Made.TryGetValue(made, out _));
     }
 
+    private static bool IsCancellation(Activity activity) =>
+        IsCancellationType(activity.GetTagItem("error.type") as string)
+        || activity.Events.Any(e => e.Name == "exception" && e.Tags.Any(t => t.Key == "exception.type" && IsCancellationType(t.Value as string)));
+
+    private static bool IsCancellationType(string? type) =>
+        type is not null && (type.EndsWith(nameof(OperationCanceledException), StringComparison.Ordinal)
+                             || type.EndsWith(nameof(TaskCanceledException), StringComparison.Ordinal));
+
+    /// <summary>Whether an enclosing span in this process is an endorser call the round called off (<see cref="CommandTelemetry.Cancelling"/>).</summary>
+    private static bool UnderCancelledEndorsement(Activity activity)
+    {
+        for (var parent = activity.Parent; parent is not null; parent = parent.Parent)
+            if (parent.Source.Name == HealthEventsTelemetry.SourceName && parent.OperationName == "endorse")
+                return Equals(parent.GetTagItem(HealthEventsTelemetry.Tags.Outcome), EndorseOutcome.Cancelled);
+        return false;
+    }
+
     private static readonly string[] Removed =
         ["url.path", "url.query", "client.address", "client.port", "network.peer.address", "network.peer.port", "user_agent.original"];
 
@@ -128,6 +149,13 @@ public sealed partial class TelemetryRedaction(bool traceUnparentedDatabaseCalls
 
     public override void OnEnd(Activity activity)
     {
+        if (activity.Status == ActivityStatusCode.Error && IsCancellation(activity) && UnderCancelledEndorsement(activity))
+        {
+            // The round had its signatures and called this endorser off: expected, not a failure.
+            activity.SetStatus(ActivityStatusCode.Unset);
+            activity.SetTag("error.type", null);
+            activity.SetTag(HealthEventsTelemetry.Tags.Outcome, EndorseOutcome.Cancelled);
+        }
         if (activity.Kind == ActivityKind.Server)
             foreach (var key in RemovedFromServerSpans)
                 if (activity.GetTagItem(key) is not null) activity.SetTag(key, null);

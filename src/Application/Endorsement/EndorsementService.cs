@@ -70,7 +70,7 @@ public sealed class EndorsementService(
                 stale |= reply.Stale;
             }
         }
-        round.Decided = true;
+        round.Decide();
         await timeout.CancelAsync(); // stragglers are not needed once the policy is met
 
         var endorsers = signatures.Keys.ToHashSet();
@@ -87,7 +87,9 @@ public sealed class EndorsementService(
     {
         using var span = CommandTelemetry.StartEndorse(hospitalId);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        round.Opened(span);
         var (reply, outcome) = await CallAsync(network, hospitalId, request, round, ct);
+        round.Answered(span);
         telemetry.Endorsed(hospitalId, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started), span);
         return reply;
     }
@@ -96,28 +98,50 @@ public sealed class EndorsementService(
     private async Task<(EndorsementReply, string)> CallAsync(NetworkState network, string hospitalId, EndorsementRequest request, Round round, CancellationToken ct)
     {
         if (!network.Hospitals.TryGetValue(hospitalId, out var hospital))
-            return (EndorsementReply.Refused(hospitalId, "not a member of the network"), "refused");
+            return (EndorsementReply.Refused(hospitalId, "not a member of the network"), EndorseOutcome.Refused);
         if (clients.For(hospital) is not { } client)
-            return (EndorsementReply.Refused(hospitalId, $"no endorser reachable from this node ({hospital.EndorserEndpoint})"), "unreachable");
+            return (EndorsementReply.Refused(hospitalId, $"no endorser reachable from this node ({hospital.EndorserEndpoint})"), EndorseOutcome.Unreachable);
         try
         {
             var reply = await client.EndorseAsync(request, ct);
-            return (reply, reply.Signature is not null ? "signed" : reply.Stale ? "stale" : "refused");
+            return (reply, reply.Signature is not null ? EndorseOutcome.Signed : reply.Stale ? EndorseOutcome.Stale : EndorseOutcome.Refused);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            return (EndorsementReply.Refused(hospitalId, $"no answer within {options.Timeout.TotalSeconds:0.#} s"), round.Decided ? "cancelled" : "timeout");
+            return (EndorsementReply.Refused(hospitalId, $"no answer within {options.Timeout.TotalSeconds:0.#} s"), round.Decided ? EndorseOutcome.Cancelled : EndorseOutcome.Timeout);
         }
         catch (Exception e)
         {
-            return (EndorsementReply.Refused(hospitalId, $"unreachable ({e.GetType().Name})"), "unreachable");
+            return (EndorsementReply.Refused(hospitalId, $"unreachable ({e.GetType().Name})"), EndorseOutcome.Unreachable);
         }
     }
 
     /// <summary>One endorsement round: decided once the policy is met or every endorser answered (stragglers are then cancelled).</summary>
     private sealed class Round
     {
+        private readonly HashSet<System.Diagnostics.Activity> _open = [];
         public volatile bool Decided;
+
+        public void Opened(System.Diagnostics.Activity? span)
+        {
+            if (span is not null) lock (_open) _open.Add(span);
+        }
+
+        public void Answered(System.Diagnostics.Activity? span)
+        {
+            if (span is not null) lock (_open) _open.Remove(span);
+        }
+
+        /// <summary>
+        /// Marks the calls still open as cancelled before they are: what fails in them from now on (an HTTP call, a
+        /// statement cut short) is the cancellation, not an error, and the redaction exports it so (README, "Observability").
+        /// </summary>
+        public void Decide()
+        {
+            Decided = true;
+            lock (_open)
+                foreach (var span in _open) CommandTelemetry.Cancelling(span);
+        }
     }
 
     public static bool IsFounding(TransactionProposal proposal) =>

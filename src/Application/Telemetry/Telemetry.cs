@@ -137,10 +137,14 @@ public sealed class CommandTelemetry
         return span;
     }
 
+    /// <summary>An endorser call about to be cancelled because the round is decided: its outcome is <c>cancelled</c> from now on.</summary>
+    public static void Cancelling(Activity span) => span.SetTag(Tags.Outcome, EndorseOutcome.Cancelled);
+
     /// <summary>
-/// Records an endorser call: <paramref name="outcome"/> is signed, refused, stale (refused because the stream moved past
-/// the proposal: the submitter decides again), timeout, unreachable or cancelled (not needed any more).
-/// </summary>
+    /// Records an endorser call: <paramref name="outcome"/> is one of <see cref="EndorseOutcome"/>: signed, refused, stale
+    /// (refused because the stream moved past the proposal: the submitter decides again), timeout, unreachable or
+    /// cancelled (not needed any more).
+    /// </summary>
     public void Endorsed(string hospitalId, string outcome, TimeSpan elapsed, Activity? span)
     {
         _endorsement.Record(elapsed.TotalSeconds, new(Tags.Hospital, hospitalId), new(Tags.Outcome, outcome));
@@ -197,6 +201,17 @@ public sealed class CommandRun(CommandTelemetry telemetry, string type, Activity
         if (!_ended) End(CommandOutcome.Failed, "cancelled");
         span?.Dispose();
     }
+}
+
+/// <summary>The outcomes of one endorser call (<c>endorse</c> spans, <c>healthevents.endorsement.duration</c>) and of an endorser's judgement.</summary>
+public static class EndorseOutcome
+{
+    public const string Signed = "signed";
+    public const string Refused = "refused";
+    public const string Stale = "stale";
+    public const string Timeout = "timeout";
+    public const string Unreachable = "unreachable";
+    public const string Cancelled = "cancelled";
 }
 
 /// <summary>
