@@ -1,4 +1,5 @@
 using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Telemetry;
 using HealthEvents.Infrastructure;
 using HealthEvents.Infrastructure.Endorsement;
 using HealthEvents.Infrastructure.Identity;
@@ -40,6 +41,13 @@ public static class EndorserApp
             return app;
         });
 
-    public static async Task<Ok<EndorsementReply>> Endorse(EndorsementRequest request, Endorser endorser, KeyringKeys keys, CancellationToken ct) =>
-        TypedResults.Ok(await endorser.EndorseAsync(request, keys, ct));
+    /// <summary>Judges a proposal; the outcome is counted (<c>healthevents.endorser.proposals</c>) and set on the request's span.</summary>
+    public static async Task<Ok<EndorsementReply>> Endorse(
+        EndorsementRequest request, Endorser endorser, KeyringKeys keys, CommandTelemetry telemetry, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var reply = await endorser.EndorseAsync(request, keys, ct);
+        telemetry.Judged(keys.HospitalId, reply, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return TypedResults.Ok(reply);
+    }
 }

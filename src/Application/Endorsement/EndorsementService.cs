@@ -104,7 +104,7 @@ public sealed class EndorsementService(
         try
         {
             var reply = await client.EndorseAsync(request, ct);
-            return (reply, reply.Signature is not null ? EndorseOutcome.Signed : reply.Stale ? EndorseOutcome.Stale : EndorseOutcome.Refused);
+            return (reply, EndorseOutcome.Of(reply));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -82,7 +82,8 @@ public sealed record ServiceInstance(string Id)
 /// its own (tree heads, founding). Metrics (meter <see cref="HealthEventsTelemetry.CommandMeterName"/>):
 /// <c>healthevents.commands</c> ({command}) and <c>healthevents.command.duration</c> (s) by command type and outcome,
 /// <c>healthevents.command.refusals</c> ({refusal}) by command type and problem code (<c>error.type</c>),
-/// <c>healthevents.endorsement.duration</c> (s) by hospital and outcome.
+/// <c>healthevents.endorsement.duration</c> (s) by hospital and outcome; on an endorser node,
+/// <c>healthevents.endorser.proposals</c> ({proposal}) and <c>healthevents.endorser.duration</c> (s) by its hospital and outcome.
 /// </summary>
 public sealed class CommandTelemetry
 {
@@ -93,6 +94,8 @@ public sealed class CommandTelemetry
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _refusals;
     private readonly Histogram<double> _endorsement;
+    private readonly Counter<long> _judged;
+    private readonly Histogram<double> _judging;
 
     public CommandTelemetry(IMeterFactory meters, ServiceInstance instance)
     {
@@ -104,6 +107,20 @@ public sealed class CommandTelemetry
             "Commands refused or denied, by type and problem code (error.type)");
         _endorsement = meter.CreateHistogram("healthevents.endorsement.duration", "s",
             "Time one endorser took to answer a proposal, by hospital and outcome", advice: DurationAdvice);
+        _judged = meter.CreateCounter<long>("healthevents.endorser.proposals", "{proposal}",
+            "Proposals this node's endorser judged, by its hospital and outcome (signed, refused, stale)");
+        _judging = meter.CreateHistogram("healthevents.endorser.duration", "s",
+            "Time this node's endorser took to judge a proposal (re-execution and signing), by its hospital and outcome", advice: DurationAdvice);
+    }
+
+    /// <summary>Records a proposal this node's endorser judged (an endorser node's <c>POST /endorse</c>).</summary>
+    public void Judged(string hospitalId, EndorsementReply reply, TimeSpan elapsed)
+    {
+        var outcome = EndorseOutcome.Of(reply);
+        KeyValuePair<string, object?> hospital = new(Tags.Hospital, hospitalId), result = new(Tags.Outcome, outcome);
+        _judged.Add(1, hospital, result);
+        _judging.Record(elapsed.TotalSeconds, hospital, result);
+        Activity.Current?.SetTag(Tags.Outcome, outcome);
     }
 
     /// <summary>
@@ -212,6 +229,9 @@ public static class EndorseOutcome
     public const string Timeout = "timeout";
     public const string Unreachable = "unreachable";
     public const string Cancelled = "cancelled";
+
+    /// <summary>What an endorser's reply says: signed, stale (the stream had moved past the proposal) or refused.</summary>
+    public static string Of(EndorsementReply reply) => reply.Signature is not null ? Signed : reply.Stale ? Stale : Refused;
 }
 
 /// <summary>
