@@ -223,6 +223,71 @@ public sealed class TelemetryLeakTests : IAsyncLifetime
         Assert.True(looks.Distinct().Count() > 1, "Every attempt's append span looks the same: " + string.Join(" | ", looks));
     }
 
+    /// <summary>
+    /// Every problem-details answer is counted by its code, whoever wrote it: the idempotency middleware's
+    /// (idempotency-key-invalid), an endpoint's (invalid-query), the exception handler's (malformed-request).
+    /// </summary>
+    [Fact]
+    public async Task Every_problem_answer_is_counted_by_its_code()
+    {
+        var doctor = _host.As("northside physician");
+        using (var badKey = new HttpRequestMessage(HttpMethod.Post, "/patients") { Content = new StringContent("{}", Encoding.UTF8, "application/json") })
+        {
+            badKey.Headers.Add("Idempotency-Key", "zephyrina-quxwellington");
+            Assert.Equal(HttpStatusCode.BadRequest, (await doctor.SendAsync(badKey)).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.BadRequest,
+            (await doctor.PostAsync("/patients", new StringContent("{\"birthYear\":", Encoding.UTF8, "application/json"))).StatusCode);
+        var (patientId, patient) = await _host.NewPatientAsync("Problem Patient");
+        Assert.Equal(HttpStatusCode.BadRequest, (await patient.GetAsync($"/patients/{patientId}/audit?order=sideways")).StatusCode);
+
+        string[] expected = ["idempotency-key-invalid", "malformed-request", "invalid-query"];
+        List<string> seen = [];
+        await Patience.UntilAsync(() =>
+        {
+            seen = Collect("healthevents.problems").Where(p => Equals(p.Tags.GetValueOrDefault("http.response.status_code"), 400))
+                .Select(p => (string)p.Tags["error.type"]!).ToList();
+            return Task.FromResult(expected.All(seen.Contains));
+        }, () => "problems counted: " + string.Join(", ", seen));
+    }
+
+    /// <summary>
+    /// Every response names its correlation id (X-Correlation-Id): the caller's when it is a UUID, else one of the
+    /// service's (the trace id) — a caller's text that is not a UUID is never echoed.
+    /// </summary>
+    [Fact]
+    public async Task The_correlation_id_is_answered_and_a_caller_text_is_replaced()
+    {
+        var doctor = _host.As("northside physician");
+        var mine = Guid.NewGuid();
+        foreach (var (sent, kept) in new[] { (mine.ToString(), true), ("zephyrina-quxwellington", false) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/network");
+            request.Headers.Add("X-Correlation-Id", sent);
+            var answered = Assert.Single((await doctor.SendAsync(request)).Headers.GetValues("X-Correlation-Id"));
+            Assert.True(Guid.TryParse(answered, out var id), answered);
+            Assert.Equal(kept, id == mine);
+        }
+    }
+
+    private List<(string Name, Dictionary<string, object?> Tags, long Sum)> Collect(string name)
+    {
+        lock (_collecting)
+        {
+            lock (_metrics) _metrics.Clear();
+            _host.Services.GetRequiredService<MeterProvider>().ForceFlush();
+            List<(string, Dictionary<string, object?>, long)> points = [];
+            foreach (var metric in Metrics().Where(m => m.Name == name))
+                foreach (ref readonly var p in metric.GetMetricPoints())
+                {
+                    var tags = new Dictionary<string, object?>();
+                    foreach (var t in p.Tags) tags[t.Key] = t.Value;
+                    points.Add((metric.Name, tags, p.GetSumLong()));
+                }
+            return points;
+        }
+    }
+
     private List<Metric> Metrics()
     {
         lock (_metrics) return [.. _metrics];
