@@ -174,25 +174,12 @@ public sealed class TelemetryLeakTests : IAsyncLifetime
         var response = await _host.As("northside physician").PostAsync("/fhir", new StringContent(bundle, Encoding.UTF8, "application/fhir+json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
 
-        double refused = 0;
-        await Patience.UntilAsync(() =>
-        {
-            lock (_collecting)
-            {
-                lock (_metrics) _metrics.Clear();
-                _host.Services.GetRequiredService<MeterProvider>().ForceFlush();
-                refused = 0;
-                foreach (var metric in Metrics().Where(m => m.Name == "healthevents.commands"))
-                    foreach (ref readonly var p in metric.GetMetricPoints())
-                    {
-                        var tags = new Dictionary<string, object?>();
-                        foreach (var t in p.Tags) tags[t.Key] = t.Value;
-                        if (Equals(tags.GetValueOrDefault("healthevents.command"), "ImportPatientRecord") && Equals(tags.GetValueOrDefault("healthevents.outcome"), "refused"))
-                            refused += p.GetSumLong();
-                    }
-            }
-            return Task.FromResult(refused >= 1);
-        }, () => "healthevents.commands never counted the refused import (ImportPatientRecord, refused)");
+        await Patience.UntilAsync(() => Task.FromResult(Collect("healthevents.commands").Any(p =>
+                Equals(p.Tags.GetValueOrDefault("healthevents.command"), "ImportPatientRecord")
+                && Equals(p.Tags.GetValueOrDefault("healthevents.outcome"), "refused") && p.Sum >= 1)),
+            () => "healthevents.commands never counted the refused import (ImportPatientRecord, refused)");
+        Assert.Contains(Collect("healthevents.command.refusals"), p => Equals(p.Tags.GetValueOrDefault("healthevents.command"), "ImportPatientRecord")
+            && Equals(p.Tags.GetValueOrDefault("error.type"), "invalid-bundle"));
     }
 
     /// <summary>
