@@ -23,7 +23,9 @@ public sealed class TelemetryLeakTests : IAsyncLifetime
     private readonly object _collecting = new();
     private ServiceHost _host = null!;
 
-    public async Task InitializeAsync() => _host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(), builder =>
+    private ServiceHost.Node _node = null!;
+
+    public async Task InitializeAsync() => _host = await ServiceHost.StartAsync(_node = await ServiceHost.NewNodeAsync(), builder =>
     {
         builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(new Locked<Activity>(_spans)));
         builder.Services.ConfigureOpenTelemetryMeterProvider(m => m.AddInMemoryExporter(new Locked<Metric>(_metrics),
@@ -183,7 +185,7 @@ public sealed class TelemetryLeakTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Concurrent commands on one patient conflict; the executor decides, endorses and appends again. The append that
+    /// Concurrent commands on one patient from two nodes conflict; the executor decides, endorses and appends again. The append that
     /// lost the race wrote nothing, yet its span looks exactly like the one that wrote (no error status, no outcome), so
     /// an operator reading a trace cannot tell which attempt landed — nor, for a command finally refused with
     /// `concurrency-conflict`, that none did.
@@ -192,12 +194,14 @@ public sealed class TelemetryLeakTests : IAsyncLifetime
     public async Task An_append_that_lost_a_concurrency_conflict_is_told_apart_from_the_one_that_wrote()
     {
         var (patientId, _) = await _host.NewPatientAsync("Conflicted Patient");
-        var doctor = _host.As("northside physician");
+        // On one node a stream's commands take turns (StreamGates): conflicts come from another node on the same store.
+        await using var other = await ServiceHost.StartAsync(_node);
+        HttpClient[] doctors = [_host.As("northside physician"), other.As("northside physician")];
         List<Activity> appends = [];
-        // Conflicts need a race: send bursts until one command shows two attempts (on two cores, the first burst does).
+        // Conflicts need a race: send bursts through both nodes until one of this node's commands shows two attempts.
         await Patience.UntilAsync(async () =>
         {
-            await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => doctor.PostJsonAsync($"/patients/{patientId}/entries",
+            await Task.WhenAll(Enumerable.Range(0, 12).Select(i => doctors[i % 2].PostJsonAsync($"/patients/{patientId}/entries",
                 new { category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "J45" }, text = "x" })));
             var spans = Snapshot();
             appends = spans.Where(s => s.DisplayName.StartsWith("command ", StringComparison.Ordinal))
