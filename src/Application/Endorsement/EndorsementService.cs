@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Telemetry;
@@ -80,6 +81,9 @@ public sealed class EndorsementService : IEndorsementService
     /// <summary>A proposal waiting for its batch's round, and what its caller awaits.</summary>
     private sealed record Pending(TransactionProposal Proposal, EndorsementRequest Request, IHospitalSigner Identity, IHospitalSigner Submitter, string Group)
     {
+        /// <summary>The caller's span: a round's endorser calls are children of its first proposal's command.</summary>
+        public Activity? Parent { get; } = Activity.Current;
+
         public TaskCompletionSource<TransactionEndorsement?> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -88,6 +92,8 @@ public sealed class EndorsementService : IEndorsementService
     {
         try
         {
+            Activity.Current = batch[0].Parent;
+            _telemetry.EndorsementRound(batch.Count);
             var network = _directory.Current;
             var proposals = batch.Select(p => p.Proposal).ToList();
             var request = EndorsementBatch.Create(proposals, batch.Select(p => p.Request).ToList(), batch[0].Submitter,
@@ -128,10 +134,10 @@ public sealed class EndorsementService : IEndorsementService
     private async Task<(string Hospital, EndorsementBatchReply Reply)> AskAsync(
         NetworkState network, string hospitalId, EndorsementBatch request, Round round, CancellationToken ct)
     {
-        using var span = CommandTelemetry.StartEndorse(hospitalId);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var span = CommandTelemetry.StartEndorse(hospitalId, request.Transactions.Count);
+        var started = Stopwatch.GetTimestamp();
         var (reply, outcome) = await CallAsync(network, hospitalId, request, round, ct);
-        _telemetry.Endorsed(hospitalId, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started), span);
+        _telemetry.Endorsed(hospitalId, outcome, Stopwatch.GetElapsedTime(started), span);
         return (hospitalId, reply);
     }
 

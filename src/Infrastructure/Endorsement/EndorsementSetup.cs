@@ -37,7 +37,7 @@ public static class EndorsementSetup
         {
             MaxClockSkew = TimeSpan.FromSeconds(configuration.GetValue("Endorsement:MaxClockSkewSeconds", EndorsementOptions.Default.MaxClockSkew.TotalSeconds)),
             MaxCredentialLifetime = configuration.GetValue(MaxTokenLifetimeKey, EndorsementOptions.Default.MaxCredentialLifetime),
-            Batching = new EndorsementBatching(
+            Batching = configuration.GetValue("Endorsement:BatchMaxSize", EndorsementBatching.Default.MaxSize) <= 1 ? EndorsementBatching.None : new EndorsementBatching(
                 TimeSpan.FromMilliseconds(configuration.GetValue("Endorsement:BatchWindowMilliseconds", EndorsementBatching.Default.Window.TotalMilliseconds)),
                 Math.Clamp(configuration.GetValue("Endorsement:BatchMaxSize", EndorsementBatching.Default.MaxSize), 1, EndorsementBatch.MaxSize),
                 Math.Max(1, configuration.GetValue("Endorsement:BatchMaxRoundsInFlight", EndorsementBatching.Default.MaxRoundsInFlight))),
