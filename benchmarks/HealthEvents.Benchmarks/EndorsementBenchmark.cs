@@ -36,6 +36,8 @@ public static class EndorsementBenchmark
             await endorsed.GetRequiredService<NetworkGenesis>().SeedIfEmptyAsync(
                 new GenesisFile([new("northside", "Northside", EndorserClients.InProcess), new("riverside", "Riverside", EndorserClients.InProcess),
                     new("lakeside", "Lakeside", EndorserClients.InProcess)], [new("northside", "doc", Role.Physician)], [], null), ct);
+            // The second endorsed node learns the network the first one founded, as a node does from the store.
+            await unbatched.GetRequiredService<Application.Network.NetworkDirectory>().RefreshAsync(ct);
 
             var rows = new List<string>();
             foreach (var clients in new[] { 1, 16 })
