@@ -157,4 +157,75 @@ public sealed class BatchedEndorsementTests(DemoServiceFixture fixture) : IClass
             Assert.Contains(report.Problems, p => p.Version == version && p.Code is VerificationCodes.BadInclusionPath or VerificationCodes.BadSignature);
         }
     }
+
+    /// <summary>A batch as this node would send it: signed once by Northside, the callers' assertions once by Riverside.</summary>
+    private EndorsementBatch Batch(IReadOnlyList<TransactionProposal> proposals)
+    {
+        var node = Get<INodeIdentity>();
+        var at = proposals[0].At;
+        return EndorsementBatch.Create(proposals, [.. proposals.Select(p => EndorsementRequest.Unsigned(p, "northside"))],
+            node.IdentityOf("northside", at)!, [.. proposals.Select(_ => node.IdentityOf("riverside", at)!)]);
+    }
+
+    private Task<EndorsementBatchReply> RiversideEndorsesAsync(EndorsementBatch batch) =>
+        Get<Endorser>().EndorseAsync(batch, new Infrastructure.Endorsement.KeyringKeys(Get<Infrastructure.Identity.HospitalKeyring>(), "riverside",
+            Infrastructure.Identity.HospitalKeyUse.Endorsement), default);
+
+    private async Task<List<TransactionProposal>> ProposalsAsync(int count)
+    {
+        var proposals = new List<TransactionProposal>();
+        for (var i = 0; i < count; i++) proposals.Add((await ProposalAsync((await fixture.Host.NewPatientAsync($"Batch {i}")).Id)).Proposal);
+        return proposals;
+    }
+
+    [Fact]
+    public async Task An_endorser_judges_each_transaction_of_a_batch_and_signs_the_root_of_those_it_accepts_once()
+    {
+        var proposals = await ProposalsAsync(3);
+        var batch = Batch(proposals);
+        var forged = batch.Transactions[1] with { Events = [.. batch.Transactions[1].Events.Select(e => e with { Data = [.. e.Data, (byte)' '] })] };
+
+        var reply = await RiversideEndorsesAsync(batch with { Transactions = [batch.Transactions[0], forged, batch.Transactions[2]] });
+
+        Assert.Equal([true, false, true], reply.Transactions.Select(v => v.Accepted));
+        Assert.Contains("differs in its data", reply.Transactions[1].Reason);
+        var signature = Assert.IsType<EndorsementSignature>(reply.Signature);
+        var key = Get<NetworkDirectory>().Current.KeyAt("riverside", KeyUse.Endorsement, proposals[0].At)!;
+        Assert.True(EndorsementSignatures.Verify(key.PublicKey,
+            EndorsementSignatures.BatchRoot([proposals[0].TransactionHash, proposals[2].TransactionHash]), signature.Signature));
+        // One identity-key signature covers the three callers' assertions; each carries its own place under it.
+        Assert.Single(batch.Transactions.Select(t => Convert.ToHexString(t.Caller!.Signature)).Distinct());
+        Assert.Equal([0L, 1L, 2L], batch.Transactions.Select(t => t.Caller!.Batch!.LeafIndex));
+    }
+
+    [Fact]
+    public async Task A_batched_caller_assertion_is_good_for_its_own_transaction_only()
+    {
+        var batch = Batch(await ProposalsAsync(2));
+        var (first, second) = (batch.Transactions[0], batch.Transactions[1]);
+        var path = first.Caller!.Batch!.InclusionPath.Select(p => p.ToArray()).ToList();
+        path[0][0] ^= 1;
+
+        var swapped = await RiversideEndorsesAsync(batch with { Transactions = [first with { Caller = second.Caller }, second with { Caller = first.Caller }] });
+        var rerooted = await RiversideEndorsesAsync(batch with
+        {
+            Transactions = [first with { Caller = first.Caller with { Batch = first.Caller.Batch with { InclusionPath = path } } }, second],
+        });
+
+        Assert.All(swapped.Transactions, v => Assert.Contains("not signed by the identity key of riverside for this command", v.Reason));
+        Assert.Null(swapped.Signature);
+        Assert.Equal([false, true], rerooted.Transactions.Select(v => v.Accepted));
+        Assert.Contains("not signed by the identity key of riverside for this command", rerooted.Transactions[0].Reason);
+    }
+
+    [Fact]
+    public async Task A_batch_other_than_the_one_the_submitter_signed_is_refused_whole()
+    {
+        var batch = Batch(await ProposalsAsync(2));
+
+        var reply = await RiversideEndorsesAsync(batch with { Transactions = [batch.Transactions[0]] });
+
+        Assert.Null(reply.Signature);
+        Assert.Contains("submitter's signature does not verify", Assert.Single(reply.Transactions).Reason);
+    }
 }
