@@ -101,7 +101,8 @@ public static class EndorsementBenchmark
     private static async Task<ServiceProvider> ProviderAsync(
         string cs, string dataDir, bool endorse, CancellationToken ct, params (string Key, string Value)[] settings)
     {
-        var configuration = new ConfigurationBuilder()
+        // Endorsement settings from the environment (Endorsement__BatchWindowMilliseconds=5 ...) try other batching; the case's own win.
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables()
             .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
         var services = new ServiceCollection().AddLogging();
         services.AddHealthEventsApplication();

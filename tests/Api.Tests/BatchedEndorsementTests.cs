@@ -111,29 +111,45 @@ public sealed class BatchedEndorsementTests(DemoServiceFixture fixture) : IClass
         Assert.True(whole.Verified, string.Join("; ", whole.Problems.Select(p => $"{p.StreamId} v{p.Version} {p.Code}: {p.Message}")));
     }
 
-    [Fact]
-    public async Task A_batch_endorsement_with_a_tampered_root_path_or_leaf_index_is_refused_by_verification()
+    /// <summary>
+    /// Patients each given a Riverside physician's access request, endorsed in one batch (behind a lone warm-up round) and
+    /// appended as the command path appends: each patient, its client, the stored transaction's first version and endorsement.
+    /// </summary>
+    private async Task<List<(Guid Id, HttpClient Client, long Version, TransactionEndorsement Endorsement)>> EndorsedTogetherAsync(int count)
     {
-        var a = await fixture.Host.NewPatientAsync("Tamper A");
-        var b = await fixture.Host.NewPatientAsync("Tamper B");
-        var (pa, da) = await ProposalAsync(a.Id);
-        var (pb, db) = await ProposalAsync(b.Id);
         var clients = new GatedClients(Get<IEndorserClients>());
         var submitter = Submitter(clients);
-        var warmup = await ProposalAsync((await fixture.Host.NewPatientAsync("Tamper warm-up")).Id);
-        var held = submitter.EndorseAsync(warmup.Proposal);
-        var (ea, eb) = (submitter.EndorseAsync(pa), submitter.EndorseAsync(pb));
+        var held = submitter.EndorseAsync((await ProposalAsync((await fixture.Host.NewPatientAsync("Warm-up")).Id)).Proposal);
+        var patients = new List<(Guid Id, HttpClient Client)>();
+        var proposals = new List<(TransactionProposal Proposal, Decision<PatientState, IPatientEvent> Decision)>();
+        for (var i = 0; i < count; i++)
+        {
+            patients.Add(await fixture.Host.NewPatientAsync($"Together {i}"));
+            proposals.Add(await ProposalAsync(patients[i].Id));
+        }
+        var endorsing = proposals.Select(p => submitter.EndorseAsync(p.Proposal)).ToList();
         clients.Gate.SetResult();
         await held;
-        var endorsement = (await ea)!;
-        Assert.Equal(2, endorsement.BatchSize);
         var store = Get<IEventStore>();
-        await store.AppendAsync(pa.StreamId, pa.Expected, da.Proposed, endorsement);
-        await store.AppendAsync(pb.StreamId, pb.Expected, db.Proposed, (await eb)!);
+        var appended = new List<(Guid, HttpClient, long, TransactionEndorsement)>();
+        for (var i = 0; i < count; i++)
+        {
+            var (proposal, decision) = proposals[i];
+            var endorsement = (await endorsing[i])!;
+            Assert.Equal(count, endorsement.BatchSize);
+            await store.AppendAsync(proposal.StreamId, proposal.Expected, decision.Proposed, endorsement);
+            appended.Add((patients[i].Id, patients[i].Client, proposal.Envelopes[0].Version, endorsement));
+        }
+        return appended;
+    }
 
-        var version = pa.Envelopes[0].Version;
+    [Fact]
+    public async Task A_batch_endorsement_with_a_tampered_root_path_leaf_index_or_size_is_refused_by_verification()
+    {
+        var (id, _, version, endorsement) = (await EndorsedTogetherAsync(2))[0];
+        var store = Get<IEventStore>();
         var stored = new List<EventEnvelope>();
-        await foreach (var e in store.ReadStreamAsync(pa.StreamId)) stored.Add(e);
+        await foreach (var e in store.ReadStreamAsync(PatientStream.StreamId(id))) stored.Add(e);
         var checker = await EndorsementChecker.LoadAsync(store, Get<EventSerializer>());
         var options = new StreamVerifierOptions { EndorsementChecker = checker };
         Assert.True((await StreamVerifier.VerifyAsync(stored, options)).Verified);
@@ -155,6 +171,33 @@ public sealed class BatchedEndorsementTests(DemoServiceFixture fixture) : IClass
             var report = await StreamVerifier.VerifyAsync(edited, options);
             Assert.False(report.Verified, what);
             Assert.Contains(report.Problems, p => p.Version == version && p.Code is VerificationCodes.BadInclusionPath or VerificationCodes.BadSignature);
+        }
+    }
+
+    [SkippableFact]
+    public async Task The_patients_page_verifies_batch_endorsements_in_the_browser()
+    {
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var together = await EndorsedTogetherAsync(3);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(fixture.Host.Address.ToString());
+        var pinned = File.ReadAllText(Path.Combine(fixture.Host.DataFolder, "genesis.hash")).Trim();
+
+        foreach (var (id, client, version, _) in together)
+        {
+            var token = client.DefaultRequestHeaders.Authorization!.Parameter!;
+            var verdict = await page.EvaluateAsync<string>("""
+                async ([id, token, genesisHash]) => {
+                  const { verifyStream } = await import('/js/verify.js');
+                  const response = await fetch(`/patients/${id}/envelopes`, { headers: { Authorization: `Bearer ${token}` } });
+                  const r = await verifyStream(await response.json(), { genesisHash });
+                  return `${r.events} ${r.firstBrokenVersion} ${r.network.firstBrokenVersion}`;
+                }
+                """, new object[] { id.ToString(), token, pinned });
+            Assert.Equal($"{version + 1} null null", verdict);
         }
     }
 
