@@ -13,8 +13,9 @@ using Npgsql;
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- fhir [--clients N]      (see FhirImportBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- esdb [--connection C]   (see EventStoreDbMode)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- history [--events N]     (see HistoryBenchmark)
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- commands [--seconds N]  (see CommandsBenchmark)
 
-if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or "history")
+if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or "history" or "commands")
 {
     using var stop = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -24,6 +25,7 @@ if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or 
         "proofs" => await ProofBenchmark.RunAsync(args[1..], stop.Token),
         "esdb" => await EventStoreDbMode.RunAsync(args[1..], stop.Token),
         "history" => await HistoryBenchmark.RunAsync(args[1..], stop.Token),
+        "commands" => await CommandsBenchmark.RunAsync(args[1..], stop.Token),
         _ => await FhirImportBenchmark.RunAsync(args[1..], stop.Token),
     };
 }
@@ -76,6 +78,7 @@ try
     {
         (Cases.RawSingle, w => new RawSingleRowWorker(dataSource, setup.Shape, w)),
         (Cases.RawBatched, w => new RawBatchWorker(dataSource, setup.Shape, w)),
+        (Cases.StoreAlone, w => new StoreAppendWorker(setup.StoreAlone, setup.Shape, w)),
         (Cases.Store, w => new StoreAppendWorker(setup.Store, setup.Shape, w)),
     };
     var slices = Math.Max(1, (int)Math.Round(measure.TotalSeconds));
@@ -125,6 +128,7 @@ try
 
     Report.Print(results, setup, measure);
     await setup.Store.DisposeAsync();
+    await setup.StoreAlone.DisposeAsync();
     // The same cases on EventStoreDB when HEALTHEVENTS_ESDB names a server, with its own raw baseline; else why not.
     var esdb = cts.IsCancellationRequested ? 0 : await EventStoreDbBenchmark.RunOrExplainAsync(measure, warmup, cts.Token);
     return cts.IsCancellationRequested ? 130 : esdb;

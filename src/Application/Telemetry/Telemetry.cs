@@ -221,6 +221,7 @@ public static class CommandOutcome
         PatientForgottenException => (Refused, "patient-forgotten"),
         DuplicateEventIdException => (Refused, "command-already-applied"),
         ConcurrencyConflictException => (Refused, "concurrency-conflict"),
+        StreamBusyException => (Failed, "stream-busy"),
         EndorsementPolicyNotMetException => (Failed, "endorsement-policy-not-met"),
         OperationCanceledException => (Failed, "cancelled"),
         _ => (Failed, e.GetType().FullName ?? e.GetType().Name),
