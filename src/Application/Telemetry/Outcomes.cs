@@ -45,8 +45,12 @@ public static class EndorseOutcome
     public const string Unreachable = "unreachable";
     public const string Cancelled = "cancelled";
 
-    /// <summary>What an endorser's reply says: signed, stale (the stream had moved past the proposal) or refused.</summary>
-    public static string Of(EndorsementReply reply) => reply.Signature is not null ? Signed : reply.Stale ? Stale : Refused;
+    /// <summary>What an endorser's reply to a batch says: signed (some or all of it), stale (every transaction refused because its stream had moved past it) or refused.</summary>
+    public static string Of(EndorsementBatchReply reply) =>
+        reply.Signature is not null ? Signed : reply.Transactions is { Count: > 0 } all && all.All(t => t.Stale) ? Stale : Refused;
+
+    /// <summary>What an endorser said of one transaction: signed (accepted), stale or refused.</summary>
+    public static string Of(EndorsementVerdict verdict) => verdict.Accepted ? Signed : verdict.Stale ? Stale : Refused;
 }
 
 /// <summary>

@@ -65,6 +65,7 @@ public static class HealthEventsTelemetry
         public const string Hospital = "healthevents.hospital";
         public const string StreamKind = "healthevents.stream.kind";
         public const string Events = "healthevents.events";
+        public const string BatchSize = "healthevents.endorsement.batch_size";
         public const string Projection = "healthevents.projection";
         public const string CaughtUp = "healthevents.caught_up";
     }
@@ -82,8 +83,10 @@ public sealed record ServiceInstance(string Id)
 /// its own (tree heads, founding). Metrics (meter <see cref="HealthEventsTelemetry.CommandMeterName"/>):
 /// <c>healthevents.commands</c> ({command}) and <c>healthevents.command.duration</c> (s) by command type and outcome,
 /// <c>healthevents.command.refusals</c> ({refusal}) by command type and problem code (<c>error.type</c>),
-/// <c>healthevents.endorsement.duration</c> (s) by hospital and outcome; on an endorser node,
-/// <c>healthevents.endorser.proposals</c> ({proposal}) and <c>healthevents.endorser.duration</c> (s) by its hospital and outcome.
+/// <c>healthevents.endorsement.duration</c> (s) by hospital and outcome, <c>healthevents.endorsement.batch.size</c>
+/// ({transaction}) per endorsement round (proposals sent to the endorsers together); on an endorser node,
+/// <c>healthevents.endorser.proposals</c> ({proposal}, one per transaction judged) and <c>healthevents.endorser.duration</c>
+/// (s, per request) by its hospital and outcome.
 /// </summary>
 public sealed class CommandTelemetry
 {
@@ -96,6 +99,7 @@ public sealed class CommandTelemetry
     private readonly Histogram<double> _endorsement;
     private readonly Counter<long> _judged;
     private readonly Histogram<double> _judging;
+    private readonly Histogram<int> _batchSize;
 
     public CommandTelemetry(IMeterFactory meters, ServiceInstance instance)
     {
@@ -111,17 +115,23 @@ public sealed class CommandTelemetry
             "Proposals this node's endorser judged, by its hospital and outcome (signed, refused, stale)");
         _judging = meter.CreateHistogram("healthevents.endorser.duration", "s",
             "Time this node's endorser took to judge a proposal (re-execution and signing), by its hospital and outcome", advice: DurationAdvice);
+        _batchSize = meter.CreateHistogram<int>("healthevents.endorsement.batch.size", "{transaction}",
+            "Proposals sent to the endorsers together in one round", advice: new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
     }
 
-    /// <summary>Records a proposal this node's endorser judged (an endorser node's <c>POST /endorse</c>).</summary>
-    public void Judged(string hospitalId, EndorsementReply reply, TimeSpan elapsed)
+    /// <summary>Records a batch this node's endorser judged (an endorser node's <c>POST /endorse</c>): each transaction's verdict, and the request's time.</summary>
+    public void Judged(string hospitalId, EndorsementBatchReply reply, TimeSpan elapsed)
     {
+        KeyValuePair<string, object?> hospital = new(Tags.Hospital, hospitalId);
+        foreach (var verdict in reply.Transactions)
+            _judged.Add(1, hospital, new(Tags.Outcome, EndorseOutcome.Of(verdict)));
         var outcome = EndorseOutcome.Of(reply);
-        KeyValuePair<string, object?> hospital = new(Tags.Hospital, hospitalId), result = new(Tags.Outcome, outcome);
-        _judged.Add(1, hospital, result);
-        _judging.Record(elapsed.TotalSeconds, hospital, result);
+        _judging.Record(elapsed.TotalSeconds, hospital, new(Tags.Outcome, outcome));
         Activity.Current?.SetTag(Tags.Outcome, outcome);
     }
+
+    /// <summary>Records one endorsement round of <paramref name="size"/> proposals.</summary>
+    public void EndorsementRound(int size) => _batchSize.Record(size);
 
     /// <summary>
     /// Opens the command's span and starts its clock; null when the flow is already inside a command (its span is the
@@ -147,10 +157,11 @@ public sealed class CommandTelemetry
     }
 
     /// <summary>The span of one endorser call (hospital ids are the network's public member names).</summary>
-    public static Activity? StartEndorse(string hospitalId)
+    public static Activity? StartEndorse(string hospitalId, int batchSize = 1)
     {
         var span = Source.StartActivity("endorse", ActivityKind.Client);
         span?.SetTag(Tags.Hospital, hospitalId);
+        span?.SetTag(Tags.BatchSize, batchSize);
         return span;
     }
 
