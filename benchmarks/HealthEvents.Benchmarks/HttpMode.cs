@@ -125,7 +125,7 @@ public static class HttpMode
         Console.WriteLine(new string('-', 92));
         var rawRate = rows.Last().PerSecond;
         foreach (var r in rows)
-            Console.WriteLine($"{r.Case,-27} {r.Clients,7} {r.PerSecond,8:N0} {r.P50Ms,8:0.00} {r.P99Ms,8:0.00} {r.PerSecond / rawRate,7:0.00} " +
+            Console.WriteLine($"{r.Case,-27} {r.Clients,7} {r.PerSecond,8:N0} {r.P50Ms,8:0.00} {(double.IsNaN(r.P99Ms) ? "-" : r.P99Ms.ToString("0.00")),8} {r.PerSecond / rawRate,7:0.00} " +
                               $"{r.Work.Transactions,8:0.0} {r.Work.WalRecords,8:0.0} {r.Work.WalFlushes,7:0.00}");
         Console.WriteLine();
         Console.WriteLine("per s: commands answered 201 (one event each) or pgbench transactions; pgbench's p50 column is its average latency.");
