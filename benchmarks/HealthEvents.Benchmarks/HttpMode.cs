@@ -58,6 +58,8 @@ public static class HttpMode
         await using (var create = db.CreateCommand("CREATE TABLE he_raw (LIKE he_events INCLUDING ALL)")) await create.ExecuteNonQueryAsync(ct);
 
         // The quiet service first: what it costs the server per second doing nothing (polls, lease checks, signer).
+        // Not before the FHIR validators are warm: compiling them keeps a core busy for seconds after start-up.
+        await Api.Fhir.FhirValidation.Shared.WarmAsync().WaitAsync(ct);
         await CatchUpAsync(service, db, ct);
         await Task.Delay(DatabaseCounters.Settle, ct);
         var quietFrom = await DatabaseCounters.ReadAsync(db, ct);
