@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Globalization;
 using HealthEvents.Application.Ports;
 using HealthEvents.Projections.Runner;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,27 +25,21 @@ public static class HttpMode
 
     public static async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
-        var seconds = 10.0;
-        var warmup = TimeSpan.FromSeconds(2);
-        for (var i = 0; i < args.Length; i++)
+        const string Usage = "usage: HealthEvents.Benchmarks http [--seconds N (per case, default 10)] [--quick (5 s per case, 1 s warm-up)]";
+        if (args.Any(a => a is "--help" or "-h"))
         {
-            switch (args[i])
-            {
-                case "--seconds" when i + 1 < args.Length && double.TryParse(args[i + 1], out var s) && s > 0:
-                    seconds = s;
-                    i++;
-                    break;
-                case "--quick":
-                    seconds = args.Contains("--seconds") ? seconds : 5;
-                    warmup = TimeSpan.FromSeconds(1);
-                    break;
-                case "--help" or "-h":
-                    Console.WriteLine("usage: HealthEvents.Benchmarks http [--seconds N (per case, default 10)] [--quick (5 s per case, 1 s warm-up)]");
-                    return 0;
-                default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
-                    return 2;
-            }
+            Console.WriteLine(Usage);
+            return 0;
+        }
+        var quick = args.Contains("--quick");
+        var warmup = TimeSpan.FromSeconds(quick ? 1 : 2);
+        var seconds = quick ? 5.0 : 10.0;
+        var at = Array.IndexOf(args, "--seconds");
+        var stray = args.Where((a, i) => a != "--quick" && (at < 0 || (i != at && i != at + 1))).ToList();
+        if (stray.Count > 0 || (at >= 0 && !(at + 1 < args.Length && double.TryParse(args[at + 1], CultureInfo.InvariantCulture, out seconds) && seconds > 0)))
+        {
+            Console.Error.WriteLine($"unexpected arguments '{string.Join(' ', args)}'; {Usage}");
+            return 2;
         }
         var measure = TimeSpan.FromSeconds(seconds);
         var loadAtStart = LoadAverage();
