@@ -36,6 +36,9 @@ public sealed class BenchService : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The service's data folder (HEALTHEVENTS_DATA): its keys under <c>keys/</c>, its PostgreSQL under <c>pg/</c>.</summary>
+    public string DataFolder => _data;
+
     /// <summary>The PostgreSQL the service runs on (its private one): where the raw INSERT baseline writes.</summary>
     public string PostgresConnectionString => Services.GetRequiredService<PostgresHosting>().ConnectionString;
 

@@ -12,9 +12,10 @@ using Npgsql;
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- proofs [--leaves N]     (see ProofBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- fhir [--clients N]      (see FhirImportBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- esdb [--connection C]   (see EventStoreDbMode)
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- history [--events N]     (see HistoryBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- http [--seconds N]      (see HttpMode)
 
-if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or "http")
+if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or "history" or "http")
 {
     using var stop = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -23,6 +24,7 @@ if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or 
         "research" => await ResearchBenchmark.RunAsync(args[1..], stop.Token),
         "proofs" => await ProofBenchmark.RunAsync(args[1..], stop.Token),
         "esdb" => await EventStoreDbMode.RunAsync(args[1..], stop.Token),
+        "history" => await HistoryBenchmark.RunAsync(args[1..], stop.Token),
         "http" => await HttpMode.RunAsync(args[1..], stop.Token),
         _ => await FhirImportBenchmark.RunAsync(args[1..], stop.Token),
     };

@@ -12,6 +12,8 @@ using HealthEvents.Projections.Runner;
 using Marten;
 using Npgsql;
 
+using static HealthEvents.Benchmarks.HistoryPlan;
+
 namespace HealthEvents.Benchmarks;
 
 /// <summary>
@@ -167,40 +169,13 @@ public static class ResearchBenchmark
 
     private sealed record Generated(long Patients, long ResearchConsents, long Appends, double Seconds);
 
-    private static readonly Category[] EntryCategories =
-        [Category.Conditions, Category.Conditions, Category.Conditions, Category.Medications, Category.Medications,
-         Category.LabResults, Category.LabResults, Category.Allergies, Category.Vaccinations, Category.Imaging];
-
-    private static readonly Dictionary<Category, (string System, string[] Codes)> CodeBook = new()
-    {
-        [Category.Conditions] = ("http://hl7.org/fhir/sid/icd-10", ["E11", "I10", "J45", "E78.5", "F41.1", "M54.5", "K21.9", "N39.0"]),
-        [Category.Medications] = ("http://www.whocc.no/atc", ["A10BA02", "C09AA05", "R03AC02", "C10AA05", "N02BE01"]),
-        [Category.LabResults] = ("http://loinc.org", ["4548-4", "2345-7", "2093-3", "718-7"]),
-        [Category.Allergies] = ("http://snomed.info/sct", ["91936005", "300913006"]),
-        [Category.Vaccinations] = ("http://snomed.info/sct", ["871875004", "1119349007"]),
-        [Category.Imaging] = ("http://loinc.org", ["36643-5", "24627-2"]),
-    };
-
-    private static readonly string[] Hospitals = ["h1", "h2", "h3"];
-
-    /// <summary>One patient's history in three appends (phases), interleaved across patients by concurrent writers.</summary>
-    private sealed class PatientPlan(Guid id, int seed)
-    {
-        public Guid Id { get; } = id;
-        public Random Random { get; } = new(seed);
-        public long Version { get; set; } = -1;
-        public string Home { get; set; } = "h1";
-        public List<Guid> Entries { get; } = [];
-        public Guid? ResearchConsent { get; set; }
-    }
-
     private static async Task<Generated> GenerateAsync(IEventStore store, long target, int writers, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         long written = 0, appends = 0, researchConsents = 0;
         const int perPatient = 22; // a little above the mean (about 20), then topped up to exactly the target
         var patients = (int)Math.Max(1, target / perPatient);
-        var plans = Enumerable.Range(0, patients).Select(i => new PatientPlan(new Guid(i + 1, 0xbe, 0xef, [0x80, 0, 0, 0, 0, 0, 0, 1]), i)).ToArray();
+        var plans = Enumerable.Range(0, patients).Select(i => new PatientPlan(PatientPlan.IdOf(i), i)).ToArray();
         var start = new DateTimeOffset(2015, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var lastPrint = TimeSpan.Zero;
         var gate = new Lock();
@@ -221,7 +196,7 @@ public static class ResearchBenchmark
                     var plan = plans[index % plans.Length];
                     if (current < 3 && index >= plans.Length) return;
                     var owed = current < 3 ? -1 : Interlocked.Add(ref left, -20) + 20;
-                    var batch = EventsOf(plan, current, start, Math.Min(owed, 20));
+                    var batch = HistoryPlan.EventsOf(plan, current, start, start, Math.Min(owed, 20), HistoryPlan.ResearchHospitals);
                     if (batch.Count == 0) continue;
                     if (current < 3) Interlocked.Add(ref left, -batch.Count);
                     var result = await store.AppendAsync($"patient-{plan.Id}", ExpectedVersion.After(plan.Version), batch.Select(e => e.Proposed).ToList(), null, ct);
@@ -241,72 +216,4 @@ public static class ResearchBenchmark
         return new Generated(patients, researchConsents, appends, clock.Elapsed.TotalSeconds);
     }
 
-    private sealed record Planned(IPatientEvent Event, ProposedEvent Proposed);
-
-    /// <param name="fill">Phase 3: how many entries to add (at most 20).</param>
-    private static List<Planned> EventsOf(PatientPlan p, int phase, DateTimeOffset start, long fill)
-    {
-        var r = p.Random;
-        var events = new List<(IPatientEvent Event, Actor Actor)>();
-        var doctor = new Actor($"{p.Home}-physician", Role.Physician, p.Home);
-        var self = new Actor($"patient-{p.Id:N}", Role.Patient, p.Home, p.Id);
-        DateTimeOffset Day() => start.AddDays(r.Next(0, 3650)).AddMinutes(r.Next(0, 1440));
-
-        void Entry()
-        {
-            var category = EntryCategories[r.Next(EntryCategories.Length)];
-            var (system, codes) = CodeBook[category];
-            var id = Guid.NewGuid();
-            p.Entries.Add(id);
-            events.Add((new RecordEntryAdded(id, category, system, codes[r.Next(codes.Length)],
-                "v1.dk." + Convert.ToBase64String(Guid.NewGuid().ToByteArray()) + new string('A', 96), Day(), doctor.Id, doctor.Hospital), doctor));
-        }
-
-        switch (phase)
-        {
-            case 0:
-                p.Home = Hospitals[r.Next(Hospitals.Length)];
-                doctor = new Actor($"{p.Home}-physician", Role.Physician, p.Home);
-                events.Add((new PatientRegistered(p.Id, p.Home, r.Next(1930, 2015), r.Next(2) == 0 ? Sex.Female : Sex.Male,
-                    "v1.dk." + new string('B', 120)), doctor));
-                for (var i = r.Next(5, 9); i > 0; i--) Entry();
-                break;
-            case 1:
-                if (r.NextDouble() < 0.6)
-                {
-                    p.ResearchConsent = Guid.NewGuid();
-                    events.Add((new ConsentGranted(p.ResearchConsent.Value, Grantee.OfRole(Role.Researcher),
-                        [Category.Conditions, Category.Medications, Category.LabResults], [Purpose.Research], [AccessAction.Read],
-                        start, r.NextDouble() < 0.2 ? DateTimeOffset.UtcNow.AddYears(1) : null), self));
-                }
-                events.Add((new ConsentGranted(Guid.NewGuid(), Grantee.Hospital(Hospitals[r.Next(Hospitals.Length)]), [Category.Allergies, Category.Medications],
-                    [Purpose.Treatment], [AccessAction.Read], start, null), self));
-                for (var i = r.Next(2, 5); i > 0; i--)
-                {
-                    var other = new Actor($"{Hospitals[r.Next(3)]}-nurse", Role.Nurse, Hospitals[r.Next(3)]);
-                    events.Add(r.NextDouble() < 0.7
-                        ? (new AccessGranted(Guid.NewGuid(), other, Purpose.Treatment, [Category.Allergies], [Category.Allergies], [Guid.NewGuid()]), other)
-                        : (new AccessDenied(Guid.NewGuid(), other, Purpose.Treatment, [Category.MentalHealth], DenialReasons.NoConsent), other));
-                }
-                break;
-            case 2:
-                for (var i = r.Next(3, 8); i > 0; i--) Entry();
-                for (var i = r.Next(1, 4); i > 0; i--)
-                {
-                    var other = new Actor($"{Hospitals[r.Next(3)]}-physician", Role.Physician, Hospitals[r.Next(3)]);
-                    events.Add((new AccessGranted(Guid.NewGuid(), other, Purpose.Treatment, [Category.Allergies], [Category.Allergies], [Guid.NewGuid()]), other));
-                }
-                if (p.Entries.Count > 0 && r.NextDouble() < 0.3)
-                    events.Add((new RecordEntryAmended(p.Entries[r.Next(p.Entries.Count)], "v1.dk." + new string('C', 120), "correction", doctor.Id, doctor.Hospital), doctor));
-                if (p.ResearchConsent is { } consent && r.NextDouble() < 0.05)
-                    events.Add((new ConsentRevoked(consent), self));
-                break;
-            default:
-                while (events.Count < fill) Entry();
-                break;
-        }
-        return events.Select(x => new Planned(x.Event, new ProposedEvent(Guid.NewGuid(), EventSerializer.Default.NameOf(x.Event),
-            EventSerializer.Default.Serialize(x.Event),
-            new EventMetadata(x.Actor.Id, x.Actor.Role, x.Actor.Hospital, Guid.NewGuid(), Guid.NewGuid(), start).ToBytes()))).ToList();
-    }
 }

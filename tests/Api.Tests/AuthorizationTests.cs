@@ -100,12 +100,12 @@ public sealed class AuthorizationTests(AuthorizationFixture fixture) : IClassFix
         northside pharmacist | 403   | 403    | 403    | 403    | 403
         northside admin      | 403   | 403    | 403    | 200    | 200
         riverside physician  | 403   | 403    | 403    | 403    | 403
-        riverside admin      | 403   | 403    | 403    | 200    | 200
+        riverside admin      | 403   | 403    | 403    | 403    | 403
         lakeside physician   | 403   | 403    | 403    | 403    | 403
         lakeside nurse       | 403   | 403    | 403    | 403    | 403
         lakeside home-care   | 403   | 403    | 403    | 403    | 403
         lakeside pharmacist  | 403   | 403    | 403    | 403    | 403
-        lakeside admin       | 403   | 403    | 403    | 200    | 200
+        lakeside admin       | 403   | 403    | 403    | 403    | 403
         researcher           | 403   | 403    | 403    | 403    | 403
         alice                | 201   | 200    | 200    | 403    | 403
         alice via lakeside   | 401   | 401    | 401    | 401    | 401

@@ -158,30 +158,14 @@ public static class PatientQueryEndpoints
         var streamId = PatientStream.StreamId(id);
         var events = new List<EventEnvelope>();
         await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) events.Add(e);
-        var report = CutShort(streamId, applied, await StreamVerifier.VerifyAsync(events, options, ct));
-        // What the chain cannot see: its end cut off. The ledger's leaves of the stream, and the signed head's proof of its last.
-        var covered = await ledger.CheckAsync(streamId, events, checker, ct);
+        var report = await StreamVerifier.VerifyAsync(events, options, ct);
+        // What the chain cannot see: its end cut off. Witnessed by the audit view and the ledger's leaves of the stream,
+        // with the signed head's proof of its last (LedgerCoverage).
+        var covered = await ledger.CheckAsync(streamId, events, checker, applied, ct);
         var cut = covered.Where(p => p.StreamId == streamId && !report.Problems.Any(r => r.Version == p.Version)).ToList();
         long? first = cut.Count == 0 ? report.FirstBrokenVersion : Math.Min(report.FirstBrokenVersion ?? long.MaxValue, cut.Min(p => p.Version));
         return TypedResults.Ok(new VerificationView(report.Verified && network.Verified && covered.Count == 0, report.Events, first,
             [.. network.Problems, .. report.Problems.Concat(cut).OrderBy(p => p.Version), .. covered.Where(p => p.StreamId != streamId)]));
-    }
-
-    /// <summary>
-    /// A stream that serves fewer events than the audit view applied (a chain cannot show what was cut off): deleted or
-    /// truncated (EventStoreDB's soft delete, <c>$tb</c>) is <c>stream-truncated</c> at version 0, as <c>verify</c> says;
-    /// events cut off its end are <c>missing-event</c> at the first version no longer served.
-    /// </summary>
-    private static VerificationReport CutShort(string streamId, long? applied, VerificationReport report)
-    {
-        if (applied is not { } last || report.Events > last) return report;
-        var problem = report.Events == 0
-            ? new VerificationProblem(streamId, 0, VerificationCodes.StreamTruncated,
-                $"The stream serves no events, while the audit view applied versions up to {last} (deleted past the service).")
-            : new VerificationProblem(streamId, report.Events, VerificationCodes.MissingEvent,
-                $"The stream ends before version {report.Events}, while the audit view applied versions up to {last} (cut past the service).");
-        var first = Math.Min(problem.Version, report.FirstBrokenVersion ?? long.MaxValue);
-        return report with { Verified = false, FirstBrokenVersion = first, Problems = [problem, .. report.Problems] };
     }
 
     /// <summary>The audit query's own refusals (unknown action, malformed cursor, bad limit): their text names the parameter, never data.</summary>

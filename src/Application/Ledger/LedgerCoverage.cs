@@ -15,28 +15,34 @@ public sealed record LedgeredEvent(string StreamId, Guid EventId, long Version, 
 public sealed record SignedInclusion(long TreeSize, byte[] Root, IReadOnlyList<byte[]> Path);
 
 /// <summary>
-/// What a stream's own chain cannot show: that events were cut off its end (docs/architecture.md, "The ledger"). Once the
-/// ledger has taken an event in, the stream must still hold it at its version with the same hash; and the latest signed
-/// tree head must prove the stream's latest ledgered event, whose hash the chain then carries back to version 0. A
-/// deleted tail is reported as <see cref="VerificationCodes.MissingEvent"/> at the first version gone, a different event
-/// at a ledgered version (or one the signed head does not prove) as <see cref="VerificationCodes.LedgerMismatch"/>.
-/// Pure: the callers read the leaves (the ledger view), the events (the store) and the signed head.
+/// What a stream's own chain cannot show: that events were cut off its end (docs/architecture.md, "The ledger"). Two
+/// witnesses saw the stream longer than it may be now. The ledger: once it has taken an event in, the stream must still
+/// hold it at its version with the same hash, and the latest signed tree head must prove the stream's latest ledgered
+/// event, whose hash the chain then carries back to version 0. And, before the next tree head, the node's own view of
+/// the stream (the patient's audit view): it never runs ahead of the stream, so a stream serving fewer versions than it
+/// applied was cut. A deleted tail is reported as <see cref="VerificationCodes.MissingEvent"/> at the first version gone
+/// (a stream serving nothing that was seen as <see cref="VerificationCodes.StreamTruncated"/> at 0), a different event at
+/// a ledgered version (or one the signed head does not prove) as <see cref="VerificationCodes.LedgerMismatch"/>.
+/// Pure: the callers read the leaves (the ledger view), the events (the store), the signed head and the view's version.
 /// </summary>
 public static class LedgerCoverage
 {
     /// <summary>
     /// Every leaf of <paramref name="streamId"/> against the stream as read (<paramref name="stored"/>, any order), and
     /// <paramref name="latest"/>: the inclusion, under the latest signed head, of the stream's latest leaf that head covers
-    /// (null when the head covers none of the stream). Problems in version order, one per version.
+    /// (null when the head covers none of the stream); and <paramref name="viewedUpTo"/>, the last version the node's view
+    /// of the stream applied (null: none). Problems in version order, one per version (the view's first).
     /// </summary>
     public static IReadOnlyList<VerificationProblem> Check(
-        string streamId, IReadOnlyList<EventEnvelope> stored, IReadOnlyList<LedgeredEvent> leaves, SignedInclusion? latest)
+        string streamId, IReadOnlyList<EventEnvelope> stored, IReadOnlyList<LedgeredEvent> leaves, SignedInclusion? latest,
+        long? viewedUpTo = null)
     {
         ArgumentNullException.ThrowIfNull(stored);
         ArgumentNullException.ThrowIfNull(leaves);
         var byVersion = new Dictionary<long, EventEnvelope>();
         foreach (var e in stored) byVersion.TryAdd(e.Version, e);
         var problems = new SortedDictionary<long, VerificationProblem>();
+        if (Viewed(streamId, stored.Count, viewedUpTo) is { } cut) problems.Add(cut.Version, cut);
         foreach (var leaf in leaves.Where(l => l.StreamId == streamId))
             if (Check(leaf, byVersion.TryGetValue(leaf.Version, out var e) ? (e.EventId, e.Hash) : null) is { } problem)
                 problems.TryAdd(problem.Version, problem);
@@ -45,6 +51,20 @@ public static class LedgerCoverage
             problems.TryAdd(proven.Version, new(streamId, proven.Version, LedgerMismatch,
                 $"The signed tree head of {latest.TreeSize} leaves does not prove version {proven.Version} (leaf {proven.LeafIndex})."));
         return [.. problems.Values];
+    }
+
+    /// <summary>
+    /// A stream serving <paramref name="served"/> events (versions 0 to served - 1), while the node's view applied versions
+    /// up to <paramref name="viewedUpTo"/>: deleted or truncated past the service (EventStoreDB's soft delete, <c>$tb</c>) is
+    /// <c>stream-truncated</c> at version 0, as <c>verify</c> says; a tail cut off is <c>missing-event</c> at the first
+    /// version no longer served. Null when the stream serves at least what the view saw.
+    /// </summary>
+    public static VerificationProblem? Viewed(string streamId, long served, long? viewedUpTo)
+    {
+        if (viewedUpTo is not { } last || served > last) return null;
+        return served == 0
+            ? new(streamId, 0, StreamTruncated, $"The stream serves no events, while the audit view applied versions up to {last} (deleted past the service).")
+            : new(streamId, served, MissingEvent, $"The stream ends before version {served}, while the audit view applied versions up to {last} (cut past the service).");
     }
 
     /// <summary>One ledgered event against the id and hash the stream holds at its version (null: nothing): the problem, or null when it is there.</summary>

@@ -26,9 +26,9 @@ public sealed record InsuranceEnded(DateTimeOffset EndedAt) : IPatientEvent;
 
 public sealed partial class PatientDecider
 {
-    private static IReadOnlyList<IPatientEvent> Link(LinkInsurance command)
+    private static IReadOnlyList<IPatientEvent> Link(LinkInsurance command, PatientState state)
     {
-        RequireAdmin(command.Actor, "Only a hospital admin may link insurance.");
+        RequireHomeAdmin(command.Actor, state, "link");
         return Linked(command.Insurer, command.PolicyReferenceHash, command.ValidFrom, command.ValidUntil);
     }
 
@@ -57,16 +57,20 @@ public sealed partial class PatientDecider
 
     private static IReadOnlyList<IPatientEvent> End(EndInsurance command, PatientState state)
     {
-        RequireAdmin(command.Actor, "Only a hospital admin may end insurance.");
+        RequireHomeAdmin(command.Actor, state, "end");
         if (!state.HasCurrentInsurance(command.At))
             throw RejectedException.Conflict("no-current-insurance", "The patient has no current insurance to end.");
 
         return [new InsuranceEnded(command.At)];
     }
 
-    private static void RequireAdmin(Actor actor, string message)
+    // Insurance is the patient's administrative record, kept by the hospital that represents them: an admin of another
+    // member may not link or end it, as no hospital speaks for a patient it does not represent.
+    private static void RequireHomeAdmin(Actor actor, PatientState state, string verb)
     {
         if (actor.Role != Role.Admin)
-            throw RejectedException.Forbidden("admin-required", message);
+            throw RejectedException.Forbidden("admin-required", $"Only a hospital admin may {verb} insurance.");
+        if (!string.Equals(actor.Hospital, state.HomeHospital, StringComparison.Ordinal))
+            throw RejectedException.Forbidden("not-home-hospital", $"Only an admin of the patient's home hospital may {verb} their insurance.");
     }
 }

@@ -67,7 +67,7 @@ public sealed partial class PatientDecider : IDecider<PatientState, IPatientComm
             RequestAccess c => Request(c, state),
             ExplainAccess c => ExplainTo(c, state),
             UseEmergencyAccess c => BreakGlass(c),
-            LinkInsurance c => Link(c),
+            LinkInsurance c => Link(c, state),
             ImportInsurance c => LinkImported(c, state),
             EndInsurance c => End(c, state),
             ForgetPatient c => Forget(c, state),

@@ -8,7 +8,7 @@ using static HealthEvents.Application.Ledger.VerificationCodes;
 namespace HealthEvents.Projections.Ledger;
 
 /// <summary>
-/// <see cref="LedgerCoverage"/> of one stream, with what it needs read: the stream's leaves from the ledger view, and the
+/// <see cref="LedgerCoverage"/> of one stream, with what it needs read (besides the view's version, which the caller reads before the stream): the stream's leaves from the ledger view, and the
 /// latest signed tree head as the ledger stream stores it — its hash and endorsement checked here, so its root is the
 /// hospitals' word rather than the view's — with the inclusion path, under it, of the stream's latest leaf it covers.
 /// For GET /patients/{id}/verification; the whole-store verification uses <see cref="LedgerTails"/>.
@@ -16,14 +16,15 @@ namespace HealthEvents.Projections.Ledger;
 public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, EventSerializer serializer)
 {
     /// <summary>
-    /// Problems of <paramref name="streamId"/> (its events as just read, <paramref name="stored"/>) against the ledger; those
-    /// of the signed head itself are reported on the <c>ledger</c> stream at the head's version.
+    /// Problems of <paramref name="streamId"/> (its events as just read, <paramref name="stored"/>) against the ledger and the
+    /// node's view of it (<paramref name="viewedUpTo"/>, read before the stream); those of the signed head itself are
+    /// reported on the <c>ledger</c> stream at the head's version.
     /// </summary>
     public async Task<IReadOnlyList<VerificationProblem>> CheckAsync(
-        string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct = default)
+        string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, long? viewedUpTo, CancellationToken ct = default)
     {
         var leaves = await ledger.StreamLeavesAsync(streamId, ct);
-        if (leaves.Count == 0 || await ledger.LatestAsync(ct) is not { } latest) return LedgerCoverage.Check(streamId, stored, leaves, null);
+        if (leaves.Count == 0 || await ledger.LatestAsync(ct) is not { } latest) return LedgerCoverage.Check(streamId, stored, leaves, null, viewedUpTo);
         var (root, headProblems) = await SignedRootAsync(latest, checker, ct);
         SignedInclusion? inclusion = null;
         if (root is not null && leaves.Where(l => l.LeafIndex < latest.TreeSize).MaxBy(l => l.Version) is { } last)
@@ -31,7 +32,7 @@ public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, E
             var (proof, _) = await ledger.InclusionAsync(last.EventId, latest.TreeSize, ct);
             inclusion = new SignedInclusion(latest.TreeSize, root, [.. (proof?.Path ?? []).Select(Convert.FromHexString)]);
         }
-        return [.. headProblems, .. LedgerCoverage.Check(streamId, stored, leaves, inclusion)];
+        return [.. headProblems, .. LedgerCoverage.Check(streamId, stored, leaves, inclusion, viewedUpTo)];
     }
 
     /// <summary>The root of the view's latest head, once the ledger stream's event of it hashes, verifies and says the same (else null, and why).</summary>

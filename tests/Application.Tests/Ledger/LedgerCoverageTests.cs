@@ -41,6 +41,21 @@ public sealed class LedgerCoverageTests
     }
 
     [Fact]
+    public void Before_any_tree_head_the_view_witnesses_a_tail_cut_off_or_the_whole_stream_deleted()
+    {
+        // No leaves yet: only the audit view, which applied up to version 4, saw the stream longer.
+        Assert.Equal([(3L, VerificationCodes.MissingEvent)],
+            LedgerCoverage.Check(Patient, _stream[..3], [], null, viewedUpTo: 4).Select(p => (p.Version, p.Code)));
+        Assert.Equal([(0L, VerificationCodes.StreamTruncated)],
+            LedgerCoverage.Check(Patient, [], [], null, viewedUpTo: 4).Select(p => (p.Version, p.Code)));
+        Assert.Empty(LedgerCoverage.Check(Patient, _stream, [], null, viewedUpTo: 4));
+        // Both witnesses: one problem per version, the view's first.
+        var (leaves, hashes) = Ledger();
+        Assert.Equal([(0L, VerificationCodes.StreamTruncated), (1L, VerificationCodes.MissingEvent)],
+            LedgerCoverage.Check(Patient, [], leaves, Proof(hashes, 8), viewedUpTo: 4).Take(2).Select(p => (p.Version, p.Code)));
+    }
+
+    [Fact]
     public void An_end_rewritten_into_another_chain_is_not_what_the_ledger_took_in()
     {
         var (leaves, hashes) = Ledger();

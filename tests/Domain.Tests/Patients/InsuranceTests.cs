@@ -17,8 +17,11 @@ public class InsuranceTests
         PatientSpec.Given(Registered).When(Link(Admin)).Then(Linked);
 
     [Fact]
-    public void Admin_of_any_member_hospital_links_insurance() =>
-        PatientSpec.Given(Registered).When(Link(OtherAdmin)).Then(Linked);
+    public void Admin_of_another_hospital_neither_links_nor_ends_insurance()
+    {
+        PatientSpec.Given(Registered).When(Link(OtherAdmin)).ThenFails(RejectionKind.Forbidden, "not-home-hospital");
+        PatientSpec.Given(Registered, Linked).When(new EndInsurance(OtherAdmin, Now)).ThenFails(RejectionKind.Forbidden, "not-home-hospital");
+    }
 
     [Fact]
     public void Only_admins_link_insurance()
@@ -40,7 +43,7 @@ public class InsuranceTests
 
     [Fact]
     public void Admin_ends_current_insurance() =>
-        PatientSpec.Given(Registered, Linked).When(new EndInsurance(OtherAdmin, Now)).Then(new InsuranceEnded(Now));
+        PatientSpec.Given(Registered, Linked).When(new EndInsurance(Admin, Now)).Then(new InsuranceEnded(Now));
 
     [Fact]
     public void Only_admins_end_insurance() =>
