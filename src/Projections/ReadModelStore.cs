@@ -20,10 +20,14 @@ public sealed class ReadModelStore : IDisposable
 {
     public const string SchemaName = "readmodels";
 
-    private ReadModelStore(DocumentStore store, string connectionString)
+    // Marten's sessions and the batches' own transactions share this one pool, which ends with the store.
+    private readonly NpgsqlDataSource _dataSource;
+
+    private ReadModelStore(DocumentStore store, string connectionString, NpgsqlDataSource dataSource)
     {
         Store = store;
         ConnectionString = connectionString;
+        _dataSource = dataSource;
     }
 
     public IDocumentStore Store { get; }
@@ -35,8 +39,9 @@ public sealed class ReadModelStore : IDisposable
     public static ReadModelStore Create(string connectionString, Action<StoreOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        var dataSource = NpgsqlDataSource.Create(connectionString);
         var options = new StoreOptions();
-        options.Connection(connectionString);
+        options.Connection(dataSource);
         options.DatabaseSchemaName = SchemaName;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.UseSystemTextJsonForSerialization(casing: Casing.CamelCase, configure: o =>
@@ -46,7 +51,7 @@ public sealed class ReadModelStore : IDisposable
         });
         Configure(options);
         configure?.Invoke(options);
-        return new ReadModelStore(new DocumentStore(options), connectionString);
+        return new ReadModelStore(new DocumentStore(options), connectionString, dataSource);
     }
 
     /// <summary>The documents and indexes of the built-in views.</summary>
@@ -121,7 +126,7 @@ public sealed class ReadModelStore : IDisposable
     internal async Task<ApplyTransaction> BeginApplyAsync(CancellationToken ct)
     {
         await EnsureSchemaAsync(ct);
-        var conn = new NpgsqlConnection(ConnectionString);
+        var conn = _dataSource.CreateConnection();
         try
         {
             await conn.OpenAsync(ct);
@@ -157,6 +162,7 @@ public sealed class ReadModelStore : IDisposable
     public void Dispose()
     {
         Store.Dispose();
+        _dataSource.Dispose();
         _schemaGate.Dispose();
     }
 }
