@@ -42,7 +42,8 @@ public sealed class BenchService : IAsyncDisposable
     /// <summary>The PostgreSQL the service runs on (its private one): where the raw INSERT baseline writes.</summary>
     public string PostgresConnectionString => Services.GetRequiredService<PostgresHosting>().ConnectionString;
 
-    public static async Task<BenchService> StartAsync(string name, string? eventStoreDb, CancellationToken ct)
+    /// <param name="settings">More <c>--Section:Key=value</c> settings for the service (e.g. <c>--EventStore:GroupCommit=false</c>).</param>
+    public static async Task<BenchService> StartAsync(string name, string? eventStoreDb, CancellationToken ct, params string[] settings)
     {
         var data = Path.Combine(Path.GetTempPath(), $"healthevents-{name}-" + Guid.NewGuid().ToString("N")[..12]);
         Console.Error.WriteLine($"Starting the service on {(eventStoreDb is null ? "PostgreSQL" : "EventStoreDB")} (data folder {data}) ...");
@@ -50,7 +51,7 @@ public sealed class BenchService : IAsyncDisposable
             ["--EventStore:Provider=EventStoreDB", $"--ConnectionStrings:EventStoreDB={eventStoreDb}", $"--EventStore:StreamPrefix={NewPrefix()}"];
         var app = await HealthEventsApp.BuildAsync(["--urls", "http://127.0.0.1:0", $"--HEALTHEVENTS_DATA={data}",
                 // Many commands from one caller: the fair-use bucket is not what is measured.
-                "--HealthEvents:RateLimit:PermitsPerSecond=1000000", "--HealthEvents:RateLimit:Burst=1000000", .. store],
+                "--HealthEvents:RateLimit:PermitsPerSecond=1000000", "--HealthEvents:RateLimit:Burst=1000000", .. store, .. settings],
             b => b.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
         try
         {
@@ -98,6 +99,14 @@ public sealed class BenchService : IAsyncDisposable
     /// </summary>
     public async Task AddEntryAsync(Guid patient, CancellationToken ct)
     {
+        var (status, body) = await PostEntryAsync(patient, ct);
+        if ((int)status is < 200 or > 299)
+            throw new InvalidOperationException($"/patients/{patient}/entries answered {(int)status}: {body[..Math.Min(300, body.Length)]}");
+    }
+
+    /// <summary>The same command, answered with any status but 503 and 429 (those are sent again, as above): the status and body.</summary>
+    public async Task<(System.Net.HttpStatusCode Status, string Body)> PostEntryAsync(Guid patient, CancellationToken ct)
+    {
         var key = Guid.NewGuid().ToString();
         while (true)
         {
@@ -112,10 +121,7 @@ public sealed class BenchService : IAsyncDisposable
             };
             using var response = await Http.SendAsync(request, ct);
             if (response.StatusCode is not (System.Net.HttpStatusCode.ServiceUnavailable or System.Net.HttpStatusCode.TooManyRequests))
-            {
-                await Answer(response, ct);
-                return;
-            }
+                return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
             Interlocked.Increment(ref _retries);
             await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1), ct);
         }

@@ -130,7 +130,8 @@ public static class EventStoreDbMode
     /// <summary>Client <paramref name="w"/>'s own patients: nobody else writes their streams.</summary>
     private static Guid[] Own(Guid[] patients, int w) => patients.Skip(w * PatientsPerClient).Take(PatientsPerClient).ToArray();
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";
+    /// <summary>The 1, 5 and 15 minute load averages (Linux), or "?".</summary>
+    internal static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";
 
     private static void Print(List<(string Store, CaseResult Result)> results, EventStoreDbSettings settings, RowShape shape, TimeSpan measure,
         string loadAtStart, string loadAtEnd, double roundTripsPerAppend)

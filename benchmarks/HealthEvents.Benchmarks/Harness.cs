@@ -89,7 +89,7 @@ public static class Report
                 $"{Ratio(r, single),9} {Ratio(r, batched),10}");
         }
         Console.WriteLine();
-        foreach (var name in new[] { Cases.RawSingle, Cases.Store })
+        foreach (var name in new[] { Cases.RawSingle, Cases.StoreAlone, Cases.Store })
         {
             var one = results.FirstOrDefault(r => r.Name == name && r.Clients == 1);
             var many = results.FirstOrDefault(r => r.Name == name && r.Clients == 16);

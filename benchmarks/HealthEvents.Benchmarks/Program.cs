@@ -13,9 +13,10 @@ using Npgsql;
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- fhir [--clients N]      (see FhirImportBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- esdb [--connection C]   (see EventStoreDbMode)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- history [--events N]     (see HistoryBenchmark)
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- commands [--seconds N]  (see CommandsBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- http [--seconds N]      (see HttpMode)
 
-if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or "history" or "http")
+if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or "history" or "commands" or "http")
 {
     using var stop = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -25,6 +26,7 @@ if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or 
         "proofs" => await ProofBenchmark.RunAsync(args[1..], stop.Token),
         "esdb" => await EventStoreDbMode.RunAsync(args[1..], stop.Token),
         "history" => await HistoryBenchmark.RunAsync(args[1..], stop.Token),
+        "commands" => await CommandsBenchmark.RunAsync(args[1..], stop.Token),
         "http" => await HttpMode.RunAsync(args[1..], stop.Token),
         _ => await FhirImportBenchmark.RunAsync(args[1..], stop.Token),
     };
@@ -78,6 +80,7 @@ try
     {
         (Cases.RawSingle, w => new RawSingleRowWorker(dataSource, setup.Shape, w)),
         (Cases.RawBatched, w => new RawBatchWorker(dataSource, setup.Shape, w)),
+        (Cases.StoreAlone, w => new StoreAppendWorker(setup.StoreAlone, setup.Shape, w)),
         (Cases.Store, w => new StoreAppendWorker(setup.Store, setup.Shape, w)),
     };
     var slices = Math.Max(1, (int)Math.Round(measure.TotalSeconds));
@@ -127,6 +130,7 @@ try
 
     Report.Print(results, setup, measure);
     await setup.Store.DisposeAsync();
+    await setup.StoreAlone.DisposeAsync();
     // The same cases on EventStoreDB when HEALTHEVENTS_ESDB names a server, with its own raw baseline; else why not.
     var esdb = cts.IsCancellationRequested ? 0 : await EventStoreDbBenchmark.RunOrExplainAsync(measure, warmup, cts.Token);
     return cts.IsCancellationRequested ? 130 : esdb;

@@ -11,6 +11,7 @@ public static class Cases
     public const string RawSingle = "raw INSERT, 1 row/tx";
     public const string RawBatched = "raw INSERT, 100 rows/tx";
     public const string Store = "AppendAsync, 1 event";
+    public const string StoreAlone = "AppendAsync, no group commit";
     public const int BatchRows = 100;
 }
 
@@ -79,9 +80,13 @@ public sealed class Setup
 {
     private readonly NpgsqlDataSource _dataSource;
 
-    private Setup(NpgsqlDataSource dataSource, PostgresEventStore store) => (_dataSource, Store) = (dataSource, store);
+    private Setup(NpgsqlDataSource dataSource, PostgresEventStore store) =>
+        (_dataSource, Store, StoreAlone) = (dataSource, store, new PostgresEventStore(dataSource, groupCommit: false));
 
     public PostgresEventStore Store { get; }
+
+    /// <summary>The same store committing each append in its own transaction (<c>EventStore:GroupCommit=false</c>): group commit's baseline.</summary>
+    public PostgresEventStore StoreAlone { get; }
     public RowShape Shape { get; } = new();
     public string ServerVersion { get; private set; } = "";
     public string Fsync { get; private set; } = "";

@@ -29,6 +29,7 @@ public static class DependencyInjection
         services.TryAddSingleton<IEndorsementService, NoEndorsement>();
         services.TryAddSingleton<StreamLoader>();
         services.TryAddSingleton<CommandDecider>();
+        services.TryAddSingleton<StreamGates>(_ => new StreamGates());
         services.TryAddSingleton<CommandExecutor>();
         services.TryAddSingleton<PatientStream>();
         services.TryAddSingleton<Ledger.LedgerStream>();

@@ -19,6 +19,12 @@ public static class DependencyInjection
     /// <summary>Connection string name of EventStoreDB (<c>ConnectionStrings:EventStoreDB</c>, e.g. esdb://host:2113?tls=false).</summary>
     public const string EventStoreDbConnectionName = "EventStoreDB";
 
+    /// <summary>
+    /// PostgreSQL event store: concurrent appends of many streams share one transaction (group commit; <c>true</c>, the
+    /// default). <c>false</c> commits each append on its own — a baseline for measuring, not a setting to run with.
+    /// </summary>
+    public const string GroupCommitKey = "EventStore:GroupCommit";
+
     /// <summary>Optional: this service's streams on a shared EventStoreDB server (<see cref="EventStoreDbStoreOptions.StreamPrefix"/>).</summary>
     public const string EventStoreDbStreamPrefixKey = "EventStore:StreamPrefix";
 
@@ -31,7 +37,8 @@ public static class DependencyInjection
         this IServiceCollection services, IConfiguration configuration, string connectionString, string dataFolder)
     {
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
-        services.AddSingleton<PostgresEventStore>(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>()));
+        var groupCommit = configuration.GetValue(GroupCommitKey, defaultValue: true);
+        services.AddSingleton<PostgresEventStore>(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), groupCommit: groupCommit));
         var eventStoreDb = UsesEventStoreDb(configuration);
         services.AddSingleton(new EventStoreSelection(eventStoreDb));
         if (eventStoreDb)

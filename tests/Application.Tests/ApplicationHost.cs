@@ -46,6 +46,8 @@ public sealed class ApplicationHost : IAsyncDisposable
 
     public IEventStore Store => _services.GetRequiredService<IEventStore>();
 
+    public IServiceProvider Services => _services;
+
     public async Task<TResponse> SendAsync<TResponse>(IRequest<TResponse> request)
     {
         using var scope = _services.CreateScope();

@@ -29,6 +29,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             _ when StoreUnavailable(exception) => Unavailable(http),
             ConcurrencyConflictException => Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
                 "The patient's record kept changing while the command was decided; retry the command.", "concurrency-conflict"),
+            // Hundreds of commands already queue for this one stream on this node: come back shortly (Retry-After below).
+            StreamBusyException => Problem(StatusCodes.Status503ServiceUnavailable, "Stream busy",
+                "Too many commands are waiting for this record on this node; nothing was recorded. Retry shortly.", "stream-busy"),
             // Someone wrote past the service into this stream: refuse to decide on it and say where, never what.
             DamagedStreamException d => Problem(StatusCodes.Status409Conflict, "Stream damaged",
                 $"The stream holds an event at version {d.Version} that this service did not write or cannot read; nothing was recorded. " +

@@ -50,7 +50,7 @@ public static class Observability
             })
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(HealthEventsTelemetry.CommandMeterName, ProjectionMetrics.MeterName)
+                metrics.AddMeter(HealthEventsTelemetry.CommandMeterName, ProjectionMetrics.MeterName, HealthEvents.Application.Endorsement.EndorsementSignatures.MeterName)
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     .AddNpgsqlInstrumentation();

@@ -19,9 +19,10 @@ public sealed record Receipt(IReadOnlyList<Guid> EventIds, long StreamVersion, s
 public sealed record CommandResult<TEvent>(Receipt Receipt, IReadOnlyList<TEvent> Events);
 
 /// <summary>
-/// Every command handler's one path: load the stream, decide, endorse, append. A concurrent writer
-/// makes the append (or the endorsement) fail on expected version; the command is then decided again
-/// against the new state (so an access is always judged by the latest consent), a bounded number of times.
+/// Every command handler's one path: load the stream, decide, endorse, append. On one node the commands of a stream
+/// take turns (<see cref="StreamGates"/>), so they do not collide; a writer on another node can still make the append
+/// (or the endorsement) fail on expected version, and the command is then decided again against the new state (so an
+/// access is always judged by the latest consent), a bounded number of times.
 /// <para>
 /// A retried command is never recorded twice, on any stream. Its event ids are its command id and their index, and
 /// the command id names one request (<c>RequestContext</c>), whose stream is fixed by the request (a registration's new
@@ -40,12 +41,13 @@ public sealed class CommandExecutor(
     IEndorsementService endorsement,
     StreamStateCache cache,
     CommandDecider decider,
+    StreamGates gates,
     CommandTelemetry telemetry,
     ILogger<CommandExecutor> log)
 {
     /// <summary>
-    /// A command loses a round only to another command that landed, so with fewer than this many
-    /// concurrent writers on one stream every command lands; beyond that the caller gets a 409.
+    /// A command loses a round only to another node's command that landed, so with fewer than this many
+    /// nodes writing one stream at once every command lands; beyond that the caller gets a 409.
     /// </summary>
     public const int MaxAttempts = 10;
 
@@ -76,6 +78,9 @@ public sealed class CommandExecutor(
         where TEvent : IEvent
         where TCommand : notnull
     {
+        // Re-entered for the same stream from inside its own turn: waiting would be waiting for itself.
+        using var turn = StreamGates.IsHeldHere(streamId) ? null : await gates.EnterAsync(streamId, ct);
+        StreamGates.MarkHeldHere(streamId);
         for (var attempt = 1; ; attempt++)
         {
             var decision = await decider.DecideAsync<TDecider, TState, TCommand, TEvent>(streamId, command, at, context, ct);

@@ -65,6 +65,7 @@ public static class HealthEventsTelemetry
         public const string Hospital = "healthevents.hospital";
         public const string StreamKind = "healthevents.stream.kind";
         public const string Events = "healthevents.events";
+        public const string BatchSize = "healthevents.endorsement.batch_size";
         public const string Projection = "healthevents.projection";
         public const string CaughtUp = "healthevents.caught_up";
     }
@@ -82,7 +83,8 @@ public sealed record ServiceInstance(string Id)
 /// its own (tree heads, founding). Metrics (meter <see cref="HealthEventsTelemetry.CommandMeterName"/>):
 /// <c>healthevents.commands</c> ({command}) and <c>healthevents.command.duration</c> (s) by command type and outcome,
 /// <c>healthevents.command.refusals</c> ({refusal}) by command type and problem code (<c>error.type</c>),
-/// <c>healthevents.endorsement.duration</c> (s) by hospital and outcome.
+/// <c>healthevents.endorsement.duration</c> (s) by hospital and outcome, <c>healthevents.endorsement.batch.size</c>
+/// ({transaction}) per endorsement round (proposals sent to the endorsers together).
 /// </summary>
 public sealed class CommandTelemetry
 {
@@ -93,6 +95,7 @@ public sealed class CommandTelemetry
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _refusals;
     private readonly Histogram<double> _endorsement;
+    private readonly Histogram<int> _batchSize;
 
     public CommandTelemetry(IMeterFactory meters, ServiceInstance instance)
     {
@@ -104,7 +107,12 @@ public sealed class CommandTelemetry
             "Commands refused or denied, by type and problem code (error.type)");
         _endorsement = meter.CreateHistogram("healthevents.endorsement.duration", "s",
             "Time one endorser took to answer a proposal, by hospital and outcome", advice: DurationAdvice);
+        _batchSize = meter.CreateHistogram<int>("healthevents.endorsement.batch.size", "{transaction}",
+            "Proposals sent to the endorsers together in one round", advice: new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
     }
+
+    /// <summary>Records one endorsement round of <paramref name="size"/> proposals.</summary>
+    public void EndorsementRound(int size) => _batchSize.Record(size);
 
     /// <summary>
     /// Opens the command's span and starts its clock; null when the flow is already inside a command (its span is the
@@ -130,10 +138,11 @@ public sealed class CommandTelemetry
     }
 
     /// <summary>The span of one endorser call (hospital ids are the network's public member names).</summary>
-    public static Activity? StartEndorse(string hospitalId)
+    public static Activity? StartEndorse(string hospitalId, int batchSize = 1)
     {
         var span = Source.StartActivity("endorse", ActivityKind.Client);
         span?.SetTag(Tags.Hospital, hospitalId);
+        span?.SetTag(Tags.BatchSize, batchSize);
         return span;
     }
 
@@ -212,6 +221,7 @@ public static class CommandOutcome
         PatientForgottenException => (Refused, "patient-forgotten"),
         DuplicateEventIdException => (Refused, "command-already-applied"),
         ConcurrencyConflictException => (Refused, "concurrency-conflict"),
+        StreamBusyException => (Failed, "stream-busy"),
         EndorsementPolicyNotMetException => (Failed, "endorsement-policy-not-met"),
         OperationCanceledException => (Failed, "cancelled"),
         _ => (Failed, e.GetType().FullName ?? e.GetType().Name),

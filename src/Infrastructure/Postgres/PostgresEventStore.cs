@@ -11,7 +11,8 @@ namespace HealthEvents.Infrastructure.Postgres;
 /// The PostgreSQL event store (docs/architecture.md, "The event stores"): one row per event in <c>he_events</c>.
 /// <para>
 /// Append: <see cref="HashChain.Link"/> assigns versions and hashes after the stream's head, and one INSERT of
-/// all rows commits in its own short (implicit) transaction. The head is read first (one round trip, together with
+/// all rows commits in a short (implicit) transaction — shared by the concurrent appends of other streams
+/// (group commit, <see cref="GroupCommitter"/>: one WAL flush per group), or its own. The head is read first (one round trip, together with
 /// a lookup of the proposed event ids) unless it is known: a new stream, or the head this store last wrote or read,
 /// cached — a stale cache only costs a conflict and the read. The primary key on (stream_id, version) decides
 /// races: the loser gets <see cref="WrongExpectedVersionException"/> with the actual version, or, with
@@ -51,25 +52,29 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
     private readonly TimeSpan _idlePollInterval;
     private readonly Notifier _notifier;
     private readonly StreamHeads _heads = new();
+    private readonly GroupCommitter? _groups;
 
     /// <param name="dataSource">Shared data source; not disposed by the store.</param>
     /// <param name="pollInterval">How soon a live subscription re-reads when its last read saw committed events held
     /// back behind an older transaction still in flight (default 250 ms): that transaction need not be an append, so
     /// its end may come with no notification.</param>
+    /// <param name="groupCommit">Concurrent appends share one transaction (<see cref="GroupCommitter"/>; default). Off:
+    /// each append commits in its own transaction (the benchmark's baseline).</param>
     /// <param name="idlePollInterval">How often a live subscription with nothing held back re-reads without a
     /// notification (default 10 s): only a notification lost on the way (a node that died between its commit and its
     /// NOTIFY, rows written past the store) waits this long.</param>
-    public PostgresEventStore(NpgsqlDataSource dataSource, TimeSpan? pollInterval = null, TimeSpan? idlePollInterval = null)
+    public PostgresEventStore(NpgsqlDataSource dataSource, TimeSpan? pollInterval = null, bool groupCommit = true, TimeSpan? idlePollInterval = null)
     {
         _dataSource = dataSource;
         _pollInterval = pollInterval ?? TimeSpan.FromMilliseconds(250);
         _idlePollInterval = idlePollInterval ?? TimeSpan.FromSeconds(10);
         _notifier = new Notifier(dataSource);
+        if (groupCommit) _groups = new GroupCommitter(this);
     }
 
     /// <summary>Builds and owns a data source (auto-preparing the append statements unless configured otherwise).</summary>
-    public PostgresEventStore(string connectionString, TimeSpan? pollInterval = null, TimeSpan? idlePollInterval = null)
-        : this(CreateDataSource(connectionString), pollInterval, idlePollInterval) => _ownsDataSource = true;
+    public PostgresEventStore(string connectionString, TimeSpan? pollInterval = null, bool groupCommit = true, TimeSpan? idlePollInterval = null)
+        : this(CreateDataSource(connectionString), pollInterval, groupCommit, idlePollInterval) => _ownsDataSource = true;
 
     internal NpgsqlDataSource DataSource => _dataSource;
 
@@ -82,6 +87,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_groups is not null) await _groups.DisposeAsync();
         await _notifier.DisposeAsync();
         if (_ownsDataSource) await _dataSource.DisposeAsync();
     }
@@ -94,6 +100,16 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
     {
         AppendValidation.Validate(streamId, events);
         var endorsementBytes = endorsement?.ToJson();
+        return _groups is not null
+            ? await _groups.AppendAsync(new PendingAppend(streamId, expected, events, endorsement, endorsementBytes, ct))
+            : await AppendOneAsync(streamId, expected, events, endorsement, endorsementBytes, ct);
+    }
+
+    /// <summary>One append in its own transaction: without group commit, and for a group whose insert lost a race.</summary>
+    private async Task<AppendResult> AppendOneAsync(
+        string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
+        TransactionEndorsement? endorsement, byte[]? endorsementBytes, CancellationToken ct)
+    {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
 
         // Fast path, one round trip: the head is known (a new stream, or cached from this store's own writes and

@@ -132,6 +132,21 @@ public sealed class GenesisPinTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_network_reading_cancelled_after_its_read_is_folded_by_the_next_one()
+    {
+        var store = new InterferingStore(Store);
+        var directory = new NetworkDirectory(store, Serializer, genesis: NewPin());
+        using var gone = new CancellationTokenSource();
+        store.AfterRead = gone.Cancel; // the caller gives up once the events are read, before they are folded
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => directory.RefreshAsync(gone.Token));
+        store.AfterRead = null;
+        var network = await directory.RefreshAsync();
+
+        Assert.True(network.IsMember(Northside) && network.IsMember(Lakeside) && network.IsMember(Riverside));
+    }
+
+    [Fact]
     public void An_operators_expected_founding_is_pinned_and_a_pin_that_disagrees_stops_the_node()
     {
         var expected = _genuine.Network[0].Hash;

@@ -1,0 +1,98 @@
+using System.Collections.Immutable;
+
+namespace HealthEvents.Application.Commands;
+
+/// <summary>
+/// One turn at a time per stream on this node: the commands of one stream queue (first come, first served) for
+/// load, decide, endorse and append, instead of deciding on the same version and colliding at the append. A turn
+/// decides against the state the previous turn cached, so on one node a busy stream costs a queue, never a conflict;
+/// conflicts remain only between nodes (the executor's attempts handle those).
+/// <para>
+/// Bounded: at most <see cref="MaxQueuedPerStream"/> commands hold or wait for one stream's turn; beyond that the
+/// command is refused at once with <see cref="StreamBusyException"/> (a 503 with Retry-After), not queued without end.
+/// A gate exists only while someone holds or waits for it: the last one out removes it, so idle streams cost nothing.
+/// A command issued from inside a turn for the same stream (a store hook acting as a second writer in tests, a nested
+/// command) would wait for itself; it runs without a turn instead (<see cref="IsHeldHere"/>).
+/// </para>
+/// </summary>
+public sealed class StreamGates(int maxQueuedPerStream = StreamGates.DefaultMaxQueuedPerStream)
+{
+    public const int DefaultMaxQueuedPerStream = 512;
+
+    private static readonly AsyncLocal<ImmutableHashSet<string>?> Held = new();
+    private readonly Dictionary<string, Gate> _gates = new(StringComparer.Ordinal);
+
+    public int MaxQueuedPerStream => maxQueuedPerStream;
+
+    /// <summary>Streams that have a gate now (someone holds or waits for their turn).</summary>
+    public int ActiveGates
+    {
+        get { lock (_gates) return _gates.Count; }
+    }
+
+    /// <summary>Whether this async flow already holds <paramref name="streamId"/>'s turn.</summary>
+    public static bool IsHeldHere(string streamId) => Held.Value?.Contains(streamId) == true;
+
+    /// <summary>
+    /// Marks the caller's async flow (and what it calls) as holding <paramref name="streamId"/>'s turn. Call it in the
+    /// method that holds the turn: an async method's changes to the flow end when it returns.
+    /// </summary>
+    public static void MarkHeldHere(string streamId) => Held.Value = (Held.Value ?? ImmutableHashSet.Create<string>(StringComparer.Ordinal)).Add(streamId);
+
+    /// <summary>
+    /// Waits for <paramref name="streamId"/>'s turn; dispose the result to pass it on. Throws
+    /// <see cref="StreamBusyException"/> when the stream's queue is full, <see cref="OperationCanceledException"/> when
+    /// <paramref name="ct"/> ends the wait (the turn is then never taken).
+    /// </summary>
+    public async Task<IDisposable> EnterAsync(string streamId, CancellationToken ct)
+    {
+        Gate gate;
+        lock (_gates)
+        {
+            if (!_gates.TryGetValue(streamId, out gate!)) _gates[streamId] = gate = new Gate();
+            if (gate.Users >= maxQueuedPerStream) throw new StreamBusyException(streamId);
+            gate.Users++;
+        }
+        try
+        {
+            await gate.Turn.WaitAsync(ct);
+        }
+        catch
+        {
+            Leave(streamId, gate);
+            throw;
+        }
+        return new Turn(this, streamId, gate);
+    }
+
+    private void Leave(string streamId, Gate gate)
+    {
+        lock (_gates)
+            if (--gate.Users == 0) _gates.Remove(streamId);
+    }
+
+    private sealed class Gate
+    {
+        public readonly SemaphoreSlim Turn = new(1, 1);
+        public int Users; // holder and waiters; guarded by the dictionary's lock
+    }
+
+    private sealed class Turn(StreamGates owner, string streamId, Gate gate) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            gate.Turn.Release();
+            owner.Leave(streamId, gate);
+        }
+    }
+}
+
+/// <summary>Too many commands already wait for this stream on this node: retry after a moment (503, Retry-After).</summary>
+public sealed class StreamBusyException(string streamId)
+    : Exception("The stream has too many commands waiting on this node; retry shortly.")
+{
+    public string StreamId { get; } = streamId;
+}
