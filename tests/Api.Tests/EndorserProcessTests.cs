@@ -2,6 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using HealthEvents.Api.Hosting;
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Patients;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +29,7 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
     private const int EndorsementTimeoutMilliseconds = 30_000;
 
     private readonly Dictionary<string, Process> _endorsers = new();
+    private Dictionary<string, string> _endpoints = [];
     private ServiceHost? _host;
     private ServiceHost.Node? _node;
 
@@ -35,7 +42,7 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
         _node = await ServiceHost.NewNodeAsync(store);
         // Each endorser node makes and keeps its own key in its own folder; the API node never holds one,
         // and founds the network with the public keys the endorsers serve.
-        var endpoints = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePort()}/");
+        var endpoints = _endpoints = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePort()}/");
         DemoNetwork.Genesis(new ConfigurationBuilder().AddInMemoryCollection(endpoints!).Build())
             .Save(Path.Combine(_node.DataFolder, "genesis.json"));
 
@@ -54,7 +61,8 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "HealthEvents.Api.dll"), "endorser", "--hospital", hospital, "--urls", url.TrimEnd('/')])
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "HealthEvents.Api.dll"), "endorser", "--hospital", hospital, "--urls", url.TrimEnd('/'),
+                     "--HealthEvents:Metrics:Prometheus=true"])
             psi.ArgumentList.Add(arg);
         psi.Environment["HEALTHEVENTS_DATA"] = Path.Combine(node.DataFolder, "endorser-" + hospital); // removed with the node's folder
         psi.Environment["ConnectionStrings__Postgres"] = node.ConnectionString;
@@ -126,11 +134,17 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
     {
         var all = await RegisterAsync(Guid.NewGuid());
         Assert.Equal(HttpStatusCode.Created, all.StatusCode);
-        Assert.True((await all.JsonAsync()).GetProperty("receipt").GetProperty("endorsedBy").GetArrayLength() >= 2);
+        var signers = (await all.JsonAsync()).GetProperty("receipt").GetProperty("endorsedBy").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.True(signers.Count >= 2);
+        // Each endorser node counts what it judged (counted before it answers): every signer says it signed.
+        using (var scraper = new HttpClient())
+            foreach (var signer in signers)
+                Assert.Matches($@"healthevents_endorser_proposals_total\{{[^}}]*healthevents_hospital=""{signer}""[^}}]*healthevents_outcome=""signed""[^}}]*\}} [1-9]",
+                    await scraper.GetStringAsync(new Uri(new Uri(_endpoints[signer]), "metrics")));
 
         Kill("lakeside");
         var oneDown = await RegisterAsync(Guid.NewGuid());
-        Assert.Equal(HttpStatusCode.Created, oneDown.StatusCode);
+        Assert.True(oneDown.StatusCode == HttpStatusCode.Created, $"{oneDown.StatusCode}: {await oneDown.Content.ReadAsStringAsync()}");
         var endorsedBy = (await oneDown.JsonAsync()).GetProperty("receipt").GetProperty("endorsedBy").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.Equal(["northside", "riverside"], endorsedBy);
 
@@ -142,6 +156,31 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
         Assert.Contains("lakeside", detail);
         Assert.Contains("riverside", detail);
         Assert.Equal(0, await Host.StreamLengthAsync(patientId));
+    }
+
+    [SkippableFact]
+    public async Task Concurrent_commands_are_endorsed_in_batches_over_http_and_every_stored_endorsement_verifies()
+    {
+        var store = Host.Services.GetRequiredService<IEventStore>();
+        Guid? inBatch = null;
+        // Sixteen registrations at once, again until two of them shared a round (a busy machine only makes that likelier).
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (inBatch is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "No two of the concurrent commands were endorsed in one batch.");
+            var ids = Enumerable.Range(0, 16).Select(_ => Guid.NewGuid()).ToList();
+            foreach (var response in await Task.WhenAll(ids.Select(RegisterAsync))) Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            foreach (var id in ids)
+                await foreach (var e in store.ReadStreamAsync(PatientStream.StreamId(id)))
+                    if (e.Endorsement is { BatchSize: > 1 }) inBatch ??= id;
+        }
+
+        var patient = Host.Client(Host.Mint("northside", "patient-" + inBatch.Value.ToString("N")[..8], Role.Patient, inBatch));
+        var report = await (await patient.GetAsync($"/patients/{inBatch}/verification")).JsonAsync();
+        Assert.True(report.GetProperty("verified").GetBoolean(), report.ToString());
+        var checker = await EndorsementChecker.LoadAsync(store, Host.Services.GetRequiredService<EventSerializer>());
+        var whole = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker });
+        Assert.True(whole.Verified, string.Join("; ", whole.Problems.Select(p => $"{p.StreamId} v{p.Version} {p.Code}: {p.Message}")));
     }
 
     private static int FreePort()

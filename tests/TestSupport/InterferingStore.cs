@@ -4,7 +4,7 @@ namespace HealthEvents.TestSupport;
 
 /// <summary>
 /// The real store, with a hook that runs a concurrent writer's command right before chosen appends —
-/// the race a second node would cause, made deterministic.
+/// the race a second node would cause, made deterministic — and one after reads.
 /// </summary>
 public sealed class InterferingStore(IEventStore inner) : IEventStore
 {
@@ -31,8 +31,15 @@ public sealed class InterferingStore(IEventStore inner) : IEventStore
         return await inner.AppendAsync(streamId, expected, events, endorsement, ct);
     }
 
-    public IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default) =>
-        inner.ReadStreamAsync(streamId, fromVersion, ct);
+    /// <summary>Runs once a stream read has yielded its last event (a caller giving up right after it, say).</summary>
+    public Action? AfterRead { get; set; }
+
+    public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(
+        string streamId, long fromVersion = 0, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await foreach (var e in inner.ReadStreamAsync(streamId, fromVersion, ct)) yield return e;
+        AfterRead?.Invoke();
+    }
 
     public Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default) => inner.ReadLastAsync(streamId, ct);
 

@@ -1,4 +1,5 @@
 using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Telemetry;
 using HealthEvents.Infrastructure;
 using HealthEvents.Infrastructure.Endorsement;
 using HealthEvents.Infrastructure.Identity;
@@ -28,8 +29,8 @@ public static class EndorserApp
             await app.Services.InitializeHealthEventsStorageAsync();
             app.Services.GetRequiredService<KeyringKeys>(); // makes the key now, before anyone asks for its public half
             app.UseExceptionHandler();
-            // A FHIR import's transaction carries up to ~128 KB of content (sealed, twice: command and envelopes).
-            app.MapPost("/endorse", Endorse).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(4 * 1024 * 1024));
+            // A FHIR import's transaction carries up to ~128 KB of content (sealed, twice: command and envelopes); a batch many.
+            app.MapPost("/endorse", Endorse).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(64 * 1024 * 1024));
             app.MapObservability();
             app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live", hospital = hospitalId }));
             app.MapGet("/public-key", (HospitalKeyring keyring) =>
@@ -40,6 +41,17 @@ public static class EndorserApp
             return app;
         });
 
-    public static async Task<Ok<EndorsementReply>> Endorse(EndorsementRequest request, Endorser endorser, KeyringKeys keys, CancellationToken ct) =>
-        TypedResults.Ok(await endorser.EndorseAsync(request, keys, ct));
+    /// <summary>
+    /// POST /endorse: an <see cref="EndorsementBatch"/> (one proposal is a batch of one) in, an <see cref="EndorsementBatchReply"/>
+    /// out — a verdict per transaction and one signature over the root of those accepted. A refusal is a 200 with reasons.
+    /// </summary>
+    /// <remarks>The outcome is counted (<c>healthevents.endorser.proposals</c>, per transaction) and set on the request's span.</remarks>
+    public static async Task<Ok<EndorsementBatchReply>> Endorse(
+        EndorsementBatch batch, Endorser endorser, KeyringKeys keys, CommandTelemetry telemetry, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var reply = await endorser.EndorseAsync(batch, keys, ct);
+        telemetry.Judged(keys.HospitalId, reply, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return TypedResults.Ok(reply);
+    }
 }

@@ -129,7 +129,19 @@ public sealed class CommandExecutor(
         using var span = HealthEventsTelemetry.Source.StartActivity("append");
         span?.SetTag(HealthEventsTelemetry.Tags.StreamKind, HealthEventsTelemetry.StreamKind(streamId));
         span?.SetTag(HealthEventsTelemetry.Tags.Events, events.Count);
-        return await store.AppendAsync(streamId, expected, events, endorsed, ct);
+        try
+        {
+            var appended = await store.AppendAsync(streamId, expected, events, endorsed, ct);
+            span?.SetTag(HealthEventsTelemetry.Tags.Outcome, AppendOutcome.Appended);
+            return appended;
+        }
+        catch (WrongExpectedVersionException)
+        {
+            // Another command wrote first: this attempt wrote nothing (the command decides again, or answers 409).
+            span?.SetTag(HealthEventsTelemetry.Tags.Outcome, AppendOutcome.Conflict);
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "concurrency conflict");
+            throw;
+        }
     }
 
     private static RejectedException AlreadyApplied() => RejectedException.Conflict("command-already-applied",

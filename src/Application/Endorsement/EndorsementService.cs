@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Telemetry;
@@ -17,6 +18,9 @@ public sealed record EndorsementOptions(TimeSpan Timeout)
 
     /// <summary>An endorser refuses a caller credential valid for longer than this (tokens are short-lived).</summary>
     public TimeSpan MaxCredentialLifetime { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>How the submitter gathers concurrent proposals into one request per endorser.</summary>
+    public EndorsementBatching Batching { get; init; } = EndorsementBatching.Default;
 }
 
 /// <summary>
@@ -24,108 +28,174 @@ public sealed record EndorsementOptions(TimeSpan Timeout)
 /// parallel and with a timeout; count only signatures that verify against the key each member has at
 /// the command's time; stop as soon as the policy is met. Not met: nothing is appended and the caller
 /// learns which endorsements are missing and why.
+/// <para>
+/// Proposals made at the same time travel together (<see cref="EndorsementBatching"/>): one <see cref="EndorsementBatch"/>
+/// per endorser, signed once by this node, and one signature per endorser over the root of what it accepted. Each
+/// caller still gets its own outcome: its transaction's endorsement (the root, its leaf index and inclusion path), or its
+/// own refusal; the policy is judged per transaction.
+/// </para>
 /// </summary>
-public sealed class EndorsementService(
-    NetworkDirectory directory, IEndorserClients clients, INodeIdentity node, EndorsementOptions options, CommandTelemetry telemetry,
-    ILogger<EndorsementService> log)
-    : IEndorsementService
+public sealed class EndorsementService : IEndorsementService
 {
+    private readonly NetworkDirectory _directory;
+    private readonly IEndorserClients _clients;
+    private readonly INodeIdentity _node;
+    private readonly EndorsementOptions _options;
+    private readonly CommandTelemetry _telemetry;
+    private readonly ILogger<EndorsementService> _log;
+    private readonly EndorsementBatcher<Pending> _batcher;
+
+    public EndorsementService(
+        NetworkDirectory directory, IEndorserClients clients, INodeIdentity node, EndorsementOptions options, CommandTelemetry telemetry,
+        ILogger<EndorsementService> log)
+    {
+        (_directory, _clients, _node, _options, _telemetry, _log) = (directory, clients, node, options, telemetry, log);
+        _batcher = new(options.Batching, RoundAsync, p => p.Proposal.StreamId, p => p.Group);
+    }
+
     public async Task<TransactionEndorsement?> EndorseAsync(TransactionProposal proposal, CancellationToken ct = default)
     {
         // Founding is the network stream's first transaction (the append fails on any other version): no member
         // exists to endorse it, and every hospital holds the genesis file. Nothing else is ever unendorsed.
         if (IsFounding(proposal)) return null;
 
-        var network = directory.Current;
+        var network = _directory.Current;
         // What every endorser will check against the network, this node checks first: the caller gets a 400, not a 503.
         if (network.CommandProblem(proposal.Command) is { } problem)
             throw RejectedException.Invalid("network-rules", char.ToUpperInvariant(problem[0]) + problem[1..] + ".");
-        var policy = EndorsementPolicy.Parse(network.EndorsementPolicy);
-        var context = new PolicyContext(network.Hospitals.Keys.ToList(), proposal.HomeHospital);
         var caller = proposal.Context.Actor.Hospital;
-        var identity = node.IdentityOf(caller, proposal.At) ?? throw RejectedException.Forbidden("node-does-not-act-for-hospital",
+        var identity = _node.IdentityOf(caller, proposal.At) ?? throw RejectedException.Forbidden("node-does-not-act-for-hospital",
             $"This node does not hold the identity key of {caller}, so it cannot speak for its staff or patients; send the command through that hospital's node.");
-        var submitter = node.IdentityOf(node.HospitalId, proposal.At)
+        var submitter = _node.IdentityOf(_node.HospitalId, proposal.At)
                         ?? throw new InvalidOperationException("This node does not hold its own hospital's current identity key.");
-        var request = EndorsementRequest.Create(proposal, submitter, identity);
+        var request = EndorsementRequest.Unsigned(proposal, submitter.HospitalId);
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Timeout);
-        var round = new Round();
-        var pending = policy.Principals(context).Order(StringComparer.Ordinal)
-            .Select(h => AskAsync(network, h, request, round, timeout.Token)).ToList();
-        var signatures = new SortedDictionary<string, EndorsementSignature>(StringComparer.Ordinal);
-        var refusals = new List<string>();
-        var stale = false;
-        while (pending.Count > 0 && !policy.IsSatisfiedBy(signatures.Keys.ToHashSet(), context))
-        {
-            var done = await Task.WhenAny(pending);
-            pending.Remove(done);
-            var reply = await done;
-            if (reply.Signature is { } signature && Verifies(network, signature, proposal))
-                signatures[reply.HospitalId] = signature;
-            else
-            {
-                refusals.Add($"{reply.HospitalId}: {reply.Reason ?? "the signature does not verify"}");
-                stale |= reply.Stale;
-            }
-        }
-        round.Decided = true;
-        await timeout.CancelAsync(); // stragglers are not needed once the policy is met
-
-        var endorsers = signatures.Keys.ToHashSet();
-        if (!policy.IsSatisfiedBy(endorsers, context))
-        {
-            if (stale) throw new StaleProposalException(proposal.StreamId);
-            log.LogWarning("Endorsement policy not met on {StreamId}: {Refusals}", proposal.StreamId, string.Join("; ", refusals));
-            throw new EndorsementPolicyNotMetException([.. refusals, $"policy {policy}: {policy.Explain(endorsers, context)}"]);
-        }
-        return EndorsementSignatures.BatchOfOne(proposal.Envelopes[0].Version, proposal.Envelopes.Count, proposal.TransactionHash, [.. signatures.Values]);
+        // One signature per endorser covers a batch only if the batch shares each member's key: batch by the keys of its time.
+        var group = string.Join(',', [submitter.KeyId, .. network.Hospitals.Keys.Order(StringComparer.Ordinal)
+            .Select(h => network.KeyAt(h, KeyUse.Endorsement, proposal.At)?.KeyId)]);
+        var pending = new Pending(proposal, request, identity, submitter, group);
+        _batcher.Add(pending);
+        return await pending.Outcome.Task.WaitAsync(ct);
     }
 
-    private async Task<EndorsementReply> AskAsync(NetworkState network, string hospitalId, EndorsementRequest request, Round round, CancellationToken ct)
+    /// <summary>A proposal waiting for its batch's round, and what its caller awaits.</summary>
+    private sealed record Pending(TransactionProposal Proposal, EndorsementRequest Request, IHospitalSigner Identity, IHospitalSigner Submitter, string Group)
     {
-        using var span = CommandTelemetry.StartEndorse(hospitalId);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var (reply, outcome) = await CallAsync(network, hospitalId, request, round, ct);
-        telemetry.Endorsed(hospitalId, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started), span);
-        return reply;
+        /// <summary>The caller's span: a round's endorser calls are children of its first proposal's command.</summary>
+        public Activity? Parent { get; } = Activity.Current;
+
+        public TaskCompletionSource<TransactionEndorsement?> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>One endorser's reply, and the outcome the endorsement metric records for it.</summary>
-    private async Task<(EndorsementReply, string)> CallAsync(NetworkState network, string hospitalId, EndorsementRequest request, Round round, CancellationToken ct)
+    /// <summary>One round: the batch to the endorsers, each transaction completed as soon as its policy is met (or cannot be).</summary>
+    private async Task RoundAsync(IReadOnlyList<Pending> batch)
     {
-        if (!network.Hospitals.TryGetValue(hospitalId, out var hospital))
-            return (EndorsementReply.Refused(hospitalId, "not a member of the network"), "refused");
-        if (clients.For(hospital) is not { } client)
-            return (EndorsementReply.Refused(hospitalId, $"no endorser reachable from this node ({hospital.EndorserEndpoint})"), "unreachable");
         try
         {
-            var reply = await client.EndorseAsync(request, ct);
-            return (reply, reply.Signature is null ? "refused" : "signed");
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return (EndorsementReply.Refused(hospitalId, $"no answer within {options.Timeout.TotalSeconds:0.#} s"), round.Decided ? "cancelled" : "timeout");
+            Activity.Current = batch[0].Parent;
+            _telemetry.EndorsementRound(batch.Count);
+            var network = _directory.Current;
+            var proposals = batch.Select(p => p.Proposal).ToList();
+            var request = EndorsementBatch.Create(proposals, batch.Select(p => p.Request).ToList(), batch[0].Submitter,
+                batch.Select(p => p.Identity).ToList());
+            var tally = new BatchTally(network, proposals);
+
+            using var timeout = new CancellationTokenSource(_options.Timeout);
+            var round = new Round();
+            var pending = tally.Principals.Select(h => AskAsync(network, h, request, round, timeout.Token)).ToList();
+            while (pending.Count > 0 && !tally.AllDecided)
+            {
+                var done = await Task.WhenAny(pending);
+                pending.Remove(done);
+                var (hospital, reply) = await done;
+                tally.Add(hospital, reply);
+                foreach (var (i, endorsement) in tally.TakeEndorsed()) batch[i].Outcome.TrySetResult(endorsement);
+            }
+            round.Decide();
+            await timeout.CancelAsync(); // stragglers are not needed once every transaction's policy is met
+
+            for (var i = 0; i < batch.Count; i++)
+                if (!batch[i].Outcome.Task.IsCompleted) batch[i].Outcome.TrySetException(NotEndorsed(tally, i, batch[i].Proposal.StreamId));
         }
         catch (Exception e)
         {
-            return (EndorsementReply.Refused(hospitalId, $"unreachable ({e.GetType().Name})"), "unreachable");
+            foreach (var p in batch) p.Outcome.TrySetException(e);
         }
     }
 
-    /// <summary>One endorsement round: decided once the policy is met or every endorser answered (stragglers are then cancelled).</summary>
+    private Exception NotEndorsed(BatchTally tally, int i, string streamId)
+    {
+        var (stale, refusals, explanation) = tally.WhyNot(i);
+        if (stale) return new StaleProposalException(streamId);
+        _log.LogWarning("Endorsement policy not met on {StreamId}: {Refusals}", streamId, string.Join("; ", refusals));
+        return new EndorsementPolicyNotMetException([.. refusals, explanation]);
+    }
+
+    private async Task<(string Hospital, EndorsementBatchReply Reply)> AskAsync(
+        NetworkState network, string hospitalId, EndorsementBatch request, Round round, CancellationToken ct)
+    {
+        using var span = CommandTelemetry.StartEndorse(hospitalId, request.Transactions.Count);
+        var started = Stopwatch.GetTimestamp();
+        round.Opened(span);
+        var (reply, outcome) = await CallAsync(network, hospitalId, request, round, ct);
+        round.Answered(span);
+        _telemetry.Endorsed(hospitalId, outcome, Stopwatch.GetElapsedTime(started), span);
+        return (hospitalId, reply);
+    }
+
+    /// <summary>One endorser's reply, and the outcome the endorsement metric records for it.</summary>
+    private async Task<(EndorsementBatchReply, string)> CallAsync(
+        NetworkState network, string hospitalId, EndorsementBatch request, Round round, CancellationToken ct)
+    {
+        var count = request.Transactions.Count;
+        if (!network.Hospitals.TryGetValue(hospitalId, out var hospital))
+            return (EndorsementBatchReply.RefusedAll(hospitalId, count, "not a member of the network"), EndorseOutcome.Refused);
+        if (_clients.For(hospital) is not { } client)
+            return (EndorsementBatchReply.RefusedAll(hospitalId, count, $"no endorser reachable from this node ({hospital.EndorserEndpoint})"), EndorseOutcome.Unreachable);
+        try
+        {
+            var reply = await client.EndorseAsync(request, ct);
+            return (reply, EndorseOutcome.Of(reply));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return (EndorsementBatchReply.RefusedAll(hospitalId, count, $"no answer within {_options.Timeout.TotalSeconds:0.#} s"),
+                round.Decided ? EndorseOutcome.Cancelled : EndorseOutcome.Timeout);
+        }
+        catch (Exception e)
+        {
+            return (EndorsementBatchReply.RefusedAll(hospitalId, count, $"unreachable ({e.GetType().Name})"), EndorseOutcome.Unreachable);
+        }
+    }
+
+    /// <summary>One endorsement round: decided once every transaction's policy is met or every endorser answered (stragglers are then cancelled).</summary>
     private sealed class Round
     {
+        private readonly HashSet<Activity> _open = [];
         public volatile bool Decided;
+
+        public void Opened(Activity? span)
+        {
+            if (span is not null) lock (_open) _open.Add(span);
+        }
+
+        public void Answered(Activity? span)
+        {
+            if (span is not null) lock (_open) _open.Remove(span);
+        }
+
+        /// <summary>
+        /// Marks the calls still open as cancelled before they are: what fails in them from now on (an HTTP call, a
+        /// statement cut short) is the cancellation, not an error, and the redaction exports it so (README, "Observability").
+        /// </summary>
+        public void Decide()
+        {
+            Decided = true;
+            lock (_open)
+                foreach (var span in _open) CommandTelemetry.Cancelling(span);
+        }
     }
 
     public static bool IsFounding(TransactionProposal proposal) =>
         proposal is { StreamId: NetworkStream.StreamId, Command: FoundNetwork, Expected.IsNoStream: true };
-
-    /// <summary>An endorser's signature counts only if it verifies against that member's endorsement key at the command's time.</summary>
-    private static bool Verifies(NetworkState network, EndorsementSignature signature, TransactionProposal proposal) =>
-        network.KeyAt(signature.HospitalId, KeyUse.Endorsement, proposal.At) is { } key
-        && key.KeyId == signature.KeyId
-        && EndorsementSignatures.Verify(key.PublicKey, proposal.TransactionHash, signature.Signature);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
@@ -19,6 +20,18 @@ public static class EndorsementSignatures
     private const DSASignatureFormat Format = DSASignatureFormat.IeeeP1363FixedFieldConcatenation;
     private const int MaxCachedKeys = 256;
 
+    /// <summary>
+    /// Meter <c>HealthEvents.Crypto</c>: <c>healthevents.crypto.operations</c> ({operation}), the P-256 signatures made
+    /// (<c>healthevents.operation</c> = sign) and checked (verify) through this class — what batching saves.
+    /// </summary>
+    public const string MeterName = "HealthEvents.Crypto";
+
+    private static readonly Meter CryptoMeter = new(MeterName);
+    private static readonly Counter<long> Operations = CryptoMeter.CreateCounter<long>("healthevents.crypto.operations", "{operation}",
+        "P-256 signatures made (sign) and checked (verify)");
+    private static readonly KeyValuePair<string, object?> SignTag = new("healthevents.operation", "sign");
+    private static readonly KeyValuePair<string, object?> VerifyTag = new("healthevents.operation", "verify");
+
     /// <summary>Imported public keys, per thread (an ECDsa instance is not documented as safe to share across threads).</summary>
     [ThreadStatic] private static Dictionary<string, ECDsa?>? _keys;
 
@@ -28,6 +41,7 @@ public static class EndorsementSignatures
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(message);
         if (key.KeySize != 256) throw new ArgumentException("Endorsement keys are ECDSA P-256.", nameof(key));
+        Operations.Add(1, SignTag);
         return key.SignData(message, HashAlgorithmName.SHA256, Format);
     }
 
@@ -35,7 +49,13 @@ public static class EndorsementSignatures
     public static bool Verify(string publicKeyBase64Spki, byte[] message, byte[] signature) =>
         message is not null && signature is { Length: SignatureSize }
         && ImportCached(publicKeyBase64Spki) is { } key
-        && P256.Verify(key, message, signature);
+        && Counted(P256.Verify(key, message, signature));
+
+    private static bool Counted(bool verified)
+    {
+        Operations.Add(1, VerifyTag);
+        return verified;
+    }
 
     /// <inheritdoc cref="P256.KeyIdOf(string?)"/>
     public static string? KeyIdOf(string? publicKeyBase64Spki) => P256.KeyIdOf(publicKeyBase64Spki);

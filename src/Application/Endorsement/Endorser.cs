@@ -42,39 +42,77 @@ public sealed class Endorser(
             new LedgerWitness(store), new PatientDirectory(loader));
     }
 
+    /// <summary>A lone request: judged as a batch of one, whose signed root is the transaction hash itself.</summary>
     /// <param name="keys">This hospital's endorsement keys: it signs with the one the network records as valid at the command's time.</param>
     /// <returns>The signature, or the reason for refusing; never an exception for what a peer sent.</returns>
-    public async Task<EndorsementReply> EndorseAsync(EndorsementRequest request, IHospitalKeys keys, CancellationToken ct)
+    public async Task<EndorsementReply> EndorseAsync(EndorsementRequest request, IHospitalKeys keys, CancellationToken ct) =>
+        (await EndorseAsync(EndorsementBatch.Of(request), keys, ct)).Single();
+
+    /// <summary>
+    /// Judges every transaction of the batch on its own, exactly as a lone one (a refused one does not sink the others),
+    /// and signs the RFC 9162 root of the accepted transactions' hashes, in batch order, once. The submitter's signature
+    /// over the whole batch and a caller hospital's over its assertions are verified once each.
+    /// </summary>
+    /// <returns>A verdict per transaction, in the batch's order, and the one signature; never an exception for what a peer sent.</returns>
+    public async Task<EndorsementBatchReply> EndorseAsync(EndorsementBatch batch, IHospitalKeys keys, CancellationToken ct)
+    {
+        var hospital = keys.HospitalId;
+        if (batch?.Transactions is not { Count: > 0 and <= EndorsementBatch.MaxSize } transactions
+            || transactions.Any(t => t?.TransactionHash is not { Length: HashChain.HashSize }))
+            return EndorsementBatchReply.RefusedAll(hospital, batch?.Transactions?.Count ?? 0,
+                $"the batch is empty, larger than {EndorsementBatch.MaxSize} or holds an incomplete proposal");
+        var hashes = transactions.Select(t => t.TransactionHash).ToList();
+        var submitter = new SubmitterProof(batch.Submitter, EndorsementSignatures.BatchRoot(hashes), batch.SubmitterSignature, new VerifiedSignatures());
+        var judged = await Task.WhenAll(transactions.Select(t => JudgeSafelyAsync(t, submitter, keys, ct)));
+
+        // One signature covers every accepted transaction, so they must share the endorsement key of their times.
+        var signer = judged.FirstOrDefault(j => j.Signer is not null).Signer;
+        var verdicts = judged.Select(j => j.Signer is null ? j.Verdict
+            : j.Signer.KeyId == signer!.KeyId ? EndorsementVerdict.Yes
+            : new EndorsementVerdict(false, "this endorser's key changes within the batch; propose it again", Stale: true)).ToList();
+        if (signer is null) return new(hospital, null, verdicts);
+        var accepted = hashes.Where((_, i) => verdicts[i].Accepted).ToList();
+        return new(hospital, new EndorsementSignature(hospital, signer.KeyId, signer.Sign(EndorsementSignatures.BatchRoot(accepted))), verdicts);
+    }
+
+    /// <summary>The submitter's one signature over the batch (<see cref="Root"/>), checked once per key for all its transactions.</summary>
+    private sealed record SubmitterProof(string Submitter, byte[] Root, byte[] Signature, VerifiedSignatures Verified);
+
+    private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeSafelyAsync(
+        EndorsementRequest request, SubmitterProof submitter, IHospitalKeys keys, CancellationToken ct)
     {
         try
         {
-            return await JudgeAsync(request, keys, ct);
+            return await JudgeAsync(request, submitter, keys, ct);
         }
         catch (GenesisMismatchException)
         {
             // Its own reading of the network starts with another founding: every key and rule it would judge by is suspect.
-            return EndorsementReply.Refused(keys.HospitalId, "the store's network does not start with the founding this endorser pinned (genesis-mismatch)");
+            return (new(false, "the store's network does not start with the founding this endorser pinned (genesis-mismatch)"), null);
         }
         catch (DamagedStreamException e)
         {
             // Its own reading of the stream holds an event it cannot decide on (on the network: one that fails verification).
-            return EndorsementReply.Refused(keys.HospitalId, $"stream {e.StreamId} is damaged at version {e.Version} (damaged-stream)");
+            return (new(false, $"stream {e.StreamId} is damaged at version {e.Version} (damaged-stream)"), null);
         }
         catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException or ArgumentException
                                       or InvalidOperationException or JsonException or KeyNotFoundException or IndexOutOfRangeException)
         {
             // A broken or hostile peer's proposal (a null where the command needs a value, a field of another command)
             // is refused like any other; it never fails the endorser. The type alone: messages may quote the data.
-            return EndorsementReply.Refused(keys.HospitalId, $"the proposal is malformed ({e.GetType().Name})");
+            return (new(false, $"the proposal is malformed ({e.GetType().Name})"), null);
         }
     }
 
-    private async Task<EndorsementReply> JudgeAsync(EndorsementRequest request, IHospitalKeys keys, CancellationToken ct)
+    private static (EndorsementVerdict, IHospitalSigner?) Refused(string reason, bool stale = false) => (new(false, reason, stale), null);
+
+    /// <returns>Accepted: the key to sign with; else why not.</returns>
+    private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeAsync(
+        EndorsementRequest request, SubmitterProof submitter, IHospitalKeys keys, CancellationToken ct)
     {
-        var hospital = keys.HospitalId;
         if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null
             || request.PrevHash is null || request.CommandType is null)
-            return EndorsementReply.Refused(hospital, "the proposal is incomplete");
+            return Refused("the proposal is incomplete");
         object command;
         try
         {
@@ -82,21 +120,21 @@ public sealed class Endorser(
         }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
-            return EndorsementReply.Refused(hospital, "the command could not be read");
+            return Refused("the command could not be read");
         }
         var network = await directory.FreshAsync(NetworkViewMaxAge, ct);
-        var refusal = Authenticate(request, network) ?? Admit(request, command, network);
+        var refusal = Authenticate(request, submitter, network) ?? Admit(request, command, network, submitter.Verified);
         // What the network just learnt (a new member, a practitioner registered a moment ago) may not be in this
         // view yet: a refusal on the network's word is checked once more against the store as it is now.
         if (refusal is not null) network = await directory.RefreshAsync(ct);
-        if (refusal is not null && (Authenticate(request, network) ?? Admit(request, command, network)) is { } still)
-            return EndorsementReply.Refused(hospital, still);
+        if (refusal is not null && (Authenticate(request, submitter, network) ?? Admit(request, command, network, submitter.Verified)) is { } still)
+            return Refused(still);
         // A ledger head is co-signed only for the root this endorser computes from the global log itself.
         if (command is SignTreeHead head && await ledger.ProblemAsync(head.TreeSize, head.RootHash, ct) is { } unwitnessed)
-            return EndorsementReply.Refused(hospital, unwitnessed);
+            return Refused(unwitnessed);
         // A research use is recorded only as the patients' own streams allow it.
         if (command is PublishResearchResults publish && await ResearchUses.ProblemAsync(publish, network, patients, ct) is { } unconsented)
-            return EndorsementReply.Refused(hospital, unconsented);
+            return Refused(unconsented);
 
         Reexecution mine;
         try
@@ -106,44 +144,47 @@ public sealed class Endorser(
         }
         catch (RejectedException e)
         {
-            return EndorsementReply.Refused(hospital, $"re-execution rejects the command ({e.Rejection.Code})");
+            return Refused($"re-execution rejects the command ({e.Rejection.Code})");
         }
         catch (ArgumentException)
         {
-            return EndorsementReply.Refused(hospital, "the command does not belong to the stream");
+            return Refused("the command does not belong to the stream");
         }
 
         if (mine.LastVersion != request.ExpectedVersion)
-            return EndorsementReply.Refused(hospital,
-                $"stale proposal: the stream is at version {mine.LastVersion}, the proposal expects {request.ExpectedVersion}",
+            return Refused($"stale proposal: the stream is at version {mine.LastVersion}, the proposal expects {request.ExpectedVersion}",
                 stale: mine.LastVersion > request.ExpectedVersion);
         if (!mine.LastHash.AsSpan().SequenceEqual(request.PrevHash))
-            return EndorsementReply.Refused(hospital, "the proposal's prevHash is not the stream's last hash");
+            return Refused("the proposal's prevHash is not the stream's last hash");
         if (Difference(mine.Envelopes, request.Events) is { } difference)
-            return EndorsementReply.Refused(hospital, difference);
+            return Refused(difference);
         if (!mine.Envelopes[^1].Hash.AsSpan().SequenceEqual(request.TransactionHash))
-            return EndorsementReply.Refused(hospital, "the transaction hash does not match the re-executed events");
+            return Refused("the transaction hash does not match the re-executed events");
 
         if (keys.SignerAt(network, KeyUse.Endorsement, request.At) is not { } signer)
-            return EndorsementReply.Refused(hospital, "this endorser does not hold the endorsement key the network records for it");
-        return new(hospital, new EndorsementSignature(hospital, signer.KeyId, signer.Sign(request.TransactionHash)), null);
+            return Refused("this endorser does not hold the endorsement key the network records for it");
+        return (EndorsementVerdict.Yes, signer);
     }
 
-    /// <summary>The submitter must be a member and must have signed this transaction hash with its current identity key.</summary>
-    private string? Authenticate(EndorsementRequest request, NetworkState network)
+    /// <summary>
+    /// The submitter must be a member and must have signed this transaction's batch (its hash, alone) with the identity
+    /// key it has at the command's time.
+    /// </summary>
+    private string? Authenticate(EndorsementRequest request, SubmitterProof submitter, NetworkState network)
     {
         // A store whose founding is not the one this node pinned holds nobody this endorser can trust: say why.
         if (directory.Untrusted is { Code: VerificationCodes.GenesisMismatch, Version: 0 })
             return "genesis-mismatch: the network's founding in the store is not the one this node pinned";
-        if (request.Submitter is null || !network.IsMember(request.Submitter)) return "the submitter is not a member of the network";
-        if (network.KeyAt(request.Submitter, KeyUse.Identity, request.At) is not { } key
-            || !EndorsementSignatures.Verify(key.PublicKey, request.TransactionHash, request.SubmitterSignature))
+        if (submitter.Submitter is null || request.Submitter != submitter.Submitter || !network.IsMember(submitter.Submitter))
+            return "the submitter is not a member of the network";
+        if (network.KeyAt(submitter.Submitter, KeyUse.Identity, request.At) is not { } key
+            || !submitter.Verified.Verify(key.PublicKey, submitter.Root, submitter.Signature))
             return "the submitter's signature does not verify";
         return null;
     }
 
     /// <summary>Who acts, when, and with what: everything about the command an endorser checks before re-running it.</summary>
-    private string? Admit(EndorsementRequest request, object command, NetworkState network)
+    private string? Admit(EndorsementRequest request, object command, NetworkState network, VerifiedSignatures verified)
     {
         if (command is FoundNetwork) return "the network is founded from the genesis file, never by endorsement";
         if (command is not IDomainCommand domain || domain.Actor != request.Actor || domain.At != request.At)
@@ -152,7 +193,7 @@ public sealed class Endorser(
         if (skew > options.MaxClockSkew)
             return $"the command's time is {skew.TotalSeconds:0} s from this endorser's clock (at most {options.MaxClockSkew.TotalSeconds:0} s)";
         if (request.Caller is null) return "the proposal carries no caller credential";
-        if (request.Caller.Problem(request, network, options.MaxCredentialLifetime) is { } credential) return credential;
+        if (request.Caller.Problem(request, network, options.MaxCredentialLifetime, verified) is { } credential) return credential;
         if (network.RegistrationProblem(request.Actor, request.Submitter) is { } registration) return registration;
         return network.CommandProblem(command);
     }

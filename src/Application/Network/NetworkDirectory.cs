@@ -25,6 +25,7 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
 {
     private readonly SemaphoreSlim _reading = new(1, 1);
     private readonly List<EventEnvelope> _events = []; // the network stream as read so far, in version order
+    private int _folded; // how many of _events the current state was folded from
     private volatile NetworkState _current = NetworkState.Empty;
     private volatile VerificationProblem? _untrusted;
     private long _refreshedAt = -1; // Environment.TickCount64 of the last read; -1: never read
@@ -81,10 +82,16 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
     private async Task RefreshHeldAsync(CancellationToken ct)
     {
         var started = Environment.TickCount64;
-        var before = _events.Count;
-        var next = before == 0 ? 0 : _events[^1].Version + 1;
+        var next = _events.Count == 0 ? 0 : _events[^1].Version + 1;
         await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, next, ct)) _events.Add(e);
-        if (_events.Count > before) await FoldTrustedAsync(ct);
+        // Compared with what was folded, not with what this call read: a refresh cancelled between its read and its
+        // fold (an endorser's caller gone) must not leave the events it read unfolded for the next one.
+        if (_events.Count > _folded)
+        {
+            var count = _events.Count;
+            await FoldTrustedAsync(ct);
+            _folded = count;
+        }
         Interlocked.Exchange(ref _refreshedAt, started);
     }
 

@@ -51,7 +51,8 @@ public sealed class NoEndorsement : IEndorsementService
 /// <summary>Reaches one hospital's endorser, wherever it runs. Never throws for the endorser's own failures: those are refusals.</summary>
 public interface IEndorserClient
 {
-    Task<EndorsementReply> EndorseAsync(EndorsementRequest request, CancellationToken ct);
+    /// <summary>The endorser's verdict on every transaction of the batch, in order, and its one signature over what it accepted.</summary>
+    Task<EndorsementBatchReply> EndorseAsync(EndorsementBatch batch, CancellationToken ct);
 }
 
 public interface IEndorserClients

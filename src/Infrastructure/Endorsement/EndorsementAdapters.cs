@@ -106,17 +106,17 @@ public sealed class EndorserClients(
     private sealed class InProcessEndorser(Endorser endorser, IHospitalKeys keys) : IEndorserClient
     {
         // Each endorser runs on its own, as a separate node would, not inline after the others.
-        public Task<EndorsementReply> EndorseAsync(EndorsementRequest request, CancellationToken ct) =>
-            Task.Run(() => endorser.EndorseAsync(request, keys, ct), ct);
+        public Task<EndorsementBatchReply> EndorseAsync(EndorsementBatch batch, CancellationToken ct) =>
+            Task.Run(() => endorser.EndorseAsync(batch, keys, ct), ct);
     }
 
     private sealed class HttpEndorser(HttpClient client, Uri endpoint) : IEndorserClient
     {
-        public async Task<EndorsementReply> EndorseAsync(EndorsementRequest request, CancellationToken ct)
+        public async Task<EndorsementBatchReply> EndorseAsync(EndorsementBatch batch, CancellationToken ct)
         {
-            using var response = await client.PostAsJsonAsync(endpoint, request, Json.Options, ct);
+            using var response = await client.PostAsJsonAsync(endpoint, batch, Json.Options, ct);
             response.EnsureSuccessStatusCode();
-            return await response.Content.ReadFromJsonAsync<EndorsementReply>(Json.Options, ct)
+            return await response.Content.ReadFromJsonAsync<EndorsementBatchReply>(Json.Options, ct)
                    ?? throw new InvalidDataException("The endorser answered with an empty body.");
         }
     }

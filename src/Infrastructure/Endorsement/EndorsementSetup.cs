@@ -25,8 +25,10 @@ public static class EndorsementSetup
 
     /// <summary>
     /// Endorsement:TimeoutMilliseconds (the submitter's wait), Endorsement:MaxClockSkewSeconds (how far a command's
-    /// time may be from an endorser's clock, default 120) and HealthEvents:Auth:MaxTokenLifetime (the longest
-    /// credential accepted, default 1.00:00:00 — the same bound the API puts on bearer tokens).
+    /// time may be from an endorser's clock, default 120), HealthEvents:Auth:MaxTokenLifetime (the longest
+    /// credential accepted, default 1.00:00:00 — the same bound the API puts on bearer tokens), and the batching of
+    /// concurrent proposals (<see cref="EndorsementBatching"/>): Endorsement:BatchWindowMilliseconds (default 2),
+    /// Endorsement:BatchMaxSize (default 64, at most 256; 1 = no batching), Endorsement:BatchMaxRoundsInFlight (default 2).
     /// </summary>
     public const string MaxTokenLifetimeKey = "HealthEvents:Auth:MaxTokenLifetime";
 
@@ -35,5 +37,9 @@ public static class EndorsementSetup
         {
             MaxClockSkew = TimeSpan.FromSeconds(configuration.GetValue("Endorsement:MaxClockSkewSeconds", EndorsementOptions.Default.MaxClockSkew.TotalSeconds)),
             MaxCredentialLifetime = configuration.GetValue(MaxTokenLifetimeKey, EndorsementOptions.Default.MaxCredentialLifetime),
+            Batching = configuration.GetValue("Endorsement:BatchMaxSize", EndorsementBatching.Default.MaxSize) <= 1 ? EndorsementBatching.None : new EndorsementBatching(
+                TimeSpan.FromMilliseconds(configuration.GetValue("Endorsement:BatchWindowMilliseconds", EndorsementBatching.Default.Window.TotalMilliseconds)),
+                Math.Clamp(configuration.GetValue("Endorsement:BatchMaxSize", EndorsementBatching.Default.MaxSize), 1, EndorsementBatch.MaxSize),
+                Math.Max(1, configuration.GetValue("Endorsement:BatchMaxRoundsInFlight", EndorsementBatching.Default.MaxRoundsInFlight))),
         };
 }

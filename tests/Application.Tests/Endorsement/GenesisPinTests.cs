@@ -10,6 +10,7 @@ using HealthEvents.Domain.Patients;
 using HealthEvents.Infrastructure.Endorsement;
 using HealthEvents.Infrastructure.Identity;
 using HealthEvents.Infrastructure.Postgres;
+using HealthEvents.TestSupport;
 using Npgsql;
 using static HealthEvents.Application.Tests.Endorsement.TestLedger;
 
@@ -131,6 +132,21 @@ public sealed class GenesisPinTests : IAsyncLifetime
 
         Assert.Null(reply.Signature);
         Assert.Contains("genesis-mismatch", reply.Reason);
+    }
+
+    [Fact]
+    public async Task A_network_reading_cancelled_after_its_read_is_folded_by_the_next_one()
+    {
+        var store = new InterferingStore(Store);
+        var directory = new NetworkDirectory(store, Serializer, genesis: NewPin());
+        using var gone = new CancellationTokenSource();
+        store.AfterRead = gone.Cancel; // the caller gives up once the events are read, before they are folded
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => directory.RefreshAsync(gone.Token));
+        store.AfterRead = null;
+        var network = await directory.RefreshAsync();
+
+        Assert.True(network.IsMember(Northside) && network.IsMember(Lakeside) && network.IsMember(Riverside));
     }
 
     [Fact]
