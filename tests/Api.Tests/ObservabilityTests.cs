@@ -70,7 +70,9 @@ public sealed class ObservabilityTests : IAsyncLifetime
             Assert.All(hospitals, h => Assert.Contains(h, Hosting.DemoNetwork.Hospitals));
             Assert.Contains(endorsed, e => (string?)e.GetTagItem("healthevents.outcome") == "signed");
             // Each endorser re-decides the command itself: its decision is a span under its call.
-            Assert.Contains(spans, s => s.DisplayName == "decide" && endorsed.Any(e => e.SpanId == s.ParentSpanId));
+            Assert.True(spans.Any(s => s.DisplayName == "decide" && endorsed.Any(e => e.SpanId == s.ParentSpanId)),
+                "no endorser's decision under an endorse span; the trace: " + string.Join(", ", spans.Select(s =>
+                    $"{s.DisplayName}[{s.SpanId.ToHexString()[..6]}<{s.ParentSpanId.ToHexString()[..6]} {s.GetTagItem("healthevents.hospital")} {s.GetTagItem("healthevents.outcome")}]")));
             var wait = Assert.Single(spans, s => s.DisplayName == "read-your-writes");
             Assert.Equal("patient-audit", wait.GetTagItem("healthevents.projection"));
             // The server spans name the route template, never the path with the patient's id.
