@@ -11,7 +11,7 @@ namespace HealthEvents.Benchmarks;
 /// so each phase is summed per command before its percentiles are taken; spans outside a request (the projections)
 /// are left out. Endorsers run in-process here, so their re-execution shows as "decide" under "endorse".
 /// </summary>
-public sealed class SpanProfile : IDisposable
+public sealed partial class SpanProfile : IDisposable
 {
     private const string AspNetCoreSource = "Microsoft.AspNetCore";
     private const string NpgsqlSource = "Npgsql";
@@ -46,10 +46,33 @@ public sealed class SpanProfile : IDisposable
         if (name == Request) _requests.TryAdd(a.TraceId, 0);
         var phases = _byTrace.GetOrAdd(a.TraceId, _ => new());
         phases.AddOrUpdate(name, a.Duration.TotalMilliseconds, (_, sum) => sum + a.Duration.TotalMilliseconds);
-        if (name == Sql) phases.AddOrUpdate(SqlCount, 1, (_, n) => n + 1);
+        if (name == Sql)
+        {
+            phases.AddOrUpdate(SqlCount, 1, (_, n) => n + 1);
+            phases.AddOrUpdate(SqlPlace(a), a.Duration.TotalMilliseconds, (_, sum) => sum + a.Duration.TotalMilliseconds);
+        }
     }
 
+    /// <summary>
+    /// Where a database call was made: the innermost command-path span around it, or, outside the command handler (the
+    /// request's own work: authentication, the Idempotency-Key claim, keys), the table it names.
+    /// </summary>
+    private static string SqlPlace(Activity sql)
+    {
+        for (var p = sql.Parent; p is not null; p = p.Parent)
+            if (p.Source.Name == HealthEventsTelemetry.SourceName)
+                return $"    SQL in {(p.OperationName.StartsWith("command ", StringComparison.Ordinal) ? "the command, outside its phases" : p.OperationName)} (sum)";
+        var text = sql.GetTagItem("db.query.text") as string ?? sql.GetTagItem("db.statement") as string ?? "";
+        var table = TableName().Match(text);
+        return $"    SQL outside the command: {(table.Success ? table.Groups[1].Value : text.Split(' ', 2)[0])} (sum)";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?:FROM|INTO|UPDATE)\s+""?([\w.]+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex TableName();
+
     private const string Request = "HTTP request (server span)";
+    private const string Command = "command (gate, decide, endorse, append)";
+    private const string Outside = "request outside the command (auth, idempotency, sealing)";
     private const string Sql = "SQL commands (sum, all phases)";
     private const string SqlCount = "SQL commands (count)";
 
@@ -63,7 +86,7 @@ public sealed class SpanProfile : IDisposable
             if (p.Source.Name == HealthEventsTelemetry.SourceName && p.OperationName == "endorse") underEndorse = true;
         return a.OperationName switch
         {
-            var c when c.StartsWith("command ", StringComparison.Ordinal) => "command (handler: gate, decide, endorse, append)",
+            var c when c.StartsWith("command ", StringComparison.Ordinal) => Command,
             "decide" => underEndorse ? "  decide again, in an endorser (sum)" : "  decide (submitter: load stream, decide, seal)",
             "endorse" => $"  endorse: {a.GetTagItem(HealthEventsTelemetry.Tags.Hospital)}",
             "append" => "  append (group commit, durable)",
@@ -76,6 +99,9 @@ public sealed class SpanProfile : IDisposable
     {
         _listener.Dispose();
         var traces = _requests.Keys.Select(id => _byTrace[id]).ToList();
+        foreach (var t in traces)
+            if (t.TryGetValue(Request, out var request) && t.TryGetValue(Command, out var command))
+                t[Outside] = request - command;
         var names = traces.SelectMany(t => t.Keys).Distinct().OrderBy(Order).ThenBy(n => n, StringComparer.Ordinal).ToList();
         var phases = new List<Phase> { Summarise("client round trip (HTTP, as measured)", clientMs, clientMs.Count) };
         foreach (var name in names)
@@ -90,13 +116,15 @@ public sealed class SpanProfile : IDisposable
     private static int Order(string name) => name switch
     {
         Request => 0,
-        _ when name.StartsWith("command", StringComparison.Ordinal) => 1,
+        Outside => 1,
+        Command => 1,
         _ when name.Contains("decide (submitter") => 2,
         _ when name.Contains("endorse:") => 3,
         _ when name.Contains("decide again") => 4,
         _ when name.Contains("append") => 5,
         Sql => 7,
-        SqlCount => 8,
+        SqlCount => 9,
+        _ when name.StartsWith("    SQL", StringComparison.Ordinal) => 8,
         _ => 6,
     };
 
