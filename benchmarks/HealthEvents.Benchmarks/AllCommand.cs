@@ -145,7 +145,8 @@ public static class AllCommand
         return verified ? ExitCodes.Ok : ExitCodes.Problems;
     }
 
-    private static string X(double ratio) => double.IsFinite(ratio) ? $"{ratio:0.00}x" : "-";
+    /// <summary>A ratio with two significant digits at least (0.0047x, not 0.00x).</summary>
+    private static string X(double ratio) => !double.IsFinite(ratio) ? "-" : ratio < 0.1 ? $"{ratio:0.0###}x" : $"{ratio:0.00}x";
 
     private static string Ms(double p50, double p99) => $"{p50:0.0} / {p99:0.0} ms";
 

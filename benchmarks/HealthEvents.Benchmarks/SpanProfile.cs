@@ -19,6 +19,7 @@ public sealed partial class SpanProfile : IDisposable
     private readonly ActivityListener _listener;
     private readonly ConcurrentDictionary<ActivityTraceId, ConcurrentDictionary<string, double>> _byTrace = new();
     private readonly ConcurrentDictionary<ActivityTraceId, byte> _requests = new();
+    private readonly ConcurrentDictionary<ActivityTraceId, ConcurrentBag<(DateTime Start, DateTime End)>> _endorsers = new();
     private readonly TimeSpan _pausesBefore = GC.GetTotalPauseDuration();
     private readonly int[] _collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
 
@@ -44,6 +45,8 @@ public sealed partial class SpanProfile : IDisposable
         var name = PhaseOf(a);
         if (name is null) return;
         if (name == Request) _requests.TryAdd(a.TraceId, 0);
+        if (a.OperationName == "endorse" && a.Source.Name == HealthEventsTelemetry.SourceName)
+            _endorsers.GetOrAdd(a.TraceId, _ => []).Add((a.StartTimeUtc, a.StartTimeUtc + a.Duration));
         var phases = _byTrace.GetOrAdd(a.TraceId, _ => new());
         phases.AddOrUpdate(name, a.Duration.TotalMilliseconds, (_, sum) => sum + a.Duration.TotalMilliseconds);
         if (name == Sql)
@@ -72,6 +75,8 @@ public sealed partial class SpanProfile : IDisposable
 
     private const string Request = "HTTP request (server span)";
     private const string Command = "command (gate, decide, endorse, append)";
+    private const int Quorum = 2;
+    private const string UntilQuorum = "  endorse: until 2 of 3 signed (what the command waits for)";
     private const string Outside = "request outside the command (auth, idempotency, sealing)";
     private const string Sql = "SQL commands (sum, all phases)";
     private const string SqlCount = "SQL commands (count)";
@@ -99,9 +104,16 @@ public sealed partial class SpanProfile : IDisposable
     {
         _listener.Dispose();
         var traces = _requests.Keys.Select(id => _byTrace[id]).ToList();
-        foreach (var t in traces)
+        foreach (var id in _requests.Keys)
+        {
+            var t = _byTrace[id];
             if (t.TryGetValue(Request, out var request) && t.TryGetValue(Command, out var command))
                 t[Outside] = request - command;
+            // The round asks every endorser at once and goes on once the policy (2 of 3) is met: what the command waits
+            // for is the second answer, not the sum nor the slowest (which may still run while the append does).
+            if (_endorsers.TryGetValue(id, out var calls) && calls.Count >= Quorum)
+                t[UntilQuorum] = (calls.Select(c => c.End).Order().ElementAt(Quorum - 1) - calls.Min(c => c.Start)).TotalMilliseconds;
+        }
         var names = traces.SelectMany(t => t.Keys).Distinct().OrderBy(Order).ThenBy(n => n, StringComparer.Ordinal).ToList();
         var phases = new List<Phase> { Summarise("client round trip (HTTP, as measured)", clientMs, clientMs.Count) };
         foreach (var name in names)
@@ -119,9 +131,10 @@ public sealed partial class SpanProfile : IDisposable
         Outside => 1,
         Command => 1,
         _ when name.Contains("decide (submitter") => 2,
-        _ when name.Contains("endorse:") => 3,
-        _ when name.Contains("decide again") => 4,
-        _ when name.Contains("append") => 5,
+        UntilQuorum => 3,
+        _ when name.Contains("endorse:") => 4,
+        _ when name.Contains("decide again") => 5,
+        _ when name.Contains("append") => 6,
         Sql => 7,
         SqlCount => 9,
         _ when name.StartsWith("    SQL", StringComparison.Ordinal) => 8,
