@@ -96,7 +96,7 @@ public static class AllCommand
             Progress($"one client at stream version {s.Version:N0} vs version 10 (the long stream written straight to the store)");
             var lengths = await CommandsBenchmark.StreamLengthAsync(service, s.Version, s.Measure, ct);
             table.Add($"command latency at stream version {s.Version:N0}", Ms(lengths[1].P50Ms, lengths[1].P99Ms),
-                $"version 10: {Ms(lengths[0].P50Ms, lengths[0].P99Ms)}", $"{X(lengths[1].P50Ms / lengths[0].P50Ms)} (p50)", "<= 1.5x",
+                $"version 10: {Ms(lengths[0].P50Ms, lengths[0].P99Ms)}", $"{X(lengths[1].P50Ms / lengths[0].P50Ms)} (p50)", "p50 <= 1.5x",
                 lengths[1].P50Ms / lengths[0].P50Ms <= 1.5);
 
             Progress($"64 writers on one patient's stream, {2 * s.Measure.TotalSeconds:0.#} s");
@@ -109,7 +109,7 @@ public static class AllCommand
         var history = await HistoryBenchmark.MeasureAsync(s.Events, s.Requests, 1, ct);
         verified = history.Verification.Verified;
         table.Add($"audit page p99 over {history.Events:N0} events (HTTP)", Ms(history.Http.P50, history.Http.P99),
-            $"raw SQL: {Ms(history.Sql.P50, history.Sql.P99)}", X(history.Http.P99 / history.Sql.P99), "<= 5x", history.Http.P99 / history.Sql.P99 <= 5);
+            $"raw SQL: {Ms(history.Sql.P50, history.Sql.P99)}", X(history.Http.P99 / history.Sql.P99), "p99 <= 5x", history.Http.P99 / history.Sql.P99 <= 5);
         table.Add("whole-store verification" + (verified ? "" : " (NOT verified)"), $"{history.Verification.EventsPerSecond:N0} events/s",
             $"P-256 verify, 1 thread: {history.Micro.OneThread:N0}/s", X(history.Verification.EventsPerSecond / history.Micro.OneThread), ">= 0.8x",
             verified && history.Verification.EventsPerSecond / history.Micro.OneThread >= 0.8);
@@ -117,9 +117,9 @@ public static class AllCommand
         Progress($"RFC 9162 proofs over {s.Leaves:N0} leaves vs one proof from every leaf");
         var proofs = await ProofBenchmark.MeasureAsync(s.Leaves, 200, ct);
         table.Add($"inclusion proof over {proofs.Leaves:N0} leaves", Ms(proofs.InclusionP50, proofs.InclusionP99),
-            $"from every leaf: {proofs.BaselineMs:N0} ms", X(proofs.InclusionP99 / proofs.BaselineMs), "< 10 ms", proofs.InclusionP99 < 10);
+            $"from every leaf: {proofs.BaselineMs:N0} ms", X(proofs.InclusionP99 / proofs.BaselineMs), "p99 < 10 ms", proofs.InclusionP99 < 10);
         table.Add($"consistency proof to {proofs.Leaves:N0} leaves", Ms(proofs.ConsistencyP50, proofs.ConsistencyP99),
-            $"from every leaf: {proofs.BaselineMs:N0} ms", X(proofs.ConsistencyP99 / proofs.BaselineMs), "< 10 ms", proofs.ConsistencyP99 < 10);
+            $"from every leaf: {proofs.BaselineMs:N0} ms", X(proofs.ConsistencyP99 / proofs.BaselineMs), "p99 < 10 ms", proofs.ConsistencyP99 < 10);
 
         string[] preamble =
         [

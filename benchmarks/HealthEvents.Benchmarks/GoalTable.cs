@@ -39,8 +39,7 @@ public sealed class GoalTable
     public string ToMarkdown(IEnumerable<string> preamble)
     {
         var md = new StringBuilder();
-        foreach (var line in preamble) md.AppendLine(line);
-        md.AppendLine();
+        foreach (var line in preamble) md.AppendLine(line).AppendLine(); // a paragraph each: markdown joins adjacent lines
         md.AppendLine("| goal | measured | baseline (same run) | ratio | goal | verdict |");
         md.AppendLine("|---|---|---|---|---|---|");
         foreach (var r in _rows)
