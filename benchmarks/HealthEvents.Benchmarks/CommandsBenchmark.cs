@@ -29,32 +29,9 @@ public static class CommandsBenchmark
     private const int PatientsPerClient = 4;
     private const int BusyWriters = 64;
 
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    public static async Task<int> RunAsync(TimeSpan measure, int longVersion, CancellationToken ct)
     {
-        var seconds = 10.0;
-        var longVersion = 10_000;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--seconds" when i + 1 < args.Length && double.TryParse(args[i + 1], out var s) && s > 0:
-                    seconds = s;
-                    i++;
-                    break;
-                case "--version" when i + 1 < args.Length && int.TryParse(args[i + 1], out var v) && v > 20:
-                    longVersion = v;
-                    i++;
-                    break;
-                case "--help" or "-h":
-                    Console.WriteLine("usage: HealthEvents.Benchmarks commands [--seconds N (per case, default 10)] [--version N (the long stream, default 10000)]");
-                    return 0;
-                default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
-                    return 2;
-            }
-        }
-        var measure = TimeSpan.FromSeconds(seconds);
-        var slices = Math.Max(1, (int)Math.Round(seconds));
+        var slices = Math.Max(1, (int)Math.Round(measure.TotalSeconds));
         var loadAtStart = EventStoreDbMode.LoadAverage();
 
         await using var grouped = await BenchService.StartAsync("bench-group", null, ct, "--EventStore:GroupCommit=true");
@@ -98,43 +75,21 @@ public static class CommandsBenchmark
             }
         }
 
-        // 2. One busy stream: 64 writers on one patient.
-        var busyPatient = (await grouped.RegisterPatientsAsync(1, ct))[0];
-        var busy = new Harness.Case("64 clients, one patient", BusyWriters,
-            Enumerable.Range(0, BusyWriters).Select(w => (Worker)new OneStreamWorker(grouped, busyPatient, w)).ToArray());
-        await Harness.RunSliceAsync(busy, TimeSpan.FromSeconds(2), record: false, ct);
-        var counted = busy.Workers.Cast<OneStreamWorker>().Select(w => w.Snapshot()).ToArray();
-        for (var round = 1; round <= slices && !ct.IsCancellationRequested; round++)
-            await Harness.RunSliceAsync(busy, measure / slices, record: true, ct);
-        var busyResult = busy.Result();
-        var statuses = busy.Workers.Cast<OneStreamWorker>().Zip(counted, (w, before) => w.Snapshot() - before).Aggregate((a, b) => a + b);
-        Console.Error.WriteLine($"  one busy stream: {statuses}");
-
-        // 3. Version 10,000 against version 10, one client, interleaved.
-        var shortPatient = (await grouped.RegisterPatientsAsync(1, ct))[0];
-        for (var i = 0; i < 9; i++) await grouped.AddEntryAsync(shortPatient, ct);
-        var longPatient = (await grouped.RegisterPatientsAsync(1, ct))[0];
-        await grouped.AddEntryAsync(longPatient, ct);
-        await WriteFixtureAsync(grouped, longPatient, longVersion, ct);
-        var lengths = new[] { ("version 10", shortPatient), ($"version {longVersion:N0}", longPatient) };
-        var streamCases = lengths.Select(l => new Harness.Case(l.Item1, 1, [new HttpCommandWorker(grouped, [l.Item2], 0)])).ToList();
-        foreach (var c in streamCases) await Harness.RunSliceAsync(c, TimeSpan.FromSeconds(2), record: false, ct);
-        for (var round = 1; round <= slices && !ct.IsCancellationRequested; round++)
-            foreach (var c in streamCases) await Harness.RunSliceAsync(c, measure / slices, record: true, ct);
+        var (busyResult, statuses) = await BusyStreamAsync(grouped, measure, ct);
+        var results = await StreamLengthAsync(grouped, longVersion, measure, ct);
         if (ct.IsCancellationRequested) return 130;
 
         Console.WriteLine();
         Console.WriteLine($"HealthEvents commands benchmark: POST /patients/{{id}}/entries over HTTP (2-of-3 in-process endorsement, projections running), " +
                           $"each service on its own durable PostgreSQL; {Environment.ProcessorCount} cores, load average {loadAtStart} at start, " +
-                          $"{EventStoreDbMode.LoadAverage()} at end; {seconds:0.#} s per case");
+                          $"{EventStoreDbMode.LoadAverage()} at end; {measure.TotalSeconds:0.#} s per case");
         Console.WriteLine();
         foreach (var line in output) Console.WriteLine(line);
         Console.WriteLine();
         Console.WriteLine($"{"one busy stream",-34} {"clients",7} {"accepted/s",10} {"p50 ms",8} {"p99 ms",8} {"409 share",10} {"other",6}");
-        Console.WriteLine($"{busy.Name,-34} {BusyWriters,7} {statuses.Accepted / busyResult.Seconds,10:N0} {busyResult.P50Ms,8:0.00} {busyResult.P99Ms,8:0.00} " +
+        Console.WriteLine($"{busyResult.Name,-34} {BusyWriters,7} {statuses.Accepted / busyResult.Seconds,10:N0} {busyResult.P50Ms,8:0.00} {busyResult.P99Ms,8:0.00} " +
                           $"{(double)statuses.Conflicts / Math.Max(1, statuses.Total),10:P1} {statuses.Other,6}");
         Console.WriteLine();
-        var results = streamCases.Select(c => c.Result()).ToArray();
         Console.WriteLine($"{"stream length",-34} {"clients",7} {"commands/s",10} {"p50 ms",8} {"p99 ms",8} {"p50 vs version 10",18}");
         foreach (var r in results)
             Console.WriteLine($"{r.Name,-34} {1,7} {r.OperationsPerSecond,10:N0} {r.P50Ms,8:0.00} {r.P99Ms,8:0.00} {r.P50Ms / results[0].P50Ms,18:0.00}");
@@ -143,6 +98,45 @@ public static class CommandsBenchmark
         Console.WriteLine("commits/cmd: pg_stat_database.xact_commit likewise (both include the projections' work, the endorsement's and the checkpoints').");
         Console.WriteLine($"commands answered 503/429 and sent again after Retry-After: {grouped.Retries + alone.Retries}");
         return 0;
+    }
+
+    /// <summary>
+    /// One busy stream: <see cref="BusyWriters"/> clients adding entries to one new patient at once for
+    /// <paramref name="measure"/> (after 2 s unmeasured); their latencies and what they were answered in the window.
+    /// </summary>
+    public static async Task<(CaseResult Result, Answers Answers)> BusyStreamAsync(BenchService service, TimeSpan measure, CancellationToken ct)
+    {
+        var slices = Math.Max(1, (int)Math.Round(measure.TotalSeconds));
+        var busyPatient = (await service.RegisterPatientsAsync(1, ct))[0];
+        var busy = new Harness.Case("64 clients, one patient", BusyWriters,
+            Enumerable.Range(0, BusyWriters).Select(w => (Worker)new OneStreamWorker(service, busyPatient, w)).ToArray());
+        await Harness.RunSliceAsync(busy, TimeSpan.FromSeconds(2), record: false, ct);
+        var counted = busy.Workers.Cast<OneStreamWorker>().Select(w => w.Snapshot()).ToArray();
+        for (var round = 1; round <= slices && !ct.IsCancellationRequested; round++)
+            await Harness.RunSliceAsync(busy, measure / slices, record: true, ct);
+        var statuses = busy.Workers.Cast<OneStreamWorker>().Zip(counted, (w, before) => w.Snapshot() - before).Aggregate((a, b) => a + b);
+        Console.Error.WriteLine($"  one busy stream: {statuses}");
+        return (busy.Result(), statuses);
+    }
+
+    /// <summary>
+    /// One client's entries on a patient at version 10 and on one at <paramref name="longVersion"/> (the fixture written
+    /// straight to the store), interleaved in slices for <paramref name="measure"/> each: [version 10, long version].
+    /// </summary>
+    public static async Task<CaseResult[]> StreamLengthAsync(BenchService service, int longVersion, TimeSpan measure, CancellationToken ct)
+    {
+        var slices = Math.Max(1, (int)Math.Round(measure.TotalSeconds));
+        var shortPatient = (await service.RegisterPatientsAsync(1, ct))[0];
+        for (var i = 0; i < 9; i++) await service.AddEntryAsync(shortPatient, ct);
+        var longPatient = (await service.RegisterPatientsAsync(1, ct))[0];
+        await service.AddEntryAsync(longPatient, ct);
+        await WriteFixtureAsync(service, longPatient, longVersion, ct);
+        var lengths = new[] { ("version 10", shortPatient), ($"version {longVersion:N0}", longPatient) };
+        var streamCases = lengths.Select(l => new Harness.Case(l.Item1, 1, [new HttpCommandWorker(service, [l.Item2], 0)])).ToList();
+        foreach (var c in streamCases) await Harness.RunSliceAsync(c, TimeSpan.FromSeconds(2), record: false, ct);
+        for (var round = 1; round <= slices && !ct.IsCancellationRequested; round++)
+            foreach (var c in streamCases) await Harness.RunSliceAsync(c, measure / slices, record: true, ct);
+        return [.. streamCases.Select(c => c.Result())];
     }
 
     /// <summary>

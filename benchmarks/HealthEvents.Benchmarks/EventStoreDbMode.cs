@@ -29,36 +29,15 @@ public static class EventStoreDbMode
     private const string PgRaw = "raw INSERT, 1 row/tx";
     private const string Command = "command over HTTP, 2-of-3";
 
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    public static async Task<int> RunAsync(string? connection, TimeSpan measure, CancellationToken ct)
     {
-        var connection = Environment.GetEnvironmentVariable(EventStoreDbBenchmark.Variable);
-        var seconds = 10.0;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--connection" when i + 1 < args.Length:
-                    connection = args[++i];
-                    break;
-                case "--seconds" when i + 1 < args.Length && double.TryParse(args[i + 1], out var s) && s > 0:
-                    seconds = s;
-                    i++;
-                    break;
-                case "--help" or "-h":
-                    Console.WriteLine("usage: HealthEvents.Benchmarks esdb [--connection esdb://host:port?tls=false (default HEALTHEVENTS_ESDB)] [--seconds N (per case, default 10)]");
-                    return 0;
-                default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
-                    return 2;
-            }
-        }
+        connection ??= Environment.GetEnvironmentVariable(EventStoreDbBenchmark.Variable);
         if (string.IsNullOrWhiteSpace(connection))
         {
             Console.Error.WriteLine("No EventStoreDB server: pass --connection or set HEALTHEVENTS_ESDB " +
                                     "(e.g. HEALTHEVENTS_ESDB=$(../shared/eventstoredb/start.sh | tail -1)).");
             return 2;
         }
-        var measure = TimeSpan.FromSeconds(seconds);
         var warmup = TimeSpan.FromSeconds(2);
         var loadAtStart = LoadAverage();
         var settings = EventStoreDbSettings.Parse(connection);

@@ -18,29 +18,8 @@ namespace HealthEvents.Benchmarks;
 /// </summary>
 public static class FhirImportBenchmark
 {
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    public static async Task<int> RunAsync(string? folder, int clients, CancellationToken ct)
     {
-        string? folder = null;
-        var clients = 1;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--folder" when i + 1 < args.Length:
-                    folder = args[++i];
-                    break;
-                case "--clients" when i + 1 < args.Length && int.TryParse(args[i + 1], out var c) && c is > 0 and <= 16:
-                    clients = c;
-                    i++;
-                    break;
-                case "--help" or "-h":
-                    Console.WriteLine("usage: HealthEvents.Benchmarks fhir [--folder PATH (default ../shared/fhir-samples/synthea-r4)] [--clients N (default 1)]");
-                    return 0;
-                default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
-                    return 2;
-            }
-        }
         folder ??= SamplesFolder();
         if (folder is null || !Directory.Exists(folder))
         {

@@ -37,37 +37,31 @@ public static class HistoryBenchmark
 {
     private const int Writers = 8;
 
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
-    {
-        long events = 1_000_000;
-        var requests = 1000;
-        var batch = 1;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--events" when i + 1 < args.Length && long.TryParse(args[i + 1].Replace("_", "").Replace(",", ""), out var n) && n >= 1000:
-                    events = n;
-                    i++;
-                    break;
-                case "--requests" when i + 1 < args.Length && int.TryParse(args[i + 1], out var r) && r >= 10:
-                    requests = r;
-                    i++;
-                    break;
-                case "--batch" when i + 1 < args.Length && int.TryParse(args[i + 1], out var k) && k is >= 1 and <= 1024:
-                    batch = k;
-                    i++;
-                    break;
-                case "--help" or "-h":
-                    Console.WriteLine("usage: HealthEvents.Benchmarks history [--events N (default 1000000, at least 1000)] " +
-                                      "[--requests R (audit pages, default 1000)] [--batch K (transactions per signed root, default 1)]");
-                    return 0;
-                default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
-                    return 2;
-            }
-        }
+    /// <summary>What one history run measured: page latencies in milliseconds, verification in events/s, signatures per second.</summary>
+    public sealed record Result(long Events, int Patients, int Batch, SignatureMicrobenchmark.Result Micro, Latency Http, Latency Sql, Verification Verification);
 
+    public static async Task<int> RunAsync(long events, int requests, int batch, CancellationToken ct)
+    {
+        var (total, patients, _, micro, http, sql, verification) = await MeasureAsync(events, requests, batch, ct);
+        Console.WriteLine();
+        Console.WriteLine($"A history of {total:N0} endorsed events ({patients:N0} patients, {batch} transaction(s) per signed root), " +
+                          $"one run, {Environment.ProcessorCount} cores, the service with its projections, durable PostgreSQL:");
+        Console.WriteLine($"  {"",-44} {"p50",9} {"p99",9}");
+        Console.WriteLine($"  {"audit page over HTTP (newest 50 rows)",-44} {http.P50,7:N2}ms {http.P99,7:N2}ms");
+        Console.WriteLine($"  {"the same query's raw SQL",-44} {sql.P50,7:N2}ms {sql.P99,7:N2}ms");
+        Console.WriteLine($"  {"ratio (goal <= 5x at p99)",-44} {http.P50 / sql.P50,8:N1}x {http.P99 / sql.P99,8:N1}x");
+        Console.WriteLine($"  {"whole-store verification",-44} {verification.EventsPerSecond,10:N0} events/s ({verification.Events:N0} events, {verification.Seconds:N1} s, {(verification.Verified ? "verified" : "NOT verified")})");
+        Console.WriteLine($"  {"P-256 signature verifications, one thread",-44} {micro.OneThread,10:N0} /s   ratio {verification.EventsPerSecond / micro.OneThread:N2}x (goal >= 0.8x)");
+        Console.WriteLine($"  {"P-256 signature verifications, all cores",-44} {micro.AllCores,10:N0} /s   ratio {verification.EventsPerSecond / micro.AllCores:N2}x");
+        return verification.Verified ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The signature microbenchmark, then a history of <paramref name="events"/> endorsed events on a fresh service, its
+    /// audit pages (<paramref name="requests"/> of them) against their raw SQL, and whole-store verification.
+    /// </summary>
+    public static async Task<Result> MeasureAsync(long events, int requests, int batch, CancellationToken ct)
+    {
         var micro = SignatureMicrobenchmark.Run(TimeSpan.FromSeconds(3));
         Console.Error.WriteLine($"signature verification: {micro.OneThread:N0}/s on one thread, {micro.AllCores:N0}/s on {Environment.ProcessorCount} cores");
 
@@ -82,18 +76,7 @@ public static class HistoryBenchmark
         await CatchUpAsync(service, generated.End, ct);
         var pages = await AuditPagesAsync(service, keyring, generated.Patients, requests, ct);
         var verification = await VerifyAsync(service, store, ct);
-
-        Console.WriteLine();
-        Console.WriteLine($"A history of {generated.Events:N0} endorsed events ({generated.Patients.Length:N0} patients, {batch} transaction(s) per signed root), " +
-                          $"one run, {Environment.ProcessorCount} cores, the service with its projections, durable PostgreSQL:");
-        Console.WriteLine($"  {"",-44} {"p50",9} {"p99",9}");
-        Console.WriteLine($"  {"audit page over HTTP (newest 50 rows)",-44} {pages.Http.P50,7:N2}ms {pages.Http.P99,7:N2}ms");
-        Console.WriteLine($"  {"the same query's raw SQL",-44} {pages.Sql.P50,7:N2}ms {pages.Sql.P99,7:N2}ms");
-        Console.WriteLine($"  {"ratio (goal <= 5x at p99)",-44} {pages.Http.P50 / pages.Sql.P50,8:N1}x {pages.Http.P99 / pages.Sql.P99,8:N1}x");
-        Console.WriteLine($"  {"whole-store verification",-44} {verification.EventsPerSecond,10:N0} events/s ({verification.Events:N0} events, {verification.Seconds:N1} s, {(verification.Verified ? "verified" : "NOT verified")})");
-        Console.WriteLine($"  {"P-256 signature verifications, one thread",-44} {micro.OneThread,10:N0} /s   ratio {verification.EventsPerSecond / micro.OneThread:N2}x (goal >= 0.8x)");
-        Console.WriteLine($"  {"P-256 signature verifications, all cores",-44} {micro.AllCores,10:N0} /s   ratio {verification.EventsPerSecond / micro.AllCores:N2}x");
-        return verification.Verified ? 0 : 1;
+        return new(generated.Events, generated.Patients.Length, batch, micro, pages.Http, pages.Sql, verification);
     }
 
     /// <summary>Waits until every projection has applied the whole history, printing their progress.</summary>
@@ -110,7 +93,7 @@ public static class HistoryBenchmark
         Console.Error.WriteLine($"projections caught up in {clock.Elapsed.TotalSeconds:N1} s");
     }
 
-    private sealed record Latency(double P50, double P99);
+    public sealed record Latency(double P50, double P99);
 
     /// <summary>The audit page over HTTP and its raw SQL, alternating per patient, so drifting load hits both alike.</summary>
     private static async Task<(Latency Http, Latency Sql)> AuditPagesAsync(
@@ -172,7 +155,7 @@ public static class HistoryBenchmark
         return new(sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(sorted.Length * 0.50))], sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(sorted.Length * 0.99))]);
     }
 
-    private sealed record Verification(long Events, double Seconds, bool Verified)
+    public sealed record Verification(long Events, double Seconds, bool Verified)
     {
         public double EventsPerSecond => Events / Seconds;
     }

@@ -21,30 +21,31 @@ public static class HttpMode
 {
     private static readonly int[] Concurrency = [1, 16];
 
-    private sealed record Row(string Case, int Clients, double PerSecond, double P50Ms, double P99Ms, WorkPerUnit Work);
+    /// <summary>One case: commands (or pgbench transactions) per second, latencies in milliseconds, database work per unit.</summary>
+    public sealed record Row(string Case, int Clients, double PerSecond, double P50Ms, double P99Ms, WorkPerUnit Work);
 
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    /// <summary>The rows (1 client, 16 clients, then pgbench's 16), the stored event's shape, the quiet service's rates.</summary>
+    public sealed record Result(List<Row> Rows, RowShape Shape, IdleRates Idle)
     {
-        const string Usage = "usage: HealthEvents.Benchmarks http [--seconds N (per case, default 10)] [--quick (5 s per case, 1 s warm-up)]";
-        if (args.Any(a => a is "--help" or "-h"))
-        {
-            Console.WriteLine(Usage);
-            return 0;
-        }
-        var quick = args.Contains("--quick");
-        var warmup = TimeSpan.FromSeconds(quick ? 1 : 2);
-        var seconds = quick ? 5.0 : 10.0;
-        var at = Array.IndexOf(args, "--seconds");
-        var stray = args.Where((a, i) => a != "--quick" && (at < 0 || (i != at && i != at + 1))).ToList();
-        if (stray.Count > 0 || (at >= 0 && !(at + 1 < args.Length && double.TryParse(args[at + 1], CultureInfo.InvariantCulture, out seconds) && seconds > 0)))
-        {
-            Console.Error.WriteLine($"unexpected arguments '{string.Join(' ', args)}'; {Usage}");
-            return 2;
-        }
-        var measure = TimeSpan.FromSeconds(seconds);
-        var loadAtStart = LoadAverage();
+        public Row Raw => Rows[^1];
+        public Row At(int clients) => Rows.First(r => r.Clients == clients && r != Raw);
+    }
 
+    public static async Task<int> RunAsync(TimeSpan measure, TimeSpan warmup, CancellationToken ct)
+    {
+        var loadAtStart = LoadAverage();
         await using var service = await BenchService.StartAsync("bench-http", null, ct);
+        var (rows, shape, idle) = await MeasureAsync(service, measure, warmup, ct);
+        Print(rows, shape, measure, idle, loadAtStart, LoadAverage(), service.Retries);
+        return 0;
+    }
+
+    /// <summary>
+    /// On a started <paramref name="service"/>: the quiet rates, closed-loop commands by 1 then 16 clients (each its own
+    /// patient) for <paramref name="measure"/> after <paramref name="warmup"/>, then pgbench's 16 clients for as long.
+    /// </summary>
+    public static async Task<Result> MeasureAsync(BenchService service, TimeSpan measure, TimeSpan warmup, CancellationToken ct)
+    {
         await using var db = NpgsqlDataSource.Create(service.PostgresConnectionString);
         var patients = await service.RegisterPatientsAsync(Concurrency.Max(), ct);
         await service.AddEntryAsync(patients[0], ct);
@@ -91,12 +92,11 @@ public static class HttpMode
         rows.Add(new("pgbench INSERT, 1 row/tx", 16, raw.TransactionsPerSecond, raw.LatencyAverageMs, double.NaN,
             WorkPerUnit.Of(rawBefore, rawAfter, (rawAfter.At - rawEnd).TotalSeconds, idle, rawTransactions)));
 
-        Print(rows, shape, measure, idle, loadAtStart, LoadAverage(), service.Retries);
-        return 0;
+        return new(rows, shape, idle);
     }
 
     /// <summary>Waits until every projection has applied the last event stored so far.</summary>
-    private static async Task CatchUpAsync(BenchService service, NpgsqlDataSource db, CancellationToken ct)
+    public static async Task CatchUpAsync(BenchService service, NpgsqlDataSource db, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("SELECT transaction_id, position FROM he_events ORDER BY transaction_id DESC, position DESC LIMIT 1");
         await using var r = await cmd.ExecuteReaderAsync(ct);
@@ -107,7 +107,7 @@ public static class HttpMode
             Console.Error.WriteLine("warning: the projections did not catch up within 2 minutes");
     }
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";
+    public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";
 
     private static void Print(List<Row> rows, RowShape shape, TimeSpan measure, IdleRates idle, string loadAtStart, string loadAtEnd, long retries)
     {

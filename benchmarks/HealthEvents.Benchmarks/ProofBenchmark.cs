@@ -18,10 +18,23 @@ namespace HealthEvents.Benchmarks;
 /// </summary>
 public static class ProofBenchmark
 {
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    /// <summary>Proof latencies in milliseconds (p50/p99 of <see cref="Proofs"/> each) and the every-leaf baseline's one proof.</summary>
+    public sealed record Result(long Leaves, int Proofs, double InclusionP50, double InclusionP99, double ConsistencyP50, double ConsistencyP99, double BaselineMs);
+
+    public static async Task<int> RunAsync(int leaves, int proofs, CancellationToken ct)
     {
-        var leaves = Option(args, "--leaves", 1_000_000);
-        var proofs = Option(args, "--proofs", 200);
+        var r = await MeasureAsync(leaves, proofs, ct);
+        Console.WriteLine($"| RFC 9162 proof over {r.Leaves:N0} leaves ({r.Proofs} each, served by LedgerQuery from PostgreSQL) | p50 | p99 |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| inclusion | {r.InclusionP50:0.00} ms | {r.InclusionP99:0.00} ms |");
+        Console.WriteLine($"| consistency | {r.ConsistencyP50:0.00} ms | {r.ConsistencyP99:0.00} ms |");
+        Console.WriteLine($"| baseline: one inclusion proof read from every leaf | {r.BaselineMs:0} ms | |");
+        return 0;
+    }
+
+    /// <summary>Writes a tree of <paramref name="leaves"/> leaves into a private PostgreSQL, then times <paramref name="proofs"/> proofs of each kind.</summary>
+    public static async Task<Result> MeasureAsync(int leaves, int proofs, CancellationToken ct)
+    {
         var database = await BenchDatabase.StartAsync("proofs", ct);
         try
         {
@@ -61,12 +74,8 @@ public static class ProofBenchmark
             MerkleTree.InclusionPath(leaves / 2, all);
             var baselineMs = baseline.Elapsed.TotalMilliseconds;
 
-            Console.WriteLine($"| RFC 9162 proof over {leaves:N0} leaves ({proofs} each, served by LedgerQuery from PostgreSQL) | p50 | p99 |");
-            Console.WriteLine("|---|---|---|");
-            Console.WriteLine($"| inclusion | {Percentile(inclusion, 50):0.00} ms | {Percentile(inclusion, 99):0.00} ms |");
-            Console.WriteLine($"| consistency | {Percentile(consistency, 50):0.00} ms | {Percentile(consistency, 99):0.00} ms |");
-            Console.WriteLine($"| baseline: one inclusion proof read from every leaf | {baselineMs:0} ms | |");
-            return 0;
+            return new(leaves, inclusion.Count, Percentile(inclusion, 50), Percentile(inclusion, 99),
+                Percentile(consistency, 50), Percentile(consistency, 99), baselineMs);
         }
         finally
         {
@@ -119,11 +128,5 @@ public static class ProofBenchmark
     {
         var sorted = values.Order().ToList();
         return sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p / 100.0 * sorted.Count) - 1)];
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) && v > 0 ? v : fallback;
     }
 }

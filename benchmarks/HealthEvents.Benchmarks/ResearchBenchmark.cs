@@ -29,31 +29,8 @@ public static class ResearchBenchmark
 {
     private const int BatchSize = 500; // the runner's default batch
 
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    public static async Task<int> RunAsync(long events, int writers, CancellationToken ct)
     {
-        var events = 1_000_000L;
-        var writers = 8;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--events" when i + 1 < args.Length && long.TryParse(args[i + 1].Replace("_", "").Replace(",", ""), out var n) && n >= 1000:
-                    events = n;
-                    i++;
-                    break;
-                case "--writers" when i + 1 < args.Length && int.TryParse(args[i + 1], out var w) && w > 0:
-                    writers = w;
-                    i++;
-                    break;
-                case "--help" or "-h":
-                    Console.WriteLine("usage: HealthEvents.Benchmarks research [--events N (default 1000000, at least 1000)] [--writers W (default 8)]");
-                    return 0;
-                default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
-                    return 2;
-            }
-        }
-
         var database = await BenchDatabase.StartAsync("research-bench", ct);
         try
         {

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using System.Diagnostics;
+
+namespace HealthEvents.Benchmarks;
+
+/// <summary>
+/// `profile`: where one client's command spends its time. The service as ./run.sh starts it (<see cref="BenchService"/>);
+/// one closed-loop client adds record entries to its own patient over HTTP while a <see cref="SpanProfile"/> catches the
+/// service's spans; prints the per-phase breakdown (p50/p99/mean per command).
+/// </summary>
+public static class ProfileCommand
+{
+    public static Command Create()
+    {
+        var (duration, quick) = (BenchCli.Duration(20), BenchCli.Quick("5 s"));
+        var command = new Command("profile", "One client's commands over HTTP, broken down by the service's own spans (decide, endorse, append)") { duration, quick };
+        command.SetAction(async (p, ct) =>
+        {
+            await using var service = await BenchService.StartAsync("bench-profile", null, ct);
+            await Api.Fhir.FhirValidation.Shared.WarmAsync().WaitAsync(ct); // not measured: compiling the validators keeps a core busy
+            var (result, rate) = await MeasureAsync(service, BenchCli.Seconds(p, duration, quick, 5), ct);
+            Console.WriteLine($"One client, {rate:N0} commands/s, {Environment.ProcessorCount} cores, load average {HttpMode.LoadAverage()}:");
+            SpanProfile.Print(result, Console.Out);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>One client on a new patient for <paramref name="duration"/> (after 2 s unmeasured), profiled; and its commands/s.</summary>
+    public static async Task<(SpanProfile.Result Profile, double CommandsPerSecond)> MeasureAsync(BenchService service, TimeSpan duration, CancellationToken ct)
+    {
+        var patient = (await service.RegisterPatientsAsync(1, ct))[0];
+        var c = new Harness.Case("profiled client", 1, [new HttpCommandWorker(service, [patient], 0)]);
+        await Harness.RunSliceAsync(c, TimeSpan.FromSeconds(2), record: false, ct);
+        using var profile = new SpanProfile();
+        await Harness.RunSliceAsync(c, duration, record: true, ct);
+        var result = profile.Finish([.. c.Latencies.Select(t => t * 1000.0 / Stopwatch.Frequency)]);
+        return (result, c.Result().OperationsPerSecond);
+    }
+}
