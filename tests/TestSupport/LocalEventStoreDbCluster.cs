@@ -161,9 +161,11 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
     /// <summary>Waits (within <see cref="Patience.Deadline"/>) until gossip shows a leader and every other node alive as its follower.</summary>
     public async Task WaitUntilFormedAsync()
     {
+        // A generous gossip timeout: a node starting on a starved machine may take seconds to answer.
         await using var gossip = new HealthEvents.Infrastructure.EventStoreDb.EventStoreDbEventStore(
-            HealthEvents.Infrastructure.EventStoreDb.EventStoreDbSettings.Parse(ConnectionString));
-        await Patience.UntilAsync(async () => await gossip.ReadClusterAsync() is { } c
+            HealthEvents.Infrastructure.EventStoreDb.EventStoreDbSettings.Parse(ConnectionString),
+            new HealthEvents.Infrastructure.EventStoreDb.EventStoreDbStoreOptions { HealthTimeout = TimeSpan.FromSeconds(10) });
+        await Patience.UntilAsync(async () => await gossip.ReadClusterAsync().ConfigureAwait(false) is { } c
                 && c.Members.Count(m => m.IsAlive && m.State is "Leader" or "Follower") == NodePorts.Count
                 && c.Members.Count(m => m.IsLeader) == 1,
             () => "the cluster never had a leader with every other node following:\n" + string.Join("\n", NodePorts.Select(p => LogTail(p, 5))));

@@ -414,5 +414,12 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         {
             return null;
         }
+        catch (Grpc.Core.RpcException e) when (e.StatusCode is Grpc.Core.StatusCode.Cancelled or Grpc.Core.StatusCode.DeadlineExceeded
+                                               && !ct.IsCancellationRequested)
+        {
+            // The health timeout cancelled the gossip call: gRPC reports that as an RpcException, not a cancellation
+            // (seen as a 500 from /health/ready on a starved machine). No node answered in time.
+            return null;
+        }
     }
 }
