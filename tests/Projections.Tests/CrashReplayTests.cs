@@ -98,6 +98,6 @@ public sealed class CrashReplayTests
     }
 
     /// <summary>n small events of one append (one transaction).</summary>
-    private static IPatientEvent[] Corrections(int n) =>
+    internal static IPatientEvent[] Corrections(int n) =>
         Enumerable.Range(0, n).Select(i => (IPatientEvent)new PatientDetailsCorrected(1950 + i, Domain.Common.Sex.Unknown, "ciphertext")).ToArray();
 }
