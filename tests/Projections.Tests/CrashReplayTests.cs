@@ -12,7 +12,8 @@ namespace HealthEvents.Projections.Tests;
 /// <summary>
 /// The read side commits its batches without waiting for the WAL flush: a database crash may lose the last of them.
 /// Since the checkpoint moves in the same transaction as the documents, the views then replay those events, never
-/// applying one twice or skipping one. On a private, durable PostgreSQL of its own, stopped in immediate mode.
+/// applying one twice or skipping one — here two views, which share each live batch's transaction. On a private,
+/// durable PostgreSQL of its own, stopped in immediate mode.
 /// </summary>
 public sealed class CrashReplayTests
 {
@@ -35,7 +36,7 @@ public sealed class CrashReplayTests
             using var readModels = ReadModelStore.Create(cs, o => o.Schema.For<AppliedCount>());
             var writer = new PatientWriter(events, Guid.NewGuid());
             var all = new List<EventEnvelope>();
-            var runner = new ProjectionRunner(events, readModels, [new CountingProjection("count")], EventSerializer.Default,
+            var runner = new ProjectionRunner(events, readModels, [new CountingProjection("count"), new CountingProjection("other")], EventSerializer.Default,
                 ProjectionDatabase.FastOptions(batchSize: 20));
             await using (await runner.StartedAsync())
             {
@@ -49,16 +50,19 @@ public sealed class CrashReplayTests
                 // The runner finds its way back (reloading the stored checkpoint) and carries on with new events.
                 all.AddRange((await RetryAsync(() => writer.AppendAsync(PatientWriter.DrA, Corrections(5)))).Events);
                 // Not WaitForAsync: it answers "no" at once while the runner counts its failures of the outage.
-                await RunnerTests.WaitUntilAsync(() => runner.Status[0].Checkpoint >= all[^1].Position);
+                await RunnerTests.WaitUntilAsync(() => runner.Status.All(s => s.Checkpoint >= all[^1].Position));
             }
-            // Every event the log holds (appends are durable) applied exactly once, the checkpoint on the last.
+            // Every event the log holds (appends are durable) applied exactly once to each view, its checkpoint on the last.
             await using var session = await readModels.QuerySessionAsync();
             var counts = await Marten.QueryableExtensions.ToListAsync(session.Query<AppliedCount>());
             Assert.All(counts, c => Assert.Equal(1, c.Count));
-            Assert.Equal(all.Select(e => e.EventId).Order(), counts.Select(c => c.EventId).Order());
-            var checkpoint = await session.LoadAsync<ProjectionCheckpoint>("count");
-            Assert.Equal(all[^1].Position, checkpoint!.Position);
-            Assert.Equal(all.Count, checkpoint.EventsProcessed);
+            foreach (var name in new[] { "count", "other" })
+            {
+                Assert.Equal(all.Select(e => e.EventId).Order(), counts.Where(c => c.Projection == name).Select(c => c.EventId).Order());
+                var checkpoint = await session.LoadAsync<ProjectionCheckpoint>(name);
+                Assert.Equal(all[^1].Position, checkpoint!.Position);
+                Assert.Equal(all.Count, checkpoint.EventsProcessed);
+            }
         }
         finally
         {
@@ -98,6 +102,6 @@ public sealed class CrashReplayTests
     }
 
     /// <summary>n small events of one append (one transaction).</summary>
-    private static IPatientEvent[] Corrections(int n) =>
+    internal static IPatientEvent[] Corrections(int n) =>
         Enumerable.Range(0, n).Select(i => (IPatientEvent)new PatientDetailsCorrected(1950 + i, Domain.Common.Sex.Unknown, "ciphertext")).ToArray();
 }

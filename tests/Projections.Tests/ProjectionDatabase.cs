@@ -103,6 +103,18 @@ public sealed class ProjectionDatabase : IAsyncDisposable
         return await session.Query<T>().ToListAsync();
     }
 
+    /// <summary>Every event of <paramref name="events"/> applied once to <paramref name="projection"/>, its checkpoint on the last.</summary>
+    public async Task AssertAppliedExactlyOnceAsync(string projection, IReadOnlyList<EventEnvelope> events)
+    {
+        var counts = (await AllAsync<AppliedCount>()).Where(c => c.Projection == projection).ToList();
+        Assert.All(counts, c => Assert.Equal(1, c.Count));
+        Assert.Equal(events.Select(e => e.EventId).Order(), counts.Select(c => c.EventId).Order());
+        var checkpoint = await CheckpointAsync(projection);
+        Assert.NotNull(checkpoint);
+        Assert.Equal(events.Max(e => e.Position!.Value), checkpoint.Position);
+        Assert.Equal(events.Count, checkpoint.EventsProcessed);
+    }
+
     public void Own(IAsyncDisposable d) => _owned.Add(d);
 
     public async ValueTask DisposeAsync()

@@ -13,17 +13,6 @@ public sealed class RunnerTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
 
-    private async Task AssertAppliedExactlyOnceAsync(string projection, IReadOnlyList<EventEnvelope> events)
-    {
-        var counts = (await _db.AllAsync<AppliedCount>()).Where(c => c.Projection == projection).ToList();
-        Assert.All(counts, c => Assert.Equal(1, c.Count));
-        Assert.Equal(events.Select(e => e.EventId).Order(), counts.Select(c => c.EventId).Order());
-        var checkpoint = await _db.CheckpointAsync(projection);
-        Assert.NotNull(checkpoint);
-        Assert.Equal(events.Max(e => e.Position!.Value), checkpoint.Position);
-        Assert.Equal(events.Count, checkpoint.EventsProcessed);
-    }
-
     [Fact]
     public async Task A_projection_failing_mid_batch_backs_off_and_applies_every_event_exactly_once()
     {
@@ -42,7 +31,7 @@ public sealed class RunnerTests : IAsyncLifetime
             Assert.Null(status.LastErrorType);
         }
         Assert.Equal(4, failures);
-        await AssertAppliedExactlyOnceAsync("count", events);
+        await _db.AssertAppliedExactlyOnceAsync("count", events);
 
         // Logged: projection, position, exception type; never the message (it may carry personal data).
         var lines = logger.Lines.ToList();
@@ -77,7 +66,7 @@ public sealed class RunnerTests : IAsyncLifetime
         var fixedRunner = _db.NewRunner([new CountingProjection("count")]);
         await using (await fixedRunner.StartedAsync())
             await fixedRunner.WaitForOrFailAsync(events[^1].Position!.Value);
-        await AssertAppliedExactlyOnceAsync("count", events);
+        await _db.AssertAppliedExactlyOnceAsync("count", events);
     }
 
     [Fact]
@@ -101,8 +90,8 @@ public sealed class RunnerTests : IAsyncLifetime
             events.AddRange(live);
             await second.WaitForOrFailAsync(live[^1].Position!.Value);
         }
-        await AssertAppliedExactlyOnceAsync("a", events);
-        await AssertAppliedExactlyOnceAsync("b", events);
+        await _db.AssertAppliedExactlyOnceAsync("a", events);
+        await _db.AssertAppliedExactlyOnceAsync("b", events);
     }
 
     [Fact]
@@ -120,8 +109,8 @@ public sealed class RunnerTests : IAsyncLifetime
             await two.WaitForOrFailAsync(events[^1].Position!.Value); // the node not running a projection reads its checkpoint
             foreach (var name in new[] { "a", "b" })
                 Assert.Single(one.Status.Concat(two.Status), s => s.Name == name && s.RunningHere);
-            await AssertAppliedExactlyOnceAsync("a", events);
-            await AssertAppliedExactlyOnceAsync("b", events);
+            await _db.AssertAppliedExactlyOnceAsync("a", events);
+            await _db.AssertAppliedExactlyOnceAsync("b", events);
 
             // The first node stops: the second takes over whatever it ran.
             await stopOne.DisposeAsync();
@@ -129,8 +118,8 @@ public sealed class RunnerTests : IAsyncLifetime
             events.AddRange(await _db.AppendManyAsync(100));
             await two.WaitForOrFailAsync(events[^1].Position!.Value);
         }
-        await AssertAppliedExactlyOnceAsync("a", events);
-        await AssertAppliedExactlyOnceAsync("b", events);
+        await _db.AssertAppliedExactlyOnceAsync("a", events);
+        await _db.AssertAppliedExactlyOnceAsync("b", events);
     }
 
     [Fact]
@@ -171,7 +160,7 @@ public sealed class RunnerTests : IAsyncLifetime
         var second = await applier.ApplyBatchAsync(counting, first, events[10..20], CancellationToken.None);
         await Assert.ThrowsAnyAsync<Exception>(() => applier.ApplyBatchAsync(counting, first, events[10..30], CancellationToken.None));
         await applier.ApplyBatchAsync(counting, second, events[20..], CancellationToken.None);
-        await AssertAppliedExactlyOnceAsync("count", events);
+        await _db.AssertAppliedExactlyOnceAsync("count", events);
     }
 
     internal static async Task WaitUntilAsync(Func<bool> condition, int seconds = Patience.Seconds)

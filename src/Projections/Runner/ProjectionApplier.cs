@@ -35,9 +35,23 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
     public async Task<ProjectionCheckpoint> ApplyBatchAsync(
         IProjection projection, ProjectionCheckpoint? current, IReadOnlyList<EventEnvelope> batch, CancellationToken ct)
     {
+        await using var tx = await readModels.BeginApplyAsync(ct);
+        var next = await ApplyInAsync(tx, projection, current, batch, ct);
+        await tx.CommitAsync(ct);
+        return next;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="batch"/> as <see cref="ApplyBatchAsync"/> does, inside <paramref name="tx"/>, and leaves
+    /// committing to its owner (a shared batch applies several projections in one transaction). The checkpoint returned
+    /// holds only once <paramref name="tx"/> commits. After a <see cref="ProjectionApplyException"/> the transaction may
+    /// be aborted: roll it back.
+    /// </summary>
+    public async Task<ProjectionCheckpoint> ApplyInAsync(
+        ApplyTransaction tx, IProjection projection, ProjectionCheckpoint? current, IReadOnlyList<EventEnvelope> batch, CancellationToken ct)
+    {
         if (batch.Count == 0) throw new ArgumentException("A batch holds at least one event.", nameof(batch));
         // Identity map: an event can load a document that an earlier event of the same batch stored, before it is saved.
-        await using var tx = await readModels.BeginApplyAsync(ct);
         await using var session = readModels.IdentitySession(tx);
         var events = new ProjectedEvent?[batch.Count];
         var unreadable = 0;
@@ -97,7 +111,6 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
         // Fails the whole transaction if someone else moved the checkpoint since we read it.
         session.UpdateRevision(next, next.Revision);
         await session.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
         return next;
     }
 

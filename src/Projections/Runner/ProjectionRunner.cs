@@ -7,15 +7,17 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace HealthEvents.Projections.Runner;
 
 /// <summary>
-/// Feeds every projection from the global log, each on its own: read from the projection's checkpoint in batches,
-/// apply a batch and store the new checkpoint in one transaction (so an event is applied exactly once, crash or not),
-/// then follow the live subscription. Each projection runs on one node at a time, the holder of its PostgreSQL advisory
+/// Feeds every projection from the global log: each catches up on its own from its checkpoint in batches, applying a
+/// batch and storing the new checkpoint in one transaction (so an event is applied exactly once, crash or not), then
+/// joins the shared live feed, which reads the log once for all of them and applies each batch to every one in a single
+/// transaction that moves all their checkpoints (<see cref="ProjectionRunnerOptions.ShareBatches"/>; without it each
+/// follows its own subscription). Each projection runs on one node at a time, the holder of its PostgreSQL advisory
 /// lock; other nodes retry the lock periodically and take over when the holder dies. A failing event is retried with
 /// an exponential back-off, and logged with the projection, the position and the exception type only.
 /// Projections can join while it runs (<see cref="Add"/>, or found by polling its <see cref="IProjectionSource"/>s):
 /// each gets its own worker, which starts from that projection's checkpoint (from the start when it has none).
 /// </summary>
-public sealed class ProjectionRunner : BackgroundService
+public sealed partial class ProjectionRunner : BackgroundService
 {
     private readonly IEventStore _eventStore;
     private readonly ReadModelStore _readModels;
@@ -27,6 +29,7 @@ public sealed class ProjectionRunner : BackgroundService
     private readonly List<Task> _running = [];
     private volatile Worker[] _workers;
     private readonly Dictionary<string, Worker> _byName;
+    private readonly SharedFeed _feed;
     private CancellationToken? _stopping; // set once ExecuteAsync has started the workers
 
     public ProjectionRunner(
@@ -45,6 +48,7 @@ public sealed class ProjectionRunner : BackgroundService
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _applier = new ProjectionApplier(readModels, serializer ?? EventSerializer.Default, _logger);
         _sources = sources?.ToList() ?? [];
+        _feed = new SharedFeed(this);
         _workers = [.. projections.Select(p => new Worker(p))];
         _byName = new Dictionary<string, Worker>(StringComparer.Ordinal);
         foreach (var w in _workers)
@@ -83,6 +87,9 @@ public sealed class ProjectionRunner : BackgroundService
         lock (_gate) _byName.TryGetValue(projection, out w);
         return w?.Changed ?? throw new ArgumentException($"No projection is named {projection}.", nameof(projection));
     }
+
+    /// <summary>How many projections follow the live log in the shared batches now (the others catch up or back off alone).</summary>
+    internal int SharedProjections => _feed.Count;
 
     /// <summary>What this node knows now, without a database round trip.</summary>
     public IReadOnlyList<ProjectionStatus> Status => _workers.Select(w => w.Snapshot()).ToList();
@@ -174,6 +181,7 @@ public sealed class ProjectionRunner : BackgroundService
         lock (_gate)
         {
             _stopping = stoppingToken;
+            if (_options.ShareBatches) _running.Add(Task.Run(() => _feed.RunAsync(stoppingToken), CancellationToken.None));
             foreach (var w in _workers) StartWorker(w, stoppingToken);
         }
         while (!stoppingToken.IsCancellationRequested)
@@ -298,116 +306,6 @@ public sealed class ProjectionRunner : BackgroundService
         await leadership.CancelAsync();
     }
 
-    // ------------------------------------------------------------------ applying
-
-    /// <summary>Catches up from the stored checkpoint, then follows the live log. Returns only by exception.</summary>
-    private async Task FollowLogAsync(Worker w, CancellationToken ct)
-    {
-        var failures = 0;
-        int? cap = null; // after a failure at index i of a batch, the next batch stops before that event
-        var first = true;
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            try
-            {
-                var checkpoint = await _applier.LoadCheckpointAsync(w.Name, ct);
-                w.Loaded(checkpoint);
-                if (first) RunnerLog.Leading(_logger, w.Name, checkpoint?.Position.ToString() ?? "start");
-                first = false;
-
-                // Catch up in batches straight from the log.
-                while (true)
-                {
-                    var max = cap ?? _options.BatchSize;
-                    var batch = await _eventStore.ReadAllAsync(checkpoint?.Position, max, ct);
-                    if (batch.Count == 0) break;
-                    checkpoint = await ApplyAsync(w, checkpoint, batch, ct);
-                    cap = null;
-                    failures = 0;
-                    if (batch.Count < max) break;
-                }
-                w.SetCaughtUp(true);
-
-                // Live: a batch is whatever the subscription has ready; it is applied as soon as the next event is not.
-                using var subscription = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                var events = _eventStore.SubscribeAllAsync(checkpoint?.Position, subscription.Token).GetAsyncEnumerator(subscription.Token);
-                var pending = default(ValueTask<bool>);
-                var isPending = false;
-                try
-                {
-                    var batch = new List<EventEnvelope>();
-                    while (true)
-                    {
-                        var move = events.MoveNextAsync();
-                        if (!move.IsCompleted && batch.Count > 0)
-                        {
-                            (pending, isPending) = (move, true);
-                            checkpoint = await ApplyAsync(w, checkpoint, batch, ct);
-                            batch = [];
-                            failures = 0;
-                            w.SetCaughtUp(true);
-                            isPending = false;
-                        }
-                        if (!await move) break;
-                        batch.Add(events.Current);
-                        if (batch.Count >= _options.BatchSize)
-                        {
-                            w.SetCaughtUp(false);
-                            checkpoint = await ApplyAsync(w, checkpoint, batch, ct);
-                            batch = [];
-                            failures = 0;
-                        }
-                    }
-                    if (batch.Count > 0) await ApplyAsync(w, checkpoint, batch, ct);
-                    // The subscription ended by itself (an adapter may end it): start over, but never in a hot loop.
-                    await Task.Delay(_options.MinBackoff, ct);
-                }
-                finally
-                {
-                    await subscription.CancelAsync();
-                    if (isPending)
-                    {
-                        try { await pending; }
-                        catch (Exception e) when (e is OperationCanceledException || subscription.IsCancellationRequested) { }
-                    }
-                    try { await events.DisposeAsync(); }
-                    catch (OperationCanceledException) { }
-                }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception e)
-            {
-                failures++;
-                var backoff = _options.BackoffAfter(failures);
-                var type = RunnerLog.TypeOf(e);
-                if (e is ProjectionApplyException failed)
-                {
-                    cap = Math.Max(1, failed.IndexInBatch);
-                    RunnerLog.ApplyFailed(_logger, w.Name, failed.Position, type, backoff);
-                    w.Failed(type, failed.Position, failures);
-                }
-                else
-                {
-                    RunnerLog.RunFailed(_logger, w.Name, w.Snapshot().Checkpoint?.ToString() ?? "start", type, backoff);
-                    w.Failed(type, null, failures);
-                }
-                await Task.Delay(backoff, ct);
-            }
-        }
-    }
-
-    private async Task<ProjectionCheckpoint> ApplyAsync(
-        Worker w, ProjectionCheckpoint? checkpoint, IReadOnlyList<EventEnvelope> batch, CancellationToken ct)
-    {
-        var next = await _applier.ApplyBatchAsync(w.Projection, checkpoint, batch, ct);
-        w.Applied(next);
-        return next;
-    }
-
     private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken ct)
     {
         try
@@ -418,86 +316,6 @@ public sealed class ProjectionRunner : BackgroundService
         catch (OperationCanceledException)
         {
             return false;
-        }
-    }
-
-    // ------------------------------------------------------------------ per-projection state
-
-    private sealed class Worker(IProjection projection)
-    {
-        private readonly Lock _gate = new();
-        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private GlobalPosition? _checkpoint;
-        private long _events;
-        private long _unreadable;
-        private DateTimeOffset? _updatedAt;
-        private bool _runningHere;
-        private bool _caughtUp;
-        private string? _errorType;
-        private GlobalPosition? _failingAt;
-        private int _failures;
-
-        public IProjection Projection { get; } = projection;
-        public string Name => Projection.Name;
-
-        /// <summary>Completes at the next change of this projection's state.</summary>
-        public Task Changed
-        {
-            get { lock (_gate) return _changed.Task; }
-        }
-
-        public ProjectionStatus Snapshot()
-        {
-            lock (_gate)
-                return new(Name, _checkpoint, _runningHere, _runningHere && _caughtUp, _events, _errorType, _failingAt, _failures, _updatedAt)
-                    { UnreadableEvents = _unreadable };
-        }
-
-        public void Loaded(ProjectionCheckpoint? c) => Update(() => SetCheckpoint(c));
-
-        public void ObservedStored(ProjectionCheckpoint? c) => Update(() =>
-        {
-            if (!_runningHere) SetCheckpoint(c);
-        });
-
-        public void Applied(ProjectionCheckpoint c) => Update(() =>
-        {
-            SetCheckpoint(c);
-            (_errorType, _failingAt, _failures) = (null, null, 0);
-        });
-
-        public void Failed(string errorType, GlobalPosition? at, int failures) => Update(() =>
-        {
-            (_errorType, _failingAt, _failures) = (errorType, at, failures);
-            _caughtUp = false;
-        });
-
-        public void SetRunningHere(bool running) => Update(() =>
-        {
-            _runningHere = running;
-            if (!running) _caughtUp = false;
-        });
-
-        public void SetCaughtUp(bool caughtUp) => Update(() => _caughtUp = caughtUp);
-
-        private void SetCheckpoint(ProjectionCheckpoint? c)
-        {
-            _checkpoint = c?.Position;
-            _events = c?.EventsProcessed ?? 0;
-            _unreadable = c?.UnreadableEvents ?? 0;
-            _updatedAt = c?.UpdatedAt;
-        }
-
-        private void Update(Action change)
-        {
-            TaskCompletionSource old;
-            lock (_gate)
-            {
-                change();
-                old = _changed;
-                _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-            old.TrySetResult();
         }
     }
 }

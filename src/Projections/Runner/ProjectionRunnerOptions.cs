@@ -5,6 +5,13 @@ public sealed class ProjectionRunnerOptions
     /// <summary>Most events applied in one transaction (short transactions: a long one holds back the global read).</summary>
     public int BatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// Whether the projections this node runs follow the live log together: one read and one transaction per batch for
+    /// all of them, instead of a subscription and a transaction each (a transaction's commit record and checkpoint row
+    /// per projection per batch). Catch-up after a start or a failure, and rebuilds, stay per projection.
+    /// </summary>
+    public bool ShareBatches { get; set; } = true;
+
     /// <summary>How often a node that is not running a projection tries to take its lock.</summary>
     public TimeSpan LockRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
 
