@@ -150,12 +150,17 @@ public sealed class EndorsementAttackTests(DemoServiceFixture fixture) : IClassF
     private sealed class CountingStore(IEventStore inner) : IEventStore
     {
         private long _read;
+        private long _networkReads;
         public long EventsRead => Interlocked.Read(ref _read);
+        public long NetworkReads => Interlocked.Read(ref _networkReads);
 
         public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
             TransactionEndorsement? endorsement = null, CancellationToken ct = default) => inner.AppendAsync(streamId, expected, events, endorsement, ct);
-        public IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default) =>
-            inner.ReadStreamAsync(streamId, fromVersion, ct);
+        public IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default)
+        {
+            if (streamId == NetworkStream.StreamId) Interlocked.Increment(ref _networkReads);
+            return inner.ReadStreamAsync(streamId, fromVersion, ct);
+        }
         public Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default) => inner.ReadLastAsync(streamId, ct);
         public async Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default)
         {
@@ -211,5 +216,23 @@ public sealed class EndorsementAttackTests(DemoServiceFixture fixture) : IClassF
         Assert.Contains(reply.Transactions, v => v.Reason!.Contains("fewer than the head's"));
         // What an honest witness needs for any set of heads is one reading of the log, the largest head's leaves (here, a few more).
         Assert.True(store.EventsRead <= 3 * log, $"{store.EventsRead} events read for one batch over a log of {log} events: one full reading per head smaller than the last");
+    }
+
+    [Fact]
+    public async Task A_batch_from_a_non_member_costs_the_endorser_one_reading_of_the_network_not_one_per_transaction()
+    {
+        var faithful = Batch(await ProposalsAsync(1)).Transactions[0];
+        var store = new CountingStore(Get<IEventStore>());
+        var endorser = Endorser.Independent(store, Get<EventSerializer>(), Get<IClock>(), EndorsementOptions.Default, null);
+        await endorser.EndorseAsync(Batch(await ProposalsAsync(1)), RiversideKeys, default); // its first reading of the network
+        var before = store.NetworkReads;
+        // Anyone who reaches POST /endorse: no member's key, a signature of zeros, the largest batch there is.
+        var junk = new EndorsementBatch("mallory", new byte[64],
+            [.. Enumerable.Repeat(faithful with { Submitter = "mallory" }, EndorsementBatch.MaxSize)]);
+
+        var reply = await endorser.EndorseAsync(junk, RiversideKeys, default);
+
+        Assert.All(reply.Transactions, v => Assert.Contains("not a member", v.Reason));
+        Assert.True(store.NetworkReads - before <= 2, $"{store.NetworkReads - before} readings of the network stream for one unsigned batch");
     }
 }
