@@ -14,8 +14,9 @@ using Npgsql;
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- esdb [--connection C]   (see EventStoreDbMode)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- history [--events N]     (see HistoryBenchmark)
 //   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- commands [--seconds N]  (see CommandsBenchmark)
+//   dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- http [--seconds N]      (see HttpMode)
 
-if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or "history" or "commands")
+if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or "history" or "commands" or "http")
 {
     using var stop = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -26,6 +27,7 @@ if (args.Length > 0 && args[0] is "research" or "proofs" or "fhir" or "esdb" or 
         "esdb" => await EventStoreDbMode.RunAsync(args[1..], stop.Token),
         "history" => await HistoryBenchmark.RunAsync(args[1..], stop.Token),
         "commands" => await CommandsBenchmark.RunAsync(args[1..], stop.Token),
+        "http" => await HttpMode.RunAsync(args[1..], stop.Token),
         _ => await FhirImportBenchmark.RunAsync(args[1..], stop.Token),
     };
 }

@@ -71,16 +71,16 @@ public static class DependencyInjection
         return services;
     }
 
-    /// <summary>Configuration key of the network's founding hash a node expects (64 hex digits; <see cref="NetworkGenesisPin"/>).</summary>
+    /// <summary>Configuration key of the network's founding a node expects (<c>{events}:{hash}</c>, <see cref="FoundingPin"/>; <see cref="NetworkGenesisPin"/>).</summary>
     public const string GenesisHashKey = "HealthEvents:GenesisHash";
 
     /// <summary>The founding this node trusts: <see cref="GenesisHashKey"/> when set, else the pin in its data folder.</summary>
     private static NetworkGenesisPin GenesisPin(IConfiguration configuration, string dataFolder)
     {
-        byte[]? configured = null;
+        FoundingPin? configured = null;
         if (configuration[GenesisHashKey] is { Length: > 0 } text)
-            configured = GenesisPinFile.Parse(text)
-                ?? throw new InvalidOperationException($"{GenesisHashKey} is the SHA-256 hash of the network's version 0 in hex (64 digits).");
+            configured = FoundingPin.Parse(text)
+                ?? throw new InvalidOperationException($"{GenesisHashKey} is the network's founding as {{events}}:{{hash}}: its event count, a colon and the SHA-256 hash of its last event in hex (64 digits).");
         return new NetworkGenesisPin(new GenesisPinFile(Path.Combine(dataFolder, GenesisPinFile.FileName)), configured);
     }
 

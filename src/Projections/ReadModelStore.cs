@@ -6,6 +6,7 @@ using HealthEvents.Projections.Views.Insurance;
 using HealthEvents.Projections.Views.Records;
 using JasperFx;
 using Marten;
+using Marten.Services;
 using Npgsql;
 using Weasel.Core;
 
@@ -19,10 +20,14 @@ public sealed class ReadModelStore : IDisposable
 {
     public const string SchemaName = "readmodels";
 
-    private ReadModelStore(DocumentStore store, string connectionString)
+    // Marten's sessions and the batches' own transactions share this one pool, which ends with the store.
+    private readonly NpgsqlDataSource _dataSource;
+
+    private ReadModelStore(DocumentStore store, string connectionString, NpgsqlDataSource dataSource)
     {
         Store = store;
         ConnectionString = connectionString;
+        _dataSource = dataSource;
     }
 
     public IDocumentStore Store { get; }
@@ -34,8 +39,9 @@ public sealed class ReadModelStore : IDisposable
     public static ReadModelStore Create(string connectionString, Action<StoreOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        var dataSource = NpgsqlDataSource.Create(connectionString);
         var options = new StoreOptions();
-        options.Connection(connectionString);
+        options.Connection(dataSource);
         options.DatabaseSchemaName = SchemaName;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.UseSystemTextJsonForSerialization(casing: Casing.CamelCase, configure: o =>
@@ -45,7 +51,7 @@ public sealed class ReadModelStore : IDisposable
         });
         Configure(options);
         configure?.Invoke(options);
-        return new ReadModelStore(new DocumentStore(options), connectionString);
+        return new ReadModelStore(new DocumentStore(options), connectionString, dataSource);
     }
 
     /// <summary>The documents and indexes of the built-in views.</summary>
@@ -111,6 +117,35 @@ public sealed class ReadModelStore : IDisposable
         return Store.IdentitySession();
     }
 
+    /// <summary>
+    /// A transaction on a connection of its own for applying a batch, once the schema exists: it commits without waiting
+    /// for the WAL flush (<c>SET LOCAL synchronous_commit = off</c>; visible to every reader at once, durable within
+    /// about three times <c>wal_writer_delay</c>). Only for what can be replayed from the log with its checkpoint.
+    /// Disposing it rolls back what was not committed and returns the connection to the pool.
+    /// </summary>
+    internal async Task<ApplyTransaction> BeginApplyAsync(CancellationToken ct)
+    {
+        await EnsureSchemaAsync(ct);
+        var conn = _dataSource.CreateConnection();
+        try
+        {
+            await conn.OpenAsync(ct);
+            var tx = await conn.BeginTransactionAsync(ct);
+            await using (var relaxed = new NpgsqlCommand("SET LOCAL synchronous_commit TO off", conn, tx))
+                await relaxed.ExecuteNonQueryAsync(ct);
+            return new ApplyTransaction(conn, tx);
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A session with an identity map that runs inside <paramref name="tx"/> and leaves committing to its owner.</summary>
+    internal IDocumentSession IdentitySession(ApplyTransaction tx) =>
+        Store.IdentitySession(SessionOptions.ForTransaction(tx.Transaction, shouldAutoCommit: false));
+
     internal async Task<IDocumentSession> LightweightSessionAsync(CancellationToken ct)
     {
         await EnsureSchemaAsync(ct);
@@ -127,6 +162,7 @@ public sealed class ReadModelStore : IDisposable
     public void Dispose()
     {
         Store.Dispose();
+        _dataSource.Dispose();
         _schemaGate.Dispose();
     }
 }

@@ -111,7 +111,7 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     /// <summary>The leader's port as the service's readiness reports it (from gossip), or null during an election.</summary>
-    private static async Task<int?> LeaderAsync(ServiceHost host)
+    internal static async Task<int?> LeaderAsync(ServiceHost host)
     {
         using var response = await host.Client().GetAsync("/health/ready");
         var body = await response.JsonAsync();

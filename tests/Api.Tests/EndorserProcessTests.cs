@@ -29,6 +29,7 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
     private const int EndorsementTimeoutMilliseconds = 30_000;
 
     private readonly Dictionary<string, Process> _endorsers = new();
+    private Dictionary<string, string> _endpoints = [];
     private ServiceHost? _host;
     private ServiceHost.Node? _node;
 
@@ -41,7 +42,7 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
         _node = await ServiceHost.NewNodeAsync(store);
         // Each endorser node makes and keeps its own key in its own folder; the API node never holds one,
         // and founds the network with the public keys the endorsers serve.
-        var endpoints = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePort()}/");
+        var endpoints = _endpoints = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePort()}/");
         DemoNetwork.Genesis(new ConfigurationBuilder().AddInMemoryCollection(endpoints!).Build())
             .Save(Path.Combine(_node.DataFolder, "genesis.json"));
 
@@ -60,7 +61,8 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "HealthEvents.Api.dll"), "endorser", "--hospital", hospital, "--urls", url.TrimEnd('/')])
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "HealthEvents.Api.dll"), "endorser", "--hospital", hospital, "--urls", url.TrimEnd('/'),
+                     "--HealthEvents:Metrics:Prometheus=true"])
             psi.ArgumentList.Add(arg);
         psi.Environment["HEALTHEVENTS_DATA"] = Path.Combine(node.DataFolder, "endorser-" + hospital); // removed with the node's folder
         psi.Environment["ConnectionStrings__Postgres"] = node.ConnectionString;
@@ -132,7 +134,13 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
     {
         var all = await RegisterAsync(Guid.NewGuid());
         Assert.Equal(HttpStatusCode.Created, all.StatusCode);
-        Assert.True((await all.JsonAsync()).GetProperty("receipt").GetProperty("endorsedBy").GetArrayLength() >= 2);
+        var signers = (await all.JsonAsync()).GetProperty("receipt").GetProperty("endorsedBy").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.True(signers.Count >= 2);
+        // Each endorser node counts what it judged (counted before it answers): every signer says it signed.
+        using (var scraper = new HttpClient())
+            foreach (var signer in signers)
+                Assert.Matches($@"healthevents_endorser_proposals_total\{{[^}}]*healthevents_hospital=""{signer}""[^}}]*healthevents_outcome=""signed""[^}}]*\}} [1-9]",
+                    await scraper.GetStringAsync(new Uri(new Uri(_endpoints[signer]), "metrics")));
 
         Kill("lakeside");
         var oneDown = await RegisterAsync(Guid.NewGuid());

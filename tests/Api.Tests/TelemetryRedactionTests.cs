@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using HealthEvents.Api.Hosting;
+using HealthEvents.Application.Telemetry;
+using OpenTelemetry.Trace;
 
 namespace HealthEvents.Api.Tests;
 
@@ -31,5 +33,37 @@ public sealed class TelemetryRedactionTests
         var tags = Assert.Single(activity.Events).Tags.ToDictionary(t => t.Key, t => t.Value?.ToString());
         Assert.Equal(typeof(InvalidOperationException).FullName, tags["exception.message"]);
         Assert.Equal(typeof(InvalidOperationException).FullName, tags["exception.type"]);
+    }
+
+    /// <summary>
+    /// An endorser call the round called off once the policy was met (<see cref="CommandTelemetry.Cancelling"/>): the HTTP
+    /// call under it that fails by the cancellation is exported as cancelled, not as an error; the same failure under a
+    /// call still wanted stays an error.
+    /// </summary>
+    [Theory]
+    [InlineData(true, ActivityStatusCode.Unset)]
+    [InlineData(false, ActivityStatusCode.Error)]
+    public void A_call_cancelled_because_the_policy_was_met_is_not_an_error(bool calledOff, ActivityStatusCode exported)
+    {
+        using var source = new ActivitySource("HealthEvents.Tests.Cancelled");
+        List<Activity> spans = [];
+        using (OpenTelemetry.Sdk.CreateTracerProviderBuilder()
+                   .AddSource(HealthEventsTelemetry.SourceName, source.Name)
+                   .AddProcessor(new TelemetryRedaction())
+                   .AddInMemoryExporter(spans)
+                   .Build())
+        {
+            using var endorse = CommandTelemetry.StartEndorse("riverside")!;
+            using (var call = source.StartActivity("POST", ActivityKind.Client)!)
+            {
+                if (calledOff) CommandTelemetry.Cancelling(endorse);
+                call.SetTag("error.type", typeof(TaskCanceledException).FullName);
+                call.SetStatus(ActivityStatusCode.Error);
+            }
+        }
+
+        var http = Assert.Single(spans, s => s.OperationName == "POST");
+        Assert.Equal(exported, http.Status);
+        Assert.Equal(calledOff ? null : typeof(TaskCanceledException).FullName, http.GetTagItem("error.type"));
     }
 }

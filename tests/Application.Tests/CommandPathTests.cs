@@ -2,6 +2,7 @@ using FluentValidation;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Patients;
 using HealthEvents.Domain.Common;
+using HealthEvents.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using static HealthEvents.Application.Tests.ApplicationHost;
 

@@ -42,6 +42,35 @@ public static class RequestContext
     public static Actor Actor(this HttpContext http) =>
         http.Caller()?.Actor ?? throw new InvalidOperationException("An authenticated request without an actor.");
 
+    /// <summary>The header a caller names its correlation id in, and the service answers it in (every response).</summary>
+    public const string CorrelationIdHeader = "X-Correlation-Id";
+
+    /// <summary>
+    /// The request's correlation id, the same for its whole life: the caller's <c>X-Correlation-Id</c> when it is a UUID
+    /// (any other value is ignored and replaced); else the request's W3C trace id, byte for byte (big-endian, so its 32
+    /// hex digits read the same), so the events a trace recorded are found by its id, and the trace by theirs.
+    /// </summary>
+    public static Guid CorrelationId(this HttpContext http)
+    {
+        if (http.Items[CorrelationIdHeader] is Guid known) return known;
+        var id = Guid.TryParse(http.Request.Headers[CorrelationIdHeader], out var c) ? c
+            : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString()), bigEndian: true) : Guid.NewGuid();
+        http.Items[CorrelationIdHeader] = id;
+        return id;
+    }
+
+    /// <summary>Answers every request with its correlation id (<see cref="CorrelationIdHeader"/>), the one its events store.</summary>
+    public static IApplicationBuilder UseCorrelationIdHeader(this IApplicationBuilder app) => app.Use((http, next) =>
+    {
+        var id = http.CorrelationId().ToString();
+        http.Response.OnStarting(() =>
+        {
+            http.Response.Headers[CorrelationIdHeader] = id;
+            return Task.CompletedTask;
+        });
+        return next(http);
+    });
+
     /// <summary>
     /// The command's ids: an Idempotency-Key header (a UUID) names the command id with the caller and the key claim's
     /// nonce, so a retried request derives the same event ids and is not recorded twice, while the key reused after it
@@ -55,10 +84,7 @@ public static class RequestContext
         // caller's key, per caller and per claim of it.
         var idempotency = http.Features.Get<IdempotencyKey>();
         var commandId = idempotency is { } k ? DeterministicIds.CommandId($"{caller.Key}/{k.Claim.Nonce:N}", k.Value) : Guid.NewGuid();
-        // Without the caller's own, the correlation id is the request's W3C trace id, byte for byte (big-endian, so its
-        // 32 hex digits read the same): the events a trace recorded are found by its id, and the trace by theirs.
-        var correlationId = Guid.TryParse(http.Request.Headers["X-Correlation-Id"], out var c) ? c
-            : Activity.Current is { } activity ? new Guid(Convert.FromHexString(activity.TraceId.ToHexString()), bigEndian: true) : Guid.NewGuid();
+        var correlationId = http.CorrelationId();
         // The token's validity travels with the command: every endorser checks the command's time falls within it.
         return new CommandContext(caller.Actor, commandId, correlationId, caller.Credential, idempotency?.Claim.EarlierAttempt ?? false);
     }

@@ -4,6 +4,7 @@ using HealthEvents.Api.Fhir;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Ports;
+using HealthEvents.Application.Telemetry;
 using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure.Identity;
 using Mediator;
@@ -39,35 +40,71 @@ public static class FhirEndpoints
         return app;
     }
 
+    /// <summary>
+    /// The import is one command, <c>ImportPatientRecord</c>, in telemetry from its first check (<see cref="CommandTelemetry"/>):
+    /// a bundle refused whole before anything is decided counts as a refused command with one of the codes of
+    /// <see cref="ImportRefusal"/>, and the command's duration includes reading and validating the bundle.
+    /// </summary>
     public static async Task<ContentHttpResult> Import(
-        HttpContext http, IMediator mediator, HospitalKeyring keyring, IClock clock, CancellationToken ct)
+        HttpContext http, IMediator mediator, HospitalKeyring keyring, IClock clock, CommandTelemetry telemetry, CancellationToken ct)
     {
+        var context = http.Command();
+        using var run = telemetry.Begin("ImportPatientRecord", context);
+        ContentHttpResult Refused(string code, ContentHttpResult answer)
+        {
+            run?.Refused(code);
+            return answer;
+        }
+
         // Only clinicians write entries (the decider's rule): anyone else is refused before a byte is parsed or validated.
         var actor = http.Actor();
         if (!actor.IsClinician())
-            return FhirOutcome.Error(StatusCodes.Status403Forbidden, "forbidden", "Only a hospital's clinicians import records.", "write-not-permitted");
-        if (FhirNegotiation.RefuseBody(http.Request) is { } refused) return refused;
+            return Refused(ImportRefusal.WriteNotPermitted,
+                FhirOutcome.Error(StatusCodes.Status403Forbidden, "forbidden", "Only a hospital's clinicians import records.", "write-not-permitted"));
+        if (FhirNegotiation.RefuseBody(http.Request) is { } refused) return Refused(ImportRefusal.UnsupportedBody, refused);
         ParsedBundle parsed;
         try
         {
             parsed = ParsedBundle.Parse(await FhirNegotiation.ReadUtf8Async(http.Request, ct));
         }
-        catch (DecoderFallbackException) { return FhirOutcome.Error(400, "invalid", "The body is not UTF-8."); }
-        catch (BundleException e) { return FhirOutcome.Answer(400, e.Issues); }
+        catch (DecoderFallbackException) { return Refused(ImportRefusal.InvalidBundle, FhirOutcome.Error(400, "invalid", "The body is not UTF-8.")); }
+        catch (BundleException e) { return Refused(ImportRefusal.InvalidBundle, FhirOutcome.Answer(400, e.Issues)); }
 
-        // Against the base R4 profiles, before anything is decided: a bundle with errors is refused whole.
-        var issues = await FhirValidation.Shared.ValidateAsync(parsed.Model, ct);
-        if (issues.Count(i => i.IsError) is var errors and > 0)
-            return FhirOutcome.Answer(400, [new FhirIssue("error", "invalid",
-                $"The bundle does not conform to the base FHIR R4 profiles ({errors} error{(errors == 1 ? "" : "s")}); nothing was imported."),
-                .. issues.Take(MaxIssuesListed)]);
+        try
+        {
+            // Against the base R4 profiles, before anything is decided: a bundle with errors is refused whole.
+            var issues = await FhirValidation.Shared.ValidateAsync(parsed.Model, ct);
+            if (issues.Count(i => i.IsError) is var errors and > 0)
+                return Refused(ImportRefusal.NotConformant, FhirOutcome.Answer(400, [new FhirIssue("error", "invalid",
+                    $"The bundle does not conform to the base FHIR R4 profiles ({errors} error{(errors == 1 ? "" : "s")}); nothing was imported."),
+                    .. issues.Take(MaxIssuesListed)]));
 
-        ImportPlan plan;
-        try { plan = ImportPlan.Of(parsed, actor.Hospital, keyring.Secret(actor.Hospital, PatientIdSecret), clock.UtcNow); }
-        catch (BundleException e) { return FhirOutcome.Answer(400, e.Issues); }
-        // Rule refusals (403, 404, 409…) and failures (503) reach the exception handler, written as OperationOutcomes.
-        var result = await mediator.Send(new ImportPatientRecordCommand(plan.PatientId, plan.Registration, plan.Entries, http.Command(), plan.Insurance), ct);
-        return Fhir(FhirImportAnswer.Bundle(plan, result, issues, parsed.Model.Type!.Value, clock.UtcNow));
+            ImportPlan plan;
+            try { plan = ImportPlan.Of(parsed, actor.Hospital, keyring.Secret(actor.Hospital, PatientIdSecret), clock.UtcNow); }
+            catch (BundleException e) { return Refused(ImportRefusal.InvalidBundle, FhirOutcome.Answer(400, e.Issues)); }
+            // Rule refusals (403, 404, 409…) and failures (503) reach the exception handler, written as OperationOutcomes.
+            var result = await mediator.Send(new ImportPatientRecordCommand(plan.PatientId, plan.Registration, plan.Entries, context, plan.Insurance), ct);
+            run?.Accepted();
+            return Fhir(FhirImportAnswer.Bundle(plan, result, issues, parsed.Model.Type!.Value, clock.UtcNow));
+        }
+        catch (Exception e)
+        {
+            run?.Failed(e);
+            throw;
+        }
+    }
+
+    /// <summary>The codes (<c>error.type</c>) of an import refused before it is decided: a bounded vocabulary, never the bundle's text.</summary>
+    public static class ImportRefusal
+    {
+        /// <summary>The caller is not a clinician (403).</summary>
+        public const string WriteNotPermitted = "write-not-permitted";
+        /// <summary>Compressed, not JSON, or not UTF-8 by its Content-Type (415).</summary>
+        public const string UnsupportedBody = "unsupported-media-type";
+        /// <summary>Not UTF-8, not a readable R4 Bundle, or not one Patient and only about them (400).</summary>
+        public const string InvalidBundle = "invalid-bundle";
+        /// <summary>Errors against the base R4 profiles (400).</summary>
+        public const string NotConformant = "bundle-not-conformant";
     }
 
     /// <summary>

@@ -27,8 +27,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 "This command id (Idempotency-Key) was already applied; it is recorded once.", "command-already-applied"),
             // The database is down or restarting (the supervisor brings the private one back): retry shortly.
             _ when StoreUnavailable(exception) => Unavailable(http),
-            ConcurrencyConflictException => Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
-                "The patient's record kept changing while the command was decided; retry the command.", "concurrency-conflict"),
+            ConcurrencyConflictException => Conflict(http),
             // Hundreds of commands already queue for this one stream on this node: come back shortly (Retry-After below).
             StreamBusyException => Problem(StatusCodes.Status503ServiceUnavailable, "Stream busy",
                 "Too many commands are waiting for this record on this node; nothing was recorded. Retry shortly.", "stream-busy"),
@@ -93,6 +92,14 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             var b when b % 1024 == 0 => $" of {b / 1024} KiB",
             var b => $" of {b} bytes",
         };
+
+    /// <summary>The stream kept moving under the command: nothing was recorded, and the same command may simply be sent again shortly.</summary>
+    private static ProblemDetails Conflict(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return Problem(StatusCodes.Status409Conflict, "Concurrency conflict",
+            "The patient's record kept changing while the command was decided; nothing was recorded. Retry the command.", "concurrency-conflict");
+    }
 
     private static ProblemDetails Unavailable(HttpContext http)
     {

@@ -1,4 +1,5 @@
 using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Telemetry;
 using HealthEvents.Infrastructure;
 using HealthEvents.Infrastructure.Endorsement;
 using HealthEvents.Infrastructure.Identity;
@@ -44,6 +45,13 @@ public static class EndorserApp
     /// POST /endorse: an <see cref="EndorsementBatch"/> (one proposal is a batch of one) in, an <see cref="EndorsementBatchReply"/>
     /// out — a verdict per transaction and one signature over the root of those accepted. A refusal is a 200 with reasons.
     /// </summary>
-    public static async Task<Ok<EndorsementBatchReply>> Endorse(EndorsementBatch batch, Endorser endorser, KeyringKeys keys, CancellationToken ct) =>
-        TypedResults.Ok(await endorser.EndorseAsync(batch, keys, ct));
+    /// <remarks>The outcome is counted (<c>healthevents.endorser.proposals</c>, per transaction) and set on the request's span.</remarks>
+    public static async Task<Ok<EndorsementBatchReply>> Endorse(
+        EndorsementBatch batch, Endorser endorser, KeyringKeys keys, CommandTelemetry telemetry, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var reply = await endorser.EndorseAsync(batch, keys, ct);
+        telemetry.Judged(keys.HospitalId, reply, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return TypedResults.Ok(reply);
+    }
 }

@@ -51,6 +51,7 @@ public static class HealthEventsApp
         var demo = builder.Configuration.GetValue("HealthEvents:SeedDemo", true);
         if (demo) await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);
 
+        app.UseCorrelationIdHeader();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseQueryTextGuard();

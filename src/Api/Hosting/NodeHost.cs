@@ -76,6 +76,7 @@ public static class NodeHost
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
             builder.Configuration.GetValue<long?>("HealthEvents:MaxRequestBodyBytes") ?? 64 * 1024);
         services.AddProblemDetails();
+        ProblemTelemetry.Decorate(services); // every problem answer counted by its code (README, "Observability")
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddHealthEventsApplication();
         services.AddHealthEventsInfrastructure(builder.Configuration, postgres.ConnectionString, dataFolder);

@@ -21,6 +21,9 @@ public static class Observability
     public const string PrometheusSetting = "HealthEvents:Metrics:Prometheus";
     public const string PrometheusPath = "/metrics";
 
+    /// <summary>True: a database call made outside any span (the projections' polling) is traced as a trace of its own.</summary>
+    public const string UnparentedDatabaseSpansSetting = "HealthEvents:Tracing:UnparentedDatabaseSpans";
+
     /// <summary>
     /// Wires the providers. Call it before anything else configures OpenTelemetry: processors run in the order they are
     /// added, and the redaction must come before every exporter, a caller's (the tests' in-memory one) included.
@@ -40,7 +43,7 @@ public static class Observability
                 serviceVersion: HealthEventsTelemetry.Version, serviceInstanceId: instance.Id))
             .WithTracing(tracing =>
             {
-                tracing.AddProcessor(new TelemetryRedaction())
+                tracing.AddProcessor(new TelemetryRedaction(configuration.GetValue(UnparentedDatabaseSpansSetting, false)))
                     .AddSource(HealthEventsTelemetry.SourceName)
                     .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments(PrometheusPath))
                     .AddHttpClientInstrumentation()

@@ -129,7 +129,19 @@ public sealed class CommandExecutor(
         using var span = HealthEventsTelemetry.Source.StartActivity("append");
         span?.SetTag(HealthEventsTelemetry.Tags.StreamKind, HealthEventsTelemetry.StreamKind(streamId));
         span?.SetTag(HealthEventsTelemetry.Tags.Events, events.Count);
-        return await store.AppendAsync(streamId, expected, events, endorsed, ct);
+        try
+        {
+            var appended = await store.AppendAsync(streamId, expected, events, endorsed, ct);
+            span?.SetTag(HealthEventsTelemetry.Tags.Outcome, AppendOutcome.Appended);
+            return appended;
+        }
+        catch (WrongExpectedVersionException)
+        {
+            // Another command wrote first: this attempt wrote nothing (the command decides again, or answers 409).
+            span?.SetTag(HealthEventsTelemetry.Tags.Outcome, AppendOutcome.Conflict);
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "concurrency conflict");
+            throw;
+        }
     }
 
     private static RejectedException AlreadyApplied() => RejectedException.Conflict("command-already-applied",
@@ -188,12 +200,14 @@ public sealed record Decision<TState, TEvent>(
     IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Envelopes, string? HomeHospital);
 
 /// <summary>
-/// Folds a stream into its decision state, reading only what the cache has not seen yet. With a
-/// <see cref="NetworkGenesisPin"/>, the network stream's version 0 must be the pinned founding whenever it is read
-/// (a node's first reading, or after its cache was dropped): this node decides and endorses nothing on another
-/// network's word. A founding rewritten after it was read changes nothing here, since the cache never reads it again.
+/// Folds a stream into its decision state, reading only what the cache has not seen yet. The network stream is read
+/// through the <see cref="NetworkDirectory"/>, never raw: its events are folded only as verified there (the pinned
+/// founding, then each transaction endorsed under the network before it), so an event appended past the service —
+/// unendorsed, or passed off as more of the founding — never changes what the network decides, for the submitter or
+/// for an endorser re-executing; a network stream that fails verification is refused (<see cref="DamagedStreamException"/>,
+/// or <see cref="GenesisMismatchException"/> when its founding is not the pinned one).
 /// </summary>
-public sealed class StreamLoader(IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkGenesisPin? genesis = null)
+public sealed class StreamLoader(IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkDirectory? network = null)
 {
     /// <summary>
     /// The stream's state now: the cached snapshot extended by whatever was appended since. With
@@ -201,6 +215,8 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
     /// asks about a stream at a known version (an endorser judging a proposal) needs that state, not a newer
     /// one — if the stream has moved on since, the append at that version fails on its own.
     /// </summary>
+    /// <exception cref="DamagedStreamException">An event cannot be read, or (network stream) fails verification.</exception>
+    /// <exception cref="GenesisMismatchException">The network stream does not start with the pinned founding.</exception>
     public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(string streamId, CancellationToken ct, long? asOfVersion = null)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
@@ -209,9 +225,8 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
         if (cached is not null && cached.Version == asOfVersion) return cached;
         var snapshot = cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis);
         var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
-        await foreach (var e in store.ReadStreamAsync(streamId, version + 1, ct))
+        await foreach (var e in ReadAsync(streamId, version + 1, ct))
         {
-            if (e.Version == 0 && streamId == NetworkStream.StreamId) genesis?.Require(e);
             state = TDecider.Evolve(state, Read<TEvent>(e));
             (version, hash) = (e.Version, e.Hash);
         }
@@ -219,6 +234,17 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
         var loaded = new StreamSnapshot<TState>(state, version, hash);
         cache.Put(streamId, loaded);
         return loaded;
+    }
+
+    private IAsyncEnumerable<EventEnvelope> ReadAsync(string streamId, long fromVersion, CancellationToken ct) =>
+        streamId == NetworkStream.StreamId && network is not null
+            ? VerifiedNetworkAsync(network, fromVersion, ct)
+            : store.ReadStreamAsync(streamId, fromVersion, ct);
+
+    private static async IAsyncEnumerable<EventEnvelope> VerifiedNetworkAsync(
+        NetworkDirectory network, long fromVersion, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var e in await network.ReadVerifiedAsync(fromVersion, ct)) yield return e;
     }
 
     /// <summary>The stream's event; a stream holding one this build cannot read is damaged (no decision is safe on it).</summary>

@@ -25,12 +25,13 @@ namespace HealthEvents.Application.Endorsement;
 /// endorsers' clock-skew bound (<see cref="EndorsementOptions.MaxClockSkew"/>, 2 minutes) plus the time a change
 /// takes to be endorsed and stored; two colluding hospitals gain at most that long under a policy just raised.</item>
 /// <item><c>home</c> is the HomeHospital of the PatientRegistered event at version 0 of the stream.</item>
-/// <item>The network's founding is trusted: the first command of the <c>network</c> stream (its events from version 0
-/// on, sharing one command id), made by the actor <c>genesis</c>, may be unendorsed (nobody could endorse before the members existed, and every hospital
-/// holds the genesis file) — trusted as the founding this node pinned, which the stream verifier checks
-/// (<see cref="NetworkGenesisPin"/>). If it carries signatures those are still checked, but no policy is required. Every other
-/// transaction of the network stream — a later one by <c>genesis</c> too — is held to the same rule as every stream,
-/// as the submitting node's endorsement service holds it (only founding goes unasked).</item>
+/// <item>The network's founding is trusted: the events of the <c>network</c> stream that the stream verifier marks as
+/// its founding (<see cref="TransactionToCheck.Founding"/>: the versions the pinned founding spans, <see cref="NetworkFounding"/>)
+/// may be unendorsed (nobody could endorse before the members existed, and every hospital holds the genesis file) —
+/// trusted as the founding this node pinned (<see cref="NetworkGenesisPin"/>). If it carries signatures those are still
+/// checked, but no policy is required. Every other transaction of the network stream — one right after the founding
+/// with the founding's own metadata too — is held to the same rule as every stream, as the submitting node's
+/// endorsement service holds it (only founding goes unasked).</item>
 /// <item>Problems are reported at the first version carrying the endorsement at fault: the transaction's first
 /// version, or — when the copies its events carry differ (a row edited behind the store's back) — the version of
 /// the altered copy. Each distinct copy is checked.</item>
@@ -52,7 +53,6 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
     private readonly Dictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);
     private readonly Dictionary<NetworkState, string[]> _members = new(ReferenceEqualityComparer.Instance);
     private readonly PatientSignatureChecker _patientSignatures = new(serializer);
-    private Guid? _founding;
 
     /// <summary>How long after a network change a transaction may still hold under the network before it (see remarks).</summary>
     public static readonly TimeSpan NetworkChangeGrace = TimeSpan.FromMinutes(3);
@@ -90,10 +90,8 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
         var at = metadata.OccurredAt;
 
         var isNetwork = streamId == NetworkStream.StreamId;
-        // The founding command's events stand without endorsement from version 0 until another command's first event.
-        // (Unendorsed events carry no transaction boundary, so the founding is recognised by its command id.)
-        var genesis = isNetwork && metadata.ActorId == GenesisActor && (transaction.FirstVersion == 0 || metadata.CommandId == _founding);
-        if (isNetwork) _founding = genesis ? metadata.CommandId : null;
+        // The founding stands without endorsement: the stream verifier tells which versions it spans (NetworkFounding).
+        var genesis = isNetwork && transaction.Founding;
         var state = isNetwork ? network.StateBefore(transaction.FirstVersion) : null;
 
         TransactionEndorsement? checkedCopy = null;

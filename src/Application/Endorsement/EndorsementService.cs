@@ -111,7 +111,7 @@ public sealed class EndorsementService : IEndorsementService
                 tally.Add(hospital, reply);
                 foreach (var (i, endorsement) in tally.TakeEndorsed()) batch[i].Outcome.TrySetResult(endorsement);
             }
-            round.Decided = true;
+            round.Decide();
             await timeout.CancelAsync(); // stragglers are not needed once every transaction's policy is met
 
             for (var i = 0; i < batch.Count; i++)
@@ -136,7 +136,9 @@ public sealed class EndorsementService : IEndorsementService
     {
         using var span = CommandTelemetry.StartEndorse(hospitalId, request.Transactions.Count);
         var started = Stopwatch.GetTimestamp();
+        round.Opened(span);
         var (reply, outcome) = await CallAsync(network, hospitalId, request, round, ct);
+        round.Answered(span);
         _telemetry.Endorsed(hospitalId, outcome, Stopwatch.GetElapsedTime(started), span);
         return (hospitalId, reply);
     }
@@ -147,29 +149,51 @@ public sealed class EndorsementService : IEndorsementService
     {
         var count = request.Transactions.Count;
         if (!network.Hospitals.TryGetValue(hospitalId, out var hospital))
-            return (EndorsementBatchReply.RefusedAll(hospitalId, count, "not a member of the network"), "refused");
+            return (EndorsementBatchReply.RefusedAll(hospitalId, count, "not a member of the network"), EndorseOutcome.Refused);
         if (_clients.For(hospital) is not { } client)
-            return (EndorsementBatchReply.RefusedAll(hospitalId, count, $"no endorser reachable from this node ({hospital.EndorserEndpoint})"), "unreachable");
+            return (EndorsementBatchReply.RefusedAll(hospitalId, count, $"no endorser reachable from this node ({hospital.EndorserEndpoint})"), EndorseOutcome.Unreachable);
         try
         {
             var reply = await client.EndorseAsync(request, ct);
-            return (reply, reply.Signature is null ? "refused" : "signed");
+            return (reply, EndorseOutcome.Of(reply));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             return (EndorsementBatchReply.RefusedAll(hospitalId, count, $"no answer within {_options.Timeout.TotalSeconds:0.#} s"),
-                round.Decided ? "cancelled" : "timeout");
+                round.Decided ? EndorseOutcome.Cancelled : EndorseOutcome.Timeout);
         }
         catch (Exception e)
         {
-            return (EndorsementBatchReply.RefusedAll(hospitalId, count, $"unreachable ({e.GetType().Name})"), "unreachable");
+            return (EndorsementBatchReply.RefusedAll(hospitalId, count, $"unreachable ({e.GetType().Name})"), EndorseOutcome.Unreachable);
         }
     }
 
     /// <summary>One endorsement round: decided once every transaction's policy is met or every endorser answered (stragglers are then cancelled).</summary>
     private sealed class Round
     {
+        private readonly HashSet<Activity> _open = [];
         public volatile bool Decided;
+
+        public void Opened(Activity? span)
+        {
+            if (span is not null) lock (_open) _open.Add(span);
+        }
+
+        public void Answered(Activity? span)
+        {
+            if (span is not null) lock (_open) _open.Remove(span);
+        }
+
+        /// <summary>
+        /// Marks the calls still open as cancelled before they are: what fails in them from now on (an HTTP call, a
+        /// statement cut short) is the cancellation, not an error, and the redaction exports it so (README, "Observability").
+        /// </summary>
+        public void Decide()
+        {
+            Decided = true;
+            lock (_open)
+                foreach (var span in _open) CommandTelemetry.Cancelling(span);
+        }
     }
 
     public static bool IsFounding(TransactionProposal proposal) =>

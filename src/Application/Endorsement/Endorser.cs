@@ -35,8 +35,10 @@ public sealed class Endorser(
     /// <param name="genesis">The founding this node pinned: the endorser's own reading of the network must start with it.</param>
     public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options, NetworkGenesisPin? genesis)
     {
-        var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000), genesis);
-        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), new NetworkDirectory(store, serializer, genesis: genesis), clock, options,
+        // Its own view of the network, which its re-execution of network commands folds too (only what verifies).
+        var directory = new NetworkDirectory(store, serializer, genesis: genesis);
+        var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000), directory);
+        return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), directory, clock, options,
             new LedgerWitness(store), new PatientDirectory(loader));
     }
 
@@ -87,6 +89,11 @@ public sealed class Endorser(
         {
             // Its own reading of the network starts with another founding: every key and rule it would judge by is suspect.
             return (new(false, "the store's network does not start with the founding this endorser pinned (genesis-mismatch)"), null);
+        }
+        catch (DamagedStreamException e)
+        {
+            // Its own reading of the stream holds an event it cannot decide on (on the network: one that fails verification).
+            return (new(false, $"stream {e.StreamId} is damaged at version {e.Version} (damaged-stream)"), null);
         }
         catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException or ArgumentException
                                       or InvalidOperationException or JsonException or KeyNotFoundException or IndexOutOfRangeException)

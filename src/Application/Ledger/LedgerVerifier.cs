@@ -32,7 +32,7 @@ public sealed class LedgerVerifier(IEventStore store, NetworkGenesisPin? genesis
             foreach (var e in batch)
             {
                 if (!LedgerStream.IsLeaf(e.StreamId)) continue;
-                if (e is { StreamId: NetworkStream.StreamId, Version: 0 }) founding ??= genesis?.Check(e);
+                if (e.StreamId == NetworkStream.StreamId) founding ??= genesis?.Check(e); // the founding's pinned last event
                 frontier.Append(e.Hash);
                 if (frontier.Size == treeSize) break;
             }

@@ -31,6 +31,12 @@ public sealed record TransactionToCheck(
     IReadOnlyList<EventEnvelope> Events,
     bool ChainIntact)
 {
+    /// <summary>
+    /// Part of the network's founding, which nobody endorses (decided by the stream verifier from the pinned founding,
+    /// <see cref="Network.NetworkFounding"/>): its signatures, if any, are checked, but no policy is required.
+    /// </summary>
+    public bool Founding { get; init; }
+
     public long FirstVersion => Events[0].Version;
     public long LastVersion => Events[^1].Version;
     public byte[] TransactionHash => Events[^1].Hash;

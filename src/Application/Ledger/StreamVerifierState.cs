@@ -16,6 +16,7 @@ internal sealed class StreamVerifierState
     private long _events;
     private long _problemCount;
     private long? _firstBroken;
+    private NetworkFounding? _founding;
 
     public StreamVerifierState(StreamVerifierOptions options)
     {
@@ -64,14 +65,16 @@ internal sealed class StreamVerifierState
             intact = false;
         }
         intact &= CheckHash(e);
-        // The founding nobody endorses: trusted only as the one this node pinned.
-        if (e.Version == 0 && _streamId == NetworkStream.StreamId && _options.Genesis?.Check(e) is { } genesis) Add(genesis);
+        // The founding nobody endorses: its extent and bytes are the ones this node pinned (NetworkFounding).
+        var founding = _streamId == NetworkStream.StreamId && (_founding ??= new NetworkFounding(_options.Genesis)).Accept(e, Add);
 
         // Continue from the stored hash: an altered event whose hash was left alone breaks at itself only;
         // one whose hash was recomputed breaks the next link.
         _next = e.Version + 1;
         _prevHash = e.Hash ?? [];
-        return _transactions.Accept(_streamId, e, intact, gapFrom);
+        // The founding is a prefix of the stream, so a transaction is the founding's when its last event is.
+        var completed = _transactions.Accept(_streamId, e, intact, gapFrom);
+        return founding && completed is not null ? completed with { Founding = true } : completed;
     }
 
     public void AddAll(IReadOnlyList<VerificationProblem> problems)
@@ -84,6 +87,7 @@ internal sealed class StreamVerifierState
         if (_streamId is not null)
         {
             _transactions.Finish(_streamId);
+            _founding?.Finish(Add);
             if (_options.EndorsementChecker is { } checker) AddAll(checker.StreamEnded(_streamId));
         }
         ReportProgress(final: true);

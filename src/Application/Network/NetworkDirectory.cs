@@ -17,7 +17,8 @@ namespace HealthEvents.Application.Network;
 /// endorsement under the network before it, the founding transaction exempt) and folded up to the first transaction
 /// that fails, never past it — an event appended behind the service's back (no endorsement, a forged member) does
 /// not make anyone a member. That transaction is reported by <see cref="Untrusted"/> and logged once as an error
-/// naming the stream and version (no data); /health/ready then says "degraded".
+/// naming the stream and version (no data); /health/ready then says "degraded". Network commands are decided on this
+/// verified reading too (<see cref="ReadVerifiedAsync"/>), never on the raw stream.
 /// </para>
 /// </summary>
 public sealed class NetworkDirectory(IEventStore store, EventSerializer serializer, ILogger<NetworkDirectory>? log = null, NetworkGenesisPin? genesis = null)
@@ -39,27 +40,59 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
 
     public async Task<NetworkState> RefreshAsync(CancellationToken ct = default)
     {
-        var started = Environment.TickCount64;
         await _reading.WaitAsync(ct);
         try
         {
-            var next = _events.Count == 0 ? 0 : _events[^1].Version + 1;
-            await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, next, ct)) _events.Add(e);
-            // Compared with what was folded, not with what this call read: a refresh cancelled between its read and its
-            // fold (an endorser's caller gone) must not leave the events it read unfolded for the next one.
-            if (_events.Count > _folded)
-            {
-                var count = _events.Count;
-                await FoldTrustedAsync(ct);
-                _folded = count;
-            }
-            Interlocked.Exchange(ref _refreshedAt, started);
+            await RefreshHeldAsync(ct);
             return _current;
         }
         finally
         {
             _reading.Release();
         }
+    }
+
+    /// <summary>
+    /// The network stream as read now, for deciding a network command (the submitter's decision and every endorser's
+    /// re-execution, <see cref="Commands.StreamLoader"/>): its verified events from <paramref name="fromVersion"/> on —
+    /// all of them, since a stream that fails verification anywhere is refused rather than decided on in part (an
+    /// append after its verified part would fail on the version, or extend a history nobody endorsed).
+    /// </summary>
+    /// <exception cref="DamagedStreamException">The stream fails verification at the version named (an event nobody endorsed, a broken link).</exception>
+    /// <exception cref="GenesisMismatchException">The stream does not start with the founding this node pinned.</exception>
+    public async Task<IReadOnlyList<EventEnvelope>> ReadVerifiedAsync(long fromVersion, CancellationToken ct = default)
+    {
+        await _reading.WaitAsync(ct);
+        try
+        {
+            await RefreshHeldAsync(ct);
+            if (_untrusted is { } problem)
+                throw problem.Code == VerificationCodes.GenesisMismatch
+                    ? new GenesisMismatchException(problem.Message)
+                    : new DamagedStreamException(NetworkStream.StreamId, problem.Version, reason: $"fails verification at version {problem.Version} ({problem.Code})");
+            return _events.Where(e => e.Version >= fromVersion).ToList();
+        }
+        finally
+        {
+            _reading.Release();
+        }
+    }
+
+    /// <summary>Reads what was appended since the last reading and folds it; the caller holds <see cref="_reading"/>.</summary>
+    private async Task RefreshHeldAsync(CancellationToken ct)
+    {
+        var started = Environment.TickCount64;
+        var next = _events.Count == 0 ? 0 : _events[^1].Version + 1;
+        await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, next, ct)) _events.Add(e);
+        // Compared with what was folded, not with what this call read: a refresh cancelled between its read and its
+        // fold (an endorser's caller gone) must not leave the events it read unfolded for the next one.
+        if (_events.Count > _folded)
+        {
+            var count = _events.Count;
+            await FoldTrustedAsync(ct);
+            _folded = count;
+        }
+        Interlocked.Exchange(ref _refreshedAt, started);
     }
 
     /// <summary>The network as read no longer than <paramref name="maxAge"/> ago (reading only what was appended since).</summary>

@@ -4,17 +4,22 @@ using HealthEvents.Application.Ports;
 namespace HealthEvents.Application.Network;
 
 /// <summary>
-/// The root of trust of everything a node checks: version 0 of the <c>network</c> stream, its founding, which no hospital
-/// endorses (nobody could before the members existed). Every key and policy a later signature is judged by descends from
-/// it, so whoever could replace it in the store — a founding with keys of their own, then their own signatures on
-/// everything after — would make a forged history verify. A node therefore keeps the founding's stored hash outside the
-/// store and refuses a network stream that starts otherwise (<see cref="VerificationCodes.GenesisMismatch"/>):
+/// The root of trust of everything a node checks: the founding transaction of the <c>network</c> stream, which no
+/// hospital endorses (nobody could before the members existed). Every key and policy a later signature is judged by
+/// descends from it, so whoever could replace it in the store — a founding with keys of their own, then their own
+/// signatures on everything after — or lengthen it — an event of their own right after it, passed off as more of the
+/// founding — would make a forged history verify. A node therefore keeps the founding's length and last hash outside the
+/// store (<see cref="FoundingPin"/>): the founding is versions 0 to length - 1, version length - 1 must have the pinned
+/// hash (else <see cref="VerificationCodes.GenesisMismatch"/>, reported at version 0), and anything after it needs an
+/// endorsement like any transaction (<see cref="NetworkFounding"/>). The pin comes from:
 /// <list type="bullet">
-/// <item>configured (<c>HealthEvents:GenesisHash</c>, 64 hex digits): the operator's word, taken from a member they
-/// trust; it is written to the pin when none is there, and a pin that says otherwise stops the node from starting;</item>
+/// <item>configuration (<c>HealthEvents:GenesisHash</c>, <c>{events}:{hash}</c>): the operator's word, taken from a member
+/// they trust; it is written to the pin file when none is there, and a pin file that says otherwise stops the node from
+/// starting;</item>
 /// <item>else the pin in the node's data folder (<see cref="IGenesisPinStore"/>): written by the node that founds the
-/// network when it seeds it, and by a node that joins an existing network the first time it reads version 0 — trust on
-/// first use, as SSH does with a host key: a store rewritten before that first reading is not caught.</item>
+/// network when it seeds it, and by a node that joins an existing network the first time it reads the founding — trust
+/// on first use, as SSH does with a host key: a store rewritten (or a founding lengthened) before that first reading is
+/// not caught. An earlier release's pin (version 0's hash alone) is completed the same way on first reading.</item>
 /// </list>
 /// Thread-safe.
 /// </summary>
@@ -22,78 +27,108 @@ public sealed class NetworkGenesisPin
 {
     private readonly IGenesisPinStore _store;
     private readonly Lock _lock = new();
-    private byte[]? _hash;
+    private FoundingPin? _pin;
 
-    /// <param name="configured">The operator's expected hash (32 bytes), or null to rely on the pin alone.</param>
-    /// <exception cref="InvalidOperationException">The configured hash and the pin disagree.</exception>
-    /// <exception cref="InvalidDataException">The pin does not hold a SHA-256 hash.</exception>
-    public NetworkGenesisPin(IGenesisPinStore store, byte[]? configured = null)
+    /// <param name="configured">The operator's expected founding, or null to rely on the pin file alone.</param>
+    /// <exception cref="InvalidOperationException">The configured founding and the pin file disagree.</exception>
+    /// <exception cref="InvalidDataException">The pin file does not hold a founding pin.</exception>
+    public NetworkGenesisPin(IGenesisPinStore store, FoundingPin? configured = null)
     {
         ArgumentNullException.ThrowIfNull(store);
-        if (configured is not null && configured.Length != 32)
-            throw new ArgumentException("The network's genesis hash is 32 bytes (SHA-256).", nameof(configured));
+        if (configured is not null && configured.Hash.Length != 32)
+            throw new ArgumentException("A founding's hash is 32 bytes (SHA-256).", nameof(configured));
         _store = store;
         var pinned = store.Read();
-        if (configured is not null && pinned is not null && !pinned.AsSpan().SequenceEqual(configured))
+        if (configured is not null && pinned is not null && !Compatible(configured, pinned))
             throw new InvalidOperationException(
-                $"HealthEvents:GenesisHash is {Hex(configured)}, but {store.Location} pins {Hex(pinned)}: this node cannot tell which network to trust. " +
+                $"HealthEvents:GenesisHash is {configured}, but {store.Location} pins {pinned}: this node cannot tell which network to trust. " +
                 "Keep the one that names the network's true founding and remove the other.");
-        if (configured is not null && pinned is null) store.Write(configured);
-        _hash = configured ?? pinned;
+        // The operator's complete pin wins over an earlier release's file; a file already complete stays.
+        if (configured is not null && (pinned is null || (configured.IsComplete && !pinned.IsComplete))) store.Write(configured);
+        _pin = configured is { IsComplete: true } || pinned is null ? configured : pinned;
     }
 
-    /// <summary>The pinned hash in lowercase hex, or null while nothing is pinned.</summary>
+    /// <summary>The pin in its text form (<c>{events}:{hash}</c>, or an earlier release's bare hash), or null while nothing is pinned.</summary>
     public string? Hex()
     {
-        lock (_lock) return _hash is null ? null : Hex(_hash);
+        lock (_lock) return _pin?.ToString();
     }
 
-    /// <summary>Whether this instance pinned a hash on first sight (nothing was pinned or configured before).</summary>
+    /// <summary>The pinned founding, or null while nothing is pinned.</summary>
+    public FoundingPin? Current
+    {
+        get { lock (_lock) return _pin; }
+    }
+
+    /// <summary>Whether this instance pinned the founding on first sight (nothing was pinned or configured before).</summary>
     public bool PinnedOnFirstSight { get; private set; }
 
     /// <summary>Where the pin is kept.</summary>
     public string Location => _store.Location;
 
     /// <summary>
-    /// Checks the network stream's version 0 against the pin, pinning its hash if nothing is pinned yet (first sight).
-    /// Null when it matches (or was just pinned); else the problem, at version 0.
+    /// Checks a network event against the pin: the one at the pinned version (the founding's last, or version 0 for an
+    /// earlier release's pin) must have the pinned hash. Null when it does, when <paramref name="e"/> is another version,
+    /// or while nothing is pinned; else the problem, at version 0 (the founding transaction's first).
     /// </summary>
-    public VerificationProblem? Check(EventEnvelope versionZero)
+    public VerificationProblem? Check(EventEnvelope e)
     {
-        ArgumentNullException.ThrowIfNull(versionZero);
-        if (versionZero.StreamId != NetworkStream.StreamId || versionZero.Version != 0)
-            throw new ArgumentException("The pin is about version 0 of the network stream.", nameof(versionZero));
+        ArgumentNullException.ThrowIfNull(e);
+        if (e.StreamId != NetworkStream.StreamId)
+            throw new ArgumentException("The pin is about the network stream.", nameof(e));
+        var pin = Current;
+        if (pin is null || e.Version != pin.PinnedVersion || pin.Hash.AsSpan().SequenceEqual(e.Hash)) return null;
+        return pin.IsComplete
+            ? Mismatch($"The network's founding (versions 0 to {pin.PinnedVersion}) ends in hash {Convert.ToHexStringLower(e.Hash ?? [])}, but this node pinned {pin} ({_store.Location}): " +
+                       "the network's history, and every key and policy in it, is not the one this node trusts.")
+            : Mismatch($"Version 0 of the network has hash {Convert.ToHexStringLower(e.Hash ?? [])}, but this node pinned {pin} ({_store.Location}): " +
+                       "the network's history, and every key and policy in it, is not the one this node trusts.");
+    }
+
+    /// <summary>The network stream ended (at <paramref name="lastVersion"/>, -1: empty) before the pinned founding did: the problem, or null.</summary>
+    public VerificationProblem? CheckEnd(long lastVersion)
+    {
+        var pin = Current;
+        if (pin is not { IsComplete: true } || lastVersion >= pin.PinnedVersion) return null;
+        return Mismatch($"The network stream ends at version {lastVersion}, inside the founding this node pinned ({pin}, {_store.Location}): " +
+                        "its founding was cut short or replaced.");
+    }
+
+    /// <summary>As <see cref="Check"/>, for whoever decides on the network's word: a mismatch throws.</summary>
+    /// <exception cref="GenesisMismatchException">The event is not the pinned founding's.</exception>
+    public void Require(EventEnvelope e)
+    {
+        if (Check(e) is { } problem) throw new GenesisMismatchException(problem.Message);
+    }
+
+    /// <summary>
+    /// A reader saw the whole founding (<paramref name="founding"/>, found by its command, <see cref="NetworkFounding"/>)
+    /// starting with an event of hash <paramref name="firstHash"/>: pinned when nothing is (first sight), and completing
+    /// an earlier release's pin of that version 0. A complete pin is never replaced.
+    /// </summary>
+    public void Learn(FoundingPin founding, byte[] firstHash)
+    {
+        ArgumentNullException.ThrowIfNull(founding);
+        ArgumentNullException.ThrowIfNull(firstHash);
+        if (!founding.IsComplete || founding.Hash.Length != 32) return;
         lock (_lock)
         {
-            if (_hash is null)
-            {
-                Pin(versionZero.Hash, firstSight: true);
-                return null;
-            }
-            if (_hash.AsSpan().SequenceEqual(versionZero.Hash)) return null;
-            return new VerificationProblem(NetworkStream.StreamId, 0, VerificationCodes.GenesisMismatch,
-                $"Version 0 of the network has hash {Hex(versionZero.Hash ?? [])}, but this node pinned {Hex(_hash)} ({_store.Location}): " +
-                "the network's history, and every key and policy in it, is not the one this node trusts.");
+            if (_pin is null) Pin(founding, firstSight: true);
+            else if (!_pin.IsComplete && _pin.Hash.AsSpan().SequenceEqual(firstHash)) Pin(founding, firstSight: false);
         }
     }
 
-    /// <summary>As <see cref="Check"/>, for whoever decides on the network's word (command path, endorser): a mismatch throws.</summary>
-    /// <exception cref="GenesisMismatchException">Version 0 is not the pinned founding.</exception>
-    public void Require(EventEnvelope versionZero)
-    {
-        if (Check(versionZero) is { } problem) throw new GenesisMismatchException(problem.Message);
-    }
-
-    /// <summary>The founder pins the founding it has just appended.</summary>
+    /// <summary>The founder pins the founding it has just appended: <paramref name="events"/> events, the last with hash <paramref name="lastHash"/>.</summary>
     /// <exception cref="GenesisMismatchException">Another founding is pinned already.</exception>
-    public void Founded(byte[] hash)
+    public void Founded(long events, byte[] lastHash)
     {
-        ArgumentNullException.ThrowIfNull(hash);
+        ArgumentNullException.ThrowIfNull(lastHash);
+        var founding = new FoundingPin(events, lastHash);
         lock (_lock)
         {
-            if (_hash is null) Pin(hash, firstSight: false);
-            else if (!_hash.AsSpan().SequenceEqual(hash))
-                throw new GenesisMismatchException($"This node pinned the founding {Hex(_hash)} ({_store.Location}), not {Hex(hash)}.");
+            if (_pin is null) Pin(founding, firstSight: false);
+            else if (!_pin.SameAs(founding))
+                throw new GenesisMismatchException($"This node pinned the founding {_pin} ({_store.Location}), not {founding}.");
         }
     }
 
@@ -104,24 +139,26 @@ public sealed class NetworkGenesisPin
     /// <exception cref="GenesisMismatchException">Something is pinned.</exception>
     public void RequireNothingPinned()
     {
-        lock (_lock)
-        {
-            if (_hash is not null)
-                throw new GenesisMismatchException(
-                    $"The store holds no network, but this node pinned the founding {Hex(_hash)} ({_store.Location}): it will not found another. " +
-                    "Restore the store, or remove the pin to found a new network.");
-        }
+        var pin = Current;
+        if (pin is not null)
+            throw new GenesisMismatchException(
+                $"The store holds no network, but this node pinned the founding {pin} ({_store.Location}): it will not found another. " +
+                "Restore the store, or remove the pin to found a new network.");
     }
 
-    private void Pin(byte[] hash, bool firstSight)
+    private void Pin(FoundingPin founding, bool firstSight)
     {
-        if (hash is not { Length: 32 }) throw new ArgumentException("A founding's hash is 32 bytes (SHA-256).", nameof(hash));
-        _store.Write(hash);
-        _hash = [.. hash];
+        if (founding is not { IsComplete: true, Events: >= 1, Hash.Length: 32 })
+            throw new ArgumentException("A founding is pinned by its event count (at least 1) and the 32-byte hash of its last event.", nameof(founding));
+        _store.Write(founding);
+        _pin = founding;
         PinnedOnFirstSight = firstSight;
     }
 
-    private static string Hex(byte[] hash) => Convert.ToHexStringLower(hash);
+    private static VerificationProblem Mismatch(string message) => new(NetworkStream.StreamId, 0, VerificationCodes.GenesisMismatch, message);
+
+    /// <summary>Two pins that can both hold: equal, or one an earlier release's (version 0 only), which the store checks against the other.</summary>
+    private static bool Compatible(FoundingPin a, FoundingPin b) => a.IsComplete != b.IsComplete || a.SameAs(b);
 }
 
 /// <summary>The store's network stream does not start with the founding this node pinned (<see cref="NetworkGenesisPin"/>).</summary>

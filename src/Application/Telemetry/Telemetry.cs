@@ -84,7 +84,9 @@ public sealed record ServiceInstance(string Id)
 /// <c>healthevents.commands</c> ({command}) and <c>healthevents.command.duration</c> (s) by command type and outcome,
 /// <c>healthevents.command.refusals</c> ({refusal}) by command type and problem code (<c>error.type</c>),
 /// <c>healthevents.endorsement.duration</c> (s) by hospital and outcome, <c>healthevents.endorsement.batch.size</c>
-/// ({transaction}) per endorsement round (proposals sent to the endorsers together).
+/// ({transaction}) per endorsement round (proposals sent to the endorsers together); on an endorser node,
+/// <c>healthevents.endorser.proposals</c> ({proposal}, one per transaction judged) and <c>healthevents.endorser.duration</c>
+/// (s, per request) by its hospital and outcome.
 /// </summary>
 public sealed class CommandTelemetry
 {
@@ -95,6 +97,8 @@ public sealed class CommandTelemetry
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _refusals;
     private readonly Histogram<double> _endorsement;
+    private readonly Counter<long> _judged;
+    private readonly Histogram<double> _judging;
     private readonly Histogram<int> _batchSize;
 
     public CommandTelemetry(IMeterFactory meters, ServiceInstance instance)
@@ -107,8 +111,23 @@ public sealed class CommandTelemetry
             "Commands refused or denied, by type and problem code (error.type)");
         _endorsement = meter.CreateHistogram("healthevents.endorsement.duration", "s",
             "Time one endorser took to answer a proposal, by hospital and outcome", advice: DurationAdvice);
+        _judged = meter.CreateCounter<long>("healthevents.endorser.proposals", "{proposal}",
+            "Proposals this node's endorser judged, by its hospital and outcome (signed, refused, stale)");
+        _judging = meter.CreateHistogram("healthevents.endorser.duration", "s",
+            "Time this node's endorser took to judge a proposal (re-execution and signing), by its hospital and outcome", advice: DurationAdvice);
         _batchSize = meter.CreateHistogram<int>("healthevents.endorsement.batch.size", "{transaction}",
             "Proposals sent to the endorsers together in one round", advice: new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+    }
+
+    /// <summary>Records a batch this node's endorser judged (an endorser node's <c>POST /endorse</c>): each transaction's verdict, and the request's time.</summary>
+    public void Judged(string hospitalId, EndorsementBatchReply reply, TimeSpan elapsed)
+    {
+        KeyValuePair<string, object?> hospital = new(Tags.Hospital, hospitalId);
+        foreach (var verdict in reply.Transactions)
+            _judged.Add(1, hospital, new(Tags.Outcome, EndorseOutcome.Of(verdict)));
+        var outcome = EndorseOutcome.Of(reply);
+        _judging.Record(elapsed.TotalSeconds, hospital, new(Tags.Outcome, outcome));
+        Activity.Current?.SetTag(Tags.Outcome, outcome);
     }
 
     /// <summary>Records one endorsement round of <paramref name="size"/> proposals.</summary>
@@ -146,7 +165,14 @@ public sealed class CommandTelemetry
         return span;
     }
 
-    /// <summary>Records an endorser call: <paramref name="outcome"/> is signed, refused, timeout, unreachable or cancelled (not needed any more).</summary>
+    /// <summary>An endorser call about to be cancelled because the round is decided: its outcome is <c>cancelled</c> from now on.</summary>
+    public static void Cancelling(Activity span) => span.SetTag(Tags.Outcome, EndorseOutcome.Cancelled);
+
+    /// <summary>
+    /// Records an endorser call: <paramref name="outcome"/> is one of <see cref="EndorseOutcome"/>: signed, refused, stale
+    /// (refused because the stream moved past the proposal: the submitter decides again), timeout, unreachable or
+    /// cancelled (not needed any more).
+    /// </summary>
     public void Endorsed(string hospitalId, string outcome, TimeSpan elapsed, Activity? span)
     {
         _endorsement.Record(elapsed.TotalSeconds, new(Tags.Hospital, hospitalId), new(Tags.Outcome, outcome));
@@ -163,7 +189,7 @@ public sealed class CommandTelemetry
     }
 }
 
-/// <summary>A command under way: ends with <see cref="Accepted"/>, <see cref="Denied"/> or <see cref="Failed"/> (else it counts as failed).</summary>
+/// <summary>A command under way: ends with <see cref="Accepted"/>, <see cref="Denied"/>, <see cref="Refused"/> or <see cref="Failed"/> (else it counts as failed).</summary>
 public sealed class CommandRun(CommandTelemetry telemetry, string type, Activity? span) : IDisposable
 {
     private readonly long _started = Stopwatch.GetTimestamp();
@@ -174,6 +200,9 @@ public sealed class CommandRun(CommandTelemetry telemetry, string type, Activity
 
     /// <summary>Recorded, and the answer is a refusal (an access denied by the patient's consents): counted as a refusal too.</summary>
     public void Denied(string code) => End(CommandOutcome.Denied, code);
+
+    /// <summary>Nothing recorded: refused before the command reached its handler, with this problem code (a constant, no data).</summary>
+    public void Refused(string code) => End(CommandOutcome.Refused, code);
 
     /// <summary>Nothing recorded: refused (a problem code) or failed (the exception's type).</summary>
     public void Failed(Exception e)
@@ -200,32 +229,6 @@ public sealed class CommandRun(CommandTelemetry telemetry, string type, Activity
         if (!_ended) End(CommandOutcome.Failed, "cancelled");
         span?.Dispose();
     }
-}
-
-/// <summary>
-/// A command's outcome: accepted; denied (recorded, answered with a refusal); refused (nothing recorded: the problem
-/// code the caller gets); failed (nothing recorded, not the caller's doing: the exception's type name or a code).
-/// </summary>
-public static class CommandOutcome
-{
-    public const string Accepted = "accepted";
-    public const string Denied = "denied";
-    public const string Refused = "refused";
-    public const string Failed = "failed";
-
-    /// <summary>The outcome and its code for an exception the command ended with (codes as in the problem details' <c>code</c>).</summary>
-    public static (string Outcome, string Code) Of(Exception e) => e switch
-    {
-        ValidationException => (Refused, "invalid-command"),
-        RejectedException r => (Refused, r.Rejection.Code),
-        PatientForgottenException => (Refused, "patient-forgotten"),
-        DuplicateEventIdException => (Refused, "command-already-applied"),
-        ConcurrencyConflictException => (Refused, "concurrency-conflict"),
-        StreamBusyException => (Failed, "stream-busy"),
-        EndorsementPolicyNotMetException => (Failed, "endorsement-policy-not-met"),
-        OperationCanceledException => (Failed, "cancelled"),
-        _ => (Failed, e.GetType().FullName ?? e.GetType().Name),
-    };
 }
 
 /// <summary>

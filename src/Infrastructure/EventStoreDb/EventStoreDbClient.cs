@@ -17,6 +17,14 @@ namespace HealthEvents.Infrastructure.EventStoreDb;
 /// unavailable. Retrying is safe for every call the adapter makes: reads change nothing, and an append is sent again
 /// byte for byte with the same expected revision, which EventStoreDB makes idempotent — an append whose
 /// acknowledgement was lost with its node is stored once. One gRPC channel (HTTP/2 connections) per address.
+/// <para>
+/// Each call has a deadline (<see cref="EventStoreDbSettings.DefaultDeadline"/>): an append must be answered, a read
+/// must bring each next reply, within it. A call past it went to a node that stopped answering without closing its
+/// connections (frozen, or cut off): it is not sent again now — waiting out a node that may never answer is what the
+/// deadline ends — but the node is forgotten, so the next call finds the leader again, and the call fails as
+/// <see cref="EventStoreDbUnavailableException"/> (the API's 503 with Retry-After). An append so abandoned may have
+/// landed; its retry (the same ids after the same revision, or the command path's look for its first event) stores it once.
+/// </para>
 /// </summary>
 internal sealed class EventStoreDbClient : IAsyncDisposable
 {
@@ -139,6 +147,11 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
                 {
                     throw new OperationCanceledException(ct);
                 }
+                catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
+                {
+                    Forget(address);
+                    throw PastDeadline(address, streamId, e);
+                }
                 catch (RpcException e) when (EventStoreDbErrors.IsNotLeader(e, out var leader))
                 {
                     last = e;
@@ -169,6 +182,12 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
     private static bool IsOwnCancellation(RpcException e, CancellationToken ct) =>
         e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested;
 
+    /// <summary>A call the node left unanswered past its deadline: unavailable, naming the node and the stream, never data.</summary>
+    internal EventStoreDbUnavailableException PastDeadline(Uri node, string? streamId, Exception? inner) => new(
+        $"EventStoreDB at {node.Authority} did not answer on {(streamId is null ? "the global log ($all)" : $"stream {streamId}")} within " +
+        $"{_settings.DefaultDeadline.TotalMilliseconds:0} ms (defaultDeadline); the leader is looked for again on the next call. " +
+        "An append may or may not have been written (a retry with the same event ids is safe).", inner);
+
     public CallOptions Options(CancellationToken ct, DateTime? deadline = null) => new(_headers, deadline, ct);
 
     /// <summary>
@@ -181,7 +200,7 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
         CancellationToken ct, string? nameInErrors = null) =>
         RunAsync(async (client, options, _) =>
         {
-            using var call = client.Append(options);
+            using var call = client.Append(options.WithDeadline(DateTime.UtcNow + _settings.DefaultDeadline));
             var header = new AppendReq.Types.Options { StreamIdentifier = EventStoreDbEnvelope.Stream(streamId) };
             expectation(header);
             try
@@ -200,27 +219,44 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
     /// <summary>
     /// Starts a read and waits for its first reply (where a not-leader answer, or any refusal, shows), so the
     /// retry on the leader happens before the caller has seen anything. Null reply: the read is already complete.
+    /// The first reply must come within <see cref="EventStoreDbSettings.DefaultDeadline"/>, and so must each next one
+    /// unless <paramref name="subscription"/> (which waits for new events as long as it takes).
     /// </summary>
-    public Task<ReadCall> ReadAsync(ReadReq request, string? streamId, CancellationToken ct, DateTime? deadline = null) =>
+    public Task<ReadCall> ReadAsync(ReadReq request, string? streamId, CancellationToken ct, DateTime? deadline = null, bool subscription = false) =>
         RunAsync(async (client, options, node) =>
         {
-            var call = client.Read(request, deadline is null ? options : options.WithDeadline(deadline.Value));
+            // Cancelled by the caller, or by the deadline's timer when the node goes quiet (which ends the call).
+            var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var call = client.Read(request, (deadline is null ? options : options.WithDeadline(deadline.Value)).WithCancellationToken(quiet.Token));
             try
             {
-                var first = await call.ResponseStream.MoveNext(ct) ? call.ResponseStream.Current : null;
-                return new ReadCall(call, first, streamId, ct, this, node);
+                quiet.CancelAfter(_settings.DefaultDeadline);
+                var first = await call.ResponseStream.MoveNext(quiet.Token) ? call.ResponseStream.Current : null;
+                quiet.CancelAfter(Timeout.InfiniteTimeSpan);
+                return new ReadCall(call, first, streamId, ct, this, node, quiet, subscription ? null : _settings.DefaultDeadline);
             }
             catch (RpcException e) when (EventStoreDbErrors.IsStreamNotFound(e))
             {
-                call.Dispose();
+                Dispose(call, quiet);
                 return new ReadCall(null, null, streamId, ct, this, node); // the stream does not exist: nothing to read
+            }
+            catch (Exception e) when (ReadCall.WentQuiet(e, quiet, ct))
+            {
+                Dispose(call, quiet);
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded, "No first reply within the deadline."));
             }
             catch
             {
-                call.Dispose();
+                Dispose(call, quiet);
                 throw;
             }
         }, streamId, ct);
+
+    private static void Dispose(IDisposable call, CancellationTokenSource quiet)
+    {
+        call.Dispose();
+        quiet.Dispose();
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -235,10 +271,14 @@ internal sealed class EventStoreDbClient : IAsyncDisposable
 /// <summary>
 /// A started read: its replies in order, the first already received. A failure while reading on is raised
 /// mapped (<see cref="EventStoreDbErrors.Map"/>), the gRPC error as its inner exception; a transient one (the node
-/// died, or stopped leading) also makes the client find the leader again for the next call.
+/// died, or stopped leading) also makes the client find the leader again for the next call. With a
+/// <paramref name="deadline"/>, each next reply not already received must arrive within it (the timer runs only while
+/// the reader waits, never while it works on a reply): past it the node is taken for frozen, forgotten, and the read
+/// fails as unavailable.
 /// </summary>
 internal sealed class ReadCall(
-    AsyncServerStreamingCall<ReadResp>? call, ReadResp? first, string? streamId, CancellationToken ct, EventStoreDbClient? client = null, Uri? node = null)
+    AsyncServerStreamingCall<ReadResp>? call, ReadResp? first, string? streamId, CancellationToken ct, EventStoreDbClient? client = null, Uri? node = null,
+    CancellationTokenSource? quiet = null, TimeSpan? deadline = null)
     : IDisposable
 {
     private ReadResp? _first = first;
@@ -256,13 +296,28 @@ internal sealed class ReadCall(
         if (_done || call is null) return null;
         try
         {
-            if (await call.ResponseStream.MoveNext(ct)) return call.ResponseStream.Current;
+            var next = call.ResponseStream.MoveNext(quiet?.Token ?? ct);
+            // Replies already buffered complete at once: the timer is armed only for a real wait.
+            if (!next.IsCompleted && deadline is { } d && quiet is not null)
+            {
+                quiet.CancelAfter(d);
+                try { await next; }
+                finally { quiet.CancelAfter(Timeout.InfiniteTimeSpan); }
+            }
+            if (await next) return call.ResponseStream.Current;
             _done = true;
             return null;
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
+        catch (Exception e) when (e is RpcException { StatusCode: StatusCode.Cancelled } or OperationCanceledException && ct.IsCancellationRequested)
         {
             throw new OperationCanceledException(ct);
+        }
+        catch (Exception e) when (quiet is not null && WentQuiet(e, quiet, ct))
+        {
+            if (node is not null) client?.Forget(node);
+            throw client is not null && node is not null
+                ? client.PastDeadline(node, streamId, e)
+                : new EventStoreDbUnavailableException($"EventStoreDB did not answer on {streamId ?? "the global log ($all)"} within the deadline.", e);
         }
         catch (RpcException e)
         {
@@ -271,5 +326,13 @@ internal sealed class ReadCall(
         }
     }
 
-    public void Dispose() => call?.Dispose();
+    /// <summary>Whether <paramref name="e"/> is the call ended by the deadline's timer (<paramref name="quiet"/>), not by the caller.</summary>
+    internal static bool WentQuiet(Exception e, CancellationTokenSource quiet, CancellationToken ct) =>
+        e is RpcException { StatusCode: StatusCode.Cancelled } or OperationCanceledException && quiet.IsCancellationRequested && !ct.IsCancellationRequested;
+
+    public void Dispose()
+    {
+        call?.Dispose();
+        quiet?.Dispose();
+    }
 }

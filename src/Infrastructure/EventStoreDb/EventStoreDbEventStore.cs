@@ -326,7 +326,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             ReadCall? read = null;
             try
             {
-                read = await _client.ReadAsync(EventStoreDbRequests.SubscribeAll(last, _ourStreams), null, ct);
+                read = await _client.ReadAsync(EventStoreDbRequests.SubscribeAll(last, _ourStreams), null, ct, subscription: true);
             }
             catch (EventStoreDbException unreachable) when (IsTransient(unreachable))
             {

@@ -14,7 +14,10 @@ namespace HealthEvents.Infrastructure.EventStoreDb;
 /// official clients' names: <c>maxDiscoverAttempts</c> (rounds of asking the seeds, default 20),
 /// <c>discoveryInterval</c> (milliseconds between rounds, default 500) and <c>gossipTimeout</c> (milliseconds per
 /// gossip request, default 3000). Together they bound how long a call waits out an election before it fails as
-/// unavailable (by default 10 s). Other settings of the official clients are accepted and ignored.
+/// unavailable (by default 10 s). <c>defaultDeadline</c> (milliseconds, default 5000, as the official clients name it)
+/// bounds each call sent to a node: an append must be answered, and a read must bring its next reply, within it (a
+/// subscription waits for new events as long as it takes; only its confirmation is bounded); past it the node is taken
+/// for frozen or cut off (<see cref="DefaultDeadline"/>). Other settings of the official clients are accepted and ignored.
 /// </para>
 /// </summary>
 public sealed record EventStoreDbSettings(
@@ -33,6 +36,15 @@ public sealed record EventStoreDbSettings(
 
     /// <summary>How long one gossip request may take (a hung node must not stall discovery).</summary>
     public TimeSpan GossipTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// How long a node may leave one call unanswered (an append's reply, a read's next reply) before the call is given up:
+    /// the node is forgotten, so the next call finds the leader again, and this one fails as unavailable at once rather
+    /// than waiting on a node that may never answer — the API then answers 503 with Retry-After. A node that is merely
+    /// stopped (SIGSTOP, a long pause, a cut network) keeps its connections open, so without it a call waits for the
+    /// connection's keep-alive to give up (about 20 s).
+    /// </summary>
+    public TimeSpan DefaultDeadline { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The gRPC address of <paramref name="host"/>: http:// without TLS, https:// with it.</summary>
     public Uri AddressOf(DnsEndPoint host) => new UriBuilder(UseTls ? "https" : "http", host.Host, host.Port).Uri;
@@ -80,6 +92,7 @@ public sealed record EventStoreDbSettings(
             else if (Is(key, "maxDiscoverAttempts")) settings = settings with { MaxDiscoverAttempts = ParseCount(key, value) };
             else if (Is(key, "discoveryInterval")) settings = settings with { DiscoveryInterval = ParseMilliseconds(key, value) };
             else if (Is(key, "gossipTimeout")) settings = settings with { GossipTimeout = ParseMilliseconds(key, value) };
+            else if (Is(key, "defaultDeadline")) settings = settings with { DefaultDeadline = ParseMilliseconds(key, value) };
         }
         return settings with { UseTls = tls, VerifyServerCertificate = verify, Discover = hosts.Count > 1 || scheme.EndsWith("+discover", StringComparison.Ordinal) };
     }

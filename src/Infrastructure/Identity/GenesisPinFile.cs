@@ -1,11 +1,13 @@
+using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 
 namespace HealthEvents.Infrastructure.Identity;
 
 /// <summary>
-/// The network's pinned founding hash as a file of the node's data folder (<c>{data}/genesis.hash</c>, beside
-/// <c>genesis.json</c> and <c>keys/</c>): 64 lowercase hex digits and a newline, readable by an operator. Written once,
-/// through a temporary file and a rename, so a crash never leaves half a hash behind.
+/// The network's pinned founding as a file of the node's data folder (<c>{data}/genesis.hash</c>, beside
+/// <c>genesis.json</c> and <c>keys/</c>): <c>{events}:{hash}</c> (<see cref="FoundingPin"/>; an earlier release wrote the
+/// 64 hex digits of version 0's hash alone) and a newline, readable by an operator. Written through a temporary file and
+/// a rename, so a crash never leaves half a pin behind.
 /// </summary>
 public sealed class GenesisPinFile(string path) : IGenesisPinStore
 {
@@ -13,34 +15,19 @@ public sealed class GenesisPinFile(string path) : IGenesisPinStore
 
     public string Location => path;
 
-    public byte[]? Read()
+    public FoundingPin? Read()
     {
         if (!File.Exists(path)) return null;
-        var text = File.ReadAllText(path).Trim();
-        return Parse(text) ?? throw new InvalidDataException($"{path} does not hold a SHA-256 hash in hex (64 digits).");
+        return FoundingPin.Parse(File.ReadAllText(path))
+               ?? throw new InvalidDataException($"{path} does not hold the network's founding as {{events}}:{{hash}} (a count, a colon and 64 hex digits).");
     }
 
-    public void Write(byte[] hash)
+    public void Write(FoundingPin founding)
     {
-        ArgumentNullException.ThrowIfNull(hash);
+        ArgumentNullException.ThrowIfNull(founding);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var temporary = path + ".tmp";
-        File.WriteAllText(temporary, Convert.ToHexStringLower(hash) + "\n");
+        File.WriteAllText(temporary, founding + "\n");
         File.Move(temporary, path, overwrite: true);
-    }
-
-    /// <summary>A SHA-256 hash from hex (either case, surrounding spaces ignored); null for anything else.</summary>
-    public static byte[]? Parse(string? hex)
-    {
-        hex = hex?.Trim();
-        if (hex is not { Length: 64 }) return null;
-        try
-        {
-            return Convert.FromHexString(hex);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
     }
 }

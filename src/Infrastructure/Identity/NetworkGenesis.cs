@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using HealthEvents.Application.Commands;
 using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
@@ -49,6 +50,8 @@ public sealed class NetworkGenesis(NetworkStream network, NetworkDirectory direc
     public async Task<bool> SeedIfEmptyAsync(GenesisFile genesis, CancellationToken ct)
     {
         if (!(await directory.RefreshAsync(ct)).Hospitals.IsEmpty) return false;
+        // A network whose founding is not the pinned one is no empty store: say so rather than "nothing to found on".
+        if (directory.Untrusted is { Code: VerificationCodes.GenesisMismatch } mismatch) throw new GenesisMismatchException(mismatch.Message);
         pin.RequireNothingPinned();
         var founder = genesis.Hospitals[0].Id;
         var hospitals = new List<(GenesisHospital H, (string Id, string Key) Endorsement, (string Id, string Key) Identity)>();
@@ -67,21 +70,25 @@ public sealed class NetworkGenesis(NetworkStream network, NetworkDirectory direc
             genesis.Practitioners.Select(p => new RegisterPractitioner(p.Hospital, p.Id, p.Role, GenesisActor(p.Hospital), at)).ToList(),
             genesis.Researchers.Select(r => new RegisterResearcher(r.Id, r.Organisation, GenesisActor(r.Hospital ?? founder), at)).ToList(),
             genesis.EndorsementPolicy, GenesisActor(founder), at), Context(founder), ct);
-        await PinAsync(founded.Receipt.EventIds[0], ct);
+        await PinAsync(founded.Receipt.EventIds, ct);
         return true;
     }
 
-    /// <summary>The founding's first event, read back by the id this node gave it, is what this node trusts from now on.</summary>
-    private async Task PinAsync(Guid firstEventId, CancellationToken ct)
+    /// <summary>
+    /// The founding, read back by the ids this node gave its events, is what this node trusts from now on: its length and
+    /// its last event's hash (<see cref="FoundingPin"/>), so nothing appended after it passes as more of it.
+    /// </summary>
+    private async Task PinAsync(IReadOnlyList<Guid> eventIds, CancellationToken ct)
     {
-        await foreach (var first in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct))
+        var read = new List<EventEnvelope>(eventIds.Count);
+        await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct))
         {
-            if (first.Version != 0 || first.EventId != firstEventId)
-                throw new GenesisMismatchException("The network stream's version 0 is not the founding this node has just stored.");
-            pin.Founded(first.Hash);
-            return;
+            if (read.Count == eventIds.Count) break;
+            read.Add(e);
         }
-        throw new InvalidOperationException("The network's founding was stored but cannot be read back.");
+        if (read.Count != eventIds.Count || read.Where((e, i) => e.Version != i || e.EventId != eventIds[i]).Any())
+            throw new GenesisMismatchException("The network stream does not start with the founding this node has just stored.");
+        pin.Founded(read.Count, read[^1].Hash);
     }
 
     private (string KeyId, string PublicKey) PublicKeyOf(string hospitalId, HospitalKeyUse use, string? configured)

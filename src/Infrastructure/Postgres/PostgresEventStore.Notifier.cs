@@ -8,7 +8,8 @@ public sealed partial class PostgresEventStore
     /// Wakes subscribers (of any process) after appends commit: NOTIFY on a connection of its own, outside the
     /// appends' transactions. Requests coalesce: at most one NOTIFY in flight and one pending. The NOTIFY
     /// transaction commits without waiting for the WAL flush (it carries no data), so it costs a round trip on
-    /// an idle connection, not a durable commit. A lost notification only delays subscribers to their next poll.
+    /// an idle connection, not a durable commit. A NOTIFY that fails is sent again on a fresh connection (waiting
+    /// longer after each failure, up to 5 s): subscribers rely on it, and poll only rarely without it.
     /// </summary>
     private sealed class Notifier(NpgsqlDataSource dataSource) : IAsyncDisposable
     {
@@ -38,6 +39,7 @@ public sealed partial class PostgresEventStore
         private async Task RunAsync()
         {
             NpgsqlConnection? conn = null;
+            var failures = 0;
             try
             {
                 while (!_stop.IsCancellationRequested)
@@ -54,13 +56,15 @@ public sealed partial class PostgresEventStore
                         }
                         await using var notify = new NpgsqlCommand(NotifySql, conn);
                         await notify.ExecuteNonQueryAsync(_stop.Token);
+                        failures = 0;
                     }
                     catch (Exception e) when ((e is NpgsqlException or InvalidOperationException or TimeoutException) && !_stop.IsCancellationRequested)
                     {
-                        // the connection is gone: open a fresh one for the next request; subscribers poll meanwhile
+                        // the connection is gone: send this notification again on a fresh one
                         if (conn is not null) await conn.DisposeAsync();
                         conn = null;
-                        await Task.Delay(100, _stop.Token);
+                        await Task.Delay(Math.Min(5000, 100 << Math.Min(++failures, 6)), _stop.Token);
+                        Request();
                     }
                 }
             }

@@ -49,26 +49,32 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly TimeSpan _pollInterval;
+    private readonly TimeSpan _idlePollInterval;
     private readonly Notifier _notifier;
     private readonly StreamHeads _heads = new();
     private readonly GroupCommitter? _groups;
 
     /// <param name="dataSource">Shared data source; not disposed by the store.</param>
-    /// <param name="pollInterval">How often a live subscription re-reads without a notification (default 250 ms):
-    /// events held back behind an in-flight transaction become readable without a new notification.</param>
+    /// <param name="pollInterval">How soon a live subscription re-reads when its last read saw committed events held
+    /// back behind an older transaction still in flight (default 250 ms): that transaction need not be an append, so
+    /// its end may come with no notification.</param>
     /// <param name="groupCommit">Concurrent appends share one transaction (<see cref="GroupCommitter"/>; default). Off:
     /// each append commits in its own transaction (the benchmark's baseline).</param>
-    public PostgresEventStore(NpgsqlDataSource dataSource, TimeSpan? pollInterval = null, bool groupCommit = true)
+    /// <param name="idlePollInterval">How often a live subscription with nothing held back re-reads without a
+    /// notification (default 10 s): only a notification lost on the way (a node that died between its commit and its
+    /// NOTIFY, rows written past the store) waits this long.</param>
+    public PostgresEventStore(NpgsqlDataSource dataSource, TimeSpan? pollInterval = null, bool groupCommit = true, TimeSpan? idlePollInterval = null)
     {
         _dataSource = dataSource;
         _pollInterval = pollInterval ?? TimeSpan.FromMilliseconds(250);
+        _idlePollInterval = idlePollInterval ?? TimeSpan.FromSeconds(10);
         _notifier = new Notifier(dataSource);
         if (groupCommit) _groups = new GroupCommitter(this);
     }
 
     /// <summary>Builds and owns a data source (auto-preparing the append statements unless configured otherwise).</summary>
-    public PostgresEventStore(string connectionString, TimeSpan? pollInterval = null, bool groupCommit = true)
-        : this(CreateDataSource(connectionString), pollInterval, groupCommit) => _ownsDataSource = true;
+    public PostgresEventStore(string connectionString, TimeSpan? pollInterval = null, bool groupCommit = true, TimeSpan? idlePollInterval = null)
+        : this(CreateDataSource(connectionString), pollInterval, groupCommit, idlePollInterval) => _ownsDataSource = true;
 
     internal NpgsqlDataSource DataSource => _dataSource;
 
@@ -309,6 +315,37 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         return result;
     }
 
+    /// <summary>
+    /// Like <see cref="ReadAllSql"/>, but also the rows past the released ones, each saying whether it is released
+    /// (its transaction is older than the oldest in flight, in the statement's one snapshot). In global order the
+    /// released rows are a prefix; a row after them is committed but held back.
+    /// </summary>
+    private const string ReadReleasedSql = $"""
+        SELECT {Columns}, transaction_id < s.xmin
+        FROM {Table}, (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) s
+        WHERE (transaction_id, position) > ($1, $2)
+        ORDER BY transaction_id, position
+        LIMIT $3
+        """;
+
+    /// <summary>What <see cref="ReadAllAsync"/> returns, and whether committed events after them are held back.</summary>
+    private async Task<(List<EventEnvelope> Released, bool HeldBack)> ReadReleasedAsync(GlobalPosition? after, int maxCount, CancellationToken ct)
+    {
+        var from = after ?? GlobalPosition.Start;
+        await using var cmd = _dataSource.CreateCommand(ReadReleasedSql);
+        cmd.Parameters.Add(new NpgsqlParameter<ulong> { TypedValue = from.Commit, NpgsqlDbType = NpgsqlDbType.Xid8 });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)from.Prepare });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxCount });
+        var result = new List<EventEnvelope>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            if (!reader.GetBoolean(11)) return (result, true);
+            result.Add(ReadEnvelope(reader));
+        }
+        return (result, false);
+    }
+
     private static EventEnvelope ReadEnvelope(NpgsqlDataReader r) => new(
         EventId: r.GetGuid(2),
         StreamId: r.GetString(3),
@@ -335,7 +372,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                var batch = await ReadAllAsync(position, SubscriptionBatchSize, ct);
+                var (batch, heldBack) = await ReadReleasedAsync(position, SubscriptionBatchSize, ct);
                 foreach (var e in batch)
                 {
                     yield return e;
@@ -343,9 +380,10 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
                 }
                 if (batch.Count == SubscriptionBatchSize) continue; // still catching up
                 listener.ThrowIfFailed();
-                // A notification wakes us at once; the timeout re-reads anyway, because events held back behind
-                // an in-flight transaction become readable when that transaction ends, with no new notification.
-                await wake.WaitAsync(_pollInterval, ct);
+                // A notification wakes us at once: every append notifies after its commit, and we listened before
+                // this read. Only events held back behind an older transaction in flight become readable when that
+                // transaction ends, which may send nothing (it need not be an append): then look again soon.
+                await wake.WaitAsync(heldBack ? _pollInterval : _idlePollInterval, ct);
             }
         }
         finally

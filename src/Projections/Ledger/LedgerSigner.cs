@@ -17,7 +17,10 @@ public sealed class LedgerOptions
     /// <summary>Otherwise sign the new leaves when the last head is at least this old.</summary>
     public TimeSpan SignInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How often the signer looks at the tree's size.</summary>
+    /// <summary>
+    /// How often, at most, the signer looks at the tree's size. It looks that often only while the ledger view runs on
+    /// another node; where it runs here, the signer waits for the view's next batch (or a head falling due).
+    /// </summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 }
 
@@ -30,7 +33,8 @@ public sealed class LedgerOptions
 /// </summary>
 public sealed partial class LedgerSigner(
     LedgerQuery query, LedgerStream commands, IEventStore store, EventSerializer serializer, INodeIdentity node,
-    IClock clock, LedgerOptions options, Runner.ProjectionMetrics metrics, ILogger<LedgerSigner> log) : BackgroundService
+    IClock clock, LedgerOptions options, Runner.ProjectionMetrics metrics, ILogger<LedgerSigner> log,
+    Runner.ProjectionRunner runner) : BackgroundService
 {
     // The tree's right edge as far as this node has read it: each signing reads only the leaves added since.
     private readonly MerkleFrontier _frontier = new();
@@ -84,6 +88,7 @@ public sealed partial class LedgerSigner(
         while (!stoppingToken.IsCancellationRequested)
         {
             var wait = options.PollInterval;
+            var changed = runner.NextChangeAsync(LedgerProjection.ProjectionName); // taken before looking: nothing after the look is missed
             try
             {
                 if (await SignIfDueAsync(force: false, stoppingToken) is { } size) SignedHead(log, size);
@@ -102,6 +107,10 @@ public sealed partial class LedgerSigner(
             try
             {
                 await Task.Delay(wait, stoppingToken);
+                // A quiet node does not spin: where the ledger view runs here, its next batch wakes the signer, and a
+                // head falls due SignInterval after the last at the latest. Elsewhere nothing here can tell: look again.
+                if (failures == 0 && RunsHere() && !changed.IsCompleted)
+                    await Task.WhenAny(changed, Task.Delay(options.SignInterval, stoppingToken));
             }
             catch (OperationCanceledException)
             {
@@ -109,6 +118,8 @@ public sealed partial class LedgerSigner(
             }
         }
     }
+
+    private bool RunsHere() => runner.Status.Any(s => s.Name == LedgerProjection.ProjectionName && s.RunningHere);
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Debug, Message = "Ledger tree head signed at size {TreeSize}")]
     private static partial void SignedHead(ILogger logger, long treeSize);

@@ -9,8 +9,11 @@ namespace HealthEvents.Projections.Runner;
 
 /// <summary>
 /// Applies a batch of envelopes to one projection in one Marten session and stores the projection's checkpoint in
-/// the same SaveChanges transaction: a batch is applied entirely, with its checkpoint, or not at all. Used by the
-/// runner and the rebuilder alike. An event this build cannot read (<see cref="UnreadableEventException"/>: written past
+/// the same transaction: a batch is applied entirely, with its checkpoint, or not at all. The session runs inside one
+/// transaction of its own (the loads the projection makes included) that commits without waiting for the WAL flush
+/// (<c>synchronous_commit = off</c>, PostgreSQL 15 docs §30.4): the read side is rebuilt from the log, and since the
+/// checkpoint moves with the documents, a crash that loses the last commits only makes the view replay them. Used by
+/// the runner and the rebuilder alike. An event this build cannot read (<see cref="UnreadableEventException"/>: written past
 /// the service) is skipped, logged by stream, version and position only, and counted in the checkpoint — one bad event
 /// must not stall a view for everyone; verification reports it.
 /// </summary>
@@ -34,7 +37,8 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
     {
         if (batch.Count == 0) throw new ArgumentException("A batch holds at least one event.", nameof(batch));
         // Identity map: an event can load a document that an earlier event of the same batch stored, before it is saved.
-        await using var session = await readModels.IdentitySessionAsync(ct);
+        await using var tx = await readModels.BeginApplyAsync(ct);
+        await using var session = readModels.IdentitySession(tx);
         var events = new ProjectedEvent?[batch.Count];
         var unreadable = 0;
         string? lastUnreadable = null;
@@ -93,6 +97,7 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
         // Fails the whole transaction if someone else moved the checkpoint since we read it.
         session.UpdateRevision(next, next.Revision);
         await session.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         return next;
     }
 

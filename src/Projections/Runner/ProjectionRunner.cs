@@ -72,6 +72,18 @@ public sealed class ProjectionRunner : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Completes at the next change of <paramref name="projection"/>'s state on this node (a batch applied here, a
+    /// checkpoint loaded or observed, a failure, leadership gained or lost): to wait for a projection this node runs
+    /// instead of polling its documents. Take it before looking, so nothing that happens after the look is missed.
+    /// </summary>
+    public Task NextChangeAsync(string projection)
+    {
+        Worker? w;
+        lock (_gate) _byName.TryGetValue(projection, out w);
+        return w?.Changed ?? throw new ArgumentException($"No projection is named {projection}.", nameof(projection));
+    }
+
     /// <summary>What this node knows now, without a database round trip.</summary>
     public IReadOnlyList<ProjectionStatus> Status => _workers.Select(w => w.Snapshot()).ToList();
 

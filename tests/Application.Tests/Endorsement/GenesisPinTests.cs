@@ -5,10 +5,12 @@ using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
 using HealthEvents.Infrastructure.Endorsement;
 using HealthEvents.Infrastructure.Identity;
 using HealthEvents.Infrastructure.Postgres;
+using HealthEvents.TestSupport;
 using Npgsql;
 using static HealthEvents.Application.Tests.Endorsement.TestLedger;
 
@@ -59,7 +61,8 @@ public sealed class GenesisPinTests : IAsyncLifetime
         var report = await StoreVerifier.VerifyAsync(Store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(), Genesis = pin });
 
         Assert.True(report.Verified, string.Join("; ", report.Problems));
-        var founding = Convert.ToHexStringLower(_genuine.Network[0].Hash);
+        var founding = FoundingOf(_genuine).ToString();
+        Assert.StartsWith("3:", founding); // the three founding members' events, and the last one's hash
         Assert.True(pin.PinnedOnFirstSight);
         Assert.Equal(founding + "\n", await File.ReadAllTextAsync(PinPath));
         var again = NewPin();
@@ -71,7 +74,7 @@ public sealed class GenesisPinTests : IAsyncLifetime
     public async Task A_history_replaced_from_its_founding_verifies_by_itself_and_fails_only_at_the_pinned_founding()
     {
         var pin = NewPin();
-        pin.Founded(_genuine.Network[0].Hash);
+        pin.Founded(3, _genuine.Network[2].Hash);
         await using var store = await ReplaceHistoryAsync();
 
         // The gap: judged by the store's own founding, the forged history holds everywhere.
@@ -87,14 +90,14 @@ public sealed class GenesisPinTests : IAsyncLifetime
             new StreamVerifierOptions { EndorsementChecker = await CheckerAsync(store), Genesis = pin });
         Assert.Equal((0L, VerificationCodes.GenesisMismatch), (network.FirstBrokenVersion, Assert.Single(network.Problems).Code));
         // The pin is never replaced by what a store shows later.
-        Assert.Equal(Convert.ToHexStringLower(_genuine.Network[0].Hash), NewPin().Hex());
+        Assert.Equal(FoundingOf(_genuine).ToString(), NewPin().Hex());
     }
 
     [Fact]
     public async Task The_ledger_check_refuses_a_head_signed_over_a_replaced_history()
     {
         var pin = NewPin();
-        pin.Founded(_genuine.Network[0].Hash);
+        pin.Founded(3, _genuine.Network[2].Hash);
         await using var store = await ReplaceHistoryAsync();
         // The root a forger would sign over their log: everything but the ledger stream, in log order.
         var frontier = new MerkleFrontier();
@@ -111,7 +114,7 @@ public sealed class GenesisPinTests : IAsyncLifetime
     public async Task An_endorser_reading_a_replaced_network_endorses_nothing()
     {
         var pin = NewPin();
-        pin.Founded(_genuine.Network[0].Hash);
+        pin.Founded(3, _genuine.Network[2].Hash);
         await using var store = await ReplaceHistoryAsync();
 
         var directory = new NetworkDirectory(store, Serializer, genesis: pin);
@@ -149,21 +152,89 @@ public sealed class GenesisPinTests : IAsyncLifetime
     [Fact]
     public void An_operators_expected_founding_is_pinned_and_a_pin_that_disagrees_stops_the_node()
     {
-        var expected = _genuine.Network[0].Hash;
+        var expected = FoundingOf(_genuine);
         var configured = new NetworkGenesisPin(new GenesisPinFile(PinPath), expected);
-        Assert.Equal(Convert.ToHexStringLower(expected), configured.Hex());
-        Assert.Equal(Convert.ToHexStringLower(expected), File.ReadAllText(PinPath).Trim());
+        Assert.Equal(expected.ToString(), configured.Hex());
+        Assert.Equal(expected.ToString(), File.ReadAllText(PinPath).Trim());
 
-        var other = (byte[])expected.Clone();
+        var other = (byte[])expected.Hash.Clone();
         other[0] ^= 1;
-        var refusal = Assert.Throws<InvalidOperationException>(() => new NetworkGenesisPin(new GenesisPinFile(PinPath), other));
+        var refusal = Assert.Throws<InvalidOperationException>(() => new NetworkGenesisPin(new GenesisPinFile(PinPath), expected with { Hash = other }));
+        Assert.Contains(PinPath, refusal.Message);
+        // The same hash with another length names another founding end.
+        refusal = Assert.Throws<InvalidOperationException>(() => new NetworkGenesisPin(new GenesisPinFile(PinPath), expected with { Events = 2 }));
         Assert.Contains(PinPath, refusal.Message);
 
         File.WriteAllText(PinPath, "not a hash");
         Assert.Throws<InvalidDataException>(() => NewPin());
     }
 
+    /// <summary>
+    /// Someone with write access to PostgreSQL appends a member right after the founding, linked into the chain and
+    /// carrying version 0's metadata (the founding's command id, the genesis actor), so that by metadata it reads as
+    /// more of the founding, which nobody endorses. The pin names the founding's length and last hash: the event is
+    /// no part of it, so it is unendorsed at its exact version for the verifier, and the network directory stops before it.
+    /// </summary>
+    [Fact]
+    public async Task An_event_passed_off_as_more_of_the_founding_is_unendorsed_at_its_version()
+    {
+        var pin = NewPin();
+        pin.Founded(3, _genuine.Network[2].Hash);
+        var mallory = new HospitalJoined("mallory", "Mallory General", "http://127.0.0.1:9/", "mallory-e1", "AAAA", "mallory-i1", "AAAA");
+        await Store.AppendAsync(NetworkStream.StreamId, ExpectedVersion.Exactly(2),
+            [new ProposedEvent(Guid.NewGuid(), Serializer.NameOf(mallory), Serializer.Serialize(mallory), _genuine.Network[0].Metadata)]);
+
+        var report = await StoreVerifier.VerifyAsync(Store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(), Genesis = pin });
+        var broken = Assert.Single(report.BrokenStreams);
+        Assert.Equal((NetworkStream.StreamId, 3L), (broken.StreamId, broken.FirstBrokenVersion));
+        Assert.Equal(VerificationCodes.Unendorsed, Assert.Single(broken.Problems).Code);
+
+        var directory = new NetworkDirectory(Store, Serializer, genesis: pin);
+        Assert.DoesNotContain("mallory", (await directory.RefreshAsync()).Hospitals.Keys);
+        Assert.Equal((3L, VerificationCodes.Unendorsed), (directory.Untrusted?.Version, directory.Untrusted?.Code));
+        var refused = await Assert.ThrowsAsync<DamagedStreamException>(() => directory.ReadVerifiedAsync(0));
+        Assert.Equal((NetworkStream.StreamId, 3L), (refused.StreamId, refused.Version));
+    }
+
+    /// <summary>A founding cut short (its last event gone) no longer reaches the pinned end: genesis-mismatch.</summary>
+    [Fact]
+    public async Task A_founding_cut_short_is_a_genesis_mismatch()
+    {
+        var pin = NewPin();
+        pin.Founded(3, _genuine.Network[2].Hash);
+        await using (var cut = DataSource.CreateCommand("DELETE FROM he_events WHERE stream_id = 'network' AND version = 2"))
+            Assert.Equal(1, await cut.ExecuteNonQueryAsync());
+
+        var network = await StreamVerifier.VerifyAsync(new PostgresEventStore(DataSource).ReadStreamAsync(NetworkStream.StreamId),
+            new StreamVerifierOptions { EndorsementChecker = await CheckerAsync(), Genesis = pin });
+
+        Assert.Contains(network.Problems, p => (p.Version, p.Code) == (0L, VerificationCodes.GenesisMismatch));
+    }
+
+    /// <summary>An earlier release pinned version 0's hash alone: the first reading completes it with the founding's length and last hash.</summary>
+    [Fact]
+    public async Task An_earlier_releases_pin_of_version_0_is_completed_on_first_reading()
+    {
+        await File.WriteAllTextAsync(Path.Combine(Directory.CreateDirectory(_folder).FullName, GenesisPinFile.FileName),
+            Convert.ToHexStringLower(_genuine.Network[0].Hash) + "\n");
+        var pin = NewPin();
+        Assert.False(pin.Current!.IsComplete);
+
+        var report = await StoreVerifier.VerifyAsync(Store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(), Genesis = pin });
+
+        Assert.True(report.Verified, string.Join("; ", report.Problems));
+        Assert.Equal(FoundingOf(_genuine).ToString() + "\n", await File.ReadAllTextAsync(PinPath));
+        Assert.False(pin.PinnedOnFirstSight);
+    }
+
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>The founding of a test ledger whose network stream holds its founding only: its length and last hash.</summary>
+    private static FoundingPin FoundingOf(TestLedger ledger)
+    {
+        Assert.All(ledger.Network, e => Assert.Null(e.Endorsement));
+        return new FoundingPin(ledger.Network.Count, ledger.Network[^1].Hash);
+    }
 
     private NetworkGenesisPin NewPin() => new(new GenesisPinFile(PinPath));
 

@@ -55,7 +55,7 @@ public sealed class EventStoreDbClusterTests(ClusterFixture fixture) : IClassFix
         return store;
     }
 
-    private static ProposedEvent NewEvent() =>
+    internal static ProposedEvent NewEvent() =>
         new(Guid.NewGuid(), "RecordEntryAdded", Encoding.UTF8.GetBytes($"{{\"n\":\"{Guid.NewGuid()}\"}}"), "{\"actor\":\"p-1\"}"u8.ToArray());
 
     /// <summary>The cluster's leader and followers as gossip reports them once an election has settled.</summary>
@@ -191,5 +191,61 @@ public sealed class EventStoreDbLeaderlessClusterTests
         var refused = await Assert.ThrowsAsync<EventStoreDbUnavailableException>(() => store.AppendAsync("patient-1", ExpectedVersion.Exactly(0),
             [new ProposedEvent(Guid.NewGuid(), "RecordEntryAdded", "{\"text\":\"very private\"}"u8.ToArray(), "{}"u8.ToArray())]));
         Assert.DoesNotContain("very private", refused.ToString());
+    }
+}
+
+/// <summary>
+/// The leader frozen (SIGSTOP: its connections stay open, nothing answers) with an append on its way: the append fails
+/// as unavailable once its deadline has passed, instead of waiting for the connection's keep-alive; the store forgets
+/// the node, and the same append sent again reaches the leader the other two elect and lands once. The cluster is the
+/// test's own (a thawed leader may upset the elections of a shared one).
+/// </summary>
+public sealed class EventStoreDbFrozenLeaderTests
+{
+    [SkippableFact]
+    public async Task An_append_to_a_frozen_leader_fails_as_unavailable_at_its_deadline_and_its_retry_lands_once()
+    {
+        var distribution = LocalEventStoreDbCluster.FindDistribution(out var reason);
+        Skip.If(distribution is null, reason);
+        await using var cluster = await LocalEventStoreDbCluster.StartAsync(distribution!);
+        cluster.Supervise(); // a follower that must truncate its log after the election exits and is started again
+        await using var store = new EventStoreDbEventStore(
+            EventStoreDbSettings.Parse(cluster.ConnectionString + "&defaultDeadline=1000&discoveryInterval=200"),
+            new EventStoreDbStoreOptions { StreamPrefix = "f-" });
+        var first = await store.AppendAsync("patient-3", ExpectedVersion.NoStream, [EventStoreDbClusterTests.NewEvent()]);
+        var leader = store.CurrentNode.Port;
+        ProposedEvent[] events = [EventStoreDbClusterTests.NewEvent(), EventStoreDbClusterTests.NewEvent()];
+
+        cluster.PauseNode(leader);
+        try
+        {
+            // A generous bound only: without a deadline the call waits for the connection's keep-alive, then fails over.
+            var unavailable = await Assert.ThrowsAsync<EventStoreDbUnavailableException>(() =>
+                store.AppendAsync("patient-3", ExpectedVersion.Exactly(0), events).WaitAsync(Patience.Deadline));
+            Assert.Contains("defaultDeadline", unavailable.Message);
+            Assert.Contains("patient-3", unavailable.Message);
+
+            await Patience.UntilAsync(async () =>
+            {
+                try
+                {
+                    await store.AppendAsync("patient-3", ExpectedVersion.Exactly(0), events);
+                    return true;
+                }
+                catch (EventStoreDbException e) when (e is EventStoreDbUnavailableException or EventStoreDbNotLeaderException)
+                {
+                    return false; // the election is not over yet
+                }
+            }, () => "the append never landed on a new leader:\n" + string.Join("\n", cluster.NodePorts.Select(p => cluster.LogTail(p, 5))));
+            Assert.NotEqual(leader, store.CurrentNode.Port);
+
+            var read = new List<EventEnvelope>();
+            await foreach (var e in store.ReadStreamAsync("patient-3")) read.Add(e);
+            Assert.Equal(first.Events.Select(e => e.EventId).Concat(events.Select(e => e.EventId)), read.Select(e => e.EventId));
+        }
+        finally
+        {
+            cluster.ResumeNode(leader);
+        }
     }
 }

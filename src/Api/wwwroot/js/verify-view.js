@@ -6,7 +6,7 @@
 // version.
 import { $, el } from './dom.js';
 import { api, ProblemError } from './api.js';
-import { verifyStream, verifyConsistency, fromHex } from './verify.js';
+import { verifyStream, verifyConsistency, fromHex, parseFoundingPin } from './verify.js';
 import { sha256, utf8, toHex } from './encoding.js';
 import { hospitalName } from './names.js';
 
@@ -46,18 +46,23 @@ async function checkAgainstSeen(head, trusted) {
 
 const NETWORK = 'healthevents.network';
 
-// The hash of the network's founding (version 0), which nothing signs: remembered on the first visit, as a node pins it
-// (genesis.hash), and handed to the verifier on every later one. A public fact, no personal data.
+// The network's founding, which nothing signs — its length and last hash, `{events}:{hash}` — remembered on the first
+// visit, as a node pins it (genesis.hash), and handed to the verifier on every later one. A public fact, no personal data.
 const GENESIS = 'healthevents.genesis';
 
 function seenGenesis() {
-  const hash = localStorage.getItem(GENESIS);
-  return /^[0-9a-f]{64}$/.test(hash ?? '') ? hash : null;
+  const pin = localStorage.getItem(GENESIS);
+  return parseFoundingPin(pin) ? pin : null;
 }
 
-/** Pins the founding on first sight (trust on first use); never replaces one already remembered. */
+/**
+ * Pins the founding on first sight (trust on first use); never replaces one already remembered, except to complete an
+ * earlier visit's pin of version 0 alone with the founding's length, once the founding verified against it.
+ */
 function rememberGenesis(network) {
-  if (!seenGenesis() && network.genesis) localStorage.setItem(GENESIS, network.genesis);
+  const seen = parseFoundingPin(seenGenesis());
+  const mismatch = network.problems.some((p) => p.code === 'genesis-mismatch');
+  if (network.genesis && (!seen || (seen.events === null && !mismatch))) localStorage.setItem(GENESIS, network.genesis);
 }
 
 /**

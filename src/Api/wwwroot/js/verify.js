@@ -133,10 +133,11 @@ async function checkDuringGrace(states, check, report) {
 
 /**
  * One stream's chain and endorsements. `stateOf(firstVersion, at)` gives the network a transaction is judged under;
- * `founding`: the network stream, whose first command (by the genesis actor) stands unendorsed.
+ * `founding`: the network stream, whose founding stands unendorsed: versions 0 to `foundingEvents` - 1 when the pin
+ * gives its length, else its first command (by the genesis actor, under version 0's command id).
  * Resolves to { events, problems: [{ version, code, message }], firstBrokenVersion, endorsedBy }.
  */
-async function checkStream(streamId, events, { stateOf, home = null, founding = false }) {
+async function checkStream(streamId, events, { stateOf, home = null, founding = false, foundingEvents = null }) {
   const problems = [];
   const report = (version, code, message) => problems.push({ version, code, message });
 
@@ -165,8 +166,10 @@ async function checkStream(streamId, events, { stateOf, home = null, founding = 
     const at = instant(metadata?.occurredAt);
     const where = `version ${first.version}`;
     if (at === null) { report(first.version, 'unreadable-metadata', `The time of ${where} cannot be read.`); i += count; continue; }
-    // The network's founding: its first command, by the genesis actor, from version 0 on (EndorsementChecker).
-    const genesis = founding && metadata.actorId === GENESIS_ACTOR && (first.version === 0 || metadata.commandId === foundingCommand);
+    // The network's founding: the pinned versions, else its first command, by the genesis actor (NetworkFounding).
+    const genesis = founding && (foundingEvents !== null
+      ? last.version < foundingEvents
+      : metadata.actorId === GENESIS_ACTOR && (first.version === 0 || metadata.commandId === foundingCommand));
     if (founding) foundingCommand = genesis ? metadata.commandId : null;
     if (!en) {
       if (!genesis) report(first.version, 'unendorsed', `Version ${first.version} carries no endorsement.`);
@@ -284,34 +287,64 @@ export async function verifyLedger(ledger, events, network) {
 }
 
 /**
- * The founding nobody endorses is trusted only as the one pinned (NetworkGenesisPin on a node; this browser's memory on
- * the page): version 0 of the network must have the hash `genesisHash` (hex), else 'genesis-mismatch' at version 0.
+ * A founding pin as a node writes it (genesis.hash, FoundingPin): `{events}:{hash}` — the founding's length and its last
+ * event's hash — or an earlier release's 64 hex digits of version 0's hash alone ({ events: null }). Null for anything else.
  */
-function checkGenesis(network, networkEvents, genesisHash) {
-  const founding = networkEvents.find((e) => e.version === 0);
-  if (!genesisHash || !founding || toHex(founding.hash) === genesisHash) return;
+export function parseFoundingPin(text) {
+  const match = /^(?:([1-9][0-9]*):)?([0-9a-f]{64})$/.exec(String(text ?? '').trim().toLowerCase());
+  return match ? { events: match[1] ? Number(match[1]) : null, hash: match[2] } : null;
+}
+
+/**
+ * The founding nobody endorses is trusted only as the one pinned (NetworkGenesisPin on a node; this browser's memory on
+ * the page): the founding's last pinned event (or version 0, for a pin of version 0 alone) must have the pinned hash,
+ * and the stream must reach it, else 'genesis-mismatch' at version 0.
+ */
+function checkGenesis(network, networkEvents, pin) {
+  if (!pin || networkEvents.length === 0) return;
+  const at = pin.events === null ? 0 : pin.events - 1;
+  const pinned = networkEvents.find((e) => e.version === at);
+  if (pinned && toHex(pinned.hash) === pin.hash) return;
+  const start = toHex(networkEvents.find((e) => e.version === 0)?.hash ?? new Uint8Array(0));
+  const end = pinned ? `its founding ends at version ${at} in hash ${toHex(pinned.hash)}` : `the stream ends before version ${at}`;
   network.problems = [{ version: 0, code: 'genesis-mismatch',
-    message: `Version 0 of the network has hash ${toHex(founding.hash)}, not the founding ${genesisHash} trusted before: every key and policy in it is someone else's.` },
+    message: `Version 0 of the network has hash ${start}; ${end}, not the founding ${pin.events === null ? pin.hash : `${pin.events}:${pin.hash}`} trusted before: every key and policy in it is someone else's.` },
   ...network.problems];
   network.firstBrokenVersion = 0;
 }
 
 /**
+ * The founding to remember on a first visit, as a node pins it: `{events}:{hash}` of the network's first command (the
+ * events from version 0 on by the genesis actor under one command id), or the given pin's length when it has one.
+ */
+function foundingPinOf(networkEvents, pin) {
+  let events = pin?.events ?? 0;
+  if (pin?.events == null) {
+    const command = readJson(networkEvents[0]?.metadata)?.commandId;
+    while (events < networkEvents.length && networkEvents[events].version === events
+      && readJson(networkEvents[events].metadata)?.actorId === GENESIS_ACTOR && readJson(networkEvents[events].metadata)?.commandId === command) events++;
+  }
+  const last = networkEvents.find((e) => e.version === events - 1);
+  return events > 0 && last ? `${events}:${toHex(last.hash)}` : null;
+}
+
+/**
  * Verifies the envelopes view of the patient `patientId`: that it is their stream (its id and every event's), the
- * network stream first (its chain, each change endorsed under the network before it, and, given `genesisHash` (hex),
- * its founding against it), then the patient's stream under the network so rebuilt, the patient's own signatures, and
+ * network stream first (its chain, each change endorsed under the network before it, and, given `genesisHash` (a pin:
+ * `{events}:{hash}`, or version 0's hash alone), its founding against it), then the patient's stream under the network so rebuilt, the patient's own signatures, and
  * the ledger. Resolves to { verified, events, firstBrokenVersion, problems, endorsedBy, signed, deviceKeys, hashes:
  * Map(version, hex), last: { version, hash } | null, network: { events, firstBrokenVersion, problems, hashes, last,
- * genesis: hex | null }, ledger }.
+ * genesis: `{events}:{hash}` | null }, ledger }.
  */
 export async function verifyStream(view, { genesisHash = null, patientId } = {}) {
   const networkEvents = view.network.map(decodeEnvelope);
   const history = networkHistory(networkEvents);
-  const network = await checkStream('network', networkEvents, { stateOf: (version) => [history.stateBefore(version)], founding: true });
-  checkGenesis(network, networkEvents, genesisHash);
+  const pin = parseFoundingPin(genesisHash);
+  const network = await checkStream('network', networkEvents,
+    { stateOf: (version) => [history.stateBefore(version)], founding: true, foundingEvents: pin?.events ?? null });
+  checkGenesis(network, networkEvents, pin);
   Object.assign(network, summary(networkEvents));
-  const founding = networkEvents.find((e) => e.version === 0);
-  network.genesis = founding ? toHex(founding.hash) : null;
+  network.genesis = foundingPinOf(networkEvents, pin);
 
   const events = view.events.map(decodeEnvelope);
   // Another patient's stream, however intact, says nothing about this patient's trail.

@@ -1,6 +1,6 @@
 using HealthEvents.Application.Ports;
 
-namespace HealthEvents.Application.Tests;
+namespace HealthEvents.TestSupport;
 
 /// <summary>
 /// The real store, with a hook that runs a concurrent writer's command right before chosen appends —
@@ -13,12 +13,15 @@ public sealed class InterferingStore(IEventStore inner) : IEventStore
     /// <summary>Runs before the next <see cref="Times"/> appends (not before its own).</summary>
     public Func<Task>? Interference { get; set; }
 
+    /// <summary>Which appends (stream, events) are interfered with; null: every one.</summary>
+    public Func<string, IReadOnlyList<ProposedEvent>, bool>? When { get; set; }
+
     public int Times { get; set; }
 
     public async Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
         TransactionEndorsement? endorsement = null, CancellationToken ct = default)
     {
-        if (!_interfering && Times > 0 && Interference is { } interference)
+        if (!_interfering && Times > 0 && Interference is { } interference && (When?.Invoke(streamId, events) ?? true))
         {
             Times--;
             _interfering = true; // the interfering command itself appends normally
