@@ -4,6 +4,7 @@ using HealthEvents.Application.Ledger;
 using HealthEvents.Projections;
 using HealthEvents.Projections.Ledger;
 using Marten;
+using Npgsql;
 using Weasel.Core;
 
 namespace HealthEvents.Benchmarks;
@@ -12,23 +13,28 @@ namespace HealthEvents.Benchmarks;
 /// RFC 9162 proofs over a large ledger: a tree of <c>--leaves N</c> (default 1,000,000) is written straight into the
 /// ledger's tables — leaves, the perfect subtrees the projection stores, the right edge and signed heads — in a private
 /// durable PostgreSQL; then inclusion and consistency proofs are served through <see cref="LedgerQuery"/> (as
-/// <c>GET /ledger/proofs/…</c> does) and timed, each checked against the signed root. The baseline, from the same run, is
+/// <c>GET /ledger/proofs/…</c> does) and timed, each checked against the signed root, with the leaf and node rows the
+/// database read per proof next to the number of perfect subtrees RFC 9162's algorithm asks for. The baseline, from the same run, is
 /// the proof computed from every leaf, which is what the query did before subtrees were stored.
 /// <code>dotnet run -c Release --project benchmarks/HealthEvents.Benchmarks -- proofs [--leaves N] [--proofs N]</code>
 /// </summary>
 public static class ProofBenchmark
 {
-    /// <summary>Proof latencies in milliseconds (p50/p99 of <see cref="Proofs"/> each) and the every-leaf baseline's one proof.</summary>
-    public sealed record Result(long Leaves, int Proofs, double InclusionP50, double InclusionP99, double ConsistencyP50, double ConsistencyP99, double BaselineMs);
+    /// <summary>
+    /// Proof latencies in milliseconds (p50/p99 of <see cref="Proofs"/> each), the every-leaf baseline's one proof, and per
+    /// proof the leaf and node rows read against the distinct perfect subtrees RFC 9162 asks for.
+    /// </summary>
+    public sealed record Result(long Leaves, int Proofs, double InclusionP50, double InclusionP99, double ConsistencyP50, double ConsistencyP99, double BaselineMs,
+        double InclusionRows, double InclusionNeeds, double ConsistencyRows, double ConsistencyNeeds);
 
     public static async Task<int> RunAsync(int leaves, int proofs, CancellationToken ct)
     {
         var r = await MeasureAsync(leaves, proofs, ct);
-        Console.WriteLine($"| RFC 9162 proof over {r.Leaves:N0} leaves ({r.Proofs} each, served by LedgerQuery from PostgreSQL) | p50 | p99 |");
-        Console.WriteLine("|---|---|---|");
-        Console.WriteLine($"| inclusion | {r.InclusionP50:0.00} ms | {r.InclusionP99:0.00} ms |");
-        Console.WriteLine($"| consistency | {r.ConsistencyP50:0.00} ms | {r.ConsistencyP99:0.00} ms |");
-        Console.WriteLine($"| baseline: one inclusion proof read from every leaf | {r.BaselineMs:0} ms | |");
+        Console.WriteLine($"| RFC 9162 proof over {r.Leaves:N0} leaves ({r.Proofs} each, served by LedgerQuery from PostgreSQL) | p50 | p99 | leaf and node rows read per proof | subtrees the proof needs |");
+        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine($"| inclusion | {r.InclusionP50:0.00} ms | {r.InclusionP99:0.00} ms | {r.InclusionRows:0.0} | {r.InclusionNeeds:0.0} |");
+        Console.WriteLine($"| consistency | {r.ConsistencyP50:0.00} ms | {r.ConsistencyP99:0.00} ms | {r.ConsistencyRows:0.0} | {r.ConsistencyNeeds:0.0} |");
+        Console.WriteLine($"| baseline: one inclusion proof read from every leaf | {r.BaselineMs:0} ms | | {r.Leaves:N0} | |");
         return 0;
     }
 
@@ -46,27 +52,24 @@ public static class ProofBenchmark
             var roots = await WriteTreeAsync(readModels, leaves, signed, ct);
 
             var query = new LedgerQuery(readModels);
-            var inclusion = new List<double>();
-            var consistency = new List<double>();
+            await using var db = NpgsqlDataSource.Create(database.ConnectionString);
             var sizes = signed.ToArray();
-            for (var i = 0; i < proofs && !ct.IsCancellationRequested; i++)
-            {
-                var size = sizes[random.Next(1, sizes.Length)];
-                var index = random.NextInt64(0, size);
-                var leaf = Leaf(index);
-                var watch = Stopwatch.StartNew();
-                var (path, _) = await query.InclusionAsync(IdOf(index), size, ct);
-                inclusion.Add(watch.Elapsed.TotalMilliseconds);
-                if (path is null || !MerkleTree.VerifyInclusion(leaf, index, size, [.. path.Path.Select(Convert.FromHexString)], roots[size]))
-                    throw new InvalidOperationException($"The inclusion proof of leaf {index} under {size} does not verify.");
+            var inclusions = Enumerable.Range(0, proofs).Select(_ => sizes[random.Next(1, sizes.Length)]).Select(size => (Size: size, Index: random.NextInt64(0, size))).ToList();
+            var consistencies = Enumerable.Range(0, proofs).Select(_ => (From: sizes[random.Next(0, sizes.Length - 1)], To: leaves)).ToList();
 
-                var (from, to) = (sizes[random.Next(0, sizes.Length - 1)], leaves);
-                watch.Restart();
-                var (proof, _) = await query.ConsistencyAsync(from, to, ct);
-                consistency.Add(watch.Elapsed.TotalMilliseconds);
-                if (proof is null || !MerkleTree.VerifyConsistency(from, to, roots[from], roots[to], [.. proof.Proof.Select(Convert.FromHexString)]))
-                    throw new InvalidOperationException($"The consistency proof {from} -> {to} does not verify.");
-            }
+            var (inclusion, inclusionRows) = await MeasureAsync(db, inclusions, async p =>
+            {
+                var (path, _) = await query.InclusionAsync(IdOf(p.Index), p.Size, ct);
+                return path is not null && MerkleTree.VerifyInclusion(Leaf(p.Index), p.Index, p.Size, [.. path.Path.Select(Convert.FromHexString)], roots[p.Size]);
+            }, ct);
+            var (consistency, consistencyRows) = await MeasureAsync(db, consistencies, async p =>
+            {
+                var (proof, _) = await query.ConsistencyAsync(p.From, p.To, ct);
+                return proof is not null && MerkleTree.VerifyConsistency(p.From, p.To, roots[p.From], roots[p.To], [.. proof.Proof.Select(Convert.FromHexString)]);
+            }, ct);
+            // What RFC 9162's algorithms ask for: one stored row per distinct perfect subtree (at most about 2 log2 n).
+            var inclusionNeeds = inclusions.Average(p => MerkleTree.InclusionSubtrees(p.Index, p.Size).Distinct().Count());
+            var consistencyNeeds = consistencies.Average(p => MerkleTree.ConsistencySubtrees(p.From, p.To).Distinct().Count());
 
             Console.Error.WriteLine("baseline: one proof from every leaf, as before subtrees were stored ...");
             var baseline = Stopwatch.StartNew();
@@ -75,7 +78,7 @@ public static class ProofBenchmark
             var baselineMs = baseline.Elapsed.TotalMilliseconds;
 
             return new(leaves, inclusion.Count, Percentile(inclusion, 50), Percentile(inclusion, 99),
-                Percentile(consistency, 50), Percentile(consistency, 99), baselineMs);
+                Percentile(consistency, 50), Percentile(consistency, 99), baselineMs, inclusionRows, inclusionNeeds, consistencyRows, consistencyNeeds);
         }
         finally
         {
@@ -113,6 +116,36 @@ public static class ProofBenchmark
             session.Store(new LedgerTreeHead { Id = Guid.NewGuid(), TreeSize = s, RootHash = Convert.ToHexStringLower(roots[s]), At = DateTimeOffset.UtcNow });
         await session.SaveChangesAsync(ct);
         return roots;
+    }
+
+    /// <summary>
+    /// Times each proof (checked against the signed roots) and counts the rows PostgreSQL read from the ledger's leaf and
+    /// node tables meanwhile, per proof (pg_stat_user_tables: seq_tup_read + idx_tup_fetch, PostgreSQL docs §28.2.20; the
+    /// counters are read once every backend has reported, <see cref="DatabaseCounters.Settle"/> after the proofs).
+    /// </summary>
+    private static async Task<(List<double> Milliseconds, double RowsPerProof)> MeasureAsync<T>(
+        NpgsqlDataSource db, IReadOnlyList<T> proofs, Func<T, Task<bool>> prove, CancellationToken ct)
+    {
+        await Task.Delay(DatabaseCounters.Settle, ct);
+        var before = await LedgerRowsReadAsync(db, ct);
+        var elapsed = new List<double>();
+        foreach (var p in proofs)
+        {
+            var watch = Stopwatch.StartNew();
+            var verified = await prove(p);
+            elapsed.Add(watch.Elapsed.TotalMilliseconds);
+            if (!verified) throw new InvalidOperationException($"The proof {p} does not verify against the signed root.");
+        }
+        await Task.Delay(DatabaseCounters.Settle, ct);
+        return (elapsed, (double)(await LedgerRowsReadAsync(db, ct) - before) / proofs.Count);
+    }
+
+    private static async Task<long> LedgerRowsReadAsync(NpgsqlDataSource db, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::bigint FROM pg_stat_user_tables " +
+            "WHERE relname IN ('mt_doc_ledgerleaf', 'mt_doc_ledgernode')");
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     private static byte[] Leaf(long index) => SHA256.HashData(BitConverter.GetBytes(index));

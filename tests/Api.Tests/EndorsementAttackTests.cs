@@ -172,6 +172,52 @@ public sealed class EndorsementAttackTests(DemoServiceFixture fixture) : IClassF
         public Task<bool> IsHealthyAsync(CancellationToken ct = default) => inner.IsHealthyAsync(ct);
     }
 
+    /// <summary>Lakeside's own ledger builder proposing a tree head, as its node decides and signs it.</summary>
+    private async Task<TransactionProposal> HeadAsync(long treeSize, DateTimeOffset at)
+    {
+        var builder = new Actor(SystemActors.LedgerBuilder, Role.Admin, "lakeside");
+        var head = new Domain.Ledger.SignTreeHead(treeSize, new string('a', 64), builder, at);
+        var context = CommandContext.For(builder);
+        var stream = Application.Ledger.LedgerStream.StreamId;
+        var decision = await Get<CommandDecider>().DecideAsync<Domain.Ledger.LedgerDecider, Domain.Ledger.LedgerState, Domain.Ledger.ILedgerCommand, Domain.Ledger.ILedgerEvent>(
+            stream, head, at, context, default);
+        return new TransactionProposal(stream, ExpectedVersion.After(decision.LastVersion), decision.LastHash, head, context, at, decision.Envelopes);
+    }
+
+    [Fact]
+    public async Task One_batch_of_tree_heads_costs_an_endorser_at_most_one_pass_over_the_global_log()
+    {
+        await ProposalsAsync(3); // a log of some length
+        var store = new CountingStore(Get<IEventStore>());
+        var endorser = Endorser.Independent(store, Get<EventSerializer>(), Get<IClock>(), EndorsementOptions.Default, null);
+        var at = DateTimeOffset.UtcNow;
+        var log = 0L;
+        for (GlobalPosition? after = null; ;)
+        {
+            var page = await Get<IEventStore>().ReadAllAsync(after, 1000);
+            if (page.Count == 0) break;
+            log += page.Count;
+            after = page[^1].Position;
+        }
+        // A member's one signed request: sixteen heads, beyond the log and of one leaf in turn (each wrong, each refused).
+        // The events are those of a head beyond the log (the decider takes any growing size); the witness looks first.
+        var beyond = await HeadAsync(4_000_000_000_000_000_000, at);
+        var heads = Enumerable.Range(0, 16).Select(i => beyond with
+        {
+            Command = (Domain.Ledger.SignTreeHead)beyond.Command with { TreeSize = i % 2 == 0 ? 4_000_000_000_000_000_000 : 1 + i },
+        }).ToList();
+        var node = Get<INodeIdentity>();
+        var lakeside = node.IdentityOf("lakeside", at)!;
+        var batch = EndorsementBatch.Create(heads, [.. heads.Select(p => EndorsementRequest.Unsigned(p, "lakeside"))], lakeside, [.. heads.Select(_ => lakeside)]);
+
+        var reply = await endorser.EndorseAsync(batch, RiversideKeys, default);
+
+        Assert.All(reply.Transactions, v => Assert.False(v.Accepted));
+        Assert.Contains(reply.Transactions, v => v.Reason!.Contains("fewer than the head's"));
+        // What an honest witness needs for any set of heads is one reading of the log, the largest head's leaves (here, a few more).
+        Assert.True(store.EventsRead <= 3 * log, $"{store.EventsRead} events read for one batch over a log of {log} events: one full reading per head smaller than the last");
+    }
+
     [Fact]
     public async Task A_batch_from_a_non_member_costs_the_endorser_one_reading_of_the_network_not_one_per_transaction()
     {

@@ -66,7 +66,12 @@ public sealed class Endorser(
         // A refusal on the network's word is checked once more against the store as it is now: once per batch, however
         // many of its transactions are refused (a batch of refusals must not cost a reading of the network each).
         var recheck = new Lazy<Task<NetworkState>>(() => directory.RefreshAsync(ct));
-        var judged = await Task.WhenAll(transactions.Select(t => JudgeSafelyAsync(t, submitter, recheck, keys, ct)));
+        var commands = transactions.Select(Decoded).ToList();
+        // Every tree head of the batch is witnessed in one reading of the global log, once the first is admitted (a batch
+        // of heads must not cost a reading of the log each); each is still compared with the root this endorser computes.
+        var heads = commands.OfType<SignTreeHead>().Select(h => h.TreeSize).ToList();
+        var reading = new Lazy<Task<LedgerReading>>(() => ledger.ReadAsync(heads, ct));
+        var judged = await Task.WhenAll(transactions.Select((t, i) => JudgeSafelyAsync(new(t, commands[i], submitter, recheck, reading), keys, ct)));
 
         // One signature covers every accepted transaction, so they must share the endorsement key of their times.
         var signer = judged.FirstOrDefault(j => j.Signer is not null).Signer;
@@ -81,12 +86,32 @@ public sealed class Endorser(
     /// <summary>The submitter's one signature over the batch (<see cref="Root"/>), checked once per key for all its transactions.</summary>
     private sealed record SubmitterProof(string Submitter, byte[] Root, byte[] Signature, VerifiedSignatures Verified);
 
-    private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeSafelyAsync(
-        EndorsementRequest request, SubmitterProof submitter, Lazy<Task<NetworkState>> recheck, IHospitalKeys keys, CancellationToken ct)
+    /// <summary>
+    /// One transaction of a batch, its command as read (null: unreadable), and what the batch's transactions share: the
+    /// submitter's proof, the network read again at most once, the global log read at most once for all its tree heads.
+    /// </summary>
+    private sealed record InBatch(
+        EndorsementRequest Request, object? Command, SubmitterProof Submitter, Lazy<Task<NetworkState>> Recheck, Lazy<Task<LedgerReading>> Ledger);
+
+    /// <summary>The proposal's command, or null when it does not read as the domain command it names.</summary>
+    private static object? Decoded(EndorsementRequest request)
+    {
+        if (request.CommandType is null) return null;
+        try
+        {
+            return CommandCodec.Decode(request.CommandType, request.Command);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeSafelyAsync(InBatch transaction, IHospitalKeys keys, CancellationToken ct)
     {
         try
         {
-            return await JudgeAsync(request, submitter, recheck, keys, ct);
+            return await JudgeAsync(transaction, keys, ct);
         }
         catch (GenesisMismatchException)
         {
@@ -110,21 +135,13 @@ public sealed class Endorser(
     private static (EndorsementVerdict, IHospitalSigner?) Refused(string reason, bool stale = false) => (new(false, reason, stale), null);
 
     /// <returns>Accepted: the key to sign with; else why not.</returns>
-    private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeAsync(
-        EndorsementRequest request, SubmitterProof submitter, Lazy<Task<NetworkState>> recheck, IHospitalKeys keys, CancellationToken ct)
+    private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeAsync(InBatch transaction, IHospitalKeys keys, CancellationToken ct)
     {
+        var (request, decoded, submitter, recheck, _) = transaction;
         if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null
             || request.PrevHash is null || request.CommandType is null)
             return Refused("the proposal is incomplete");
-        object command;
-        try
-        {
-            command = CommandCodec.Decode(request.CommandType, request.Command);
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or NotSupportedException)
-        {
-            return Refused("the command could not be read");
-        }
+        if (decoded is not { } command) return Refused("the command could not be read");
         var network = await directory.FreshAsync(NetworkViewMaxAge, ct);
         var refusal = Authenticate(request, submitter, network) ?? Admit(request, command, network, submitter.Verified);
         // What the network just learnt (a new member, a practitioner registered a moment ago) may not be in this
@@ -133,7 +150,7 @@ public sealed class Endorser(
         if (refusal is not null && (Authenticate(request, submitter, network) ?? Admit(request, command, network, submitter.Verified)) is { } still)
             return Refused(still);
         // A ledger head is co-signed only for the root this endorser computes from the global log itself.
-        if (command is SignTreeHead head && await ledger.ProblemAsync(head.TreeSize, head.RootHash, ct) is { } unwitnessed)
+        if (command is SignTreeHead head && (await transaction.Ledger.Value).Problem(head.TreeSize, head.RootHash) is { } unwitnessed)
             return Refused(unwitnessed);
         // A research use is recorded only as the patients' own streams allow it.
         if (command is PublishResearchResults publish && await ResearchUses.ProblemAsync(publish, network, patients, ct) is { } unconsented)

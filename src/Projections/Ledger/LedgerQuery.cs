@@ -1,5 +1,6 @@
 using HealthEvents.Application.Ledger;
 using Marten;
+using Marten.Services.BatchQuerying;
 
 namespace HealthEvents.Projections.Ledger;
 
@@ -15,8 +16,8 @@ public enum LedgerProofError { None, UnknownEvent, TreeSizeNotSigned, EventNotIn
 /// <summary>
 /// Signed tree heads and proofs under them, from the ledger projection's leaves. Proofs are only given for signed sizes,
 /// so a client verifies them against a root the hospitals endorsed. A proof reads only the O(log n) perfect subtree roots
-/// RFC 9162's algorithms ask for (<see cref="MerkleTree.InclusionSubtrees"/>), in two queries: stored
-/// <see cref="LedgerNode"/>s, and the leaves that stand alone.
+/// RFC 9162's algorithms ask for (<see cref="MerkleTree.InclusionSubtrees"/>): stored <see cref="LedgerNode"/>s and
+/// the leaves that stand alone, read in one batch with the signed heads (an inclusion proof first reads its leaf).
 /// </summary>
 public sealed class LedgerQuery(ReadModelStore readModels)
 {
@@ -65,10 +66,19 @@ public sealed class LedgerQuery(ReadModelStore readModels)
     public async Task<(InclusionProofView? Proof, LedgerProofError Error)> InclusionAsync(Guid eventId, long treeSize, CancellationToken ct = default)
     {
         await using var session = await readModels.QuerySessionAsync(ct);
-        if (await session.LoadAsync<LedgerLeaf>(eventId, ct) is not { } leaf) return (null, LedgerProofError.UnknownEvent);
-        if (await HeadAsync(session, treeSize, ct) is not { } head) return (null, LedgerProofError.TreeSizeNotSigned);
+        // Two round trips: the leaf and the head together, then the subtrees the leaf's path needs.
+        var batch = session.CreateBatchQuery();
+        var leafRead = batch.Load<LedgerLeaf>(eventId);
+        var headRead = Head(batch, treeSize);
+        await batch.Execute(ct);
+        if (await leafRead is not { } leaf) return (null, LedgerProofError.UnknownEvent);
+        if (await headRead is not { } head) return (null, LedgerProofError.TreeSizeNotSigned);
         if (leaf.LeafIndex >= treeSize) return (null, LedgerProofError.EventNotInTree);
-        var roots = await PerfectRootsAsync(session, MerkleTree.InclusionSubtrees(leaf.LeafIndex, treeSize), ct);
+        var subtrees = MerkleTree.InclusionSubtrees(leaf.LeafIndex, treeSize);
+        var rootsBatch = session.CreateBatchQuery();
+        var rootsRead = PerfectRoots.Read(rootsBatch, subtrees);
+        await rootsBatch.Execute(ct);
+        var roots = await rootsRead.CompleteAsync(session, ct);
         var path = MerkleTree.InclusionPath(leaf.LeafIndex, treeSize, (start, count) => roots[(start, count)]);
         return (new InclusionProofView(leaf.LeafIndex, treeSize, leaf.Hash, [.. path.Select(Convert.ToHexStringLower)], head.RootHash),
             LedgerProofError.None);
@@ -78,9 +88,15 @@ public sealed class LedgerQuery(ReadModelStore readModels)
     {
         if (from < 1 || to < from) return (null, LedgerProofError.InvalidRange);
         await using var session = await readModels.QuerySessionAsync(ct);
-        if (await HeadAsync(session, from, ct) is not { } old || await HeadAsync(session, to, ct) is not { } @new)
+        // One round trip: both heads and every subtree the proof needs (known from the sizes alone).
+        var batch = session.CreateBatchQuery();
+        var oldRead = Head(batch, from);
+        var newRead = Head(batch, to);
+        var rootsRead = PerfectRoots.Read(batch, MerkleTree.ConsistencySubtrees(from, to));
+        await batch.Execute(ct);
+        if (await oldRead is not { } old || await newRead is not { } @new)
             return (null, LedgerProofError.TreeSizeNotSigned);
-        var roots = await PerfectRootsAsync(session, MerkleTree.ConsistencySubtrees(from, to), ct);
+        var roots = await rootsRead.CompleteAsync(session, ct);
         var proof = MerkleTree.ConsistencyProof(from, to, (start, count) => roots[(start, count)]);
         return (new ConsistencyProofView(from, to, old.RootHash, @new.RootHash, [.. proof.Select(Convert.ToHexStringLower)]), LedgerProofError.None);
     }
@@ -100,28 +116,36 @@ public sealed class LedgerQuery(ReadModelStore readModels)
     }
 
     /// <summary>
-    /// The roots of the perfect subtrees (start, count) asked for: single leaves hashed from their stored event hash, larger
-    /// ones from their stored node. A node a ledger built before nodes were kept lacks is computed from its leaves.
+    /// The roots of the perfect subtrees (start, count) a proof asks for, read in the caller's batch (one round trip with
+    /// whatever else it reads): single leaves hashed from their stored event hash, larger ones from their stored node. A
+    /// node a ledger built before nodes were kept lacks is computed from its leaves afterwards.
     /// </summary>
-    private static async Task<Dictionary<(long Start, long Count), byte[]>> PerfectRootsAsync(
-        IQuerySession session, IReadOnlyList<(long Start, long Count)> subtrees, CancellationToken ct)
+    private sealed record PerfectRoots(
+        IReadOnlyList<(long Start, long Count)> Subtrees, Task<IReadOnlyList<LedgerLeaf>>? Leaves, Task<IReadOnlyList<LedgerNode>>? Nodes)
     {
-        var roots = new Dictionary<(long, long), byte[]>();
-        var single = subtrees.Where(s => s.Count == 1).Select(s => s.Start).Distinct().ToArray();
-        if (single.Length > 0)
+        public static PerfectRoots Read(IBatchedQuery batch, IReadOnlyList<(long Start, long Count)> subtrees)
         {
-            var leaves = await session.Query<LedgerLeaf>().Where(l => single.Contains(l.LeafIndex)).Select(l => new { l.LeafIndex, l.Hash }).ToListAsync(ct);
-            foreach (var l in leaves) roots[(l.LeafIndex, 1)] = MerkleTree.LeafHash(Convert.FromHexString(l.Hash));
+            var single = subtrees.Where(s => s.Count == 1).Select(s => s.Start).Distinct().ToArray();
+            var nodeIds = subtrees.Where(s => s.Count > 1).Select(s => LedgerNode.IdOf(HeightOf(s.Count), s.Start / s.Count)).Distinct().ToArray();
+            return new(subtrees,
+                single.Length > 0 ? batch.Query<LedgerLeaf>().Where(l => single.Contains(l.LeafIndex)).ToList() : null,
+                nodeIds.Length > 0 ? batch.LoadMany<LedgerNode>().ById(nodeIds) : null);
         }
-        var nodeIds = subtrees.Where(s => s.Count > 1).Select(s => LedgerNode.IdOf(HeightOf(s.Count), s.Start / s.Count)).Distinct().ToArray();
-        if (nodeIds.Length > 0)
-            foreach (var n in await session.LoadManyAsync<LedgerNode>(ct, nodeIds))
-                roots[(n.Index << n.Height, 1L << n.Height)] = Convert.FromHexString(n.Hash);
-        foreach (var (start, count) in subtrees.Where(s => !roots.ContainsKey(s)).Distinct())
-            roots[(start, count)] = count == 1
-                ? throw new InvalidOperationException($"The ledger does not hold leaf {start}.")
-                : MerkleTree.Root(await LeavesAsync(session, start, start + count, ct));
-        return roots;
+
+        /// <summary>After the batch ran: every root asked for, keyed (start, count).</summary>
+        public async Task<Dictionary<(long Start, long Count), byte[]>> CompleteAsync(IQuerySession session, CancellationToken ct)
+        {
+            var roots = new Dictionary<(long, long), byte[]>();
+            if (Leaves is not null)
+                foreach (var l in await Leaves) roots[(l.LeafIndex, 1)] = MerkleTree.LeafHash(Convert.FromHexString(l.Hash));
+            if (Nodes is not null)
+                foreach (var n in await Nodes) roots[(n.Index << n.Height, 1L << n.Height)] = Convert.FromHexString(n.Hash);
+            foreach (var (start, count) in Subtrees.Where(s => !roots.ContainsKey(s)).Distinct())
+                roots[(start, count)] = count == 1
+                    ? throw new InvalidOperationException($"The ledger does not hold leaf {start}.")
+                    : MerkleTree.Root(await LeavesAsync(session, start, start + count, ct));
+            return roots;
+        }
     }
 
     private static int HeightOf(long perfectCount) => System.Numerics.BitOperations.Log2((ulong)perfectCount);
@@ -135,8 +159,9 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         return [.. hashes.Select(Convert.FromHexString)];
     }
 
-    private static Task<LedgerTreeHead?> HeadAsync(IQuerySession session, long treeSize, CancellationToken ct) =>
-        session.Query<LedgerTreeHead>().Where(h => h.TreeSize == treeSize).FirstOrDefaultAsync(ct);
+    /// <summary>The signed head of <paramref name="treeSize"/> leaves, or null, once the batch has run.</summary>
+    private static Task<LedgerTreeHead?> Head(IBatchedQuery batch, long treeSize) =>
+        batch.Query<LedgerTreeHead>().Where(h => h.TreeSize == treeSize).FirstOrDefault();
 
     private static LedgeredEvent Ledgered(LedgerLeaf l) => new(l.StreamId, l.Id, l.StreamVersion, l.LeafIndex, Convert.FromHexString(l.Hash));
 
