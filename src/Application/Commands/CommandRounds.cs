@@ -91,6 +91,8 @@ public sealed partial class CommandExecutor
         where TCommand : notnull
     {
         var decided = new List<(Queued<TCommand, TEvent> Command, Decision<TState, TEvent> Decision)>(round.Count);
+        // Deciding nothing after commands not yet appended: answered once those land (their version is the receipt's).
+        var unchanged = new List<(Queued<TCommand, TEvent> Command, Decision<TState, TEvent> Decision, int After)>();
         StreamSnapshot<TState>? state = null; // the first loads the stream; each next one decides on the state the one before leaves
         foreach (var q in round)
         {
@@ -104,7 +106,8 @@ public sealed partial class CommandExecutor
                 var d = await decider.DecideAsync<TDecider, TState, TCommand, TEvent>(streamId, q.Command, q.At, q.Context, CancellationToken.None, onTopOf: state);
                 if (d.Events.Count == 0)
                 {
-                    q.Outcome.TrySetResult(new(new Receipt([], d.LastVersion, Convert.ToHexStringLower(d.LastHash), []), d.Events));
+                    if (decided.Count == 0) q.Outcome.TrySetResult(Unchanged(d));
+                    else unchanged.Add((q, d, decided.Count - 1));
                     continue;
                 }
                 if (q.Context.EarlierAttempt && await IsStoredAsync(streamId, d.Proposed[0].EventId, d.LastVersion, CancellationToken.None))
@@ -119,25 +122,42 @@ public sealed partial class CommandExecutor
         }
         if (decided.Count == 0) return ([], 0);
 
+        // Keyed by place in the round, so what is decided again keeps its order.
         var again = new SortedDictionary<int, Queued<TCommand, TEvent>>();
+        var place = round.Select((q, i) => (q, i)).ToDictionary(x => x.q, x => x.i); // by reference: Queued has no equality of its own
         var lost = 0;
         void Again(int i, bool lostToAnotherNode, Exception why)
         {
             var q = decided[i].Command;
-            if (!lostToAnotherNode) again[i] = q;
+            if (!lostToAnotherNode) again[place[q]] = q;
             else if (q.Attempts >= MaxAttempts) q.Outcome.TrySetException(new ConcurrencyConflictException(streamId, MaxAttempts, why));
             else
             {
                 log.LogDebug("Concurrent write on {StreamId}, deciding again (attempt {Attempt})", streamId, q.Attempts);
                 lost = Math.Max(lost, q.Attempts++);
-                again[i] = q;
+                again[place[q]] = q;
             }
         }
 
         var proposals = decided.Select(x => new TransactionProposal(streamId, ExpectedVersion.After(x.Decision.LastVersion), x.Decision.LastHash,
             x.Command.Command, x.Command.Context, x.Command.At, x.Decision.Envelopes, x.Decision.HomeHospital)).ToList();
         var endorsed = await EndorseChainAsync(streamId, proposals, Again, (i, e) => decided[i].Command.Outcome.TrySetException(e));
-        if (endorsed.Count == 0) return ([.. again.Values], lost);
+        var landed = await AppendEndorsedAsync(streamId, decided, proposals, endorsed, Again);
+        foreach (var (q, d, after) in unchanged)
+            if (after < landed) q.Outcome.TrySetResult(Unchanged(d));
+            else again[place[q]] = q;
+        return ([.. again.Values], lost);
+    }
+
+    private static CommandResult<TEvent> Unchanged<TState, TEvent>(Decision<TState, TEvent> d) =>
+        new(new Receipt([], d.LastVersion, Convert.ToHexStringLower(d.LastHash), []), d.Events);
+
+    /// <summary>Appends the endorsed prefix of the chain in one store call and answers what landed; how many landed.</summary>
+    private async Task<int> AppendEndorsedAsync<TState, TCommand, TEvent>(
+        string streamId, List<(Queued<TCommand, TEvent> Command, Decision<TState, TEvent> Decision)> decided,
+        List<TransactionProposal> proposals, List<TransactionEndorsement?> endorsed, Action<int, bool, Exception> again)
+    {
+        if (endorsed.Count == 0) return 0;
 
         var chain = endorsed.Select((e, i) => new ChainedAppend(proposals[i].Expected, decided[i].Decision.Proposed, e)).ToList();
         ChainAppendResult appended;
@@ -148,7 +168,7 @@ public sealed partial class CommandExecutor
         catch (Exception e)
         {
             for (var i = 0; i < chain.Count; i++) decided[i].Command.Outcome.TrySetException(e);
-            return ([.. again.Values], lost);
+            return 0;
         }
 
         for (var i = 0; i < appended.Appended.Count; i++)
@@ -169,10 +189,10 @@ public sealed partial class CommandExecutor
                 if (stopped is not WrongExpectedVersionException conflict) decided[i].Command.Outcome.TrySetException(stopped);
                 // The stream did not move, so what conflicts is an event id: this command id was applied before.
                 else if (i == k && conflict.ActualLastVersion == decided[i].Decision.LastVersion) decided[i].Command.Outcome.TrySetException(AlreadyApplied());
-                else Again(i, lostToAnotherNode: i == k, conflict);
+                else again(i, i == k, conflict);
             }
         }
-        return ([.. again.Values], lost);
+        return appended.Appended.Count;
     }
 
     /// <summary>
