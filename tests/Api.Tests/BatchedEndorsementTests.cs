@@ -53,14 +53,19 @@ public sealed class BatchedEndorsementTests(DemoServiceFixture fixture) : IClass
             new EndorsementOptions(TimeSpan.FromSeconds(60)) { Batching = new EndorsementBatching(TimeSpan.FromMinutes(1), 64, 1) },
             Get<CommandTelemetry>(), Get<ILoggerFactory>().CreateLogger<EndorsementService>());
 
-    /// <summary>A Riverside physician's access request to the patient, decided as the submitter decides it.</summary>
-    private async Task<(TransactionProposal Proposal, Decision<PatientState, IPatientEvent> Decision)> ProposalAsync(Guid patient)
+    /// <summary>
+    /// A Riverside physician's access request to the patient, decided as the submitter decides it: on the stream as stored,
+    /// or right after <paramref name="before"/> (not stored: the previous command of a round).
+    /// </summary>
+    private async Task<(TransactionProposal Proposal, Decision<PatientState, IPatientEvent> Decision)> ProposalAsync(
+        Guid patient, Decision<PatientState, IPatientEvent>? before = null)
     {
         var at = DateTimeOffset.UtcNow;
         var context = CommandContext.For(RiversidePhysician);
         var command = new RequestAccess(Guid.NewGuid(), Purpose.Treatment, [Category.Conditions], RiversidePhysician, at);
         var stream = PatientStream.StreamId(patient);
-        var decision = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(stream, command, at, context, default);
+        var decision = await Get<CommandDecider>().DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
+            stream, command, at, context, default, onTopOf: before?.Next);
         return (new TransactionProposal(stream, ExpectedVersion.After(decision.LastVersion), decision.LastHash, command, context, at,
             decision.Envelopes, decision.HomeHospital), decision);
     }
@@ -270,5 +275,56 @@ public sealed class BatchedEndorsementTests(DemoServiceFixture fixture) : IClass
 
         Assert.Null(reply.Signature);
         Assert.Contains("submitter's signature does not verify", Assert.Single(reply.Transactions).Reason);
+    }
+
+    // A busy stream's round reaches an endorser as a chain: transactions of one stream in one batch, each expecting the
+    // stream where the one before it ends. The endorser judges each on its own re-execution of the ones before it.
+
+    [Fact]
+    public async Task An_honest_chain_of_one_stream_is_endorsed_whole_under_one_root()
+    {
+        var (patient, _) = await fixture.Host.NewPatientAsync("Chained Honest");
+        var first = await ProposalAsync(patient);
+        var second = await ProposalAsync(patient, first.Decision);
+
+        var reply = await RiversideEndorsesAsync(Batch([first.Proposal, second.Proposal]));
+
+        Assert.Equal([true, true], reply.Transactions.Select(v => v.Accepted));
+        Assert.Equal(first.Proposal.TransactionHash, second.Proposal.PrevHash);
+        Assert.NotNull(reply.Signature);
+    }
+
+    [Fact]
+    public async Task A_chained_transaction_valid_only_after_other_events_than_its_predecessor_decides_is_refused()
+    {
+        var (patient, _) = await fixture.Host.NewPatientAsync("Chained Dishonest");
+        var first = await ProposalAsync(patient);
+        // The second is decided after events the first does not produce (another request's), at the same version.
+        var other = await ProposalAsync(patient);
+        var second = await ProposalAsync(patient, other.Decision);
+
+        var reply = await RiversideEndorsesAsync(Batch([first.Proposal, second.Proposal]));
+
+        Assert.Equal([true, false], reply.Transactions.Select(v => v.Accepted));
+        Assert.Contains("prevHash", reply.Transactions[1].Reason);
+        Assert.False(reply.Transactions[1].Stale);
+    }
+
+    [Fact]
+    public async Task A_transaction_following_one_whose_events_its_command_does_not_produce_is_refused_with_it()
+    {
+        var (patient, _) = await fixture.Host.NewPatientAsync("Chained Forged");
+        var first = await ProposalAsync(patient);
+        var other = await ProposalAsync(patient);
+        // The first claims another request's events for its own command; the second is decided honestly after those events.
+        var claimed = first.Proposal with { Envelopes = other.Proposal.Envelopes };
+        var second = await ProposalAsync(patient, other.Decision);
+
+        var reply = await RiversideEndorsesAsync(Batch([claimed, second.Proposal]));
+
+        Assert.Equal([false, false], reply.Transactions.Select(v => v.Accepted));
+        Assert.Contains("differs in id or type from re-execution", reply.Transactions[0].Reason);
+        Assert.Contains("the transaction it follows in the batch is refused", reply.Transactions[1].Reason);
+        Assert.Null(reply.Signature);
     }
 }

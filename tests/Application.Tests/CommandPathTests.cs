@@ -111,6 +111,57 @@ public sealed class CommandPathTests
     }
 
     [Fact]
+    public async Task Commands_queued_for_one_stream_go_as_one_round_and_one_refused_in_the_middle_sinks_nothing()
+    {
+        InterferingStore? store = null;
+        await using var host = await StartAsync(inner => store = new InterferingStore(inner));
+        var patientId = await RegisterAsync(host);
+        var streamId = PatientStream.StreamId(patientId);
+        var consent = await host.SendAsync(new GrantConsentCommand(patientId, null, new GranteeInput("hospital", "south"),
+            ["conditions"], ["treatment"], ["read"], null, null, PatientSelf(patientId)));
+        var gates = host.Services.GetRequiredService<StreamGates>();
+        var chainsBefore = store!.Chains.Count;
+
+        // Held, the stream's turn makes the commands queue; let go, the first one's turn takes all three as one round.
+        Task<Receipt> revoke, revokeAgain;
+        Task<EntryAddedResult> entry;
+        using (await gates.EnterAsync(streamId, default))
+        {
+            revoke = host.SendAsync(new RevokeConsentCommand(patientId, consent.ConsentId, PatientSelf(patientId)));
+            await QueuedAsync(gates, streamId, 1);
+            // Refused only on the state the first revocation leaves: decided after it, in the same round.
+            revokeAgain = host.SendAsync(new RevokeConsentCommand(patientId, consent.ConsentId, PatientSelf(patientId)));
+            await QueuedAsync(gates, streamId, 2);
+            entry = host.SendAsync(new AddRecordEntryCommand(patientId, null, "conditions", new("icd-10", "E11", null), "note", null, Doctor));
+            await QueuedAsync(gates, streamId, 3);
+        }
+
+        var revoked = await revoke;
+        var refused = await Assert.ThrowsAsync<RejectedException>(() => revokeAgain);
+        var added = await entry;
+
+        Assert.Equal("consent-already-revoked", refused.Rejection.Code);
+        Assert.Equal((2L, 3L), (revoked.StreamVersion, added.Receipt.StreamVersion));
+        var stream = await host.ReadAsync(streamId);
+        Assert.Equal(["patient.registered.v1", "consent.granted.v1", "consent.revoked.v1", "record.entry-added.v1"], stream.Select(e => e.Type));
+        Assert.True(HealthEvents.Application.Ledger.StreamVerifier.Verify(stream).Verified);
+        // Appended as one chain in one store call.
+        Assert.Equal([2], store.Chains.Skip(chainsBefore));
+        Assert.Equal(0, gates.ActiveGates);
+    }
+
+    /// <summary>Waits (generously) until <paramref name="count"/> commands queue for the stream's turn.</summary>
+    private static async Task QueuedAsync(StreamGates gates, string streamId, int count)
+    {
+        var deadline = DateTime.UtcNow + Patience.Deadline;
+        while (gates.Queued(streamId) < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{count} commands did not queue for {streamId}");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task Retried_command_with_the_same_command_id_is_recorded_once()
     {
         await using var host = await StartAsync();

@@ -31,6 +31,16 @@ public sealed class InterferingStore(IEventStore inner) : IEventStore
         return await inner.AppendAsync(streamId, expected, events, endorsement, ct);
     }
 
+    /// <summary>The size of every chain appended in one call (<see cref="IEventStore.AppendChainAsync"/>), in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<int> Chains { get; } = new();
+
+    /// <summary>The inner store's own chain append; one transaction at a time (each interfered with as above) while interfering.</summary>
+    public Task<ChainAppendResult> AppendChainAsync(string streamId, IReadOnlyList<ChainedAppend> transactions, CancellationToken ct = default)
+    {
+        Chains.Enqueue(transactions.Count);
+        return Times > 0 ? ChainedAppend.OneByOneAsync(this, streamId, transactions, ct) : inner.AppendChainAsync(streamId, transactions, ct);
+    }
+
     /// <summary>Runs once a stream read has yielded its last event (a caller giving up right after it, say).</summary>
     public Action? AfterRead { get; set; }
 

@@ -20,9 +20,11 @@ public sealed record CommandResult<TEvent>(Receipt Receipt, IReadOnlyList<TEvent
 
 /// <summary>
 /// Every command handler's one path: load the stream, decide, endorse, append. On one node the commands of a stream
-/// take turns (<see cref="StreamGates"/>), so they do not collide; a writer on another node can still make the append
-/// (or the endorsement) fail on expected version, and the command is then decided again against the new state (so an
-/// access is always judged by the latest consent), a bounded number of times.
+/// queue for its turn (<see cref="StreamGates"/>), so they do not collide, and the turn's holder takes them together as
+/// one round (CommandRounds.cs): decided one after the other, endorsed as one chain, appended in one store call. A
+/// writer on another node can still make the append (or the endorsement) fail on expected version, and the command is
+/// then decided again against the new state (so an access is always judged by the latest consent), a bounded number
+/// of times.
 /// <para>
 /// A retried command is never recorded twice, on any stream. Its event ids are its command id and their index, and
 /// the command id names one request (<c>RequestContext</c>), whose stream is fixed by the request (a registration's new
@@ -36,7 +38,7 @@ public sealed record CommandResult<TEvent>(Receipt Receipt, IReadOnlyList<TEvent
 /// nothing for this.
 /// </para>
 /// </summary>
-public sealed class CommandExecutor(
+public sealed partial class CommandExecutor(
     IEventStore store,
     IEndorsementService endorsement,
     StreamStateCache cache,
@@ -72,78 +74,6 @@ public sealed class CommandExecutor(
         }
     }
 
-    private async Task<CommandResult<TEvent>> ExecuteAttemptsAsync<TDecider, TState, TCommand, TEvent>(
-        string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct)
-        where TDecider : IDecider<TState, TCommand, TEvent>
-        where TEvent : IEvent
-        where TCommand : notnull
-    {
-        // Re-entered for the same stream from inside its own turn: waiting would be waiting for itself.
-        using var turn = StreamGates.IsHeldHere(streamId) ? null : await gates.EnterAsync(streamId, ct);
-        StreamGates.MarkHeldHere(streamId);
-        for (var attempt = 1; ; attempt++)
-        {
-            var decision = await decider.DecideAsync<TDecider, TState, TCommand, TEvent>(streamId, command, at, context, ct);
-            if (decision.Events.Count == 0)
-                return new(new Receipt([], decision.LastVersion, Convert.ToHexStringLower(decision.LastHash), []), decision.Events);
-            if (context.EarlierAttempt && await IsStoredAsync(streamId, decision.Proposed[0].EventId, decision.LastVersion, ct))
-                throw AlreadyApplied();
-
-            var expected = ExpectedVersion.After(decision.LastVersion);
-            AppendResult appended;
-            TransactionEndorsement? endorsed;
-            try
-            {
-                endorsed = await endorsement.EndorseAsync(new TransactionProposal(
-                    streamId, expected, decision.LastHash, command, context, at, decision.Envelopes, decision.HomeHospital), ct);
-                appended = await AppendAsync(streamId, expected, decision.Proposed, endorsed, ct);
-            }
-            catch (WrongExpectedVersionException e) when (e.ActualLastVersion == decision.LastVersion)
-            {
-                // The stream did not move, so what conflicts is an event id: this command id was applied before.
-                throw AlreadyApplied();
-            }
-            catch (Exception e) when (e is WrongExpectedVersionException or StaleProposalException && attempt < MaxAttempts)
-            {
-                log.LogDebug("Concurrent write on {StreamId}, deciding again (attempt {Attempt})", streamId, attempt);
-                // Jittered, growing back-off spreads the contenders out instead of colliding again.
-                await Task.Delay(Random.Shared.Next(0, Math.Min(50, 1 << attempt)), ct);
-                continue;
-            }
-            catch (Exception e) when (e is WrongExpectedVersionException or StaleProposalException)
-            {
-                throw new ConcurrencyConflictException(streamId, MaxAttempts, e);
-            }
-
-            var state = decision.Events.Aggregate(decision.Before, TDecider.Evolve);
-            cache.Put(streamId, new StreamSnapshot<TState>(state, appended.LastVersion, appended.TransactionHash));
-            var endorsers = endorsed?.Signatures.Select(s => s.HospitalId).ToList() ?? [];
-            return new(new Receipt(appended.Events.Select(e => e.EventId).ToList(), appended.LastVersion,
-                Convert.ToHexStringLower(appended.TransactionHash), endorsers), decision.Events);
-        }
-    }
-
-    private async Task<AppendResult> AppendAsync(
-        string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events, TransactionEndorsement? endorsed, CancellationToken ct)
-    {
-        using var span = HealthEventsTelemetry.Source.StartActivity("append");
-        span?.SetTag(HealthEventsTelemetry.Tags.StreamKind, HealthEventsTelemetry.StreamKind(streamId));
-        span?.SetTag(HealthEventsTelemetry.Tags.Events, events.Count);
-        try
-        {
-            var appended = await store.AppendAsync(streamId, expected, events, endorsed, ct);
-            span?.SetTag(HealthEventsTelemetry.Tags.Outcome, AppendOutcome.Appended);
-            return appended;
-        }
-        catch (WrongExpectedVersionException)
-        {
-            // Another command wrote first: this attempt wrote nothing (the command decides again, or answers 409).
-            span?.SetTag(HealthEventsTelemetry.Tags.Outcome, AppendOutcome.Conflict);
-            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "concurrency conflict");
-            throw;
-        }
-    }
-
     private static RejectedException AlreadyApplied() => RejectedException.Conflict("command-already-applied",
         "This command id (Idempotency-Key) was already applied; it is recorded once.");
 
@@ -165,16 +95,22 @@ public sealed class CommandExecutor(
 /// </summary>
 public sealed class CommandDecider(StreamLoader loader, EventSerializer serializer)
 {
-    /// <summary>Loads the stream and decides the command: the events, their bytes and their place in the chain. Appends nothing.</summary>
+    /// <summary>
+    /// Loads the stream and decides the command: the events, their bytes and their place in the chain. Appends nothing.
+    /// With <paramref name="onTopOf"/>, nothing is loaded: the command is decided right after that state, which the caller
+    /// itself decided (the previous command of a round, or of a chained batch an endorser re-executes) and which is not
+    /// stored yet.
+    /// </summary>
     public async Task<Decision<TState, TEvent>> DecideAsync<TDecider, TState, TCommand, TEvent>(
-        string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct, long? asOfVersion = null)
+        string streamId, TCommand command, DateTimeOffset at, CommandContext context, CancellationToken ct, long? asOfVersion = null,
+        StreamSnapshot<TState>? onTopOf = null)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
         // The submitter's decision and every endorser's re-execution alike: load and decide.
         using var span = HealthEventsTelemetry.Source.StartActivity("decide");
         span?.SetTag(HealthEventsTelemetry.Tags.StreamKind, HealthEventsTelemetry.StreamKind(streamId));
-        var snapshot = await loader.LoadAsync<TDecider, TState, TCommand, TEvent>(streamId, ct, asOfVersion);
+        var snapshot = onTopOf ?? await loader.LoadAsync<TDecider, TState, TCommand, TEvent>(streamId, ct, asOfVersion);
         var events = TDecider.Decide(command, snapshot.State);
         span?.SetTag(HealthEventsTelemetry.Tags.Events, events.Count);
         var metadata = new EventMetadata(context.Actor.Id, context.Actor.Role, context.Actor.Hospital,
@@ -185,7 +121,7 @@ public sealed class CommandDecider(StreamLoader loader, EventSerializer serializ
         var envelopes = proposed.Count == 0 ? [] : HashChain.Link(streamId, snapshot.Version, snapshot.LastHash, proposed, endorsement: null);
         var after = events.Aggregate(snapshot.State, TDecider.Evolve);
         var home = after is IHasHomeHospital { HomeHospital: { Length: > 0 } h } ? h : null;
-        return new(snapshot.State, snapshot.Version, snapshot.LastHash, events, proposed, envelopes, home);
+        return new(snapshot.State, snapshot.Version, snapshot.LastHash, events, proposed, envelopes, home, after);
     }
 }
 
@@ -197,7 +133,11 @@ public sealed class CommandDecider(StreamLoader loader, EventSerializer serializ
 /// </summary>
 public sealed record Decision<TState, TEvent>(
     TState Before, long LastVersion, byte[] LastHash, IReadOnlyList<TEvent> Events,
-    IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Envelopes, string? HomeHospital);
+    IReadOnlyList<ProposedEvent> Proposed, IReadOnlyList<EventEnvelope> Envelopes, string? HomeHospital, TState After)
+{
+    /// <summary>The stream as it stands once this decision's events are appended (as it was, when there are none).</summary>
+    public StreamSnapshot<TState> Next => Envelopes.Count == 0 ? new(Before, LastVersion, LastHash) : new(After, Envelopes[^1].Version, Envelopes[^1].Hash);
+}
 
 /// <summary>
 /// Folds a stream into its decision state, reading only what the cache has not seen yet. The network stream is read

@@ -11,6 +11,8 @@ namespace HealthEvents.Application.Commands;
 /// Bounded: at most <see cref="MaxQueuedPerStream"/> commands hold or wait for one stream's turn; beyond that the
 /// command is refused at once with <see cref="StreamBusyException"/> (a 503 with Retry-After), not queued without end.
 /// A gate exists only while someone holds or waits for it: the last one out removes it, so idle streams cost nothing.
+/// The turn's holder may take the work the waiters queued (<see cref="StreamTurn.Take{T}"/>) and decide it together with
+/// its own, in one round (<see cref="CommandExecutor"/>): a waiter whose work was done passes the turn straight on.
 /// A command issued from inside a turn for the same stream (a store hook acting as a second writer in tests, a nested
 /// command) would wait for itself; it runs without a turn instead (<see cref="IsHeldHere"/>).
 /// </para>
@@ -44,7 +46,15 @@ public sealed class StreamGates(int maxQueuedPerStream = StreamGates.DefaultMaxQ
     /// <see cref="StreamBusyException"/> when the stream's queue is full, <see cref="OperationCanceledException"/> when
     /// <paramref name="ct"/> ends the wait (the turn is then never taken).
     /// </summary>
-    public async Task<IDisposable> EnterAsync(string streamId, CancellationToken ct)
+    public async Task<IDisposable> EnterAsync(string streamId, CancellationToken ct) => await EnterAsync(streamId, work: null, ct);
+
+    /// <summary>
+    /// Waits for <paramref name="streamId"/>'s turn as <see cref="EnterAsync(string, CancellationToken)"/> does, with the
+    /// caller's <paramref name="work"/> queued meanwhile: whoever holds the turn may take it (<see cref="StreamTurn.Take{T}"/>)
+    /// and do it in its round, so the caller finds it done when its own turn comes. Work not taken when the wait ends
+    /// (cancelled, or the queue full) leaves the queue.
+    /// </summary>
+    public async Task<StreamTurn> EnterAsync(string streamId, object? work, CancellationToken ct)
     {
         Gate gate;
         lock (_gates)
@@ -52,6 +62,7 @@ public sealed class StreamGates(int maxQueuedPerStream = StreamGates.DefaultMaxQ
             if (!_gates.TryGetValue(streamId, out gate!)) _gates[streamId] = gate = new Gate();
             if (gate.Users >= maxQueuedPerStream) throw new StreamBusyException(streamId);
             gate.Users++;
+            if (work is not null) gate.Queued.Add(work);
         }
         try
         {
@@ -59,10 +70,17 @@ public sealed class StreamGates(int maxQueuedPerStream = StreamGates.DefaultMaxQ
         }
         catch
         {
+            lock (_gates) if (work is not null) gate.Queued.Remove(work);
             Leave(streamId, gate);
             throw;
         }
-        return new Turn(this, streamId, gate);
+        return new StreamTurn(this, streamId, gate);
+    }
+
+    /// <summary>Commands queued for <paramref name="streamId"/>'s turn on this node, not taken by a round yet.</summary>
+    public int Queued(string streamId)
+    {
+        lock (_gates) return _gates.TryGetValue(streamId, out var gate) ? gate.Queued.Count : 0;
     }
 
     private void Leave(string streamId, Gate gate)
@@ -71,21 +89,51 @@ public sealed class StreamGates(int maxQueuedPerStream = StreamGates.DefaultMaxQ
             if (--gate.Users == 0) _gates.Remove(streamId);
     }
 
-    private sealed class Gate
+    /// <summary>
+    /// <paramref name="first"/> and the work of its type queued after it, in arrival order, at most <paramref name="max"/>,
+    /// taken out of the queue; nothing when <paramref name="first"/> is no longer queued (an earlier round took it).
+    /// </summary>
+    private List<T> Take<T>(Gate gate, T first, int max) where T : class
+    {
+        lock (_gates)
+        {
+            var at = gate.Queued.IndexOf(first);
+            if (at < 0) return [];
+            var taken = gate.Queued.Skip(at).OfType<T>().Take(max).ToList();
+            foreach (var work in taken) gate.Queued.Remove(work);
+            return taken;
+        }
+    }
+
+    internal sealed class Gate
     {
         public readonly SemaphoreSlim Turn = new(1, 1);
         public int Users; // holder and waiters; guarded by the dictionary's lock
+        public readonly List<object> Queued = []; // waiters' work in arrival order; guarded by the dictionary's lock
     }
 
-    private sealed class Turn(StreamGates owner, string streamId, Gate gate) : IDisposable
+    /// <summary>A stream's turn, held until disposed.</summary>
+    public sealed class StreamTurn : IDisposable
     {
+        private readonly StreamGates _owner;
+        private readonly string _streamId;
+        private readonly Gate _gate;
         private int _disposed;
+
+        internal StreamTurn(StreamGates owner, string streamId, Gate gate) => (_owner, _streamId, _gate) = (owner, streamId, gate);
+
+        /// <summary>
+        /// Takes the holder's own queued work (<paramref name="first"/>) and the work of its type queued after it, in arrival
+        /// order, at most <paramref name="max"/>: the holder does it in this turn, and completes it before passing the turn
+        /// on. Nothing when <paramref name="first"/> was taken already (an earlier holder did it).
+        /// </summary>
+        public List<T> Take<T>(T first, int max) where T : class => _owner.Take(_gate, first, max);
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-            gate.Turn.Release();
-            owner.Leave(streamId, gate);
+            _gate.Turn.Release();
+            _owner.Leave(_streamId, _gate);
         }
     }
 }

@@ -21,22 +21,24 @@ public sealed record EndorsementBatching(TimeSpan Window, int MaxSize, int MaxRo
 }
 
 /// <summary>
-/// Queues items and hands them to <c>send</c> in batches as <see cref="EndorsementBatching"/> says. Two items of the same
-/// stream never share a batch (they compete for the same version; the later one waits for the next round), nor do
-/// items of different <c>group</c>s (whatever must be the same for one signature to cover them).
+/// Queues units of items and hands them to <c>send</c> in batches as <see cref="EndorsementBatching"/> says. A unit is one
+/// item, or a chain of one stream's items each decided after the one before it: it goes whole, in order, into one batch
+/// (at most <see cref="EndorsementBatching.MaxSize"/> items, which the caller keeps to). Two units of the same stream never
+/// share a batch (they compete for the same version; the later one waits for the next round), nor do units of different
+/// <c>group</c>s (whatever must be the same for one signature to cover them; a unit's first item speaks for it).
 /// </summary>
 /// <param name="send">Runs one round; completes each item's own outcome and never throws.</param>
 internal sealed class EndorsementBatcher<T>(
     EndorsementBatching options, Func<IReadOnlyList<T>, Task> send, Func<T, string> stream, Func<T, string> group)
 {
     private readonly Lock _lock = new();
-    private readonly List<(T Item, long Queued)> _queue = [];
+    private readonly List<(IReadOnlyList<T> Unit, long Queued)> _queue = [];
     private int _inFlight;
     private bool _timerArmed;
 
-    public void Add(T item)
+    public void Add(IReadOnlyList<T> unit)
     {
-        lock (_lock) _queue.Add((item, Stopwatch.GetTimestamp()));
+        lock (_lock) _queue.Add((unit, Stopwatch.GetTimestamp()));
         Pump();
     }
 
@@ -60,17 +62,18 @@ internal sealed class EndorsementBatcher<T>(
         foreach (var batch in batches) _ = RunAsync(batch);
     }
 
-    /// <summary>The oldest item and those queued after it that may join it, up to the batch size. Under the lock.</summary>
+    /// <summary>The oldest unit and those queued after it that may join it, up to the batch size. Under the lock.</summary>
     private List<T> Take()
     {
         var batch = new List<T>();
         var streams = new HashSet<string>(StringComparer.Ordinal);
-        var kind = group(_queue[0].Item);
+        var kind = group(_queue[0].Unit[0]);
         for (var i = 0; i < _queue.Count && batch.Count < options.MaxSize; i++)
         {
-            var item = _queue[i].Item;
-            if (group(item) != kind || !streams.Add(stream(item))) continue;
-            batch.Add(item);
+            var unit = _queue[i].Unit;
+            if (batch.Count > 0 && batch.Count + unit.Count > options.MaxSize) continue;
+            if (group(unit[0]) != kind || !streams.Add(stream(unit[0]))) continue;
+            batch.AddRange(unit);
             _queue.RemoveAt(i--);
         }
         return batch;

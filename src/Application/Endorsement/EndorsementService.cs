@@ -58,9 +58,60 @@ public sealed class EndorsementService : IEndorsementService
         // Founding is the network stream's first transaction (the append fails on any other version): no member
         // exists to endorse it, and every hospital holds the genesis file. Nothing else is ever unendorsed.
         if (IsFounding(proposal)) return null;
+        var pending = Prepare(proposal);
+        _batcher.Add([pending]);
+        return await pending.Outcome.Task.WaitAsync(ct);
+    }
 
+    /// <summary>
+    /// The chain travels as one unit of one batch, in order: each proposal after the first expects its stream where the
+    /// one before it ends, which is how every endorser knows to re-execute it on the state its own re-execution of the
+    /// predecessor left (<see cref="Endorser"/>; the wire format is unchanged). A proposal this node refuses before asking anyone (or the founding, which
+    /// nothing endorses, or the batch size) ends the chain: the ones after it were decided on it and fail with
+    /// <see cref="ChainBrokenException"/>.
+    /// </summary>
+    public IReadOnlyList<Task<TransactionEndorsement?>> EndorseChain(IReadOnlyList<TransactionProposal> chain, CancellationToken ct = default)
+    {
+        var outcomes = new List<Task<TransactionEndorsement?>>(chain.Count);
+        var unit = new List<Pending>(chain.Count);
+        var broken = false;
+        foreach (var proposal in chain)
+        {
+            // A unit is one batch: a chain longer than a batch ends where the batch does, its rest goes in the next round.
+            if (broken || unit.Count == _options.Batching.MaxSize)
+            {
+                outcomes.Add(Task.FromException<TransactionEndorsement?>(new ChainBrokenException(proposal.StreamId)));
+                continue;
+            }
+            try
+            {
+                if (IsFounding(proposal))
+                {
+                    outcomes.Add(Task.FromResult<TransactionEndorsement?>(null));
+                    broken = true; // what follows the founding is endorsed once it is stored
+                    continue;
+                }
+                var pending = Prepare(proposal);
+                unit.Add(pending);
+                outcomes.Add(pending.Outcome.Task.WaitAsync(ct));
+            }
+            catch (Exception e)
+            {
+                outcomes.Add(Task.FromException<TransactionEndorsement?>(e));
+                broken = true;
+            }
+        }
+        if (unit.Count > 0) _batcher.Add(unit);
+        return outcomes;
+    }
+
+    /// <summary>
+    /// What every endorser will check against the network, checked here first (so the caller gets a 400, not a 503), and
+    /// the proposal's unsigned request.
+    /// </summary>
+    private Pending Prepare(TransactionProposal proposal)
+    {
         var network = _directory.Current;
-        // What every endorser will check against the network, this node checks first: the caller gets a 400, not a 503.
         if (network.CommandProblem(proposal.Command) is { } problem)
             throw RejectedException.Invalid("network-rules", char.ToUpperInvariant(problem[0]) + problem[1..] + ".");
         var caller = proposal.Context.Actor.Hospital;
@@ -73,9 +124,7 @@ public sealed class EndorsementService : IEndorsementService
         // One signature per endorser covers a batch only if the batch shares each member's key: batch by the keys of its time.
         var group = string.Join(',', [submitter.KeyId, .. network.Hospitals.Keys.Order(StringComparer.Ordinal)
             .Select(h => network.KeyAt(h, KeyUse.Endorsement, proposal.At)?.KeyId)]);
-        var pending = new Pending(proposal, request, identity, submitter, group);
-        _batcher.Add(pending);
-        return await pending.Outcome.Task.WaitAsync(ct);
+        return new Pending(proposal, request, identity, submitter, group);
     }
 
     /// <summary>A proposal waiting for its batch's round, and what its caller awaits.</summary>

@@ -52,6 +52,12 @@ public sealed class Endorser(
     /// Judges every transaction of the batch on its own, exactly as a lone one (a refused one does not sink the others),
     /// and signs the RFC 9162 root of the accepted transactions' hashes, in batch order, once. The submitter's signature
     /// over the whole batch and a caller hospital's over its assertions are verified once each.
+    /// <para>
+    /// A chain (a busy stream's round): a transaction that expects its stream where the previous transaction of the same
+    /// stream in the batch ends follows it (<see cref="Predecessors"/>). It is judged after it, and re-executed on the
+    /// state this endorser's own re-execution of that predecessor left — never on what the submitter says it was — and
+    /// only if this endorser accepted the predecessor: a transaction whose predecessor it refused is refused too.
+    /// </para>
     /// </summary>
     /// <returns>A verdict per transaction, in the batch's order, and the one signature; never an exception for what a peer sent.</returns>
     public async Task<EndorsementBatchReply> EndorseAsync(EndorsementBatch batch, IHospitalKeys keys, CancellationToken ct)
@@ -71,17 +77,52 @@ public sealed class Endorser(
         // of heads must not cost a reading of the log each); each is still compared with the root this endorser computes.
         var heads = commands.OfType<SignTreeHead>().Select(h => h.TreeSize).ToList();
         var reading = new Lazy<Task<LedgerReading>>(() => ledger.ReadAsync(heads, ct));
-        var judged = await Task.WhenAll(transactions.Select((t, i) => JudgeSafelyAsync(new(t, commands[i], submitter, recheck, reading), keys, ct)));
+        InBatch At(int i) => new(transactions[i], commands[i], submitter, recheck, reading);
+        var predecessors = Predecessors(transactions);
+        var judged = new Judgement[transactions.Count];
+        // Chains side by side; within a chain, one transaction after the other.
+        await Task.WhenAll(Enumerable.Range(0, transactions.Count).Where(i => predecessors[i] < 0).Select(async first =>
+        {
+            for (var i = first; i >= 0; i = Array.IndexOf(predecessors, i))
+                judged[i] = predecessors[i] < 0 ? await JudgeSafelyAsync(At(i), null, keys, ct)
+                    : judged[predecessors[i]] is { Signer: not null, Mine: { } before } ? await JudgeSafelyAsync(At(i), before, keys, ct)
+                    : PredecessorRefused;
+        }));
 
         // One signature covers every accepted transaction, so they must share the endorsement key of their times.
-        var signer = judged.FirstOrDefault(j => j.Signer is not null).Signer;
+        var signer = judged.FirstOrDefault(j => j.Signer is not null)?.Signer;
         var verdicts = judged.Select(j => j.Signer is null ? j.Verdict
             : j.Signer.KeyId == signer!.KeyId ? EndorsementVerdict.Yes
             : new EndorsementVerdict(false, "this endorser's key changes within the batch; propose it again", Stale: true)).ToList();
+        for (var i = 0; i < verdicts.Count; i++)
+            if (predecessors[i] >= 0 && !verdicts[predecessors[i]].Accepted && verdicts[i].Accepted) verdicts[i] = PredecessorRefused.Verdict;
         if (signer is null) return new(hospital, null, verdicts);
         var accepted = hashes.Where((_, i) => verdicts[i].Accepted).ToList();
         return new(hospital, new EndorsementSignature(hospital, signer.KeyId, signer.Sign(EndorsementSignatures.BatchRoot(accepted))), verdicts);
     }
+
+    /// <summary>
+    /// For each transaction, the index of the one it follows in the batch, or -1: the previous transaction of the same
+    /// stream, when this one expects the stream where that one ends (its expected version plus its event count).
+    /// </summary>
+    public static int[] Predecessors(IReadOnlyList<EndorsementRequest> transactions)
+    {
+        var previous = new Dictionary<string, int>(StringComparer.Ordinal);
+        var predecessors = new int[transactions.Count];
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            var t = transactions[i];
+            predecessors[i] = t.StreamId is not null && previous.TryGetValue(t.StreamId, out var j) && transactions[j].Events is { } before
+                              && t.ExpectedVersion == transactions[j].ExpectedVersion + before.Count ? j : -1;
+            if (t.StreamId is not null) previous[t.StreamId] = i;
+        }
+        return predecessors;
+    }
+
+    /// <summary>A transaction's verdict, the key to sign it with if accepted, and this endorser's own re-execution of it (what a follower is decided on).</summary>
+    private sealed record Judgement(EndorsementVerdict Verdict, IHospitalSigner? Signer, Reexecution? Mine = null);
+
+    private static readonly Judgement PredecessorRefused = new(new(false, "the transaction it follows in the batch is refused (chained)"), null);
 
     /// <summary>The submitter's one signature over the batch (<see cref="Root"/>), checked once per key for all its transactions.</summary>
     private sealed record SubmitterProof(string Submitter, byte[] Root, byte[] Signature, VerifiedSignatures Verified);
@@ -107,35 +148,36 @@ public sealed class Endorser(
         }
     }
 
-    private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeSafelyAsync(InBatch transaction, IHospitalKeys keys, CancellationToken ct)
+    private async Task<Judgement> JudgeSafelyAsync(InBatch transaction, Reexecution? predecessor, IHospitalKeys keys, CancellationToken ct)
     {
         try
         {
-            return await JudgeAsync(transaction, keys, ct);
+            return await JudgeAsync(transaction, predecessor, keys, ct);
         }
         catch (GenesisMismatchException)
         {
             // Its own reading of the network starts with another founding: every key and rule it would judge by is suspect.
-            return (new(false, "the store's network does not start with the founding this endorser pinned (genesis-mismatch)"), null);
+            return new(new(false, "the store's network does not start with the founding this endorser pinned (genesis-mismatch)"), null);
         }
         catch (DamagedStreamException e)
         {
             // Its own reading of the stream holds an event it cannot decide on (on the network: one that fails verification).
-            return (new(false, $"stream {e.StreamId} is damaged at version {e.Version} (damaged-stream)"), null);
+            return new(new(false, $"stream {e.StreamId} is damaged at version {e.Version} (damaged-stream)"), null);
         }
         catch (Exception e) when (e is NullReferenceException or InvalidCastException or FormatException or ArgumentException
                                       or InvalidOperationException or JsonException or KeyNotFoundException or IndexOutOfRangeException)
         {
             // A broken or hostile peer's proposal (a null where the command needs a value, a field of another command)
             // is refused like any other; it never fails the endorser. The type alone: messages may quote the data.
-            return (new(false, $"the proposal is malformed ({e.GetType().Name})"), null);
+            return new(new(false, $"the proposal is malformed ({e.GetType().Name})"), null);
         }
     }
 
-    private static (EndorsementVerdict, IHospitalSigner?) Refused(string reason, bool stale = false) => (new(false, reason, stale), null);
+    private static Judgement Refused(string reason, bool stale = false) => new(new(false, reason, stale), null);
 
-    /// <returns>Accepted: the key to sign with; else why not.</returns>
-    private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeAsync(InBatch transaction, IHospitalKeys keys, CancellationToken ct)
+    /// <param name="predecessor">This endorser's own re-execution of the transaction this one follows in the batch (null: none; the stream is loaded).</param>
+    /// <returns>Accepted: the key to sign with and the re-execution; else why not.</returns>
+    private async Task<Judgement> JudgeAsync(InBatch transaction, Reexecution? predecessor, IHospitalKeys keys, CancellationToken ct)
     {
         var (request, decoded, submitter, recheck, _) = transaction;
         if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null
@@ -160,7 +202,7 @@ public sealed class Endorser(
         try
         {
             var context = new CommandContext(request.Actor, request.CommandId, request.CorrelationId);
-            mine = await deciders.DecideAsync(request.StreamId, command, request.At, context, request.ExpectedVersion, ct);
+            mine = await deciders.DecideAsync(request.StreamId, command, request.At, context, request.ExpectedVersion, ct, predecessor);
         }
         catch (RejectedException e)
         {
@@ -183,7 +225,7 @@ public sealed class Endorser(
 
         if (keys.SignerAt(network, KeyUse.Endorsement, request.At) is not { } signer)
             return Refused("this endorser does not hold the endorsement key the network records for it");
-        return (EndorsementVerdict.Yes, signer);
+        return new(EndorsementVerdict.Yes, signer, mine);
     }
 
     /// <summary>
@@ -234,33 +276,50 @@ public sealed class Endorser(
     }
 }
 
-/// <summary>A re-execution's result, untyped: where the stream stood and the envelopes the command produced there.</summary>
-public sealed record Reexecution(long LastVersion, byte[] LastHash, IReadOnlyList<EventEnvelope> Envelopes);
+/// <summary>
+/// A re-execution's result, untyped: where the stream stood, the envelopes the command produced there, and the decision
+/// state they leave (<see cref="After"/>, the decider's state type: what a transaction chained after this one is decided on).
+/// </summary>
+public sealed record Reexecution(long LastVersion, byte[] LastHash, IReadOnlyList<EventEnvelope> Envelopes, object? After = null);
 
 /// <summary>Which decider owns a stream, so an endorser can re-run any proposal it receives.</summary>
 public sealed class StreamDeciders(CommandDecider decider)
 {
-    /// <summary>Re-runs the command against the stream as of <paramref name="expectedVersion"/> (read further only if this node has not seen that far).</summary>
-    public async Task<Reexecution> DecideAsync(string streamId, object command, DateTimeOffset at, CommandContext context, long expectedVersion, CancellationToken ct)
+    /// <summary>
+    /// Re-runs the command against the stream as of <paramref name="expectedVersion"/> (read further only if this node has
+    /// not seen that far), or, with <paramref name="predecessor"/>, on the state that re-execution left (a chained
+    /// transaction: nothing is read).
+    /// </summary>
+    /// <exception cref="ArgumentException">The command does not belong to the stream.</exception>
+    /// <exception cref="InvalidCastException">The predecessor's state is another stream kind's.</exception>
+    public async Task<Reexecution> DecideAsync(
+        string streamId, object command, DateTimeOffset at, CommandContext context, long expectedVersion, CancellationToken ct, Reexecution? predecessor = null)
     {
         switch (command)
         {
             // Only the canonical stream of the patient the command names: no second spelling of the same patient.
             case IPatientCommand patient when PatientStream.TryParseStreamId(streamId, out var patientId)
                                               && (patient is not RegisterPatient register || register.PatientId == patientId):
-                var p = await decider.DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(streamId, patient, at, context, ct, expectedVersion);
-                return new(p.LastVersion, p.LastHash, p.Envelopes);
+                return Untyped(await decider.DecideAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
+                    streamId, patient, at, context, ct, expectedVersion, After<PatientState>(predecessor)));
             case INetworkCommand network when streamId == NetworkStream.StreamId:
-                var n = await decider.DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(streamId, network, at, context, ct, expectedVersion);
-                return new(n.LastVersion, n.LastHash, n.Envelopes);
+                return Untyped(await decider.DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(
+                    streamId, network, at, context, ct, expectedVersion, After<NetworkState>(predecessor)));
             case IResearchCommand research when streamId == ResearchStream.StreamId:
-                var r = await decider.DecideAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(streamId, research, at, context, ct, expectedVersion);
-                return new(r.LastVersion, r.LastHash, r.Envelopes);
+                return Untyped(await decider.DecideAsync<ResearchDecider, ResearchState, IResearchCommand, IResearchEvent>(
+                    streamId, research, at, context, ct, expectedVersion, After<ResearchState>(predecessor)));
             case ILedgerCommand ledger when streamId == LedgerStream.StreamId:
-                var l = await decider.DecideAsync<LedgerDecider, LedgerState, ILedgerCommand, ILedgerEvent>(streamId, ledger, at, context, ct, expectedVersion);
-                return new(l.LastVersion, l.LastHash, l.Envelopes);
+                return Untyped(await decider.DecideAsync<LedgerDecider, LedgerState, ILedgerCommand, ILedgerEvent>(
+                    streamId, ledger, at, context, ct, expectedVersion, After<LedgerState>(predecessor)));
             default:
                 throw new ArgumentException("The command does not belong to this stream.");
         }
     }
+
+    private static Reexecution Untyped<TState, TEvent>(Decision<TState, TEvent> d) => new(d.LastVersion, d.LastHash, d.Envelopes, d.Next.State);
+
+    /// <summary>The stream as the predecessor's re-execution leaves it (null: no predecessor).</summary>
+    private static StreamSnapshot<TState>? After<TState>(Reexecution? predecessor) => predecessor is { Envelopes: [.., var last], After: var state }
+        ? new((TState)state!, last.Version, last.Hash)
+        : null;
 }

@@ -26,6 +26,17 @@ public sealed record TransactionProposal(
 public interface IEndorsementService
 {
     Task<TransactionEndorsement?> EndorseAsync(TransactionProposal proposal, CancellationToken ct = default);
+
+    /// <summary>
+    /// Has a chain endorsed: proposals of one stream, each decided right after the one before it (its expected version
+    /// is where its predecessor ends, its prevHash its predecessor's transaction hash). One outcome per proposal, in
+    /// order, each completing as <see cref="EndorseAsync"/> would; a proposal is endorsed only together with every one
+    /// before it. One that cannot be, because one before it was not, fails with <see cref="ChainBrokenException"/>: it
+    /// is decided again. This default endorses each on its own, which only the first can pass unless the endorsement
+    /// service appends nothing (<see cref="NoEndorsement"/>).
+    /// </summary>
+    IReadOnlyList<Task<TransactionEndorsement?>> EndorseChain(IReadOnlyList<TransactionProposal> chain, CancellationToken ct = default) =>
+        chain.Select(p => EndorseAsync(p, ct)).ToList();
 }
 
 /// <summary>
@@ -34,6 +45,13 @@ public interface IEndorsementService
 /// </summary>
 public sealed class StaleProposalException(string streamId)
     : Exception($"Endorsers saw stream {streamId} ahead of the proposal.");
+
+/// <summary>
+/// A proposal of a chain could not be endorsed because one before it was not (refused, or its round failed): it was
+/// decided on a state that will not be, and is decided again.
+/// </summary>
+public sealed class ChainBrokenException(string streamId)
+    : Exception($"A proposal before this one on stream {streamId} was not endorsed.");
 
 public sealed class EndorsementPolicyNotMetException(IReadOnlyList<string> reasons)
     : Exception("The endorsement policy could not be met: " + string.Join("; ", reasons))

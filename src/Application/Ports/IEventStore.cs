@@ -29,6 +29,18 @@ public interface IEventStore
         TransactionEndorsement? endorsement = null,
         CancellationToken ct = default);
 
+    /// <summary>
+    /// Appends consecutive transactions of one stream in one call (a busy stream's round of commands): the first at its
+    /// expected version, each next one right after the one before it (<see cref="ChainedAppend.Validate"/>), each linked
+    /// with its own endorsement and answered with its own result. Stops at the first transaction that does not land and
+    /// answers why in <see cref="ChainAppendResult.Stopped"/> (a <see cref="WrongExpectedVersionException"/> when the
+    /// stream moved); the ones after it are not appended. Adapters that can make the whole chain one write do (PostgreSQL:
+    /// one group commit; EventStoreDB: one append); this default appends them one after the other.
+    /// </summary>
+    /// <exception cref="ArgumentException">The transactions do not follow each other.</exception>
+    Task<ChainAppendResult> AppendChainAsync(string streamId, IReadOnlyList<ChainedAppend> transactions, CancellationToken ct = default) =>
+        ChainedAppend.OneByOneAsync(this, streamId, transactions, ct);
+
     /// <summary>Events of one stream in version order, from <paramref name="fromVersion"/>. Empty when the stream does not exist.</summary>
     IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default);
 
@@ -55,6 +67,50 @@ public sealed record AppendResult(IReadOnlyList<EventEnvelope> Events)
     public long LastVersion => Events[^1].Version;
     public byte[] TransactionHash => Events[^1].Hash;
 }
+
+/// <summary>One transaction of a chain appended in one call (<see cref="IEventStore.AppendChainAsync"/>).</summary>
+public sealed record ChainedAppend(ExpectedVersion Expected, IReadOnlyList<ProposedEvent> Events, TransactionEndorsement? Endorsement)
+{
+    /// <summary>
+    /// Checks that each transaction expects the stream right after the one before it (the first may expect any place; a
+    /// chain of more than one cannot start at <see cref="ExpectedVersion.Any"/>, whose place is known only once appended).
+    /// </summary>
+    /// <exception cref="ArgumentException">An empty chain, or one whose transactions do not follow each other.</exception>
+    public static void Validate(IReadOnlyList<ChainedAppend> chain)
+    {
+        if (chain is not { Count: > 0 }) throw new ArgumentException("A chain holds at least one transaction.", nameof(chain));
+        if (chain.Count > 1 && chain[0].Expected.IsAny)
+            throw new ArgumentException("A chain of several transactions starts at a known version.", nameof(chain));
+        for (var i = 1; i < chain.Count; i++)
+            if (chain[i].Expected != ExpectedVersion.Exactly(chain[i - 1].LastVersion))
+                throw new ArgumentException($"Transaction {i} of the chain does not expect the version its predecessor ends at.", nameof(chain));
+    }
+
+    /// <summary>The chain appended one transaction after the other, each its own append (the port's default).</summary>
+    public static async Task<ChainAppendResult> OneByOneAsync(IEventStore store, string streamId, IReadOnlyList<ChainedAppend> chain, CancellationToken ct)
+    {
+        Validate(chain);
+        var appended = new List<AppendResult>(chain.Count);
+        foreach (var t in chain)
+        {
+            try
+            {
+                appended.Add(await store.AppendAsync(streamId, t.Expected, t.Events, t.Endorsement, ct));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return new ChainAppendResult(appended, e);
+            }
+        }
+        return new ChainAppendResult(appended, null);
+    }
+
+    /// <summary>The version this transaction's last event lands at (for a known expectation).</summary>
+    public long LastVersion => (Expected.IsNoStream ? -1 : Expected.Value) + Events.Count;
+}
+
+/// <summary>What a chain append did: the transactions that landed, in order, and why the next one did not (null: all landed).</summary>
+public sealed record ChainAppendResult(IReadOnlyList<AppendResult> Appended, Exception? Stopped);
 
 public sealed class WrongExpectedVersionException(string streamId, ExpectedVersion expected, long actualLastVersion)
     : Exception($"Stream {streamId} was expected at {expected} but is at {(actualLastVersion < 0 ? "no-stream" : actualLastVersion)}.")

@@ -122,6 +122,50 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             : await AppendAfterAsync(streamId, expected, events, endorsement, endorsementBytes, ct);
     }
 
+    /// <summary>
+    /// The chain as one append (one expected revision, every transaction's events linked one after the other, each with
+    /// its own endorsement), when the stream is where its first transaction expects it. A stream already past that (a
+    /// replay, or another writer) is answered one transaction at a time, as <see cref="IEventStore"/>'s default does.
+    /// </summary>
+    public async Task<ChainAppendResult> AppendChainAsync(string streamId, IReadOnlyList<ChainedAppend> transactions, CancellationToken ct = default)
+    {
+        ChainedAppend.Validate(transactions);
+        foreach (var t in transactions) Validate(streamId, t.Events);
+        if (transactions.Count == 1) return await ChainedAppend.OneByOneAsync(this, streamId, transactions, ct);
+
+        var expected = transactions[0].Expected;
+        var last = expected.Value;
+        var head = expected.IsNoStream ? StreamHead.None : _heads.Get(streamId);
+        if (head is null || head.Version < last) head = await ReadHeadAsync(streamId, ct);
+        if (head.Version > last) return await ChainedAppend.OneByOneAsync(this, streamId, transactions, ct);
+        if (head.Version < last) return new ChainAppendResult([], new WrongExpectedVersionException(streamId, expected, head.Version));
+
+        var (version, hash) = (last, head.Hash);
+        var linked = new List<(IReadOnlyList<EventEnvelope> Rows, byte[]? Endorsement)>(transactions.Count);
+        foreach (var t in transactions)
+        {
+            var rows = HashChain.Link(streamId, version, hash, t.Events, t.Endorsement);
+            linked.Add((rows, t.Endorsement?.ToJson()));
+            (version, hash) = (rows[^1].Version, rows[^1].Hash);
+        }
+        var messages = linked.SelectMany(l => Messages(l.Rows, l.Endorsement)).ToArray();
+        var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(last), messages, ct, streamId);
+        switch (reply.ResultCase)
+        {
+            case AppendResp.ResultOneofCase.Success:
+                // One append, one commit position: every transaction's last event carries it (read-your-writes waits for it).
+                return new ChainAppendResult(linked.Select(l => Stored(l.Rows, reply.Success)).ToList(), null);
+            case AppendResp.ResultOneofCase.WrongExpectedVersion:
+                _heads.Forget(streamId);
+                var actual = EventStoreDbErrors.ActualLastVersion(reply.WrongExpectedVersion) ?? (await ReadHeadAsync(streamId, ct)).Version;
+                return actual > last
+                    ? await ChainedAppend.OneByOneAsync(this, streamId, transactions, ct)
+                    : new ChainAppendResult([], new WrongExpectedVersionException(streamId, expected, actual));
+            default:
+                throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");
+        }
+    }
+
     /// <summary>No-stream or exactly a version: with the head known, one append (see the class).</summary>
     private async Task<AppendResult> AppendAfterAsync(
         string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,

@@ -9,13 +9,24 @@ namespace HealthEvents.Infrastructure.Postgres;
 
 public sealed partial class PostgresEventStore
 {
-    /// <summary>An append waiting for its group; completed only after the group's COMMIT (or with its own failure).</summary>
-    private sealed record PendingAppend(
-        string StreamId, ExpectedVersion Expected, IReadOnlyList<ProposedEvent> Events, TransactionEndorsement? Endorsement,
-        byte[]? EndorsementBytes, CancellationToken Ct)
+    /// <summary>
+    /// An append waiting for its group: one transaction, or a chain of consecutive ones of the same stream (a busy stream's
+    /// round), which are linked one after the other and land or fail together. Completed only after the group's COMMIT
+    /// (or with its own failure).
+    /// </summary>
+    private sealed record PendingAppend(string StreamId, IReadOnlyList<PendingLink> Links, CancellationToken Ct)
     {
-        public TaskCompletionSource<AppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<ChainAppendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ExpectedVersion Expected => Links[0].Expected;
+
+        public IEnumerable<ProposedEvent> Events => Links.SelectMany(l => l.Events);
+
+        public void Fail(Exception e) => Done.TrySetResult(new ChainAppendResult([], e));
     }
+
+    /// <summary>One transaction of a pending append, with its endorsement's stored form.</summary>
+    private sealed record PendingLink(ExpectedVersion Expected, IReadOnlyList<ProposedEvent> Events, TransactionEndorsement? Endorsement, byte[]? EndorsementBytes);
 
     /// <summary>
     /// Group commit: appends of many streams share one transaction, so one WAL flush (fsync) makes a whole group durable.
@@ -54,7 +65,7 @@ public sealed partial class PostgresEventStore
             _loop = Task.Run(RunAsync);
         }
 
-        public async Task<AppendResult> AppendAsync(PendingAppend append)
+        public async Task<ChainAppendResult> AppendAsync(PendingAppend append)
         {
             if (!_queue.Writer.TryWrite(append)) throw new ObjectDisposedException(nameof(PostgresEventStore));
             // A caller that stops waiting learns nothing of the outcome, as with any append cut short mid-flight.
@@ -112,30 +123,38 @@ public sealed partial class PostgresEventStore
         /// <summary>
         /// Commits a group: first on the heads this store knows, then — if the insert hit a unique constraint, so nothing
         /// was written — once more on heads and ids read from the database (which answers a moved stream, a replay and a
-        /// foreign id per append), and if even that loses a race with another node, each append alone.
+        /// foreign id per append), and if even that loses a race with another node, each append alone (a chain's
+        /// transactions one after the other, which is also how a chain some of whose ids are stored already is answered).
         /// </summary>
         private async Task CommitAsync(List<PendingAppend> group)
         {
             var pending = await TryCommitAsync(group, trustCache: true);
             if (pending.Count > 0) pending = await TryCommitAsync(pending, trustCache: false);
-            await Task.WhenAll(pending.Select(async append =>
-            {
-                try
-                {
-                    append.Done.TrySetResult(await _store.AppendOneAsync(append.StreamId, append.Expected, append.Events,
-                        append.Endorsement, append.EndorsementBytes, CancellationToken.None));
-                }
-                catch (Exception e)
-                {
-                    append.Done.TrySetException(e);
-                }
-            }));
+            await Task.WhenAll(pending.Select(AloneAsync));
         }
 
-        /// <summary>One transaction for the group; the appends still to do when its insert hit a unique constraint (none otherwise).</summary>
+        /// <summary>Each transaction of the append in its own database transaction, stopping at the first that fails.</summary>
+        private async Task AloneAsync(PendingAppend append)
+        {
+            var appended = new List<AppendResult>(append.Links.Count);
+            try
+            {
+                foreach (var link in append.Links)
+                    appended.Add(await _store.AppendOneAsync(append.StreamId, link.Expected, link.Events, link.Endorsement, link.EndorsementBytes,
+                        CancellationToken.None));
+                append.Done.TrySetResult(new ChainAppendResult(appended, null));
+            }
+            catch (Exception e)
+            {
+                append.Done.TrySetResult(new ChainAppendResult(appended, e));
+            }
+        }
+
+        /// <summary>One transaction for the group; the appends still to do when its insert hit a unique constraint, or that are answered alone.</summary>
         private async Task<List<PendingAppend>> TryCommitAsync(List<PendingAppend> group, bool trustCache)
         {
-            var linked = new List<(PendingAppend Append, IReadOnlyList<EventEnvelope> Rows)>(group.Count);
+            var linked = new List<(PendingAppend Append, IReadOnlyList<IReadOnlyList<EventEnvelope>> Links)>(group.Count);
+            var alone = new List<PendingAppend>();
             try
             {
                 await using var conn = await _store._dataSource.OpenConnectionAsync();
@@ -145,30 +164,29 @@ public sealed partial class PostgresEventStore
                     try
                     {
                         var head = heads[append];
-                        if (head.Stored.Count > 0)
-                        {
-                            append.Done.TrySetResult(StreamHeads.Replay(append.StreamId, append.Expected, append.Events,
-                                head.Stored.ToDictionary(e => e.EventId), head.LastVersion));
-                            continue;
-                        }
-                        if (!append.Expected.IsMetBy(head.LastVersion))
+                        if (head.Stored.Count > 0 && append.Links.Count > 1) alone.Add(append); // which of its transactions landed: one by one
+                        else if (head.Stored.Count > 0)
+                            append.Done.TrySetResult(new ChainAppendResult([StreamHeads.Replay(append.StreamId, append.Expected,
+                                append.Links[0].Events, head.Stored.ToDictionary(e => e.EventId), head.LastVersion)], null));
+                        else if (!append.Expected.IsMetBy(head.LastVersion))
                             throw new WrongExpectedVersionException(append.StreamId, append.Expected, head.LastVersion);
-                        linked.Add((append, HashChain.Link(append.StreamId, head.LastVersion, head.LastHash ?? HashChain.Genesis, append.Events, append.Endorsement)));
+                        else linked.Add((append, Link(append, head)));
                     }
                     catch (Exception e) when (e is WrongExpectedVersionException or DuplicateEventIdException)
                     {
-                        append.Done.TrySetException(e);
+                        append.Fail(e);
                     }
                 }
-                if (linked.Count == 0) return [];
+                if (linked.Count == 0) return alone;
                 var stored = await InsertGroupAsync(conn, linked);
-                for (var i = 0; i < linked.Count; i++) linked[i].Append.Done.TrySetResult(_store.Appended(stored[i]));
-                return [];
+                for (var i = 0; i < linked.Count; i++)
+                    linked[i].Append.Done.TrySetResult(new ChainAppendResult(stored[i].Select(_store.Appended).ToList(), null));
+                return alone;
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
             {
                 foreach (var (append, _) in linked) _store._heads.Forget(append.StreamId);
-                return linked.Select(l => l.Append).ToList();
+                return [.. linked.Select(l => l.Append), .. alone];
             }
             catch (Exception e)
             {
@@ -177,6 +195,20 @@ public sealed partial class PostgresEventStore
                 foreach (var append in group) append.Done.TrySetException(e);
                 return [];
             }
+        }
+
+        /// <summary>The append's transactions linked after <paramref name="head"/>, each after the one before it, each with its own endorsement.</summary>
+        private static List<IReadOnlyList<EventEnvelope>> Link(PendingAppend append, Head head)
+        {
+            var (version, hash) = (head.LastVersion, head.LastHash ?? HashChain.Genesis);
+            var links = new List<IReadOnlyList<EventEnvelope>>(append.Links.Count);
+            foreach (var link in append.Links)
+            {
+                var rows = HashChain.Link(append.StreamId, version, hash, link.Events, link.Endorsement);
+                links.Add(rows);
+                (version, hash) = (rows[^1].Version, rows[^1].Hash);
+            }
+            return links;
         }
 
         /// <summary>
@@ -238,12 +270,12 @@ public sealed partial class PostgresEventStore
 
         /// <summary>
         /// Every row of the group in one statement, so one implicit transaction: positions follow the group's order, and
-        /// every row shares the transaction id. Returns each append's stored envelopes, in the group's order.
+        /// every row shares the transaction id. Returns each append's stored envelopes per transaction, in the group's order.
         /// </summary>
-        private static async Task<IReadOnlyList<EventEnvelope>[]> InsertGroupAsync(
-            NpgsqlConnection conn, List<(PendingAppend Append, IReadOnlyList<EventEnvelope> Rows)> linked)
+        private static async Task<IReadOnlyList<EventEnvelope>[][]> InsertGroupAsync(
+            NpgsqlConnection conn, List<(PendingAppend Append, IReadOnlyList<IReadOnlyList<EventEnvelope>> Links)> linked)
         {
-            var rows = linked.SelectMany(l => l.Rows.Select(r => (Row: r, l.Append.EndorsementBytes))).ToList();
+            var rows = linked.SelectMany(l => l.Links.SelectMany((rows, i) => rows.Select(r => (Row: r, l.Append.Links[i].EndorsementBytes)))).ToList();
             await using var cmd = new NpgsqlCommand(InsertGroupSql, conn);
             var p = cmd.Parameters;
             p.Add(new NpgsqlParameter<Guid[]> { TypedValue = rows.Select(r => r.Row.EventId).ToArray() });
@@ -260,10 +292,8 @@ public sealed partial class PostgresEventStore
             await using (var reader = await cmd.ExecuteReaderAsync())
                 while (await reader.ReadAsync())
                     positions[(reader.GetString(0), reader.GetInt64(1))] = new GlobalPosition(reader.GetFieldValue<ulong>(2), (ulong)reader.GetInt64(3));
-            var result = new IReadOnlyList<EventEnvelope>[linked.Count];
-            for (var i = 0; i < linked.Count; i++)
-                result[i] = linked[i].Rows.Select(r => r with { Position = positions[(r.StreamId, r.Version)] }).ToArray();
-            return result;
+            return linked.Select(l => l.Links.Select(rows => (IReadOnlyList<EventEnvelope>)rows
+                .Select(r => r with { Position = positions[(r.StreamId, r.Version)] }).ToArray()).ToArray()).ToArray();
         }
     }
 }

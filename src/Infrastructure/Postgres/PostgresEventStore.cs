@@ -100,9 +100,23 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
     {
         AppendValidation.Validate(streamId, events);
         var endorsementBytes = endorsement?.ToJson();
-        return _groups is not null
-            ? await _groups.AppendAsync(new PendingAppend(streamId, expected, events, endorsement, endorsementBytes, ct))
-            : await AppendOneAsync(streamId, expected, events, endorsement, endorsementBytes, ct);
+        if (_groups is null) return await AppendOneAsync(streamId, expected, events, endorsement, endorsementBytes, ct);
+        var chain = await _groups.AppendAsync(new PendingAppend(streamId, [new PendingLink(expected, events, endorsement, endorsementBytes)], ct));
+        if (chain.Stopped is { } stopped) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(stopped);
+        return chain.Appended[0];
+    }
+
+    /// <summary>
+    /// With group commit, the whole chain is one append of its group (one transaction, one WAL flush); without, the
+    /// transactions are appended one after the other.
+    /// </summary>
+    public async Task<ChainAppendResult> AppendChainAsync(string streamId, IReadOnlyList<ChainedAppend> transactions, CancellationToken ct = default)
+    {
+        ChainedAppend.Validate(transactions);
+        foreach (var t in transactions) AppendValidation.Validate(streamId, t.Events);
+        if (_groups is null) return await ChainedAppend.OneByOneAsync(this, streamId, transactions, ct);
+        var links = transactions.Select(t => new PendingLink(t.Expected, t.Events, t.Endorsement, t.Endorsement?.ToJson())).ToList();
+        return await _groups.AppendAsync(new PendingAppend(streamId, links, ct));
     }
 
     /// <summary>One append in its own transaction: without group commit, and for a group whose insert lost a race.</summary>

@@ -102,6 +102,75 @@ public abstract class AppendConformance(StoreUnderTest target) : EventStoreConfo
         Assert.Equal([3L, 4L, 5L], (await ReadStreamAsync(store, stream, from: 3)).Select(e => e.Version));
     }
 
+    // ------------------------------------------------------------------ chains (a busy stream's round in one call)
+
+    /// <summary>An endorsement standing for transaction <paramref name="tag"/> of a chain (the store keeps it, checks none).</summary>
+    private static TransactionEndorsement Endorsement(long firstVersion, int count, byte tag) =>
+        new(firstVersion, count, Enumerable.Repeat(tag, 32).ToArray(), tag, 8, [], [new EndorsementSignature("h1", "k1", new byte[64])]);
+
+    private static List<ChainedAppend> Chain(long lastVersion, params int[] sizes)
+    {
+        var chain = new List<ChainedAppend>();
+        foreach (var size in sizes)
+        {
+            chain.Add(new ChainedAppend(ExpectedVersion.After(lastVersion), NewEvents(size), Endorsement(lastVersion + 1, size, (byte)(chain.Count + 1))));
+            lastVersion += size;
+        }
+        return chain;
+    }
+
+    [SkippableFact]
+    public async Task A_chain_lands_in_one_call_as_consecutive_transactions_each_with_its_own_endorsement()
+    {
+        var store = await NewStoreAsync();
+        var stream = NewStreamId();
+        var first = await store.AppendAsync(stream, ExpectedVersion.NoStream, NewEvents(1));
+        var chain = Chain(0, 2, 1, 3);
+
+        var result = await store.AppendChainAsync(stream, chain);
+
+        Assert.Null(result.Stopped);
+        Assert.Equal(["1,2", "3", "4,5,6"], result.Appended.Select(r => string.Join(",", r.Events.Select(e => e.Version))));
+        Assert.Equal(first.TransactionHash, result.Appended[0].Events[0].PrevHash);
+        Assert.Equal(result.Appended[0].TransactionHash, result.Appended[1].Events[0].PrevHash);
+        Assert.Equal(result.Appended[1].TransactionHash, result.Appended[2].Events[0].PrevHash);
+        var read = await ReadStreamAsync(store, stream);
+        AssertChained(read);
+        Assert.Equal(chain.SelectMany(t => t.Events.Select(e => e.EventId)), read.Skip(1).Select(e => e.EventId));
+        // Each transaction's events carry that transaction's endorsement, not the chain's first or last.
+        Assert.Equal([1, 1, 2, 3, 3, 3], read.Skip(1).Select(e => (int)e.Endorsement!.LeafIndex));
+    }
+
+    [SkippableFact]
+    public async Task A_chain_on_a_stream_that_moved_appends_nothing_and_says_where_the_stream_is()
+    {
+        var store = await NewStoreAsync();
+        var stream = NewStreamId();
+        await store.AppendAsync(stream, ExpectedVersion.NoStream, NewEvents(2));
+
+        var result = await store.AppendChainAsync(stream, Chain(0, 1, 1));
+
+        Assert.Empty(result.Appended);
+        Assert.Equal(1, Assert.IsType<WrongExpectedVersionException>(result.Stopped).ActualLastVersion);
+        Assert.Equal(2, (await ReadStreamAsync(store, stream)).Count);
+    }
+
+    [SkippableFact]
+    public async Task A_chain_sent_again_is_answered_from_the_stored_events_and_stored_once()
+    {
+        var store = await NewStoreAsync();
+        var stream = NewStreamId();
+        var chain = Chain(-1, 1, 2);
+        var landed = await store.AppendChainAsync(stream, chain);
+
+        var again = await store.AppendChainAsync(stream, chain);
+
+        Assert.Null(again.Stopped);
+        Assert.Equal(landed.Appended.Select(r => Convert.ToHexString(r.TransactionHash)), again.Appended.Select(r => Convert.ToHexString(r.TransactionHash)));
+        Assert.Equal(3, (await ReadStreamAsync(store, stream)).Count);
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendChainAsync(stream, [chain[1], chain[0]]));
+    }
+
     // ------------------------------------------------------------------ concurrent writers
 
     [SkippableFact]
