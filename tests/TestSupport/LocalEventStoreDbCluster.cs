@@ -74,7 +74,8 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <paramref name="nodes"/> nodes and waits until a leader is elected (start.sh's own check). A start that
+    /// Starts <paramref name="nodes"/> nodes and waits until a leader is elected (start.sh's own check) and every other node
+    /// follows it (<see cref="WaitUntilFormedAsync"/>: a node still joining could not help elect the next). A start that
     /// fails — on a machine shared with other runs, a port start.sh found free can be taken before a node binds it — is
     /// tried again on other ports, three times in all; the error then names every attempt's reason.
     /// </summary>
@@ -95,17 +96,33 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
                 {
                     foreach (var node in cluster.NodePorts)
                         cluster._commands[node] = File.ReadAllText($"/proc/{cluster.PidOf(node)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+                    await cluster.WaitUntilFormedAsync();
                     return cluster;
                 }
                 catch (IOException e) // a node that exited right after start.sh saw it up: another attempt, like a failed start
                 {
                     errors = $"a node exited after starting ({e.GetType().Name})";
                 }
+                catch (Xunit.Sdk.FailException e) // never formed (a node that could not join): another attempt too
+                {
+                    errors = e.Message;
+                }
             }
             await cluster.DisposeAsync(); // whatever half of it runs
             failures.Add($"attempt {attempt} (exit {code}): {errors}");
         }
         throw new InvalidOperationException("The EventStoreDB cluster did not start:\n" + string.Join("\n", failures));
+    }
+
+    /// <summary>Waits (within <see cref="Patience.Deadline"/>) until gossip shows a leader and every other node alive as its follower.</summary>
+    public async Task WaitUntilFormedAsync()
+    {
+        await using var gossip = new HealthEvents.Infrastructure.EventStoreDb.EventStoreDbEventStore(
+            HealthEvents.Infrastructure.EventStoreDb.EventStoreDbSettings.Parse(ConnectionString));
+        await Patience.UntilAsync(async () => await gossip.ReadClusterAsync() is { } c
+                && c.Members.Count(m => m.IsAlive && m.State is "Leader" or "Follower") == NodePorts.Count
+                && c.Members.Count(m => m.IsLeader) == 1,
+            () => "the cluster never had a leader with every other node following:\n" + string.Join("\n", NodePorts.Select(p => LogTail(p, 5))));
     }
 
     /// <summary>From now until disposed, starts again (checking every half second) each node that exited without <see cref="StopNodeAsync"/>.</summary>

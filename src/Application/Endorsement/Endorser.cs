@@ -63,7 +63,10 @@ public sealed class Endorser(
                 $"the batch is empty, larger than {EndorsementBatch.MaxSize} or holds an incomplete proposal");
         var hashes = transactions.Select(t => t.TransactionHash).ToList();
         var submitter = new SubmitterProof(batch.Submitter, EndorsementSignatures.BatchRoot(hashes), batch.SubmitterSignature, new VerifiedSignatures());
-        var judged = await Task.WhenAll(transactions.Select(t => JudgeSafelyAsync(t, submitter, keys, ct)));
+        // A refusal on the network's word is checked once more against the store as it is now: once per batch, however
+        // many of its transactions are refused (a batch of refusals must not cost a reading of the network each).
+        var recheck = new Lazy<Task<NetworkState>>(() => directory.RefreshAsync(ct));
+        var judged = await Task.WhenAll(transactions.Select(t => JudgeSafelyAsync(t, submitter, recheck, keys, ct)));
 
         // One signature covers every accepted transaction, so they must share the endorsement key of their times.
         var signer = judged.FirstOrDefault(j => j.Signer is not null).Signer;
@@ -79,11 +82,11 @@ public sealed class Endorser(
     private sealed record SubmitterProof(string Submitter, byte[] Root, byte[] Signature, VerifiedSignatures Verified);
 
     private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeSafelyAsync(
-        EndorsementRequest request, SubmitterProof submitter, IHospitalKeys keys, CancellationToken ct)
+        EndorsementRequest request, SubmitterProof submitter, Lazy<Task<NetworkState>> recheck, IHospitalKeys keys, CancellationToken ct)
     {
         try
         {
-            return await JudgeAsync(request, submitter, keys, ct);
+            return await JudgeAsync(request, submitter, recheck, keys, ct);
         }
         catch (GenesisMismatchException)
         {
@@ -108,7 +111,7 @@ public sealed class Endorser(
 
     /// <returns>Accepted: the key to sign with; else why not.</returns>
     private async Task<(EndorsementVerdict Verdict, IHospitalSigner? Signer)> JudgeAsync(
-        EndorsementRequest request, SubmitterProof submitter, IHospitalKeys keys, CancellationToken ct)
+        EndorsementRequest request, SubmitterProof submitter, Lazy<Task<NetworkState>> recheck, IHospitalKeys keys, CancellationToken ct)
     {
         if (request.Actor is null || request.StreamId is null || request.TransactionHash is null || request.Events is null
             || request.PrevHash is null || request.CommandType is null)
@@ -126,7 +129,7 @@ public sealed class Endorser(
         var refusal = Authenticate(request, submitter, network) ?? Admit(request, command, network, submitter.Verified);
         // What the network just learnt (a new member, a practitioner registered a moment ago) may not be in this
         // view yet: a refusal on the network's word is checked once more against the store as it is now.
-        if (refusal is not null) network = await directory.RefreshAsync(ct);
+        if (refusal is not null) network = await recheck.Value;
         if (refusal is not null && (Authenticate(request, submitter, network) ?? Admit(request, command, network, submitter.Verified)) is { } still)
             return Refused(still);
         // A ledger head is co-signed only for the root this endorser computes from the global log itself.

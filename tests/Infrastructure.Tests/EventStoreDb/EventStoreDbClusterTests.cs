@@ -213,8 +213,8 @@ public sealed class EventStoreDbFrozenLeaderTests
             EventStoreDbSettings.Parse(cluster.ConnectionString + "&defaultDeadline=1000&discoveryInterval=200"),
             new EventStoreDbStoreOptions { StreamPrefix = "f-" });
         var first = await store.AppendAsync("patient-3", ExpectedVersion.NoStream, [EventStoreDbClusterTests.NewEvent()]);
-        var leader = store.CurrentNode.Port;
         ProposedEvent[] events = [EventStoreDbClusterTests.NewEvent(), EventStoreDbClusterTests.NewEvent()];
+        var leader = store.CurrentNode.Port;
 
         cluster.PauseNode(leader);
         try
