@@ -8,7 +8,8 @@ namespace HealthEvents.Api.Tests;
 /// <summary>
 /// Someone with write access to EventStoreDB hides the network stream's beginning (<c>$tb</c> past the founding's first
 /// event, or the whole stream, as a soft delete does): the founding every key and policy comes from is no longer read.
-/// Nothing may be decided on what is left, checks name the network stream, and no answer is a 500.
+/// Nothing may be decided on what is left, checks name the network stream, no answer is a 500, a restart says what is
+/// missing and how to restore it, and once restored the node trusts the network again.
 /// </summary>
 public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.EventStoreDb)
 {
@@ -22,8 +23,8 @@ public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.Eve
         var (patient, patientClient) = await Host.NewPatientAsync("Nora Network");
         var events = Host.Services.GetRequiredService<IEventStore>();
         var length = (await events.ReadLastAsync(NetworkStream.StreamId))!.Version + 1;
-        await using (var attacker = new EventStoreDbAttacker(Host))
-            await attacker.TruncateBeforeAsync(NetworkStream.StreamId, before < 0 ? length : before);
+        await using var attacker = new EventStoreDbAttacker(Host);
+        await attacker.TruncateBeforeAsync(NetworkStream.StreamId, before < 0 ? length : before);
 
         var directory = Host.Services.GetRequiredService<NetworkDirectory>();
         // The running node's view of the network must notice that its founding is no longer there (today it keeps its
@@ -54,5 +55,25 @@ public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.Eve
         Assert.True(entry.IsSuccessStatusCode || entry.Content.Headers.ContentType?.MediaType == "application/problem+json",
             $"{(int)entry.StatusCode}: {await entry.Content.ReadAsStringAsync()}");
         Assert.NotEqual(HttpStatusCode.InternalServerError, entry.StatusCode);
+
+        // A node restarted on this store and data folder refuses to start, naming what is missing, where, and the way out.
+        var restart = await Assert.ThrowsAsync<GenesisMismatchException>(() =>
+            ServiceHost.StartAsync(new ServiceHost.Node(Host.ConnectionString, Host.DataFolder, Host.EventStoreDbPrefix)));
+        Assert.Contains("The network's founding is missing", restart.Message);
+        Assert.Contains(before < 0 ? $"network stream {NetworkStream.StreamId} serves no events" : $"network stream {NetworkStream.StreamId} starts at version {before}",
+            restart.Message);
+        Assert.Contains((await File.ReadAllTextAsync(Path.Combine(Host.DataFolder, "genesis.hash"))).Trim(), restart.Message);
+        Assert.Contains("$tb back to 0", restart.Message);
+        Assert.DoesNotContain("holds no network", restart.Message);
+
+        // Restored as the message says (before a scavenge): nothing was appended meanwhile, and the running node trusts the
+        // network again and decides on it.
+        await attacker.TruncateBeforeAsync(NetworkStream.StreamId, 0);
+        Assert.Equal(length - 1, (await events.ReadLastAsync(NetworkStream.StreamId))!.Version);
+        await directory.RefreshAsync();
+        Assert.Null(directory.Untrusted);
+        using var restored = await Host.As("northside admin").PostJsonAsync("/network/practitioners",
+            new { practitionerId = "northside-relief", role = "physician" });
+        Assert.Equal(HttpStatusCode.Created, restored.StatusCode);
     }
 }
