@@ -96,6 +96,16 @@ public sealed class NetworkGenesisPin
               "its founding was cut short or replaced.");
     }
 
+    /// <summary>
+    /// The pin counts <paramref name="version"/> as part of the founding, but that event is none of it
+    /// (<paramref name="why"/>): the pin was lengthened over a later transaction, which it would exempt from endorsement.
+    /// Reported at version 0, as every problem with the pinned founding.
+    /// </summary>
+    public VerificationProblem Overreach(long version, string why) =>
+        Mismatch($"This node's pin {Current} ({_store.Location}) counts version {version} of the network stream as part of its founding, but {why}: " +
+                 "a pin covers only the founding command's events (unendorsed, made by the genesis actor under version 0's command id). " +
+                 "Check the pin against a member you trust (./run.sh verify prints it last) and correct the pin file or HealthEvents:GenesisHash.");
+
     /// <summary>As <see cref="Check"/>, for whoever decides on the network's word: a mismatch throws.</summary>
     /// <exception cref="GenesisMismatchException">The event is not the pinned founding's.</exception>
     public void Require(EventEnvelope e)
