@@ -31,7 +31,6 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
         Skip.If(distribution is null, reason);
         await using var cluster = await LocalEventStoreDbCluster.StartAsync(distribution!);
         // A node that must truncate its log after the election exits and is started again, as under systemd or docker.
-        cluster.Supervise();
         // A call gives up on the cluster after about a second without a leader, so commands during the election
         // take the 503 path (and their retries the "earlier attempt" path) rather than waiting it out.
         var node = await ServiceHost.NewNodeAsync() with

@@ -10,8 +10,8 @@ namespace HealthEvents.TestSupport;
 /// for a failover — touches no other run's nodes. The election settings are widened for busy machines
 /// (<see cref="ElectionArguments"/>).
 /// <para>
-/// <see cref="Supervise"/> plays the process supervisor a production cluster runs under (systemd, or docker's
-/// restart policy): EventStoreDB 22.10 ends a node whose log holds writes the new leader never got ("offline
+/// It is supervised from its start until disposed, as by the process supervisor a production cluster runs under (systemd, or docker's
+/// restart policy; <see cref="SuperviseAsync"/>): EventStoreDB 22.10 ends a node whose log holds writes the new leader never got ("offline
 /// truncation") and counts on being started again. A node that exits without being stopped on purpose is started
 /// again with the very command line start.sh gave it; being in memory, it comes back empty and catches up from the
 /// leader.
@@ -74,10 +74,17 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <paramref name="nodes"/> nodes and waits until a leader is elected (start.sh's own check) and every other node
-    /// follows it (<see cref="WaitUntilFormedAsync"/>: a node still joining could not help elect the next). A start that
-    /// fails — on a machine shared with other runs, a port start.sh found free can be taken before a node binds it — is
-    /// tried again on other ports, three times in all; the error then names every attempt's reason.
+    /// Starts <paramref name="nodes"/> nodes with start.sh and hands the cluster out once it has formed: a leader, every other
+    /// node alive and following it (<see cref="WaitUntilFormedAsync"/>; a node still joining could not help elect the next).
+    /// <para>
+    /// The cluster is supervised from its first second (<see cref="SuperviseAsync"/>), not only once formed: during the
+    /// first elections EventStoreDB 22.10 shuts down a node that wrote an epoch the winner never saw ("offline
+    /// truncation"), and on a starved machine a node can fail to bind its port in time. start.sh reports either as a
+    /// failed start, but each node's command line is recorded while start.sh runs, so such a node is simply started
+    /// again, as systemd would, and the cluster forms. Only a cluster that never forms (or whose nodes could not all
+    /// be seen running) counts as a failed start, which is tried again on other ports, three times in all; the error
+    /// then names every attempt's reason.
+    /// </para>
     /// </summary>
     public static async Task<LocalEventStoreDbCluster> StartAsync(string distribution, int nodes = 3)
     {
@@ -86,32 +93,69 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
         {
             var runRoot = Path.Combine(Path.GetTempPath(), "he-esdb-cluster-" + Guid.NewGuid().ToString("N")[..12]);
             Directory.CreateDirectory(runRoot);
-            var (code, output, errors) = await RunAsync(distribution, runRoot, "start.sh", "--cluster", nodes.ToString());
-            var connectionString = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim();
+            var commands = new ConcurrentDictionary<int, string[]>();
+            using var started = new CancellationTokenSource();
+            var recording = RecordCommandsAsync(runRoot, commands, started.Token);
+            var (code, _, errors) = await RunAsync(distribution, runRoot, "start.sh", "--cluster", nodes.ToString());
+            await started.CancelAsync();
+            await recording;
             var port = Directory.GetDirectories(runRoot, "eventstoredb-*").Select(d => int.Parse(Path.GetFileName(d)["eventstoredb-".Length..])).FirstOrDefault();
-            var cluster = new LocalEventStoreDbCluster(distribution, runRoot, port, connectionString ?? "", nodes);
-            if (code == 0 && connectionString is not null && connectionString.StartsWith("esdb://", StringComparison.Ordinal))
+            var hosts = string.Join(',', Enumerable.Range(port, nodes).Select(p => $"127.0.0.1:{p}"));
+            var cluster = new LocalEventStoreDbCluster(distribution, runRoot, port, $"esdb://{hosts}?tls=false", nodes);
+            if (port > 0 && cluster.NodePorts.All(commands.ContainsKey))
             {
+                foreach (var node in cluster.NodePorts) cluster._commands[node] = commands[node];
+                cluster._supervisor = cluster.SuperviseAsync(cluster._supervision.Token);
                 try
                 {
-                    foreach (var node in cluster.NodePorts)
-                        cluster._commands[node] = File.ReadAllText($"/proc/{cluster.PidOf(node)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
                     await cluster.WaitUntilFormedAsync();
                     return cluster;
                 }
-                catch (IOException e) // a node that exited right after start.sh saw it up: another attempt, like a failed start
+                catch (Xunit.Sdk.FailException e) // never formed, even with its nodes started again: another attempt
                 {
-                    errors = $"a node exited after starting ({e.GetType().Name})";
-                }
-                catch (Xunit.Sdk.FailException e) // never formed (a node that could not join): another attempt too
-                {
-                    errors = e.Message;
+                    errors = $"start.sh exit {code}: {errors}\n{e.Message}";
                 }
             }
+            else
+            {
+                errors = $"start.sh exit {code} before every node could be seen running: {errors}";
+            }
             await cluster.DisposeAsync(); // whatever half of it runs
-            failures.Add($"attempt {attempt} (exit {code}): {errors}");
+            failures.Add($"attempt {attempt}: {errors}");
         }
         throw new InvalidOperationException("The EventStoreDB cluster did not start:\n" + string.Join("\n", failures));
+    }
+
+    /// <summary>
+    /// Until <paramref name="ct"/> is cancelled (start.sh has returned) and once more after, records the command line of
+    /// every node start.sh launched under <paramref name="runRoot"/> (its pid file, then /proc/PID/cmdline), keyed by port.
+    /// </summary>
+    private static async Task RecordCommandsAsync(string runRoot, ConcurrentDictionary<int, string[]> commands, CancellationToken ct)
+    {
+        while (true)
+        {
+            foreach (var pidFile in Directory.GetFiles(runRoot, "node-*.pid", SearchOption.AllDirectories))
+            {
+                var port = int.Parse(Path.GetFileNameWithoutExtension(pidFile)["node-".Length..]);
+                if (commands.ContainsKey(port) || !int.TryParse(ReadOrEmpty(pidFile), out var pid)) continue;
+                var command = ReadOrEmpty($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+                if (command.Length > 0) commands[port] = command;
+            }
+            if (ct.IsCancellationRequested) return;
+            try { await Task.Delay(100, ct); } catch (OperationCanceledException) { }
+        }
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ""; // not written yet, or the process is gone
+        }
     }
 
     /// <summary>Waits (within <see cref="Patience.Deadline"/>) until gossip shows a leader and every other node alive as its follower.</summary>
@@ -125,9 +169,7 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
             () => "the cluster never had a leader with every other node following:\n" + string.Join("\n", NodePorts.Select(p => LogTail(p, 5))));
     }
 
-    /// <summary>From now until disposed, starts again (checking every half second) each node that exited without <see cref="StopNodeAsync"/>.</summary>
-    public void Supervise() => _supervisor = SuperviseAsync(_supervision.Token);
-
+    /// <summary>From its start until disposed, starts again (checking every half second) each node that exited without <see cref="StopNodeAsync"/>.</summary>
     private async Task SuperviseAsync(CancellationToken ct)
     {
         try
@@ -187,6 +229,9 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
     /// machine does, until <see cref="ResumeNode"/>. The supervisor leaves a frozen node alone (it still runs).
     /// </summary>
     public void PauseNode(int nodePort) => Signal(nodePort, "STOP");
+
+    /// <summary>Kills one node (SIGKILL), as a crash would: the supervisor starts it again within a second or so.</summary>
+    public void KillNode(int nodePort) => Signal(nodePort, "KILL");
 
     /// <summary>Lets a node frozen by <see cref="PauseNode"/> run on (SIGCONT).</summary>
     public void ResumeNode(int nodePort) => Signal(nodePort, "CONT");

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using HealthEvents.Infrastructure.Files;
 using Microsoft.Extensions.Configuration;
 
 namespace HealthEvents.Infrastructure.Crypto;
@@ -53,45 +54,12 @@ public sealed class KeyEncryptionKey
     }
 
     /// <summary>
-    /// Reads the key file, or creates it with mode 0600. Creation writes a private temporary file and
-    /// moves it into place without overwriting, so two processes starting at once agree on one key and
-    /// none ever reads a half-written file.
+    /// Reads the key file, or creates it with mode 0600 (<see cref="CreateOnceFile"/>: two processes starting at once agree
+    /// on one key, and none reads a half-written file).
     /// </summary>
-    public static KeyEncryptionKey LoadOrCreate(string path)
-    {
-        path = Path.GetFullPath(path);
-        if (File.Exists(path)) return FromBase64(File.ReadAllText(path));
-
-        var directory = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, OwnerOnly()))
-            using (var writer = new StreamWriter(stream))
-                writer.Write(Convert.ToBase64String(RandomNumberGenerator.GetBytes(AesGcmSealer.KeySize)));
-            try
-            {
-                File.Move(temporary, path, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                // Another process created it first: use theirs.
-            }
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-        return FromBase64(File.ReadAllText(path));
-    }
-
-    private static FileStreamOptions OwnerOnly()
-    {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        return options;
-    }
+    /// <exception cref="InvalidOperationException">The file holds no 32-byte base64 key.</exception>
+    public static KeyEncryptionKey LoadOrCreate(string path) =>
+        FromBase64(CreateOnceFile.ReadOrCreate(path, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(AesGcmSealer.KeySize))));
 
     public override string ToString() => $"KeyEncryptionKey({Id})";
 }

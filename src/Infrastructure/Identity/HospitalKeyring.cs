@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using HealthEvents.Infrastructure.Files;
 
 namespace HealthEvents.Infrastructure.Identity;
 
@@ -27,18 +28,13 @@ public sealed class HospitalKeyring(string keysFolder)
     /// <summary>The hospital's key, created on first use.</summary>
     public ECDsa GetOrCreate(string hospitalId, HospitalKeyUse use)
     {
-        var path = PathOf(hospitalId, use);
-        if (!File.Exists(path))
+        var pem = CreateOnceFile.ReadOrCreate(PathOf(hospitalId, use), () =>
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             using var created = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var temp = path + ".tmp";
-            File.WriteAllText(temp, created.ExportPkcs8PrivateKeyPem());
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            File.Move(temp, path, overwrite: false);
-        }
+            return created.ExportPkcs8PrivateKeyPem();
+        });
         var key = ECDsa.Create();
-        key.ImportFromPem(File.ReadAllText(path));
+        key.ImportFromPem(pem);
         return key;
     }
 
@@ -70,16 +66,7 @@ public sealed class HospitalKeyring(string keysFolder)
     {
         if (!IsValidId(name)) throw new ArgumentException("Secret names are letters, digits, '-' and '_'.", nameof(name));
         var path = Path.Combine(Path.GetDirectoryName(PathOf(hospitalId, HospitalKeyUse.Identity))!, name + ".secret");
-        if (!File.Exists(path))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-            File.WriteAllText(temp, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            try { File.Move(temp, path, overwrite: false); }
-            catch (IOException) when (File.Exists(path)) { File.Delete(temp); } // another request made it first: theirs counts
-        }
-        return Convert.FromBase64String(File.ReadAllText(path).Trim());
+        return Convert.FromBase64String(CreateOnceFile.ReadOrCreate(path, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
     }
 
     /// <summary>A new key for the hospital, kept beside the current one until the network records it: its id and public half.</summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using HealthEvents.Infrastructure.Files;
 using Npgsql;
 
 namespace HealthEvents.Infrastructure.Postgres;
@@ -40,24 +41,9 @@ internal static partial class ClusterAccess
         return password;
     }
 
-    private static string ReadOrCreatePassword(string path)
-    {
-        if (File.Exists(path)) return File.ReadAllText(path).Trim();
-        var candidate = path + "." + Guid.NewGuid().ToString("N");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var writer = new StreamWriter(candidate, options))
-            writer.Write(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)));
-        try
-        {
-            File.Move(candidate, path, overwrite: false); // atomic: of two starts at once, the first one's file wins
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            File.Delete(candidate);
-        }
-        return File.ReadAllText(path).Trim();
-    }
+    /// <summary>The cluster's password (64 hex digits, owner-only file), made once: two starts at once agree on it.</summary>
+    private static string ReadOrCreatePassword(string path) =>
+        CreateOnceFile.ReadOrCreate(path, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)));
 
     [GeneratedRegex(@"^(?<rule>\s*host\S*\s.*?)trust\s*$", RegexOptions.Multiline)]
     private static partial Regex HostTrust();

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using HealthEvents.Infrastructure.Files;
 using Microsoft.Extensions.Logging;
 
 namespace HealthEvents.Infrastructure.Postgres;
@@ -31,22 +32,14 @@ public static partial class ClusterFolder
         var inPlace = Path.Combine(dataFolder, "postgres");
         if (File.Exists(Path.Combine(inPlace, "PG_VERSION")) || await ServerProcess.CanReachAsync(dataFolder, ct)) return inPlace;
 
-        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         Directory.CreateDirectory(root);
         // Others may pass through to the cluster folders (the server's user must) but not list them.
         if (!OperatingSystem.IsWindows())
             File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        var temp = pointer + "." + Guid.NewGuid().ToString("N");
-        await File.WriteAllTextAsync(temp, id + "\n", ct);
-        try
-        {
-            File.Move(temp, pointer, overwrite: false);
-        }
-        catch (IOException) when (ReadPointer(pointer) is { } first)
-        {
-            File.Delete(temp); // another start of the same data folder was first: its cluster it is
-            return Path.Combine(root, first);
-        }
+        // Of two starts of the same data folder at once, the first one's id counts for both.
+        CreateOnceFile.ReadOrCreate(pointer, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)) + "\n", out var created, ownerOnly: false);
+        var id = ReadPointer(pointer)!;
+        if (!created) return Path.Combine(root, id);
         log.LogInformation(
             "The postgres user cannot reach {DataFolder} (a private home folder?): its PostgreSQL cluster lives in {Cluster}, named in {Pointer}",
             dataFolder, Path.Combine(root, id), pointer);
