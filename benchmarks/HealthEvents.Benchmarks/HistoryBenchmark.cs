@@ -165,7 +165,7 @@ public static class HistoryBenchmark
     private static async Task<Verification> VerifyAsync(BenchService service, IEventStore store, CancellationToken ct)
     {
         var serializer = service.Services.GetRequiredService<Application.Serialization.EventSerializer>();
-        var checker = await EndorsementChecker.LoadAsync(store, serializer, ct);
+        var checker = await EndorsementChecker.LoadAsync(store, serializer, ct: ct);
         var report = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions
         {
             EndorsementChecker = checker,

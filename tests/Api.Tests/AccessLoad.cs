@@ -20,6 +20,9 @@ public sealed class AccessLoad(Uri address, string data)
     /// <summary>Every answer's status; 0 where the service did not answer at all.</summary>
     public ConcurrentBag<int> Statuses { get; } = new();
 
+    /// <summary>The problem code of every 409 answered (a concurrency conflict must carry Retry-After).</summary>
+    public ConcurrentBag<string> Conflicts { get; } = new();
+
     /// <summary>A client with the demo token named <paramref name="name"/> ("alice (patient)").</summary>
     public HttpClient Client(string name)
     {
@@ -55,9 +58,11 @@ public sealed class AccessLoad(Uri address, string data)
                             Acknowledged.Add(id.GetGuid());
                     else if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
                         Assert.NotNull(response.Headers.RetryAfter);
+                    var conflict = response.StatusCode == HttpStatusCode.Conflict ? (await response.JsonAsync()).GetProperty("code").GetString()! : null;
+                    if (conflict is not null) Conflicts.Add(conflict);
+                    if (conflict == "concurrency-conflict") Assert.NotNull(response.Headers.RetryAfter);
                     // A 409 "in progress" is the first try still (or, after a crash, lately) holding the key: try again.
-                    answered = (int)response.StatusCode < 500 && !(response.StatusCode == HttpStatusCode.Conflict
-                        && (await response.JsonAsync()).GetProperty("code").GetString() == "idempotency-key-in-progress");
+                    answered = (int)response.StatusCode < 500 && conflict != "idempotency-key-in-progress";
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {

@@ -20,8 +20,12 @@ namespace HealthEvents.Api.Tests;
 /// </summary>
 public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    [SkippableFact]
-    public async Task The_leader_stopped_under_load_loses_doubles_and_skips_nothing()
+    /// <param name="freeze">Freeze the leader (SIGSTOP: connections stay open, nothing answers) instead of stopping it;
+    /// it is thawed once the others have elected a new leader, and comes back as a stale former leader.</param>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_leader_stopped_under_load_loses_doubles_and_skips_nothing(bool freeze)
     {
         var distribution = LocalEventStoreDbCluster.FindDistribution(out var reason);
         Skip.If(distribution is null, reason);
@@ -32,7 +36,7 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
         var node = await ServiceHost.NewNodeAsync() with
         {
             EventStoreDbPrefix = ServiceHost.Node.NewPrefix(),
-            EventStoreDb = cluster.ConnectionString + "&maxDiscoverAttempts=5&discoveryInterval=200",
+            EventStoreDb = cluster.ConnectionString + "&maxDiscoverAttempts=5&discoveryInterval=200" + (freeze ? "&defaultDeadline=2000" : ""),
         };
         await using var host = await ServiceHost.StartAsync(node);
 
@@ -56,19 +60,26 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
         {
             await load.AcknowledgedAtLeastAsync(16, Patience.Deadline);
             var leader = await LeaderAsync(host) ?? throw new InvalidOperationException("the service reports no leader before the failover");
-            await cluster.StopNodeAsync(leader);
+            if (freeze) cluster.PauseNode(leader);
+            else await cluster.StopNodeAsync(leader);
             var before = load.Acknowledged.Count;
 
             await Patience.UntilAsync(async () => await LeaderAsync(host) is { } next && next != leader, () => "the service never reported a new leader:\n"
                 + string.Join("\n", cluster.NodePorts.Where(p => p != leader).Select(p => cluster.LogTail(p, 10))));
             await load.AcknowledgedAtLeastAsync(before + 16, Patience.Deadline); // the load goes on against the new leader
+            if (freeze)
+            {
+                cluster.ResumeNode(leader); // the former leader wakes up believing it leads, under the same load
+                var resumed = load.Acknowledged.Count;
+                await load.AcknowledgedAtLeastAsync(resumed + 16, Patience.Deadline);
+            }
         }
         finally
         {
             await stopWriting.CancelAsync();
             await writers; // raises a writer's failed assertion (a 503 without Retry-After)
             foreach (var incident in cluster.Incidents) output.WriteLine(incident);
-            output.WriteLine($"answers: {string.Join(", ", load.Statuses.GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"))}");
+            output.WriteLine($"answers: {string.Join(", ", load.Statuses.GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"))}; 409s: {string.Join(", ", load.Conflicts)}");
         }
 
         Assert.DoesNotContain(500, load.Statuses);

@@ -21,14 +21,26 @@ public sealed class ColludingHospitals(ServiceHost host, params string[] hospita
     private IEventStore Store => host.Services.GetRequiredService<IEventStore>();
 
     /// <summary>Appends <paramref name="events"/> as one transaction at the end of <paramref name="streamId"/>, endorsed by these hospitals; returns its first version.</summary>
-    public async Task<long> AppendAsync(string streamId, params IEvent[] events)
+    public Task<long> AppendAsync(string streamId, params IEvent[] events) => AppendAsync(streamId, [], events);
+
+    /// <summary>
+    /// As <see cref="AppendAsync(string, IEvent[])"/>, the endorsement signed also by <paramref name="outsiders"/> with keys of
+    /// their own (hospitals that hold no key in this node's keyring, such as a member forged into the network).
+    /// </summary>
+    public async Task<long> AppendAsync(string streamId, IReadOnlyList<(string HospitalId, System.Security.Cryptography.ECDsa Key)> outsiders, params IEvent[] events)
     {
         var last = await Store.ReadLastAsync(streamId) ?? throw new InvalidOperationException($"{streamId} is empty.");
         var serializer = EventSerializer.Default;
         var metadata = new EventMetadata($"{hospitals[0]}-admin", Role.Admin, hospitals[0], Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow).ToBytes();
         var proposed = events.Select(e => new ProposedEvent(Guid.NewGuid(), serializer.NameOf(e), serializer.Serialize(e), metadata)).ToList();
         var linked = HashChain.Link(streamId, last.Version, last.Hash, proposed, null);
-        await Store.AppendAsync(streamId, ExpectedVersion.Exactly(last.Version), proposed, Endorse(linked[0].Version, linked.Count, linked[^1].Hash, hospitals));
+        var endorsement = Endorse(linked[0].Version, linked.Count, linked[^1].Hash, hospitals);
+        endorsement = endorsement with
+        {
+            Signatures = [.. endorsement.Signatures, .. outsiders.Select(o =>
+                new EndorsementSignature(o.HospitalId, PublicKeys.KeyId(o.Key), EndorsementSignatures.Sign(o.Key, linked[^1].Hash)))],
+        };
+        await Store.AppendAsync(streamId, ExpectedVersion.Exactly(last.Version), proposed, endorsement);
         return linked[0].Version;
     }
 

@@ -149,11 +149,12 @@ public static class PatientQueryEndpoints
         // too (its chain, and each change endorsed under the network before it, from the founding this node pinned on),
         // so a key written into the store behind the network's back cannot vouch for forged endorsements of the
         // patient's trail. The patient's own device-key signatures are checked as well (PatientSignatureChecker).
-        var networkStream = new List<EventEnvelope>();
-        await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) networkStream.Add(e);
-        var checker = new EndorsementChecker(NetworkHistory.From(networkStream, serializer), serializer);
+        // The patient's transactions are judged by the network as far as it verifies: a member or key forged into it, and
+        // anything after, counts for nothing (VerifiedNetwork).
+        var verified = await VerifiedNetwork.LoadAsync(store, serializer, genesis, ct);
+        var network = verified.Report;
+        var checker = verified.Checker(serializer);
         var options = new StreamVerifierOptions { EndorsementChecker = checker, Genesis = genesis };
-        var network = await StreamVerifier.VerifyAsync(networkStream, options, ct);
         // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
         var streamId = PatientStream.StreamId(id);
         var events = new List<EventEnvelope>();

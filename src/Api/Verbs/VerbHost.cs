@@ -35,7 +35,10 @@ public static class VerbHost
                 // A database whose network was never founded (an external server, say) holds nothing to work on.
                 // Asked of the store itself: the directory stays empty too when the network is not the founding this node pinned,
                 // which `verify` reports and the other verbs meet when they use it.
+                // A node that pinned a founding has run on it: a network stream serving nothing is then a founding hidden or
+                // deleted, which `verify` reports and the other verbs refuse when they use the network.
                 if (app.Services.GetRequiredService<NetworkDirectory>().Current.Hospitals.IsEmpty
+                    && app.Services.GetRequiredService<NetworkGenesisPin>().Current is null
                     && await app.Services.GetRequiredService<IEventStore>().ReadLastAsync(NetworkStream.StreamId) is null)
                 {
                     await Console.Error.WriteLineAsync("The store holds no network (no genesis): the service has never run on this database. " +

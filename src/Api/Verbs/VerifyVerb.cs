@@ -53,7 +53,8 @@ public static class VerifyVerb
         var genesis = services.GetRequiredService<NetworkGenesisPin>();
 
         var keys = progress.Begin("keys and policies");
-        var checker = await EndorsementChecker.LoadAsync(store, serializer, ct);
+        // Every transaction is judged by the network as far as it verifies: a forged member or key, and what follows it, counts for nothing.
+        var checker = await EndorsementChecker.LoadAsync(store, serializer, genesis, ct);
         keys.Complete("loaded");
 
         // Each stream's latest ledgered event, looked for during the pass: a stream whose end was cut off still chains.

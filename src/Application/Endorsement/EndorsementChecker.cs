@@ -57,9 +57,13 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
     /// <summary>How long after a network change a transaction may still hold under the network before it (see remarks).</summary>
     public static readonly TimeSpan NetworkChangeGrace = TimeSpan.FromMinutes(3);
 
-    /// <summary>A checker over the network as the store holds it now.</summary>
-    public static async Task<EndorsementChecker> LoadAsync(IEventStore store, EventSerializer serializer, CancellationToken ct = default) =>
-        new(await NetworkHistory.LoadAsync(store, serializer, ct).ConfigureAwait(false), serializer);
+    /// <summary>
+    /// A checker over the network as the store holds it now, as far as it verifies (<see cref="VerifiedNetwork.Trusted"/>):
+    /// a network event that fails verification, and every one after it, gives nobody a key or a membership that counts.
+    /// </summary>
+    /// <param name="genesis">The founding this node pinned; null: the stream's own first command is taken as its founding.</param>
+    public static async Task<EndorsementChecker> LoadAsync(IEventStore store, EventSerializer serializer, NetworkGenesisPin? genesis = null, CancellationToken ct = default) =>
+        (await VerifiedNetwork.LoadAsync(store, serializer, genesis, ct).ConfigureAwait(false)).Checker(serializer);
 
     public ValueTask<IReadOnlyList<VerificationProblem>> CheckAsync(TransactionToCheck transaction, CancellationToken ct)
     {

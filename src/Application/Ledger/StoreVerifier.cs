@@ -127,12 +127,13 @@ public static class StoreVerifier
     }
 
     /// <summary>The version a read of the stream starts at; long.MaxValue when it serves nothing; null when it starts at 0.</summary>
-    private static async Task<long?> FirstServedVersionAsync(IEventStore store, string streamId, CancellationToken ct)
-    {
-        await using var events = store.ReadStreamAsync(streamId, 0, ct).GetAsyncEnumerator(ct);
-        if (!await events.MoveNextAsync().ConfigureAwait(false)) return long.MaxValue;
-        return events.Current.Version == 0 ? null : events.Current.Version;
-    }
+    private static async Task<long?> FirstServedVersionAsync(IEventStore store, string streamId, CancellationToken ct) =>
+        await store.ReadFirstAsync(streamId, ct).ConfigureAwait(false) switch
+        {
+            null => long.MaxValue,
+            { Version: 0 } => null,
+            var first => first.Version,
+        };
 
     private static void Report(StoreVerifierOptions options, long events, long streams, Stopwatch clock)
     {

@@ -87,7 +87,9 @@ internal sealed class StreamVerifierState
         if (_streamId is not null)
         {
             _transactions.Finish(_streamId);
-            _founding?.Finish(Add);
+            // The network stream read empty still ends: before the end of a founding this node pinned (NetworkGenesisPin.CheckEnd).
+            if (_streamId == NetworkStream.StreamId) (_founding ??= new NetworkFounding(_options.Genesis)).Finish(Add);
+            else _founding?.Finish(Add);
             if (_options.EndorsementChecker is { } checker) AddAll(checker.StreamEnded(_streamId));
         }
         ReportProgress(final: true);

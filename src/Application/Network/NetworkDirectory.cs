@@ -29,6 +29,7 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
     private volatile NetworkState _current = NetworkState.Empty;
     private volatile VerificationProblem? _untrusted;
     private long _refreshedAt = -1; // Environment.TickCount64 of the last read; -1: never read
+    private byte[]? _verifiedStart; // the hash of version 0 once verified: the stream must keep starting with it
 
     public NetworkState Current => _current;
 
@@ -78,22 +79,71 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
         }
     }
 
-    /// <summary>Reads what was appended since the last reading and folds it; the caller holds <see cref="_reading"/>.</summary>
+    /// <summary>
+    /// Checks that the stream still starts with the founding verified before, then reads what was appended since the last
+    /// reading and folds it; the caller holds <see cref="_reading"/>.
+    /// </summary>
     private async Task RefreshHeldAsync(CancellationToken ct)
     {
         var started = Environment.TickCount64;
-        var next = _events.Count == 0 ? 0 : _events[^1].Version + 1;
-        await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, next, ct)) _events.Add(e);
-        // Compared with what was folded, not with what this call read: a refresh cancelled between its read and its
-        // fold (an endorser's caller gone) must not leave the events it read unfolded for the next one.
-        if (_events.Count > _folded)
+        if (await StartMovedAsync(ct) is { } moved)
         {
-            var count = _events.Count;
-            await FoldTrustedAsync(ct);
-            _folded = count;
+            // What was verified stays what this node knows of the network (tokens still name their members, a patient can
+            // still ask for a verification, which reports this), but nothing more is decided on it. Once the start is
+            // served again (the stream restored), the next refresh reads and verifies the stream from version 0.
+            Distrust(moved, _current);
+            Forget();
+        }
+        else
+        {
+            var next = _events.Count == 0 ? 0 : _events[^1].Version + 1;
+            await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, next, ct)) _events.Add(e);
+            if (_events.Count > 0 && _events[0].Version > 0)
+            {
+                // Hidden before this node ever verified its start (a node started on a truncated stream).
+                Distrust(Hidden(_events[0].Version), NetworkDecider.Initial);
+                Forget();
+            }
+            // Compared with what was folded, not with what this call read: a refresh cancelled between its read and its
+            // fold (an endorser's caller gone) must not leave the events it read unfolded for the next one.
+            else if (_events.Count > _folded)
+            {
+                var count = _events.Count;
+                await FoldTrustedAsync(ct);
+                _folded = count;
+                if (_verifiedStart is null && _untrusted is not { Version: 0 }) _verifiedStart = _events[0].Hash;
+            }
         }
         Interlocked.Exchange(ref _refreshedAt, started);
     }
+
+    private void Forget()
+    {
+        _events.Clear();
+        _folded = 0;
+    }
+
+    /// <summary>
+    /// Reading only what follows the cached events would not see the stream's start disappear (EventStoreDB's truncate-before
+    /// <c>$tb</c>, a soft delete: its founding, every key and policy, no longer served to anyone who reads it) or be
+    /// replaced in place, so each refresh reads its first event once more (one event, <see cref="IEventStore.ReadFirstAsync"/>):
+    /// it must still be the version 0 verified before, with the same hash. Null when it is, or nothing was verified yet;
+    /// else the problem, at version 0.
+    /// </summary>
+    private async Task<VerificationProblem?> StartMovedAsync(CancellationToken ct)
+    {
+        if (_verifiedStart is null) return null;
+        var first = await store.ReadFirstAsync(NetworkStream.StreamId, ct);
+        if (first is { Version: 0 } && first.Hash.AsSpan().SequenceEqual(_verifiedStart)) return null;
+        return first is { Version: 0 }
+            ? new(NetworkStream.StreamId, 0, VerificationCodes.GenesisMismatch,
+                $"Version 0 of the network stream {NetworkStream.StreamId} now has hash {Convert.ToHexStringLower(first.Hash)}, not the one this node verified: its founding was replaced.")
+            : Hidden(first?.Version);
+    }
+
+    private static VerificationProblem Hidden(long? firstServed) => new(NetworkStream.StreamId, 0, VerificationCodes.StreamTruncated, firstServed is { } version
+        ? $"The network stream {NetworkStream.StreamId} starts at version {version}: versions 0 to {version - 1}, its founding among them, are not served (truncated past the service)."
+        : $"The network stream {NetworkStream.StreamId} serves no events: its founding, version 0 on, is not served (truncated or deleted past the service).");
 
     /// <summary>The network as read no longer than <paramref name="maxAge"/> ago (reading only what was appended since).</summary>
     public Task<NetworkState> FreshAsync(TimeSpan maxAge, CancellationToken ct = default) =>
@@ -104,28 +154,22 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
     /// <summary>Verifies the whole stream read (small: the network's changes) and folds it up to its first problem.</summary>
     private async Task FoldTrustedAsync(CancellationToken ct)
     {
-        var history = NetworkHistory.From(_events, serializer);
-        var report = await StreamVerifier.VerifyAsync(_events, new StreamVerifierOptions
-        {
-            EndorsementChecker = new EndorsementChecker(history, serializer),
-            StreamId = NetworkStream.StreamId,
-            Genesis = genesis, // the founding this node pinned, or nothing counts
-        }, ct);
-        if (report.Verified || report.Problems.Count == 0)
+        var verified = await VerifiedNetwork.VerifyAsync(_events, serializer, genesis, ct); // the founding this node pinned, or nothing counts
+        if (verified.Untrusted is { } problem) Distrust(problem, verified.Trusted.Current);
+        else
         {
             _untrusted = null;
-            _current = history.Current;
-            return;
+            _current = verified.Trusted.Current;
         }
-        var problem = report.Problems.MinBy(p => p.Version)!;
-        // A problem inside a transaction takes the whole transaction out: cut at its first version.
-        var cut = _events.FirstOrDefault(e => e.Version == problem.Version)?.Endorsement?.FirstVersion is { } first && first < problem.Version
-            ? first
-            : problem.Version;
-        _current = history.StateBefore(cut);
-        if (_untrusted?.Version != cut)
+    }
+
+    /// <summary>Nothing from <paramref name="problem"/>'s version on counts: the network is <paramref name="before"/>; logged once per version and code.</summary>
+    private void Distrust(VerificationProblem problem, NetworkState before)
+    {
+        _current = before;
+        if (_untrusted?.Version != problem.Version || _untrusted.Code != problem.Code)
             log?.LogError("The network stream {StreamId} fails verification at version {Version} ({Code}): the network directory stops before it",
-                NetworkStream.StreamId, cut, problem.Code);
-        _untrusted = problem with { Version = cut };
+                NetworkStream.StreamId, problem.Version, problem.Code);
+        _untrusted = problem;
     }
 }

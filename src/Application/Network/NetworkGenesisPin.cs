@@ -90,9 +90,21 @@ public sealed class NetworkGenesisPin
     {
         var pin = Current;
         if (pin is not { IsComplete: true } || lastVersion >= pin.PinnedVersion) return null;
-        return Mismatch($"The network stream ends at version {lastVersion}, inside the founding this node pinned ({pin}, {_store.Location}): " +
-                        "its founding was cut short or replaced.");
+        return Mismatch(lastVersion < 0
+            ? $"The network stream serves no events, while this node pinned its founding ({pin}, {_store.Location}): its founding was deleted or hidden."
+            : $"The network stream ends at version {lastVersion}, inside the founding this node pinned ({pin}, {_store.Location}): " +
+              "its founding was cut short or replaced.");
     }
+
+    /// <summary>
+    /// The pin counts <paramref name="version"/> as part of the founding, but that event is none of it
+    /// (<paramref name="why"/>): the pin was lengthened over a later transaction, which it would exempt from endorsement.
+    /// Reported at version 0, as every problem with the pinned founding.
+    /// </summary>
+    public VerificationProblem Overreach(long version, string why) =>
+        Mismatch($"This node's pin {Current} ({_store.Location}) counts version {version} of the network stream as part of its founding, but {why}: " +
+                 "a pin covers only the founding command's events (unendorsed, made by the genesis actor under version 0's command id). " +
+                 "Check the pin against a member you trust (./run.sh verify prints it last) and correct the pin file or HealthEvents:GenesisHash.");
 
     /// <summary>As <see cref="Check"/>, for whoever decides on the network's word: a mismatch throws.</summary>
     /// <exception cref="GenesisMismatchException">The event is not the pinned founding's.</exception>
@@ -133,17 +145,24 @@ public sealed class NetworkGenesisPin
     }
 
     /// <summary>
-    /// Refuses to found a network while another one is pinned: an empty network stream with a pin means the history this
-    /// node trusts is gone from the store, which founding anew would hide.
+    /// Refuses to found a network over a stream that does not serve the founding: one this node pinned while the stream is
+    /// empty, or a stream whose start is hidden (<paramref name="hidden"/>, from <see cref="NetworkDirectory.Untrusted"/>:
+    /// its reads start after version 0). The history this node trusts is then gone from the store or hidden in it, which
+    /// founding anew would bury. Returns when the store holds no network and nothing is pinned.
     /// </summary>
-    /// <exception cref="GenesisMismatchException">Something is pinned.</exception>
-    public void RequireNothingPinned()
+    /// <exception cref="GenesisMismatchException">The founding is not served: the message names the stream, where its reads start, the pin, and what the operator can do.</exception>
+    public void RequireFoundingServed(VerificationProblem? hidden = null)
     {
         var pin = Current;
-        if (pin is not null)
-            throw new GenesisMismatchException(
-                $"The store holds no network, but this node pinned the founding {pin} ({_store.Location}): it will not found another. " +
-                "Restore the store, or remove the pin to found a new network.");
+        if (pin is null && hidden is null) return;
+        var pinned = pin is null ? "nothing is pinned here"
+            : pin.IsComplete ? $"this node pinned its founding, versions 0 to {pin.PinnedVersion}, as {pin} ({_store.Location})"
+            : $"this node pinned its version 0 as {pin} ({_store.Location})";
+        throw new GenesisMismatchException(
+            $"The network's founding is missing: {hidden?.Message ?? $"the network stream {NetworkStream.StreamId} serves no events."} ({pinned}.) " +
+            "It was deleted or truncated past the service (on EventStoreDB: a delete, or a truncate-before $tb in the stream's metadata). " +
+            "Restore the stream - from a backup, or on EventStoreDB before a scavenge by setting its metadata's $tb back to 0 - and start again; " +
+            "this node will not found another network over it. To found a new network on purpose, use an empty store and remove the pin on every node.");
     }
 
     private void Pin(FoundingPin founding, bool firstSight)

@@ -48,6 +48,17 @@ public interface IEventStore
     Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default);
 
     /// <summary>
+    /// The first event a read of the stream serves, or null when it serves none: version 0, unless the stream's start is
+    /// hidden (<see cref="StreamsCanHideLoggedEvents"/>: then a later version, or null). One small read, for a reader that
+    /// must know the stream still starts where it did without reading it again.
+    /// </summary>
+    async Task<EventEnvelope?> ReadFirstAsync(string streamId, CancellationToken ct = default)
+    {
+        await foreach (var e in ReadStreamAsync(streamId, 0, ct)) return e;
+        return null;
+    }
+
+    /// <summary>
     /// Up to <paramref name="maxCount"/> events of the global log strictly after <paramref name="after"/>
     /// (null: from the start), in the one order every reader sees. Never skips an event that a
     /// transaction still in flight will commit later.

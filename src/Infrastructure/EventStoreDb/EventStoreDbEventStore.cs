@@ -296,6 +296,17 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         }
     }
 
+    /// <summary>One event read forwards from version 0: the server starts at the stream's truncate-before (<c>$tb</c>), if any.</summary>
+    public async Task<EventEnvelope?> ReadFirstAsync(string streamId, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        var request = EventStoreDbRequests.ReadStream(OnServer(streamId), 0, forwards: true, count: 1);
+        using var read = await _client.ReadAsync(request, streamId, ct);
+        while (await read.NextAsync() is { } reply)
+            if (reply.ContentCase == ReadResp.ContentOneofCase.Event) return EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+        return null;
+    }
+
     public async Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);

@@ -46,13 +46,13 @@ public sealed record EndorserPublicKey(string HospitalId, string KeyId, string P
 /// </summary>
 public sealed class NetworkGenesis(NetworkStream network, NetworkDirectory directory, HospitalKeyring keyring, IEventStore store, NetworkGenesisPin pin)
 {
-    /// <exception cref="GenesisMismatchException">The store holds no network but this node pinned one, or the network's founding is not the pinned one.</exception>
+    /// <exception cref="GenesisMismatchException">The store serves no founding (empty or its start hidden) but this node pinned one, or the network's founding is not the pinned one.</exception>
     public async Task<bool> SeedIfEmptyAsync(GenesisFile genesis, CancellationToken ct)
     {
         if (!(await directory.RefreshAsync(ct)).Hospitals.IsEmpty) return false;
         // A network whose founding is not the pinned one is no empty store: say so rather than "nothing to found on".
         if (directory.Untrusted is { Code: VerificationCodes.GenesisMismatch } mismatch) throw new GenesisMismatchException(mismatch.Message);
-        pin.RequireNothingPinned();
+        pin.RequireFoundingServed(directory.Untrusted);
         var founder = genesis.Hospitals[0].Id;
         var hospitals = new List<(GenesisHospital H, (string Id, string Key) Endorsement, (string Id, string Key) Identity)>();
         foreach (var h in genesis.Hospitals)

@@ -290,15 +290,22 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
 
     public async Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default)
     {
+        var last = await ReadOneAsync(streamId, "DESC", ct);
+        if (last is not null) _heads.Remember(last);
+        return last;
+    }
+
+    public Task<EventEnvelope?> ReadFirstAsync(string streamId, CancellationToken ct = default) => ReadOneAsync(streamId, "ASC", ct);
+
+    /// <summary>The stream's event with the lowest (<c>ASC</c>) or highest (<c>DESC</c>) version, or null.</summary>
+    private async Task<EventEnvelope?> ReadOneAsync(string streamId, string order, CancellationToken ct)
+    {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         await using var cmd = _dataSource.CreateCommand(
-            $"SELECT {Columns} FROM {Table} WHERE stream_id = $1 ORDER BY version DESC LIMIT 1");
+            $"SELECT {Columns} FROM {Table} WHERE stream_id = $1 ORDER BY version {order} LIMIT 1");
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return null;
-        var last = ReadEnvelope(reader);
-        _heads.Remember(last);
-        return last;
+        return await reader.ReadAsync(ct) ? ReadEnvelope(reader) : null;
     }
 
     /// <summary>

@@ -196,6 +196,33 @@ public sealed class GenesisPinTests : IAsyncLifetime
         Assert.Equal((NetworkStream.StreamId, 3L), (refused.StreamId, refused.Version));
     }
 
+    /// <summary>
+    /// A pin lengthened by one over the endorsed transaction after the founding (an operator's wrong
+    /// <c>HealthEvents:GenesisHash</c>, a pin file edited) would exempt that transaction, and any like it, from endorsement.
+    /// Every pinned event must be a founding event: the pin is refused by the verifier and by the network directory, whose
+    /// refusal is what stops a node from starting.
+    /// </summary>
+    [Fact]
+    public async Task A_pin_lengthened_over_an_endorsed_event_is_refused()
+    {
+        _genuine.Rotate(Riverside, T1.AddMinutes(2), T1.AddMinutes(2), [Northside, Lakeside]);
+        await _genuine.WriteToAsync(Store); // the transactions already stored are replayed idempotently
+        Assert.NotNull(_genuine.Network[3].Endorsement);
+        var pin = new NetworkGenesisPin(new GenesisPinFile(PinPath), new FoundingPin(4, _genuine.Network[3].Hash));
+
+        var report = await StoreVerifier.VerifyAsync(Store, new StoreVerifierOptions { EndorsementChecker = await CheckerAsync(), Genesis = pin });
+        var problem = Assert.Single(report.Problems);
+        Assert.Equal((NetworkStream.StreamId, 0L, VerificationCodes.GenesisMismatch), (problem.StreamId, problem.Version, problem.Code));
+        Assert.Contains("counts version 3 of the network stream as part of its founding, but it carries an endorsement", problem.Message);
+        Assert.Contains(PinPath, problem.Message);
+
+        var directory = new NetworkDirectory(Store, Serializer, genesis: pin);
+        Assert.Empty((await directory.RefreshAsync()).Hospitals);
+        Assert.Equal((0L, VerificationCodes.GenesisMismatch), (directory.Untrusted?.Version, directory.Untrusted?.Code));
+        var refused = await Assert.ThrowsAsync<GenesisMismatchException>(() => directory.ReadVerifiedAsync(0));
+        Assert.Contains("counts version 3", refused.Message);
+    }
+
     /// <summary>A founding cut short (its last event gone) no longer reaches the pinned end: genesis-mismatch.</summary>
     [Fact]
     public async Task A_founding_cut_short_is_a_genesis_mismatch()

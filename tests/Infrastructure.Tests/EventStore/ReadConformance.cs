@@ -88,6 +88,22 @@ public abstract class ReadConformance(StoreUnderTest target) : EventStoreConform
     }
 
     [SkippableFact]
+    public async Task The_first_event_is_version_0_as_appended()
+    {
+        var store = await NewStoreAsync();
+        var stream = NewStreamId();
+        var appended = await store.AppendAsync(stream, ExpectedVersion.NoStream, NewEvents(3));
+        await store.AppendAsync(stream, ExpectedVersion.Exactly(2), NewEvents(2));
+
+        var first = await store.ReadFirstAsync(stream);
+
+        Assert.NotNull(first);
+        Assert.Equal(0, first.Version);
+        Assert.Equal(appended.Events[0].EventId, first.EventId);
+        Assert.Equal(appended.Events[0].Hash, first.Hash);
+    }
+
+    [SkippableFact]
     public async Task A_missing_stream_reads_empty_and_the_store_is_healthy()
     {
         var store = await NewStoreAsync();
@@ -95,6 +111,7 @@ public abstract class ReadConformance(StoreUnderTest target) : EventStoreConform
 
         Assert.Empty(await ReadStreamAsync(store, NewStreamId()));
         Assert.Null(await store.ReadLastAsync(NewStreamId()));
+        Assert.Null(await store.ReadFirstAsync(NewStreamId()));
         Assert.True(await store.IsHealthyAsync());
     }
 }

@@ -1,0 +1,79 @@
+using System.Net;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// Someone with write access to EventStoreDB hides the network stream's beginning (<c>$tb</c> past the founding's first
+/// event, or the whole stream, as a soft delete does): the founding every key and policy comes from is no longer read.
+/// Nothing may be decided on what is left, checks name the network stream, no answer is a 500, a restart says what is
+/// missing and how to restore it, and once restored the node trusts the network again.
+/// </summary>
+public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.EventStoreDb)
+{
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(-1)] // the whole stream
+    public async Task The_network_stream_cut_before_is_named_and_nothing_is_decided_on_the_rest(int before)
+    {
+        Assert.Equal(HttpStatusCode.Created, (await Host.As("northside admin").PostJsonAsync("/network/practitioners",
+            new { practitionerId = "northside-locum", role = "physician" })).StatusCode);
+        var (patient, patientClient) = await Host.NewPatientAsync("Nora Network");
+        var events = Host.Services.GetRequiredService<IEventStore>();
+        var length = (await events.ReadLastAsync(NetworkStream.StreamId))!.Version + 1;
+        await using var attacker = new EventStoreDbAttacker(Host);
+        await attacker.TruncateBeforeAsync(NetworkStream.StreamId, before < 0 ? length : before);
+
+        var directory = Host.Services.GetRequiredService<NetworkDirectory>();
+        // The running node's view of the network must notice that its founding is no longer there (today it keeps its
+        // cached view: readiness stays "ready" and a network command is endorsed and appended, 201).
+        await directory.RefreshAsync();
+        Assert.Equal(0, directory.Untrusted?.Version);
+
+        using var verification = await patientClient.GetAsync($"/patients/{patient}/verification");
+        Assert.Equal(HttpStatusCode.OK, verification.StatusCode);
+        var own = await verification.JsonAsync();
+        Assert.False(own.GetProperty("verified").GetBoolean(), own.ToString());
+        Assert.Contains(own.GetProperty("problems").EnumerateArray(), p =>
+            p.GetProperty("streamId").GetString() == NetworkStream.StreamId && p.GetProperty("version").GetInt64() == 0);
+
+        using var readiness = await Host.Client().GetAsync("/health/ready");
+        Assert.StartsWith("untrusted from network@0", (await readiness.JsonAsync()).GetProperty("checks").GetProperty("network").GetString());
+
+        using var network = await Host.As("northside admin").PostJsonAsync("/network/practitioners",
+            new { practitionerId = "northside-relief", role = "physician" });
+        Assert.True(network.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.ServiceUnavailable,
+            $"{(int)network.StatusCode}: {await network.Content.ReadAsStringAsync()}");
+
+        using var entry = await Host.As("northside physician").PostJsonAsync($"/patients/{patient}/entries", new
+        {
+            category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "J45", display = "Asthma" },
+            text = "Uses inhaler when running.",
+        });
+        Assert.True(entry.IsSuccessStatusCode || entry.Content.Headers.ContentType?.MediaType == "application/problem+json",
+            $"{(int)entry.StatusCode}: {await entry.Content.ReadAsStringAsync()}");
+        Assert.NotEqual(HttpStatusCode.InternalServerError, entry.StatusCode);
+
+        // A node restarted on this store and data folder refuses to start, naming what is missing, where, and the way out.
+        var restart = await Assert.ThrowsAsync<GenesisMismatchException>(() =>
+            ServiceHost.StartAsync(new ServiceHost.Node(Host.ConnectionString, Host.DataFolder, Host.EventStoreDbPrefix)));
+        Assert.Contains("The network's founding is missing", restart.Message);
+        Assert.Contains(before < 0 ? $"network stream {NetworkStream.StreamId} serves no events" : $"network stream {NetworkStream.StreamId} starts at version {before}",
+            restart.Message);
+        Assert.Contains((await File.ReadAllTextAsync(Path.Combine(Host.DataFolder, "genesis.hash"))).Trim(), restart.Message);
+        Assert.Contains("$tb back to 0", restart.Message);
+        Assert.DoesNotContain("holds no network", restart.Message);
+
+        // Restored as the message says (before a scavenge): nothing was appended meanwhile, and the running node trusts the
+        // network again and decides on it.
+        await attacker.TruncateBeforeAsync(NetworkStream.StreamId, 0);
+        Assert.Equal(length - 1, (await events.ReadLastAsync(NetworkStream.StreamId))!.Version);
+        await directory.RefreshAsync();
+        Assert.Null(directory.Untrusted);
+        using var restored = await Host.As("northside admin").PostJsonAsync("/network/practitioners",
+            new { practitionerId = "northside-relief", role = "physician" });
+        Assert.Equal(HttpStatusCode.Created, restored.StatusCode);
+    }
+}
