@@ -327,4 +327,21 @@ public sealed class BatchedEndorsementTests(DemoServiceFixture fixture) : IClass
         Assert.Contains("the transaction it follows in the batch is refused", reply.Transactions[1].Reason);
         Assert.Null(reply.Signature);
     }
+
+    [Fact]
+    public async Task Two_transactions_claiming_the_same_place_in_one_stream_are_never_signed_together()
+    {
+        var (patient, _) = await fixture.Host.NewPatientAsync("Chained Fork");
+        var first = await ProposalAsync(patient);
+        // Another request decided on the same stored stream: same expected version, same prevHash, other events — a fork.
+        // The honest batcher never sends this (docs/architecture.md, "Batches"); one signature over a root holding both
+        // is an endorser attesting two different histories of one patient at one version, which a dishonest submitter
+        // can then append either way (or show both) at the cost of one round trip.
+        var rival = await ProposalAsync(patient);
+        Assert.Equal(first.Proposal.Expected, rival.Proposal.Expected);
+
+        var reply = await RiversideEndorsesAsync(Batch([first.Proposal, rival.Proposal]));
+
+        Assert.Equal(1, reply.Transactions.Count(v => v.Accepted));
+    }
 }
