@@ -327,4 +327,59 @@ public sealed class BatchedEndorsementTests(DemoServiceFixture fixture) : IClass
         Assert.Contains("the transaction it follows in the batch is refused", reply.Transactions[1].Reason);
         Assert.Null(reply.Signature);
     }
+
+    [Fact]
+    public async Task Two_transactions_claiming_the_same_place_in_one_stream_are_never_signed_together()
+    {
+        var (patient, _) = await fixture.Host.NewPatientAsync("Chained Fork");
+        var first = await ProposalAsync(patient);
+        // Another request decided on the same stored stream: same expected version, same prevHash, other events — a fork.
+        // The honest batcher never sends this (docs/architecture.md, "Batches"); one signature over a root holding both
+        // is an endorser attesting two different histories of one patient at one version, which a dishonest submitter
+        // can then append either way (or show both) at the cost of one round trip.
+        var rival = await ProposalAsync(patient);
+        Assert.Equal(first.Proposal.Expected, rival.Proposal.Expected);
+
+        var reply = await RiversideEndorsesAsync(Batch([first.Proposal, rival.Proposal]));
+
+        Assert.Equal(1, reply.Transactions.Count(v => v.Accepted));
+    }
+
+    [Fact]
+    public async Task A_chained_admission_naming_the_keys_of_the_admission_before_it_is_refused_as_it_would_be_alone()
+    {
+        // Northside's admin proposes Westside, then "Eastside" with the same keys: one key holder counted twice. Alone,
+        // after the first is stored, the second is refused ("the key is named by another open admission",
+        // TrustBoundaryTests.A_hospital_joins_only_with_keys_of_its_own). In a chain the endorser re-executes the second
+        // on its own state after the first, but judges the network's rules on the stored network, where the first is not.
+        var admin = new Actor("northside-admin", Role.Admin, "northside");
+        using var endorsementKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var identityKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        HospitalAdmission Admission(string id) => new(id, id, NetworkRules.InProcessEndpoint,
+            EndorsementSignatures.KeyIdOf(endorsementKey.ExportSubjectPublicKeyInfo()), Convert.ToBase64String(endorsementKey.ExportSubjectPublicKeyInfo()),
+            EndorsementSignatures.KeyIdOf(identityKey.ExportSubjectPublicKeyInfo()), Convert.ToBase64String(identityKey.ExportSubjectPublicKeyInfo()));
+        async Task<(TransactionProposal Proposal, Decision<NetworkState, INetworkEvent> Decision)> Propose(
+            string hospital, Decision<NetworkState, INetworkEvent>? before)
+        {
+            var at = DateTimeOffset.UtcNow;
+            var context = CommandContext.For(admin);
+            var command = new ProposeNetworkChange(Guid.NewGuid(), NetworkChange.Admit(Admission(hospital)), admin, at);
+            var decision = await Get<CommandDecider>().DecideAsync<NetworkDecider, NetworkState, INetworkCommand, INetworkEvent>(
+                NetworkStream.StreamId, command, at, context, default, onTopOf: before?.Next);
+            return (new TransactionProposal(NetworkStream.StreamId, ExpectedVersion.After(decision.LastVersion), decision.LastHash, command, context, at,
+                decision.Envelopes, decision.HomeHospital), decision);
+        }
+        var westside = await Propose("westside", null);
+        var eastside = await Propose("eastside", westside.Decision);
+        var node = Get<INodeIdentity>();
+        var at = westside.Proposal.At;
+        TransactionProposal[] chain = [westside.Proposal, eastside.Proposal];
+        var batch = EndorsementBatch.Create(chain, [.. chain.Select(p => EndorsementRequest.Unsigned(p, "northside"))],
+            node.IdentityOf("northside", at)!, [.. chain.Select(_ => node.IdentityOf("northside", at)!)]);
+
+        var reply = await RiversideEndorsesAsync(batch);
+
+        Assert.True(reply.Transactions[0].Accepted, reply.Transactions[0].Reason);
+        Assert.False(reply.Transactions[1].Accepted, "Riverside signed a second admission of the same keys, chained after the first");
+    }
 }

@@ -226,9 +226,10 @@ public sealed class EndorsementAttackTests(DemoServiceFixture fixture) : IClassF
         var endorser = Endorser.Independent(store, Get<EventSerializer>(), Get<IClock>(), EndorsementOptions.Default, null);
         await endorser.EndorseAsync(Batch(await ProposalsAsync(1)), RiversideKeys, default); // its first reading of the network
         var before = store.NetworkReads;
-        // Anyone who reaches POST /endorse: no member's key, a signature of zeros, the largest batch there is.
+        // Anyone who reaches POST /endorse: no member's key, a signature of zeros, the largest batch there is (each on a
+        // stream of its own: a second transaction of one stream is refused before anything is read, as a fork).
         var junk = new EndorsementBatch("mallory", new byte[64],
-            [.. Enumerable.Repeat(faithful with { Submitter = "mallory" }, EndorsementBatch.MaxSize)]);
+            [.. Enumerable.Range(0, EndorsementBatch.MaxSize).Select(_ => faithful with { Submitter = "mallory", StreamId = $"patient-{Guid.NewGuid()}" })]);
 
         var reply = await endorser.EndorseAsync(junk, RiversideKeys, default);
 

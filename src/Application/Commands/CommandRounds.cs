@@ -45,7 +45,8 @@ public sealed partial class CommandExecutor
         using (var turn = await gates.EnterAsync(streamId, mine, ct))
         {
             // Still queued: this command and those queued after it, as one round. Taken by an earlier round: done already.
-            var round = turn.Take(mine, MaxPerRound);
+            // Network changes go one at a time: endorsers judge the network's rules on the stored network, never chained.
+            var round = turn.Take(mine, streamId == Network.NetworkStream.StreamId ? 1 : MaxPerRound);
             if (round.Count > 0)
             {
                 StreamGates.MarkHeldHere(streamId);

@@ -79,14 +79,15 @@ public sealed class Endorser(
         var reading = new Lazy<Task<LedgerReading>>(() => ledger.ReadAsync(heads, ct));
         InBatch At(int i) => new(transactions[i], commands[i], submitter, recheck, reading);
         var predecessors = Predecessors(transactions);
+        var barred = Barred(transactions, predecessors);
         var judged = new Judgement[transactions.Count];
         // Chains side by side; within a chain, one transaction after the other.
         await Task.WhenAll(Enumerable.Range(0, transactions.Count).Where(i => predecessors[i] < 0).Select(async first =>
         {
             for (var i = first; i >= 0; i = Array.IndexOf(predecessors, i))
-                judged[i] = predecessors[i] < 0 ? await JudgeSafelyAsync(At(i), null, keys, ct)
+                judged[i] = barred[i] ?? (predecessors[i] < 0 ? await JudgeSafelyAsync(At(i), null, keys, ct)
                     : judged[predecessors[i]] is { Signer: not null, Mine: { } before } ? await JudgeSafelyAsync(At(i), before, keys, ct)
-                    : PredecessorRefused;
+                    : PredecessorRefused);
         }));
 
         // One signature covers every accepted transaction, so they must share the endorsement key of their times.
@@ -117,6 +118,32 @@ public sealed class Endorser(
             if (t.StreamId is not null) previous[t.StreamId] = i;
         }
         return predecessors;
+    }
+
+    /// <summary>
+    /// Transactions refused before they are judged, by place in the batch (null: judge it):
+    /// <list type="bullet">
+    /// <item>a transaction of a stream already in the batch that does not follow it: two histories of one stream at one
+    /// place (a fork), or a chain out of order; one signed root must never cover both;</item>
+    /// <item>a network change chained after another: the network's rules (no key named by two hospitals, one open
+    /// admission per hospital) are checked against the stored network, which does not hold the predecessor yet, so a
+    /// chained change could pass a rule it breaks alone. Network changes are judged one at a time, on the stored network.</item>
+    /// </list>
+    /// Both are stale: an honest submitter proposes the transaction again in a later batch.
+    /// </summary>
+    private static Judgement?[] Barred(IReadOnlyList<EndorsementRequest> transactions, int[] predecessors)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var barred = new Judgement?[transactions.Count];
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            if (transactions[i].StreamId is not { } stream) continue;
+            if (predecessors[i] < 0 && !seen.Add(stream))
+                barred[i] = new(new(false, $"another transaction of stream {stream} in this batch holds this place or comes before it (a fork); propose it alone", Stale: true), null);
+            else if (predecessors[i] >= 0 && stream == NetworkStream.StreamId)
+                barred[i] = new(new(false, "a network change is judged alone, on the stored network, never chained after another; propose it again", Stale: true), null);
+        }
+        return barred;
     }
 
     /// <summary>A transaction's verdict, the key to sign it with if accepted, and this endorser's own re-execution of it (what a follower is decided on).</summary>
