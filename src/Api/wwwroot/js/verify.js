@@ -6,9 +6,9 @@
 // r||s) verifies under the key the hospital had at the transaction's time; the valid signers meet the policy then in
 // force (policy.js). Keys, members and policies come from the network stream's own stored events, verified the same
 // way (its founding alone unendorsed, and trusted only as the founding pinned before, given as genesisHash) and folded
-// here (network.js): the server's word is never taken for them, and only as far as the network stream verifies
-// (judgedBy, as VerifiedNetwork.cs): a member or key forged into it past endorsement vouches for nothing. The patient's own device-key signatures
-// (patient.command-signed.v1) are checked against the key their stream enrolled, by the rules PatientSignatureChecker.cs
+// here (network.js): the server's word is never taken for them, and they count only as far as the network stream
+// verifies (judgedBy, as VerifiedNetwork.cs): a member or key forged into it past endorsement vouches for nothing.
+// The patient's own device-key signatures (patient.command-signed.v1) are checked against the key their stream enrolled, by the rules PatientSignatureChecker.cs
 // applies on the server (same problem codes).
 // Then the latest signed tree head of the global ledger (itself an endorsed event) and the RFC 9162 inclusion of the
 // patient's latest covered event under it; verify-view.js adds the consistency proof from the last head this browser saw.
