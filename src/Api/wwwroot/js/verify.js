@@ -8,8 +8,8 @@
 // way (its founding alone unendorsed, and trusted only as the founding pinned before, given as genesisHash) and folded
 // here (network.js): the server's word is never taken for them, and they count only as far as the network stream
 // verifies (judgedBy, as VerifiedNetwork.cs): a member or key forged into it past endorsement vouches for nothing.
-// The patient's own device-key signatures (patient.command-signed.v1) are checked against the key their stream enrolled, by the rules PatientSignatureChecker.cs
-// applies on the server (same problem codes).
+// The patient's own device-key signatures (patient.command-signed.v1) are checked against the key their stream
+// enrolled, by the rules PatientSignatureChecker.cs applies on the server (same problem codes).
 // Then the latest signed tree head of the global ledger (itself an endorsed event) and the RFC 9162 inclusion of the
 // patient's latest covered event under it; verify-view.js adds the consistency proof from the last head this browser saw.
 // Pure: no DOM, no fetch; give it the /patients/{id}/envelopes answer.
