@@ -119,6 +119,43 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
                 $"{name}: expected {broken?.ToString() ?? "intact"}, the server said {serverVersion?.ToString() ?? "intact"}, the browser {browserVersion?.ToString() ?? "intact"}");
             if (undo is not null) await host.ExecuteSqlAsync(undo == "same" ? change : undo);
         }
+
+        await ForgedMemberCaseAsync(host, page);
+    }
+
+    /// <summary>
+    /// A member forged into the network straight into the store (unendorsed), whose signature, with Northside's, endorses a
+    /// consent on a fresh patient's stream: two signatures, as the policy asks, if Mallory were a member. Both verifiers judge
+    /// the consent by the network only as far as it verifies, so they name the consent's version, with the same codes
+    /// (Mallory unknown, the policy not met), and the forged event on the network stream. Left in place: run last.
+    /// </summary>
+    private static async Task ForgedMemberCaseAsync(ServiceHost host, Microsoft.Playwright.IPage page)
+    {
+        // An endorsed network change first, so the forgery cannot pass as more of the founding.
+        Assert.Equal(HttpStatusCode.Created, (await host.As("northside admin").PostJsonAsync("/network/practitioners",
+            new { practitionerId = "parity-locum", role = "physician" })).StatusCode);
+        var (id, patient) = await host.NewPatientAsync("Pat Forged");
+        var colluding = new ColludingHospitals(host, "northside");
+        using var mallory = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var forged = await colluding.ForgeMemberAsync("mallory", mallory);
+        var consent = await colluding.AppendAsync($"patient-{id}", [("mallory", mallory)],
+            new ConsentGranted(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth], [Purpose.Treatment], [AccessAction.Read], DateTimeOffset.UtcNow, null));
+        var expected = $"{consent} policy-not-met unknown-endorser; network {forged}";
+
+        var report = await (await patient.GetAsync($"/patients/{id}/verification")).JsonAsync();
+        var problems = report.GetProperty("problems").EnumerateArray()
+            .Select(p => (Stream: p.GetProperty("streamId").GetString(), Version: p.GetProperty("version").GetInt64(), Code: p.GetProperty("code").GetString())).ToList();
+        var first = report.GetProperty("firstBrokenVersion");
+        var server = first.ValueKind == System.Text.Json.JsonValueKind.Null ? "intact"
+            : $"{first.GetInt64()} {string.Join(' ', problems.Where(p => p.Stream == $"patient-{id}" && p.Version == first.GetInt64()).Select(p => p.Code).Order(StringComparer.Ordinal))}";
+        server += $"; network {problems.Where(p => p.Stream == "network").Select(p => (long?)p.Version).Min()}";
+        var inBrowser = await page.EvaluateAsync<string>(Verify + """
+            ; const f = r.firstBrokenVersion;
+              const codes = r.problems.filter((p) => p.version === f).map((p) => p.code).sort().join(' ');
+              return `${f === null ? 'intact' : `${f} ${codes}`}; network ${r.network.firstBrokenVersion ?? ''}`; }
+            """, new object[] { id.ToString(), patient.DefaultRequestHeaders.Authorization!.Parameter!, Pinned(host) });
+        Assert.True(server == expected && inBrowser == expected,
+            $"a forged member's endorsement: expected {expected}, the server said {server}, the browser {inBrowser}");
     }
 
     /// <summary>

@@ -45,6 +45,23 @@ public sealed class ColludingHospitals(ServiceHost host, params string[] hospita
     }
 
     /// <summary>
+    /// Joins <paramref name="hospitalId"/>, with <paramref name="key"/> as both its endorsement and identity key, to the
+    /// network straight into the store, past endorsement: linked to the stream's end, metadata copied from the founding
+    /// (so it would have been a member since then), no endorsement. Returns its version.
+    /// </summary>
+    public async Task<long> ForgeMemberAsync(string hospitalId, System.Security.Cryptography.ECDsa key)
+    {
+        var serializer = EventSerializer.Default;
+        var founding = await Store.ReadStreamAsync(NetworkStream.StreamId).FirstAsync();
+        var end = (await Store.ReadLastAsync(NetworkStream.StreamId))!.Version;
+        var (keyId, publicKey) = (PublicKeys.KeyId(key), PublicKeys.Export(key));
+        var joined = new Domain.Network.HospitalJoined(hospitalId, $"{hospitalId} General", "http://127.0.0.1:9/", keyId, publicKey, keyId, publicKey);
+        await Store.AppendAsync(NetworkStream.StreamId, ExpectedVersion.Exactly(end),
+            [new ProposedEvent(Guid.NewGuid(), serializer.NameOf(joined), serializer.Serialize(joined), founding.Metadata)]);
+        return end + 1;
+    }
+
+    /// <summary>
     /// Rewrites the network's founding (version 0) with <paramref name="rewrite"/> of its data, then the whole network
     /// stream after it: every link and hash recomputed, every endorsed transaction signed again by the hospitals that
     /// signed it — a self-consistent chain in which every hash, link, signature and policy holds. Straight in SQL.

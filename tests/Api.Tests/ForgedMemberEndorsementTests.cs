@@ -8,9 +8,7 @@ using HealthEvents.Application.Patients;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
-using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Patients;
-using HealthEvents.Infrastructure.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
@@ -33,17 +31,12 @@ public abstract class ForgedMemberEndorsementSpec(TestStore store) : ServiceOnSt
         var (patient, patientClient) = await Host.NewPatientAsync("Petra Policy");
         var events = Host.Services.GetRequiredService<IEventStore>();
         var serializer = Host.Services.GetRequiredService<EventSerializer>();
-        var founding = await events.ReadStreamAsync(NetworkStream.StreamId).FirstAsync();
-        var end = (await events.ReadLastAsync(NetworkStream.StreamId))!.Version;
-
         using var mallory = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var (keyId, key) = (PublicKeys.KeyId(mallory), PublicKeys.Export(mallory));
-        var joined = new HospitalJoined("mallory", "Mallory General", "http://127.0.0.1:9/", keyId, key, keyId, key);
+        var colluding = new ColludingHospitals(Host, "northside");
         // Stamped as the founding was, so Mallory would have been a member long before the consent.
-        await events.AppendAsync(NetworkStream.StreamId, ExpectedVersion.Exactly(end),
-            [new ProposedEvent(Guid.NewGuid(), serializer.NameOf(joined), serializer.Serialize(joined), founding.Metadata)]);
+        var end = await colluding.ForgeMemberAsync("mallory", mallory) - 1;
         var stream = PatientStream.StreamId(patient);
-        var consent = await new ColludingHospitals(Host, "northside").AppendAsync(stream, [("mallory", mallory)],
+        var consent = await colluding.AppendAsync(stream, [("mallory", mallory)],
             new ConsentGranted(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth], [Purpose.Treatment], [AccessAction.Read], DateTimeOffset.UtcNow, null));
 
         // `verify`'s own loading and pass, in process (both stores).

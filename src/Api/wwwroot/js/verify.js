@@ -6,9 +6,10 @@
 // r||s) verifies under the key the hospital had at the transaction's time; the valid signers meet the policy then in
 // force (policy.js). Keys, members and policies come from the network stream's own stored events, verified the same
 // way (its founding alone unendorsed, and trusted only as the founding pinned before, given as genesisHash) and folded
-// here (network.js): the server's word is never taken for them. The patient's own device-key signatures
-// (patient.command-signed.v1) are checked against the key their stream enrolled, by the rules PatientSignatureChecker.cs
-// applies on the server (same problem codes).
+// here (network.js): the server's word is never taken for them, and they count only as far as the network stream
+// verifies (judgedBy, as VerifiedNetwork.cs): a member or key forged into it past endorsement vouches for nothing.
+// The patient's own device-key signatures (patient.command-signed.v1) are checked against the key their stream
+// enrolled, by the rules PatientSignatureChecker.cs applies on the server (same problem codes).
 // Then the latest signed tree head of the global ledger (itself an endorsed event) and the RFC 9162 inclusion of the
 // patient's latest covered event under it; verify-view.js adds the consistency proof from the last head this browser saw.
 // Pure: no DOM, no fetch; give it the /patients/{id}/envelopes answer.
@@ -318,14 +319,45 @@ function checkGenesis(network, networkEvents, pin) {
  * events from version 0 on by the genesis actor under one command id), or the given pin's length when it has one.
  */
 function foundingPinOf(networkEvents, pin) {
-  let events = pin?.events ?? 0;
-  if (pin?.events == null) {
-    const command = readJson(networkEvents[0]?.metadata)?.commandId;
-    while (events < networkEvents.length && networkEvents[events].version === events
-      && readJson(networkEvents[events].metadata)?.actorId === GENESIS_ACTOR && readJson(networkEvents[events].metadata)?.commandId === command) events++;
-  }
+  const events = pin?.events ?? foundingEnd(networkEvents, null);
   const last = networkEvents.find((e) => e.version === events - 1);
   return events > 0 && last ? `${events}:${toHex(last.hash)}` : null;
+}
+
+/**
+ * The network events the patient's transactions (and the ledger's tree head) are judged by, as VerifiedNetwork.cs does:
+ * the network only as far as it verifies. From the first broken version on — widened to the start of the endorsed
+ * transaction it is in — nothing counts: a member, key or policy written into the store past endorsement (and all after
+ * it) vouches for nobody, so a forged member's signature is 'unknown-endorser' and does not help meet the policy. When the
+ * founding itself fails (before `foundingEnd`), no network verifies and that one problem already voids every signature:
+ * the stream as read is used, so each transaction is not reported again as signed by "no member".
+ */
+function judgedBy(networkEvents, network, pin) {
+  const broken = network.firstBrokenVersion;
+  if (broken === null) return networkEvents;
+  const start = networkEvents.find((e) => e.version === broken)?.endorsement?.firstVersion;
+  const cut = Number.isInteger(start) && start < broken ? start : broken;
+  return cut < foundingEnd(networkEvents, pin) ? networkEvents : networkEvents.filter((e) => e.version < cut);
+}
+
+/**
+ * The version after the founding's last, as NetworkFounding tells it: a complete pin's length (as far as the stream
+ * goes), else the first command — the events from version 0 on, in order, by the genesis actor under one command id.
+ */
+function foundingEnd(networkEvents, pin) {
+  let end = 0;
+  let command = null;
+  for (const e of networkEvents) {
+    if (pin?.events != null) {
+      if (e.version >= pin.events) break;
+    } else {
+      const metadata = readJson(e.metadata);
+      if (e.version !== end || metadata?.actorId !== GENESIS_ACTOR || !metadata.commandId || (command !== null && metadata.commandId !== command)) break;
+      command = metadata.commandId;
+    }
+    end = e.version + 1;
+  }
+  return end;
 }
 
 /**
@@ -352,9 +384,10 @@ export async function verifyStream(view, { genesisHash = null, patientId } = {})
   const wrong = view.streamId !== expected ? { version: 0, streamId: view.streamId }
     : events.find((e) => e.streamId !== undefined && e.streamId !== view.streamId);
   const home = events[0]?.version === 0 ? readJson(events[0].data)?.homeHospital ?? null : null;
-  const patient = await checkStream(view.streamId, events, { stateOf: (_, at) => history.statesDuring(at - NETWORK_CHANGE_GRACE, at), home });
+  const judge = networkHistory(judgedBy(networkEvents, network, pin));
+  const patient = await checkStream(view.streamId, events, { stateOf: (_, at) => judge.statesDuring(at - NETWORK_CHANGE_GRACE, at), home });
   const signatures = await checkPatientSignatures(view.streamId.replace(/^patient-/, ''), events);
-  const ledger = await verifyLedger(view.ledger, events, history);
+  const ledger = await verifyLedger(view.ledger, events, judge);
   const problems = [...patient.problems, ...signatures.problems, ...ledger.streamProblems,
     ...(wrong ? [{ version: wrong.version, code: 'wrong-stream', message: `This answer holds the stream '${wrong.streamId}', not yours ('${expected}').` }] : []),
   ].sort((a, b) => a.version - b.version);
