@@ -41,6 +41,8 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
                 ADD COLUMN IF NOT EXISTS nonce      uuid        NOT NULL DEFAULT gen_random_uuid(),
                 ADD COLUMN IF NOT EXISTS claimed_at timestamptz NOT NULL DEFAULT now(),
                 ADD COLUMN IF NOT EXISTS released   boolean     NOT NULL DEFAULT false;
+            -- Every claim first removes records past the retention: without this index that is a scan of a day of keys.
+            CREATE INDEX IF NOT EXISTS he_idempotency_created_at ON he_idempotency (created_at);
             """, conn, tx)) await cmd.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
     }
