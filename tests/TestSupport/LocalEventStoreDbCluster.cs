@@ -232,9 +232,6 @@ public sealed class LocalEventStoreDbCluster : IAsyncDisposable
     /// </summary>
     public void PauseNode(int nodePort) => Signal(nodePort, "STOP");
 
-    /// <summary>Kills one node (SIGKILL), as a crash would: the supervisor starts it again within a second or so.</summary>
-    public void KillNode(int nodePort) => Signal(nodePort, "KILL");
-
     /// <summary>Lets a node frozen by <see cref="PauseNode"/> run on (SIGCONT).</summary>
     public void ResumeNode(int nodePort) => Signal(nodePort, "CONT");
 

@@ -143,25 +143,6 @@ public sealed class EventStoreDbClusterTests(ClusterFixture fixture) : IClassFix
         }
     }
 
-    /// <summary>
-    /// A node that dies without being stopped (a crash, or EventStoreDB ending a node that must truncate its log) is
-    /// started again by the cluster's supervisor, which runs from the cluster's start (a node may die during the first
-    /// election too), and rejoins as a follower: the cluster is whole again.
-    /// </summary>
-    [SkippableFact]
-    public async Task A_node_that_dies_is_started_again_and_rejoins_as_a_follower()
-    {
-        var (_, followers) = await RolesAsync();
-        var incidents = Cluster.Incidents.Count;
-
-        Cluster.KillNode(followers[0]);
-
-        // First the supervisor must have seen it die (until then gossip may still show the old cluster).
-        await Patience.UntilAsync(() => Task.FromResult(Cluster.Incidents.Count > incidents), () => $"node {followers[0]} was never started again");
-        var (_, after) = await RolesAsync();
-        Assert.Contains(followers[0], after);
-    }
-
     private static async Task<List<EventEnvelope>> ReadAsync(IEventStore store, string stream)
     {
         var events = new List<EventEnvelope>();
