@@ -54,8 +54,11 @@ public sealed class ObservabilityTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, (await patient.GetAsync($"/patients/{patientId}/audit")).StatusCode);
             client.Stop();
 
+            // Spans are exported as they end, and a server span ends a moment after its response reached the client.
             await Patience.UntilAsync(() => Task.FromResult(Ours(trace).Any(s => s.DisplayName == "read-your-writes")
-                    && Ours(trace).Any(s => s.DisplayName == "command RegisterPatient")),
+                    && Ours(trace).Any(s => s.DisplayName == "command RegisterPatient")
+                    && Ours(trace).Any(s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.route") == "/patients/{id:guid}/audit")
+                    && Ours(trace).Any(s => s.DisplayName == "decide" && Ours(trace).Any(e => e.DisplayName == "endorse" && e.SpanId == s.ParentSpanId))),
                 () => "the trace never held the command and the read: " + string.Join(", ", Ours(trace).Select(s => s.DisplayName)));
             var spans = Ours(trace);
             var command = Assert.Single(spans, s => s.DisplayName == "command RegisterPatient");
