@@ -18,7 +18,7 @@ public sealed class OperatorTelemetryAttackTests : IAsyncLifetime
     private ServiceHost _host = null!;
 
     public async Task InitializeAsync() => _host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(), builder =>
-        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(new LockedList(_spans))));
+        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(new Locked<Activity>(_spans))));
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
@@ -54,19 +54,5 @@ public sealed class OperatorTelemetryAttackTests : IAsyncLifetime
     private List<Activity> Ours(ActivityTraceId trace)
     {
         lock (_spans) return _spans.Where(s => s.TraceId == trace).ToList();
-    }
-
-    /// <summary>The exporter adds from any thread: the list behind its own lock.</summary>
-    private sealed class LockedList(List<Activity> items) : ICollection<Activity>
-    {
-        public int Count { get { lock (items) return items.Count; } }
-        public bool IsReadOnly => false;
-        public void Add(Activity item) { lock (items) items.Add(item); }
-        public void Clear() { lock (items) items.Clear(); }
-        public bool Contains(Activity item) { lock (items) return items.Contains(item); }
-        public void CopyTo(Activity[] array, int arrayIndex) { lock (items) items.CopyTo(array, arrayIndex); }
-        public bool Remove(Activity item) { lock (items) return items.Remove(item); }
-        public IEnumerator<Activity> GetEnumerator() { lock (items) return items.ToList().GetEnumerator(); }
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
