@@ -32,12 +32,7 @@ public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.Eve
         await directory.RefreshAsync();
         Assert.Equal(0, directory.Untrusted?.Version);
 
-        using var verification = await patientClient.GetAsync($"/patients/{patient}/verification");
-        Assert.Equal(HttpStatusCode.OK, verification.StatusCode);
-        var own = await verification.JsonAsync();
-        Assert.False(own.GetProperty("verified").GetBoolean(), own.ToString());
-        Assert.Contains(own.GetProperty("problems").EnumerateArray(), p =>
-            p.GetProperty("streamId").GetString() == NetworkStream.StreamId && p.GetProperty("version").GetInt64() == 0);
+        await AssertVerificationNamesNetworkStartAsync(patientClient, patient);
 
         using var readiness = await Host.Client().GetAsync("/health/ready");
         Assert.StartsWith("untrusted from network@0", (await readiness.JsonAsync()).GetProperty("checks").GetProperty("network").GetString());
@@ -102,12 +97,7 @@ public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.Eve
         Assert.NotEqual(HttpStatusCode.InternalServerError, readiness.StatusCode);
         Assert.Contains("untrusted from network@0", ready);
 
-        using var verification = await patientClient.GetAsync($"/patients/{patient}/verification");
-        Assert.Equal(HttpStatusCode.OK, verification.StatusCode);
-        var own = await verification.JsonAsync();
-        Assert.False(own.GetProperty("verified").GetBoolean(), own.ToString());
-        Assert.Contains(own.GetProperty("problems").EnumerateArray(), p =>
-            p.GetProperty("streamId").GetString() == NetworkStream.StreamId && p.GetProperty("version").GetInt64() == 0);
+        await AssertVerificationNamesNetworkStartAsync(patientClient, patient);
 
         var directory = Host.Services.GetRequiredService<NetworkDirectory>();
         await directory.RefreshAsync();
@@ -116,5 +106,16 @@ public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.Eve
         var restart = await Assert.ThrowsAsync<GenesisMismatchException>(() =>
             ServiceHost.StartAsync(new ServiceHost.Node(Host.ConnectionString, Host.DataFolder, Host.EventStoreDbPrefix)));
         Assert.Contains("The network's founding is missing", restart.Message);
+    }
+
+    /// <summary>The patient's own verification answers (200), does not verify, and names the network stream at version 0.</summary>
+    private static async Task AssertVerificationNamesNetworkStartAsync(HttpClient patientClient, Guid patient)
+    {
+        using var verification = await patientClient.GetAsync($"/patients/{patient}/verification");
+        Assert.True(verification.StatusCode == HttpStatusCode.OK, $"{(int)verification.StatusCode}: {await verification.Content.ReadAsStringAsync()}");
+        var own = await verification.JsonAsync();
+        Assert.False(own.GetProperty("verified").GetBoolean(), own.ToString());
+        Assert.Contains(own.GetProperty("problems").EnumerateArray(), p =>
+            p.GetProperty("streamId").GetString() == NetworkStream.StreamId && p.GetProperty("version").GetInt64() == 0);
     }
 }
