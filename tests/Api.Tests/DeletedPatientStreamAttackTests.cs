@@ -1,5 +1,10 @@
 using System.Net;
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Patients;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
 
@@ -24,6 +29,15 @@ public sealed class DeletedPatientStreamAttackTests() : ServiceOnStore(TestStore
         var own = await verification.JsonAsync();
         Assert.False(own.GetProperty("verified").GetBoolean(), body);
         Assert.Contains(own.GetProperty("problems").EnumerateArray(), p => p.GetProperty("streamId").GetString() == PatientStream.StreamId(patient));
+
+        // `./run.sh verify`: the whole store, in one pass over the global log (which still holds the stream's events until a
+        // scavenge), names the stream at version 0, the first version its reads no longer serve.
+        var store = Host.Services.GetRequiredService<IEventStore>();
+        var checker = await EndorsementChecker.LoadAsync(store, Host.Services.GetRequiredService<EventSerializer>());
+        var whole = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker });
+        var broken = Assert.Single(whole.BrokenStreams);
+        Assert.Equal((PatientStream.StreamId(patient), 0L), (broken.StreamId, broken.FirstBrokenVersion));
+        Assert.Contains(broken.Problems, p => p.Code == VerificationCodes.StreamTruncated);
 
         using var entry = await Host.As("northside physician").PostJsonAsync($"/patients/{patient}/entries", new
         {
