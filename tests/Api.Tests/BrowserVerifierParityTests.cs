@@ -1,8 +1,13 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;
+using HealthEvents.Infrastructure.Identity;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
 
@@ -120,7 +125,39 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
             if (undo is not null) await host.ExecuteSqlAsync(undo == "same" ? change : undo);
         }
 
+        await LengthenedPinCaseAsync(host, page);
         await ForgedMemberCaseAsync(host, page);
+    }
+
+    /// <summary>
+    /// A pin lengthened one event past the founding, over an endorsed network change: it would count that change as
+    /// founding, exempt from endorsement. A node given it refuses to start (LengthenedPinTests); the server's verifier
+    /// under that pin and the browser given it as the founding it remembers both refuse it: genesis-mismatch at network@0.
+    /// </summary>
+    private static async Task LengthenedPinCaseAsync(ServiceHost host, Microsoft.Playwright.IPage page)
+    {
+        Assert.Equal(HttpStatusCode.Created, (await host.As("northside admin").PostJsonAsync("/network/practitioners",
+            new { practitionerId = "parity-lengthened", role = "physician" })).StatusCode);
+        var network = await host.Services.GetRequiredService<IEventStore>().ReadStreamAsync(NetworkStream.StreamId).ToListAsync();
+        var founding = network.TakeWhile(e => e.Endorsement is null).Count();
+        var lengthened = $"{founding + 1}:{Convert.ToHexStringLower(network[founding].Hash)}";
+        const string expected = "0 genesis-mismatch";
+
+        var folder = Directory.CreateTempSubdirectory("he-parity-pin-");
+        try
+        {
+            var pin = new NetworkGenesisPin(new GenesisPinFile(Path.Combine(folder.FullName, "genesis.hash")), FoundingPin.Parse(lengthened));
+            var report = StreamVerifier.Verify(network, new StreamVerifierOptions { Genesis = pin });
+            var server = $"{report.FirstBrokenVersion} {report.Problems.FirstOrDefault(p => p.Version == report.FirstBrokenVersion)?.Code}";
+            var inBrowser = await page.EvaluateAsync<string>(Verify + "; const n = r.network; return `${n.firstBrokenVersion} ${n.problems[0]?.code}`; }",
+                new object[] { Alice, host.Token("alice (patient)"), lengthened });
+            Assert.True(server == expected && inBrowser == expected,
+                $"a pin lengthened over version {founding} ({lengthened}): expected {expected}, the server said {server}, the browser {inBrowser}");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     /// <summary>

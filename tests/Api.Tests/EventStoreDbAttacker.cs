@@ -13,8 +13,10 @@ namespace HealthEvents.Api.Tests;
 /// </summary>
 public sealed class EventStoreDbAttacker(ServiceHost host) : IAsyncDisposable
 {
-    private readonly EventStoreDbClient _client = new(EventStoreDbSettings.Parse(
-        ServiceHost.EventStoreDbConnectionString ?? throw new InvalidOperationException(ServiceHost.EventStoreDbSkipReason)));
+    private static readonly EventStoreDbSettings Settings = EventStoreDbSettings.Parse(
+        ServiceHost.EventStoreDbConnectionString ?? throw new InvalidOperationException(ServiceHost.EventStoreDbSkipReason));
+
+    private readonly EventStoreDbClient _client = new(Settings);
 
     private string OnServer(string streamId) => host.EventStoreDbPrefix + streamId;
 
@@ -70,6 +72,21 @@ public sealed class EventStoreDbAttacker(ServiceHost host) : IAsyncDisposable
         };
         var reply = await _client.AppendAsync("$$" + OnServer(streamId), o => o.Any = new Empty(), [metadata], CancellationToken.None);
         Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
+    }
+
+    /// <summary>
+    /// Deletes the stream for good (a tombstone: EventStoreDB's hard delete, through its HTTP API as an operator's tool
+    /// would): it is neither read nor appended to again, and cannot be restored.
+    /// </summary>
+    public async Task HardDeleteAsync(string streamId)
+    {
+        using var http = new HttpClient { BaseAddress = Settings.AddressOf(Settings.Hosts[0]) };
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"/streams/{Uri.EscapeDataString(OnServer(streamId))}")
+        {
+            Headers = { { "ES-HardDelete", "true" } },
+        };
+        using var response = await http.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, $"DELETE /streams answered {(int)response.StatusCode}");
     }
 
     public ValueTask DisposeAsync() => _client.DisposeAsync();

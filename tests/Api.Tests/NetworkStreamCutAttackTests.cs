@@ -32,12 +32,7 @@ public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.Eve
         await directory.RefreshAsync();
         Assert.Equal(0, directory.Untrusted?.Version);
 
-        using var verification = await patientClient.GetAsync($"/patients/{patient}/verification");
-        Assert.Equal(HttpStatusCode.OK, verification.StatusCode);
-        var own = await verification.JsonAsync();
-        Assert.False(own.GetProperty("verified").GetBoolean(), own.ToString());
-        Assert.Contains(own.GetProperty("problems").EnumerateArray(), p =>
-            p.GetProperty("streamId").GetString() == NetworkStream.StreamId && p.GetProperty("version").GetInt64() == 0);
+        await AssertVerificationNamesNetworkStartAsync(patientClient, patient);
 
         using var readiness = await Host.Client().GetAsync("/health/ready");
         Assert.StartsWith("untrusted from network@0", (await readiness.JsonAsync()).GetProperty("checks").GetProperty("network").GetString());
@@ -47,14 +42,8 @@ public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.Eve
         Assert.True(network.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.ServiceUnavailable,
             $"{(int)network.StatusCode}: {await network.Content.ReadAsStringAsync()}");
 
-        using var entry = await Host.As("northside physician").PostJsonAsync($"/patients/{patient}/entries", new
-        {
-            category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "J45", display = "Asthma" },
-            text = "Uses inhaler when running.",
-        });
-        Assert.True(entry.IsSuccessStatusCode || entry.Content.Headers.ContentType?.MediaType == "application/problem+json",
-            $"{(int)entry.StatusCode}: {await entry.Content.ReadAsStringAsync()}");
-        Assert.NotEqual(HttpStatusCode.InternalServerError, entry.StatusCode);
+        using var entry = await Host.PostEntryAsync(patient);
+        await entry.AssertNoServerErrorAsync();
 
         // A node restarted on this store and data folder refuses to start, naming what is missing, where, and the way out.
         var restart = await Assert.ThrowsAsync<GenesisMismatchException>(() =>
@@ -75,5 +64,52 @@ public sealed class NetworkStreamCutAttackTests() : ServiceOnStore(TestStore.Eve
         using var restored = await Host.As("northside admin").PostJsonAsync("/network/practitioners",
             new { practitionerId = "northside-relief", role = "physician" });
         Assert.Equal(HttpStatusCode.Created, restored.StatusCode);
+    }
+    /// <summary>
+    /// The bluntest way to hide the founding: the network stream deleted for good (a tombstone, EventStoreDB's hard delete),
+    /// so the server refuses every read of it with "stream deleted" rather than serving it from a later version. The running
+    /// node must treat that as its start gone (untrusted at network@0, readiness says so, network commands refused with a
+    /// problem, not a 500), a patient's verification must still answer and name the network stream, and a restart must
+    /// refuse with the founding-missing message rather than crash on the store's error.
+    /// </summary>
+    [SkippableFact]
+    public async Task The_network_stream_deleted_for_good_is_named_and_no_answer_is_a_500()
+    {
+        var (patient, patientClient) = await Host.NewPatientAsync("Dora Deleted");
+        await using var attacker = new EventStoreDbAttacker(Host);
+        await attacker.HardDeleteAsync(NetworkStream.StreamId);
+
+        using var network = await Host.As("northside admin").PostJsonAsync("/network/practitioners",
+            new { practitionerId = "northside-relief", role = "physician" });
+        Assert.True(network.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.ServiceUnavailable,
+            $"{(int)network.StatusCode}: {await network.Content.ReadAsStringAsync()}");
+        Assert.Equal("application/problem+json", network.Content.Headers.ContentType?.MediaType);
+
+        // The command refreshed the directory: readiness now says the network is untrusted from its start.
+        using var readiness = await Host.Client().GetAsync("/health/ready");
+        var ready = await readiness.Content.ReadAsStringAsync();
+        Assert.NotEqual(HttpStatusCode.InternalServerError, readiness.StatusCode);
+        Assert.Contains("untrusted from network@0", ready);
+
+        await AssertVerificationNamesNetworkStartAsync(patientClient, patient);
+
+        var directory = Host.Services.GetRequiredService<NetworkDirectory>();
+        await directory.RefreshAsync();
+        Assert.Equal(0, directory.Untrusted?.Version);
+
+        var restart = await Assert.ThrowsAsync<GenesisMismatchException>(() =>
+            ServiceHost.StartAsync(new ServiceHost.Node(Host.ConnectionString, Host.DataFolder, Host.EventStoreDbPrefix)));
+        Assert.Contains("The network's founding is missing", restart.Message);
+    }
+
+    /// <summary>The patient's own verification answers (200), does not verify, and names the network stream at version 0.</summary>
+    private static async Task AssertVerificationNamesNetworkStartAsync(HttpClient patientClient, Guid patient)
+    {
+        using var verification = await patientClient.GetAsync($"/patients/{patient}/verification");
+        Assert.True(verification.StatusCode == HttpStatusCode.OK, $"{(int)verification.StatusCode}: {await verification.Content.ReadAsStringAsync()}");
+        var own = await verification.JsonAsync();
+        Assert.False(own.GetProperty("verified").GetBoolean(), own.ToString());
+        Assert.Contains(own.GetProperty("problems").EnumerateArray(), p =>
+            p.GetProperty("streamId").GetString() == NetworkStream.StreamId && p.GetProperty("version").GetInt64() == 0);
     }
 }

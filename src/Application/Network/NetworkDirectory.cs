@@ -127,18 +127,23 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
     /// Reading only what follows the cached events would not see the stream's start disappear (EventStoreDB's truncate-before
     /// <c>$tb</c>, a soft delete: its founding, every key and policy, no longer served to anyone who reads it) or be
     /// replaced in place, so each refresh reads its first event once more (one event, <see cref="IEventStore.ReadFirstAsync"/>):
-    /// it must still be the version 0 verified before, with the same hash. Null when it is, or nothing was verified yet;
-    /// else the problem, at version 0.
+    /// it must still be the version 0 verified before, with the same hash — both the hash it is stored with and the hash of
+    /// its stored bytes (<see cref="HashChain.ComputeHash(EventEnvelope)"/>, as the stream verifier computes it), since
+    /// whoever rewrites the founding's data in place can leave its hash column as it was. Null when it is, or nothing was
+    /// verified yet; else the problem, at version 0.
     /// </summary>
     private async Task<VerificationProblem?> StartMovedAsync(CancellationToken ct)
     {
         if (_verifiedStart is null) return null;
         var first = await store.ReadFirstAsync(NetworkStream.StreamId, ct);
-        if (first is { Version: 0 } && first.Hash.AsSpan().SequenceEqual(_verifiedStart)) return null;
-        return first is { Version: 0 }
-            ? new(NetworkStream.StreamId, 0, VerificationCodes.GenesisMismatch,
-                $"Version 0 of the network stream {NetworkStream.StreamId} now has hash {Convert.ToHexStringLower(first.Hash)}, not the one this node verified: its founding was replaced.")
-            : Hidden(first?.Version);
+        if (first is not { Version: 0 }) return Hidden(first?.Version);
+        if (!first.Hash.AsSpan().SequenceEqual(_verifiedStart))
+            return new(NetworkStream.StreamId, 0, VerificationCodes.GenesisMismatch,
+                $"Version 0 of the network stream {NetworkStream.StreamId} now has hash {Convert.ToHexStringLower(first.Hash)}, not the one this node verified: its founding was replaced.");
+        return HashChain.ComputeHash(first).AsSpan().SequenceEqual(_verifiedStart)
+            ? null
+            : new(NetworkStream.StreamId, 0, VerificationCodes.HashMismatch,
+                $"Version 0 of the network stream {NetworkStream.StreamId} keeps the hash this node verified, but its stored bytes no longer hash to it: its founding was rewritten in place.");
     }
 
     private static VerificationProblem Hidden(long? firstServed) => new(NetworkStream.StreamId, 0, VerificationCodes.StreamTruncated, firstServed is { } version

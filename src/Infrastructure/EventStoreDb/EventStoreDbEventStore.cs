@@ -78,7 +78,10 @@ public sealed record EventStoreDbStoreOptions
 /// </summary>
 public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 {
-    /// <summary>A truncated (<c>$tb</c>) or soft-deleted stream hides events that <c>$all</c> still serves.</summary>
+    /// <summary>
+    /// A truncated (<c>$tb</c>), soft-deleted or hard-deleted (tombstoned) stream hides events that <c>$all</c> still
+    /// serves (until a scavenge).
+    /// </summary>
     public bool StreamsCanHideLoggedEvents => true;
 
     private const int MaxAnyAttempts = 100;
@@ -149,7 +152,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
             (version, hash) = (rows[^1].Version, rows[^1].Hash);
         }
         var messages = linked.SelectMany(l => Messages(l.Rows, l.Endorsement)).ToArray();
-        var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(last), messages, ct, streamId);
+        var reply = await AppendOnServerAsync(streamId, ExpectRevision(last), messages, ct);
         switch (reply.ResultCase)
         {
             case AppendResp.ResultOneofCase.Success:
@@ -179,7 +182,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         if (head.Version < last) throw new WrongExpectedVersionException(streamId, expected, head.Version);
 
         var linked = HashChain.Link(streamId, last, head.Hash, events, endorsement);
-        var reply = await _client.AppendAsync(OnServer(streamId), ExpectRevision(last), Messages(linked, endorsementBytes), ct, streamId);
+        var reply = await AppendOnServerAsync(streamId, ExpectRevision(last), Messages(linked, endorsementBytes), ct);
         switch (reply.ResultCase)
         {
             case AppendResp.ResultOneofCase.Success:
@@ -204,15 +207,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     {
         var stored = new Dictionary<Guid, EventEnvelope>();
         var request = EventStoreDbRequests.ReadStream(OnServer(streamId), (ulong)(expected.Value + 1), forwards: true, count: (ulong)events.Count);
-        using (var read = await _client.ReadAsync(request, streamId, ct))
-        {
-            while (await read.NextAsync() is { } reply)
-            {
-                if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-                var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
-                stored.TryAdd(e.EventId, e);
-            }
-        }
+        await foreach (var e in ReadEventsAsync(request, streamId, ct)) stored.TryAdd(e.EventId, e);
         return StreamHeads.Replay(streamId, expected, events, stored, actual);
     }
 
@@ -228,21 +223,16 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         {
             var stored = new Dictionary<Guid, EventEnvelope>();
             var head = StreamHead.None;
-            using (var read = await _client.ReadAsync(
-                       EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: long.MaxValue), streamId, ct))
+            var backwards = EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: long.MaxValue);
+            await foreach (var e in ReadEventsAsync(backwards, streamId, ct))
             {
-                while (await read.NextAsync() is { } reply)
-                {
-                    if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-                    var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
-                    if (head.Version < 0) head = new StreamHead(e.Version, e.Hash);
-                    if (ids.Contains(e.EventId)) stored.TryAdd(e.EventId, e);
-                }
+                if (head.Version < 0) head = new StreamHead(e.Version, e.Hash);
+                if (ids.Contains(e.EventId)) stored.TryAdd(e.EventId, e);
             }
             if (stored.Count > 0) return StreamHeads.Replay(streamId, ExpectedVersion.Any, events, stored, head.Version);
 
             var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
-            var appended = await _client.AppendAsync(OnServer(streamId), ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct, streamId);
+            var appended = await AppendOnServerAsync(streamId, ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct);
             if (appended.ResultCase == AppendResp.ResultOneofCase.Success) return Stored(linked, appended.Success);
             if (appended.ResultCase != AppendResp.ResultOneofCase.WrongExpectedVersion)
                 throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");
@@ -281,16 +271,70 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
     // ---------------------------------------------------------------- reads
 
+    /// <summary>
+    /// One append on the server. A stream deleted for good (a tombstone) takes no more events, ever: that is the port's
+    /// damaged stream (<see cref="DamagedStreamException"/>, 409 <c>damaged-stream</c>), cut from version 0 on.
+    /// </summary>
+    private async Task<AppendResp> AppendOnServerAsync(
+        string streamId, Action<AppendReq.Types.Options> expect, AppendReq.Types.ProposedMessage[] messages, CancellationToken ct)
+    {
+        try
+        {
+            return await _client.AppendAsync(OnServer(streamId), expect, messages, ct, streamId);
+        }
+        catch (EventStoreDbStreamDeletedException e)
+        {
+            throw Deleted(streamId, e);
+        }
+    }
+
+    private static DamagedStreamException Deleted(string streamId, EventStoreDbStreamDeletedException e) =>
+        new(streamId, 0, e, "is deleted for good in EventStoreDB (a tombstone): it serves none of its events from version 0 on and takes no more");
+
+    /// <summary>
+    /// The events a read of one stream serves, decoded. A stream deleted for good (a tombstone) serves none, as a
+    /// soft-deleted one does: the server refuses the read, while <c>$all</c> still holds the events until a scavenge —
+    /// the port's hidden stream (<see cref="StreamsCanHideLoggedEvents"/>), which every reader already reports
+    /// (<c>stream-truncated</c> at version 0), rather than an error each caller would have to know.
+    /// </summary>
+    private async IAsyncEnumerable<EventEnvelope> ReadEventsAsync(ReadReq request, string streamId, [EnumeratorCancellation] CancellationToken ct)
+    {
+        ReadCall read;
+        try
+        {
+            read = await _client.ReadAsync(request, streamId, ct);
+        }
+        catch (EventStoreDbStreamDeletedException)
+        {
+            yield break;
+        }
+        using (read)
+        {
+            while (true)
+            {
+                ReadResp? reply;
+                try
+                {
+                    reply = await read.NextAsync();
+                }
+                catch (EventStoreDbStreamDeletedException)
+                {
+                    reply = null; // deleted while being read: what follows is not served
+                }
+                if (reply is null) yield break;
+                if (reply.ContentCase == ReadResp.ContentOneofCase.Event) yield return EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+            }
+        }
+    }
+
+
     public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(
         string streamId, long fromVersion = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         var request = EventStoreDbRequests.ReadStream(OnServer(streamId), (ulong)Math.Max(0, fromVersion), forwards: true, count: long.MaxValue);
-        using var read = await _client.ReadAsync(request, streamId, ct);
-        while (await read.NextAsync() is { } reply)
+        await foreach (var e in ReadEventsAsync(request, streamId, ct))
         {
-            if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-            var e = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
             _heads.Remember(e); // a read to the end leaves the head known: the command path's next append needs no read
             yield return e;
         }
@@ -301,9 +345,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         var request = EventStoreDbRequests.ReadStream(OnServer(streamId), 0, forwards: true, count: 1);
-        using var read = await _client.ReadAsync(request, streamId, ct);
-        while (await read.NextAsync() is { } reply)
-            if (reply.ContentCase == ReadResp.ContentOneofCase.Event) return EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+        await foreach (var e in ReadEventsAsync(request, streamId, ct)) return e;
         return null;
     }
 
@@ -311,11 +353,9 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         var request = EventStoreDbRequests.ReadStream(OnServer(streamId), fromRevision: null, forwards: false, count: 1);
-        using var read = await _client.ReadAsync(request, streamId, ct);
-        while (await read.NextAsync() is { } reply)
+        await foreach (var read in ReadEventsAsync(request, streamId, ct))
         {
-            if (reply.ContentCase != ReadResp.ContentOneofCase.Event) continue;
-            var last = EventStoreDbEnvelope.Decode(reply.Event, streamId, _prefix);
+            var last = read;
             // A server that gives stream reads no $all position: this store's own append of that very event knew it.
             if (last.Position is null && _heads.PositionOf(last) is { } known) last = last with { Position = known };
             _heads.Remember(last);

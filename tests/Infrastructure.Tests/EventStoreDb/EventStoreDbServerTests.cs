@@ -39,30 +39,34 @@ public sealed class EventStoreDbServerTests : IAsyncLifetime
 
     /// <summary>
     /// A stream deleted for good (a tombstone, as an operator's hard delete leaves it; through the server's HTTP API,
-    /// which the adapter never uses) takes no more events and reads as deleted: both raise
-    /// <see cref="EventStoreDbStreamDeletedException"/> naming the stream, with no event data in any message.
+    /// which the adapter never uses) is what the port calls a cut stream: reads serve none of it (as after a soft delete),
+    /// while the global log still holds its events, and an append is refused as a damaged stream
+    /// (<see cref="DamagedStreamException"/> at version 0, the server's error inside) — never the server's own error,
+    /// which no caller of the port knows. No message carries event data.
     /// </summary>
     [SkippableFact]
-    public async Task A_deleted_stream_refuses_appends_and_reads_with_an_error_naming_the_stream_and_no_data()
+    public async Task A_deleted_stream_serves_nothing_and_refuses_appends_as_a_damaged_stream_naming_it_and_no_data()
     {
         var settings = Server();
         var store = NewStore(settings);
         await store.AppendAsync("patient-9", ExpectedVersion.NoStream, [NewEvent()]);
         await HardDeleteAsync(settings, _prefix + "patient-9");
 
-        var append = await Assert.ThrowsAsync<EventStoreDbStreamDeletedException>(
+        // The store's cached head still says version 0: the append goes to the server, which refuses it.
+        var append = await Assert.ThrowsAsync<DamagedStreamException>(
             () => store.AppendAsync("patient-9", ExpectedVersion.Exactly(0), [NewEvent()]));
-        Assert.Equal("patient-9", append.StreamId);
+        Assert.Equal(("patient-9", 0L), (append.StreamId, append.Version));
+        Assert.IsType<EventStoreDbStreamDeletedException>(append.InnerException);
         Assert.DoesNotContain(Secret, append.ToString());
+        var again = await Assert.ThrowsAsync<DamagedStreamException>(() => store.AppendAsync("patient-9", ExpectedVersion.NoStream, [NewEvent()]));
+        Assert.Equal("patient-9", again.StreamId);
+        await Assert.ThrowsAsync<DamagedStreamException>(() => store.AppendAsync("patient-9", ExpectedVersion.Any, [NewEvent()]));
 
-        // A store that never saw the stream (no cached head) reads it first, and meets the tombstone there.
+        // A store that never saw the stream (no cached head) reads it: nothing is served, from any end.
         var other = NewStore(settings);
-        var read = await Assert.ThrowsAsync<EventStoreDbStreamDeletedException>(async () =>
-        {
-            await foreach (var _ in other.ReadStreamAsync("patient-9")) { }
-        });
-        Assert.Equal("patient-9", read.StreamId);
-        Assert.DoesNotContain(Secret, read.ToString());
+        Assert.Empty(await other.ReadStreamAsync("patient-9").ToListAsync());
+        Assert.Null(await other.ReadFirstAsync("patient-9"));
+        Assert.Null(await other.ReadLastAsync("patient-9"));
 
         // The tombstone the server wrote into the stream is not one of our events: the global log holds ours only.
         var log = await other.ReadAllAsync(null, 100);

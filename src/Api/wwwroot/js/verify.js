@@ -299,19 +299,53 @@ export function parseFoundingPin(text) {
 /**
  * The founding nobody endorses is trusted only as the one pinned (NetworkGenesisPin on a node; this browser's memory on
  * the page): the founding's last pinned event (or version 0, for a pin of version 0 alone) must have the pinned hash,
- * and the stream must reach it, else 'genesis-mismatch' at version 0.
+ * and the stream must reach it; and every event the pin covers must be the founding command's (`overreach`). Else
+ * 'genesis-mismatch' at version 0.
  */
 function checkGenesis(network, networkEvents, pin) {
   if (!pin || networkEvents.length === 0) return;
+  const found = [];
   const at = pin.events === null ? 0 : pin.events - 1;
   const pinned = networkEvents.find((e) => e.version === at);
-  if (pinned && toHex(pinned.hash) === pin.hash) return;
-  const start = toHex(networkEvents.find((e) => e.version === 0)?.hash ?? new Uint8Array(0));
-  const end = pinned ? `its founding ends at version ${at} in hash ${toHex(pinned.hash)}` : `the stream ends before version ${at}`;
-  network.problems = [{ version: 0, code: 'genesis-mismatch',
-    message: `Version 0 of the network has hash ${start}; ${end}, not the founding ${pin.events === null ? pin.hash : `${pin.events}:${pin.hash}`} trusted before: every key and policy in it is someone else's.` },
-  ...network.problems];
+  const text = pin.events === null ? pin.hash : `${pin.events}:${pin.hash}`;
+  if (!pinned || toHex(pinned.hash) !== pin.hash) {
+    const start = toHex(networkEvents.find((e) => e.version === 0)?.hash ?? new Uint8Array(0));
+    const end = pinned ? `its founding ends at version ${at} in hash ${toHex(pinned.hash)}` : `the stream ends before version ${at}`;
+    found.push({ version: 0, code: 'genesis-mismatch',
+      message: `Version 0 of the network has hash ${start}; ${end}, not the founding ${text} trusted before: every key and policy in it is someone else's.` });
+  }
+  const over = overreach(networkEvents, pin);
+  if (over) {
+    found.push({ version: 0, code: 'genesis-mismatch',
+      message: `The founding trusted before (${text}) counts version ${over.version} of the network stream as part of its founding, but ${over.why}: ` +
+        "a pin covers only the founding command's events (unendorsed, made by the genesis actor under version 0's command id), " +
+        'and this one would exempt a later transaction from endorsement. Check it against a member you trust (./run.sh verify prints it last).' });
+  }
+  if (found.length === 0) return;
+  network.problems = [...found, ...network.problems];
   network.firstBrokenVersion = 0;
+}
+
+/**
+ * Why an event a complete pin covers is none of the founding, as NetworkFounding.NotFounding tells it: a pin lengthened
+ * over a later transaction would count that transaction as founding, exempt from endorsement. Resolves the first such
+ * event to { version, why }, or null when every covered event is unendorsed and made by the genesis actor under version
+ * 0's command id (a pin of version 0 alone covers nothing more).
+ */
+function overreach(networkEvents, pin) {
+  if (pin?.events == null) return null;
+  let command = null; // version 0's, when the genesis actor made it
+  for (const e of networkEvents) {
+    if (e.version >= pin.events) break;
+    const metadata = readJson(e.metadata);
+    const byGenesis = metadata?.actorId === GENESIS_ACTOR && Boolean(metadata.commandId);
+    if (e.version === 0 && byGenesis) command = metadata.commandId;
+    const why = e.endorsement ? 'it carries an endorsement'
+      : !byGenesis ? 'it was not made by the genesis actor'
+      : metadata.commandId !== command ? 'it belongs to another command than version 0' : null;
+    if (why) return { version: e.version, why };
+  }
+  return null;
 }
 
 /**
