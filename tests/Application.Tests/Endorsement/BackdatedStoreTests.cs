@@ -56,7 +56,7 @@ public sealed class BackdatedStoreTests : IAsyncLifetime
         Assert.Equal((_patient, forged), (broken.StreamId, broken.FirstBrokenVersion));
         // Judged no earlier than the heads before it allow (T1+25), when Lakeside's key was the new one.
         Assert.Equal(
-            [(forged, "backdated"), (forged, VerificationCodes.WrongKey), (forged, VerificationCodes.PolicyNotMet)],
+            [(forged, VerificationCodes.Backdated), (forged, VerificationCodes.WrongKey), (forged, VerificationCodes.PolicyNotMet)],
             broken.Problems.Select(p => (p.Version, p.Code)));
     }
 
