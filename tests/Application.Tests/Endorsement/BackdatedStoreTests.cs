@@ -2,9 +2,6 @@ using System.Security.Cryptography;
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Domain.Ledger;
-using HealthEvents.Infrastructure.Postgres;
-using HealthEvents.TestSupport;
-using Npgsql;
 using static HealthEvents.Application.Tests.Endorsement.TestLedger;
 
 namespace HealthEvents.Application.Tests.Endorsement;
@@ -19,17 +16,13 @@ public sealed class BackdatedStoreTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T1 = T0.AddHours(1);
     private readonly TestLedger _ledger = new();
-    private NpgsqlDataSource _dataSource = null!;
-    private PostgresEventStore _store = null!;
+    private StoreDatabase _database = null!;
     private ECDsa _retiredLakesideKey = null!;
     private string _patient = "";
 
     public async Task InitializeAsync()
     {
-        _dataSource = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
-        _store = new PostgresEventStore(_dataSource);
-        await _store.EnsureSchemaAsync();
-
+        _database = await StoreDatabase.CreateAsync();
         _patient = _ledger.Patient(Northside, T1, Northside, Lakeside);
         Head(T1.AddMinutes(1));
         _retiredLakesideKey = _ledger.KeyOf(Lakeside);
@@ -38,8 +31,7 @@ public sealed class BackdatedStoreTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _store.DisposeAsync();
-        await _dataSource.DisposeAsync();
+        await _database.DisposeAsync();
         _ledger.Dispose();
     }
 
@@ -101,7 +93,8 @@ public sealed class BackdatedStoreTests : IAsyncLifetime
 
     private async Task<StoreVerificationReport> VerifyStoreAsync()
     {
-        await _ledger.WriteToAsync(_store);
-        return await StoreVerifier.VerifyAsync(_store, new StoreVerifierOptions { EndorsementChecker = await EndorsementChecker.LoadAsync(_store, Serializer) });
+        await _ledger.WriteToAsync(_database.Store);
+        return await StoreVerifier.VerifyAsync(_database.Store,
+            new StoreVerifierOptions { EndorsementChecker = await EndorsementChecker.LoadAsync(_database.Store, Serializer) });
     }
 }
