@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Network;
 using HealthEvents.Domain.Ledger;
 using static HealthEvents.Application.Tests.Endorsement.TestLedger;
 
@@ -53,6 +56,19 @@ public sealed class BackdatedStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_network_change_signed_with_a_retired_key_and_stamped_back_is_backdated_too()
+    {
+        Head(T1.AddMinutes(30));
+        var forged = SignedBy(T1.AddMinutes(5), _retiredLakesideKey, NetworkStream.StreamId, new ResearcherRegistered("r-thief", "Nowhere Labs"));
+
+        var report = await VerifyStoreAsync();
+
+        var broken = Assert.Single(report.BrokenStreams);
+        Assert.Equal((NetworkStream.StreamId, forged), (broken.StreamId, broken.FirstBrokenVersion));
+        Assert.Equal([VerificationCodes.Backdated, VerificationCodes.WrongKey, VerificationCodes.PolicyNotMet], broken.Problems.Select(p => p.Code));
+    }
+
+    [Fact]
     public async Task Honest_transactions_in_flight_around_a_head_and_a_rotation_still_verify()
     {
         Head(T1.AddMinutes(12));
@@ -83,9 +99,10 @@ public sealed class BackdatedStoreTests : IAsyncLifetime
     private void Head(DateTimeOffset at) =>
         _ledger.Endorsed(LedgerStream.StreamId, at, [Northside, Riverside], new TreeHeadSigned(1, new string('0', 64), at));
 
-    private long SignedBy(DateTimeOffset at, ECDsa lakesideKey)
+    /// <summary>A transaction endorsed by Northside and by Lakeside with <paramref name="lakesideKey"/>; by default a correction of the patient.</summary>
+    private long SignedBy(DateTimeOffset at, ECDsa lakesideKey, string? stream = null, IEvent? change = null)
     {
-        var transaction = _ledger.Prepare(_patient, at, "dr-x", Corrected());
+        var transaction = _ledger.Prepare(stream ?? _patient, at, "dr-x", change ?? Corrected());
         _ledger.Commit(transaction, EndorsementSignatures.BatchOfOne(transaction.FirstVersion, 1, transaction.Hash,
             [_ledger.Sign(Northside, transaction.Hash), _ledger.Sign(Lakeside, transaction.Hash, lakesideKey)]));
         return transaction.FirstVersion;
