@@ -62,7 +62,8 @@ public static class DependencyInjection
         services.AddSingleton<IPatientCipher, PatientCipher>();
         services.AddSingleton(_ => new HospitalKeyring(Path.Combine(dataFolder, "keys")));
         services.AddSingleton<IHospitalKeyStore, KeyringKeyStore>();
-        services.AddSingleton(sp => new PostgresIdempotencyStore(sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddSingleton(sp => new PostgresIdempotencyStore(
+            sp.GetRequiredService<NpgsqlDataSource>(), PostgresIdempotencyStore.Relaxed(connectionString), claimsPrecedeAppends: !eventStoreDb));
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<PostgresIdempotencyStore>());
         services.AddSingleton(_ => GenesisPin(configuration, dataFolder));
         services.AddSingleton<NetworkDirectory>();

@@ -6,7 +6,6 @@ using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
 using HealthEvents.Projections.Views.Insurance;
-using HealthEvents.Projections.Views.Records;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -41,14 +40,12 @@ public static class DependencyInjection
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, AuditProjection>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, ConsentProjection>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, RecordProjection>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, InsuranceProjection>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjection, LedgerProjection>());
 
         services.TryAddSingleton<AuditQuery>();
         services.TryAddSingleton<DisclosureQuery>();
         services.TryAddSingleton<ConsentQuery>();
-        services.TryAddSingleton<RecordQuery>();
         services.TryAddSingleton<InsuranceQuery>();
         services.TryAddSingleton<LedgerQuery>();
         services.TryAddSingleton<LedgerCoverageQuery>();

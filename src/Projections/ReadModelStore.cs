@@ -3,7 +3,6 @@ using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
 using HealthEvents.Projections.Views.Insurance;
-using HealthEvents.Projections.Views.Records;
 using JasperFx;
 using Marten;
 using Marten.Services;
@@ -62,7 +61,6 @@ public sealed class ReadModelStore : IDisposable
             .Index([x => x.PatientId, x => x.StreamVersion], i => i.Name = "he_audit_patient_version_ix");
         options.Schema.For<AuditEntryCategory>();
         options.Schema.For<ConsentDocument>().Index(x => x.PatientId, i => i.Name = "he_consent_patient_ix");
-        options.Schema.For<RecordEntryDocument>().Index(x => x.PatientId, i => i.Name = "he_record_patient_ix");
         options.Schema.For<InsuranceDocument>();
         Research.ResearchStore.Configure(options);
         Ledger.LedgerStore.Configure(options);

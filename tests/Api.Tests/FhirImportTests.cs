@@ -93,7 +93,7 @@ public sealed class FhirImportTests(DemoServiceFixture fixture, ITestOutputHelpe
             Assert.Equal(inBundle.Count - 1, added + summary.Skipped.Values.Sum());
             resources += added;
 
-            // The records view (the patient's own access): every entry, each the resource's own JSON.
+            // The patient's own access: every entry, each the resource's own JSON.
             var patient = PatientClient(Host, patientId);
             var access = await Accepted(await patient.PostJsonAsync($"/patients/{patientId}/access", new { purpose = "treatment", categories = Categories }));
             var entries = access.GetProperty("entries").EnumerateArray().ToList();

@@ -67,7 +67,6 @@ public sealed class StalledViewTests : IAsyncLifetime
         }
         Assert.Equal(1, unreadable["patient-audit"]);
         Assert.Equal(1, unreadable["consents"]);
-        Assert.Equal(1, unreadable["records"]);
         Assert.Equal(1, unreadable["insurance"]);
         Assert.Equal(1, unreadable["ledger"]);
     }

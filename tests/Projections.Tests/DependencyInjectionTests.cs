@@ -5,7 +5,6 @@ using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
 using HealthEvents.Projections.Views.Insurance;
-using HealthEvents.Projections.Views.Records;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -31,7 +30,7 @@ public sealed class DependencyInjectionTests
         Assert.Same(runner, hosted[0]);
         Assert.Same(provider.GetRequiredService<ProjectionLagSampler>(), hosted[1]);
         Assert.Equal(
-            [AuditProjection.ProjectionName, ConsentProjection.ProjectionName, RecordProjection.ProjectionName, InsuranceProjection.ProjectionName, Ledger.LedgerProjection.ProjectionName],
+            [AuditProjection.ProjectionName, ConsentProjection.ProjectionName, InsuranceProjection.ProjectionName, Ledger.LedgerProjection.ProjectionName],
             runner.ProjectionNames);
         Assert.NotNull(provider.GetRequiredService<ProjectionRebuilder>());
 
@@ -46,7 +45,6 @@ public sealed class DependencyInjectionTests
             Assert.Equal(2, (await provider.GetRequiredService<AuditQuery>().QueryAsync(p.Id)).Items.Count);
             Assert.True((await provider.GetRequiredService<InsuranceQuery>().ValidityAtAsync(p.Id, PatientHistory.T0.AddDays(1))).Valid);
             Assert.Empty((await provider.GetRequiredService<ConsentQuery>().ListAsync(p.Id, PatientHistory.T0)).Active);
-            Assert.Empty(await provider.GetRequiredService<RecordQuery>().ListAsync(p.Id));
             var status = await runner.GetStatusAsync();
             Assert.All(status, s => Assert.True(s.RunningHere && s.Checkpoint >= last.Events[0].Position));
         }

@@ -3,7 +3,6 @@ using HealthEvents.Domain.Patients;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
 using HealthEvents.Projections.Views.Insurance;
-using HealthEvents.Projections.Views.Records;
 
 namespace HealthEvents.Projections.Tests;
 
@@ -36,7 +35,7 @@ public sealed class HostileTextTests : IAsyncLifetime
         var last = await p.AppendAsync(PatientWriter.DrB, new RecordEntryRetracted(Guid.NewGuid(), hostile, "dr-b", "h2"));
 
         var readModels = _db.NewReadModels();
-        var runner = _db.NewRunner([new AuditProjection(), new ConsentProjection(), new RecordProjection(), new InsuranceProjection()], readModels: readModels);
+        var runner = _db.NewRunner([new AuditProjection(), new ConsentProjection(), new InsuranceProjection()], readModels: readModels);
         _db.Own(await runner.StartedAsync());
 
         await runner.WaitForOrFailAsync(last.Events[^1].Position!.Value);

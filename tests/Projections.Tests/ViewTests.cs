@@ -3,7 +3,6 @@ using HealthEvents.Domain.Patients;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
 using HealthEvents.Projections.Views.Insurance;
-using HealthEvents.Projections.Views.Records;
 
 namespace HealthEvents.Projections.Tests;
 
@@ -19,7 +18,7 @@ public sealed class ViewTests : IAsyncLifetime
         _db = await ProjectionDatabase.CreateAsync();
         _h = await PatientHistory.WriteAsync(_db);
         _rm = _db.NewReadModels();
-        var runner = _db.NewRunner([new AuditProjection(), new ConsentProjection(), new RecordProjection(), new InsuranceProjection()], readModels: _rm);
+        var runner = _db.NewRunner([new AuditProjection(), new ConsentProjection(), new InsuranceProjection()], readModels: _rm);
         _db.Own(await runner.StartedAsync());
         await runner.WaitForOrFailAsync(_h.Last);
     }
@@ -103,35 +102,10 @@ public sealed class ViewTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Forgotten_patient_keeps_audit_rows_and_loses_record_entries()
+    public async Task Forgotten_patient_keeps_audit_rows()
     {
         var audit = await new AuditQuery(_rm).QueryAsync(_h.Q.Id);
         Assert.Equal(["patient-registered", "entry-added", "consent-granted", "patient-forgotten"], audit.Items.Select(i => i.Action));
-        Assert.Empty(await new RecordQuery(_rm).ListAsync(_h.Q.Id));
-        var all = await _db.AllAsync<RecordEntryDocument>();
-        Assert.DoesNotContain(all, e => e.PatientId == _h.Q.Id);
-    }
-
-    [Fact]
-    public async Task Record_view_holds_current_non_retracted_entries_as_ciphertext()
-    {
-        var records = new RecordQuery(_rm);
-        var entries = await records.ListAsync(_h.P.Id);
-        Assert.Equal([_h.AllergyEntry, _h.LabEntry], entries.Select(e => e.EntryId));
-        var allergy = entries[0];
-        Assert.Equal(Category.Allergies, allergy.Category);
-        Assert.Equal("http://snomed.info/sct", allergy.CodeSystem);
-        Assert.Equal("91936005", allergy.Code);
-        Assert.Equal("enc-allergy-v2", allergy.EncryptedContent);
-        Assert.True(allergy.Amended);
-        Assert.Equal("dr-a", allergy.AuthorId);
-        Assert.Equal("h1", allergy.AuthorHospital);
-        Assert.Equal(PatientHistory.T0.AddMinutes(1), allergy.RecordedAt);
-        Assert.False(entries[1].Amended);
-
-        Assert.Equal([_h.LabEntry], (await records.ListAsync(_h.P.Id, [Category.LabResults, Category.MentalHealth])).Select(e => e.EntryId));
-        var stored = await _db.AllAsync<RecordEntryDocument>();
-        Assert.True(Assert.Single(stored, e => e.EntryId == _h.MentalEntry).Retracted);
     }
 
     [Fact]

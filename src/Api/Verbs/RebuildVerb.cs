@@ -5,7 +5,6 @@ using HealthEvents.Projections.Runner;
 using HealthEvents.Projections.Views.Audit;
 using HealthEvents.Projections.Views.Consents;
 using HealthEvents.Projections.Views.Insurance;
-using HealthEvents.Projections.Views.Records;
 
 namespace HealthEvents.Api.Verbs;
 
@@ -16,7 +15,7 @@ namespace HealthEvents.Api.Verbs;
 public static class RebuildVerb
 {
     private static readonly string[] BuiltIn =
-        [AuditProjection.ProjectionName, ConsentProjection.ProjectionName, RecordProjection.ProjectionName, InsuranceProjection.ProjectionName, LedgerProjection.ProjectionName];
+        [AuditProjection.ProjectionName, ConsentProjection.ProjectionName, InsuranceProjection.ProjectionName, LedgerProjection.ProjectionName];
 
     public static Command Create(Option<string?> data)
     {

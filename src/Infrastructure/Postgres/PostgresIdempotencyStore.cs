@@ -9,9 +9,33 @@ namespace HealthEvents.Infrastructure.Postgres;
 /// random nonce, or finds the one there; the finished response completes it. A failed attempt marks its row released
 /// instead of removing it, and a retry takes a released or lapsed row over with its nonce, as a later attempt of the
 /// same command. Rows older than a day are removed when keys are claimed.
+/// <para>
+/// Durability (issue 13: one WAL flush per accepted command). Completions and releases commit without waiting for the
+/// WAL flush (<c>synchronous_commit = off</c>, PostgreSQL 15 docs §30.4): the command's events are durable before either
+/// runs, and losing one in a crash leaves the claim pending, so a retry after <see cref="PendingLease"/> takes it over as
+/// a later attempt of the same command and is told 409 <c>command-already-applied</c> instead of the stored answer —
+/// never a second recording. A claim must be durable before the command's events are (its nonce names the command):
+/// with <paramref name="claimsPrecedeAppends"/> (the events are appended to this same PostgreSQL) it commits
+/// asynchronously too, because WAL is flushed in order and the append's own synchronous commit, which comes after the
+/// claim's, flushes the claim with it; with EventStoreDB holding the events it waits for its flush.
+/// </para>
 /// </summary>
-public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIdempotencyStore
+/// <param name="dataSource">The service's PostgreSQL (synchronous commits).</param>
+/// <param name="relaxed">The same database, its sessions with <c>synchronous_commit = off</c> (<see cref="Relaxed"/>); owned and disposed here.</param>
+/// <param name="claimsPrecedeAppends">Whether the command's events are appended to this same PostgreSQL after the claim.</param>
+public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource, NpgsqlDataSource relaxed, bool claimsPrecedeAppends)
+    : IIdempotencyStore, IAsyncDisposable
 {
+    /// <summary>A data source over <paramref name="connectionString"/> whose sessions commit without waiting for the WAL flush.</summary>
+    public static NpgsqlDataSource Relaxed(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.Options = $"{builder.ConnectionStringBuilder.Options} -c synchronous_commit=off".Trim();
+        return builder.Build();
+    }
+
+    public ValueTask DisposeAsync() => relaxed.DisposeAsync();
+
     public static readonly TimeSpan Retention = TimeSpan.FromDays(1);
 
     /// <summary>
@@ -52,7 +76,7 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
         // Both data-changing parts see the table as it was before the statement: a fresh insert leaves nothing to take
         // over. Two retries racing for one released row: the second's update re-checks the row the first changed, and
         // finds it held.
-        await using var cmd = dataSource.CreateCommand("""
+        await using var cmd = (claimsPrecedeAppends ? relaxed : dataSource).CreateCommand("""
             DELETE FROM he_idempotency WHERE created_at < now() - @retention;
             WITH fresh AS (INSERT INTO he_idempotency (caller, key, fingerprint) VALUES (@caller, @key, @fingerprint)
                            ON CONFLICT (caller, key) DO NOTHING RETURNING nonce),
@@ -83,7 +107,7 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
     {
         // An upsert: a first request slower than the lease has lost its row (a retry claimed it, then failed and
         // released it), yet its answer is the one exact retries must get. Never over another request's row.
-        await using var cmd = dataSource.CreateCommand("""
+        await using var cmd = relaxed.CreateCommand("""
             INSERT INTO he_idempotency (caller, key, fingerprint, status, content_type, body)
             VALUES (@caller, @key, @fingerprint, @status, @contentType, @body)
             ON CONFLICT (caller, key) DO UPDATE SET status = EXCLUDED.status, content_type = EXCLUDED.content_type, body = EXCLUDED.body
@@ -100,7 +124,7 @@ public sealed class PostgresIdempotencyStore(NpgsqlDataSource dataSource) : IIde
 
     public async Task ReleaseAsync(string caller, Guid key, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("UPDATE he_idempotency SET released = true WHERE caller = @caller AND key = @key AND status IS NULL");
+        await using var cmd = relaxed.CreateCommand("UPDATE he_idempotency SET released = true WHERE caller = @caller AND key = @key AND status IS NULL");
         cmd.Parameters.Add(new NpgsqlParameter<string>("caller", NpgsqlDbType.Text) { TypedValue = caller });
         cmd.Parameters.Add(new NpgsqlParameter<Guid>("key", NpgsqlDbType.Uuid) { TypedValue = key });
         await cmd.ExecuteNonQueryAsync(ct);
