@@ -61,8 +61,8 @@ public sealed record StoreVerificationReport(
 /// pages of <see cref="IEventStore.ReadAllAsync"/>, each event handed to the verifier state of its stream —
 /// the same per-stream checks as <see cref="StreamVerifier"/>, since a stream's events reach the global log in
 /// version order. Only this pass sees the global order, so only it dates each transaction by the endorsed ledger heads
-/// stored before it (<see cref="TransactionToCheck.StoredAfter"/>, <see cref="VerificationCodes.Backdated"/>). Memory is one small state per stream (its last hash and open transaction), whatever the
-/// number of events. Reads until the log returns nothing more, so events appended meanwhile are verified too.
+/// stored before it (<see cref="TransactionToCheck.StoredAfter"/>, <see cref="VerificationCodes.Backdated"/>). Memory is
+/// one small state per stream (its last hash and open transaction), whatever the number of events. Reads until the log returns nothing more, so events appended meanwhile are verified too.
 /// </summary>
 public static class StoreVerifier
 {
