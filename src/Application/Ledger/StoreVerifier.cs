@@ -60,9 +60,11 @@ public sealed record StoreVerificationReport(
 /// Verifies the whole store in one pass over the global log (docs/architecture.md, "The envelope and the hash chain"):
 /// pages of <see cref="IEventStore.ReadAllAsync"/>, each event handed to the verifier state of its stream —
 /// the same per-stream checks as <see cref="StreamVerifier"/>, since a stream's events reach the global log in
-/// version order. Only this pass sees the global order, so only it dates each transaction by the endorsed ledger heads
-/// stored before it (<see cref="TransactionToCheck.StoredAfter"/>, <see cref="VerificationCodes.Backdated"/>). Memory is
-/// one small state per stream (its last hash and open transaction), whatever the number of events. Reads until the log returns nothing more, so events appended meanwhile are verified too.
+/// version order. It dates each transaction by the endorsed ledger heads it has met in the global order before it
+/// (<see cref="TransactionToCheck.StoredAfter"/>, <see cref="VerificationCodes.Backdated"/>; a stream verified alone is dated
+/// from the ledger view's index of that order instead: <see cref="StoredAfterChecker"/>). Memory is one small state per
+/// stream (its last hash and open transaction), whatever the number of events. Reads until the log returns nothing more,
+/// so events appended meanwhile are verified too.
 /// </summary>
 public static class StoreVerifier
 {
