@@ -33,7 +33,10 @@ public sealed class ServiceProcess : IDisposable
     /// <param name="environment">Variables to set; a null value removes one inherited from the test run.</param>
     public static ServiceProcess Start(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        // Through env, with SIGINT back to its default: a test run started in the background of a non-interactive shell
+        // (POSIX: SIGINT ignored there) passes the ignore on, and .NET keeps an inherited ignore, so InterruptAsync's
+        // Ctrl+C would reach nobody. The process is dotnet itself once env has exec'd it (same pid).
+        var psi = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet"])
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
