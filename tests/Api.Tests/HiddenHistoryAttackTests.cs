@@ -29,14 +29,8 @@ public sealed class HiddenHistoryAttackTests() : HiddenStreamStartSpec(TestStore
     [InlineData("{\"$maxCount\":1}")]
     public async Task A_patient_stream_whose_beginning_is_hidden_takes_no_more_commands(string metadata)
     {
-        var (patient, patientClient) = await Host.NewPatientAsync("Hilda Hidden");
+        var (patient, _) = await NewConsentingPatientAsync("Hilda Hidden", "riverside");
         var stream = PatientStream.StreamId(patient);
-        using (var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
-               {
-                   grantee = new { kind = "hospital", id = "riverside" }, categories = new[] { "conditions" },
-                   purposes = new[] { "treatment" }, actions = new[] { "read" },
-               }))
-            Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
         await using (var attacker = new EventStoreDbAttacker(Host)) await attacker.SetMetadataAsync(stream, metadata);
         var end = (await Events.ReadLastAsync(stream))!.Version;
         Assert.Equal(end, (await Events.ReadFirstAsync(stream))!.Version); // only the last event is served

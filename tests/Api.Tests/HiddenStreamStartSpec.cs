@@ -33,14 +33,8 @@ public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(st
     /// </summary>
     protected async Task AssertNoTakeoverAsync(Func<string, Task> hide)
     {
-        var (patient, patientClient) = await Host.NewPatientAsync("Paula Possession");
+        var (patient, patientClient) = await NewConsentingPatientAsync("Paula Possession", "lakeside");
         var stream = PatientStream.StreamId(patient);
-        using (var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
-               {
-                   grantee = new { kind = "hospital", id = "lakeside" }, categories = new[] { "conditions" },
-                   purposes = new[] { "treatment" }, actions = new[] { "read" },
-               }))
-            Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
         var end = (await Events.ReadLastAsync(stream))!.Version;
         await hide(stream);
 
@@ -69,6 +63,19 @@ public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(st
             if (homeAsPatient.StatusCode != HttpStatusCode.OK) failures.Add($"her home hospital's patient token is refused: {(int)homeAsPatient.StatusCode}");
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>A new patient of Northside (version 0) who granted <paramref name="grantee"/> treatment reads of conditions (version 1).</summary>
+    protected async Task<(Guid Id, HttpClient Patient)> NewConsentingPatientAsync(string name, string grantee)
+    {
+        var (patient, patientClient) = await Host.NewPatientAsync(name);
+        using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
+        {
+            grantee = new { kind = "hospital", id = grantee }, categories = new[] { "conditions" },
+            purposes = new[] { "treatment" }, actions = new[] { "read" },
+        });
+        Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
+        return (patient, patientClient);
     }
 
     protected IEventStore Events => Host.Services.GetRequiredService<IEventStore>();
