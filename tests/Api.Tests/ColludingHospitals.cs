@@ -20,6 +20,12 @@ public sealed class ColludingHospitals(ServiceHost host, params string[] hospita
 
     private IEventStore Store => host.Services.GetRequiredService<IEventStore>();
 
+    /// <summary>The time their appends claim (metadata OccurredAt), which whoever writes an event chooses; null: now.</summary>
+    public DateTimeOffset? OccurredAt { get; init; }
+
+    /// <summary>Endorsement keys they sign with instead of the keyring's current ones: a hospital's retired key, stolen.</summary>
+    public IReadOnlyDictionary<string, System.Security.Cryptography.ECDsa> Keys { get; init; } = new Dictionary<string, System.Security.Cryptography.ECDsa>();
+
     /// <summary>Appends <paramref name="events"/> as one transaction at the end of <paramref name="streamId"/>, endorsed by these hospitals; returns its first version.</summary>
     public Task<long> AppendAsync(string streamId, params IEvent[] events) => AppendAsync(streamId, [], events);
 
@@ -31,7 +37,7 @@ public sealed class ColludingHospitals(ServiceHost host, params string[] hospita
     {
         var last = await Store.ReadLastAsync(streamId) ?? throw new InvalidOperationException($"{streamId} is empty.");
         var serializer = EventSerializer.Default;
-        var metadata = new EventMetadata($"{hospitals[0]}-admin", Role.Admin, hospitals[0], Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow).ToBytes();
+        var metadata = new EventMetadata($"{hospitals[0]}-admin", Role.Admin, hospitals[0], Guid.NewGuid(), Guid.NewGuid(), OccurredAt ?? DateTimeOffset.UtcNow).ToBytes();
         var proposed = events.Select(e => new ProposedEvent(Guid.NewGuid(), serializer.NameOf(e), serializer.Serialize(e), metadata)).ToList();
         var linked = HashChain.Link(streamId, last.Version, last.Hash, proposed, null);
         var endorsement = Endorse(linked[0].Version, linked.Count, linked[^1].Hash, hospitals);
@@ -115,6 +121,8 @@ public sealed class ColludingHospitals(ServiceHost host, params string[] hospita
     private TransactionEndorsement Endorse(long firstVersion, int count, byte[] hash, IEnumerable<string> signers) =>
         EndorsementSignatures.BatchOfOne(firstVersion, count, hash, [.. signers.Select(h =>
         {
+            if (Keys.TryGetValue(h, out var stolen))
+                return new EndorsementSignature(h, PublicKeys.KeyId(stolen), EndorsementSignatures.Sign(stolen, hash));
             using var key = _keyring.Get(h, HospitalKeyUse.Endorsement);
             return new EndorsementSignature(h, PublicKeys.KeyId(key), EndorsementSignatures.Sign(key, hash));
         })]);

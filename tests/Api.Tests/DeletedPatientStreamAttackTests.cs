@@ -39,11 +39,7 @@ public sealed class DeletedPatientStreamAttackTests() : ServiceOnStore(TestStore
         Assert.Equal((PatientStream.StreamId(patient), 0L), (broken.StreamId, broken.FirstBrokenVersion));
         Assert.Contains(broken.Problems, p => p.Code == VerificationCodes.StreamTruncated);
 
-        using var entry = await Host.As("northside physician").PostJsonAsync($"/patients/{patient}/entries", new
-        {
-            category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "J45", display = "Asthma" },
-            text = "Uses inhaler when running.",
-        });
+        using var entry = await Host.PostEntryAsync(patient);
         Assert.True(entry.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.Gone or HttpStatusCode.ServiceUnavailable,
             $"{(int)entry.StatusCode}: {await entry.Content.ReadAsStringAsync()}");
         Assert.Equal("application/problem+json", entry.Content.Headers.ContentType?.MediaType);

@@ -146,6 +146,17 @@ public sealed class ServiceHost : IAsyncDisposable
 
     public HttpClient As(string tokenName) => Client(Token(tokenName));
 
+    /// <summary>
+    /// What a clinical system keeps sending after an attack: a physician's entry (an asthma condition) on the patient's
+    /// record. The answer is the test's to judge (<see cref="HttpJson.AssertNoServerErrorAsync"/>).
+    /// </summary>
+    public Task<HttpResponseMessage> PostEntryAsync(Guid patient, string caller = "northside physician") =>
+        As(caller).PostJsonAsync($"/patients/{patient}/entries", new
+        {
+            category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "J45", display = "Asthma" },
+            text = "Uses inhaler when running.",
+        });
+
     /// <summary>A token minted from this node's keyring, as `./run.sh token` does.</summary>
     public string Mint(string hospital, string subject, HealthEvents.Domain.Common.Role role, Guid? patientId = null, TimeSpan? lifetime = null, DateTimeOffset? now = null) =>
         HealthEvents.Infrastructure.Identity.Tokens.Mint(new HealthEvents.Infrastructure.Identity.HospitalKeyring(Path.Combine(_dataFolder, "keys")),
@@ -240,4 +251,13 @@ public static class HttpJson
 
     public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, object body) =>
         client.PostAsJsonAsync(url, body, Json.Options);
+
+    /// <summary>The service's promise for any input: a success, or a problem-details answer — never a 500.</summary>
+    public static async Task AssertNoServerErrorAsync(this HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType == "application/problem+json",
+            $"{(int)response.StatusCode}: {body}");
+        Assert.NotEqual(System.Net.HttpStatusCode.InternalServerError, response.StatusCode);
+    }
 }

@@ -17,7 +17,8 @@ namespace HealthEvents.Api.Hosting;
 /// (<c>NOTIFY channel, '&lt;patient id&gt;'</c>).</item>
 /// <item>Server spans: the caller's W3C <c>tracestate</c> is dropped as the span starts (so no span of the request, and
 /// no call it makes, carries it on), and <c>server.address</c>/<c>server.port</c>, read from the caller's <c>Host</c>
-/// header, are removed.</item>
+/// header, are removed, and so is <c>http.request.method_original</c>: a method outside the standard ones is the
+/// caller's text (the span keeps <c>http.request.method</c> <c>_OTHER</c>).</item>
 /// <item>A span that failed by cancellation inside an endorser call the round called off once its policy was met
 /// (<see cref="CommandTelemetry.Cancelling"/>): not an error (status unset, <c>healthevents.outcome</c> cancelled).</item>
 /// <item>Npgsql spans outside any span (the projections' polling): not recorded unless asked (the constructor's setting).</item>
@@ -58,8 +59,10 @@ public sealed partial class TelemetryRedaction(bool traceUnparentedDatabaseCalls
     private static readonly string[] Removed =
         ["url.path", "url.query", "client.address", "client.port", "network.peer.address", "network.peer.port", "user_agent.original"];
 
-    // Read by ASP.NET Core from the request's Host header: the caller's text, not this server's name.
-    private static readonly string[] RemovedFromServerSpans = ["server.address", "server.port"];
+    // Read by ASP.NET Core from the request's Host header and request line: the caller's text, not this server's name.
+    // HTTP takes any token as a method; one the semantic conventions do not know is recorded as _OTHER, with the
+    // caller's text beside it in http.request.method_original.
+    private static readonly string[] RemovedFromServerSpans = ["server.address", "server.port", "http.request.method_original"];
 
     public override void OnStart(Activity activity)
     {

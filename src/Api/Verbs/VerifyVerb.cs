@@ -55,6 +55,9 @@ public static class VerifyVerb
         var keys = progress.Begin("keys and policies");
         // Every transaction is judged by the network as far as it verifies: a forged member or key, and what follows it, counts for nothing.
         var checker = await EndorsementChecker.LoadAsync(store, serializer, genesis, ct);
+        // How far behind the ledger heads stored before it an honest transaction can be stamped follows the endorsers' clock skew.
+        if (services.GetService<EndorsementOptions>() is { } endorsement)
+            checker.BackdateTolerance = EndorsementChecker.BackdateToleranceFor(endorsement.MaxClockSkew);
         keys.Complete("loaded");
 
         // Each stream's latest ledgered event, looked for during the pass: a stream whose end was cut off still chains.

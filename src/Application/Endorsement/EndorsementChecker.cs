@@ -24,6 +24,12 @@ namespace HealthEvents.Application.Endorsement;
 /// during that window (problems are reported against the network at its time otherwise). The window is the
 /// endorsers' clock-skew bound (<see cref="EndorsementOptions.MaxClockSkew"/>, 2 minutes) plus the time a change
 /// takes to be endorsed and stored; two colluding hospitals gain at most that long under a policy just raised.</item>
+/// <item>The time is the writer's claim; the global log's order is not. A reader of the whole log (<see cref="StoreVerifier"/>)
+/// tells the checker the time of the latest endorsed ledger tree head stored before the transaction
+/// (<see cref="TransactionToCheck.StoredAfter"/>). A transaction stamped more than <see cref="BackdateTolerance"/> before it
+/// is <c>backdated</c>, and judged as of that bound instead of its own time: a retired (perhaps stolen) key cannot sign a
+/// transaction stamped back into its validity and written into the store later. Honest transactions are judged at their own
+/// time, as before; the network-change grace above still applies.</item>
 /// <item><c>home</c> is the HomeHospital of the PatientRegistered event at version 0 of the stream.</item>
 /// <item>The network's founding is trusted: the events of the <c>network</c> stream that the stream verifier marks as
 /// its founding (<see cref="TransactionToCheck.Founding"/>: the versions the pinned founding spans, <see cref="NetworkFounding"/>)
@@ -56,6 +62,23 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
 
     /// <summary>How long after a network change a transaction may still hold under the network before it (see remarks).</summary>
     public static readonly TimeSpan NetworkChangeGrace = TimeSpan.FromMinutes(3);
+
+    /// <summary>Beyond the clocks' disagreement, how long an honest transaction may take from its endorsement to being stored.</summary>
+    public static readonly TimeSpan AppendMargin = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How much earlier than the latest endorsed tree head stored before it an honest transaction can be stamped:
+    /// 2 × <paramref name="maxClockSkew"/> + <see cref="AppendMargin"/>. The head's endorsers accepted its time within the
+    /// skew of their clocks, the transaction's endorsers its time within the skew of theirs, and it was stored after the
+    /// head, at most the margin after its own endorsement. With the default skew of 2 minutes: 5 minutes.
+    /// </summary>
+    public static TimeSpan BackdateToleranceFor(TimeSpan maxClockSkew) => 2 * maxClockSkew + AppendMargin;
+
+    /// <summary>
+    /// See <see cref="BackdateToleranceFor"/>; defaults to the endorsers' default clock skew. A node that configures
+    /// Endorsement:MaxClockSkewSeconds sets it from that (the <c>verify</c> verb does). Set before the first check.
+    /// </summary>
+    public TimeSpan BackdateTolerance { get; set; } = BackdateToleranceFor(EndorsementOptions.Default.MaxClockSkew);
 
     /// <summary>
     /// A checker over the network as the store holds it now, as far as it verifies (<see cref="VerifiedNetwork.Trusted"/>):
@@ -91,11 +114,10 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
                     $"The metadata of version {transaction.LastVersion} cannot be read, so the time of the transaction is unknown."));
             return problems;
         }
-        var at = metadata.OccurredAt;
-
         var isNetwork = streamId == NetworkStream.StreamId;
         // The founding stands without endorsement: the stream verifier tells which versions it spans (NetworkFounding).
         var genesis = isNetwork && transaction.Founding;
+        var at = genesis ? metadata.OccurredAt : DatedByTheLog(transaction, metadata.OccurredAt, problems);
         var state = isNetwork ? network.StateBefore(transaction.FirstVersion) : null;
 
         TransactionEndorsement? checkedCopy = null;
@@ -118,6 +140,23 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
     }
 
     public IReadOnlyList<VerificationProblem> StreamEnded(string streamId) => _patientSignatures.StreamEnded(streamId);
+
+    /// <summary>
+    /// The time a transaction is judged at: its own, unless the log stores it after an endorsed tree head stamped more than
+    /// <see cref="BackdateTolerance"/> later (<see cref="TransactionToCheck.StoredAfter"/>). Then it is backdated, and judged
+    /// as of the earliest time an honest transaction stored there could carry — so a key retired by then does not count.
+    /// </summary>
+    private DateTimeOffset DatedByTheLog(TransactionToCheck transaction, DateTimeOffset at, List<VerificationProblem> problems)
+    {
+        if (transaction.StoredAfter is not { } head || at >= head - BackdateTolerance) return at;
+        var earliest = head - BackdateTolerance;
+        problems.Add(new(transaction.StreamId, transaction.FirstVersion, Backdated,
+            $"Stamped {Format(at)}, but stored after a ledger tree head endorsed at {Format(head)}: more than " +
+            $"{BackdateTolerance.TotalSeconds:0} s earlier than an honest transaction stored there can be; judged as of {Format(earliest)}."));
+        return earliest;
+    }
+
+    private static string Format(DateTimeOffset at) => at.ToString("O", CultureInfo.InvariantCulture);
 
     /// <summary>A patient (or ledger, research) stream's copy: under the network at its time, else under one in force during the grace before it.</summary>
     private void CheckCopyDuringGrace(

@@ -60,8 +60,9 @@ public sealed record StoreVerificationReport(
 /// Verifies the whole store in one pass over the global log (docs/architecture.md, "The envelope and the hash chain"):
 /// pages of <see cref="IEventStore.ReadAllAsync"/>, each event handed to the verifier state of its stream —
 /// the same per-stream checks as <see cref="StreamVerifier"/>, since a stream's events reach the global log in
-/// version order. Memory is one small state per stream (its last hash and open transaction), whatever the
-/// number of events. Reads until the log returns nothing more, so events appended meanwhile are verified too.
+/// version order. Only this pass sees the global order, so only it dates each transaction by the endorsed ledger heads
+/// stored before it (<see cref="TransactionToCheck.StoredAfter"/>, <see cref="VerificationCodes.Backdated"/>). Memory is
+/// one small state per stream (its last hash and open transaction), whatever the number of events. Reads until the log returns nothing more, so events appended meanwhile are verified too.
 /// </summary>
 public static class StoreVerifier
 {
@@ -80,6 +81,7 @@ public static class StoreVerifier
         long events = 0;
         GlobalPosition? after = null;
         var startInLog = new HashSet<string>(StringComparer.Ordinal); // streams whose version 0 the log holds
+        var heads = new LedgerHeadClock(); // what the log's order proves about each transaction's time
         while (true)
         {
             var page = await store.ReadAllAsync(after, pageSize, ct).ConfigureAwait(false);
@@ -91,8 +93,13 @@ public static class StoreVerifier
                     streams.Add(e.StreamId, state = new StreamVerifierState(streamOptions));
                 if (e.Version == 0) startInLog.Add(e.StreamId);
                 options.Observe?.Invoke(e);
-                if (state.Accept(e) is { } transaction)
-                    state.AddAll(await checker!.CheckAsync(transaction, ct).ConfigureAwait(false));
+                if (state.Accept(e) is { } accepted)
+                {
+                    var transaction = heads.Date(accepted);
+                    var problems = await checker!.CheckAsync(transaction, ct).ConfigureAwait(false);
+                    heads.Checked(transaction, problems);
+                    state.AddAll(problems);
+                }
                 if (++events % interval == 0) Report(options, events, streams.Count, clock);
             }
             after = page[^1].Position

@@ -37,6 +37,14 @@ public sealed record TransactionToCheck(
     /// </summary>
     public bool Founding { get; init; }
 
+    /// <summary>
+    /// The metadata OccurredAt of the latest endorsed tree head (<see cref="LedgerStream"/>) the global log holds before this
+    /// transaction's last event: no honest transaction stored after that head is stamped much earlier (see
+    /// <see cref="VerificationCodes.Backdated"/>). Null when the reader does not see the global order (one stream read alone)
+    /// or no endorsed head came before.
+    /// </summary>
+    public DateTimeOffset? StoredAfter { get; init; }
+
     public long FirstVersion => Events[0].Version;
     public long LastVersion => Events[^1].Version;
     public byte[] TransactionHash => Events[^1].Hash;

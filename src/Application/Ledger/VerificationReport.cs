@@ -72,6 +72,14 @@ public static class VerificationCodes
     /// <summary>The hospitals whose signatures verify do not satisfy the endorsement policy in force at the time.</summary>
     public const string PolicyNotMet = "policy-not-met";
 
+    /// <summary>
+    /// A transaction stamped earlier than the global log allows: more than <see cref="Endorsement.EndorsementChecker.BackdateTolerance"/>
+    /// before the latest endorsed ledger tree head stored ahead of it (<see cref="TransactionToCheck.StoredAfter"/>). Its
+    /// writer chose its time; its place in the log it could not. Judged, for keys, members and policy, as of the earliest
+    /// time an honest transaction stored there could carry. Found only by a reader of the global order (<c>verify</c>).
+    /// </summary>
+    public const string Backdated = "backdated";
+
     /// <summary>An intact event's metadata cannot be read, so the time its endorsement is judged at is unknown.</summary>
     public const string UnreadableMetadata = "unreadable-metadata";
 

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Security.Cryptography;
+using HealthEvents.Application.Endorsement;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Network;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Patients;
+using HealthEvents.Infrastructure.Identity;
+using HealthEvents.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// Riverside rotates its endorsement key (the old one was stolen). The thief and a colluding member, Northside, sign a
+/// patient transaction with Riverside's retired key, stamp it just before the rotation, when that key was still valid,
+/// and write it straight into the store. No honest endorser would have signed it (its time is far from their clocks), so
+/// only the stored history shows it: the ledger's endorsed tree heads stored before it in the global log prove it was
+/// stored after the rotation, and the whole-store verifier names it <c>backdated</c> at its version. A real service: real
+/// endorsers and ledger signer, real store. The tolerance is 2 × clock skew + 1 min in production; here it is compressed
+/// to <see cref="Tolerance"/> so the heads overtake the forged time in seconds (BackdatedStoreTests covers the real one).
+/// </summary>
+public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceOnStore(store)
+{
+    private static readonly TimeSpan Tolerance = TimeSpan.FromSeconds(15);
+
+    [SkippableFact]
+    public async Task A_transaction_signed_with_a_retired_key_and_stamped_before_its_rotation_is_named_backdated()
+    {
+        var (patient, _) = await Host.NewPatientAsync("Bea Backdate");
+        var stream = $"patient-{patient}";
+        using var current = new HospitalKeyring(Path.Combine(Host.DataFolder, "keys")).Get("riverside", HospitalKeyUse.Endorsement);
+        using var retired = ECDsa.Create(current.ExportParameters(includePrivateParameters: true));
+
+        using var rotation = await Host.As("riverside admin").PostJsonAsync("/network/hospitals/riverside/keys", new { use = "endorsement" });
+        Assert.Equal(HttpStatusCode.Created, rotation.StatusCode);
+        var rotatedAt = (await rotation.JsonAsync()).GetProperty("effectiveFrom").GetDateTimeOffset();
+        var stamped = rotatedAt.AddMilliseconds(-1);
+
+        // Honest work goes on; the ledger signs heads over it. Once a head is stamped past the tolerance, the log dates what follows.
+        var events = Host.Services.GetRequiredService<IEventStore>();
+        var nudged = false;
+        await Patience.UntilAsync(async () =>
+        {
+            if (await events.ReadLastAsync(LedgerStream.StreamId) is { } head && EventMetadata.FromBytes(head.Metadata).OccurredAt > stamped + Tolerance)
+                return true;
+            if (nudged || DateTimeOffset.UtcNow <= stamped + Tolerance) return false;
+            nudged = true; // one honest entry past the tolerance: the next head is stamped after it
+            Assert.Equal(HttpStatusCode.Created, (await Host.As("northside physician").PostJsonAsync($"/patients/{patient}/entries", new
+            {
+                category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "I10" }, text = "Blood pressure follow-up.",
+            })).StatusCode);
+            return false;
+        }, () => "no tree head was signed past the tolerance after the rotation");
+
+        var forged = await new ColludingHospitals(Host, "northside", "riverside")
+        {
+            OccurredAt = stamped,
+            Keys = new Dictionary<string, ECDsa> { ["riverside"] = retired },
+        }.AppendAsync(stream, new ConsentGranted(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth],
+            [Purpose.Treatment], [AccessAction.Read], stamped, null));
+
+        // The global log holds an event back behind an append still in flight (a tree head), never from every reading.
+        StreamVerificationResult? broken = null;
+        await Patience.UntilAsync(async () => (broken = (await VerifyAsync()).BrokenStreams.FirstOrDefault(s => s.StreamId == stream)) is not null,
+            () => "verify never named the backdated transaction");
+        Assert.Equal(forged, broken!.FirstBrokenVersion);
+        Assert.Contains(broken.Problems, p => p.Code == VerificationCodes.Backdated && p.Version == forged);
+    }
+
+    private async Task<StoreVerificationReport> VerifyAsync()
+    {
+        var events = Host.Services.GetRequiredService<IEventStore>();
+        var serializer = Host.Services.GetRequiredService<EventSerializer>();
+        var genesis = Host.Services.GetRequiredService<NetworkGenesisPin>();
+        var checker = await EndorsementChecker.LoadAsync(events, serializer, genesis);
+        checker.BackdateTolerance = Tolerance;
+        return await StoreVerifier.VerifyAsync(events, new StoreVerifierOptions { EndorsementChecker = checker, Genesis = genesis });
+    }
+}
+
+public sealed class BackdatedTransactionAttackTests() : BackdatedTransactionAttackSpec(TestStore.PostgreSql);
+
+public sealed class BackdatedTransactionAttackOnEventStoreDbTests() : BackdatedTransactionAttackSpec(TestStore.EventStoreDb);
