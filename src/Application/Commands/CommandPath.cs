@@ -167,13 +167,18 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
     /// </summary>
     /// <exception cref="DamagedStreamException">An event cannot be read, the stream's start or a version is not served
     /// (<see cref="DamagedStreamException.Hidden"/>), or (network stream) it fails verification.</exception>
+    /// <param name="rereadStart">
+    /// False: a cached state is taken as it is, without reading the stream's first event again — for reading what this node
+    /// already verified (who the patient is), never for deciding or endorsing.
+    /// </param>
     /// <exception cref="GenesisMismatchException">The network stream does not start with the pinned founding.</exception>
-    public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(string streamId, CancellationToken ct, long? asOfVersion = null)
+    public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(
+        string streamId, CancellationToken ct, long? asOfVersion = null, bool rereadStart = true)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
         var cached = cache.TryGet<TState>(streamId);
-        var start = cached is null || IsVerifiedNetwork(streamId) ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
+        var start = cached is null || !rereadStart || IsVerifiedNetwork(streamId) ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
         var fold = cached is not null && cached.Version == asOfVersion
             ? Task.FromResult(cached)
             : FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis), ct);
@@ -206,8 +211,8 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
     private bool IsVerifiedNetwork(string streamId) => streamId == NetworkStream.StreamId && network is not null;
 
     private IAsyncEnumerable<EventEnvelope> ReadAsync(string streamId, long fromVersion, CancellationToken ct) =>
-        IsVerifiedNetwork(streamId)
-            ? VerifiedNetworkAsync(network!, fromVersion, ct)
+        IsVerifiedNetwork(streamId) && network is { } directory
+            ? VerifiedNetworkAsync(directory, fromVersion, ct)
             : store.ReadStreamAsync(streamId, fromVersion, ct);
 
     private static async IAsyncEnumerable<EventEnvelope> VerifiedNetworkAsync(
