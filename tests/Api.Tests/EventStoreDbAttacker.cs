@@ -89,5 +89,42 @@ public sealed class EventStoreDbAttacker(ServiceHost host) : IAsyncDisposable
         Assert.True(response.IsSuccessStatusCode, $"DELETE /streams answered {(int)response.StatusCode}");
     }
 
+    /// <summary>
+    /// Writes the stream's metadata (<c>$maxCount</c>, <c>$maxAge</c>, <c>$tb</c>...) as the JSON given, through the
+    /// <c>$$</c> metadata stream: the server applies it to every later read of the stream.
+    /// </summary>
+    public async Task SetMetadataAsync(string streamId, string json)
+    {
+        var metadata = new AppendReq.Types.ProposedMessage
+        {
+            Id = new UUID { String = Guid.NewGuid().ToString("D") },
+            Metadata = { ["type"] = "$metadata", ["content-type"] = "application/json" },
+            Data = Google.Protobuf.ByteString.CopyFrom(json, Encoding.UTF8),
+        };
+        var reply = await _client.AppendAsync("$$" + OnServer(streamId), o => o.Any = new Empty(), [metadata], CancellationToken.None);
+        Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
+    }
+
+    /// <summary>
+    /// Soft-deletes the stream through the HTTP API (no <c>ES-HardDelete</c>): its reads serve nothing, and a later
+    /// append recreates it, its revisions going on after the deleted ones.
+    /// </summary>
+    public async Task SoftDeleteAsync(string streamId)
+    {
+        using var http = new HttpClient { BaseAddress = Settings.AddressOf(Settings.Hosts[0]) };
+        using var response = await http.DeleteAsync($"/streams/{Uri.EscapeDataString(OnServer(streamId))}");
+        Assert.True(response.IsSuccessStatusCode, $"DELETE /streams answered {(int)response.StatusCode}");
+    }
+
+    /// <summary>Appends an event with the given server-side type and content type (our wire form otherwise) at the end.</summary>
+    public async Task AppendTypedAsync(EventEnvelope forged, TransactionEndorsement? endorsement, string type, string contentType)
+    {
+        var message = EventStoreDbEnvelope.ToProposedMessage(forged, endorsement?.ToJson());
+        message.Metadata["type"] = type;
+        message.Metadata["content-type"] = contentType;
+        var reply = await _client.AppendAsync(OnServer(forged.StreamId), o => o.Any = new Empty(), [message], CancellationToken.None);
+        Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
+    }
+
     public ValueTask DisposeAsync() => _client.DisposeAsync();
 }

@@ -60,6 +60,30 @@ public sealed class WalkThroughOnEventStoreDbTests() : WalkThroughSpec(TestStore
         Assert.Equal(head.Version + 1, report.GetProperty("firstBrokenVersion").GetInt64());
     }
 
+    /// <summary>
+    /// The same event without the envelope, at the end of a patient's stream that this node has not yet folded (a patient
+    /// registered moments ago, or any patient after a restart): her token is checked against her stream's state, which
+    /// cannot be read past that event, so her own verification answers 409 damaged-stream ("an operator must run verify")
+    /// instead of the report naming her stream and the version — the one route meant to tell her. Alice's passes above only
+    /// because this node had her home hospital cached.
+    /// </summary>
+    [SkippableFact]
+    public async Task An_event_without_the_envelope_is_named_by_the_patients_verification_whatever_the_node_has_cached()
+    {
+        var (patient, patientClient) = await Host.NewPatientAsync("Fenna Foreign");
+        var stream = $"patient-{patient}";
+        var head = await LastAsync(stream);
+        await using (var attacker = new EventStoreDbAttacker(Host))
+            await attacker.AppendForeignAsync(stream, "junk", "{\"x\":1}", "{\"y\":2}");
+
+        using var verification = await patientClient.GetAsync($"/patients/{patient}/verification");
+        var body = await verification.Content.ReadAsStringAsync();
+        Assert.True(verification.StatusCode == System.Net.HttpStatusCode.OK, $"{(int)verification.StatusCode}: {body}");
+        var report = await verification.JsonAsync();
+        Assert.False(report.GetProperty("verified").GetBoolean());
+        Assert.Equal(head.Version + 1, report.GetProperty("firstBrokenVersion").GetInt64());
+    }
+
     private async Task<EventEnvelope> LastAsync(string stream) =>
         await Host.Services.GetRequiredService<IEventStore>().ReadLastAsync(stream) ?? throw new InvalidOperationException($"{stream} is empty");
 

@@ -32,6 +32,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             StreamBusyException => Problem(StatusCodes.Status503ServiceUnavailable, "Stream busy",
                 "Too many commands are waiting for this record on this node; nothing was recorded. Retry shortly.", "stream-busy"),
             // Someone wrote past the service into this stream: refuse to decide on it and say where, never what.
+            DamagedStreamException { Hidden: true } d => Problem(StatusCodes.Status409Conflict, "Stream damaged",
+                $"The stream no longer serves its events from version {d.Version} on (its history is hidden, not absent); nothing was recorded. " +
+                "An operator must run verify on it.", "damaged-stream"),
             DamagedStreamException d => Problem(StatusCodes.Status409Conflict, "Stream damaged",
                 $"The stream holds an event at version {d.Version} that this service did not write or cannot read; nothing was recorded. " +
                 "An operator must run verify on it.", "damaged-stream"),

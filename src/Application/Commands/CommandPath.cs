@@ -146,6 +146,16 @@ public sealed record Decision<TState, TEvent>(
 /// unendorsed, or passed off as more of the founding — never changes what the network decides, for the submitter or
 /// for an endorser re-executing; a network stream that fails verification is refused (<see cref="DamagedStreamException"/>,
 /// or <see cref="GenesisMismatchException"/> when its founding is not the pinned one).
+/// <para>
+/// Every other stream is folded only as a whole (<see cref="StreamContinuity"/>): from version 0 with the genesis
+/// prevHash, no version skipped. A stream whose start is hidden from reads is refused, not decided on from where its
+/// reads begin — else a node reading it afresh would find no registration and decide a second one, and endorsers reading
+/// the same cut stream would endorse it (a takeover). A cached state cannot see its stream's start disappear later, so a
+/// load that uses one reads the stream's first event again alongside the new events (<see cref="IEventStore.ReadFirstAsync"/>,
+/// one event, at the same time as the tail read): the cheapest evidence that the start still holds, and one each node —
+/// the submitter and every endorser — takes for itself rather than from its cache. The network stream's start is checked
+/// by its directory the same way, with its hash.
+/// </para>
 /// </summary>
 public sealed class StreamLoader(IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkDirectory? network = null)
 {
@@ -155,18 +165,36 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
     /// asks about a stream at a known version (an endorser judging a proposal) needs that state, not a newer
     /// one — if the stream has moved on since, the append at that version fails on its own.
     /// </summary>
-    /// <exception cref="DamagedStreamException">An event cannot be read, or (network stream) fails verification.</exception>
+    /// <exception cref="DamagedStreamException">An event cannot be read, the stream's start or a version is not served
+    /// (<see cref="DamagedStreamException.Hidden"/>), or (network stream) it fails verification.</exception>
+    /// <param name="rereadStart">
+    /// False: a cached state is taken as it is, without reading the stream's first event again — for reading what this node
+    /// already verified (who the patient is), never for deciding or endorsing.
+    /// </param>
     /// <exception cref="GenesisMismatchException">The network stream does not start with the pinned founding.</exception>
-    public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(string streamId, CancellationToken ct, long? asOfVersion = null)
+    public async Task<StreamSnapshot<TState>> LoadAsync<TDecider, TState, TCommand, TEvent>(
+        string streamId, CancellationToken ct, long? asOfVersion = null, bool rereadStart = true)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
         var cached = cache.TryGet<TState>(streamId);
-        if (cached is not null && cached.Version == asOfVersion) return cached;
-        var snapshot = cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis);
+        var start = cached is null || !rereadStart || IsVerifiedNetwork(streamId) ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
+        var fold = cached is not null && cached.Version == asOfVersion
+            ? Task.FromResult(cached)
+            : FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis), ct);
+        await Task.WhenAll(start, fold); // both observed; a hidden start is the first failure reported
+        return fold.Result;
+    }
+
+    /// <summary>The snapshot extended by the events after it, cached when there were any.</summary>
+    private async Task<StreamSnapshot<TState>> FoldAsync<TDecider, TState, TCommand, TEvent>(string streamId, StreamSnapshot<TState> snapshot, CancellationToken ct)
+        where TDecider : IDecider<TState, TCommand, TEvent>
+        where TEvent : IEvent
+    {
         var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
         await foreach (var e in ReadAsync(streamId, version + 1, ct))
         {
+            StreamContinuity.Follows(e, version);
             state = TDecider.Evolve(state, Read<TEvent>(e));
             (version, hash) = (e.Version, e.Hash);
         }
@@ -176,9 +204,15 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
         return loaded;
     }
 
+    /// <summary>A stream this node folded before still starts at version 0 with the genesis prevHash (one event read).</summary>
+    private async Task StartHoldsAsync(string streamId, CancellationToken ct) =>
+        StreamContinuity.Starts(streamId, await store.ReadFirstAsync(streamId, ct));
+
+    private bool IsVerifiedNetwork(string streamId) => streamId == NetworkStream.StreamId && network is not null;
+
     private IAsyncEnumerable<EventEnvelope> ReadAsync(string streamId, long fromVersion, CancellationToken ct) =>
-        streamId == NetworkStream.StreamId && network is not null
-            ? VerifiedNetworkAsync(network, fromVersion, ct)
+        IsVerifiedNetwork(streamId) && network is { } directory
+            ? VerifiedNetworkAsync(directory, fromVersion, ct)
             : store.ReadStreamAsync(streamId, fromVersion, ct);
 
     private static async IAsyncEnumerable<EventEnvelope> VerifiedNetworkAsync(

@@ -17,9 +17,16 @@ public sealed class PatientDirectory(StreamLoader loader)
     // to know it, so a patient's every request is not a database round trip.
     private readonly ConcurrentDictionary<Guid, string> _homes = new();
 
-    public async Task<PatientState> StateAsync(Guid patientId, CancellationToken ct)
+    /// <summary>
+    /// The patient's state as this node folded it. By default a state it cached is taken without reading the stream's
+    /// first event again (<see cref="StreamLoader"/>), so a patient whose stream's start was hidden since still reaches the
+    /// verification that reports it; every command on the stream re-reads the start when it is decided.
+    /// </summary>
+    /// <param name="rereadStart">True for what a decision rests on beyond the stream's own command (an endorser judging a research use by the patient's consents).</param>
+    public async Task<PatientState> StateAsync(Guid patientId, CancellationToken ct, bool rereadStart = false)
     {
-        var state = (await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(PatientStream.StreamId(patientId), ct)).State;
+        var state = (await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
+            PatientStream.StreamId(patientId), ct, rereadStart: rereadStart)).State;
         if (state.Registered) Remember(patientId, state.HomeHospital);
         return state;
     }

@@ -21,7 +21,7 @@ public static class ResearchUses
         foreach (var use in publish.Uses)
         {
             if (use.ConsentIds.Count == 0) return "a research use cites no consent";
-            var patient = await patients.StateAsync(use.PatientId, ct);
+            var patient = await patients.StateAsync(use.PatientId, ct, rereadStart: true); // never on a stream whose start is hidden
             if (!patient.Registered || patient.Forgotten) return "a research use names no registered patient";
             var covered = new HashSet<Category>();
             foreach (var id in use.ConsentIds)

@@ -39,8 +39,10 @@ public sealed record EventStoreDbStoreOptions
 /// makes it fail rather than break the chain.
 /// </para>
 /// <para>
-/// One append per transaction, and still no transaction recorded twice. With no-stream or an exact expected version
-/// and the head known, a transaction costs one round trip: the append. EventStoreDB's idempotence is per stream —
+/// One append per transaction, and still no transaction recorded twice. With an exact expected version and the head
+/// known, a transaction costs one round trip: the append. A stream's first transaction (no-stream) costs two: its
+/// metadata is read first, since the server would store it after a soft-deleted stream's revisions, not at version 0
+/// (<see cref="NoHistoryAsync"/>). EventStoreDB's idempotence is per stream —
 /// events whose ids already follow the expected revision make the append succeed without writing — and the server ids
 /// are hashes of the whole event (<see cref="EventStoreDbEnvelope.ServerId"/>), so that success means byte-identical
 /// events are stored at that very place: an exact replay, such as an append sent again after its acknowledgement was
@@ -138,7 +140,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
         var expected = transactions[0].Expected;
         var last = expected.Value;
-        var head = expected.IsNoStream ? StreamHead.None : _heads.Get(streamId);
+        var head = expected.IsNoStream ? await NoHistoryAsync(streamId, ct) : _heads.Get(streamId);
         if (head is null || head.Version < last) head = await ReadHeadAsync(streamId, ct);
         if (head.Version > last) return await ChainedAppend.OneByOneAsync(this, streamId, transactions, ct);
         if (head.Version < last) return new ChainAppendResult([], new WrongExpectedVersionException(streamId, expected, head.Version));
@@ -156,6 +158,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         switch (reply.ResultCase)
         {
             case AppendResp.ResultOneofCase.Success:
+                Landed(streamId, version, reply.Success);
                 // One append, one commit position: every transaction's last event carries it (read-your-writes waits for it).
                 return new ChainAppendResult(linked.Select(l => Stored(l.Rows, reply.Success)).ToList(), null);
             case AppendResp.ResultOneofCase.WrongExpectedVersion:
@@ -176,7 +179,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
     {
         var last = expected.Value; // -1 for no-stream
         // The cache is never ahead of the stream, only behind: a cached head before the expectation is read again.
-        var head = expected.IsNoStream ? StreamHead.None : _heads.Get(streamId);
+        var head = expected.IsNoStream ? await NoHistoryAsync(streamId, ct) : _heads.Get(streamId);
         if (head is null || head.Version < last) head = await ReadHeadAsync(streamId, ct);
         if (head.Version > last) return await AlreadyStoredAsync(streamId, expected, events, head.Version, ct);
         if (head.Version < last) throw new WrongExpectedVersionException(streamId, expected, head.Version);
@@ -186,6 +189,7 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         switch (reply.ResultCase)
         {
             case AppendResp.ResultOneofCase.Success:
+                Landed(streamId, linked[^1].Version, reply.Success);
                 return Stored(linked, reply.Success);
             case AppendResp.ResultOneofCase.WrongExpectedVersion:
                 _heads.Forget(streamId);
@@ -230,10 +234,15 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
                 if (ids.Contains(e.EventId)) stored.TryAdd(e.EventId, e);
             }
             if (stored.Count > 0) return StreamHeads.Replay(streamId, ExpectedVersion.Any, events, stored, head.Version);
+            if (head.Version < 0) await NoHistoryAsync(streamId, ct);
 
             var linked = HashChain.Link(streamId, head.Version, head.Hash, events, endorsement);
             var appended = await AppendOnServerAsync(streamId, ExpectRevision(head.Version), Messages(linked, endorsementBytes), ct);
-            if (appended.ResultCase == AppendResp.ResultOneofCase.Success) return Stored(linked, appended.Success);
+            if (appended.ResultCase == AppendResp.ResultOneofCase.Success)
+            {
+                Landed(streamId, linked[^1].Version, appended.Success);
+                return Stored(linked, appended.Success);
+            }
             if (appended.ResultCase != AppendResp.ResultOneofCase.WrongExpectedVersion)
                 throw new EventStoreDbException($"EventStoreDB answered the append to stream {streamId} with neither success nor a wrong expected version.");
             _heads.Forget(streamId);
@@ -251,6 +260,52 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         stored[^1] = stored[^1] with { Position = EventStoreDbEnvelope.PositionOf(success) };
         _heads.Remember(stored[^1]);
         return new AppendResult(stored);
+    }
+
+    /// <summary>
+    /// The head of a stream about to be created with no-stream, once the server's metadata of it says it has no hidden
+    /// history. EventStoreDB takes a no-stream append to a soft-deleted stream (<c>$tb</c> at its largest) as recreating it,
+    /// and stores the events after the deleted revisions — not at version 0, where they were linked: a broken chain written
+    /// by the store itself, under a receipt naming the wrong version. No expected revision makes the server refuse that (it
+    /// accepts no-stream, any, and the deleted stream's last revision alike), so the stream's metadata is read first: one
+    /// small read per stream created (a registration), none for every later append. A <c>$tb</c> set on a stream that reads
+    /// as empty hides its history from version 0 on: the port's damaged stream, nothing appended.
+    /// </summary>
+    /// <exception cref="DamagedStreamException">The stream's metadata truncates it (soft-deleted, or <c>$tb</c> past 0).</exception>
+    private async Task<StreamHead> NoHistoryAsync(string streamId, CancellationToken ct)
+    {
+        var request = EventStoreDbRequests.ReadStream(EventStoreDbStreamMetadata.StreamOf(OnServer(streamId)), fromRevision: null, forwards: false, count: 1);
+        ReadCall started;
+        try
+        {
+            started = await _client.ReadAsync(request, streamId, ct);
+        }
+        catch (EventStoreDbStreamDeletedException)
+        {
+            return StreamHead.None; // deleted for good: the append itself is refused as such
+        }
+        using var read = started;
+        while (await read.NextAsync() is { } reply)
+            if (reply.ContentCase == ReadResp.ContentOneofCase.Event && reply.Event.Event is { } metadata
+                && EventStoreDbStreamMetadata.TruncateBefore(metadata.Data.Span) is > 0 and var before)
+                throw new DamagedStreamException(streamId, 0, hidden: true, reason: before == long.MaxValue
+                    ? "is soft-deleted in EventStoreDB: it serves none of its events from version 0 on, and an append would land after them, not at version 0"
+                    : $"is truncated in EventStoreDB before revision {before} ($tb): it serves none of its events from version 0 on");
+        return StreamHead.None;
+    }
+
+    /// <summary>
+    /// The append landed where its events were linked: the server's revision for the last one is its version. If not (the
+    /// stream was soft-deleted between <see cref="NoHistoryAsync"/> and the append), the events are stored with links that
+    /// do not hold where they are, and no receipt may name a version they did not land at: the stream is damaged.
+    /// </summary>
+    private void Landed(string streamId, long lastLinked, AppendResp.Types.Success success)
+    {
+        if (success.CurrentRevisionOptionCase != AppendResp.Types.Success.CurrentRevisionOptionOneofCase.CurrentRevision
+            || success.CurrentRevision == (ulong)lastLinked) return;
+        _heads.Forget(streamId);
+        throw new DamagedStreamException(streamId, 0, hidden: true,
+            reason: $"took an append linked up to version {lastLinked} at revision {success.CurrentRevision}: its history before was hidden (soft-deleted)");
     }
 
     private static Action<AppendReq.Types.Options> ExpectRevision(long lastVersion) => lastVersion < 0

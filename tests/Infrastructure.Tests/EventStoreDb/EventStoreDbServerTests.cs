@@ -74,6 +74,50 @@ public sealed class EventStoreDbServerTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A soft-deleted stream (<c>DELETE /streams/{name}</c> without <c>ES-HardDelete</c>) serves nothing, so a store that
+    /// reads it finds no head and appends with no-stream — which EventStoreDB takes as recreating the stream: it stores
+    /// the event at the revision after the deleted ones. The adapter linked it as version 0 (zero prevHash, its hash over
+    /// version 0) and reports it stored at version 0, while the server holds it at version 1 under a hash that does not
+    /// match: the receipt names the wrong version and the store wrote a broken chain itself. An append must land where
+    /// the store says it did, or be refused (the stream's history is hidden, not absent: a damaged stream).
+    /// </summary>
+    [SkippableFact]
+    public async Task A_no_stream_append_to_a_soft_deleted_stream_is_not_reported_at_a_version_it_did_not_land_at()
+    {
+        var settings = Server();
+        var writer = NewStore(settings);
+        await writer.AppendAsync("patient-8", ExpectedVersion.NoStream, [NewEvent()]);
+        await SoftDeleteAsync(settings, _prefix + "patient-8");
+
+        var store = NewStore(settings); // another node: nothing cached, it reads the stream
+        Assert.Null(await store.ReadLastAsync("patient-8"));
+        AppendResult? appended = null;
+        try
+        {
+            appended = await store.AppendAsync("patient-8", ExpectedVersion.NoStream, [NewEvent()]);
+        }
+        catch (Exception e) when (e is DamagedStreamException or WrongExpectedVersionException)
+        {
+            // refused: what the port promises for a stream it cannot extend
+        }
+
+        // Every event the server serves from the stream now is intact where it is, and any receipt names where it is.
+        var served = await NewStore(settings).ReadStreamAsync("patient-8").ToListAsync();
+        foreach (var e in served)
+            Assert.True(HashChain.ComputeHash(e).AsSpan().SequenceEqual(e.Hash),
+                $"version {e.Version} is stored with a hash that is not its own (receipt said version {appended?.Events[0].Version})");
+        if (appended is not null) Assert.Equal(served[^1].Version, appended.Events[^1].Version);
+    }
+
+    /// <summary>A soft delete through the server's HTTP API (<c>DELETE /streams/{name}</c>): reads serve nothing, appends recreate it.</summary>
+    private static async Task SoftDeleteAsync(EventStoreDbSettings settings, string serverStream)
+    {
+        using var http = new HttpClient { BaseAddress = settings.AddressOf(settings.Hosts[0]) };
+        using var response = await http.DeleteAsync($"/streams/{Uri.EscapeDataString(serverStream)}");
+        Assert.True(response.IsSuccessStatusCode, $"DELETE /streams answered {(int)response.StatusCode}");
+    }
+
+    /// <summary>
     /// Stores written before the envelope carried our event id (the server's id was ours then) are still read: such an
     /// event, stored on the server in that older form, reads with the server's id as its own and its hash link intact.
     /// </summary>

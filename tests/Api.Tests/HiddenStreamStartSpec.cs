@@ -1,0 +1,108 @@
+using System.Net;
+using HealthEvents.Application.Patients;
+using HealthEvents.Application.Ports;
+using HealthEvents.Domain.Common;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// A dishonest member with write access to the event store takes a patient over. It hides the patient's registration
+/// from stream reads for a moment — on EventStoreDB with <c>$tb</c> past version 0 (or a soft delete), on PostgreSQL by
+/// moving the row aside — and registers the same patient id as its own on a node that reads the stream afresh (a
+/// restart, a second API node). That node, seeing no registration, decides a new one, and its endorsers, reading the
+/// same cut stream, endorse it (today: 201). Once the registration is back, the stream holds two endorsed registrations,
+/// every verifier holds it for intact, and the later one names another home hospital: its patient tokens now speak for
+/// the patient, the real home's are refused. Nothing may be decided on a stream that does not start at version 0.
+/// </summary>
+public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(store)
+{
+    /// <summary>Hides version 0 of <paramref name="stream"/> from reads, restorably (see <see cref="RestoreAsync"/>).</summary>
+    protected abstract Task HideStartAsync(string stream);
+
+    /// <summary>Serves the hidden events again.</summary>
+    protected abstract Task RestoreAsync(string stream);
+
+    [SkippableFact]
+    public Task A_registration_decided_on_a_stream_whose_beginning_is_hidden_cannot_take_the_patient_over() =>
+        AssertNoTakeoverAsync(HideStartAsync);
+
+    /// <summary>
+    /// Northside's patient, who granted Lakeside a consent (versions 0 and 1); <paramref name="hide"/> hides her stream's
+    /// start; Riverside registers her id as its own on a cold node; the start is restored. Nothing may have changed.
+    /// </summary>
+    protected async Task AssertNoTakeoverAsync(Func<string, Task> hide)
+    {
+        var (patient, patientClient) = await NewConsentingPatientAsync("Paula Possession", "lakeside");
+        var stream = PatientStream.StreamId(patient);
+        var end = (await Events.ReadLastAsync(stream))!.Version;
+        await hide(stream);
+
+        var failures = new List<string>();
+        await using (var cold = await ColdNodeAsync())
+        {
+            using var register = await cold.As("riverside physician").PostJsonAsync("/patients",
+                new { patientId = patient, homeHospital = "riverside", birthYear = 1975, sex = "female", name = "Paula Possession" });
+            if (register.IsSuccessStatusCode) failures.Add($"registering over the hidden registration answered {(int)register.StatusCode} {await register.Content.ReadAsStringAsync()}");
+        }
+        await RestoreAsync(stream);
+
+        var registrations = (await Events.ReadStreamAsync(stream).ToListAsync()).Where(e => e.Type == "patient.registered.v1").Select(e => e.Version).ToList();
+        if (registrations.Count != 1) failures.Add($"the stream holds registrations at versions {string.Join(", ", registrations)}");
+        if ((await Events.ReadLastAsync(stream))!.Version != end) failures.Add($"the stream grew past version {end}");
+        // This node still knows her home, so her own token still reads her verification here.
+        using (var verification = await patientClient.GetAsync($"/patients/{patient}/verification"))
+            if (registrations.Count != 1 && verification.StatusCode == HttpStatusCode.OK && (await verification.JsonAsync()).GetProperty("verified").GetBoolean())
+                failures.Add("her verification holds the stream with a second registration for intact");
+        await using (var fresh = await ColdNodeAsync())
+        {
+            using var riversideAsPatient = await fresh.Client(fresh.Mint("riverside", "paula", Role.Patient, patient)).GetAsync($"/patients/{patient}/consents");
+            if (riversideAsPatient.StatusCode != HttpStatusCode.Unauthorized)
+                failures.Add($"a patient token of riverside (not her home) reads her consents: {(int)riversideAsPatient.StatusCode}");
+            using var homeAsPatient = await fresh.Client(fresh.Mint("northside", "paula", Role.Patient, patient)).GetAsync($"/patients/{patient}/consents");
+            if (homeAsPatient.StatusCode != HttpStatusCode.OK) failures.Add($"her home hospital's patient token is refused: {(int)homeAsPatient.StatusCode}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>A new patient of Northside (version 0) who granted <paramref name="grantee"/> treatment reads of conditions (version 1).</summary>
+    protected async Task<(Guid Id, HttpClient Patient)> NewConsentingPatientAsync(string name, string grantee)
+    {
+        var (patient, patientClient) = await Host.NewPatientAsync(name);
+        using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
+        {
+            grantee = new { kind = "hospital", id = grantee }, categories = new[] { "conditions" },
+            purposes = new[] { "treatment" }, actions = new[] { "read" },
+        });
+        Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
+        return (patient, patientClient);
+    }
+
+    protected IEventStore Events => Host.Services.GetRequiredService<IEventStore>();
+
+    /// <summary>
+    /// Another node of the same hospitals on the same stores (a restart, or a second API node), with nothing cached: a copy
+    /// of this node's data folder (its keys and founding pin), since a node deletes its data folder when it stops.
+    /// </summary>
+    protected async Task<ServiceHost> ColdNodeAsync()
+    {
+        var copy = Path.Combine(Path.GetTempPath(), "he-api-cold-" + Guid.NewGuid().ToString("N"));
+        foreach (var file in Directory.EnumerateFiles(Host.DataFolder, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(Host.DataFolder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return await ServiceHost.StartAsync(new ServiceHost.Node(Host.ConnectionString, copy, Host.EventStoreDbPrefix));
+    }
+}
+
+/// <summary>The takeover on PostgreSQL: version 0's row moved to another stream id for a moment, then moved back.</summary>
+public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(TestStore.PostgreSql)
+{
+    protected override Task HideStartAsync(string stream) =>
+        Host.ExecuteSqlAsync($"UPDATE he_events SET stream_id = '{stream}-aside' WHERE stream_id = '{stream}' AND version = 0");
+
+    protected override Task RestoreAsync(string stream) =>
+        Host.ExecuteSqlAsync($"UPDATE he_events SET stream_id = '{stream}' WHERE stream_id = '{stream}-aside'");
+}
