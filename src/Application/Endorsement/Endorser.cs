@@ -39,7 +39,7 @@ public sealed class Endorser(
         var directory = new NetworkDirectory(store, serializer, genesis: genesis);
         var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000), directory);
         return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), directory, clock, options,
-            new LedgerWitness(store), new PatientDirectory(loader));
+            new LedgerWitness(store), new PatientDirectory(loader, store, serializer));
     }
 
     /// <summary>A lone request: judged as a batch of one, whose signed root is the transaction hash itself.</summary>
