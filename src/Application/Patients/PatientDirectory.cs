@@ -12,7 +12,7 @@ namespace HealthEvents.Application.Patients;
 /// A patient's write-side state (the cached fold of their stream), for authorization decisions that must not wait
 /// for a projection or depend on one: who speaks for the patient, who may see that they exist.
 /// </summary>
-public sealed class PatientDirectory(StreamLoader loader, IEventStore store, EventSerializer serializer)
+public sealed class PatientDirectory(StreamLoader loader, StreamStateCache cache, IEventStore store, EventSerializer serializer)
 {
     private const int MaxHomes = 100_000;
 
@@ -31,15 +31,18 @@ public sealed class PatientDirectory(StreamLoader loader, IEventStore store, Eve
 
     /// <summary>
     /// Whether <paramref name="actor"/> is a registered patient vouched for by their home hospital
-    /// (<see cref="PatientState.IsThePatient"/>). Needs only the registration at version 0 (<see cref="HomeAsync"/>),
-    /// never the rest of the stream: an event written past the service at its end (no envelope, unreadable, huge) does
+    /// (<see cref="PatientState.IsThePatient"/>). Needs only the registration at version 0: the home already known (from
+    /// an earlier reading, or the stream's state this node folded, a true prefix of the stream), else read
+    /// (<see cref="HomeAsync"/>) — never the rest of the stream: an event written past the service at its end (no envelope, unreadable, huge) does
     /// not lock the patient out of her own views — <c>/verification</c> above all, which names that event — while
     /// every command on the stream is still refused as damaged.
     /// </summary>
     public async Task<bool> IsThePatientAsync(Actor actor, CancellationToken ct)
     {
         if (actor is not { Role: Role.Patient, PatientId: { } id }) return false;
-        var home = _homes.TryGetValue(id, out var known) ? known : await HomeAsync(id, ct);
+        var home = _homes.TryGetValue(id, out var known) ? known
+            : cache.TryGet<PatientState>(PatientStream.StreamId(id)) is { State: { Registered: true } folded } && folded.PatientId == id ? folded.HomeHospital
+            : await HomeAsync(id, ct);
         return home is not null && string.Equals(home, actor.Hospital, StringComparison.Ordinal);
     }
 
