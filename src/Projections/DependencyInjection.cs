@@ -49,6 +49,7 @@ public static class DependencyInjection
         services.TryAddSingleton<InsuranceQuery>();
         services.TryAddSingleton<LedgerQuery>();
         services.TryAddSingleton<LedgerCoverageQuery>();
+        services.TryAddSingleton<StoredAfterQuery>();
 
         services.TryAddSingleton(sp => new ResearchCatalog(sp.GetRequiredService<IEventStore>(), sp.GetService<EventSerializer>()));
         services.TryAddSingleton<IEventLogStatistics>(_ => new EventTableStatistics(connectionString));

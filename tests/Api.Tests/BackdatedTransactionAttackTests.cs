@@ -18,18 +18,22 @@ namespace HealthEvents.Api.Tests;
 /// patient transaction with Riverside's retired key, stamp it just before the rotation, when that key was still valid,
 /// and write it straight into the store. No honest endorser would have signed it (its time is far from their clocks), so
 /// only the stored history shows it: the ledger's endorsed tree heads stored before it in the global log prove it was
-/// stored after the rotation, and the whole-store verifier names it <c>backdated</c> at its version. A real service: real
-/// endorsers and ledger signer, real store. The tolerance is 2 × clock skew + 1 min in production; here it is compressed
-/// to <see cref="Tolerance"/> so the heads overtake the forged time in seconds (BackdatedStoreTests covers the real one).
+/// stored after the rotation, and the whole-store verifier names it <c>backdated</c> at its version — and so does the
+/// patient's own verification (GET /patients/{id}/verification), from the heads stored before its leaf. A real service:
+/// real endorsers and ledger signer, real store. The tolerance is 2 × clock skew + 1 min in production; here it is
+/// compressed to <see cref="Tolerance"/> (Endorsement:BackdateToleranceSeconds) so the heads overtake the forged time in
+/// seconds (BackdatedStoreTests covers the real one).
 /// </summary>
 public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceOnStore(store)
 {
     private static readonly TimeSpan Tolerance = TimeSpan.FromSeconds(15);
 
+    protected override string[] Settings => [$"--Endorsement:BackdateToleranceSeconds={Tolerance.TotalSeconds}"];
+
     [SkippableFact]
     public async Task A_transaction_signed_with_a_retired_key_and_stamped_before_its_rotation_is_named_backdated()
     {
-        var (patient, _) = await Host.NewPatientAsync("Bea Backdate");
+        var (patient, bea) = await Host.NewPatientAsync("Bea Backdate");
         var stream = $"patient-{patient}";
         using var current = new HospitalKeyring(Path.Combine(Host.DataFolder, "keys")).Get("riverside", HospitalKeyUse.Endorsement);
         using var retired = ECDsa.Create(current.ExportParameters(includePrivateParameters: true));
@@ -62,12 +66,24 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
         }.AppendAsync(stream, new ConsentGranted(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth],
             [Purpose.Treatment], [AccessAction.Read], stamped, null));
 
-        // The global log holds an event back behind an append still in flight (a tree head), never from every reading.
-        StreamVerificationResult? broken = null;
-        await Patience.UntilAsync(async () => (broken = (await VerifyAsync()).BrokenStreams.FirstOrDefault(s => s.StreamId == stream)) is not null,
-            () => "verify never named the backdated transaction");
-        Assert.Equal(forged, broken!.FirstBrokenVersion);
+        // Read to the log's committed end (an event held back behind a tree head in flight is waited for): named at once.
+        var broken = Assert.Single((await VerifyAsync()).BrokenStreams, s => s.StreamId == stream);
+        Assert.Equal(forged, broken.FirstBrokenVersion);
         Assert.Contains(broken.Problems, p => p.Code == VerificationCodes.Backdated && p.Version == forged);
+
+        // The patient's own verification reads the heads before the forged leaf once the ledger has taken it in.
+        var said = "";
+        await Patience.UntilAsync(async () =>
+        {
+            var report = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+            said = report.ToString();
+            return report.GetProperty("problems").EnumerateArray().Any(p => p.GetProperty("code").GetString() == VerificationCodes.Backdated);
+        }, () => $"the patient's verification never named the backdated transaction: {said}");
+        var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.False(verification.GetProperty("verified").GetBoolean());
+        Assert.Equal(forged, verification.GetProperty("firstBrokenVersion").GetInt64());
+        Assert.Contains(verification.GetProperty("problems").EnumerateArray(), p => p.GetProperty("streamId").GetString() == stream
+            && p.GetProperty("version").GetInt64() == forged && p.GetProperty("code").GetString() == VerificationCodes.Backdated);
     }
 
     private async Task<StoreVerificationReport> VerifyAsync()
@@ -76,7 +92,7 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
         var serializer = Host.Services.GetRequiredService<EventSerializer>();
         var genesis = Host.Services.GetRequiredService<NetworkGenesisPin>();
         var checker = await EndorsementChecker.LoadAsync(events, serializer, genesis);
-        checker.BackdateTolerance = Tolerance;
+        checker.BackdateTolerance = Host.Services.GetRequiredService<EndorsementOptions>().BackdateTolerance; // as the verify verb sets it
         return await StoreVerifier.VerifyAsync(events, new StoreVerifierOptions { EndorsementChecker = checker, Genesis = genesis });
     }
 }

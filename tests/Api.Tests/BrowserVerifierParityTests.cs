@@ -93,6 +93,7 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
         }
 
         await PatientSignatureCasesAsync(host, page);
+        await BackdatedCaseAsync(host, page);
 
         // The founding rewritten, every hash and signature after it recomputed: only the pinned founding tells.
         var colluding = new ColludingHospitals(host, "northside", "riverside");
@@ -236,6 +237,41 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
             Assert.True((serverVersion, serverCode) == (broken, code) && inBrowser == $"{broken} {code}",
                 $"{name}: expected {broken} {code}, the server said {serverVersion} {serverCode}, the browser {inBrowser}");
         }
+    }
+
+    /// <summary>
+    /// Colluding hospitals write a consent stamped an hour back straight into the store, after endorsed tree heads: both
+    /// verifiers date it by the latest head stored before it (the server from the ledger view, the browser from the heads
+    /// /envelopes names, each head checked) and name it backdated at its version, as verify does. The server is asked until
+    /// the ledger has taken the consent in (the view follows the log within moments); then the browser.
+    /// </summary>
+    private static async Task BackdatedCaseAsync(ServiceHost host, Microsoft.Playwright.IPage page)
+    {
+        var (id, patient) = await host.NewPatientAsync("Pat Backdated");
+        var colluding = new ColludingHospitals(host, "northside", "riverside") { OccurredAt = DateTimeOffset.UtcNow.AddHours(-1) };
+        var consent = await colluding.AppendAsync($"patient-{id}",
+            new ConsentGranted(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth], [Purpose.Treatment], [AccessAction.Read], DateTimeOffset.UtcNow.AddHours(-1), null));
+        var expected = $"{consent} backdated";
+
+        var server = "";
+        await HealthEvents.TestSupport.Patience.UntilAsync(async () =>
+        {
+            var report = await (await patient.GetAsync($"/patients/{id}/verification")).JsonAsync();
+            var first = report.GetProperty("firstBrokenVersion");
+            var codes = report.GetProperty("problems").EnumerateArray()
+                .Where(p => p.GetProperty("streamId").GetString() == $"patient-{id}" && first.ValueKind == System.Text.Json.JsonValueKind.Number
+                    && p.GetProperty("version").GetInt64() == first.GetInt64())
+                .Select(p => p.GetProperty("code").GetString()).ToList();
+            server = first.ValueKind == System.Text.Json.JsonValueKind.Null ? "intact" : $"{first.GetInt64()} {(codes.Contains("backdated") ? "backdated" : string.Join(' ', codes))}";
+            return server == expected;
+        }, () => $"a consent stamped an hour back: the server never said {expected}, but {server}");
+
+        var inBrowser = await page.EvaluateAsync<string>(Verify + """
+            ; const f = r.firstBrokenVersion;
+              const codes = r.problems.filter((p) => p.version === f).map((p) => p.code);
+              return f === null ? 'intact' : `${f} ${codes.includes('backdated') ? 'backdated' : codes.join(' ')}`; }
+            """, new object[] { id.ToString(), patient.DefaultRequestHeaders.Authorization!.Parameter!, Pinned(host) });
+        Assert.True(inBrowser == expected, $"a consent stamped an hour back: expected {expected}, the server said {server}, the browser {inBrowser}");
     }
 
     /// <summary>The founding this node pinned (its data folder's genesis.hash): what a page that visited before remembers.</summary>

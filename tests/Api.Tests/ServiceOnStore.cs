@@ -14,10 +14,13 @@ public abstract class ServiceOnStore(TestStore store) : IAsyncLifetime
     /// <summary>The running service; skips the test when its store has no server here.</summary>
     protected ServiceHost Host => _host ?? throw new SkipException(ServiceHost.EventStoreDbSkipReason);
 
+    /// <summary>More configuration for the service, as "--Key=value" arguments.</summary>
+    protected virtual string[] Settings => [];
+
     public virtual async Task InitializeAsync()
     {
         if (store == TestStore.EventStoreDb && ServiceHost.EventStoreDbConnectionString is null) return;
-        _host = await ServiceHost.StartAsync(store);
+        _host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(store), Settings);
     }
 
     public virtual async Task DisposeAsync()

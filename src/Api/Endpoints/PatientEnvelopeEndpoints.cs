@@ -1,6 +1,7 @@
 using System.Text.Json;
 using HealthEvents.Api.Auth;
 using HealthEvents.Api.Errors;
+using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Network;
 using HealthEvents.Application.Patients;
@@ -31,9 +32,25 @@ public static class PatientEnvelopeEndpoints
     /// version 0. Events after it wait for the next head.</param>
     public sealed record LedgerView(EnvelopeView Head, Guid? ProvenEventId, long? ProvenVersion, InclusionProofView? Inclusion);
 
+    /// <param name="Version">A ledgered event of the patient's stream.</param>
+    /// <param name="HeadEventId">The latest tree head the global log stored before it (one of <see cref="DatingView.Heads"/>).</param>
+    public sealed record HeadBeforeView(long Version, Guid HeadEventId);
+
+    /// <summary>
+    /// What dates each transaction by the global log (docs/architecture.md, "Verification", point 5): the browser checks each
+    /// head's hash and endorsement as any event's, and names a transaction stamped more than the tolerance before the head
+    /// stored before its last event <c>backdated</c>, as GET /verification and <c>verify</c> do.
+    /// </summary>
+    /// <param name="ToleranceSeconds">The tolerance this node's verifiers use (Endorsement:BackdateToleranceSeconds; default
+    /// 2 × Endorsement:MaxClockSkewSeconds + 60).</param>
+    /// <param name="Heads">The tree heads named in <paramref name="Before"/>, each once, as the ledger stream stores them.</param>
+    /// <param name="Before">For each event of the patient's the ledger took in after a head, that latest head, in version order.</param>
+    public sealed record DatingView(double ToleranceSeconds, IReadOnlyList<EnvelopeView> Heads, IReadOnlyList<HeadBeforeView> Before);
+
     /// <param name="Network">The network stream's events, stored bytes as for the patient's: the browser verifies them and
     /// folds its own key history and policy timeline from them (wwwroot/js/network.js).</param>
-    public sealed record EnvelopesView(string StreamId, IReadOnlyList<EnvelopeView> Events, IReadOnlyList<EnvelopeView> Network, LedgerView? Ledger);
+    public sealed record EnvelopesView(
+        string StreamId, IReadOnlyList<EnvelopeView> Events, IReadOnlyList<EnvelopeView> Network, LedgerView? Ledger, DatingView Dating);
 
     public static RouteGroupBuilder MapPatientEnvelopes(this RouteGroupBuilder patients)
     {
@@ -42,7 +59,7 @@ public static class PatientEnvelopeEndpoints
     }
 
     public static async Task<Results<Ok<EnvelopesView>, ProblemHttpResult>> Envelopes(
-        Guid id, HttpContext http, IEventStore store, LedgerQuery ledger, CancellationToken ct)
+        Guid id, HttpContext http, IEventStore store, LedgerQuery ledger, StoredAfterQuery dates, EndorsementOptions endorsement, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id))
             return TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden",
@@ -53,7 +70,15 @@ public static class PatientEnvelopeEndpoints
 
         var network = new List<EnvelopeView>();
         await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) network.Add(View(e));
-        return TypedResults.Ok(new EnvelopesView(streamId, events, network, await LedgerAsync(store, ledger, streamId, ct)));
+        return TypedResults.Ok(new EnvelopesView(streamId, events, network, await LedgerAsync(store, ledger, streamId, ct),
+            await DatingAsync(dates, endorsement, streamId, ct)));
+    }
+
+    private static async Task<DatingView> DatingAsync(StoredAfterQuery dates, EndorsementOptions endorsement, string streamId, CancellationToken ct)
+    {
+        var before = await dates.HeadsAsync(streamId, ct);
+        var heads = before.Select(b => b.Head).DistinctBy(h => h.EventId).Select(View).ToList();
+        return new DatingView(endorsement.BackdateTolerance.TotalSeconds, heads, [.. before.Select(b => new HeadBeforeView(b.Version, b.Head.EventId))]);
     }
 
     private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, string streamId, CancellationToken ct)

@@ -140,7 +140,7 @@ public static class PatientQueryEndpoints
 
     public static async Task<Results<Ok<VerificationView>, ProblemHttpResult>> Verification(
         Guid id, HttpContext http, IEventStore store, EventSerializer serializer, NetworkGenesisPin genesis, LedgerCoverageQuery ledger,
-        AuditQuery audit, CancellationToken ct)
+        StoredAfterQuery dates, EndorsementOptions endorsement, AuditQuery audit, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id)) return Forbidden("Only the patient verifies their own trail.");
         // Read before the stream: the view never runs ahead of the stream, so a stream serving less than this was cut.
@@ -154,9 +154,12 @@ public static class PatientQueryEndpoints
         var verified = await VerifiedNetwork.LoadAsync(store, serializer, genesis, ct);
         var network = verified.Report;
         var checker = verified.Checker(serializer);
-        var options = new StreamVerifierOptions { EndorsementChecker = checker, Genesis = genesis };
-        // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
+        checker.BackdateTolerance = endorsement.BackdateTolerance;
         var streamId = PatientStream.StreamId(id);
+        // Each transaction dated by the endorsed tree heads stored before it, as verify dates it: one stamped back is backdated.
+        var dated = new StoredAfterChecker(checker, streamId, await dates.DatesAsync(streamId, checker, ct));
+        var options = new StreamVerifierOptions { EndorsementChecker = dated, Genesis = genesis };
+        // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
         var events = new List<EventEnvelope>();
         await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) events.Add(e);
         var report = await StreamVerifier.VerifyAsync(events, options, ct);

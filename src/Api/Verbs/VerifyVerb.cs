@@ -41,6 +41,8 @@ public static class VerifyVerb
         Console.WriteLine(report.Verified
             ? $"verified: {report.Events:N0} events in {report.Streams:N0} streams, every link, signature and policy holds"
             : $"NOT verified: {report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
+        if (report.HeldBack)
+            Console.WriteLine($"not read: events committed after the last one verified are held back behind a database transaction still in flight after {StoreVerifierOptions.Default.HeldBackWait.TotalSeconds:0} s; run verify again");
         Console.WriteLine(ledgerLine);
         Console.WriteLine(GenesisLine(services.GetRequiredService<NetworkGenesisPin>()));
         return report.Verified && ledgerHolds ? ExitCodes.Ok : ExitCodes.Problems;
@@ -55,9 +57,9 @@ public static class VerifyVerb
         var keys = progress.Begin("keys and policies");
         // Every transaction is judged by the network as far as it verifies: a forged member or key, and what follows it, counts for nothing.
         var checker = await EndorsementChecker.LoadAsync(store, serializer, genesis, ct);
-        // How far behind the ledger heads stored before it an honest transaction can be stamped follows the endorsers' clock skew.
+        // How far behind the ledger heads stored before it an honest transaction can be stamped (from the endorsers' clock skew).
         if (services.GetService<EndorsementOptions>() is { } endorsement)
-            checker.BackdateTolerance = EndorsementChecker.BackdateToleranceFor(endorsement.MaxClockSkew);
+            checker.BackdateTolerance = endorsement.BackdateTolerance;
         keys.Complete("loaded");
 
         // Each stream's latest ledgered event, looked for during the pass: a stream whose end was cut off still chains.

@@ -24,8 +24,8 @@ namespace HealthEvents.Application.Endorsement;
 /// during that window (problems are reported against the network at its time otherwise). The window is the
 /// endorsers' clock-skew bound (<see cref="EndorsementOptions.MaxClockSkew"/>, 2 minutes) plus the time a change
 /// takes to be endorsed and stored; two colluding hospitals gain at most that long under a policy just raised.</item>
-/// <item>The time is the writer's claim; the global log's order is not. A reader of the whole log (<see cref="StoreVerifier"/>)
-/// tells the checker the time of the latest endorsed ledger tree head stored before the transaction
+/// <item>The time is the writer's claim; the global log's order is not. A reader of the whole log (<see cref="StoreVerifier"/>),
+/// or of one stream with the ledger view's index of that order (<see cref="StoredAfterChecker"/>), tells the checker the time of the latest endorsed ledger tree head stored before the transaction
 /// (<see cref="TransactionToCheck.StoredAfter"/>). A transaction stamped more than <see cref="BackdateTolerance"/> before it
 /// is <c>backdated</c>, and judged as of that bound instead of its own time: a retired (perhaps stolen) key cannot sign a
 /// transaction stamped back into its validity and written into the store later. Honest transactions are judged at their own

@@ -16,6 +16,20 @@ public sealed record EndorsementOptions(TimeSpan Timeout)
     /// <summary>An endorser refuses a command whose time is further than this from its own clock (backdating, or a clock gone wrong).</summary>
     public TimeSpan MaxClockSkew { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How much earlier than the latest endorsed ledger tree head stored before it a transaction may be stamped before the
+    /// verifiers name it <c>backdated</c> (docs/architecture.md, "Verification", point 5). Default:
+    /// <see cref="EndorsementChecker.BackdateToleranceFor"/> of <see cref="MaxClockSkew"/> (2 × skew + 1 min, 5 minutes);
+    /// Endorsement:BackdateToleranceSeconds sets it outright (longer where appends can lag behind their endorsement).
+    /// </summary>
+    public TimeSpan BackdateTolerance
+    {
+        get => _backdateTolerance ?? EndorsementChecker.BackdateToleranceFor(MaxClockSkew);
+        init => _backdateTolerance = value;
+    }
+
+    private readonly TimeSpan? _backdateTolerance;
+
     /// <summary>An endorser refuses a caller credential valid for longer than this (tokens are short-lived).</summary>
     public TimeSpan MaxCredentialLifetime { get; init; } = TimeSpan.FromDays(1);
 

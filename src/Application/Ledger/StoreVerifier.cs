@@ -31,6 +31,12 @@ public sealed record StoreVerifierOptions
     /// <summary>Broken streams whose problems are kept in the report (past this, counted only).</summary>
     public int MaxBrokenStreams { get; init; } = 1000;
 
+    /// <summary>
+    /// How long the pass waits, at the log's apparent end, for events held back behind a transaction still in flight
+    /// (<see cref="IEventStore.HoldsBackAsync"/>) before it ends without them (<see cref="StoreVerificationReport.HeldBack"/>).
+    /// </summary>
+    public TimeSpan HeldBackWait { get; init; } = TimeSpan.FromSeconds(30);
+
 }
 
 /// <summary>Where a run stands: events and streams seen, and the pace.</summary>
@@ -52,6 +58,12 @@ public sealed record StoreVerificationReport(
     IReadOnlyList<StreamVerificationResult> BrokenStreams,
     TimeSpan Elapsed)
 {
+    /// <summary>
+    /// Whether the pass ended with committed events still held back behind a transaction in flight for longer than
+    /// <see cref="StoreVerifierOptions.HeldBackWait"/>: they were not verified, and a later run should be.
+    /// </summary>
+    public bool HeldBack { get; init; }
+
     /// <summary>Every problem kept, stream by stream.</summary>
     public IEnumerable<VerificationProblem> Problems => BrokenStreams.SelectMany(s => s.Problems);
 }
@@ -60,9 +72,13 @@ public sealed record StoreVerificationReport(
 /// Verifies the whole store in one pass over the global log (docs/architecture.md, "The envelope and the hash chain"):
 /// pages of <see cref="IEventStore.ReadAllAsync"/>, each event handed to the verifier state of its stream —
 /// the same per-stream checks as <see cref="StreamVerifier"/>, since a stream's events reach the global log in
-/// version order. Only this pass sees the global order, so only it dates each transaction by the endorsed ledger heads
-/// stored before it (<see cref="TransactionToCheck.StoredAfter"/>, <see cref="VerificationCodes.Backdated"/>). Memory is
-/// one small state per stream (its last hash and open transaction), whatever the number of events. Reads until the log returns nothing more, so events appended meanwhile are verified too.
+/// version order. It dates each transaction by the endorsed ledger heads it has met in the global order before it
+/// (<see cref="TransactionToCheck.StoredAfter"/>, <see cref="VerificationCodes.Backdated"/>; a stream verified alone is dated
+/// from the ledger view's index of that order instead: <see cref="StoredAfterChecker"/>). Memory is one small state per
+/// stream (its last hash and open transaction), whatever the number of events. Reads until the log returns nothing more
+/// and holds nothing back (an event committed behind an older transaction still in flight is waited for, up to
+/// <see cref="StoreVerifierOptions.HeldBackWait"/>: an operator who runs verify right after a write must see it), so
+/// events appended meanwhile are verified too.
 /// </summary>
 public static class StoreVerifier
 {
@@ -82,10 +98,19 @@ public static class StoreVerifier
         GlobalPosition? after = null;
         var startInLog = new HashSet<string>(StringComparer.Ordinal); // streams whose version 0 the log holds
         var heads = new LedgerHeadClock(); // what the log's order proves about each transaction's time
+        Stopwatch? heldBack = null; // since when the apparent end holds committed events back
         while (true)
         {
             var page = await store.ReadAllAsync(after, pageSize, ct).ConfigureAwait(false);
-            if (page.Count == 0) break;
+            if (page.Count == 0)
+            {
+                if (!await store.HoldsBackAsync(after, ct).ConfigureAwait(false)) { heldBack = null; break; }
+                heldBack ??= Stopwatch.StartNew();
+                if (heldBack.Elapsed >= options.HeldBackWait) break;
+                await Task.Delay(TimeSpan.FromMilliseconds(50), ct).ConfigureAwait(false);
+                continue;
+            }
+            heldBack = null;
             foreach (var e in page)
             {
                 ct.ThrowIfCancellationRequested();
@@ -130,7 +155,7 @@ public static class StoreVerifier
                 broken.Add(new StreamVerificationResult(streamId, report.Events, report.FirstBrokenVersion, report.Problems, report.Truncated));
         }
         if (events % interval != 0 || events == 0) Report(options, events, streams.Count, clock);
-        return new StoreVerificationReport(brokenCount == 0, events, streams.Count, brokenCount, broken, clock.Elapsed);
+        return new StoreVerificationReport(brokenCount == 0, events, streams.Count, brokenCount, broken, clock.Elapsed) { HeldBack = heldBack is not null };
     }
 
     /// <summary>The version a read of the stream starts at; long.MaxValue when it serves nothing; null when it starts at 0.</summary>

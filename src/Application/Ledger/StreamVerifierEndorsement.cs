@@ -40,8 +40,9 @@ public sealed record TransactionToCheck(
     /// <summary>
     /// The metadata OccurredAt of the latest endorsed tree head (<see cref="LedgerStream"/>) the global log holds before this
     /// transaction's last event: no honest transaction stored after that head is stamped much earlier (see
-    /// <see cref="VerificationCodes.Backdated"/>). Null when the reader does not see the global order (one stream read alone)
-    /// or no endorsed head came before.
+    /// <see cref="VerificationCodes.Backdated"/>): from the global log's order (<see cref="StoreVerifier"/>), or, for one stream
+    /// read alone, from the ledger view's index of it (<see cref="StoredAfterChecker"/>). Null when no endorsed head came
+    /// before, or none is known.
     /// </summary>
     public DateTimeOffset? StoredAfter { get; init; }
 

@@ -76,7 +76,8 @@ public static class VerificationCodes
     /// A transaction stamped earlier than the global log allows: more than <see cref="Endorsement.EndorsementChecker.BackdateTolerance"/>
     /// before the latest endorsed ledger tree head stored ahead of it (<see cref="TransactionToCheck.StoredAfter"/>). Its
     /// writer chose its time; its place in the log it could not. Judged, for keys, members and policy, as of the earliest
-    /// time an honest transaction stored there could carry. Found only by a reader of the global order (<c>verify</c>).
+    /// time an honest transaction stored there could carry. <c>verify</c> reads the global order; the per-stream verifiers
+    /// the ledger view's index of it (<see cref="StoredAfterChecker"/>, and verify.js).
     /// </summary>
     public const string Backdated = "backdated";
 

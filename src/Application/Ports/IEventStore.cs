@@ -65,6 +65,14 @@ public interface IEventStore
     /// </summary>
     Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default);
 
+    /// <summary>
+    /// Whether events already committed after <paramref name="after"/> are held back from <see cref="ReadAllAsync"/> behind
+    /// an older transaction still in flight (PostgreSQL: any writing transaction older than them), so that a reader that
+    /// met the log's apparent end has not yet read all that was stored before it looked. False where the log never holds
+    /// back (EventStoreDB: its order is the commit order).
+    /// </summary>
+    Task<bool> HoldsBackAsync(GlobalPosition? after, CancellationToken ct = default) => Task.FromResult(false);
+
     /// <summary>Catch-up then live subscription to the global log, strictly after <paramref name="after"/>.</summary>
     IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(GlobalPosition? after, CancellationToken ct = default);
 

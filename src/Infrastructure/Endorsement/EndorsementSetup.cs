@@ -25,14 +25,24 @@ public static class EndorsementSetup
 
     /// <summary>
     /// Endorsement:TimeoutMilliseconds (the submitter's wait), Endorsement:MaxClockSkewSeconds (how far a command's
-    /// time may be from an endorser's clock, default 120), HealthEvents:Auth:MaxTokenLifetime (the longest
+    /// time may be from an endorser's clock, default 120), Endorsement:BackdateToleranceSeconds (how far before the ledger
+    /// heads stored ahead of it a transaction may be stamped, default 2 × skew + 60), HealthEvents:Auth:MaxTokenLifetime (the longest
     /// credential accepted, default 1.00:00:00 — the same bound the API puts on bearer tokens), and the batching of
     /// concurrent proposals (<see cref="EndorsementBatching"/>): Endorsement:BatchWindowMilliseconds (default 2),
     /// Endorsement:BatchMaxSize (default 64, at most 256; 1 = no batching), Endorsement:BatchMaxRoundsInFlight (default 2).
     /// </summary>
     public const string MaxTokenLifetimeKey = "HealthEvents:Auth:MaxTokenLifetime";
 
-    public static EndorsementOptions Options(IConfiguration configuration) =>
+    public static EndorsementOptions Options(IConfiguration configuration)
+    {
+        var options = Base(configuration);
+        // Unset, it follows the skew (EndorsementOptions.BackdateTolerance); never below zero.
+        return configuration.GetValue<double?>("Endorsement:BackdateToleranceSeconds") is { } seconds
+            ? options with { BackdateTolerance = TimeSpan.FromSeconds(Math.Max(0, seconds)) }
+            : options;
+    }
+
+    private static EndorsementOptions Base(IConfiguration configuration) =>
         new(TimeSpan.FromMilliseconds(configuration.GetValue("Endorsement:TimeoutMilliseconds", (int)EndorsementOptions.Default.Timeout.TotalMilliseconds)))
         {
             MaxClockSkew = TimeSpan.FromSeconds(configuration.GetValue("Endorsement:MaxClockSkewSeconds", EndorsementOptions.Default.MaxClockSkew.TotalSeconds)),

@@ -349,6 +349,9 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         LIMIT $3
         """;
 
+    public async Task<bool> HoldsBackAsync(GlobalPosition? after, CancellationToken ct = default) =>
+        (await ReadReleasedAsync(after, 1, ct)).HeldBack;
+
     /// <summary>What <see cref="ReadAllAsync"/> returns, and whether committed events after them are held back.</summary>
     private async Task<(List<EventEnvelope> Released, bool HeldBack)> ReadReleasedAsync(GlobalPosition? after, int maxCount, CancellationToken ct)
     {

@@ -39,13 +39,7 @@ public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, E
     private async Task<(byte[]? Root, IReadOnlyList<VerificationProblem> Problems)> SignedRootAsync(
         LedgerCheckpointView latest, IEndorsementChecker checker, CancellationToken ct)
     {
-        EventEnvelope? head = null;
-        await foreach (var e in store.ReadStreamAsync(LedgerStream.StreamId, latest.StreamVersion, ct))
-        {
-            head = e;
-            break;
-        }
-        if (head is null || head.Version != latest.StreamVersion || head.EventId != latest.EventId)
+        if (await StoredAfterQuery.ReadHeadAsync(store, latest, ct) is not { } head)
             return (null, [new(LedgerStream.StreamId, latest.StreamVersion, MissingEvent,
                 $"The signed tree head of {latest.TreeSize} leaves is not at version {latest.StreamVersion} of the ledger stream.")]);
         var problems = new List<VerificationProblem>();

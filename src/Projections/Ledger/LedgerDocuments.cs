@@ -53,6 +53,14 @@ public sealed record LedgerTreeHead
     public DateTimeOffset At { get; init; }
     public long StreamVersion { get; init; }
     public IReadOnlyList<string> EndorsedBy { get; init; } = [];
+
+    /// <summary>
+    /// Its place in the global log: how many leaves the log held before it (the leaf index the next event took), so it was
+    /// stored before every leaf from this index on. What dates a stream's transactions on their own (docs/architecture.md,
+    /// "Verification", point 5). Null in a ledger built before it was kept: such a head dates nothing until
+    /// <c>./run.sh rebuild ledger</c>.
+    /// </summary>
+    public long? LeafIndex { get; init; }
 }
 
 internal static class LedgerStore
@@ -65,6 +73,8 @@ internal static class LedgerStore
             .Index(x => x.StreamId, i => i.Name = "he_ledger_leaf_stream_ix");
         options.Schema.For<LedgerProgress>().Identity(x => x.Id);
         options.Schema.For<LedgerNode>().Identity(x => x.Id);
-        options.Schema.For<LedgerTreeHead>().Index(x => x.TreeSize, i => i.Name = "he_ledger_head_size_ix");
+        options.Schema.For<LedgerTreeHead>().Index(x => x.TreeSize, i => i.Name = "he_ledger_head_size_ix")
+            // The latest head before a leaf (LedgerQuery.HeadsBeforeAsync).
+            .Index(x => x.LeafIndex, i => i.Name = "he_ledger_head_leaf_ix");
     }
 }

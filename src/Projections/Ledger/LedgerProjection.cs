@@ -8,7 +8,7 @@ namespace HealthEvents.Projections.Ledger;
 /// <summary>
 /// The ledger builder's read side: appends each event of the global log (in global order, exactly once, through the
 /// projection runner) as a leaf of the global Merkle tree — its stored hash — and records the signed tree heads of the
-/// <c>ledger</c> stream. The ledger stream's own events are not leaves: a head certifying heads would call for another.
+/// <c>ledger</c> stream, each with its place in the log (<see cref="LedgerTreeHead.LeafIndex"/>). The ledger stream's own events are not leaves: a head certifying heads would call for another.
 /// It also keeps the tree's right edge and stores every perfect subtree as it completes (<see cref="LedgerNode"/>, on
 /// average one per leaf), so proofs read O(log n) stored hashes. An event this build cannot read (written past the
 /// service: an unknown type, the server's reserved <c>$&gt;</c> included) is a leaf all the same
@@ -30,6 +30,8 @@ public sealed class LedgerProjection : IEveryEventProjection
             if (e.Event is TreeHeadSigned head)
                 session.Store(new LedgerTreeHead
                 {
+                    // Its place in the log: every leaf from here on was stored after it.
+                    LeafIndex = (await session.LoadAsync<LedgerProgress>(LedgerProgress.SingletonId, ct))?.Size ?? 0,
                     Id = e.Envelope.EventId,
                     TreeSize = head.TreeSize,
                     RootHash = head.RootHash,

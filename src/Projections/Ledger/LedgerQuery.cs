@@ -37,6 +37,26 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         return leaf is null ? null : Ledgered(leaf);
     }
 
+    /// <summary>
+    /// For each leaf index asked, the latest tree head the log stored before that leaf (by <see cref="LedgerTreeHead.LeafIndex"/>;
+    /// of two at one place, the later in the ledger stream), or none: one round trip, one indexed lookup per leaf. The
+    /// view's word only: the caller checks each head's stored event (<see cref="StoredAfterQuery"/>).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<long, LedgerCheckpointView>> HeadsBeforeAsync(IReadOnlyCollection<long> leafIndexes, CancellationToken ct = default)
+    {
+        if (leafIndexes.Count == 0) return new Dictionary<long, LedgerCheckpointView>();
+        await using var session = await readModels.QuerySessionAsync(ct);
+        var batch = session.CreateBatchQuery();
+        var reads = leafIndexes.Distinct().Select(leaf => (leaf, batch.Query<LedgerTreeHead>()
+            .Where(h => h.LeafIndex != null && h.LeafIndex <= leaf)
+            .OrderByDescending(h => h.LeafIndex).ThenByDescending(h => h.StreamVersion).FirstOrDefault())).ToList();
+        await batch.Execute(ct);
+        var heads = new Dictionary<long, LedgerCheckpointView>();
+        foreach (var (leaf, read) in reads)
+            if (await read is { } head) heads[leaf] = View(head);
+        return heads;
+    }
+
     /// <summary>Every leaf of <paramref name="streamId"/>, in version order (one query on the stream index).</summary>
     public async Task<IReadOnlyList<LedgeredEvent>> StreamLeavesAsync(string streamId, CancellationToken ct = default)
     {

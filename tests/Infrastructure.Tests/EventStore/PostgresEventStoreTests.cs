@@ -22,14 +22,44 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
         var late = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
         Assert.True(early.Events[0].Position < late.Events[0].Position); // ordered by transaction id, yet committed after
 
-        // A reader that got 'late' now would move past 'early' and never see it: 'late' must wait.
+        // A reader that got 'late' now would move past 'early' and never see it: 'late' must wait, and the store says so.
         Assert.Empty(await store.ReadAllAsync(follower, 100));
+        Assert.True(await store.HoldsBackAsync(follower));
         await tx.CommitAsync();
 
         var all = await ReadAllEventuallyAsync(store, 4);
         Assert.Equal(
             before.Events.Concat(early.Events).Concat(late.Events).Select(e => e.EventId),
             all.Select(e => e.EventId));
+    }
+
+    [Fact]
+    public async Task Verify_waits_for_what_an_older_transaction_in_flight_holds_back_and_says_when_it_gave_up()
+    {
+        var store = (PostgresEventStore)await NewStoreAsync();
+        await using var conn = await store.DataSource.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
+            await takeId.ExecuteScalarAsync();
+        var late = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+
+        // Still in flight past the wait: the pass ends without 'late', and says it was held back.
+        var seen = new HashSet<Guid>();
+        var gaveUp = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions
+        {
+            HeldBackWait = TimeSpan.FromMilliseconds(200), Observe = e => seen.Add(e.EventId),
+        });
+        Assert.True(gaveUp.HeldBack);
+        Assert.DoesNotContain(late.Events[0].EventId, seen);
+
+        // Ended while the pass waits: it reads on, and 'late' is verified.
+        seen.Clear();
+        var verifying = StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { HeldBackWait = Patience, Observe = e => seen.Add(e.EventId) });
+        await Task.Delay(100);
+        await tx.CommitAsync();
+        var report = await verifying;
+        Assert.Contains(late.Events[0].EventId, seen);
+        Assert.True(report.Verified);
     }
 
     [Fact]

@@ -11,10 +11,14 @@ namespace HealthEvents.Projections.Tests;
 
 /// <summary>
 /// The ledger's proofs come from the perfect subtrees the projection stores as the tree grows, and are exactly the
-/// RFC 9162 proofs over all leaves — also for a ledger built before subtrees were stored, until it is rebuilt.
+/// RFC 9162 proofs over all leaves — also for a ledger built before subtrees were stored, until it is rebuilt. And each
+/// tree head's place in the global log (how many leaves came before it), as the projection records it within and across
+/// batches: what dates a stream's transactions when it is verified on its own (the latest head at or before a leaf).
 /// </summary>
 public sealed class LedgerProofTests : IAsyncLifetime
 {
+    private static readonly EventMetadata Metadata = new("someone", Role.Physician, "northside", Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UnixEpoch);
+    private long _headVersion;
     private ProjectionDatabase _db = null!;
     private ReadModelStore _readModels = null!;
     private readonly LedgerProjection _projection = new();
@@ -57,6 +61,50 @@ public sealed class LedgerProofTests : IAsyncLifetime
         await AssertProofsAsync(new LedgerQuery(_readModels), sizes: [7, 128, 150, 200]);
     }
 
+    [Fact]
+    public async Task The_latest_head_before_a_leaf_is_the_last_one_the_log_stored_ahead_of_it()
+    {
+        await using (var session = await _readModels.IdentitySessionAsync(default))
+        {
+            // A head from before places were kept: never found, whatever its size.
+            session.Store(new LedgerTreeHead { Id = Guid.NewGuid(), TreeSize = 1000, RootHash = "", At = DateTimeOffset.UnixEpoch, StreamVersion = 99 });
+            await session.SaveChangesAsync();
+        }
+        // One batch: leaves 0 and 1, head a, leaf 2. The next: heads b and c with no leaf between, leaves 3 and 4.
+        var (a, b, c) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await ProjectAsync(Leaf(), Leaf(), Head(a), Leaf());
+        await ProjectAsync(Head(b), Head(c), Leaf(), Leaf());
+
+        var heads = await new LedgerQuery(_readModels).HeadsBeforeAsync([0, 1, 2, 3, 4]);
+
+        Assert.False(heads.ContainsKey(0));
+        Assert.False(heads.ContainsKey(1));
+        Assert.Equal(a, heads[2].EventId);
+        Assert.Equal(c, heads[3].EventId); // of two at one place, the later in the ledger stream
+        Assert.Equal(c, heads[4].EventId);
+    }
+
+    private static ProjectedEvent Leaf()
+    {
+        var envelope = new EventEnvelope(Guid.NewGuid(), $"patient-{Guid.NewGuid()}", 0, "test", [], [], new byte[32],
+            SHA256.HashData(Guid.NewGuid().ToByteArray()), null);
+        return new ProjectedEvent(envelope, new TreeHeadSigned(0, "", DateTimeOffset.UnixEpoch), Metadata); // a leaf: its event is not read
+    }
+
+    private ProjectedEvent Head(Guid id)
+    {
+        var envelope = new EventEnvelope(id, LedgerStream.StreamId, _headVersion++, "ledger.tree-head.v1", [], [], new byte[32], new byte[32], null);
+        return new ProjectedEvent(envelope, new TreeHeadSigned(1, "", DateTimeOffset.UnixEpoch), Metadata);
+    }
+
+    /// <summary>One batch of these events, as the runner applies it: one session.</summary>
+    private async Task ProjectAsync(params ProjectedEvent[] events)
+    {
+        await using var session = await _readModels.IdentitySessionAsync(default);
+        foreach (var e in events) await _projection.ApplyAsync(session, e, default);
+        await session.SaveChangesAsync();
+    }
+
     private async Task AssertProofsAsync(LedgerQuery query, long[] sizes)
     {
         var hashes = _leaves.Select(l => l.Hash).ToList();
@@ -83,7 +131,6 @@ public sealed class LedgerProofTests : IAsyncLifetime
     /// <summary>Projects <paramref name="count"/> more events, as the runner does: one session per batch.</summary>
     private async Task ProjectAsync(int count, int batch)
     {
-        var metadata = new EventMetadata("someone", Role.Physician, "northside", Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UnixEpoch);
         for (var done = 0; done < count; done += batch)
         {
             await using var session = await _readModels.IdentitySessionAsync(default);
@@ -92,7 +139,7 @@ public sealed class LedgerProofTests : IAsyncLifetime
                 var (id, hash) = (Guid.NewGuid(), SHA256.HashData(Guid.NewGuid().ToByteArray()));
                 _leaves.Add((id, hash));
                 var envelope = new EventEnvelope(id, $"patient-{Guid.NewGuid()}", 0, "test", [], [], new byte[32], hash, null);
-                await _projection.ApplyAsync(session, new ProjectedEvent(envelope, new TreeHeadSigned(0, "", DateTimeOffset.UnixEpoch), metadata), default);
+                await _projection.ApplyAsync(session, new ProjectedEvent(envelope, new TreeHeadSigned(0, "", DateTimeOffset.UnixEpoch), Metadata), default);
             }
             await session.SaveChangesAsync();
         }

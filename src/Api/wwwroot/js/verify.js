@@ -132,13 +132,71 @@ async function checkDuringGrace(states, check, report) {
   return firstValid;
 }
 
+/** No tree head dates anything: a stream read without the global log's order. */
+const NO_DATING = { storedAfter: () => null, tolerance: 0n };
+
+/** EndorsementChecker.BackdateToleranceFor the default clock skew (2 x 2 min + 1 min), in 100-ns ticks: 5 minutes. */
+const DEFAULT_BACKDATE_TOLERANCE = 5n * 60n * 10_000_000n;
+
+/**
+ * EndorsementChecker.DatedByTheLog: the time a transaction is judged at. Its own (`at`), unless the latest endorsed tree
+ * head stored before its last event (`dating.storedAfter(lastVersion)`) is stamped more than `dating.tolerance` later:
+ * then it is 'backdated', and judged as of the earliest time an honest transaction stored there could carry.
+ */
+function datedByTheLog(dating, lastVersion, at, stamped, report) {
+  const head = dating.storedAfter(lastVersion);
+  if (head === null || at >= head - dating.tolerance) return at;
+  report('backdated', `Stamped ${stamped}, but stored after a ledger tree head endorsed ${(head - at) / 10_000_000n} s later: ` +
+    `more than ${dating.tolerance / 10_000_000n} s earlier than an honest transaction stored there can be.`);
+  return head - dating.tolerance;
+}
+
+/**
+ * A tree head as the ledger stream stores it, checked as any event of it: its bytes hash to its stored hash, its
+ * endorsement describes it alone and verifies under `network` (as EndorsementChecker checks a ledger transaction).
+ * Resolves to { at, endorsedBy, problems: [message] }.
+ */
+async function checkHead(head, network, what) {
+  const problems = [];
+  if (!equal(await chainHash({ ...head, streamId: 'ledger' }), head.hash)) problems.push(`${what}'s bytes do not hash to its stored hash.`);
+  const at = instant(readJson(head.metadata)?.occurredAt);
+  const en = head.endorsement;
+  if (en && (en.firstVersion !== head.version || en.eventCount !== 1)) problems.push(`${what}'s endorsement describes other events than it.`);
+  const endorsedBy = !en ? (problems.push(`${what} carries no endorsement.`), [])
+    : at === null ? (problems.push(`The time of ${what.toLowerCase()} cannot be read.`), [])
+      : await checkDuringGrace(network.statesDuring(at - NETWORK_CHANGE_GRACE, at),
+        (state, reportTo) => checkEndorsement(en, head, state, at, null, true, reportTo, what.toLowerCase()), (_, m) => problems.push(m));
+  return { at, endorsedBy, problems };
+}
+
+/**
+ * The dating of the /envelopes answer (`view.dating`: the heads stored before the patient's ledgered events): each head
+ * counts only once it checks (checkHead); the tolerance is the node's (toleranceSeconds), else the default's. As
+ * StoredAfterChecker on the server: { storedAfter(version) → ticks | null, tolerance }.
+ */
+async function datingOf(dating, network) {
+  if (!dating || !Array.isArray(dating.heads) || !Array.isArray(dating.before)) return NO_DATING;
+  const times = new Map();
+  for (const h of dating.heads) {
+    let head;
+    try { head = decodeEnvelope(h); } catch { continue; }
+    const { at, problems } = await checkHead(head, network, 'A tree head');
+    if (problems.length === 0 && at !== null) times.set(head.eventId, at);
+  }
+  const byVersion = new Map(dating.before.filter((b) => times.has(b?.headEventId)).map((b) => [b.version, times.get(b.headEventId)]));
+  const seconds = Number(dating.toleranceSeconds);
+  const tolerance = Number.isFinite(seconds) && seconds >= 0 ? BigInt(Math.round(seconds * 10_000_000)) : DEFAULT_BACKDATE_TOLERANCE;
+  return { storedAfter: (version) => byVersion.get(version) ?? null, tolerance };
+}
+
 /**
  * One stream's chain and endorsements. `stateOf(firstVersion, at)` gives the network a transaction is judged under;
  * `founding`: the network stream, whose founding stands unendorsed: versions 0 to `foundingEvents` - 1 when the pin
- * gives its length, else its first command (by the genesis actor, under version 0's command id).
+ * gives its length, else its first command (by the genesis actor, under version 0's command id); `dating`: the tree
+ * heads stored before its events (datingOf), by which a transaction stamped back is 'backdated'.
  * Resolves to { events, problems: [{ version, code, message }], firstBrokenVersion, endorsedBy }.
  */
-async function checkStream(streamId, events, { stateOf, home = null, founding = false, foundingEvents = null }) {
+async function checkStream(streamId, events, { stateOf, home = null, founding = false, foundingEvents = null, dating = NO_DATING }) {
   const problems = [];
   const report = (version, code, message) => problems.push({ version, code, message });
 
@@ -172,12 +230,13 @@ async function checkStream(streamId, events, { stateOf, home = null, founding = 
       ? last.version < foundingEvents
       : metadata.actorId === GENESIS_ACTOR && (first.version === 0 || metadata.commandId === foundingCommand));
     if (founding) foundingCommand = genesis ? metadata.commandId : null;
+    const judgedAt = genesis ? at : datedByTheLog(dating, last.version, at, metadata.occurredAt, (code, message) => report(first.version, code, message));
     if (!en) {
       if (!genesis) report(first.version, 'unendorsed', `Version ${first.version} carries no endorsement.`);
       i++; continue;
     }
-    const valid = await checkDuringGrace(stateOf(first.version, at), (state, reportTo) =>
-      checkEndorsement(en, last, state, at, home, !genesis, reportTo, where), (code, message) => report(first.version, code, message));
+    const valid = await checkDuringGrace(stateOf(first.version, judgedAt), (state, reportTo) =>
+      checkEndorsement(en, last, state, judgedAt, home, !genesis, reportTo, where), (code, message) => report(first.version, code, message));
     for (const h of valid) endorsedBy.add(h);
     i += count;
   }
@@ -251,12 +310,9 @@ export async function verifyLedger(ledger, events, network) {
   const streamProblems = [];
   if (!ledger) return { head: null, provenVersion: null, problems, streamProblems };
   const head = decodeEnvelope(ledger.head);
-  if (!equal(await chainHash({ ...head, streamId: 'ledger' }), head.hash)) problems.push('The signed tree head\'s bytes do not hash to its stored hash.');
-  const at = instant(readJson(head.metadata)?.occurredAt);
-  const endorsedBy = !head.endorsement ? (problems.push('The tree head carries no endorsement.'), [])
-    : at === null ? (problems.push('The time of the signed tree head cannot be read.'), [])
-      : await checkDuringGrace(network.statesDuring(at - NETWORK_CHANGE_GRACE, at),
-        (state, reportTo) => checkEndorsement(head.endorsement, head, state, at, null, true, reportTo, 'the signed tree head'), (_, m) => problems.push(m));
+  const checked = await checkHead(head, network, 'The signed tree head');
+  problems.push(...checked.problems);
+  const { endorsedBy } = checked;
   const signed = readJson(head.data);
   if (!signed || typeof signed.rootHash !== 'string') return { head: null, provenVersion: null, problems: [...problems, 'The tree head cannot be read.'], streamProblems };
   let provenVersion = null;
@@ -419,7 +475,8 @@ export async function verifyStream(view, { genesisHash = null, patientId } = {})
     : events.find((e) => e.streamId !== undefined && e.streamId !== view.streamId);
   const home = events[0]?.version === 0 ? readJson(events[0].data)?.homeHospital ?? null : null;
   const judge = networkHistory(judgedBy(networkEvents, network, pin));
-  const patient = await checkStream(view.streamId, events, { stateOf: (_, at) => judge.statesDuring(at - NETWORK_CHANGE_GRACE, at), home });
+  const dating = await datingOf(view.dating, judge);
+  const patient = await checkStream(view.streamId, events, { stateOf: (_, at) => judge.statesDuring(at - NETWORK_CHANGE_GRACE, at), home, dating });
   const signatures = await checkPatientSignatures(view.streamId.replace(/^patient-/, ''), events);
   const ledger = await verifyLedger(view.ledger, events, judge);
   const problems = [...patient.problems, ...signatures.problems, ...ledger.streamProblems,
