@@ -66,6 +66,18 @@ public interface IBatchPreparingProjection : IProjection
 }
 
 /// <summary>
+/// Optional: a projection that takes every event of the global log, also one this build cannot read (an unknown type —
+/// the server's reserved <c>$&gt;</c>, say — or bytes that are not its JSON, written past the service). The ledger is
+/// one: its leaves are every event's stored hash, as the endorsers' witnesses and <c>verify</c> recompute them from the
+/// log, so skipping one would make its tree heads disagree with theirs from there on.
+/// </summary>
+public interface IEveryEventProjection : IProjection
+{
+    /// <summary>Queues the changes for an event no <see cref="ProjectedEvent"/> could be made of (called in global order, like <see cref="IProjection.ApplyAsync"/>).</summary>
+    Task ApplyUnreadableAsync(IDocumentSession session, EventEnvelope envelope, CancellationToken ct);
+}
+
+/// <summary>
 /// Optional: a projection whose document types are shared with other projections of its kind (research projections),
 /// so a reset deletes only its own documents instead of every document of <see cref="IProjection.DocumentTypes"/>.
 /// </summary>

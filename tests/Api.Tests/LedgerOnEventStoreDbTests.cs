@@ -112,5 +112,20 @@ public sealed class LedgerOnEventStoreDbTests() : LedgerSpec(TestStore.EventStor
         Assert.False(report.Verified, $"verify holds {stream}, which serves an event at version {end + 1} nobody endorsed, for intact");
         var broken = Assert.Single(report.BrokenStreams);
         Assert.Equal((stream, end + 1), (broken.StreamId, broken.FirstBrokenVersion));
+
+        // Every reader of the global log sees it alike: it is a leaf of the ledger, and every view moves past it
+        // (skipping what it cannot read) instead of stalling on it.
+        var leaves = await LeafEventsAsync();
+        var reserved = Assert.Single(leaves, e => e.StreamId == stream && e.Version == end + 1);
+        Assert.Equal("$>", reserved.Type);
+        var runner = Host.Services.GetRequiredService<HealthEvents.Projections.Runner.ProjectionRunner>();
+        Assert.True(await runner.WaitForAsync(reserved.Position!.Value, TimeSpan.FromMinutes(2)), "every view moves past the event");
+        if (which == "patient")
+        {
+            // The endorsers' witnesses read the same log: a tree head covering it is endorsed, and recomputes from the store.
+            var head = await HeadCoveringAsync(doctor, leaves.Count);
+            Assert.True((await Host.Services.GetRequiredService<LedgerVerifier>()
+                .VerifyAsync(head.GetProperty("treeSize").GetInt64(), Hex(head.GetProperty("rootHash")))).Verified);
+        }
     }
 }

@@ -82,6 +82,15 @@ public sealed class WalkThroughOnEventStoreDbTests() : WalkThroughSpec(TestStore
         var report = await verification.JsonAsync();
         Assert.False(report.GetProperty("verified").GetBoolean());
         Assert.Equal(head.Version + 1, report.GetProperty("firstBrokenVersion").GetInt64());
+
+        // Her home hospital speaks for her, no other: another member's patient token for her id is refused.
+        using var other = await Host.Client(Host.Mint("riverside", "fenna", Domain.Common.Role.Patient, patient)).GetAsync($"/patients/{patient}/verification");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, other.StatusCode);
+        // Reading is all she can do on it: a command is still refused as damaged, and nothing is appended.
+        using var entry = await Host.PostEntryAsync(patient);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, entry.StatusCode);
+        Assert.Contains("damaged-stream", await entry.Content.ReadAsStringAsync());
+        Assert.Equal(head.Version + 1, (await LastAsync(stream)).Version);
     }
 
     private async Task<EventEnvelope> LastAsync(string stream) =>

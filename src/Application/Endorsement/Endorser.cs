@@ -37,9 +37,10 @@ public sealed class Endorser(
     {
         // Its own view of the network, which its re-execution of network commands folds too (only what verifies).
         var directory = new NetworkDirectory(store, serializer, genesis: genesis);
-        var loader = new StreamLoader(store, serializer, new StreamStateCache(capacity: 10_000), directory);
+        var cache = new StreamStateCache(capacity: 10_000);
+        var loader = new StreamLoader(store, serializer, cache, directory);
         return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), directory, clock, options,
-            new LedgerWitness(store), new PatientDirectory(loader));
+            new LedgerWitness(store), new PatientDirectory(loader, cache, store, serializer));
     }
 
     /// <summary>A lone request: judged as a batch of one, whose signed root is the transaction hash itself.</summary>

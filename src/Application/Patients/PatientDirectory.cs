@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using HealthEvents.Application.Commands;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
+using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Patients;
 
@@ -9,7 +12,7 @@ namespace HealthEvents.Application.Patients;
 /// A patient's write-side state (the cached fold of their stream), for authorization decisions that must not wait
 /// for a projection or depend on one: who speaks for the patient, who may see that they exist.
 /// </summary>
-public sealed class PatientDirectory(StreamLoader loader)
+public sealed class PatientDirectory(StreamLoader loader, StreamStateCache cache, IEventStore store, EventSerializer serializer)
 {
     private const int MaxHomes = 100_000;
 
@@ -18,11 +21,13 @@ public sealed class PatientDirectory(StreamLoader loader)
     private readonly ConcurrentDictionary<Guid, string> _homes = new();
 
     /// <summary>
-    /// The patient's state as this node folded it. By default a state it cached is taken without reading the stream's
-    /// first event again (<see cref="StreamLoader"/>), so a patient whose stream's start was hidden since still reaches the
-    /// verification that reports it; every command on the stream re-reads the start when it is decided.
+    /// The whole stream folded (what decisions and consent reads need), as this node folded it. By default a state it
+    /// cached is taken without reading the stream's first event again (<see cref="StreamLoader"/>), so a patient whose
+    /// stream's start was hidden since still reaches the verification that reports it; every command on the stream
+    /// re-reads the start when it is decided.
     /// </summary>
     /// <param name="rereadStart">True for what a decision rests on beyond the stream's own command (an endorser judging a research use by the patient's consents).</param>
+    /// <exception cref="DamagedStreamException">The stream holds an event this build cannot read, or its start is hidden.</exception>
     public async Task<PatientState> StateAsync(Guid patientId, CancellationToken ct, bool rereadStart = false)
     {
         var state = (await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
@@ -31,12 +36,49 @@ public sealed class PatientDirectory(StreamLoader loader)
         return state;
     }
 
-    /// <summary>Whether <paramref name="actor"/> is a registered patient vouched for by their home hospital.</summary>
+    /// <summary>
+    /// Whether <paramref name="actor"/> is a registered patient vouched for by their home hospital
+    /// (<see cref="PatientState.IsThePatient"/>). Needs only the registration at version 0: the home already known (from
+    /// an earlier reading, or the stream's state this node folded, a true prefix of the stream), else read
+    /// (<see cref="HomeAsync"/>) — never the rest of the stream: an event written past the service at its end (no envelope, unreadable, huge) does
+    /// not lock the patient out of her own views — <c>/verification</c> above all, which names that event — while
+    /// every command on the stream is still refused as damaged.
+    /// </summary>
     public async Task<bool> IsThePatientAsync(Actor actor, CancellationToken ct)
     {
         if (actor is not { Role: Role.Patient, PatientId: { } id }) return false;
-        if (_homes.TryGetValue(id, out var home)) return string.Equals(home, actor.Hospital, StringComparison.Ordinal);
-        return (await StateAsync(id, ct)).IsThePatient(actor);
+        var home = _homes.TryGetValue(id, out var known) ? known
+            : cache.TryGet<PatientState>(PatientStream.StreamId(id)) is { State: { Registered: true } folded } && folded.PatientId == id ? folded.HomeHospital
+            : await HomeAsync(id, ct);
+        return home is not null && string.Equals(home, actor.Hospital, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The home hospital the patient's registration names, read from version 0 of her stream alone (one event), or null
+    /// when version 0 is not an intact registration of this patient: not served (no stream, or its start hidden), not
+    /// linked to the genesis or stored under a hash that is not its own (the checks the stream verifier makes of version
+    /// 0, docs/architecture.md "The envelope and the hash chain"), unreadable, another event type, or another patient's id.
+    /// Only a registration names the home, and the decider refuses a second one, so version 0 is all there is to read.
+    /// </summary>
+    private async Task<string?> HomeAsync(Guid patientId, CancellationToken ct)
+    {
+        if (await store.ReadFirstAsync(PatientStream.StreamId(patientId), ct) is not { Version: 0 } first
+            || !first.PrevHash.AsSpan().SequenceEqual(HashChain.Genesis)
+            || !HashChain.ComputeHash(first).AsSpan().SequenceEqual(first.Hash))
+            return null;
+        PatientRegistered registered;
+        try
+        {
+            if (serializer.Deserialize(first.Type, first.Data) is not PatientRegistered r) return null;
+            registered = r;
+        }
+        catch (UnreadableEventException)
+        {
+            return null;
+        }
+        if (registered.PatientId != patientId) return null;
+        Remember(patientId, registered.HomeHospital);
+        return registered.HomeHospital;
     }
 
     private void Remember(Guid patientId, string home)

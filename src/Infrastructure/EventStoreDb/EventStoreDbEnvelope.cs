@@ -113,10 +113,13 @@ internal static class EventStoreDbEnvelope
     /// <summary>
     /// The envelope of a read event of one of our streams, or null when the event is not in our global log: a stream
     /// outside <paramref name="prefix"/> (the store's names on the server, stripped from the envelope's stream id) or,
-    /// without a prefix, not one of HealthEvents' streams (<see cref="IsOurStream"/>), or a system event (stream or
-    /// type starting with '$'). Whether HealthEvents wrote it decides nothing here: an event someone else appended to
-    /// our stream (through the HTTP API, or gRPC without the wrapper) is returned as <see cref="Foreign"/> — the
-    /// stream holds it, so verification and projections must see it, and its empty hashes fail the chain check there.
+    /// without a prefix, not one of HealthEvents' streams (<see cref="IsOurStream"/>), a system stream (its name starts
+    /// with '$': metadata <c>$$…</c>, the server's link streams <c>$et-…</c>, <c>$ce-…</c>), or the tombstone a hard
+    /// delete leaves (<see cref="IsTombstone"/>). Neither who wrote it nor its type decides anything here: an event
+    /// someone else appended to our stream (through the HTTP API, or gRPC without the wrapper, under any type — one
+    /// starting with '$', such as the server's own <c>$&gt;</c>, included) is returned as <see cref="Foreign"/>. Stream
+    /// reads serve it, so verification, the ledger and projections must see it in the global log too, and its empty
+    /// hashes fail the chain check there.
     /// </summary>
     public static EventEnvelope? TryDecode(ReadResp.Types.ReadEvent readEvent, string prefix = "")
     {
@@ -127,7 +130,7 @@ internal static class EventStoreDbEnvelope
         var streamId = onServer[prefix.Length..];
         if (!IsLogStream(streamId) || (prefix.Length == 0 && !IsOurStream(streamId))) return null;
         var type = recorded.Metadata.TryGetValue(TypeKey, out var t) ? t : "";
-        if (type.StartsWith('$')) return null;
+        if (IsTombstone(recorded, type)) return null;
         if (TryDecodeWrapper(recorded.CustomMetadata.Span) is not { } wrapper) return Foreign(readEvent, streamId, type);
         return new EventEnvelope(
             EventId: wrapper.EventId ?? ToGuid(recorded.Id),
@@ -171,6 +174,18 @@ internal static class EventStoreDbEnvelope
             Endorsement: null,
             Position: PositionOf(readEvent));
     }
+
+    /// <summary>The server's type for the tombstone a hard delete writes into the deleted stream itself.</summary>
+    public const string TombstoneType = "$streamDeleted";
+
+    /// <summary>
+    /// The tombstone a hard delete writes into the stream: type <see cref="TombstoneType"/> at revision
+    /// <see cref="long.MaxValue"/> (EventStoreDB's "deleted stream" number), which no append can reach — so an event a
+    /// client appends under that type at an ordinary revision is still served. It is the server's mark, not an event of
+    /// the stream (its reads serve nothing from then on, which verification reports as <c>stream-truncated</c>).
+    /// </summary>
+    public static bool IsTombstone(ReadResp.Types.ReadEvent.Types.RecordedEvent recorded, string type) =>
+        recorded.StreamRevision == long.MaxValue && type == TombstoneType;
 
     /// <summary>Streams of our global log: not system streams ('$...').</summary>
     public static bool IsLogStream(string streamId) => streamId.Length > 0 && streamId[0] != '$';

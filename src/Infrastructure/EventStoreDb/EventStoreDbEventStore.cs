@@ -68,7 +68,9 @@ public sealed record EventStoreDbStoreOptions
 /// Global log: $all, positions (commit, prepare), read and subscribed with a server-side filter on the stream name
 /// (<see cref="EventStoreDbRequests.OurStreams"/>: the prefix, or HealthEvents' stream names). Every event of those
 /// streams is in the log, also one appended past HealthEvents (no envelope: read with empty hashes), so verification
-/// and projections see what the streams hold; only system events ('$' types) stay out. EventStoreDB commits in log order, so a reader never overtakes a transaction that
+/// and projections see what the streams hold, whatever its type (a '$' type such as <c>$&gt;</c> appended by a client
+/// included); only the tombstone a hard delete writes is left out (<see cref="EventStoreDbEnvelope.IsTombstone"/>: the
+/// server's mark, which the stream reads never serve as an event). EventStoreDB commits in log order, so a reader never overtakes a transaction that
 /// commits later. An append's result carries, on its last event, the $all position the server's reply names (what
 /// read-your-writes waits for); the stream's end read by this store carries it too.
 /// </para>
@@ -421,8 +423,8 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
 
     /// <summary>
     /// Our events of $all strictly after <paramref name="after"/>, through the server-side filter. The server reads
-    /// from a position inclusively, so the event at it is skipped; so are system events that pass the filter, and the read goes on past them until <paramref name="maxCount"/> events are found or the
-    /// log ends.
+    /// from a position inclusively, so the event at it is skipped; so is a hard delete's tombstone, and the read goes on
+    /// past it until <paramref name="maxCount"/> events are found or the log ends.
     /// </summary>
     public async Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default)
     {

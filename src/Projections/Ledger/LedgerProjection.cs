@@ -1,3 +1,4 @@
+using HealthEvents.Application.Ports;
 using HealthEvents.Application.Ledger;
 using HealthEvents.Domain.Ledger;
 using Marten;
@@ -9,9 +10,12 @@ namespace HealthEvents.Projections.Ledger;
 /// projection runner) as a leaf of the global Merkle tree — its stored hash — and records the signed tree heads of the
 /// <c>ledger</c> stream, each with its place in the log (<see cref="LedgerTreeHead.LeafIndex"/>). The ledger stream's own events are not leaves: a head certifying heads would call for another.
 /// It also keeps the tree's right edge and stores every perfect subtree as it completes (<see cref="LedgerNode"/>, on
-/// average one per leaf), so proofs read O(log n) stored hashes.
+/// average one per leaf), so proofs read O(log n) stored hashes. An event this build cannot read (written past the
+/// service: an unknown type, the server's reserved <c>$&gt;</c> included) is a leaf all the same
+/// (<see cref="IEveryEventProjection"/>): the endorsers' witnesses (<see cref="LedgerWitness"/>) and <c>verify</c> count
+/// every event of the log, so the tree does too, or its heads would stop being endorsed from that event on.
 /// </summary>
-public sealed class LedgerProjection : IProjection
+public sealed class LedgerProjection : IEveryEventProjection
 {
     public const string ProjectionName = "ledger";
 
@@ -37,18 +41,27 @@ public sealed class LedgerProjection : IProjection
                 });
             return;
         }
+        await AppendLeafAsync(session, e.Envelope, ct);
+    }
+
+    public Task ApplyUnreadableAsync(IDocumentSession session, EventEnvelope envelope, CancellationToken ct) =>
+        LedgerStream.IsLeaf(envelope.StreamId) ? AppendLeafAsync(session, envelope, ct) : Task.CompletedTask;
+
+    /// <summary>The event's stored hash as the tree's next leaf, with the subtrees it completes.</summary>
+    private static async Task AppendLeafAsync(IDocumentSession session, EventEnvelope envelope, CancellationToken ct)
+    {
         // Identity session: the progress stored by an earlier event of the batch loads as stored.
         var progress = await session.LoadAsync<LedgerProgress>(LedgerProgress.SingletonId, ct) ?? new LedgerProgress { Frontier = [] };
         var frontier = await FrontierAsync(session, progress, ct);
         session.Store(new LedgerLeaf
         {
-            Id = e.Envelope.EventId,
+            Id = envelope.EventId,
             LeafIndex = progress.Size,
-            Hash = Convert.ToHexStringLower(e.Envelope.Hash),
-            StreamId = e.StreamId,
-            StreamVersion = e.StreamVersion,
+            Hash = Convert.ToHexStringLower(envelope.Hash),
+            StreamId = envelope.StreamId,
+            StreamVersion = envelope.Version,
         });
-        frontier.Append(e.Envelope.Hash, (height, index, hash) => session.Store(new LedgerNode
+        frontier.Append(envelope.Hash, (height, index, hash) => session.Store(new LedgerNode
         {
             Id = LedgerNode.IdOf(height, index), Height = height, Index = index, Hash = Convert.ToHexStringLower(hash),
         }));

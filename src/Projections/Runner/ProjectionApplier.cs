@@ -15,7 +15,8 @@ namespace HealthEvents.Projections.Runner;
 /// checkpoint moves with the documents, a crash that loses the last commits only makes the view replay them. Used by
 /// the runner and the rebuilder alike. An event this build cannot read (<see cref="UnreadableEventException"/>: written past
 /// the service) is skipped, logged by stream, version and position only, and counted in the checkpoint — one bad event
-/// must not stall a view for everyone; verification reports it.
+/// must not stall a view for everyone; verification reports it. A projection that takes every event
+/// (<see cref="IEveryEventProjection"/>: the ledger) is handed it as stored instead.
 /// </summary>
 internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializer serializer, ILogger? logger = null)
 {
@@ -62,6 +63,10 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
             {
                 events[i] = ToProjected(batch[i]);
             }
+            catch (UnreadableEventException) when (projection is IEveryEventProjection)
+            {
+                // Handed to it as stored below: not skipped, so not counted.
+            }
             catch (UnreadableEventException)
             {
                 unreadable++;
@@ -89,6 +94,7 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
             try
             {
                 if (events[i] is { } e) await projection.ApplyAsync(session, e, ct);
+                else if (projection is IEveryEventProjection every) await every.ApplyUnreadableAsync(session, batch[i], ct);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {

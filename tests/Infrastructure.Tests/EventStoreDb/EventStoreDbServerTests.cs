@@ -174,9 +174,10 @@ public sealed class EventStoreDbServerTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Someone with write access to the server may put events without our envelope into our streams (any client can).
-    /// The streams hold them, so the global log and the subscription carry them too — as stored, with no link and no
-    /// hash, so verification reports them — while another application's stream on the same server stays out.
+    /// Someone with write access to the server may put events without our envelope into our streams (any client can),
+    /// under any type — one of the server's reserved '$' names (<c>$&gt;</c>, a link) included. The streams hold them, so
+    /// the global log and the subscription carry them too — as stored, with no link and no hash, so verification reports
+    /// them — while another application's stream on the same server stays out.
     /// </summary>
     [SkippableFact]
     public async Task Events_in_our_streams_that_HealthEvents_did_not_write_are_in_the_global_log_and_fail_the_chain()
@@ -185,15 +186,15 @@ public sealed class EventStoreDbServerTests : IAsyncLifetime
         var store = NewStore(settings);
         var before = await store.AppendAsync("patient-1", ExpectedVersion.NoStream, [NewEvent()]);
         var origin = before.Events[^1].Position;
-        AppendReq.Types.ProposedMessage Foreign() => new()
+        AppendReq.Types.ProposedMessage Foreign(string type = "SomethingElse") => new()
         {
             Id = new UUID { String = Guid.NewGuid().ToString("D") },
-            Metadata = { ["type"] = "SomethingElse", ["content-type"] = "application/json" },
+            Metadata = { ["type"] = type, ["content-type"] = "application/json" },
             Data = Google.Protobuf.ByteString.CopyFromUtf8("{\"not\":\"ours\"}"),
         };
         await using (var client = new EventStoreDbClient(settings))
         {
-            var reply = await client.AppendAsync(_prefix + "patient-2", o => o.NoStream = new Empty(), [Foreign()], CancellationToken.None);
+            var reply = await client.AppendAsync(_prefix + "patient-2", o => o.NoStream = new Empty(), [Foreign(), Foreign("$>")], CancellationToken.None);
             Assert.Equal(AppendResp.ResultOneofCase.Success, reply.ResultCase);
             var elsewhere = await client.AppendAsync("other-app-" + Guid.NewGuid().ToString("N"), o => o.NoStream = new Empty(), [Foreign()], CancellationToken.None);
             Assert.Equal(AppendResp.ResultOneofCase.Success, elsewhere.ResultCase);
@@ -201,8 +202,9 @@ public sealed class EventStoreDbServerTests : IAsyncLifetime
         var after = await store.AppendAsync("patient-3", ExpectedVersion.NoStream, [NewEvent(), NewEvent()]);
 
         var log = await store.ReadAllAsync(origin, 10);
-        Assert.Equal(["patient-2@0", "patient-3@0", "patient-3@1"], log.Select(e => $"{e.StreamId}@{e.Version}"));
-        Assert.Equal(after.Events.Select(e => e.EventId), log.Skip(1).Select(e => e.EventId));
+        Assert.Equal(["patient-2@0", "patient-2@1", "patient-3@0", "patient-3@1"], log.Select(e => $"{e.StreamId}@{e.Version}"));
+        Assert.Equal("$>", log[1].Type);
+        Assert.Equal(after.Events.Select(e => e.EventId), log.Skip(2).Select(e => e.EventId));
         var report = StreamVerifier.Verify(await store.ReadStreamAsync("patient-2").ToListAsync());
         Assert.Equal(0, report.FirstBrokenVersion);
 
@@ -211,9 +213,9 @@ public sealed class EventStoreDbServerTests : IAsyncLifetime
         await foreach (var e in store.SubscribeAllAsync(origin, cts.Token))
         {
             received.Add($"{e.StreamId}@{e.Version}");
-            if (received.Count == 3) break;
+            if (received.Count == 4) break;
         }
-        Assert.Equal(["patient-2@0", "patient-3@0", "patient-3@1"], received);
+        Assert.Equal(["patient-2@0", "patient-2@1", "patient-3@0", "patient-3@1"], received);
     }
 
     /// <summary>Where no server listens, the store is not healthy and reports no cluster, within its health timeout.</summary>
