@@ -194,7 +194,7 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
         var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
         await foreach (var e in ReadAsync(streamId, version + 1, ct))
         {
-            StreamContinuity.Follows(e, version);
+            StreamContinuity.Follows(e, version, hash);
             state = TDecider.Evolve(state, Read<TEvent>(e));
             (version, hash) = (e.Version, e.Hash);
         }

@@ -12,14 +12,26 @@ namespace HealthEvents.Application.Commands;
 /// </summary>
 public static class StreamContinuity
 {
-    /// <summary>Checks that <paramref name="e"/> is the event a fold at <paramref name="previousVersion"/> (-1: none yet) may take next.</summary>
-    /// <exception cref="DamagedStreamException">It starts the stream elsewhere than version 0 or the genesis, or skips versions (<see cref="DamagedStreamException.Hidden"/>).</exception>
-    public static void Follows(EventEnvelope e, long previousVersion)
+    /// <summary>
+    /// Checks that <paramref name="e"/> is the event a fold at <paramref name="previousVersion"/> (-1: none yet), whose last
+    /// event has hash <paramref name="previousHash"/>, may take next: the next version, linked to that hash, stored under
+    /// the hash of its own bytes — the chain checks the stream verifier makes (docs/architecture.md, "The envelope and the
+    /// hash chain"), so an event rewritten in place (its hash recomputed or not) is never decided on.
+    /// </summary>
+    /// <exception cref="DamagedStreamException">It starts the stream elsewhere than version 0 or the genesis, or skips
+    /// versions (<see cref="DamagedStreamException.Hidden"/>), or its link or hash does not hold.</exception>
+    public static void Follows(EventEnvelope e, long previousVersion, ReadOnlySpan<byte> previousHash)
     {
         if (previousVersion < 0) Starts(e.StreamId, e);
         else if (e.Version != previousVersion + 1)
             throw new DamagedStreamException(e.StreamId, previousVersion + 1, hidden: true,
                 reason: $"serves version {e.Version} right after {previousVersion}: versions {previousVersion + 1} on are not served (missing-event)");
+        else if (!e.PrevHash.AsSpan().SequenceEqual(previousHash))
+            throw new DamagedStreamException(e.StreamId, e.Version,
+                reason: $"version {e.Version} does not link to version {previousVersion} (prev-hash-mismatch)");
+        if (!HashChain.ComputeHash(e).AsSpan().SequenceEqual(e.Hash))
+            throw new DamagedStreamException(e.StreamId, e.Version,
+                reason: $"version {e.Version} is not stored under the hash of its bytes (hash-mismatch)");
     }
 
     /// <summary>
