@@ -195,6 +195,28 @@ public sealed record TransactionEndorsement(
     /// <summary>Reads <see cref="ToJson"/>'s form; throws <see cref="JsonException"/> or <see cref="InvalidDataException"/> when it is not one.</summary>
     public static TransactionEndorsement FromJson(ReadOnlySpan<byte> json) =>
         JsonSerializer.Deserialize<TransactionEndorsement>(json, Json) ?? throw new InvalidDataException("A stored endorsement is null.");
+
+    /// <summary>
+    /// What a store reads back from the endorsement bytes it holds: <see cref="FromJson"/>'s form, or null when the bytes
+    /// are not one (or lack a part), since anyone with write access can put anything there. The event then reads as
+    /// unendorsed, which every verifier names at its version; a read never fails on it (no 500 for the patient's own
+    /// routes).
+    /// </summary>
+    public static TransactionEndorsement? FromStored(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var e = FromJson(json);
+            return e is { SignedRoot: not null, InclusionPath: not null, Signatures: not null }
+                   && e.InclusionPath.All(n => n is not null)
+                   && e.Signatures.All(s => s is { HospitalId: not null, KeyId: not null, Signature: not null })
+                ? e : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or NotSupportedException or FormatException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>ECDSA P-256 / SHA-256 signature in IEEE P1363 (r||s) form.</summary>

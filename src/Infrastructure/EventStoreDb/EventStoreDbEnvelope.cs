@@ -141,7 +141,7 @@ internal static class EventStoreDbEnvelope
             Metadata: wrapper.Metadata,
             PrevHash: wrapper.PrevHash,
             Hash: wrapper.Hash,
-            Endorsement: wrapper.Endorsement is null ? null : TransactionEndorsement.FromJson(wrapper.Endorsement),
+            Endorsement: wrapper.Endorsement is null ? null : TransactionEndorsement.FromStored(wrapper.Endorsement),
             Position: PositionOf(readEvent));
     }
 

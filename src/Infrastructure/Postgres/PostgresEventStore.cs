@@ -379,7 +379,7 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
         Metadata: r.GetFieldValue<byte[]>(7),
         PrevHash: r.GetFieldValue<byte[]>(8),
         Hash: r.GetFieldValue<byte[]>(9),
-        Endorsement: r.IsDBNull(10) ? null : TransactionEndorsement.FromJson(r.GetFieldValue<byte[]>(10)),
+        Endorsement: r.IsDBNull(10) ? null : TransactionEndorsement.FromStored(r.GetFieldValue<byte[]>(10)),
         Position: new GlobalPosition(r.GetFieldValue<ulong>(0), (ulong)r.GetInt64(1)));
 
     // ---------------------------------------------------------------- subscription
