@@ -105,4 +105,54 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
 
     protected override Task RestoreAsync(string stream) =>
         Host.ExecuteSqlAsync($"UPDATE he_events SET stream_id = '{stream}' WHERE stream_id = '{stream}-aside'");
+
+    /// <summary>
+    /// A store writer replaces the patient's registration (version 0) in place: same event id, type and metadata, the
+    /// home hospital changed to Riverside, its hash recomputed from the genesis so version 0 is self-consistent; the
+    /// endorsement is left as it was (it no longer matches), and version 1's prevHash no longer links to it. A cold
+    /// node's patient-token check (PatientDirectory.HomeAsync: genesis prevHash and own hash only) and its fold
+    /// (StreamContinuity: versions only, no link check) both take Riverside for her home: Riverside's patient token reads
+    /// her consents and grants itself a consent that its endorsers endorse (today: 200 and 201). Nothing may be decided on,
+    /// nor anyone let speak for her by, a version 0 the network did not endorse.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_registration_replaced_in_place_does_not_let_another_hospital_speak_for_the_patient()
+    {
+        var (patient, _) = await NewConsentingPatientAsync("Rhoda Rewritten", "lakeside");
+        var stream = PatientStream.StreamId(patient);
+        var end = (await Events.ReadLastAsync(stream))!.Version;
+        var first = (await Events.ReadFirstAsync(stream))!;
+        var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
+        var registered = (HealthEvents.Domain.Patients.PatientRegistered)serializer.Deserialize(first.Type, first.Data);
+        Assert.Equal("northside", registered.HomeHospital);
+        var data = serializer.Serialize(registered with { HomeHospital = "riverside" });
+        var hash = HealthEvents.Application.Ledger.HashChain.ComputeHash(first with { Data = data });
+        await using (var connection = new Npgsql.NpgsqlConnection(Host.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var update = new Npgsql.NpgsqlCommand(
+                "UPDATE he_events SET data = $1, hash = $2 WHERE stream_id = $3 AND version = 0", connection);
+            update.Parameters.Add(new() { Value = data });
+            update.Parameters.Add(new() { Value = hash });
+            update.Parameters.Add(new() { Value = stream });
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+
+        var failures = new List<string>();
+        await using (var cold = await ColdNodeAsync())
+        {
+            var riverside = cold.Client(cold.Mint("riverside", "rhoda", Role.Patient, patient));
+            using var read = await riverside.GetAsync($"/patients/{patient}/consents");
+            if (read.IsSuccessStatusCode) failures.Add($"riverside's patient token reads her consents: {(int)read.StatusCode}");
+            using var grant = await riverside.PostJsonAsync($"/patients/{patient}/consents", new
+            {
+                grantee = new { kind = "hospital", id = "riverside" }, categories = new[] { "conditions" },
+                purposes = new[] { "treatment" }, actions = new[] { "read" },
+            });
+            if (grant.IsSuccessStatusCode) failures.Add($"riverside's patient token grants a consent in her name: {(int)grant.StatusCode}");
+        }
+        var last = (await Events.ReadLastAsync(stream))!.Version;
+        if (last != end) failures.Add($"the stream grew from version {end} to {last}");
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
 }
