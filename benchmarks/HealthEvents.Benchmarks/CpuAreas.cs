@@ -14,6 +14,7 @@ public static class CpuAreas
 
     private static readonly (string Area, string[] Frames)[] Specific =
     [
+        ("lock contention (Monitor.Enter slow path)", ["Monitor.Enter_Slowpath", "Monitor.Exit_Slowpath", "Monitor.PulseAll"]),
         ("ECDSA P-256 (sign/verify)", ["ECDsa", "EcDsa", "EcKey", "EvpPKey"]),
         ("AES-GCM sealing", ["AesGcm", "EvpCipher", "AesAEAD"]),
         ("SHA-256, hash chain, Merkle tree", ["SHA256", "Sha256", "HashProvider", "IncrementalHash", "EvpDigest", "HashChain", "Merkle"]),
@@ -36,26 +37,33 @@ public static class CpuAreas
     [
         "WaitForSocketEvents", "LowLevelLifoSemaphore.WaitNative", "LowLevelLifoSemaphore.WaitCore", "Monitor.ObjWait", "Monitor.Wait",
         "WaitHandle.WaitOneCore", "WaitHandle.WaitOneNoCheck", "WaitHandle.WaitMultiple", "Thread.SleepInternal", "Thread.Sleep",
-        "LowLevelMonitor", "LowLevelLock.Wait", "WaitSubsystem", "Interop+Sys.Read(", "Interop+Sys.Poll", "WaitForSignal",
+        "LowLevelMonitor", "LowLevelLock.Wait", "WaitSubsystem", "Interop+Sys.Read(", "Interop+Sys.Poll", "WaitForSignal", "PollGCWorker", "SocketAsyncEngine.EventLoop",
+        // These spin a little before they block, and a managed stack cannot tell which: counted as waiting, so a thread's
+        // spinning CPU spreads over its own work (a thread that only waited keeps it under "idle/spin").
+        "LowLevelLifoSemaphore.Wait(", "ManualResetEventSlim.Wait(", "WorkerThreadStart", "LowLevelSpinWaiter",
     ];
 
     // Spinning before a wait: on CPU, but for nothing.
-    private static readonly string[] Spins = ["SpinWait", "Thread.SpinWait", "LowLevelSpinWaiter", "Thread.Yield"];
+    private static readonly string[] Spins =
+        ["SpinWait", "Thread.Yield"];
 
     /// <summary>The areas in print order, specific ones first.</summary>
     public static IEnumerable<string> All => Specific.Select(s => s.Area).Append(Runtime).Append(Idle).Append(Unresolved);
 
     /// <summary>True when the sample's thread was waiting (its leaf frame a wait), i.e. not on a CPU.</summary>
-    public static bool Waiting(IReadOnlyList<string> frames) => frames.Count == 0 || Waits.Any(w => frames[0].Contains(w, StringComparison.Ordinal));
+    public static bool Waiting(IReadOnlyList<string> frames) => Leaf(frames) is not { } leaf || Waits.Any(w => leaf.Contains(w, StringComparison.Ordinal));
+
+    // The innermost frame with a name: the P/Invoke stub a thread sits in (a blocking epoll_wait, a send) has none.
+    private static string? Leaf(IReadOnlyList<string> frames) => frames.FirstOrDefault(f => !f.StartsWith('!'));
 
     /// <summary>The area of a running sample; <paramref name="frames"/> leaf first.</summary>
     public static string Of(IReadOnlyList<string> frames)
     {
-        if (frames.Count > 0 && Spins.Any(s => frames[0].Contains(s, StringComparison.Ordinal))) return Idle;
+        if (Leaf(frames) is { } leaf && Spins.Any(s => leaf.Contains(s, StringComparison.Ordinal))) return Idle;
         foreach (var frame in frames)
             foreach (var (area, names) in Specific)
                 if (names.Any(n => frame.Contains(n, StringComparison.Ordinal))) return area;
-        return frames.Any(f => f.Contains('!') && !f.Contains('?')) ? Runtime : Unresolved;
+        return frames.Any(f => !f.StartsWith('!')) ? Runtime : Unresolved;
     }
 
     /// <summary>Whose stack it is: the in-process benchmark client, a projection, or (null) the service's request path.</summary>

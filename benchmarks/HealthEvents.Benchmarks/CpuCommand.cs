@@ -47,7 +47,7 @@ public static class CpuCommand
     {
         Worker[] Workers() => [.. patients.Select((p, i) => new HttpCommandWorker(service, [p], i))];
         var plain = new Harness.Case("command over HTTP", patients.Length, Workers());
-        await Harness.RunSliceAsync(plain, TimeSpan.FromSeconds(2), record: false, ct);
+        await Harness.RunSliceAsync(plain, TimeSpan.FromSeconds(5), record: false, ct);
         await Harness.RunSliceAsync(plain, window, record: true, ct);
 
         var profiled = new Harness.Case("command over HTTP, profiled", patients.Length, plain.Workers);
@@ -84,6 +84,7 @@ public static class CpuCommand
         foreach (var a in r.Areas)
             o.WriteLine($"{a.Name,-46} {a.Seconds,7:0.00} {Pct(a.Seconds, r.Process),5}% {Us(a.Seconds),7} {Us(a.ClientSeconds),7} {Us(a.ProjectionSeconds),6}");
         o.WriteLine($"{"process total (/proc utime+stime)",-46} {r.Process,7:0.00} {"100",5}% {Us(r.Process),7}");
+        o.WriteLine($"{"  of it in the kernel (stime: syscalls, loopback TCP)",-46} {r.ProcessSystem,7:0.00} {Pct(r.ProcessSystem, r.Process),5}% {Us(r.ProcessSystem),7}");
         o.WriteLine($"samples: {r.RunningSamples:N0} running, {r.WaitingSamples:N0} waiting (dropped); us/cmd = CPU seconds / commands in the window;");
         o.WriteLine("client / proj.: of the row, stacks with an HttpClient or benchmark frame / a HealthEvents.Projections frame.");
         o.WriteLine("heaviest leaf methods (CPU s):");

@@ -36,7 +36,7 @@ public sealed class CpuProfile : IAsyncDisposable
     public sealed record Area(string Name, double Seconds, double ClientSeconds, double ProjectionSeconds);
 
     /// <summary>The window's CPU seconds: this process by area, PostgreSQL, the machine; samples used; heaviest leaf methods.</summary>
-    public sealed record Result(double WindowSeconds, List<Area> Areas, double Process, double Postgres, double Machine,
+    public sealed record Result(double WindowSeconds, List<Area> Areas, double Process, double ProcessSystem, double Postgres, double Machine,
         long RunningSamples, long WaitingSamples, List<(string Method, double Seconds)> Leaves);
 
     /// <summary>Starts the session (samples flow before this returns); <see cref="Begin"/> opens the window.</summary>
@@ -78,6 +78,8 @@ public sealed class CpuProfile : IAsyncDisposable
         var etlx = TraceLog.CreateFromEventPipeDataFile(_file);
         var samples = new List<(int Thread, string Area, string? Side, string Leaf)>();
         long waiting = 0;
+        // HEALTHEVENTS_CPU_STACKS=text prints a few running samples' stacks with a frame containing text (to refine the areas).
+        var (show, shown) = (Environment.GetEnvironmentVariable("HEALTHEVENTS_CPU_STACKS"), 0);
         using (var log = new TraceLog(etlx))
         {
             var (start, end) = (from.At.ToLocalTime(), to.At.ToLocalTime());
@@ -88,6 +90,8 @@ public sealed class CpuProfile : IAsyncDisposable
                 for (var s = e.CallStack(); s is not null; s = s.Caller)
                     frames.Add($"{s.CodeAddress.ModuleName}!{s.CodeAddress.FullMethodName}");
                 if (CpuAreas.Waiting(frames)) { waiting++; continue; }
+                if (show is not null && shown < 4 && frames.Any(f => f.Contains(show, StringComparison.Ordinal)))
+                    Console.Error.WriteLine($"sample on thread {e.ThreadID} ({++shown}):\n  " + string.Join("\n  ", frames.Take(40)));
                 samples.Add((e.ThreadID, CpuAreas.Of(frames), CpuAreas.Side(frames), frames[0]));
             }
         }
@@ -121,7 +125,7 @@ public sealed class CpuProfile : IAsyncDisposable
         return new Result((to.At - from.At).TotalSeconds,
             [.. areas.Select(a => new Area(a.Key, a.Value.All, a.Value.Client, a.Value.Projections))
                 .OrderBy(a => order.IndexOf(a.Name) is var i && i < 0 ? int.MaxValue : i).ThenByDescending(a => a.Seconds)],
-            to.Process - from.Process, to.Postgres - from.Postgres, to.MachineBusy - from.MachineBusy,
+            to.Process - from.Process, to.ProcessSystem - from.ProcessSystem, to.Postgres - from.Postgres, to.MachineBusy - from.MachineBusy,
             samples.Count, waiting, [.. leaves.OrderByDescending(l => l.Value).Take(12).Select(l => (l.Key, l.Value))]);
     }
 

@@ -10,9 +10,9 @@ public static class ProcCpu
 
     /// <summary>One reading: CPU seconds of each of this process's threads (by OS thread id, with its name), of the
     /// PostgreSQL server (the postmaster, its live children and its reaped ones), and the machine's busy seconds.</summary>
-    public sealed record Reading(Dictionary<int, (string Name, double Seconds)> Threads, double Process, double Postgres, double MachineBusy, DateTime At);
+    public sealed record Reading(Dictionary<int, (string Name, double Seconds)> Threads, double Process, double ProcessSystem, double Postgres, double MachineBusy, DateTime At);
 
-    public static Reading Read(int? postmaster) => new(Threads(), Process(Environment.ProcessId), postmaster is { } p ? Tree(p) : 0, MachineBusy(), DateTime.UtcNow);
+    public static Reading Read(int? postmaster) => new(Threads(), Process(Environment.ProcessId), Stat("/proc/self/stat")?.SystemSeconds ?? 0, postmaster is { } p ? Tree(p) : 0, MachineBusy(), DateTime.UtcNow);
 
     /// <summary>The postmaster's process id from <c>postmaster.pid</c> under <paramref name="folder"/> (first line), if any.</summary>
     public static int? Postmaster(string folder) =>
@@ -45,7 +45,7 @@ public static class ProcCpu
         return (f.Take(8).Sum() - f[3] - f[4]) / TicksPerSecond;
     }
 
-    private sealed record ProcStat(int Pid, string Name, int Parent, double Seconds, double ChildrenSeconds);
+    private sealed record ProcStat(int Pid, string Name, int Parent, double Seconds, double ChildrenSeconds, double SystemSeconds);
 
     // proc(5) stat: "pid (comm) state ppid ..." — comm may hold spaces and parentheses, so fields count from the last ')'.
     // After it: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17).
@@ -59,6 +59,6 @@ public static class ProcCpu
         if (open < 0 || close < open) return null;
         var f = text[(close + 2)..].Split(' ');
         return new(int.Parse(text[..open].Trim()), text[(open + 1)..close], int.Parse(f[1]),
-            (long.Parse(f[11]) + long.Parse(f[12])) / TicksPerSecond, (long.Parse(f[13]) + long.Parse(f[14])) / TicksPerSecond);
+            (long.Parse(f[11]) + long.Parse(f[12])) / TicksPerSecond, (long.Parse(f[13]) + long.Parse(f[14])) / TicksPerSecond, long.Parse(f[12]) / TicksPerSecond);
     }
 }
