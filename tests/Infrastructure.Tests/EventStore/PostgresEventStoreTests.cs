@@ -37,10 +37,7 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
     public async Task Verify_waits_for_what_an_older_transaction_in_flight_holds_back_and_says_when_it_gave_up()
     {
         var store = (PostgresEventStore)await NewStoreAsync();
-        await using var conn = await store.DataSource.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync();
-        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
-            await takeId.ExecuteScalarAsync();
+        await using var tx = await OlderTransactionAsync(store);
         var late = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
 
         // Still in flight past the wait: the pass ends without 'late', and says it was held back.
@@ -71,10 +68,7 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
     public async Task Verify_reads_what_was_released_between_its_empty_read_and_asking_what_is_held_back()
     {
         var store = (PostgresEventStore)await NewStoreAsync();
-        await using var conn = await store.DataSource.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync();
-        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
-            await takeId.ExecuteScalarAsync();
+        await using var tx = await OlderTransactionAsync(store);
         var late = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
 
         var seen = new HashSet<Guid>();
@@ -85,6 +79,30 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
 
         Assert.Contains(late.Events[0].EventId, seen);
         Assert.False(report.HeldBack);
+    }
+
+    /// <summary>
+    /// A transaction that has taken its id and stays open (writing nothing): every event appended after it has a later
+    /// transaction id and is held back from the global log until it ends. Disposing it ends it.
+    /// </summary>
+    private static async Task<OpenTransaction> OlderTransactionAsync(PostgresEventStore store)
+    {
+        var conn = await store.DataSource.OpenConnectionAsync();
+        var tx = await conn.BeginTransactionAsync();
+        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
+            await takeId.ExecuteScalarAsync();
+        return new OpenTransaction(conn, tx);
+    }
+
+    private sealed class OpenTransaction(NpgsqlConnection conn, NpgsqlTransaction tx) : IAsyncDisposable
+    {
+        public Task CommitAsync() => tx.CommitAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            await tx.DisposeAsync();
+            await conn.DisposeAsync();
+        }
     }
 
     /// <summary>The real store, whose older transaction in flight ends the first time a reader asks what is held back.</summary>
@@ -114,10 +132,7 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
         await using var sub = new Subscription(store, null);
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(100)));
 
-        await using var conn = await store.DataSource.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync();
-        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
-            await takeId.ExecuteScalarAsync();
+        await using var tx = await OlderTransactionAsync(store);
         var appended = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1)); // notifies, but held back
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(400)));
 
