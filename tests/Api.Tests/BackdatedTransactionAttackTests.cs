@@ -50,6 +50,27 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
             && p.GetProperty("version").GetInt64() == forged && p.GetProperty("code").GetString() == VerificationCodes.Backdated);
     }
 
+    /// <summary>
+    /// The backdated transaction above, and then the store writer who holds the node's read models edits the ledger view's leaves:
+    /// the forged transaction's leaf removed from the view (the read models' PostgreSQL schema). The heads all stay where
+    /// they are; the per-stream verifier dates only the versions the view lists as leaves, so the forged one is dated by no
+    /// head and is judged at its own stamped time, when the retired key was valid; the stream's latest remaining leaf is
+    /// still proven by the signed head. The event is in the global log after the heads either way: her verification must
+    /// not then hold the backdated transaction for intact (today: verified).
+    /// </summary>
+    [SkippableFact]
+    public async Task A_backdated_transaction_is_not_verified_once_its_leaf_is_removed_from_the_ledger_view()
+    {
+        var (patient, bea, stream, forged) = await WriteBackdatedTransactionAsync();
+        await BackdatedNamedAsync(patient, bea);
+
+        Assert.Equal(1, await Host.ExecuteSqlAsync(
+            $"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{stream}' AND (data->>'streamVersion')::bigint >= {forged}"));
+
+        var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.False(verification.GetProperty("verified").GetBoolean(), $"her verification holds the backdated transaction at version {forged} for intact: {verification}");
+    }
+
     /// <summary>The patient's own verification, once the ledger view has taken the forged leaf in, names it backdated.</summary>
     protected static async Task BackdatedNamedAsync(Guid patient, HttpClient bea)
     {
@@ -132,27 +153,6 @@ public sealed class BackdatedTransactionAttackTests() : BackdatedTransactionAtta
         await BackdatedNamedAsync(patient, bea);
 
         await Host.ExecuteSqlAsync(forgeView);
-
-        var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
-        Assert.False(verification.GetProperty("verified").GetBoolean(), $"her verification holds the backdated transaction at version {forged} for intact: {verification}");
-    }
-
-    /// <summary>
-    /// The backdated transaction above, and then the same store writer edits the ledger view's leaves instead of its heads:
-    /// the forged transaction's leaf removed from the view (the read models' PostgreSQL schema). The heads all stay where
-    /// they are; the per-stream verifier dates only the versions the view lists as leaves, so the forged one is dated by no
-    /// head and is judged at its own stamped time, when the retired key was valid; the stream's latest remaining leaf is
-    /// still proven by the signed head. The event is in the global log after the heads either way: her verification must
-    /// not then hold the backdated transaction for intact (today: verified).
-    /// </summary>
-    [SkippableFact]
-    public async Task A_backdated_transaction_is_not_verified_once_its_leaf_is_removed_from_the_ledger_view()
-    {
-        var (patient, bea, stream, forged) = await WriteBackdatedTransactionAsync();
-        await BackdatedNamedAsync(patient, bea);
-
-        Assert.Equal(1, await Host.ExecuteSqlAsync(
-            $"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{stream}' AND (data->>'streamVersion')::bigint >= {forged}"));
 
         var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
         Assert.False(verification.GetProperty("verified").GetBoolean(), $"her verification holds the backdated transaction at version {forged} for intact: {verification}");
