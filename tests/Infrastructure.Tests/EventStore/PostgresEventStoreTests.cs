@@ -62,6 +62,51 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
         Assert.True(report.Verified);
     }
 
+    /// <summary>
+    /// The race a pass can lose at the log's apparent end: its read finds nothing (an event held back behind an older
+    /// transaction), and that transaction ends before the pass asks what is held back — the answer is "nothing", yet the
+    /// event was never read. The pass must read once more before it calls that the end.
+    /// </summary>
+    [Fact]
+    public async Task Verify_reads_what_was_released_between_its_empty_read_and_asking_what_is_held_back()
+    {
+        var store = (PostgresEventStore)await NewStoreAsync();
+        await using var conn = await store.DataSource.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
+            await takeId.ExecuteScalarAsync();
+        var late = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+
+        var seen = new HashSet<Guid>();
+        var report = await StoreVerifier.VerifyAsync(new EndingWhenAsked(store, () => tx.CommitAsync()), new StoreVerifierOptions
+        {
+            HeldBackWait = TimeSpan.Zero, Observe = e => seen.Add(e.EventId),
+        });
+
+        Assert.Contains(late.Events[0].EventId, seen);
+        Assert.False(report.HeldBack);
+    }
+
+    /// <summary>The real store, whose older transaction in flight ends the first time a reader asks what is held back.</summary>
+    private sealed class EndingWhenAsked(IEventStore store, Func<Task> end) : IEventStore
+    {
+        private Func<Task>? _end = end;
+
+        public async Task<bool> HoldsBackAsync(GlobalPosition? after, CancellationToken ct = default)
+        {
+            if (Interlocked.Exchange(ref _end, null) is { } ending) await ending();
+            return await store.HoldsBackAsync(after, ct);
+        }
+
+        public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
+            TransactionEndorsement? endorsement = null, CancellationToken ct = default) => store.AppendAsync(streamId, expected, events, endorsement, ct);
+        public IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default) => store.ReadStreamAsync(streamId, fromVersion, ct);
+        public Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default) => store.ReadLastAsync(streamId, ct);
+        public Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default) => store.ReadAllAsync(after, maxCount, ct);
+        public IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(GlobalPosition? after, CancellationToken ct = default) => store.SubscribeAllAsync(after, ct);
+        public Task<bool> IsHealthyAsync(CancellationToken ct = default) => store.IsHealthyAsync(ct);
+    }
+
     [Fact]
     public async Task Subscription_picks_up_events_released_by_an_unrelated_transaction_ending_without_a_notification()
     {
