@@ -48,6 +48,35 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
             && p.GetProperty("version").GetInt64() == forged && p.GetProperty("code").GetString() == VerificationCodes.Backdated);
     }
 
+    /// <summary>
+    /// The backdated transaction above, and then the store writer who holds the node's read models edits the ledger view's leaves:
+    /// the forged transaction's leaf removed from the view (the read models' PostgreSQL schema). The heads all stay where
+    /// they are; the per-stream verifier dates only the versions the view lists as leaves, so the forged one is dated by no
+    /// head and is judged at its own stamped time, when the retired key was valid; the stream's latest remaining leaf is
+    /// still proven by the signed head. The event is in the global log after the heads either way: her verification must
+    /// not then hold the backdated transaction for intact (today: verified).
+    /// </summary>
+    [SkippableFact]
+    public Task A_backdated_transaction_is_not_verified_once_its_leaf_is_removed_from_the_ledger_view() =>
+        NotVerifiedOnceTamperedAsync((stream, forged) =>
+            $"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{stream}' AND (data->>'streamVersion')::bigint >= {forged}");
+
+    /// <summary>
+    /// Writes the backdated transaction, waits until her verification names it, runs <paramref name="tamper"/>'s SQL (given
+    /// the stream and the forged version; it must change exactly one row), and asserts her verification does not then
+    /// hold the stream for verified.
+    /// </summary>
+    protected async Task NotVerifiedOnceTamperedAsync(Func<string, long, string> tamper)
+    {
+        var (patient, bea, stream, forged) = await WriteBackdatedTransactionAsync();
+        await BackdatedNamedAsync(patient, bea);
+
+        Assert.Equal(1, await Host.ExecuteSqlAsync(tamper(stream, forged)));
+
+        var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.False(verification.GetProperty("verified").GetBoolean(), $"her verification holds the backdated transaction at version {forged} for intact: {verification}");
+    }
+
     /// <summary>The patient's own verification, once the ledger view has taken the forged leaf in, names it backdated.</summary>
     protected static async Task BackdatedNamedAsync(Guid patient, HttpClient bea)
     {
@@ -134,6 +163,19 @@ public sealed class BackdatedTransactionAttackTests() : BackdatedTransactionAtta
         var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
         Assert.False(verification.GetProperty("verified").GetBoolean(), $"her verification holds the backdated transaction at version {forged} for intact: {verification}");
     }
+
+    /// <summary>
+    /// The backdated transaction above, and then the store writer rewrites where the global log places it: on PostgreSQL the
+    /// log's order is (transaction_id, position), plain columns of <c>he_events</c>, so the forged row's transaction id is set
+    /// to the network founding's — before every tree head. The per-stream verifier takes the store's order as the truth
+    /// (the view's hinted head is refused as not stored before the event, and the search over the ledger stream finds no head
+    /// before it), so the forged consent is dated by nothing. Whatever order the log now claims, the ledger took this leaf in
+    /// after its heads (the view and the signed roots say so); her verification must not hold it for intact (today: verified).
+    /// </summary>
+    [SkippableFact]
+    public Task A_backdated_transaction_is_not_verified_once_its_place_in_the_log_is_rewritten_before_the_heads() =>
+        NotVerifiedOnceTamperedAsync((stream, forged) =>
+            $"UPDATE he_events SET transaction_id = (SELECT min(transaction_id) FROM he_events) WHERE stream_id = '{stream}' AND version >= {forged}");
 }
 
 public sealed class BackdatedTransactionAttackOnEventStoreDbTests() : BackdatedTransactionAttackSpec(TestStore.EventStoreDb);

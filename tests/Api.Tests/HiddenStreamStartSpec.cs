@@ -66,6 +66,33 @@ public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(st
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    /// <summary>
+    /// The store writer who holds the read models writes a leaf of the ledger view whose hash is not hex (every leaf of a
+    /// patient's stream). Every decision on the stream now reads that leaf (<c>ILedgeredHistory</c>), and so do her
+    /// verification and envelopes: a view the attacker can write is input like any other, and no route may answer 500 on it
+    /// (today: 500 for the physician's access request and for her own verification).
+    /// </summary>
+    [SkippableFact]
+    public async Task A_ledger_leaf_whose_hash_is_not_hex_gets_answers_never_a_500()
+    {
+        var (patient, patientClient) = await NewConsentingPatientAsync("Hexa Broken", "lakeside");
+        var stream = PatientStream.StreamId(patient);
+        await Patience.UntilAsync(async () => await Host.ExecuteSqlAsync(
+                $"UPDATE readmodels.mt_doc_ledgerleaf SET data = jsonb_set(data, '{{hash}}', '\"not-hex\"') WHERE data->>'streamId' = '{stream}'") >= 2,
+            () => "the ledger never took her registration and consent in");
+
+        var failures = new List<string>();
+        using (var access = await Host.As("lakeside physician").PostJsonAsync($"/patients/{patient}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } }))
+            if ((int)access.StatusCode >= 500) failures.Add($"POST /patients/{{id}}/access: {(int)access.StatusCode}");
+        foreach (var route in new[] { "verification", "envelopes", "audit", "consents" })
+        {
+            using var answer = await patientClient.GetAsync($"/patients/{patient}/{route}");
+            if ((int)answer.StatusCode >= 500) failures.Add($"GET /patients/{{id}}/{route} as the patient: {(int)answer.StatusCode}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
     /// <summary>A new patient of Northside (version 0) who granted <paramref name="grantee"/> treatment reads of conditions (version 1).</summary>
     protected async Task<(Guid Id, HttpClient Patient)> NewConsentingPatientAsync(string name, string grantee)
     {
@@ -224,7 +251,60 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     [SkippableFact]
     public async Task A_revocation_cut_from_the_streams_end_does_not_release_her_records()
     {
-        var (patient, patientClient) = await Host.NewPatientAsync("Trudy Truncated");
+        var (patient, stream, revokedAt) = await RevokedAndLedgeredAsync("Trudy Truncated");
+        await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{stream}' AND version = {revokedAt}");
+
+        await AssertNotReleasedByAColdNodeAsync(patient);
+    }
+
+    /// <summary>
+    /// The cut above, made by a store writer who also holds the node's read models (on one machine the same PostgreSQL, and
+    /// on any deployment a member's own node): the revocation's row deleted from <c>he_events</c> and its leaf from the
+    /// ledger view (<c>readmodels.mt_doc_ledgerleaf</c>), which is all the decision asks (<c>ILedgeredHistory</c>). The
+    /// signed tree heads in the <c>ledger</c> stream still cover the revocation: the latest one's root does not recompute
+    /// without it, so the history the ledger records is still the longer one. Nothing may be decided, nor endorsed, on the
+    /// cut stream (today: 200, her conditions released at the version her revocation held).
+    /// </summary>
+    [SkippableFact]
+    public async Task A_revocation_cut_from_the_streams_end_and_from_the_ledger_view_does_not_release_her_records()
+    {
+        var (patient, stream, revokedAt) = await RevokedAndLedgeredAsync("Vera Vanished");
+        Assert.Equal(1, await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{stream}' AND version = {revokedAt}"));
+        Assert.Equal(1, await Host.ExecuteSqlAsync(
+            $"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{stream}' AND (data->>'streamVersion')::bigint = {revokedAt}"));
+
+        await AssertNotReleasedByAColdNodeAsync(patient);
+    }
+
+    /// <summary>
+    /// The store writer cuts the <c>ledger</c> stream's last tree head (its row in <c>he_events</c>). The ledger stream is the
+    /// one stream no decision checks against the ledger view, and the node that signed that head keeps it in its cached
+    /// state: it decides the next head at the version after the cut one, the store answers that the stream is shorter, and
+    /// the cache is never dropped, so no head is ever signed again — no new patient's event is proven, nothing after the cut
+    /// is dated — while commands go on being accepted. Honest work after the cut must still be signed into the ledger, or
+    /// the node must say why it cannot (today: the ledger stream never grows again).
+    /// </summary>
+    [SkippableFact]
+    public async Task Tree_heads_are_signed_again_after_the_ledger_streams_last_head_is_cut()
+    {
+        await Host.NewPatientAsync("Lena Ledger");
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))?.Version >= 1,
+            () => "the ledger never signed two heads");
+        var cut = (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))!.Version;
+        Assert.Equal(1, await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{Application.Ledger.LedgerStream.StreamId}' AND version = {cut}"));
+
+        await Host.NewPatientAsync("Nora Next");
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))?.Version >= cut,
+            () => $"no tree head was signed after the ledger stream's head at version {cut} was cut");
+    }
+
+    /// <summary>
+    /// A new patient who granted Lakeside treatment reads of conditions and then revoked it (her last event, at the version
+    /// returned), once the ledger has taken the revocation in and a signed head proves it.
+    /// </summary>
+    private async Task<(Guid Patient, string Stream, long RevokedAt)> RevokedAndLedgeredAsync(string name)
+    {
+        var (patient, patientClient) = await Host.NewPatientAsync(name);
         using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
         {
             grantee = new { kind = "hospital", id = "lakeside" }, categories = new[] { "conditions" },
@@ -236,13 +316,16 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
         Assert.True(revoke.IsSuccessStatusCode, $"revoking answered {(int)revoke.StatusCode}");
         var stream = PatientStream.StreamId(patient);
         var revokedAt = (await Events.ReadLastAsync(stream))!.Version;
-        // Cut after the ledger took the revocation in: its verification (from the ledger) then names the cut.
         await Patience.UntilAsync(async () => (await patientClient.GetAsync($"/patients/{patient}/envelopes")).StatusCode == HttpStatusCode.OK
             && (await (await patientClient.GetAsync($"/patients/{patient}/envelopes")).JsonAsync()).GetProperty("ledger") is { ValueKind: System.Text.Json.JsonValueKind.Object } ledger
             && ledger.TryGetProperty("provenVersion", out var proven) && proven.ValueKind == System.Text.Json.JsonValueKind.Number && proven.GetInt64() == revokedAt,
             () => "the ledger never took the revocation in");
-        await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{stream}' AND version = {revokedAt}");
+        return (patient, stream, revokedAt);
+    }
 
+    /// <summary>Lakeside's physician, on a node reading the stream afresh, is not released her conditions.</summary>
+    private async Task AssertNotReleasedByAColdNodeAsync(Guid patient)
+    {
         await using var cold = await ColdNodeAsync();
         using var access = await cold.As("lakeside physician").PostJsonAsync($"/patients/{patient}/access",
             new { purpose = "treatment", categories = new[] { "conditions" } });

@@ -60,13 +60,13 @@ public sealed class ServiceHost : IAsyncDisposable
     public static string? EventStoreDbConnectionString =>
         Environment.GetEnvironmentVariable(EventStoreDbVariable) is { Length: > 0 } cs ? cs : null;
 
-    /// <summary>Raw SQL on the service's database: how the tests play an attacker with write access to the store.</summary>
-    public async Task ExecuteSqlAsync(string sql)
+    /// <summary>Raw SQL on the service's database: how the tests play an attacker with write access to the store. Returns the rows it changed.</summary>
+    public async Task<int> ExecuteSqlAsync(string sql)
     {
         await using var conn = new Npgsql.NpgsqlConnection(ConnectionString);
         await conn.OpenAsync();
         await using var cmd = new Npgsql.NpgsqlCommand(sql, conn);
-        await cmd.ExecuteNonQueryAsync();
+        return await cmd.ExecuteNonQueryAsync();
     }
     public CapturedLogs Logs { get; }
     public IServiceProvider Services => _app.Services;
