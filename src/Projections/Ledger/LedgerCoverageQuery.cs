@@ -30,7 +30,7 @@ public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, E
         if (root is not null && leaves.Where(l => l.LeafIndex < latest.TreeSize).MaxBy(l => l.Version) is { } last)
         {
             var (proof, _) = await ledger.InclusionAsync(last.EventId, latest.TreeSize, ct);
-            inclusion = new SignedInclusion(latest.TreeSize, root, [.. (proof?.Path ?? []).Select(Convert.FromHexString)]);
+            inclusion = new SignedInclusion(latest.TreeSize, root, [.. (proof?.Path ?? []).Select(ViewHex.Bytes)]);
         }
         return [.. headProblems, .. LedgerCoverage.Check(streamId, stored, leaves, inclusion, viewedUpTo)];
     }
@@ -51,7 +51,7 @@ public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, E
         if (Read(head) is not { } signed || signed.TreeSize != latest.TreeSize || !string.Equals(signed.RootHash, latest.RootHash, StringComparison.Ordinal))
             problems.Add(new(LedgerStream.StreamId, head.Version, LedgerMismatch,
                 $"The ledger view's tree head of {latest.TreeSize} leaves is not the one signed at version {head.Version}."));
-        return (problems.Count == 0 ? Convert.FromHexString(latest.RootHash) : null, problems);
+        return (problems.Count == 0 ? ViewHex.Bytes(latest.RootHash) : null, problems);
     }
 
     private TreeHeadSigned? Read(EventEnvelope head)

@@ -161,9 +161,9 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
         {
             var roots = new Dictionary<(long, long), byte[]>();
             if (Leaves is not null)
-                foreach (var l in await Leaves) roots[(l.LeafIndex, 1)] = MerkleTree.LeafHash(Convert.FromHexString(l.Hash));
+                foreach (var l in await Leaves) roots[(l.LeafIndex, 1)] = MerkleTree.LeafHash(ViewHex.Bytes(l.Hash));
             if (Nodes is not null)
-                foreach (var n in await Nodes) roots[(n.Index << n.Height, 1L << n.Height)] = Convert.FromHexString(n.Hash);
+                foreach (var n in await Nodes) roots[(n.Index << n.Height, 1L << n.Height)] = ViewHex.Bytes(n.Hash);
             foreach (var (start, count) in Subtrees.Where(s => !roots.ContainsKey(s)).Distinct())
                 roots[(start, count)] = count == 1
                     ? throw new InvalidOperationException($"The ledger does not hold leaf {start}.")
@@ -180,14 +180,14 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
             .Select(l => l.Hash).ToListAsync(ct);
         if (hashes.Count != to - from)
             throw new InvalidOperationException($"The ledger holds {hashes.Count} of the {to - from} leaves asked for.");
-        return [.. hashes.Select(Convert.FromHexString)];
+        return [.. hashes.Select(ViewHex.Bytes)];
     }
 
     /// <summary>The signed head of <paramref name="treeSize"/> leaves, or null, once the batch has run.</summary>
     private static Task<LedgerTreeHead?> Head(IBatchedQuery batch, long treeSize) =>
         batch.Query<LedgerTreeHead>().Where(h => h.TreeSize == treeSize).FirstOrDefault();
 
-    private static LedgeredEvent Ledgered(LedgerLeaf l) => new(l.StreamId, l.Id, l.StreamVersion, l.LeafIndex, Convert.FromHexString(l.Hash));
+    private static LedgeredEvent Ledgered(LedgerLeaf l) => new(l.StreamId, l.Id, l.StreamVersion, l.LeafIndex, ViewHex.Bytes(l.Hash));
 
     private static LedgerCheckpointView View(LedgerTreeHead h) => new(h.TreeSize, h.RootHash, h.At, h.EndorsedBy, h.Id, h.StreamVersion);
 }

@@ -9,47 +9,53 @@ public sealed record HeadBefore(long Version, EventEnvelope Head);
 
 /// <summary>
 /// What dates one stream's transactions when it is verified on its own (docs/architecture.md, "Verification", point 5), as
-/// <c>verify</c>'s pass over the global log does (<see cref="LedgerHeadClock"/>): for each event the ledger took in, the latest
-/// tree head stored before it. The ledger view is only a hint of which head that is: the store's own order decides. The
-/// hinted head must be stored before the event and the head after it in the <c>ledger</c> stream after the event; when
-/// either does not hold (the view's places moved, its heads removed), the latest head before the event is searched for in
-/// the <c>ledger</c> stream itself by global position (O(log n) single-event reads). Each head dates anything only once its
-/// stored bytes hash to its stored hash and its endorsement verifies under the verified network. An event the ledger has
-/// not taken in yet is dated once it has (the view follows the log within moments). For GET /patients/{id}/verification
-/// (<see cref="DatesAsync"/>) and, unchecked, for the browser to check itself (<see cref="HeadsAsync"/>, GET
-/// /patients/{id}/envelopes).
+/// <c>verify</c>'s pass over the global log does (<see cref="LedgerHeadClock"/>): for each event, the latest tree head stored
+/// before it, by two witnesses of which the later head counts. The store's global order: the head the global log holds
+/// last before the event's position, found in the <c>ledger</c> stream itself (the view's hint checked with the head after
+/// it, else a binary search by position, O(log n) single-event reads). And the ledger view's record: the head it placed
+/// last before the event's leaf, read back from the <c>ledger</c> stream. Forging one witness (a <c>transaction_id</c>
+/// rewritten on PostgreSQL, the view's places moved or its leaves or heads deleted) leaves the other; only both together,
+/// which <c>verify</c>'s recomputation of the tree against the signed roots names, go unseen here. Each head dates
+/// anything only once its stored bytes hash to its stored hash and its endorsement verifies under the verified network.
+/// For GET /patients/{id}/verification (<see cref="DatesAsync"/>) and, unchecked, for the browser to check itself
+/// (<see cref="HeadsAsync"/>, GET /patients/{id}/envelopes).
 /// </summary>
 public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
 {
     /// <summary>
-    /// For each of the stream's ledgered events, in version order, the latest tree head stored before it (none before the
-    /// first head). Unchecked. <paramref name="stored"/>: the stream's events as just read, whose global positions place
-    /// them; a ledgered version no longer among them is dated by the view's word alone (its absence is reported anyway).
-    /// Reads: the stream's leaves, the view's heads before them (one round trip), and per distinct head the head and the
-    /// one after it in the ledger stream.
+    /// For each of the stream's events (<paramref name="stored"/>: as just read, with their global positions), in version
+    /// order, the latest tree head stored before it (none before the first head). Unchecked. Two witnesses, and the later
+    /// head of the two counts, so that forging one is not enough: the store's global order (the event's position; on
+    /// PostgreSQL a writer can rewrite it) and the ledger view's record of where the ledger took the event in (its leaf
+    /// and the heads placed before it; a writer of the read models can edit it). A version with neither is not dated.
+    /// Reads: the stream's leaves, the view's heads before them (one round trip), and single events of the ledger stream
+    /// (per distinct head, the head and the one after it).
     /// </summary>
     public async Task<IReadOnlyList<HeadBefore>> HeadsAsync(string streamId, IReadOnlyList<EventEnvelope> stored, CancellationToken ct = default)
     {
         var leaves = await ledger.StreamLeavesAsync(streamId, ct);
         var hints = await ledger.HeadsBeforeAsync([.. leaves.Select(l => l.LeafIndex)], ct);
-        var positions = new Dictionary<long, GlobalPosition>();
-        foreach (var e in stored)
-            if (e.Position is { } at) positions.TryAdd(e.Version, at);
+        var viewed = new Dictionary<long, LedgerCheckpointView>();
+        foreach (var leaf in leaves)
+            if (hints.TryGetValue(leaf.LeafIndex, out var hint)) viewed.TryAdd(leaf.Version, hint);
         var heads = new LedgerHeads(store);
         var found = new List<HeadBefore>();
-        foreach (var leaf in leaves)
+        long? previous = null; // the head before the previous event: the next one's is the same or a later one
+        foreach (var e in stored.DistinctBy(e => e.Version).OrderBy(e => e.Version))
         {
-            var hint = hints.GetValueOrDefault(leaf.LeafIndex);
-            var head = positions.TryGetValue(leaf.Version, out var position)
-                ? await heads.LatestBeforeAsync(position, hint?.StreamVersion, ct)
-                : hint is null ? null : await ReadHeadAsync(store, hint, ct);
-            if (head is not null) found.Add(new(leaf.Version, head));
+            var hint = viewed.GetValueOrDefault(e.Version);
+            var byView = hint is null ? null : await heads.AtAsync(hint.StreamVersion, hint.EventId, ct);
+            var byLog = e.Position is { } at ? await heads.LatestBeforeAsync(at, hint?.StreamVersion ?? previous, ct) : null;
+            var head = byLog is null || (byView is not null && byView.Version > byLog.Version) ? byView : byLog;
+            if (head is null) continue;
+            found.Add(new(e.Version, head));
+            previous = head.Version;
         }
         return found;
     }
 
     /// <summary>
-    /// <see cref="TransactionToCheck.StoredAfter"/> for each ledgered version of <paramref name="streamId"/> (its events as
+    /// <see cref="TransactionToCheck.StoredAfter"/> for each version of <paramref name="streamId"/> (its events as
     /// just read: <paramref name="stored"/>) whose head before it verifies (<paramref name="checker"/>: the verified
     /// network's). A head that does not verify dates nothing here; the ledger stream's own problems are <c>verify</c>'s to report.
     /// </summary>
@@ -124,6 +130,10 @@ internal sealed class LedgerHeads(IEventStore store)
         }
         return latest;
     }
+
+    /// <summary>The head at <paramref name="version"/> of the ledger stream when it is the event <paramref name="eventId"/> (else null).</summary>
+    public async Task<EventEnvelope?> AtAsync(long version, Guid eventId, CancellationToken ct) =>
+        await NextAsync(version, ct) is { } e && e.Version == version && e.EventId == eventId ? e : null;
 
     /// <summary>The first head the ledger stream serves at or after <paramref name="version"/> (one read, kept).</summary>
     private async Task<EventEnvelope?> NextAsync(long version, CancellationToken ct)
