@@ -48,6 +48,8 @@ public static class DependencyInjection
         services.TryAddSingleton<ConsentQuery>();
         services.TryAddSingleton<InsuranceQuery>();
         services.TryAddSingleton<LedgerQuery>();
+        // What the ledger took in: every decision on a stream checks that the stream still reaches it (StreamLoader).
+        services.TryAddSingleton<ILedgeredHistory>(sp => sp.GetRequiredService<LedgerQuery>());
         services.TryAddSingleton<LedgerCoverageQuery>();
         services.TryAddSingleton<StoredAfterQuery>();
 

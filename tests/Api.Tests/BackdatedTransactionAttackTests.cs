@@ -33,6 +33,41 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
     [SkippableFact]
     public async Task A_transaction_signed_with_a_retired_key_and_stamped_before_its_rotation_is_named_backdated()
     {
+        var (patient, bea, stream, forged) = await WriteBackdatedTransactionAsync();
+
+        // The global log holds an event back behind an append still in flight (a tree head), never from every reading.
+        StreamVerificationResult? broken = null;
+        await Patience.UntilAsync(async () => (broken = (await VerifyAsync()).BrokenStreams.FirstOrDefault(s => s.StreamId == stream)) is not null,
+            () => "verify never named the backdated transaction");
+        Assert.Equal(forged, broken!.FirstBrokenVersion);
+        Assert.Contains(broken.Problems, p => p.Code == VerificationCodes.Backdated && p.Version == forged);
+
+        await BackdatedNamedAsync(patient, bea);
+        var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.False(verification.GetProperty("verified").GetBoolean());
+        Assert.Equal(forged, verification.GetProperty("firstBrokenVersion").GetInt64());
+        Assert.Contains(verification.GetProperty("problems").EnumerateArray(), p => p.GetProperty("streamId").GetString() == stream
+            && p.GetProperty("version").GetInt64() == forged && p.GetProperty("code").GetString() == VerificationCodes.Backdated);
+    }
+
+    /// <summary>The patient's own verification, once the ledger view has taken the forged leaf in, names it backdated.</summary>
+    protected static async Task BackdatedNamedAsync(Guid patient, HttpClient bea)
+    {
+        var said = "";
+        await Patience.UntilAsync(async () =>
+        {
+            var report = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+            said = report.ToString();
+            return report.GetProperty("problems").EnumerateArray().Any(p => p.GetProperty("code").GetString() == VerificationCodes.Backdated);
+        }, () => $"the patient's verification never named the backdated transaction: {said}");
+    }
+
+    /// <summary>
+    /// Bea's stream, with a consent signed by Northside and Riverside's retired key, stamped just before the rotation and
+    /// written straight into the store once a tree head stamped past the tolerance was stored; returns its version.
+    /// </summary>
+    protected async Task<(Guid Patient, HttpClient Bea, string Stream, long Forged)> WriteBackdatedTransactionAsync()
+    {
         var (patient, bea) = await Host.NewPatientAsync("Bea Backdate");
         var stream = $"patient-{patient}";
         using var current = new HospitalKeyring(Path.Combine(Host.DataFolder, "keys")).Get("riverside", HospitalKeyUse.Endorsement);
@@ -65,27 +100,7 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
             Keys = new Dictionary<string, ECDsa> { ["riverside"] = retired },
         }.AppendAsync(stream, new ConsentGranted(Guid.NewGuid(), Grantee.Hospital("lakeside"), [Category.MentalHealth],
             [Purpose.Treatment], [AccessAction.Read], stamped, null));
-
-        // The global log holds an event back behind an append still in flight (a tree head), never from every reading.
-        StreamVerificationResult? broken = null;
-        await Patience.UntilAsync(async () => (broken = (await VerifyAsync()).BrokenStreams.FirstOrDefault(s => s.StreamId == stream)) is not null,
-            () => "verify never named the backdated transaction");
-        Assert.Equal(forged, broken!.FirstBrokenVersion);
-        Assert.Contains(broken.Problems, p => p.Code == VerificationCodes.Backdated && p.Version == forged);
-
-        // The patient's own verification reads the heads before the forged leaf once the ledger has taken it in.
-        var said = "";
-        await Patience.UntilAsync(async () =>
-        {
-            var report = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
-            said = report.ToString();
-            return report.GetProperty("problems").EnumerateArray().Any(p => p.GetProperty("code").GetString() == VerificationCodes.Backdated);
-        }, () => $"the patient's verification never named the backdated transaction: {said}");
-        var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
-        Assert.False(verification.GetProperty("verified").GetBoolean());
-        Assert.Equal(forged, verification.GetProperty("firstBrokenVersion").GetInt64());
-        Assert.Contains(verification.GetProperty("problems").EnumerateArray(), p => p.GetProperty("streamId").GetString() == stream
-            && p.GetProperty("version").GetInt64() == forged && p.GetProperty("code").GetString() == VerificationCodes.Backdated);
+        return (patient, bea, stream, forged);
     }
 
     private async Task<StoreVerificationReport> VerifyAsync()
@@ -99,6 +114,28 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
     }
 }
 
-public sealed class BackdatedTransactionAttackTests() : BackdatedTransactionAttackSpec(TestStore.PostgreSql);
+public sealed class BackdatedTransactionAttackTests() : BackdatedTransactionAttackSpec(TestStore.PostgreSql)
+{
+    /// <summary>
+    /// The backdated transaction above, and then the same store writer edits the ledger view (the read models' PostgreSQL
+    /// schema): the tree heads' places (<c>leafIndex</c>) moved past every leaf, or the heads removed from the view. The
+    /// heads themselves stay intact in the ledger stream, and the global log still orders them before the forged
+    /// transaction; only the index the per-stream verifier reads says otherwise. The patient's verification must not
+    /// then hold her stream for verified (today: the forged consent verifies, as signed by a key valid at its own time).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("UPDATE readmodels.mt_doc_ledgertreehead SET data = jsonb_set(data, '{leafIndex}', to_jsonb((data->>'leafIndex')::bigint + 1000000000)) WHERE data->>'leafIndex' IS NOT NULL")]
+    [InlineData("DELETE FROM readmodels.mt_doc_ledgertreehead")]
+    public async Task A_backdated_transaction_is_not_verified_once_the_ledger_view_misplaces_the_heads(string forgeView)
+    {
+        var (patient, bea, _, forged) = await WriteBackdatedTransactionAsync();
+        await BackdatedNamedAsync(patient, bea);
+
+        await Host.ExecuteSqlAsync(forgeView);
+
+        var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.False(verification.GetProperty("verified").GetBoolean(), $"her verification holds the backdated transaction at version {forged} for intact: {verification}");
+    }
+}
 
 public sealed class BackdatedTransactionAttackOnEventStoreDbTests() : BackdatedTransactionAttackSpec(TestStore.EventStoreDb);

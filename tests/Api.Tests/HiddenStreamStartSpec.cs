@@ -2,6 +2,7 @@ using System.Net;
 using HealthEvents.Application.Patients;
 using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
+using HealthEvents.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
@@ -74,7 +75,7 @@ public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(st
             grantee = new { kind = "hospital", id = grantee }, categories = new[] { "conditions" },
             purposes = new[] { "treatment" }, actions = new[] { "read" },
         });
-        Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
+        Assert.True(grant.StatusCode == HttpStatusCode.Created, $"granting answered {(int)grant.StatusCode} {await grant.Content.ReadAsStringAsync()}");
         return (patient, patientClient);
     }
 
@@ -154,5 +155,40 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
         var last = (await Events.ReadLastAsync(stream))!.Version;
         if (last != end) failures.Add($"the stream grew from version {end} to {last}");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>
+    /// A store writer cuts the stream's end instead of its start: the patient's revocation of Lakeside's consent (her last
+    /// event) is deleted after the ledger took it in. A cold node folds versions 0 and 1, which start at the genesis and
+    /// skip nothing, finds the consent active, and Lakeside's physician is released her conditions, endorsed, at the
+    /// version her revocation held (today: 200). Only the ledger knows the stream was longer; nothing may be decided,
+    /// nor endorsed, on a stream shorter than the history the ledger holds of it.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_revocation_cut_from_the_streams_end_does_not_release_her_records()
+    {
+        var (patient, patientClient) = await Host.NewPatientAsync("Trudy Truncated");
+        using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
+        {
+            grantee = new { kind = "hospital", id = "lakeside" }, categories = new[] { "conditions" },
+            purposes = new[] { "treatment" }, actions = new[] { "read" },
+        });
+        Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
+        var consentId = (await grant.JsonAsync()).GetProperty("consentId").GetString();
+        using var revoke = await patientClient.DeleteAsync($"/patients/{patient}/consents/{consentId}");
+        Assert.True(revoke.IsSuccessStatusCode, $"revoking answered {(int)revoke.StatusCode}");
+        var stream = PatientStream.StreamId(patient);
+        var revokedAt = (await Events.ReadLastAsync(stream))!.Version;
+        // Cut after the ledger took the revocation in: its verification (from the ledger) then names the cut.
+        await Patience.UntilAsync(async () => (await patientClient.GetAsync($"/patients/{patient}/envelopes")).StatusCode == HttpStatusCode.OK
+            && (await (await patientClient.GetAsync($"/patients/{patient}/envelopes")).JsonAsync()).GetProperty("ledger") is { ValueKind: System.Text.Json.JsonValueKind.Object } ledger
+            && ledger.TryGetProperty("provenVersion", out var proven) && proven.ValueKind == System.Text.Json.JsonValueKind.Number && proven.GetInt64() == revokedAt,
+            () => "the ledger never took the revocation in");
+        await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{stream}' AND version = {revokedAt}");
+
+        await using var cold = await ColdNodeAsync();
+        using var access = await cold.As("lakeside physician").PostJsonAsync($"/patients/{patient}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } });
+        Assert.True(access.StatusCode != HttpStatusCode.OK, $"a node reading the cut stream released her records: {(int)access.StatusCode} {await access.Content.ReadAsStringAsync()}");
     }
 }

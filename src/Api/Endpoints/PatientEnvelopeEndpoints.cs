@@ -65,18 +65,20 @@ public static class PatientEnvelopeEndpoints
             return TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden",
                 "Only the patient reads their own stream's envelopes.", "forbidden"));
         var streamId = PatientStream.StreamId(id);
-        var events = new List<EnvelopeView>();
-        await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) events.Add(View(e));
+        var stored = new List<EventEnvelope>();
+        await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) stored.Add(e);
+        var events = stored.Select(View).ToList();
 
         var network = new List<EnvelopeView>();
         await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) network.Add(View(e));
         return TypedResults.Ok(new EnvelopesView(streamId, events, network, await LedgerAsync(store, ledger, streamId, ct),
-            await DatingAsync(dates, endorsement, streamId, ct)));
+            await DatingAsync(dates, endorsement, streamId, stored, ct)));
     }
 
-    private static async Task<DatingView> DatingAsync(StoredAfterQuery dates, EndorsementOptions endorsement, string streamId, CancellationToken ct)
+    private static async Task<DatingView> DatingAsync(
+        StoredAfterQuery dates, EndorsementOptions endorsement, string streamId, IReadOnlyList<EventEnvelope> stored, CancellationToken ct)
     {
-        var before = await dates.HeadsAsync(streamId, ct);
+        var before = await dates.HeadsAsync(streamId, stored, ct);
         var heads = before.Select(b => b.Head).DistinctBy(h => h.EventId).Select(View).ToList();
         return new DatingView(endorsement.BackdateTolerance.TotalSeconds, heads, [.. before.Select(b => new HeadBeforeView(b.Version, b.Head.EventId))]);
     }

@@ -156,12 +156,12 @@ public static class PatientQueryEndpoints
         var checker = verified.Checker(serializer);
         checker.BackdateTolerance = endorsement.BackdateTolerance;
         var streamId = PatientStream.StreamId(id);
-        // Each transaction dated by the endorsed tree heads stored before it, as verify dates it: one stamped back is backdated.
-        var dated = new StoredAfterChecker(checker, streamId, await dates.DatesAsync(streamId, checker, ct));
-        var options = new StreamVerifierOptions { EndorsementChecker = dated, Genesis = genesis };
-        // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
         var events = new List<EventEnvelope>();
         await foreach (var e in store.ReadStreamAsync(streamId, 0, ct)) events.Add(e);
+        // Each transaction dated by the endorsed tree heads stored before it, as verify dates it: one stamped back is backdated.
+        var dated = new StoredAfterChecker(checker, streamId, await dates.DatesAsync(streamId, events, checker, ct));
+        var options = new StreamVerifierOptions { EndorsementChecker = dated, Genesis = genesis };
+        // Hash links, then each transaction's signatures against the keys valid at its time and the policy then in force.
         var report = await StreamVerifier.VerifyAsync(events, options, ct);
         // What the chain cannot see: its end cut off. Witnessed by the audit view and the ledger's leaves of the stream,
         // with the signed head's proof of its last (LedgerCoverage).

@@ -156,8 +156,16 @@ public sealed record Decision<TState, TEvent>(
 /// the submitter and every endorser — takes for itself rather than from its cache. The network stream's start is checked
 /// by its directory the same way, with its hash.
 /// </para>
+/// <para>
+/// Its end is checked against the ledger (<see cref="LedgeredTail"/>, when this node keeps one: <see cref="ILedgeredHistory"/>):
+/// a stream whose latest ledgered event is no longer served was cut past the service, and deciding on what is left would
+/// bring back what the cut removed (a revoked consent). The ledger is asked alongside the read; when it has seen more than
+/// the read found, the stream is read to its end once more, now after the ledger's answer, so that an event appended
+/// meanwhile is never taken for a cut.
+/// </para>
 /// </summary>
-public sealed class StreamLoader(IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkDirectory? network = null)
+public sealed class StreamLoader(
+    IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkDirectory? network = null, ILedgeredHistory? ledger = null)
 {
     /// <summary>
     /// The stream's state now: the cached snapshot extended by whatever was appended since. With
@@ -179,11 +187,19 @@ public sealed class StreamLoader(IEventStore store, EventSerializer serializer, 
     {
         var cached = cache.TryGet<TState>(streamId);
         var start = cached is null || !rereadStart || IsVerifiedNetwork(streamId) ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
+        var leaf = ledger is not null && rereadStart && streamId != LedgerStream.StreamId
+            ? ledger.LatestLeafAsync(streamId, ct) : Task.FromResult<LedgeredEvent?>(null);
         var fold = cached is not null && cached.Version == asOfVersion
             ? Task.FromResult(cached)
             : FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis), ct);
-        await Task.WhenAll(start, fold); // both observed; a hidden start is the first failure reported
-        return fold.Result;
+        await Task.WhenAll(start, leaf, fold); // all observed; a hidden start is the first failure reported
+        var loaded = fold.Result;
+        if (LedgeredTail.Reaches(loaded.Version, loaded.LastHash, leaf.Result)) return loaded;
+        // The ledger has seen more than this load: read on from here, after the ledger's answer (an event appended while
+        // the first read ran, or one a cached state at asOfVersion has not read), and only then call the stream cut.
+        loaded = await FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, loaded, ct);
+        LedgeredTail.Check(streamId, loaded.Version, loaded.LastHash, leaf.Result);
+        return loaded;
     }
 
     /// <summary>

@@ -33,12 +33,14 @@ public sealed class Endorser(
     /// of the submitter and of each other even on one machine.
     /// </summary>
     /// <param name="genesis">The founding this node pinned: the endorser's own reading of the network must start with it.</param>
-    public static Endorser Independent(IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options, NetworkGenesisPin? genesis)
+    /// <param name="ledger">What this node's ledger took in: a stream cut below it is refused (<see cref="LedgeredTail"/>).</param>
+    public static Endorser Independent(
+        IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options, NetworkGenesisPin? genesis, ILedgeredHistory? ledger = null)
     {
         // Its own view of the network, which its re-execution of network commands folds too (only what verifies).
         var directory = new NetworkDirectory(store, serializer, genesis: genesis);
         var cache = new StreamStateCache(capacity: 10_000);
-        var loader = new StreamLoader(store, serializer, cache, directory);
+        var loader = new StreamLoader(store, serializer, cache, directory, ledger);
         return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), directory, clock, options,
             new LedgerWitness(store), new PatientDirectory(loader, cache, store, serializer));
     }

@@ -59,6 +59,17 @@ public interface IEventStore
     }
 
     /// <summary>
+    /// The first event a read of the stream serves at or after <paramref name="fromVersion"/> (that version, unless it is
+    /// not served), or null when it serves none from there. One small read, for a reader that looks up single events of a
+    /// long stream (the ledger's tree heads) without reading on.
+    /// </summary>
+    async Task<EventEnvelope?> ReadNextAsync(string streamId, long fromVersion, CancellationToken ct = default)
+    {
+        await foreach (var e in ReadStreamAsync(streamId, fromVersion, ct)) return e;
+        return null;
+    }
+
+    /// <summary>
     /// Up to <paramref name="maxCount"/> events of the global log strictly after <paramref name="after"/>
     /// (null: from the start), in the one order every reader sees. Never skips an event that a
     /// transaction still in flight will commit later.

@@ -83,7 +83,7 @@ public sealed class KeyringNodeIdentity(HospitalKeyring keyring, NetworkDirector
 /// </summary>
 public sealed class EndorserClients(
     HospitalKeyring keyring, IHttpClientFactory http, IEventStore store, EventSerializer serializer, IClock clock, EndorsementOptions options,
-    Application.Network.NetworkGenesisPin genesis)
+    Application.Network.NetworkGenesisPin genesis, ILedgeredHistory? ledger = null)
     : IEndorserClients
 {
     public const string InProcess = Application.Network.NetworkRules.InProcessEndpoint;
@@ -96,7 +96,7 @@ public sealed class EndorserClients(
         if (hospital.EndorserEndpoint == InProcess)
             return HospitalKeyring.IsValidId(hospital.Id) && keyring.Has(hospital.Id, HospitalKeyUse.Endorsement)
                 ? _inProcess.GetOrAdd(hospital.Id, id => new InProcessEndorser(
-                    Endorser.Independent(store, serializer, clock, options, genesis), new KeyringKeys(keyring, id, HospitalKeyUse.Endorsement)))
+                    Endorser.Independent(store, serializer, clock, options, genesis, ledger), new KeyringKeys(keyring, id, HospitalKeyUse.Endorsement)))
                 : null;
         return Uri.TryCreate(hospital.EndorserEndpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             ? new HttpEndorser(http.CreateClient(HttpClientName), new Uri(uri, "endorse"))

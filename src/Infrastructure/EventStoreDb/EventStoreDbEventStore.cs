@@ -406,6 +406,14 @@ public sealed class EventStoreDbEventStore : IEventStore, IAsyncDisposable
         return null;
     }
 
+    public async Task<EventEnvelope?> ReadNextAsync(string streamId, long fromVersion, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        var request = EventStoreDbRequests.ReadStream(OnServer(streamId), (ulong)Math.Max(0, fromVersion), forwards: true, count: 1);
+        await foreach (var e in ReadEventsAsync(request, streamId, ct)) return e;
+        return null;
+    }
+
     public async Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);

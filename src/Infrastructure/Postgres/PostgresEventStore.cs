@@ -297,6 +297,16 @@ public sealed partial class PostgresEventStore : IEventStore, IAsyncDisposable
 
     public Task<EventEnvelope?> ReadFirstAsync(string streamId, CancellationToken ct = default) => ReadOneAsync(streamId, "ASC", ct);
 
+    public async Task<EventEnvelope?> ReadNextAsync(string streamId, long fromVersion, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM {Table} WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT 1");
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Math.Max(0, fromVersion) });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadEnvelope(reader) : null;
+    }
+
     /// <summary>The stream's event with the lowest (<c>ASC</c>) or highest (<c>DESC</c>) version, or null.</summary>
     private async Task<EventEnvelope?> ReadOneAsync(string streamId, string order, CancellationToken ct)
     {

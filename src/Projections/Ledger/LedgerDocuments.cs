@@ -69,8 +69,9 @@ internal static class LedgerStore
     {
         options.Schema.For<LedgerLeaf>()
             .UniqueIndex(Marten.Schema.UniqueIndexType.Computed, "he_ledger_leaf_index_ux", x => x.LeafIndex)
-            // A stream's leaves, for the last one a tree head covers (the patient page's inclusion proof).
-            .Index(x => x.StreamId, i => i.Name = "he_ledger_leaf_stream_ix");
+            // A stream's leaves in version order: its latest one, which every decision on the stream reads (ILedgeredHistory),
+            // and the last one a tree head covers (the patient page's inclusion proof), without sorting the stream's leaves.
+            .Index([x => x.StreamId, x => x.StreamVersion], i => i.Name = "he_ledger_leaf_stream_ix");
         options.Schema.For<LedgerProgress>().Identity(x => x.Id);
         options.Schema.For<LedgerNode>().Identity(x => x.Id);
         options.Schema.For<LedgerTreeHead>().Index(x => x.TreeSize, i => i.Name = "he_ledger_head_size_ix")

@@ -1,4 +1,5 @@
 using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
 using Marten;
 using Marten.Services.BatchQuerying;
 
@@ -19,7 +20,7 @@ public enum LedgerProofError { None, UnknownEvent, TreeSizeNotSigned, EventNotIn
 /// RFC 9162's algorithms ask for (<see cref="MerkleTree.InclusionSubtrees"/>): stored <see cref="LedgerNode"/>s and
 /// the leaves that stand alone, read in one batch with the signed heads (an inclusion proof first reads its leaf).
 /// </summary>
-public sealed class LedgerQuery(ReadModelStore readModels)
+public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
 {
     public async Task<LedgerCheckpointView?> LatestAsync(CancellationToken ct = default)
     {
@@ -27,6 +28,9 @@ public sealed class LedgerQuery(ReadModelStore readModels)
         var head = await session.Query<LedgerTreeHead>().OrderByDescending(h => h.TreeSize).FirstOrDefaultAsync(ct);
         return head is null ? null : View(head);
     }
+
+    /// <inheritdoc />
+    public Task<LedgeredEvent?> LatestLeafAsync(string streamId, CancellationToken ct = default) => LastCoveredAsync(streamId, long.MaxValue, ct);
 
     /// <summary>The last event of <paramref name="streamId"/> among the first <paramref name="treeSize"/> leaves, if any (one query).</summary>
     public async Task<LedgeredEvent?> LastCoveredAsync(string streamId, long treeSize, CancellationToken ct = default)

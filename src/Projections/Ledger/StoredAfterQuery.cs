@@ -10,44 +10,55 @@ public sealed record HeadBefore(long Version, EventEnvelope Head);
 /// <summary>
 /// What dates one stream's transactions when it is verified on its own (docs/architecture.md, "Verification", point 5), as
 /// <c>verify</c>'s pass over the global log does (<see cref="LedgerHeadClock"/>): for each event the ledger took in, the latest
-/// tree head stored before it. The ledger view is only the index (the event's leaf, each head's place in the log); each
-/// head is read back from the <c>ledger</c> stream, and dates anything only once its stored bytes hash to its stored hash
-/// and its endorsement verifies under the verified network. An event the ledger has not taken in yet is dated once it has
-/// (the view follows the log within moments). For GET /patients/{id}/verification (<see cref="DatesAsync"/>) and, unchecked,
-/// for the browser to check itself (<see cref="HeadsAsync"/>, GET /patients/{id}/envelopes).
+/// tree head stored before it. The ledger view is only a hint of which head that is: the store's own order decides. The
+/// hinted head must be stored before the event and the head after it in the <c>ledger</c> stream after the event; when
+/// either does not hold (the view's places moved, its heads removed), the latest head before the event is searched for in
+/// the <c>ledger</c> stream itself by global position (O(log n) single-event reads). Each head dates anything only once its
+/// stored bytes hash to its stored hash and its endorsement verifies under the verified network. An event the ledger has
+/// not taken in yet is dated once it has (the view follows the log within moments). For GET /patients/{id}/verification
+/// (<see cref="DatesAsync"/>) and, unchecked, for the browser to check itself (<see cref="HeadsAsync"/>, GET
+/// /patients/{id}/envelopes).
 /// </summary>
 public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
 {
     /// <summary>
-    /// For each of <paramref name="streamId"/>'s ledgered events, in version order, the latest tree head stored before it
-    /// (none before the first head, or before heads were placed: <see cref="LedgerTreeHead.LeafIndex"/>). Unchecked. Reads:
-    /// the stream's leaves, the heads before them (one round trip), and each distinct head's event.
+    /// For each of the stream's ledgered events, in version order, the latest tree head stored before it (none before the
+    /// first head). Unchecked. <paramref name="stored"/>: the stream's events as just read, whose global positions place
+    /// them; a ledgered version no longer among them is dated by the view's word alone (its absence is reported anyway).
+    /// Reads: the stream's leaves, the view's heads before them (one round trip), and per distinct head the head and the
+    /// one after it in the ledger stream.
     /// </summary>
-    public async Task<IReadOnlyList<HeadBefore>> HeadsAsync(string streamId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<HeadBefore>> HeadsAsync(string streamId, IReadOnlyList<EventEnvelope> stored, CancellationToken ct = default)
     {
         var leaves = await ledger.StreamLeavesAsync(streamId, ct);
-        var heads = await ledger.HeadsBeforeAsync([.. leaves.Select(l => l.LeafIndex)], ct);
-        var read = new Dictionary<Guid, EventEnvelope?>();
+        var hints = await ledger.HeadsBeforeAsync([.. leaves.Select(l => l.LeafIndex)], ct);
+        var positions = new Dictionary<long, GlobalPosition>();
+        foreach (var e in stored)
+            if (e.Position is { } at) positions.TryAdd(e.Version, at);
+        var heads = new LedgerHeads(store);
         var found = new List<HeadBefore>();
         foreach (var leaf in leaves)
         {
-            if (!heads.TryGetValue(leaf.LeafIndex, out var view)) continue;
-            if (!read.TryGetValue(view.EventId, out var head)) read[view.EventId] = head = await ReadHeadAsync(store, view, ct);
+            var hint = hints.GetValueOrDefault(leaf.LeafIndex);
+            var head = positions.TryGetValue(leaf.Version, out var position)
+                ? await heads.LatestBeforeAsync(position, hint?.StreamVersion, ct)
+                : hint is null ? null : await ReadHeadAsync(store, hint, ct);
             if (head is not null) found.Add(new(leaf.Version, head));
         }
         return found;
     }
 
     /// <summary>
-    /// <see cref="TransactionToCheck.StoredAfter"/> for each ledgered version of <paramref name="streamId"/> whose head before
-    /// it verifies (<paramref name="checker"/>: the verified network's). A head that does not verify dates nothing here;
-    /// the ledger stream's own problems are <c>verify</c>'s to report.
+    /// <see cref="TransactionToCheck.StoredAfter"/> for each ledgered version of <paramref name="streamId"/> (its events as
+    /// just read: <paramref name="stored"/>) whose head before it verifies (<paramref name="checker"/>: the verified
+    /// network's). A head that does not verify dates nothing here; the ledger stream's own problems are <c>verify</c>'s to report.
     /// </summary>
-    public async Task<IReadOnlyDictionary<long, DateTimeOffset>> DatesAsync(string streamId, IEndorsementChecker checker, CancellationToken ct = default)
+    public async Task<IReadOnlyDictionary<long, DateTimeOffset>> DatesAsync(
+        string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct = default)
     {
         var times = new Dictionary<Guid, DateTimeOffset?>();
         var dates = new Dictionary<long, DateTimeOffset>();
-        foreach (var (version, head) in await HeadsAsync(streamId, ct))
+        foreach (var (version, head) in await HeadsAsync(streamId, stored, ct))
         {
             if (!times.TryGetValue(head.EventId, out var at)) times[head.EventId] = at = await TimeOfAsync(head, checker, ct);
             if (at is { } time) dates[version] = time;
@@ -58,9 +69,8 @@ public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
     /// <summary>The head's event at its version of the <c>ledger</c> stream, when it is the one the view names (else null).</summary>
     public static async Task<EventEnvelope?> ReadHeadAsync(IEventStore store, LedgerCheckpointView head, CancellationToken ct)
     {
-        await foreach (var e in store.ReadStreamAsync(LedgerStream.StreamId, head.StreamVersion, ct))
-            return e.Version == head.StreamVersion && e.EventId == head.EventId ? e : null;
-        return null;
+        var e = await store.ReadNextAsync(LedgerStream.StreamId, head.StreamVersion, ct);
+        return e is not null && e.Version == head.StreamVersion && e.EventId == head.EventId ? e : null;
     }
 
     /// <summary>The head's metadata OccurredAt, once its bytes hash to its stored hash and its endorsement verifies; else null.</summary>
@@ -77,5 +87,48 @@ public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
         {
             return null; // the checker found it unreadable already; kept for a checker that does not read metadata
         }
+    }
+}
+
+/// <summary>
+/// The <c>ledger</c> stream's tree heads by global position, read one event at a time and kept for the request: which head
+/// the global log stored last before a position, found from a hint (a version) in two reads when the hint is right, by
+/// binary search over the stream's versions when it is not.
+/// </summary>
+internal sealed class LedgerHeads(IEventStore store)
+{
+    private readonly Dictionary<long, EventEnvelope?> _read = [];
+    private long? _last;
+
+    /// <summary>The latest head stored before <paramref name="position"/>, or null when the ledger stream stored none before it.</summary>
+    public async Task<EventEnvelope?> LatestBeforeAsync(GlobalPosition position, long? hint, CancellationToken ct)
+    {
+        if (hint is { } k && await NextAsync(k, ct) is { Version: var at } head && at == k && head.Position < position
+            && await NextAsync(k + 1, ct) is var after && (after is null || after.Position > position))
+            return head;
+        if (hint is null && await NextAsync(0, ct) is var first && (first is null || first.Position > position)) return null;
+        // The hint is not the store's order (or a head has no position): search the stream itself.
+        _last ??= (await store.ReadLastAsync(LedgerStream.StreamId, ct))?.Version ?? -1;
+        EventEnvelope? latest = null;
+        var (low, high) = (0L, _last.Value);
+        while (low <= high)
+        {
+            var mid = low + (high - low) / 2;
+            if (await NextAsync(mid, ct) is not { } e || e.Version > high) high = mid - 1;
+            else if (e.Position < position)
+            {
+                latest = e;
+                low = e.Version + 1;
+            }
+            else high = mid - 1;
+        }
+        return latest;
+    }
+
+    /// <summary>The first head the ledger stream serves at or after <paramref name="version"/> (one read, kept).</summary>
+    private async Task<EventEnvelope?> NextAsync(long version, CancellationToken ct)
+    {
+        if (!_read.TryGetValue(version, out var e)) _read[version] = e = await store.ReadNextAsync(LedgerStream.StreamId, version, ct);
+        return e;
     }
 }

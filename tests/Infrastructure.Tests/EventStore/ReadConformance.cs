@@ -104,6 +104,23 @@ public abstract class ReadConformance(StoreUnderTest target) : EventStoreConform
     }
 
     [SkippableFact]
+    public async Task Read_next_serves_the_one_event_at_or_after_a_version()
+    {
+        var store = await NewStoreAsync();
+        var stream = NewStreamId();
+        var appended = await store.AppendAsync(stream, ExpectedVersion.NoStream, NewEvents(4));
+
+        var third = await store.ReadNextAsync(stream, 2);
+
+        Assert.NotNull(third);
+        Assert.Equal((2L, appended.Events[2].EventId), (third.Version, third.EventId));
+        Assert.Equal(appended.Events[2].Hash, third.Hash);
+        Assert.Equal(0, (await store.ReadNextAsync(stream, -5))!.Version);
+        Assert.Null(await store.ReadNextAsync(stream, 4));
+        Assert.Null(await store.ReadNextAsync(NewStreamId(), 0));
+    }
+
+    [SkippableFact]
     public async Task A_missing_stream_reads_empty_and_the_store_is_healthy()
     {
         var store = await NewStoreAsync();
