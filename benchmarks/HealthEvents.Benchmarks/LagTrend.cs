@@ -14,7 +14,7 @@ namespace HealthEvents.Benchmarks;
 /// <param name="Seconds">Seconds with a sample, the points the line was fitted to.</param>
 public sealed record LagTrend(double StartMs, double GrowthMs, int Seconds)
 {
-    /// <summary>The fitted lag at the window's end against its start (1 = flat); the figure the goal's 1.5x applies to.</summary>
+    /// <summary>The fitted lag at the window's end against its start (1 = flat); NaN when the start is not positive.</summary>
     public double Ratio => StartMs <= 0 ? double.NaN : (StartMs + GrowthMs) / StartMs;
 
     /// <summary>Fits the line to <paramref name="samples"/> (seconds into the window, lag ms) over a window of <paramref name="windowSeconds"/>.</summary>
