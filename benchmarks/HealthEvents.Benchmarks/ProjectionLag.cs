@@ -56,7 +56,8 @@ public sealed class ProjectionLag
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
         }
         await Task.WhenAll(waits);
-        while (reported * period < clock.Elapsed) report(lag.Period(period, reported++));
+        // The last period, cut short when the load stopped: reported when it has samples.
+        while (reported * period < clock.Elapsed && lag._samples.Any(x => x.At >= (period * reported).TotalSeconds)) report(lag.Period(period, reported++));
         return lag.Summarise(clock.Elapsed.TotalSeconds, timedOut);
     }
 
