@@ -60,6 +60,7 @@ public static class BenchCli
         root.Add(Fhir());
         root.Add(Esdb());
         root.Add(ProfileCommand.Create());
+        root.Add(CpuCommand.Create());
         foreach (var command in root.Subcommands.Append(root))
             command.WithExitCodes(ExitCodes.OkLine, (ExitCodes.Problems, "the run found a problem (history: the store does NOT verify)"),
                 ExitCodes.UsageLine, ExitCodes.FailedLine, ExitCodes.InterruptedLine);

@@ -64,18 +64,13 @@ public abstract class ForgedNetworkChangeAttackSpec(TestStore store) : ServiceOn
         Assert.DoesNotContain("mallory", network.Hospitals.Keys);
         Assert.Equal(end + 1, directory.Untrusted?.Version);
 
-        // Asked again until the forgery shows: `verify` now waits for events held back behind a transaction in flight
-        // (HoldsBackAsync), yet one clean-clone run still found nothing on the first reading, for a cause not found yet.
-        StoreVerificationReport report = null!;
-        await Patience.UntilAsync(async () =>
+        // One reading, as an operator runs it: verify reads to the log's committed end (an event held back behind an
+        // older transaction in flight is waited for, and read once that transaction ends).
+        var report = await StoreVerifier.VerifyAsync(events, new StoreVerifierOptions
         {
-            report = await StoreVerifier.VerifyAsync(events, new StoreVerifierOptions
-            {
-                EndorsementChecker = await EndorsementChecker.LoadAsync(events, serializer),
-                Genesis = Host.Services.GetRequiredService<NetworkGenesisPin>(),
-            });
-            return report.BrokenStreams.Count > 0;
-        }, () => "verify never named the forged network change");
+            EndorsementChecker = await EndorsementChecker.LoadAsync(events, serializer),
+            Genesis = Host.Services.GetRequiredService<NetworkGenesisPin>(),
+        });
         var broken = Assert.Single(report.BrokenStreams);
         Assert.Equal((NetworkStream.StreamId, end + 1), (broken.StreamId, broken.FirstBrokenVersion));
 

@@ -158,6 +158,63 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     }
 
     /// <summary>
+    /// The registration replaced as above, and the chain after it rewritten too: version 1 re-linked to the new version 0
+    /// and every hash recomputed, so the stream's own chain holds from the genesis to its end. Only two witnesses remain:
+    /// the endorsement of version 0 (the network signed a registration naming Northside) and the ledger, which took both
+    /// events in with their old hashes. The patient-token check must not take Riverside's word from an unendorsed
+    /// version 0, and no node may decide on a chain that is not the one the ledger holds.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_registration_rewritten_with_its_whole_chain_does_not_let_another_hospital_speak_for_the_patient()
+    {
+        var (patient, patientClient) = await NewConsentingPatientAsync("Rhea Rechained", "lakeside");
+        var stream = PatientStream.StreamId(patient);
+        var stored = new List<EventEnvelope>();
+        await foreach (var e in Events.ReadStreamAsync(stream)) stored.Add(e);
+        await Patience.UntilAsync(async () => (await Host.Services.GetRequiredService<ILedgeredHistory>().LatestLeafAsync(stream))?.Version == stored[^1].Version,
+            () => "the ledger never took the patient's last event in");
+        var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
+        var registered = (HealthEvents.Domain.Patients.PatientRegistered)serializer.Deserialize(stored[0].Type, stored[0].Data);
+        var rewritten = new List<EventEnvelope>();
+        var prev = HealthEvents.Application.Ledger.HashChain.Genesis;
+        foreach (var e in stored)
+        {
+            var moved = e with { Data = e.Version == 0 ? serializer.Serialize(registered with { HomeHospital = "riverside" }) : e.Data, PrevHash = prev };
+            moved = moved with { Hash = HealthEvents.Application.Ledger.HashChain.ComputeHash(moved) };
+            rewritten.Add(moved);
+            prev = moved.Hash;
+        }
+        await using (var connection = new Npgsql.NpgsqlConnection(Host.ConnectionString))
+        {
+            await connection.OpenAsync();
+            foreach (var e in rewritten)
+            {
+                await using var update = new Npgsql.NpgsqlCommand(
+                    "UPDATE he_events SET data = $1, prev_hash = $2, hash = $3 WHERE stream_id = $4 AND version = $5", connection);
+                foreach (var value in new object[] { e.Data, e.PrevHash, e.Hash, stream, e.Version }) update.Parameters.Add(new() { Value = value });
+                Assert.Equal(1, await update.ExecuteNonQueryAsync());
+            }
+        }
+
+        var failures = new List<string>();
+        await using (var cold = await ColdNodeAsync())
+        {
+            var riverside = cold.Client(cold.Mint("riverside", "rhea", Role.Patient, patient));
+            using var read = await riverside.GetAsync($"/patients/{patient}/consents");
+            if (read.StatusCode != HttpStatusCode.Forbidden && read.StatusCode != HttpStatusCode.Unauthorized)
+                failures.Add($"riverside's patient token reads her consents: {(int)read.StatusCode}");
+            using var access = await cold.As("lakeside physician").PostJsonAsync($"/patients/{patient}/access",
+                new { purpose = "treatment", categories = new[] { "conditions" } });
+            var body = await access.Content.ReadAsStringAsync();
+            if (access.StatusCode != HttpStatusCode.Conflict || !body.Contains("damaged-stream"))
+                failures.Add($"a node decided on the rewritten chain: {(int)access.StatusCode} {body}");
+        }
+        var last = (await Events.ReadLastAsync(stream))!.Version;
+        if (last != stored[^1].Version) failures.Add($"the stream grew from version {stored[^1].Version} to {last}");
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>
     /// A store writer cuts the stream's end instead of its start: the patient's revocation of Lakeside's consent (her last
     /// event) is deleted after the ledger took it in. A cold node folds versions 0 and 1, which start at the genesis and
     /// skip nothing, finds the consent active, and Lakeside's physician is released her conditions, endorsed, at the

@@ -189,27 +189,31 @@ public sealed class StreamLoader(
         var start = cached is null || !rereadStart || IsVerifiedNetwork(streamId) ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
         var leaf = ledger is not null && rereadStart && streamId != LedgerStream.StreamId
             ? ledger.LatestLeafAsync(streamId, ct) : Task.FromResult<LedgeredEvent?>(null);
+        // The hash of each event this load folds, by version: the ledger's leaf is compared with the one at its version.
+        var seen = new Dictionary<long, byte[]>();
         var fold = cached is not null && cached.Version == asOfVersion
             ? Task.FromResult(cached)
-            : FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis), ct);
+            : FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis), seen, ct);
         await Task.WhenAll(start, leaf, fold); // all observed; a hidden start is the first failure reported
         var loaded = fold.Result;
-        if (LedgeredTail.Reaches(loaded.Version, loaded.LastHash, leaf.Result)) return loaded;
+        if (LedgeredTail.Reaches(loaded.Version, seen.GetValueOrDefault, leaf.Result)) return loaded;
         // The ledger has seen more than this load: read on from here, after the ledger's answer (an event appended while
         // the first read ran, or one a cached state at asOfVersion has not read), and only then call the stream cut.
-        loaded = await FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, loaded, ct);
-        LedgeredTail.Check(streamId, loaded.Version, loaded.LastHash, leaf.Result);
+        loaded = await FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, loaded, seen, ct);
+        LedgeredTail.Check(streamId, loaded.Version, seen.GetValueOrDefault, leaf.Result);
         return loaded;
     }
 
     /// <summary>
-    /// The snapshot extended by the events after it. What was folded is cached however the fold ends — also when it is
-    /// cancelled or meets a damaged event part-way — since every event folded so far followed the chain and was read, so
-    /// it is a true prefix of the stream. This matters for an endorser: the round cancels the one not needed for the
-    /// quorum, and on a long stream that one is the one still reading it; were its progress dropped, it would read the
-    /// whole stream again for every command, be cut off again, and never catch up (issue 13, point 4).
+    /// The snapshot extended by the events after it (their hashes put in <paramref name="seen"/>). What was folded is
+    /// cached however the fold ends — also when it is cancelled or meets a damaged event part-way — since every event
+    /// folded so far followed the chain and was read, so it is a true prefix of the stream. This matters for an endorser:
+    /// the round cancels the one not needed for the quorum, and on a long stream that one is the one still reading it;
+    /// were its progress dropped, it would read the whole stream again for every command, be cut off again, and never
+    /// catch up (issue 13, point 4).
     /// </summary>
-    private async Task<StreamSnapshot<TState>> FoldAsync<TDecider, TState, TCommand, TEvent>(string streamId, StreamSnapshot<TState> snapshot, CancellationToken ct)
+    private async Task<StreamSnapshot<TState>> FoldAsync<TDecider, TState, TCommand, TEvent>(
+        string streamId, StreamSnapshot<TState> snapshot, Dictionary<long, byte[]> seen, CancellationToken ct)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
@@ -219,6 +223,7 @@ public sealed class StreamLoader(
             await foreach (var e in ReadAsync(streamId, version + 1, ct))
             {
                 StreamContinuity.Follows(e, version, hash);
+                seen[e.Version] = e.Hash;
                 state = TDecider.Evolve(state, Read<TEvent>(e));
                 (version, hash) = (e.Version, e.Hash);
             }

@@ -12,19 +12,21 @@ namespace HealthEvents.Application.Commands;
 public static class LedgeredTail
 {
     /// <summary>
-    /// Whether a fold that ended at <paramref name="version"/> (-1: nothing served) with hash <paramref name="lastHash"/>
-    /// reaches the ledger's latest leaf of the stream (null: the ledger holds none): the leaf is an earlier version, or
-    /// this very event.
+    /// Whether a fold that ended at <paramref name="version"/> (-1: nothing served) reaches the ledger's latest leaf of the
+    /// stream (null: the ledger holds none): the leaf is at or before that version, and, where this fold read the event at
+    /// the leaf's version (<paramref name="hashAt"/>: the hash it read there, null when the event was folded earlier), it is
+    /// the event the ledger took in. Since every hash covers the previous one, a stream rewritten anywhere up to the leaf,
+    /// its hashes recomputed, fails at the leaf.
     /// </summary>
-    public static bool Reaches(long version, ReadOnlySpan<byte> lastHash, LedgeredEvent? leaf) =>
-        leaf is null || leaf.Version < version || (leaf.Version == version && lastHash.SequenceEqual(leaf.Hash));
+    public static bool Reaches(long version, Func<long, byte[]?> hashAt, LedgeredEvent? leaf) =>
+        leaf is null || (leaf.Version <= version && (hashAt(leaf.Version) is not { } held || held.AsSpan().SequenceEqual(leaf.Hash)));
 
     /// <summary>Checks that the stream as folded reaches the ledger's latest leaf of it (<see cref="Reaches"/>).</summary>
     /// <exception cref="DamagedStreamException">It ends before the leaf (<see cref="DamagedStreamException.Hidden"/>,
     /// missing-event at the first version gone), or holds another event at the leaf's version (ledger-mismatch).</exception>
-    public static void Check(string streamId, long version, ReadOnlySpan<byte> lastHash, LedgeredEvent? leaf)
+    public static void Check(string streamId, long version, Func<long, byte[]?> hashAt, LedgeredEvent? leaf)
     {
-        if (Reaches(version, lastHash, leaf)) return;
+        if (Reaches(version, hashAt, leaf)) return;
         if (leaf!.Version > version)
             throw new DamagedStreamException(streamId, version + 1, hidden: true,
                 reason: $"ends at version {version}, though the ledger took in version {leaf.Version} (leaf {leaf.LeafIndex}): versions {version + 1} on are not served (missing-event)");

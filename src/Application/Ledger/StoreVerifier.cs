@@ -102,9 +102,16 @@ public static class StoreVerifier
         while (true)
         {
             var page = await store.ReadAllAsync(after, pageSize, ct).ConfigureAwait(false);
+            // Nothing held back now, but what was held back when the page was read may have been released since (the
+            // older transaction ended in between): only a read after that answer shows the log's end.
+            if (page.Count == 0 && !await store.HoldsBackAsync(after, ct).ConfigureAwait(false)
+                && (page = await store.ReadAllAsync(after, pageSize, ct).ConfigureAwait(false)).Count == 0)
+            {
+                heldBack = null;
+                break;
+            }
             if (page.Count == 0)
             {
-                if (!await store.HoldsBackAsync(after, ct).ConfigureAwait(false)) { heldBack = null; break; }
                 heldBack ??= Stopwatch.StartNew();
                 if (heldBack.Elapsed >= options.HeldBackWait) break;
                 await Task.Delay(TimeSpan.FromMilliseconds(50), ct).ConfigureAwait(false);

@@ -28,6 +28,7 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
     private int _folded; // how many of _events the current state was folded from
     private volatile NetworkState _current = NetworkState.Empty;
     private volatile VerificationProblem? _untrusted;
+    private volatile EndorsementChecker? _checker; // judges by the verified part of the stream last folded
     private long _refreshedAt = -1; // Environment.TickCount64 of the last read; -1: never read
     private byte[]? _verifiedStart; // the hash of version 0 once verified: the stream must keep starting with it
 
@@ -150,6 +151,18 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
         ? $"The network stream {NetworkStream.StreamId} starts at version {version}: versions 0 to {version - 1}, its founding among them, are not served (truncated past the service)."
         : $"The network stream {NetworkStream.StreamId} serves no events: its founding, version 0 on, is not served (truncated or deleted past the service).");
 
+    /// <summary>
+    /// An endorsement checker judging by the network as verified no longer than <paramref name="maxAge"/> ago: its
+    /// members, keys and policies as of each transaction's time, up to the first transaction that fails verification
+    /// (<see cref="VerifiedNetwork.Checker"/>). For a node that must check a stored transaction's endorsement itself on a hot
+    /// path (who the patient's home hospital is) without reading the network stream per request.
+    /// </summary>
+    public async Task<IEndorsementChecker> CheckerAsync(TimeSpan maxAge, CancellationToken ct = default)
+    {
+        await FreshAsync(maxAge, ct);
+        return _checker ?? new EndorsementChecker(NetworkHistory.From([], serializer), serializer);
+    }
+
     /// <summary>The network as read no longer than <paramref name="maxAge"/> ago (reading only what was appended since).</summary>
     public Task<NetworkState> FreshAsync(TimeSpan maxAge, CancellationToken ct = default) =>
         Interlocked.Read(ref _refreshedAt) is >= 0 and var at && Environment.TickCount64 - at <= maxAge.TotalMilliseconds
@@ -160,6 +173,7 @@ public sealed class NetworkDirectory(IEventStore store, EventSerializer serializ
     private async Task FoldTrustedAsync(CancellationToken ct)
     {
         var verified = await VerifiedNetwork.VerifyAsync(_events, serializer, genesis, ct); // the founding this node pinned, or nothing counts
+        _checker = verified.Checker(serializer);
         if (verified.Untrusted is { } problem) Distrust(problem, verified.Trusted.Current);
         else
         {

@@ -12,7 +12,12 @@ namespace HealthEvents.Application.Patients;
 /// A patient's write-side state (the cached fold of their stream), for authorization decisions that must not wait
 /// for a projection or depend on one: who speaks for the patient, who may see that they exist.
 /// </summary>
-public sealed class PatientDirectory(StreamLoader loader, StreamStateCache cache, IEventStore store, EventSerializer serializer)
+/// <param name="network">
+/// This node's verified network: with it, a registration counts only once its transaction's endorsement verifies under the
+/// network (<see cref="HomeAsync"/>). Every node that endorses has one; without it (an unendorsed store) the chain's checks alone.
+/// </param>
+public sealed class PatientDirectory(
+    StreamLoader loader, StreamStateCache cache, IEventStore store, EventSerializer serializer, Network.NetworkDirectory? network = null)
 {
     private const int MaxHomes = 100_000;
 
@@ -58,13 +63,16 @@ public sealed class PatientDirectory(StreamLoader loader, StreamStateCache cache
     /// when version 0 is not an intact registration of this patient: not served (no stream, or its start hidden), not
     /// linked to the genesis or stored under a hash that is not its own (the checks the stream verifier makes of version
     /// 0, docs/architecture.md "The envelope and the hash chain"), unreadable, another event type, or another patient's id.
-    /// Only a registration names the home, and the decider refuses a second one, so version 0 is all there is to read.
+    /// Only a registration names the home, and the decider refuses a second one, so version 0 is all there is to read —
+    /// and its endorsement: a version 0 rewritten in place with its hash recomputed is self-consistent, so only the
+    /// network's signatures over the registration's transaction (<see cref="EndorsedAsync"/>) show whose word it is.
     /// </summary>
     private async Task<string?> HomeAsync(Guid patientId, CancellationToken ct)
     {
         if (await store.ReadFirstAsync(PatientStream.StreamId(patientId), ct) is not { Version: 0 } first
             || !first.PrevHash.AsSpan().SequenceEqual(HashChain.Genesis)
-            || !HashChain.ComputeHash(first).AsSpan().SequenceEqual(first.Hash))
+            || !HashChain.ComputeHash(first).AsSpan().SequenceEqual(first.Hash)
+            || !await EndorsedAsync(first, ct))
             return null;
         PatientRegistered registered;
         try
@@ -80,6 +88,33 @@ public sealed class PatientDirectory(StreamLoader loader, StreamStateCache cache
         Remember(patientId, registered.HomeHospital);
         return registered.HomeHospital;
     }
+
+    /// <summary>
+    /// Whether the transaction that starts the stream (version 0 and the events its endorsement spans, at most
+    /// <see cref="MaxRegistrationEvents"/>) is intact and endorsed under this node's verified network, as the stream
+    /// verifier checks a transaction (docs/architecture.md, "Verification", point 2). True without a network to judge by.
+    /// </summary>
+    private async Task<bool> EndorsedAsync(EventEnvelope first, CancellationToken ct)
+    {
+        if (network is null) return true;
+        if (first.Endorsement is not { FirstVersion: 0, EventCount: >= 1 and <= MaxRegistrationEvents } endorsement) return false;
+        var transaction = new List<EventEnvelope> { first };
+        if (endorsement.EventCount > 1)
+            await foreach (var e in store.ReadStreamAsync(first.StreamId, 1, ct))
+            {
+                if (e.Version != transaction[^1].Version + 1 || !e.PrevHash.AsSpan().SequenceEqual(transaction[^1].Hash)
+                    || !HashChain.ComputeHash(e).AsSpan().SequenceEqual(e.Hash))
+                    return false;
+                transaction.Add(e);
+                if (transaction.Count == endorsement.EventCount) break;
+            }
+        if (transaction.Count != endorsement.EventCount) return false;
+        var checker = await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct);
+        return (await checker.CheckAsync(new TransactionToCheck(first.StreamId, transaction, ChainIntact: true), ct)).Count == 0;
+    }
+
+    /// <summary>The most events a registration's transaction spans that this check reads (a registration is one or two).</summary>
+    private const int MaxRegistrationEvents = 16;
 
     private void Remember(Guid patientId, string home)
     {

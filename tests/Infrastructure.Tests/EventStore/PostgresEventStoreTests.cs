@@ -37,10 +37,7 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
     public async Task Verify_waits_for_what_an_older_transaction_in_flight_holds_back_and_says_when_it_gave_up()
     {
         var store = (PostgresEventStore)await NewStoreAsync();
-        await using var conn = await store.DataSource.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync();
-        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
-            await takeId.ExecuteScalarAsync();
+        await using var tx = await OlderTransactionAsync(store);
         var late = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
 
         // Still in flight past the wait: the pass ends without 'late', and says it was held back.
@@ -62,6 +59,72 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
         Assert.True(report.Verified);
     }
 
+    /// <summary>
+    /// The race a pass can lose at the log's apparent end: its read finds nothing (an event held back behind an older
+    /// transaction), and that transaction ends before the pass asks what is held back — the answer is "nothing", yet the
+    /// event was never read. The pass must read once more before it calls that the end.
+    /// </summary>
+    [Fact]
+    public async Task Verify_reads_what_was_released_between_its_empty_read_and_asking_what_is_held_back()
+    {
+        var store = (PostgresEventStore)await NewStoreAsync();
+        await using var tx = await OlderTransactionAsync(store);
+        var late = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+
+        var seen = new HashSet<Guid>();
+        var report = await StoreVerifier.VerifyAsync(new EndingWhenAsked(store, () => tx.CommitAsync()), new StoreVerifierOptions
+        {
+            HeldBackWait = TimeSpan.Zero, Observe = e => seen.Add(e.EventId),
+        });
+
+        Assert.Contains(late.Events[0].EventId, seen);
+        Assert.False(report.HeldBack);
+    }
+
+    /// <summary>
+    /// A transaction that has taken its id and stays open (writing nothing): every event appended after it has a later
+    /// transaction id and is held back from the global log until it ends. Disposing it ends it.
+    /// </summary>
+    private static async Task<OpenTransaction> OlderTransactionAsync(PostgresEventStore store)
+    {
+        var conn = await store.DataSource.OpenConnectionAsync();
+        var tx = await conn.BeginTransactionAsync();
+        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
+            await takeId.ExecuteScalarAsync();
+        return new OpenTransaction(conn, tx);
+    }
+
+    private sealed class OpenTransaction(NpgsqlConnection conn, NpgsqlTransaction tx) : IAsyncDisposable
+    {
+        public Task CommitAsync() => tx.CommitAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            await tx.DisposeAsync();
+            await conn.DisposeAsync();
+        }
+    }
+
+    /// <summary>The real store, whose older transaction in flight ends the first time a reader asks what is held back.</summary>
+    private sealed class EndingWhenAsked(IEventStore store, Func<Task> end) : IEventStore
+    {
+        private Func<Task>? _end = end;
+
+        public async Task<bool> HoldsBackAsync(GlobalPosition? after, CancellationToken ct = default)
+        {
+            if (Interlocked.Exchange(ref _end, null) is { } ending) await ending();
+            return await store.HoldsBackAsync(after, ct);
+        }
+
+        public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<ProposedEvent> events,
+            TransactionEndorsement? endorsement = null, CancellationToken ct = default) => store.AppendAsync(streamId, expected, events, endorsement, ct);
+        public IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion = 0, CancellationToken ct = default) => store.ReadStreamAsync(streamId, fromVersion, ct);
+        public Task<EventEnvelope?> ReadLastAsync(string streamId, CancellationToken ct = default) => store.ReadLastAsync(streamId, ct);
+        public Task<IReadOnlyList<EventEnvelope>> ReadAllAsync(GlobalPosition? after, int maxCount, CancellationToken ct = default) => store.ReadAllAsync(after, maxCount, ct);
+        public IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(GlobalPosition? after, CancellationToken ct = default) => store.SubscribeAllAsync(after, ct);
+        public Task<bool> IsHealthyAsync(CancellationToken ct = default) => store.IsHealthyAsync(ct);
+    }
+
     [Fact]
     public async Task Subscription_picks_up_events_released_by_an_unrelated_transaction_ending_without_a_notification()
     {
@@ -69,10 +132,7 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
         await using var sub = new Subscription(store, null);
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(100)));
 
-        await using var conn = await store.DataSource.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync();
-        await using (var takeId = new NpgsqlCommand("SELECT pg_current_xact_id()", conn, tx))
-            await takeId.ExecuteScalarAsync();
+        await using var tx = await OlderTransactionAsync(store);
         var appended = await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1)); // notifies, but held back
         Assert.True(await sub.IsQuietForAsync(TimeSpan.FromMilliseconds(400)));
 
