@@ -126,17 +126,27 @@ public static class CommandsBenchmark
     public static async Task<CaseResult[]> StreamLengthAsync(BenchService service, int longVersion, TimeSpan measure, CancellationToken ct)
     {
         var slices = Math.Max(1, (int)Math.Round(measure.TotalSeconds));
-        var shortPatient = (await service.RegisterPatientsAsync(1, ct))[0];
-        for (var i = 0; i < 9; i++) await service.AddEntryAsync(shortPatient, ct);
-        var longPatient = (await service.RegisterPatientsAsync(1, ct))[0];
-        await service.AddEntryAsync(longPatient, ct);
-        await WriteFixtureAsync(service, longPatient, longVersion, ct);
+        var (shortPatient, longPatient) = await ShortAndLongAsync(service, longVersion, ct);
         var lengths = new[] { ("version 10", shortPatient), ($"version {longVersion:N0}", longPatient) };
         var streamCases = lengths.Select(l => new Harness.Case(l.Item1, 1, [new HttpCommandWorker(service, [l.Item2], 0)])).ToList();
         foreach (var c in streamCases) await Harness.RunSliceAsync(c, TimeSpan.FromSeconds(2), record: false, ct);
         for (var round = 1; round <= slices && !ct.IsCancellationRequested; round++)
             foreach (var c in streamCases) await Harness.RunSliceAsync(c, measure / slices, record: true, ct);
         return [.. streamCases.Select(c => c.Result())];
+    }
+
+    /// <summary>
+    /// Two new patients: one whose stream is at version 10 (entries added over HTTP) and one at <paramref name="longVersion"/>
+    /// (its first entry over HTTP, the rest written straight to the store, the projections caught up).
+    /// </summary>
+    public static async Task<(Guid Short, Guid Long)> ShortAndLongAsync(BenchService service, int longVersion, CancellationToken ct)
+    {
+        var shortPatient = (await service.RegisterPatientsAsync(1, ct))[0];
+        for (var i = 0; i < 9; i++) await service.AddEntryAsync(shortPatient, ct);
+        var longPatient = (await service.RegisterPatientsAsync(1, ct))[0];
+        await service.AddEntryAsync(longPatient, ct);
+        await WriteFixtureAsync(service, longPatient, longVersion, ct);
+        return (shortPatient, longPatient);
     }
 
     /// <summary>

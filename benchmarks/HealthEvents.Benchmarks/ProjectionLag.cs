@@ -19,11 +19,18 @@ public sealed class ProjectionLag
 
     private readonly List<(double At, double LagMs)> _samples = [];
 
-    /// <summary>p50/p99 of every sample, and p99 of those taken in the first and in the last tenth of the window (the trend).</summary>
-    public sealed record Result(int Samples, double P50Ms, double P99Ms, double FirstTenthP99Ms, double LastTenthP99Ms, int TimedOut);
+    /// <summary>
+    /// p50/p99 of every sample; the trend (<see cref="LagTrend"/>) fitted to the whole window; and, kept next to it so the
+    /// goal is seen not to have moved, the old trend figure: p99 of the samples in the first and in the last tenth.
+    /// </summary>
+    public sealed record Result(int Samples, double P50Ms, double P99Ms, LagTrend Trend, double FirstTenthP99Ms, double LastTenthP99Ms, int TimedOut);
 
-    /// <summary>Samples until <paramref name="ct"/> is cancelled; then waits for the samples under way and summarises.</summary>
-    public static async Task<Result> SampleAsync(BenchService service, CancellationToken stop, CancellationToken ct)
+    /// <summary>
+    /// Samples until <paramref name="stop"/> is cancelled; then waits for the samples under way and summarises. Every
+    /// <see cref="ReportEvery"/> of the window (a minute; a tenth of windows under ten minutes) the p50/p99 of the period
+    /// before goes to <paramref name="report"/>, so a drift shows while it happens.
+    /// </summary>
+    public static async Task<Result> SampleAsync(BenchService service, TimeSpan window, Action<string> report, CancellationToken stop, CancellationToken ct)
     {
         var lag = new ProjectionLag();
         var runner = service.Services.GetRequiredService<ProjectionRunner>();
@@ -31,6 +38,8 @@ public sealed class ProjectionLag
         var clock = Stopwatch.StartNew();
         var waits = new List<Task>();
         var timedOut = 0;
+        var period = ReportEvery(window);
+        var reported = 0; // periods reported so far
         while (!stop.IsCancellationRequested && !ct.IsCancellationRequested)
         {
             var seen = clock.Elapsed;
@@ -41,11 +50,27 @@ public sealed class ProjectionLag
                         lock (lag._samples) lag._samples.Add((seen.TotalSeconds, (clock.Elapsed - seen).TotalMilliseconds));
                     else Interlocked.Increment(ref timedOut);
                 }, ct));
+            // A period is reported a few seconds after it ends, when the samples taken in it have all come back.
+            if (clock.Elapsed >= period * (reported + 1) + TimeSpan.FromSeconds(5)) report(lag.Period(period, reported++));
             try { await Task.Delay(Every, stop); }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
         }
         await Task.WhenAll(waits);
+        // The last period, cut short when the load stopped: reported when it has samples.
+        while (reported * period < clock.Elapsed && lag._samples.Any(x => x.At >= (period * reported).TotalSeconds)) report(lag.Period(period, reported++));
         return lag.Summarise(clock.Elapsed.TotalSeconds, timedOut);
+    }
+
+    /// <summary>A minute, or a tenth of a window shorter than ten minutes.</summary>
+    public static TimeSpan ReportEvery(TimeSpan window) => window >= TimeSpan.FromMinutes(10) ? TimeSpan.FromMinutes(1) : window / 10;
+
+    private string Period(TimeSpan period, int index)
+    {
+        List<double> lags;
+        lock (_samples)
+            lags = [.. _samples.Where(s => s.At >= (period * index).TotalSeconds && s.At < (period * (index + 1)).TotalSeconds).Select(s => s.LagMs)];
+        var (from, to) = (period * index, period * (index + 1));
+        return $"  lag {from:mm\\:ss}-{to:mm\\:ss}: p50 {Percentiles.Of(lags, 0.50):0} ms, p99 {Percentiles.Of(lags, 0.99):0} ms ({lags.Count} samples)";
     }
 
     private Result Summarise(double seconds, int timedOut)
@@ -53,7 +78,8 @@ public sealed class ProjectionLag
         var first = _samples.Where(s => s.At < seconds / 10).Select(s => s.LagMs).ToList();
         var last = _samples.Where(s => s.At >= seconds * 9 / 10).Select(s => s.LagMs).ToList();
         var all = _samples.Select(s => s.LagMs).ToList();
-        return new(all.Count, Percentiles.Of(all, 0.50), Percentiles.Of(all, 0.99), Percentiles.Of(first, 0.99), Percentiles.Of(last, 0.99), timedOut);
+        return new(all.Count, Percentiles.Of(all, 0.50), Percentiles.Of(all, 0.99), LagTrend.Fit(_samples, seconds),
+            Percentiles.Of(first, 0.99), Percentiles.Of(last, 0.99), timedOut);
     }
 
     private static async Task<GlobalPosition?> NewestAsync(NpgsqlDataSource db, CancellationToken ct)

@@ -23,8 +23,12 @@ public sealed partial class SpanProfile : IDisposable
     private readonly TimeSpan _pausesBefore = GC.GetTotalPauseDuration();
     private readonly int[] _collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
 
-    public SpanProfile()
+    private readonly bool _statements;
+
+    /// <param name="statements">Also one row per SQL statement (its text's start), summed per command: which query grows.</param>
+    public SpanProfile(bool statements = false)
     {
+        _statements = statements;
         _listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name is HealthEventsTelemetry.SourceName or AspNetCoreSource or NpgsqlSource,
@@ -53,6 +57,7 @@ public sealed partial class SpanProfile : IDisposable
         {
             phases.AddOrUpdate(SqlCount, 1, (_, n) => n + 1);
             phases.AddOrUpdate(SqlPlace(a), a.Duration.TotalMilliseconds, (_, sum) => sum + a.Duration.TotalMilliseconds);
+            if (_statements) phases.AddOrUpdate(Statement(a), a.Duration.TotalMilliseconds, (_, sum) => sum + a.Duration.TotalMilliseconds);
         }
     }
 
@@ -69,6 +74,16 @@ public sealed partial class SpanProfile : IDisposable
         var table = TableName().Match(text);
         return $"    SQL outside the command: {(table.Success ? table.Groups[1].Value : text.Split(' ', 2)[0])} (sum)";
     }
+
+    /// <summary>A statement's row: its text's first characters, whitespace collapsed (parameters are $n, so one row per query).</summary>
+    private static string Statement(Activity sql)
+    {
+        var text = sql.GetTagItem("db.query.text") as string ?? sql.GetTagItem("db.statement") as string ?? "?";
+        var flat = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return StatementPrefix + (flat.Length > 72 ? flat[..72] : flat);
+    }
+
+    private const string StatementPrefix = "      sql: ";
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(?:FROM|INTO|UPDATE)\s+""?([\w.]+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex TableName();
@@ -138,6 +153,7 @@ public sealed partial class SpanProfile : IDisposable
         Sql => 7,
         SqlCount => 9,
         _ when name.StartsWith("    SQL", StringComparison.Ordinal) => 8,
+        _ when name.StartsWith(StatementPrefix, StringComparison.Ordinal) => 10,
         _ => 6,
     };
 

@@ -41,13 +41,20 @@ public sealed class InterferingStore(IEventStore inner) : IEventStore
         return Times > 0 ? ChainedAppend.OneByOneAsync(this, streamId, transactions, ct) : inner.AppendChainAsync(streamId, transactions, ct);
     }
 
+    /// <summary>Runs for each event a stream read yields, before it is yielded (to count reads, or to cancel part-way).</summary>
+    public Action<EventEnvelope>? OnRead { get; set; }
+
     /// <summary>Runs once a stream read has yielded its last event (a caller giving up right after it, say).</summary>
     public Action? AfterRead { get; set; }
 
     public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(
         string streamId, long fromVersion = 0, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        await foreach (var e in inner.ReadStreamAsync(streamId, fromVersion, ct)) yield return e;
+        await foreach (var e in inner.ReadStreamAsync(streamId, fromVersion, ct))
+        {
+            OnRead?.Invoke(e);
+            yield return e;
+        }
         AfterRead?.Invoke();
     }
 

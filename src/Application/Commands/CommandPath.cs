@@ -204,24 +204,35 @@ public sealed class StreamLoader(
         return loaded;
     }
 
-    /// <summary>The snapshot extended by the events after it (their hashes put in <paramref name="seen"/>), cached when there were any.</summary>
+    /// <summary>
+    /// The snapshot extended by the events after it (their hashes put in <paramref name="seen"/>). What was folded is
+    /// cached however the fold ends — also when it is cancelled or meets a damaged event part-way — since every event
+    /// folded so far followed the chain and was read, so it is a true prefix of the stream. This matters for an endorser:
+    /// the round cancels the one not needed for the quorum, and on a long stream that one is the one still reading it;
+    /// were its progress dropped, it would read the whole stream again for every command, be cut off again, and never
+    /// catch up (issue 13, point 4).
+    /// </summary>
     private async Task<StreamSnapshot<TState>> FoldAsync<TDecider, TState, TCommand, TEvent>(
         string streamId, StreamSnapshot<TState> snapshot, Dictionary<long, byte[]> seen, CancellationToken ct)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
         var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
-        await foreach (var e in ReadAsync(streamId, version + 1, ct))
+        try
         {
-            StreamContinuity.Follows(e, version, hash);
-            seen[e.Version] = e.Hash;
-            state = TDecider.Evolve(state, Read<TEvent>(e));
-            (version, hash) = (e.Version, e.Hash);
+            await foreach (var e in ReadAsync(streamId, version + 1, ct))
+            {
+                StreamContinuity.Follows(e, version, hash);
+                seen[e.Version] = e.Hash;
+                state = TDecider.Evolve(state, Read<TEvent>(e));
+                (version, hash) = (e.Version, e.Hash);
+            }
         }
-        if (version == snapshot.Version) return snapshot;
-        var loaded = new StreamSnapshot<TState>(state, version, hash);
-        cache.Put(streamId, loaded);
-        return loaded;
+        finally
+        {
+            if (version != snapshot.Version) cache.Put(streamId, new StreamSnapshot<TState>(state, version, hash));
+        }
+        return version == snapshot.Version ? snapshot : new StreamSnapshot<TState>(state, version, hash);
     }
 
     /// <summary>A stream this node folded before still starts at version 0 with the genesis prevHash (one event read).</summary>
