@@ -258,47 +258,6 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     }
 
     /// <summary>
-    /// The cut above, made by a store writer who also holds the node's read models (on one machine the same PostgreSQL, and
-    /// on any deployment a member's own node): the revocation's row deleted from <c>he_events</c> and its leaf from the
-    /// ledger view (<c>readmodels.mt_doc_ledgerleaf</c>), which is all the decision asks (<c>ILedgeredHistory</c>). The
-    /// signed tree heads in the <c>ledger</c> stream still cover the revocation: the latest one's root does not recompute
-    /// without it, so the history the ledger records is still the longer one. Nothing may be decided, nor endorsed, on the
-    /// cut stream (today: 200, her conditions released at the version her revocation held).
-    /// </summary>
-    [SkippableFact]
-    public async Task A_revocation_cut_from_the_streams_end_and_from_the_ledger_view_does_not_release_her_records()
-    {
-        var (patient, stream, revokedAt) = await RevokedAndLedgeredAsync("Vera Vanished");
-        Assert.Equal(1, await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{stream}' AND version = {revokedAt}"));
-        Assert.Equal(1, await Host.ExecuteSqlAsync(
-            $"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{stream}' AND (data->>'streamVersion')::bigint = {revokedAt}"));
-
-        await AssertNotReleasedByAColdNodeAsync(patient);
-    }
-
-    /// <summary>
-    /// The store writer cuts the <c>ledger</c> stream's last tree head (its row in <c>he_events</c>). The ledger stream is the
-    /// one stream no decision checks against the ledger view, and the node that signed that head keeps it in its cached
-    /// state: it decides the next head at the version after the cut one, the store answers that the stream is shorter, and
-    /// the cache is never dropped, so no head is ever signed again — no new patient's event is proven, nothing after the cut
-    /// is dated — while commands go on being accepted. Honest work after the cut must still be signed into the ledger, or
-    /// the node must say why it cannot (today: the ledger stream never grows again).
-    /// </summary>
-    [SkippableFact]
-    public async Task Tree_heads_are_signed_again_after_the_ledger_streams_last_head_is_cut()
-    {
-        await Host.NewPatientAsync("Lena Ledger");
-        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))?.Version >= 1,
-            () => "the ledger never signed two heads");
-        var cut = (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))!.Version;
-        Assert.Equal(1, await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{Application.Ledger.LedgerStream.StreamId}' AND version = {cut}"));
-
-        await Host.NewPatientAsync("Nora Next");
-        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))?.Version >= cut,
-            () => $"no tree head was signed after the ledger stream's head at version {cut} was cut");
-    }
-
-    /// <summary>
     /// A new patient who granted Lakeside treatment reads of conditions and then revoked it (her last event, at the version
     /// returned), once the ledger has taken the revocation in and a signed head proves it.
     /// </summary>

@@ -196,11 +196,11 @@ public sealed class StreamLoader(
             : FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis), seen, ct);
         await Task.WhenAll(start, leaf, fold); // all observed; a hidden start is the first failure reported
         var loaded = fold.Result;
-        if (LedgeredTail.Reaches(loaded.Version, seen.GetValueOrDefault, leaf.Result)) return loaded;
+        if (LedgeredTail.Reaches(loaded.Version, LedgeredTail.HashAt(loaded.Version, loaded.LastHash, seen), leaf.Result)) return loaded;
         // The ledger has seen more than this load: read on from here, after the ledger's answer (an event appended while
         // the first read ran, or one a cached state at asOfVersion has not read), and only then call the stream cut.
         loaded = await FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, loaded, seen, ct);
-        LedgeredTail.Check(streamId, loaded.Version, seen.GetValueOrDefault, leaf.Result);
+        LedgeredTail.Check(streamId, loaded.Version, LedgeredTail.HashAt(loaded.Version, loaded.LastHash, seen), leaf.Result);
         return loaded;
     }
 

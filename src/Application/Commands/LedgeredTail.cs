@@ -21,6 +21,13 @@ public static class LedgeredTail
     public static bool Reaches(long version, Func<long, byte[]?> hashAt, LedgeredEvent? leaf) =>
         leaf is null || (leaf.Version <= version && (hashAt(leaf.Version) is not { } held || held.AsSpan().SequenceEqual(leaf.Hash)));
 
+    /// <summary>
+    /// <see cref="Reaches(long, Func{long, byte[]}, LedgeredEvent)"/> for a fold that ended at <paramref name="version"/>
+    /// with hash <paramref name="lastHash"/>: the hash at the fold's own end is known even when an earlier load read it.
+    /// </summary>
+    public static Func<long, byte[]?> HashAt(long version, byte[] lastHash, IReadOnlyDictionary<long, byte[]> seen) =>
+        v => seen.TryGetValue(v, out var hash) ? hash : v == version ? lastHash : null;
+
     /// <summary>Checks that the stream as folded reaches the ledger's latest leaf of it (<see cref="Reaches"/>).</summary>
     /// <exception cref="DamagedStreamException">It ends before the leaf (<see cref="DamagedStreamException.Hidden"/>,
     /// missing-event at the first version gone), or holds another event at the leaf's version (ledger-mismatch).</exception>
