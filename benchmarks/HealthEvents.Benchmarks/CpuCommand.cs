@@ -19,11 +19,18 @@ public static class CpuCommand
             Description = "Closed-loop clients, each its own patient (repeatable: --clients 1 --clients 16)", HelpName = "n",
             DefaultValueFactory = _ => [16], AllowMultipleArgumentsPerToken = true,
         };
+        // Parsed here, so a wrong count is reported like any other option's (exit 2, before anything starts).
+        clients.CustomParser = r =>
+        {
+            var counts = r.Tokens.Select(t => int.TryParse(t.Value, out var n) && n is >= 1 and <= 256 ? n : 0).ToArray();
+            var wrong = r.Tokens.Where((_, i) => counts[i] == 0).Select(t => $"'{t.Value}'");
+            if (counts.Contains(0)) r.AddError($"--clients takes whole numbers from 1 to 256, not {string.Join(", ", wrong)}.");
+            return counts;
+        };
         var command = new Command("cpu", "A sampling CPU profile (EventPipe) of the service while N clients add entries over HTTP, by area, with PostgreSQL's CPU") { clients, duration, quick };
         command.SetAction(async (p, ct) =>
         {
             var counts = p.GetValue(clients) ?? [16];
-            if (counts.Any(n => n is < 1 or > 256)) { Console.Error.WriteLine("--clients takes 1 to 256."); return Api.Verbs.ExitCodes.Usage; }
             await using var service = await BenchService.StartAsync("bench-cpu", null, ct);
             await Api.Fhir.FhirValidation.Shared.WarmAsync().WaitAsync(ct); // compiling the validators keeps a core busy for seconds
             var window = BenchCli.Seconds(p, duration, quick, 5);

@@ -19,6 +19,13 @@ public static class ProfileCommand
                           "and compare them phase by phase and statement by statement",
             HelpName = "N",
         };
+        // Parsed as every other count is: 0 or 20 is a wrong command line (exit 2), not a silent 21.
+        version.CustomParser = r =>
+        {
+            if (int.TryParse(r.Tokens[0].Value.Replace("_", "").Replace(",", ""), out var n) && n >= 21) return n;
+            r.AddError("--version takes a whole number of at least 21.");
+            return null;
+        };
         var command = new Command("profile", "One client's commands over HTTP, broken down by the service's own spans (decide, endorse, append)") { duration, quick, version };
         command.SetAction(async (p, ct) =>
         {
@@ -26,7 +33,7 @@ public static class ProfileCommand
             await Api.Fhir.FhirValidation.Shared.WarmAsync().WaitAsync(ct); // not measured: compiling the validators keeps a core busy
             if (p.GetValue(version) is { } n)
             {
-                await StreamLengthProfile.RunAsync(service, Math.Max(21, n), BenchCli.Seconds(p, duration, quick, 5), ct);
+                await StreamLengthProfile.RunAsync(service, n, BenchCli.Seconds(p, duration, quick, 5), ct);
                 return 0;
             }
             var (result, rate) = await MeasureAsync(service, BenchCli.Seconds(p, duration, quick, 5), ct);
