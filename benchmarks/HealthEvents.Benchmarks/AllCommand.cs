@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using HealthEvents.Api.Verbs;
 
 namespace HealthEvents.Benchmarks;
@@ -96,10 +97,10 @@ public static class AllCommand
                 // tenth against the first) stays in the row, though the verdict no longer uses it.
                 var trend = lag.Trend;
                 table.Add($"projection lag at 50% load ({half.AnsweredPerSecond:N0}/s, {s.Lag.TotalMinutes:0.#} min, {lag.Samples} samples)",
-                    $"p50 {lag.P50Ms:0} ms, p99 {lag.P99Ms:0} ms",
-                    $"fitted lag {trend.StartMs:0.0} ms at start, end {X(trend.Ratio)} of it (Theil-Sen, {trend.Seconds} s); " +
-                    $"old figure: first tenth p99 {lag.FirstTenthP99Ms:0} ms, last tenth {lag.LastTenthP99Ms:0} ms, {X(lag.LastTenthP99Ms / lag.FirstTenthP99Ms)}",
-                    $"{trend.GrowthMs:+0.0;-0.0} ms (trend)", $"p99 <= 1 s, trend < +{MaxLagGrowthMs:0} ms",
+                    $"p50 {N(lag.P50Ms, "0")} ms, p99 {N(lag.P99Ms, "0")} ms",
+                    $"fitted lag {N(trend.StartMs, "0.0")} ms at start, end {X(trend.Ratio)} of it (Theil-Sen, {trend.Seconds} s); " +
+                    $"old figure: first tenth p99 {N(lag.FirstTenthP99Ms, "0")} ms, last tenth {N(lag.LastTenthP99Ms, "0")} ms, {X(lag.LastTenthP99Ms / lag.FirstTenthP99Ms)}",
+                    $"{N(trend.GrowthMs, "+0.0;-0.0")} ms (trend)", $"p99 <= 1 s, trend < +{MaxLagGrowthMs:0} ms",
                     lag.P99Ms <= 1000 && lag.TimedOut == 0 && trend.GrowthMs < MaxLagGrowthMs);
             }
 
@@ -158,7 +159,10 @@ public static class AllCommand
     /// <summary>A ratio with two significant digits at least (0.0047x, not 0.00x).</summary>
     private static string X(double ratio) => !double.IsFinite(ratio) ? "-" : ratio < 0.1 ? $"{ratio:0.0###}x" : $"{ratio:0.00}x";
 
-    private static string Ms(double p50, double p99) => $"{p50:0.0} / {p99:0.0} ms";
+    private static string Ms(double p50, double p99) => $"{N(p50, "0.0")} / {N(p99, "0.0")} ms";
+
+    /// <summary>A figure, or "-" when there was nothing to measure (a percentile of no samples, a trend of one second is NaN).</summary>
+    private static string N(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "-";
 
     private static string CpuModel() =>
         File.Exists("/proc/cpuinfo") && File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)) is { } line

@@ -70,6 +70,7 @@ public sealed class ProjectionLag
         lock (_samples)
             lags = [.. _samples.Where(s => s.At >= (period * index).TotalSeconds && s.At < (period * (index + 1)).TotalSeconds).Select(s => s.LagMs)];
         var (from, to) = (period * index, period * (index + 1));
+        if (lags.Count == 0) return $"  lag {from:mm\\:ss}-{to:mm\\:ss}: no samples came back";
         return $"  lag {from:mm\\:ss}-{to:mm\\:ss}: p50 {Percentiles.Of(lags, 0.50):0} ms, p99 {Percentiles.Of(lags, 0.99):0} ms ({lags.Count} samples)";
     }
 

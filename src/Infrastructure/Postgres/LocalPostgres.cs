@@ -73,11 +73,24 @@ public sealed class LocalPostgres : IAsyncDisposable
         else
         {
             instance = new LocalPostgres(dataDir, binDir, FreePort(), log) { _durable = durable };
-            await instance.StartServerAsync(ct);
-            log.LogInformation("Private PostgreSQL started on 127.0.0.1:{Port}", instance.Port);
         }
-        instance._password = await ClusterAccess.SetPasswordAsync(dataDir, instance.Port, ct);
-        return instance;
+        try
+        {
+            if (!instance.Reused)
+            {
+                await instance.StartServerAsync(ct);
+                log.LogInformation("Private PostgreSQL started on 127.0.0.1:{Port}", instance.Port);
+            }
+            instance._password = await ClusterAccess.SetPasswordAsync(dataDir, instance.Port, ct);
+            return instance;
+        }
+        catch when (!instance.Reused)
+        {
+            // Interrupted (Ctrl+C) or failed once the server may be up: the caller never gets the instance to dispose,
+            // so the server this call started is stopped here rather than left running on its own.
+            await instance.StopAsync();
+            throw;
+        }
     }
 
     private bool _durable = true;
