@@ -258,6 +258,29 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     }
 
     /// <summary>
+    /// The store writer cuts the <c>ledger</c> stream's last tree head (its row in <c>he_events</c>). The ledger stream is the
+    /// one stream no decision checks against the ledger view, and the node that signed that head keeps it in its cached
+    /// state: it decides the next head at the version after the cut one, the store answers that the stream is shorter, and
+    /// the cache is never dropped, so no head is ever signed again — no new patient's event is proven, nothing after the cut
+    /// is dated — while commands go on being accepted. Honest work after the cut must still be signed into the ledger, or
+    /// the node must say why it cannot (today: the ledger stream never grows again).
+    /// </summary>
+    [SkippableFact]
+    public async Task Tree_heads_are_signed_again_after_the_ledger_streams_last_head_is_cut()
+    {
+        await Host.NewPatientAsync("Lena Ledger");
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))?.Version >= 1,
+            () => "the ledger never signed two heads");
+        var cut = (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))!.Version;
+        Assert.Equal(1, await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{Application.Ledger.LedgerStream.StreamId}' AND version = {cut}"));
+
+        await Host.NewPatientAsync("Nora Next");
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(Application.Ledger.LedgerStream.StreamId))?.Version >= cut,
+            () => $"no tree head was signed after the ledger stream's head at version {cut} was cut; the node said:\n"
+                + string.Join("\n", Host.Logs.Lines.Where(l => l.Contains("Ledger") || l.StartsWith("Warning") || l.StartsWith("Error")).TakeLast(15)));
+    }
+
+    /// <summary>
     /// A new patient who granted Lakeside treatment reads of conditions and then revoked it (her last event, at the version
     /// returned), once the ledger has taken the revocation in and a signed head proves it.
     /// </summary>

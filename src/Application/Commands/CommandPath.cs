@@ -165,7 +165,8 @@ public sealed record Decision<TState, TEvent>(
 /// </para>
 /// </summary>
 public sealed class StreamLoader(
-    IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkDirectory? network = null, ILedgeredHistory? ledger = null)
+    IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkDirectory? network = null, ILedgeredHistory? ledger = null,
+    ILogger<StreamLoader>? log = null)
 {
     /// <summary>
     /// The stream's state now: the cached snapshot extended by whatever was appended since. With
@@ -186,6 +187,9 @@ public sealed class StreamLoader(
         where TEvent : IEvent
     {
         var cached = cache.TryGet<TState>(streamId);
+        // Asked about a version before the one this node cached: the stream moved on since (a stale proposal, answered as
+        // such) — or it was cut past the service below what this node folded, and its cache is no true prefix any more.
+        if (cached is not null && asOfVersion < cached.Version && await ShorterThanCachedAsync(streamId, cached.Version, ct)) cached = null;
         var start = cached is null || !rereadStart || IsVerifiedNetwork(streamId) ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
         var leaf = ledger is not null && rereadStart && streamId != LedgerStream.StreamId
             ? ledger.LatestLeafAsync(streamId, ct) : Task.FromResult<LedgeredEvent?>(null);
@@ -235,6 +239,22 @@ public sealed class StreamLoader(
         return version == snapshot.Version ? snapshot : new StreamSnapshot<TState>(state, version, hash);
     }
 
+    /// <summary>
+    /// Whether the stream now ends before <paramref name="cachedVersion"/>, the version this node folded it to: events were
+    /// cut off its end past the service (streams never shrink otherwise). The cached state is then dropped, logged by stream
+    /// and versions only, and the next load folds what the stream serves, under every check a fold makes (the ledger's
+    /// leaf among them). One read of the stream's last event.
+    /// </summary>
+    public async Task<bool> ShorterThanCachedAsync(string streamId, long cachedVersion, CancellationToken ct)
+    {
+        var last = (await store.ReadLastAsync(streamId, ct))?.Version ?? -1;
+        if (last >= cachedVersion) return false;
+        cache.Evict(streamId);
+        log?.LogWarning("Stream {StreamId} ends at version {Last}, below version {Cached} this node folded: cut past the service; its cached state is dropped",
+            streamId, last, cachedVersion);
+        return true;
+    }
+
     /// <summary>A stream this node folded before still starts at version 0 with the genesis prevHash (one event read).</summary>
     private async Task StartHoldsAsync(string streamId, CancellationToken ct) =>
         StreamContinuity.Starts(streamId, await store.ReadFirstAsync(streamId, ct));
@@ -280,6 +300,16 @@ public sealed class StreamStateCache(int capacity = 50_000)
 
     public StreamSnapshot<TState>? TryGet<TState>(string streamId) =>
         _entries.TryGetValue((streamId, typeof(TState)), out var entry) ? (StreamSnapshot<TState>)entry : null;
+
+    /// <summary>
+    /// Drops every state cached for <paramref name="streamId"/>: only for a stream found shorter than a cached state
+    /// (<see cref="StreamLoader.ShorterThanCachedAsync"/>), which append-only streams never are unless cut past the service.
+    /// </summary>
+    public void Evict(string streamId)
+    {
+        foreach (var key in _entries.Keys)
+            if (key.Item1 == streamId) _entries.TryRemove(key, out _);
+    }
 
     public void Put<TState>(string streamId, StreamSnapshot<TState> snapshot)
     {

@@ -142,7 +142,14 @@ public sealed partial class CommandExecutor
 
         var proposals = decided.Select(x => new TransactionProposal(streamId, ExpectedVersion.After(x.Decision.LastVersion), x.Decision.LastHash,
             x.Command.Command, x.Command.Context, x.Command.At, x.Decision.Envelopes, x.Decision.HomeHospital)).ToList();
-        var endorsed = await EndorseChainAsync(streamId, proposals, Again, (i, e) => decided[i].Command.Outcome.TrySetException(e));
+        var refused = new List<(int Index, Exception Why)>();
+        var endorsed = await EndorseChainAsync(streamId, proposals, Again, (i, e) => refused.Add((i, e)));
+        // Endorsers that read the stream shorter than this node decided on it refuse the proposal as stale: the stream was
+        // cut past the service below this node's cached state. The cache goes and the command is decided again on what the
+        // stream serves (under every check a fold makes); any other refusal is the command's answer.
+        if (refused.Count > 0 && await ShorterThanDecidedAsync(streamId, decided[refused[0].Index].Decision.LastVersion))
+            foreach (var (i, why) in refused) Again(i, true, why);
+        else foreach (var (i, why) in refused) decided[i].Command.Outcome.TrySetException(why);
         var landed = await AppendEndorsedAsync(streamId, decided, proposals, endorsed, Again);
         foreach (var (q, d, after) in unchanged)
             if (after < landed) q.Outcome.TrySetResult(Unchanged(d));
@@ -190,7 +197,14 @@ public sealed partial class CommandExecutor
                 if (stopped is not WrongExpectedVersionException conflict) decided[i].Command.Outcome.TrySetException(stopped);
                 // The stream did not move, so what conflicts is an event id: this command id was applied before.
                 else if (i == k && conflict.ActualLastVersion == decided[i].Decision.LastVersion) decided[i].Command.Outcome.TrySetException(AlreadyApplied());
-                else again(i, i == k, conflict);
+                else
+                {
+                    // The stream ends before what this node decided on: cut past the service. Its cache goes, so the next
+                    // decision folds what the stream serves, under every check a fold makes.
+                    if (i == k && conflict.ActualLastVersion < decided[i].Decision.LastVersion)
+                        DropCut(streamId, conflict.ActualLastVersion, decided[i].Decision.LastVersion);
+                    again(i, i == k, conflict);
+                }
             }
         }
         return appended.Appended.Count;
@@ -235,6 +249,23 @@ public sealed partial class CommandExecutor
             break;
         }
         return endorsed;
+    }
+
+    /// <summary>Whether the stream now ends before <paramref name="decidedOn"/> (then its cached state is dropped): one read.</summary>
+    private async Task<bool> ShorterThanDecidedAsync(string streamId, long decidedOn)
+    {
+        var last = (await store.ReadLastAsync(streamId, CancellationToken.None))?.Version ?? -1;
+        if (last >= decidedOn) return false;
+        DropCut(streamId, last, decidedOn);
+        return true;
+    }
+
+    /// <summary>A stream found shorter than this node decided on: cut past the service (streams never shrink otherwise).</summary>
+    private void DropCut(string streamId, long last, long decidedOn)
+    {
+        cache.Evict(streamId);
+        log.LogWarning("Stream {StreamId} ends at version {Last}, below version {DecidedOn} this node decided on: cut past the service; its cached state is dropped",
+            streamId, last, decidedOn);
     }
 
     /// <summary>The chain in one store call, inside an "append" span whose outcome says whether it all landed.</summary>
