@@ -37,10 +37,10 @@ public sealed class LedgerProofTests : IAsyncLifetime
     public async Task Proofs_from_stored_subtrees_equal_the_proofs_over_every_leaf()
     {
         await ProjectAsync(300, batch: 64);
-        await SignAsync(1, 2, 3, 64, 100, 255, 256, 257, 300);
+        await SignAsync(1, 2, 3, 5, 6, 7, 64, 100, 255, 256, 257, 300);
         var query = new LedgerQuery(_readModels);
 
-        await AssertProofsAsync(query, sizes: [1, 2, 3, 64, 100, 255, 256, 257, 300]);
+        await AssertProofsAsync(query, sizes: [1, 2, 3, 5, 6, 7, 64, 100, 255, 256, 257, 300]);
         Assert.Equal(300 - System.Numerics.BitOperations.PopCount(300), await CountAsync<LedgerNode>());
     }
 
