@@ -258,6 +258,51 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     }
 
     /// <summary>
+    /// The store writer cuts the patient's revocation off her stream's end before the ledger took it in (the ledger view's
+    /// leaves held still by a table lock, as a busy ledger lags). The node that decided the revocation knows it: its cached
+    /// state is past the cut. Lakeside's physician then asks that node for her conditions; the denial it decides (an
+    /// event) fails on the version, the node finds the stream shorter than it decided on, drops its cached state and
+    /// decides again on what is served — the consent active — and its endorsers, told the older version, drop theirs
+    /// too: her records are released, endorsed, at the version her revocation held (today: 200). A node must not
+    /// forget, because a store writer cut it, a history it decided on itself: a stream shorter than this node's own
+    /// decision is damaged, as one shorter than the ledger is.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_warm_node_does_not_forget_a_revocation_cut_before_the_ledger_took_it_in()
+    {
+        var (patient, patientClient) = await Host.NewPatientAsync("Wanda Warm");
+        using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
+        {
+            grantee = new { kind = "hospital", id = "lakeside" }, categories = new[] { "conditions" },
+            purposes = new[] { "treatment" }, actions = new[] { "read" },
+        });
+        Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
+        var consentId = (await grant.JsonAsync()).GetProperty("consentId").GetString();
+        var stream = PatientStream.StreamId(patient);
+
+        // The ledger view takes nothing in while this transaction holds its leaves (reads still pass).
+        await using var hold = new Npgsql.NpgsqlConnection(Host.ConnectionString);
+        await hold.OpenAsync();
+        await using var held = await hold.BeginTransactionAsync();
+        await using (var lockLeaves = new Npgsql.NpgsqlCommand("LOCK TABLE readmodels.mt_doc_ledgerleaf IN SHARE ROW EXCLUSIVE MODE", hold, held))
+            await lockLeaves.ExecuteNonQueryAsync();
+
+        using (var revoke = await patientClient.DeleteAsync($"/patients/{patient}/consents/{consentId}"))
+            Assert.True(revoke.IsSuccessStatusCode, $"revoking answered {(int)revoke.StatusCode}");
+        var revokedAt = (await Events.ReadLastAsync(stream))!.Version;
+        Assert.True((await Host.Services.GetRequiredService<ILedgeredHistory>().LatestLeafAsync(stream))?.Version is not { } leaf || leaf < revokedAt,
+            "the ledger took the revocation in despite the lock");
+        Assert.Equal(1, await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = '{stream}' AND version = {revokedAt}"));
+
+        using var access = await Host.As("lakeside physician").PostJsonAsync($"/patients/{patient}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } });
+        var body = await access.Content.ReadAsStringAsync();
+        await held.RollbackAsync();
+        Assert.True(access.StatusCode != HttpStatusCode.OK,
+            $"the node that decided her revocation released her records once it was cut: {(int)access.StatusCode} {body}");
+    }
+
+    /// <summary>
     /// The store writer cuts the <c>ledger</c> stream's last tree head (its row in <c>he_events</c>). The ledger stream is the
     /// one stream no decision checks against the ledger view, and the node that signed that head keeps it in its cached
     /// state: it decides the next head at the version after the cut one, the store answers that the stream is shorter, and
