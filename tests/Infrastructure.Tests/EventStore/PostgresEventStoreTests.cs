@@ -60,6 +60,35 @@ public sealed class PostgresEventStoreTests() : EventStoreConformance(new Postgr
     }
 
     /// <summary>
+    /// A store writer stamps a row it wrote past the service with a transaction id no transaction will reach (xid8, far
+    /// ahead of the server's counter): the global log holds it back for good, behind nothing that will ever end, while its
+    /// stream's reads serve it (so nodes fold it). Every verify pass then waits, gives up and calls the store verified —
+    /// <c>verify</c> exits 0 with a "run verify again" line that no later run changes (today: Verified) — and the ledger,
+    /// which reads the same global log, never takes it in either. A row no pass can read must not leave the store verified.
+    /// </summary>
+    [Fact]
+    public async Task Verify_does_not_call_a_store_verified_while_a_row_is_held_back_for_good()
+    {
+        var store = (PostgresEventStore)await NewStoreAsync();
+        await store.AppendAsync(NewStreamId(), ExpectedVersion.NoStream, NewEvents(1));
+        var stream = NewStreamId();
+        var forged = (await store.AppendAsync(stream, ExpectedVersion.NoStream, NewEvents(1))).Events[0].EventId;
+        await using (var conn = await store.DataSource.OpenConnectionAsync())
+        await using (var forge = new NpgsqlCommand(
+            "UPDATE he_events SET transaction_id = '9000000000000000000'::xid8, hash = decode(repeat('ab', 32), 'hex') WHERE event_id = $1", conn))
+        {
+            forge.Parameters.Add(new() { Value = forged });
+            Assert.Equal(1, await forge.ExecuteNonQueryAsync());
+        }
+        Assert.Contains(forged, (await store.ReadStreamAsync(stream).ToListAsync()).Select(e => e.EventId));
+
+        var report = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { HeldBackWait = TimeSpan.FromMilliseconds(200) });
+
+        Assert.True(report.HeldBack);
+        Assert.False(report.Verified, "the pass could not read a row its stream serves (held back for good), yet called the store verified");
+    }
+
+    /// <summary>
     /// The race a pass can lose at the log's apparent end: its read finds nothing (an event held back behind an older
     /// transaction), and that transaction ends before the pass asks what is held back — the answer is "nothing", yet the
     /// event was never read. The pass must read once more before it calls that the end.
