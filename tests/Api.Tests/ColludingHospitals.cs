@@ -118,6 +118,9 @@ public sealed class ColludingHospitals(ServiceHost host, params string[] hospita
             $"WHERE e.stream_id = 'network' AND e.version = s.version; DROP TABLE {saved}");
     }
 
+    /// <summary>Their endorsement of a transaction of <paramref name="count"/> events from <paramref name="firstVersion"/>, ending in <paramref name="hash"/>.</summary>
+    public TransactionEndorsement Endorse(long firstVersion, int count, byte[] hash) => Endorse(firstVersion, count, hash, hospitals);
+
     private TransactionEndorsement Endorse(long firstVersion, int count, byte[] hash, IEnumerable<string> signers) =>
         EndorsementSignatures.BatchOfOne(firstVersion, count, hash, [.. signers.Select(h =>
         {

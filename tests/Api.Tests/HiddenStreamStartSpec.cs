@@ -242,6 +242,51 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     }
 
     /// <summary>
+    /// The whole chain rewritten as above (her registration naming Riverside), and each transaction endorsed again by two
+    /// members that are not her home, Riverside and Lakeside, who meet the policy between themselves, at each transaction's
+    /// own stamped time. The stream now verifies on its own; the ledger, which took both events in with their old hashes,
+    /// is the one witness left, and every command reads it — but a cold node's patient-token check reads only version 0
+    /// and its endorsement, and a patient's reads fold the stream without the ledger's leaf. Riverside's patient token
+    /// then reads her consents (today: 200): two hospitals that do not represent her speak for her.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_registration_rewritten_and_endorsed_again_by_two_other_members_does_not_let_them_speak_for_the_patient()
+    {
+        var (patient, _) = await NewConsentingPatientAsync("Rena Reendorsed", "lakeside");
+        var stream = PatientStream.StreamId(patient);
+        var stored = new List<EventEnvelope>();
+        await foreach (var e in Events.ReadStreamAsync(stream)) stored.Add(e);
+        await Patience.UntilAsync(async () => (await Host.Services.GetRequiredService<ILedgeredHistory>().LatestLeafAsync(stream))?.Version == stored[^1].Version,
+            () => "the ledger never took the patient's last event in");
+        var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
+        var registered = (HealthEvents.Domain.Patients.PatientRegistered)serializer.Deserialize(stored[0].Type, stored[0].Data);
+        var colluders = new ColludingHospitals(Host, "riverside", "lakeside");
+        var prev = HealthEvents.Application.Ledger.HashChain.Genesis;
+        await using (var connection = new Npgsql.NpgsqlConnection(Host.ConnectionString))
+        {
+            await connection.OpenAsync();
+            foreach (var e in stored)
+            {
+                var moved = e with { Data = e.Version == 0 ? serializer.Serialize(registered with { HomeHospital = "riverside" }) : e.Data, PrevHash = prev };
+                moved = moved with { Hash = HealthEvents.Application.Ledger.HashChain.ComputeHash(moved) };
+                prev = moved.Hash;
+                Assert.Equal(1, e.Endorsement?.EventCount); // each event here is a transaction of its own
+                var endorsement = colluders.Endorse(e.Version, 1, moved.Hash);
+                await using var update = new Npgsql.NpgsqlCommand(
+                    "UPDATE he_events SET data = $1, prev_hash = $2, hash = $3, endorsement = $4 WHERE stream_id = $5 AND version = $6", connection);
+                foreach (var value in new object[] { moved.Data, moved.PrevHash, moved.Hash, endorsement.ToJson(), stream, e.Version })
+                    update.Parameters.Add(new() { Value = value });
+                Assert.Equal(1, await update.ExecuteNonQueryAsync());
+            }
+        }
+
+        await using var cold = await ColdNodeAsync();
+        using var read = await cold.Client(cold.Mint("riverside", "rena", Role.Patient, patient)).GetAsync($"/patients/{patient}/consents");
+        Assert.True(read.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.Conflict,
+            $"riverside's patient token reads her consents on a node reading her stream afresh: {(int)read.StatusCode} {await read.Content.ReadAsStringAsync()}");
+    }
+
+    /// <summary>
     /// A store writer cuts the stream's end instead of its start: the patient's revocation of Lakeside's consent (her last
     /// event) is deleted after the ledger took it in. A cold node folds versions 0 and 1, which start at the genesis and
     /// skip nothing, finds the consent active, and Lakeside's physician is released her conditions, endorsed, at the
