@@ -26,7 +26,7 @@ namespace HealthEvents.Api.Tests;
 /// </summary>
 public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceOnStore(store)
 {
-    private static readonly TimeSpan Tolerance = TimeSpan.FromSeconds(15);
+    protected static readonly TimeSpan Tolerance = TimeSpan.FromSeconds(15);
 
     protected override string[] Settings => [$"--Endorsement:BackdateToleranceSeconds={Tolerance.TotalSeconds}"];
 
@@ -162,6 +162,53 @@ public sealed class BackdatedTransactionAttackTests() : BackdatedTransactionAtta
 
         var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
         Assert.False(verification.GetProperty("verified").GetBoolean(), $"her verification holds the backdated transaction at version {forged} for intact: {verification}");
+    }
+
+    /// <summary>
+    /// An honest patient whose one transaction, her registration, was stored before a tree head stamped past the tolerance
+    /// after it. The writer of the read models moves that later head's place in the ledger view (<c>leafIndex</c>) back to
+    /// her registration's leaf. The head itself is intact in the ledger stream, and the store's order puts it after her
+    /// event; the view alone says it came before. Since the later of the two witnesses dates the event, her honest
+    /// registration is dated by a head stamped after it and named <c>backdated</c> (today: not verified): a read-model
+    /// edit must not make an honest patient's own verification raise the alarm the store's order contradicts.
+    /// </summary>
+    [SkippableFact]
+    public async Task An_honest_registration_is_not_named_backdated_once_the_view_places_a_later_head_before_it()
+    {
+        var (patient, hope) = await Host.NewPatientAsync("Hope Honest");
+        var stream = $"patient-{patient}";
+        var events = Host.Services.GetRequiredService<IEventStore>();
+        var registeredAt = EventMetadata.FromBytes((await events.ReadFirstAsync(stream))!.Metadata).OccurredAt;
+        var (other, _) = await Host.NewPatientAsync("Otto Other");
+        var nudged = false;
+        await Patience.UntilAsync(async () =>
+        {
+            if (await events.ReadLastAsync(LedgerStream.StreamId) is { } head && EventMetadata.FromBytes(head.Metadata).OccurredAt > registeredAt + Tolerance)
+                return true;
+            if (nudged || DateTimeOffset.UtcNow <= registeredAt + Tolerance) return false;
+            nudged = true; // honest work on another patient past the tolerance: the next head is stamped after it
+            Assert.Equal(HttpStatusCode.Created, (await Host.As("northside physician").PostJsonAsync($"/patients/{other}/entries", new
+            {
+                category = "conditions", code = new { system = "http://hl7.org/fhir/sid/icd-10", code = "I10" }, text = "Blood pressure follow-up.",
+            })).StatusCode);
+            return false;
+        }, () => "no tree head was signed past the tolerance after her registration");
+        var late = (await events.ReadLastAsync(LedgerStream.StreamId))!;
+        // The view has placed the late head (a no-op write finds its row), and has taken her registration in.
+        await Patience.UntilAsync(async () => await Host.ExecuteSqlAsync(
+                $"UPDATE readmodels.mt_doc_ledgertreehead SET data = data WHERE id = '{late.EventId}' AND data->>'leafIndex' IS NOT NULL") == 1
+            && await Host.ExecuteSqlAsync(
+                $"UPDATE readmodels.mt_doc_ledgerleaf SET data = data WHERE data->>'streamId' = '{stream}' AND (data->>'streamVersion')::bigint = 0") == 1,
+            () => "the ledger view never placed the late head or took her registration in");
+        var before = await (await hope.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.True(before.GetProperty("verified").GetBoolean(), $"her honest stream does not verify before any edit: {before}");
+
+        Assert.Equal(1, await Host.ExecuteSqlAsync(
+            $"UPDATE readmodels.mt_doc_ledgertreehead SET data = jsonb_set(data, '{{leafIndex}}', (SELECT data->'leafIndex' FROM readmodels.mt_doc_ledgerleaf " +
+            $"WHERE data->>'streamId' = '{stream}' AND (data->>'streamVersion')::bigint = 0)) WHERE id = '{late.EventId}'"));
+
+        var verification = await (await hope.GetAsync($"/patients/{patient}/verification")).JsonAsync();
+        Assert.True(verification.GetProperty("verified").GetBoolean(), $"her honest registration is no longer verified: {verification}");
     }
 
     /// <summary>
