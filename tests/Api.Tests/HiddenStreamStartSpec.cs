@@ -97,13 +97,20 @@ public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(st
     protected async Task<(Guid Id, HttpClient Patient)> NewConsentingPatientAsync(string name, string grantee)
     {
         var (patient, patientClient) = await Host.NewPatientAsync(name);
+        await GrantAsync(patientClient, patient, grantee);
+        return (patient, patientClient);
+    }
+
+    /// <summary>The patient grants <paramref name="grantee"/> treatment reads of conditions; the consent's id.</summary>
+    protected static async Task<string?> GrantAsync(HttpClient patientClient, Guid patient, string grantee)
+    {
         using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
         {
             grantee = new { kind = "hospital", id = grantee }, categories = new[] { "conditions" },
             purposes = new[] { "treatment" }, actions = new[] { "read" },
         });
         Assert.True(grant.StatusCode == HttpStatusCode.Created, $"granting answered {(int)grant.StatusCode} {await grant.Content.ReadAsStringAsync()}");
-        return (patient, patientClient);
+        return (await grant.JsonAsync()).GetProperty("consentId").GetString();
     }
 
     protected IEventStore Events => Host.Services.GetRequiredService<IEventStore>();
@@ -196,12 +203,8 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     {
         var (patient, patientClient) = await NewConsentingPatientAsync("Rhea Rechained", "lakeside");
         var stream = PatientStream.StreamId(patient);
-        var stored = new List<EventEnvelope>();
-        await foreach (var e in Events.ReadStreamAsync(stream)) stored.Add(e);
-        await Patience.UntilAsync(async () => (await Host.Services.GetRequiredService<ILedgeredHistory>().LatestLeafAsync(stream))?.Version == stored[^1].Version,
-            () => "the ledger never took the patient's last event in");
+        var (stored, registered) = await LedgeredStreamAsync(stream);
         var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
-        var registered = (HealthEvents.Domain.Patients.PatientRegistered)serializer.Deserialize(stored[0].Type, stored[0].Data);
         var rewritten = new List<EventEnvelope>();
         var prev = HealthEvents.Application.Ledger.HashChain.Genesis;
         foreach (var e in stored)
@@ -254,12 +257,8 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     {
         var (patient, _) = await NewConsentingPatientAsync("Rena Reendorsed", "lakeside");
         var stream = PatientStream.StreamId(patient);
-        var stored = new List<EventEnvelope>();
-        await foreach (var e in Events.ReadStreamAsync(stream)) stored.Add(e);
-        await Patience.UntilAsync(async () => (await Host.Services.GetRequiredService<ILedgeredHistory>().LatestLeafAsync(stream))?.Version == stored[^1].Version,
-            () => "the ledger never took the patient's last event in");
+        var (stored, registered) = await LedgeredStreamAsync(stream);
         var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
-        var registered = (HealthEvents.Domain.Patients.PatientRegistered)serializer.Deserialize(stored[0].Type, stored[0].Data);
         var colluders = new ColludingHospitals(Host, "riverside", "lakeside");
         var prev = HealthEvents.Application.Ledger.HashChain.Genesis;
         await using (var connection = new Npgsql.NpgsqlConnection(Host.ConnectionString))
@@ -316,13 +315,7 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     public async Task A_warm_node_does_not_forget_a_revocation_cut_before_the_ledger_took_it_in()
     {
         var (patient, patientClient) = await Host.NewPatientAsync("Wanda Warm");
-        using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
-        {
-            grantee = new { kind = "hospital", id = "lakeside" }, categories = new[] { "conditions" },
-            purposes = new[] { "treatment" }, actions = new[] { "read" },
-        });
-        Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
-        var consentId = (await grant.JsonAsync()).GetProperty("consentId").GetString();
+        var consentId = await GrantAsync(patientClient, patient, "lakeside");
         var stream = PatientStream.StreamId(patient);
 
         // The ledger view takes nothing in while this transaction holds its leaves (reads still pass).
@@ -377,13 +370,7 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     private async Task<(Guid Patient, string Stream, long RevokedAt)> RevokedAndLedgeredAsync(string name)
     {
         var (patient, patientClient) = await Host.NewPatientAsync(name);
-        using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
-        {
-            grantee = new { kind = "hospital", id = "lakeside" }, categories = new[] { "conditions" },
-            purposes = new[] { "treatment" }, actions = new[] { "read" },
-        });
-        Assert.Equal(HttpStatusCode.Created, grant.StatusCode);
-        var consentId = (await grant.JsonAsync()).GetProperty("consentId").GetString();
+        var consentId = await GrantAsync(patientClient, patient, "lakeside");
         using var revoke = await patientClient.DeleteAsync($"/patients/{patient}/consents/{consentId}");
         Assert.True(revoke.IsSuccessStatusCode, $"revoking answered {(int)revoke.StatusCode}");
         var stream = PatientStream.StreamId(patient);
@@ -393,6 +380,17 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
             && ledger.TryGetProperty("provenVersion", out var proven) && proven.ValueKind == System.Text.Json.JsonValueKind.Number && proven.GetInt64() == revokedAt,
             () => "the ledger never took the revocation in");
         return (patient, stream, revokedAt);
+    }
+
+    /// <summary>The stream's events, once the ledger has taken its last one in, and the registration at version 0.</summary>
+    private async Task<(List<EventEnvelope> Stored, HealthEvents.Domain.Patients.PatientRegistered Registered)> LedgeredStreamAsync(string stream)
+    {
+        var stored = new List<EventEnvelope>();
+        await foreach (var e in Events.ReadStreamAsync(stream)) stored.Add(e);
+        await Patience.UntilAsync(async () => (await Host.Services.GetRequiredService<ILedgeredHistory>().LatestLeafAsync(stream))?.Version == stored[^1].Version,
+            () => "the ledger never took the patient's last event in");
+        var registered = (HealthEvents.Domain.Patients.PatientRegistered)HealthEvents.Application.Serialization.EventSerializer.Default.Deserialize(stored[0].Type, stored[0].Data);
+        return (stored, registered);
     }
 
     /// <summary>Lakeside's physician, on a node reading the stream afresh, is not released her conditions.</summary>
