@@ -42,7 +42,7 @@ public static class VerifyVerb
             ? $"verified: {report.Events:N0} events in {report.Streams:N0} streams, every link, signature and policy holds"
             : $"NOT verified: {report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
         if (report.HeldBack)
-            Console.WriteLine($"not read: events committed after the last one verified are held back behind a database transaction still in flight after {StoreVerifierOptions.Default.HeldBackWait.TotalSeconds:0} s; run verify again");
+            Console.WriteLine($"not read: events committed after the last one verified are held back behind a database transaction still in flight after {StoreVerifierOptions.Default.HeldBackWait.TotalSeconds:0} s, so the store is not verified; run verify again (rows held back for good are stored out of order past the service)");
         Console.WriteLine(ledgerLine);
         Console.WriteLine(GenesisLine(services.GetRequiredService<NetworkGenesisPin>()));
         return report.Verified && ledgerHolds ? ExitCodes.Ok : ExitCodes.Problems;

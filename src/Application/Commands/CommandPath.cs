@@ -241,19 +241,26 @@ public sealed class StreamLoader(
 
     /// <summary>
     /// Whether the stream now ends before <paramref name="cachedVersion"/>, the version this node folded it to: events were
-    /// cut off its end past the service (streams never shrink otherwise). The cached state is then dropped, logged by stream
-    /// and versions only, and the next load folds what the stream serves, under every check a fold makes (the ledger's
-    /// leaf among them). One read of the stream's last event.
+    /// cut off its end past the service (streams never shrink otherwise). What this node folded is the history, so it is
+    /// kept and the stream refused as damaged; only the ledger stream's cache is dropped (true: fold it again), since its
+    /// events are tree heads and losing a head's record loses no leaf. One read of the stream's last event.
     /// </summary>
+    /// <exception cref="DamagedStreamException">The stream, other than the ledger's, was cut below this node's state.</exception>
     public async Task<bool> ShorterThanCachedAsync(string streamId, long cachedVersion, CancellationToken ct)
     {
         var last = (await store.ReadLastAsync(streamId, ct))?.Version ?? -1;
         if (last >= cachedVersion) return false;
-        cache.Evict(streamId);
-        log?.LogWarning("Stream {StreamId} ends at version {Last}, below version {Cached} this node folded: cut past the service; its cached state is dropped",
+        log?.LogWarning("Stream {StreamId} ends at version {Last}, below version {Cached} this node folded: cut past the service",
             streamId, last, cachedVersion);
+        if (streamId != LedgerStream.StreamId) throw CutBelowCache(streamId, last, cachedVersion);
+        cache.Evict(streamId);
         return true;
     }
+
+    /// <summary>The refusal of a stream that ends at <paramref name="last"/>, below the version <paramref name="known"/> this node folded.</summary>
+    public static DamagedStreamException CutBelowCache(string streamId, long last, long known) =>
+        new(streamId, last + 1, hidden: true,
+            reason: $"ends at version {last}, below version {known} this node folded: versions {last + 1} on are not served (missing-event)");
 
     /// <summary>A stream this node folded before still starts at version 0 with the genesis prevHash (one event read).</summary>
     private async Task StartHoldsAsync(string streamId, CancellationToken ct) =>
@@ -302,7 +309,7 @@ public sealed class StreamStateCache(int capacity = 50_000)
         _entries.TryGetValue((streamId, typeof(TState)), out var entry) ? (StreamSnapshot<TState>)entry : null;
 
     /// <summary>
-    /// Drops every state cached for <paramref name="streamId"/>: only for a stream found shorter than a cached state
+    /// Drops every state cached for <paramref name="streamId"/>: only for the ledger stream found shorter than a cached state
     /// (<see cref="StreamLoader.ShorterThanCachedAsync"/>), which append-only streams never are unless cut past the service.
     /// </summary>
     public void Evict(string streamId)

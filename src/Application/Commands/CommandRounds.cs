@@ -145,10 +145,14 @@ public sealed partial class CommandExecutor
         var refused = new List<(int Index, Exception Why)>();
         var endorsed = await EndorseChainAsync(streamId, proposals, Again, (i, e) => refused.Add((i, e)));
         // Endorsers that read the stream shorter than this node decided on it refuse the proposal as stale: the stream was
-        // cut past the service below this node's cached state. The cache goes and the command is decided again on what the
-        // stream serves (under every check a fold makes); any other refusal is the command's answer.
-        if (refused.Count > 0 && await ShorterThanDecidedAsync(streamId, decided[refused[0].Index].Decision.LastVersion))
-            foreach (var (i, why) in refused) Again(i, true, why);
+        // cut past the service below this node's cached state (CutBelow). Any other refusal is the command's answer.
+        if (refused.Count > 0 && await StoredEndAsync(streamId) is var end && end < decided[refused[0].Index].Decision.LastVersion)
+        {
+            var cut = CutBelow(streamId, end, decided[refused[0].Index].Decision.LastVersion);
+            foreach (var (i, why) in refused)
+                if (cut is null) Again(i, true, why);
+                else decided[i].Command.Outcome.TrySetException(cut);
+        }
         else foreach (var (i, why) in refused) decided[i].Command.Outcome.TrySetException(why);
         var landed = await AppendEndorsedAsync(streamId, decided, proposals, endorsed, Again);
         foreach (var (q, d, after) in unchanged)
@@ -197,14 +201,11 @@ public sealed partial class CommandExecutor
                 if (stopped is not WrongExpectedVersionException conflict) decided[i].Command.Outcome.TrySetException(stopped);
                 // The stream did not move, so what conflicts is an event id: this command id was applied before.
                 else if (i == k && conflict.ActualLastVersion == decided[i].Decision.LastVersion) decided[i].Command.Outcome.TrySetException(AlreadyApplied());
-                else
-                {
-                    // The stream ends before what this node decided on: cut past the service. Its cache goes, so the next
-                    // decision folds what the stream serves, under every check a fold makes.
-                    if (i == k && conflict.ActualLastVersion < decided[i].Decision.LastVersion)
-                        DropCut(streamId, conflict.ActualLastVersion, decided[i].Decision.LastVersion);
-                    again(i, i == k, conflict);
-                }
+                // The stream ends before what this node decided on: cut past the service (CutBelow).
+                else if (i == k && conflict.ActualLastVersion < decided[i].Decision.LastVersion
+                    && CutBelow(streamId, conflict.ActualLastVersion, decided[i].Decision.LastVersion) is { } cut)
+                    decided[i].Command.Outcome.TrySetException(cut);
+                else again(i, i == k, conflict);
             }
         }
         return appended.Appended.Count;
@@ -251,21 +252,24 @@ public sealed partial class CommandExecutor
         return endorsed;
     }
 
-    /// <summary>Whether the stream now ends before <paramref name="decidedOn"/> (then its cached state is dropped): one read.</summary>
-    private async Task<bool> ShorterThanDecidedAsync(string streamId, long decidedOn)
-    {
-        var last = (await store.ReadLastAsync(streamId, CancellationToken.None))?.Version ?? -1;
-        if (last >= decidedOn) return false;
-        DropCut(streamId, last, decidedOn);
-        return true;
-    }
+    /// <summary>The last version the stream serves now (-1: none): one read.</summary>
+    private async Task<long> StoredEndAsync(string streamId) =>
+        (await store.ReadLastAsync(streamId, CancellationToken.None))?.Version ?? -1;
 
-    /// <summary>A stream found shorter than this node decided on: cut past the service (streams never shrink otherwise).</summary>
-    private void DropCut(string streamId, long last, long decidedOn)
+    /// <summary>
+    /// A stream found ending at <paramref name="last"/>, below the version <paramref name="decidedOn"/> this node decided
+    /// on: cut past the service (append-only streams never shrink otherwise). What this node folded is the history, so it
+    /// keeps it and the command is refused as on a damaged stream (returned) — deciding again on the shorter stream would
+    /// forget what the cut removed (a revocation). Only the ledger stream is signed on: its events are the tree heads, and
+    /// losing a head's record loses no leaf, so its cache is dropped and the head decided again (null).
+    /// </summary>
+    private DamagedStreamException? CutBelow(string streamId, long last, long decidedOn)
     {
-        cache.Evict(streamId);
-        log.LogWarning("Stream {StreamId} ends at version {Last}, below version {DecidedOn} this node decided on: cut past the service; its cached state is dropped",
+        log.LogWarning("Stream {StreamId} ends at version {Last}, below version {DecidedOn} this node decided on: cut past the service",
             streamId, last, decidedOn);
+        if (streamId != Ledger.LedgerStream.StreamId) return StreamLoader.CutBelowCache(streamId, last, decidedOn);
+        cache.Evict(streamId);
+        return null;
     }
 
     /// <summary>The chain in one store call, inside an "append" span whose outcome says whether it all landed.</summary>

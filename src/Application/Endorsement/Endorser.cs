@@ -42,7 +42,7 @@ public sealed class Endorser(
         var cache = new StreamStateCache(capacity: 10_000);
         var loader = new StreamLoader(store, serializer, cache, directory, ledger);
         return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), directory, clock, options,
-            new LedgerWitness(store), new PatientDirectory(loader, cache, store, serializer, directory));
+            new LedgerWitness(store), new PatientDirectory(loader, cache, store, serializer, directory, ledger));
     }
 
     /// <summary>A lone request: judged as a batch of one, whose signed root is the transaction hash itself.</summary>

@@ -16,8 +16,10 @@ namespace HealthEvents.Application.Patients;
 /// This node's verified network: with it, a registration counts only once its transaction's endorsement verifies under the
 /// network (<see cref="HomeAsync"/>). Every node that endorses has one; without it (an unendorsed store) the chain's checks alone.
 /// </param>
+/// <param name="ledger">What this node's ledger took in: a registration must be the event the ledger took in at version 0.</param>
 public sealed class PatientDirectory(
-    StreamLoader loader, StreamStateCache cache, IEventStore store, EventSerializer serializer, Network.NetworkDirectory? network = null)
+    StreamLoader loader, StreamStateCache cache, IEventStore store, EventSerializer serializer, Network.NetworkDirectory? network = null,
+    ILedgeredHistory? ledger = null)
 {
     private const int MaxHomes = 100_000;
 
@@ -72,7 +74,7 @@ public sealed class PatientDirectory(
         if (await store.ReadFirstAsync(PatientStream.StreamId(patientId), ct) is not { Version: 0 } first
             || !first.PrevHash.AsSpan().SequenceEqual(HashChain.Genesis)
             || !HashChain.ComputeHash(first).AsSpan().SequenceEqual(first.Hash)
-            || !await EndorsedAsync(first, ct))
+            || !await EndorsedAsync(first, ct) || !await LedgeredAsIsAsync(first, ct))
             return null;
         PatientRegistered registered;
         try
@@ -112,6 +114,14 @@ public sealed class PatientDirectory(
         var checker = await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct);
         return (await checker.CheckAsync(new TransactionToCheck(first.StreamId, transaction, ChainIntact: true), ct)).Count == 0;
     }
+
+    /// <summary>
+    /// Whether version 0 is the event the ledger took in there (or the ledger has not taken it in yet): a registration
+    /// rewritten with its chain and endorsed again by members who meet the policy between themselves still differs from
+    /// the ledger's leaf, whose hash the signed tree heads cover.
+    /// </summary>
+    private async Task<bool> LedgeredAsIsAsync(EventEnvelope first, CancellationToken ct) =>
+        ledger is null || await ledger.LeafAtAsync(first.StreamId, 0, ct) is not { } leaf || leaf.Hash.AsSpan().SequenceEqual(first.Hash);
 
     /// <summary>The most events a registration's transaction spans that this check reads (a registration is one or two).</summary>
     private const int MaxRegistrationEvents = 16;

@@ -14,4 +14,7 @@ public interface ILedgeredHistory
     /// or null when it has taken in none of the stream yet. One indexed read.
     /// </summary>
     Task<LedgeredEvent?> LatestLeafAsync(string streamId, CancellationToken ct = default);
+
+    /// <summary>The leaf the ledger took in for <paramref name="version"/> of <paramref name="streamId"/>, or null when it has none. One indexed read.</summary>
+    Task<LedgeredEvent?> LeafAtAsync(string streamId, long version, CancellationToken ct = default);
 }

@@ -32,6 +32,14 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
     /// <inheritdoc />
     public Task<LedgeredEvent?> LatestLeafAsync(string streamId, CancellationToken ct = default) => LastCoveredAsync(streamId, long.MaxValue, ct);
 
+    /// <inheritdoc />
+    public async Task<LedgeredEvent?> LeafAtAsync(string streamId, long version, CancellationToken ct = default)
+    {
+        await using var session = await readModels.QuerySessionAsync(ct);
+        var leaf = await session.Query<LedgerLeaf>().Where(l => l.StreamId == streamId && l.StreamVersion == version).FirstOrDefaultAsync(ct);
+        return leaf is null ? null : Ledgered(leaf);
+    }
+
     /// <summary>The last event of <paramref name="streamId"/> among the first <paramref name="treeSize"/> leaves, if any (one query).</summary>
     public async Task<LedgeredEvent?> LastCoveredAsync(string streamId, long treeSize, CancellationToken ct = default)
     {

@@ -37,7 +37,8 @@ public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
         var hints = await ledger.HeadsBeforeAsync([.. leaves.Select(l => l.LeafIndex)], ct);
         var viewed = new Dictionary<long, LedgerCheckpointView>();
         foreach (var leaf in leaves)
-            if (hints.TryGetValue(leaf.LeafIndex, out var hint)) viewed.TryAdd(leaf.Version, hint);
+            // A head whose signed tree holds the leaf was stored after it, wherever the view places it.
+            if (hints.TryGetValue(leaf.LeafIndex, out var hint) && hint.TreeSize <= leaf.LeafIndex) viewed.TryAdd(leaf.Version, hint);
         var heads = new LedgerHeads(store);
         var found = new List<HeadBefore>();
         long? previous = null; // the head before the previous event: the next one's is the same or a later one
