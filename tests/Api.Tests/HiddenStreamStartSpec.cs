@@ -203,28 +203,7 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     {
         var (patient, patientClient) = await NewConsentingPatientAsync("Rhea Rechained", "lakeside");
         var stream = PatientStream.StreamId(patient);
-        var (stored, registered) = await LedgeredStreamAsync(stream);
-        var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
-        var rewritten = new List<EventEnvelope>();
-        var prev = HealthEvents.Application.Ledger.HashChain.Genesis;
-        foreach (var e in stored)
-        {
-            var moved = e with { Data = e.Version == 0 ? serializer.Serialize(registered with { HomeHospital = "riverside" }) : e.Data, PrevHash = prev };
-            moved = moved with { Hash = HealthEvents.Application.Ledger.HashChain.ComputeHash(moved) };
-            rewritten.Add(moved);
-            prev = moved.Hash;
-        }
-        await using (var connection = new Npgsql.NpgsqlConnection(Host.ConnectionString))
-        {
-            await connection.OpenAsync();
-            foreach (var e in rewritten)
-            {
-                await using var update = new Npgsql.NpgsqlCommand(
-                    "UPDATE he_events SET data = $1, prev_hash = $2, hash = $3 WHERE stream_id = $4 AND version = $5", connection);
-                foreach (var value in new object[] { e.Data, e.PrevHash, e.Hash, stream, e.Version }) update.Parameters.Add(new() { Value = value });
-                Assert.Equal(1, await update.ExecuteNonQueryAsync());
-            }
-        }
+        var (stored, _) = await RewriteAsRiversidesAsync(stream);
 
         var failures = new List<string>();
         await using (var cold = await ColdNodeAsync())
@@ -257,27 +236,12 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     {
         var (patient, _) = await NewConsentingPatientAsync("Rena Reendorsed", "lakeside");
         var stream = PatientStream.StreamId(patient);
-        var (stored, registered) = await LedgeredStreamAsync(stream);
-        var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
         var colluders = new ColludingHospitals(Host, "riverside", "lakeside");
-        var prev = HealthEvents.Application.Ledger.HashChain.Genesis;
-        await using (var connection = new Npgsql.NpgsqlConnection(Host.ConnectionString))
+        await RewriteAsRiversidesAsync(stream, (e, hash) =>
         {
-            await connection.OpenAsync();
-            foreach (var e in stored)
-            {
-                var moved = e with { Data = e.Version == 0 ? serializer.Serialize(registered with { HomeHospital = "riverside" }) : e.Data, PrevHash = prev };
-                moved = moved with { Hash = HealthEvents.Application.Ledger.HashChain.ComputeHash(moved) };
-                prev = moved.Hash;
-                Assert.Equal(1, e.Endorsement?.EventCount); // each event here is a transaction of its own
-                var endorsement = colluders.Endorse(e.Version, 1, moved.Hash);
-                await using var update = new Npgsql.NpgsqlCommand(
-                    "UPDATE he_events SET data = $1, prev_hash = $2, hash = $3, endorsement = $4 WHERE stream_id = $5 AND version = $6", connection);
-                foreach (var value in new object[] { moved.Data, moved.PrevHash, moved.Hash, endorsement.ToJson(), stream, e.Version })
-                    update.Parameters.Add(new() { Value = value });
-                Assert.Equal(1, await update.ExecuteNonQueryAsync());
-            }
-        }
+            Assert.Equal(1, e.Endorsement?.EventCount); // each event here is a transaction of its own
+            return colluders.Endorse(e.Version, 1, hash);
+        });
 
         await using var cold = await ColdNodeAsync();
         using var read = await cold.Client(cold.Mint("riverside", "rena", Role.Patient, patient)).GetAsync($"/patients/{patient}/consents");
@@ -387,6 +351,37 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     }
 
     /// <summary>The stream's events, once the ledger has taken its last one in, and the registration at version 0.</summary>
+    /// <summary>
+    /// Rewrites the patient's whole ledgered stream in place so that her registration names Riverside: version 0's data
+    /// changed, every event re-linked and its hash recomputed from the genesis; each event's endorsement replaced by
+    /// <paramref name="reendorse"/>'s (given the stored event and its new hash), or left as it was. Returns the stream as
+    /// it was stored and as rewritten.
+    /// </summary>
+    private async Task<(List<EventEnvelope> Stored, List<EventEnvelope> Rewritten)> RewriteAsRiversidesAsync(
+        string stream, Func<EventEnvelope, byte[], TransactionEndorsement>? reendorse = null)
+    {
+        var (stored, registered) = await LedgeredStreamAsync(stream);
+        var serializer = HealthEvents.Application.Serialization.EventSerializer.Default;
+        var rewritten = new List<EventEnvelope>();
+        var prev = HealthEvents.Application.Ledger.HashChain.Genesis;
+        await using var connection = new Npgsql.NpgsqlConnection(Host.ConnectionString);
+        await connection.OpenAsync();
+        foreach (var e in stored)
+        {
+            var moved = e with { Data = e.Version == 0 ? serializer.Serialize(registered with { HomeHospital = "riverside" }) : e.Data, PrevHash = prev };
+            moved = moved with { Hash = HealthEvents.Application.Ledger.HashChain.ComputeHash(moved) };
+            if (reendorse is not null) moved = moved with { Endorsement = reendorse(e, moved.Hash) };
+            rewritten.Add(moved);
+            prev = moved.Hash;
+            await using var update = new Npgsql.NpgsqlCommand(
+                "UPDATE he_events SET data = $1, prev_hash = $2, hash = $3, endorsement = $4 WHERE stream_id = $5 AND version = $6", connection);
+            foreach (var value in new object?[] { moved.Data, moved.PrevHash, moved.Hash, moved.Endorsement?.ToJson() ?? e.Endorsement?.ToJson(), stream, e.Version })
+                update.Parameters.Add(new() { Value = value ?? DBNull.Value });
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+        return (stored, rewritten);
+    }
+
     private async Task<(List<EventEnvelope> Stored, HealthEvents.Domain.Patients.PatientRegistered Registered)> LedgeredStreamAsync(string stream)
     {
         var stored = new List<EventEnvelope>();
