@@ -104,9 +104,7 @@ public sealed class PatientDirectory(
         if (endorsement.EventCount > 1)
             await foreach (var e in store.ReadStreamAsync(first.StreamId, 1, ct))
             {
-                if (e.Version != transaction[^1].Version + 1 || !e.PrevHash.AsSpan().SequenceEqual(transaction[^1].Hash)
-                    || !HashChain.ComputeHash(e).AsSpan().SequenceEqual(e.Hash))
-                    return false;
+                if (!Follows(e, transaction[^1])) return false;
                 transaction.Add(e);
                 if (transaction.Count == endorsement.EventCount) break;
             }
@@ -122,6 +120,20 @@ public sealed class PatientDirectory(
     /// </summary>
     private async Task<bool> LedgeredAsIsAsync(EventEnvelope first, CancellationToken ct) =>
         ledger is null || await ledger.LeafAtAsync(first.StreamId, 0, ct) is not { } leaf || leaf.Hash.AsSpan().SequenceEqual(first.Hash);
+
+    /// <summary>Whether <paramref name="e"/> is the next event after <paramref name="previous"/>, as a fold takes it (<see cref="StreamContinuity.Follows"/>).</summary>
+    private static bool Follows(EventEnvelope e, EventEnvelope previous)
+    {
+        try
+        {
+            StreamContinuity.Follows(e, previous.Version, previous.Hash);
+            return true;
+        }
+        catch (DamagedStreamException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The most events a registration's transaction spans that this check reads (a registration is one or two).</summary>
     private const int MaxRegistrationEvents = 16;
