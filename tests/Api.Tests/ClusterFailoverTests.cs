@@ -59,7 +59,10 @@ public sealed class ClusterFailoverTests(Xunit.Abstractions.ITestOutputHelper ou
         try
         {
             await load.AcknowledgedAtLeastAsync(16, Patience.Deadline);
-            var leader = await LeaderAsync(host) ?? throw new InvalidOperationException("the service reports no leader before the failover");
+            // The service reports the leader it last learned from gossip: asked until it has one (an election may be settling).
+            int? known = null;
+            await Patience.UntilAsync(async () => (known = await LeaderAsync(host)) is not null, () => "the service reports no leader before the failover");
+            var leader = known!.Value;
             if (freeze) cluster.PauseNode(leader);
             else await cluster.StopNodeAsync(leader);
             var before = load.Acknowledged.Count;
