@@ -158,7 +158,7 @@ public static class BenchCli
     };
 
     /// <summary>--leaves: the ledger's tree size for the proof timings.</summary>
-    public static Option<int> Leaves() => Count("--leaves", 1_000_000, 2, "Leaves of the ledger tree the proofs are served from");
+    public static Option<int> Leaves() => Count("--leaves", 1_000_000, 1, "Leaves of the ledger tree the proofs are served from");
 
     /// <summary>--version: how long the long stream is when commands on it are timed.</summary>
     public static Option<int> StreamVersion() => Count("--version", 10_000, 21, "Version of the long stream (against version 10)");
