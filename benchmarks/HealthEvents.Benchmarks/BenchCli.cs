@@ -24,10 +24,14 @@ public static class BenchCli
             await Console.Error.WriteLineAsync($"See '{parsed.CommandResult.Command.Name} --help'.");
             return ExitCodes.Usage;
         }
+        // Ctrl+C and SIGTERM cancel the action's token; the benchmark then stops its services and private PostgreSQLs.
+        // The signals are ours (no ProcessTerminationTimeout): System.CommandLine would end the process after its timeout,
+        // whether or not they had stopped.
+        using var interruption = new Interruption();
         try
         {
-            // Ctrl+C cancels the action's token; the benchmark then stops its services and private PostgreSQLs.
-            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null },
+                interruption.Token);
         }
         catch (OperationCanceledException)
         {
