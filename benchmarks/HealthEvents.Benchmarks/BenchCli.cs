@@ -33,7 +33,9 @@ public static class BenchCli
             return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null },
                 interruption.Token);
         }
-        catch (OperationCanceledException)
+        // Work cut short does not always say so by an OperationCanceledException (Marten's bulk insert: an
+        // ObjectDisposedException from its rollback): after a signal, whatever ended the run is the interruption.
+        catch (Exception e) when (e is OperationCanceledException || interruption.Token.IsCancellationRequested)
         {
             await Console.Error.WriteLineAsync("Interrupted.");
             return ExitCodes.Interrupted;
