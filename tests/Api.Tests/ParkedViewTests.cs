@@ -62,22 +62,7 @@ public sealed class ParkedViewTests : IAsyncLifetime
         Assert.DoesNotContain(_host.Logs.Lines, l => l.Contains("HIV", StringComparison.Ordinal));
         Assert.DoesNotContain("HIV", ready);
 
-        var parked = new Dictionary<string, long>();
-        using (var listener = new System.Diagnostics.Metrics.MeterListener())
-        {
-            listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter == _host.Services.GetRequiredService<ProjectionMetrics>().Meter
-                    && instrument.Name == "healthevents.projection.parked_events")
-                    l.EnableMeasurementEvents(instrument);
-            };
-            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags) if (tag.Key == "healthevents.projection") parked[(string)tag.Value!] = value;
-            });
-            listener.Start();
-            listener.RecordObservableInstruments();
-        }
+        var parked = ProjectionGauges.Read(_host, "healthevents.projection.parked_events");
         Assert.Equal(1, parked["buggy-view"]);
         Assert.Equal(0, parked["patient-audit"]);
 
