@@ -150,6 +150,34 @@ public sealed class ParkingTests : IAsyncLifetime
         Assert.Equal(events[39].Position, (await _db.CheckpointAsync("ledger-like"))!.Position);
     }
 
+    [Fact]
+    public async Task A_projection_failing_on_every_event_parks_a_few_then_stalls_instead_of_parking_them_all()
+    {
+        var events = await _db.AppendManyAsync(60);
+        var broken = new CountingProjection("broken", e => e.Envelope.EventId != events[0].EventId); // all but the first
+        var logger = new CapturingLogger<ProjectionRunner>();
+        var runner = _db.NewRunner([broken], logger: logger);
+        var lastParked = events[ProjectionApplier.MostParkedInARow];
+        await using (await runner.StartedAsync())
+        {
+            Assert.True(await runner.WaitForAsync("broken", lastParked.Position!.Value, Patience.Deadline));
+            await RunnerTests.WaitUntilAsync(() => runner.Status[0].Stalled);
+            var status = runner.Status[0];
+            Assert.Equal((lastParked.Position, (long)ProjectionApplier.MostParkedInARow), (status.Checkpoint, status.ParkedEvents));
+            Assert.Equal(events[ProjectionApplier.MostParkedInARow + 1].Position, status.FailingPosition);
+            Assert.Contains(logger.Lines, l => l.Message.Contains("parks no more and stays stalled", StringComparison.Ordinal));
+        }
+        Assert.Equal(ProjectionApplier.MostParkedInARow, (await _db.AllAsync<ParkedEvent>()).Count);
+
+        // Fixed, it goes on from there; only a rebuild would apply what it parked.
+        broken.FailWhen = null;
+        var restarted = _db.NewRunner([broken]);
+        await using (await restarted.StartedAsync())
+            await restarted.WaitForOrFailAsync(events[^1].Position!.Value);
+        Assert.Equal(events.Count - ProjectionApplier.MostParkedInARow, (await _db.AllAsync<AppliedCount>()).Count);
+        Assert.Equal(0, (await _db.CheckpointAsync("broken"))!.ParkedInARow);
+    }
+
     /// <summary>Every event but <paramref name="parked"/> applied once, that one never, the checkpoint on the last, all counted as processed.</summary>
     private async Task AssertAppliedExactlyOnceButAsync(string projection, IReadOnlyList<EventEnvelope> events, EventEnvelope parked)
     {

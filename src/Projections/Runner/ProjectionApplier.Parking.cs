@@ -5,6 +5,13 @@ namespace HealthEvents.Projections.Runner;
 internal sealed partial class ProjectionApplier
 {
     /// <summary>
+    /// Most events parked one after the other, none applied between them. A projection that fails on every event
+    /// (a bug of its own, not an odd event) would otherwise park them all: past this many it stalls instead, reported
+    /// as stalled, until the cause is fixed.
+    /// </summary>
+    public const int MostParkedInARow = 10;
+
+    /// <summary>
     /// Applies <paramref name="batch"/> as <see cref="ApplyBatchAsync"/> does, but an event the projection fails on is
     /// parked instead of stalling the view. A failure that is not the database's (<see cref="ProjectionFailure.IsTransient"/>)
     /// narrows the batch down to one event: the events before the failing one (all of the batch's first half when the
@@ -38,6 +45,11 @@ internal sealed partial class ProjectionApplier
             }
             catch (ProjectionApplyException again) when (Parkable(projection, again) && SameCause(failed, again))
             {
+                if (current?.ParkedInARow >= MostParkedInARow)
+                {
+                    RunnerLog.ParkedTooMany(_logger, projection.Name, again.Position, RunnerLog.TypeOf(again), MostParkedInARow);
+                    throw;
+                }
                 return Committed(await ParkAsync(projection, current, batch[0], again, ct), committed);
             }
         }

@@ -137,6 +137,7 @@ internal sealed partial class ProjectionApplier(ReadModelStore readModels, Event
             LastUnreadable = lastUnreadable ?? current?.LastUnreadable,
             ParkedEvents = (current?.ParkedEvents ?? 0) + (parked is null ? 0 : 1),
             LastParked = parked ?? current?.LastParked,
+            ParkedInARow = parked is null ? 0 : (current?.ParkedInARow ?? 0) + 1,
             UpdatedAt = DateTimeOffset.UtcNow,
             Revision = (current?.Revision ?? 0) + 1,
         };

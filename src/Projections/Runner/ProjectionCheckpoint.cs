@@ -33,6 +33,9 @@ public sealed class ProjectionCheckpoint
     /// <summary>The last of them as <c>stream@version</c> (no data); its <see cref="ParkedEvent"/> row says why.</summary>
     public string? LastParked { get; set; }
 
+    /// <summary>Events parked since the last one applied (see <see cref="ProjectionApplier.MostParkedInARow"/>).</summary>
+    public int ParkedInARow { get; set; }
+
     public DateTimeOffset UpdatedAt { get; set; }
 
     [Version]

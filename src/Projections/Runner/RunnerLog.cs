@@ -46,6 +46,10 @@ internal static partial class RunnerLog
         Message = "Projection {Projection} failed at or after position {Position} with {ExceptionType}, not the database's; applying its {Count} events in parts to find the one it fails on")]
     public static partial void Narrowing(ILogger logger, string projection, GlobalPosition position, string exceptionType, int count);
 
+    [LoggerMessage(EventId = 5012, Level = LogLevel.Critical,
+        Message = "Projection {Projection} failed at position {Position} with {ExceptionType} after parking the {Count} events before it in a row: the projection's failure, not an event's; it parks no more and stays stalled until the cause is fixed")]
+    public static partial void ParkedTooMany(ILogger logger, string projection, GlobalPosition position, string exceptionType, int count);
+
     public static string TypeOf(Exception e) =>
         e is ProjectionApplyException { InnerException: { } inner } ? inner.GetType().FullName ?? inner.GetType().Name : e.GetType().FullName ?? e.GetType().Name;
 }
