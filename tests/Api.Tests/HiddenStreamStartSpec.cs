@@ -235,14 +235,119 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     public async Task A_registration_rewritten_and_endorsed_again_by_two_other_members_does_not_let_them_speak_for_the_patient()
     {
         var (patient, _) = await NewConsentingPatientAsync("Rena Reendorsed", "lakeside");
-        var stream = PatientStream.StreamId(patient);
+        await ReendorseAsRiversidesAsync(patient);
+
+        await AssertRiversideCannotSpeakForAsync(patient);
+    }
+
+    /// <summary>
+    /// The patient's whole chain rewritten with her registration naming Riverside, each transaction endorsed again by
+    /// Riverside and Lakeside, who meet the policy between themselves. Returns the rewritten events, by version.
+    /// </summary>
+    private async Task<List<EventEnvelope>> ReendorseAsRiversidesAsync(Guid patient)
+    {
         var colluders = new ColludingHospitals(Host, "riverside", "lakeside");
-        await RewriteAsRiversidesAsync(stream, (e, hash) =>
+        var (_, rewritten) = await RewriteAsRiversidesAsync(PatientStream.StreamId(patient), (e, hash) =>
         {
             Assert.Equal(1, e.Endorsement?.EventCount); // each event here is a transaction of its own
             return colluders.Endorse(e.Version, 1, hash);
         });
+        return rewritten;
+    }
 
+    /// <summary>
+    /// The rewrite above, and the store writer who holds the read models deletes the ledger view's leaf at her version 0.
+    /// The token check must not take "no leaf" for "not taken in yet" once a signed tree head covers her registration.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_rewritten_registration_whose_ledger_leaf_is_deleted_from_the_view_does_not_let_them_speak_for_the_patient()
+    {
+        var (patient, _) = await NewConsentingPatientAsync("Lena Leafless", "lakeside");
+        await SignedOverAsync(PatientStream.StreamId(patient));
+        await ReendorseAsRiversidesAsync(patient);
+        Assert.Equal(1, await Host.ExecuteSqlAsync(
+            $"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{PatientStream.StreamId(patient)}' AND (data->>'streamVersion')::bigint = 0"));
+
+        await AssertRiversideCannotSpeakForAsync(patient);
+    }
+
+    /// <summary>
+    /// The rewrite above, and the view's leaf at her version 0 edited to the forged hash: the token check must prove the
+    /// registration under a signed tree head (whose root still holds the old hash), not take the view's leaf on its word.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_rewritten_registration_whose_ledger_leaf_is_edited_to_the_forged_hash_does_not_let_them_speak_for_the_patient()
+    {
+        var (patient, _) = await NewConsentingPatientAsync("Edda Edited", "lakeside");
+        await SignedOverAsync(PatientStream.StreamId(patient));
+        var forged = Convert.ToHexStringLower((await ReendorseAsRiversidesAsync(patient))[0].Hash);
+        Assert.Equal(1, await Host.ExecuteSqlAsync(
+            $"UPDATE readmodels.mt_doc_ledgerleaf SET data = jsonb_set(data, '{{hash}}', '\"{forged}\"') " +
+            $"WHERE data->>'streamId' = '{PatientStream.StreamId(patient)}' AND (data->>'streamVersion')::bigint = 0"));
+
+        await AssertRiversideCannotSpeakForAsync(patient);
+    }
+
+    /// <summary>
+    /// The rewrite above, and every leaf of her stream deleted from the ledger view: her verification must still compare
+    /// her stream with the signed tree heads that cover her original events, and name the rewrite.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_rewritten_stream_whose_ledger_leaves_are_deleted_from_the_view_is_not_verified()
+    {
+        var (patient, _) = await NewConsentingPatientAsync("Vera Viewless", "lakeside");
+        await SignedOverAsync(PatientStream.StreamId(patient));
+        await ReendorseAsRiversidesAsync(patient);
+        Assert.True(await Host.ExecuteSqlAsync($"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{PatientStream.StreamId(patient)}'") >= 2);
+
+        await using var cold = await ColdNodeAsync();
+        using var verification = await cold.Client(cold.Mint("riverside", "vera", Role.Patient, patient)).GetAsync($"/patients/{patient}/verification");
+        var body = await verification.Content.ReadAsStringAsync();
+        Assert.False(verification.StatusCode == HttpStatusCode.OK && (await verification.JsonAsync()).GetProperty("verified").GetBoolean(),
+            $"her rewritten history reads as verified: {(int)verification.StatusCode} {body}");
+    }
+
+    /// <summary>
+    /// A signed head erased: once a tree head signed over her events, the store writer rewrites and re-endorses her stream
+    /// as above, deletes from the ledger stream the heads that cover her events (its tail: the earlier heads stay), and
+    /// deletes her leaves from the ledger view. The latest head left is older than her events; `verify` must notice the
+    /// ledger stream no longer serves the heads the view recorded.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_signed_head_cut_from_the_ledger_stream_over_a_rewritten_stream_is_not_verified()
+    {
+        var (patient, _) = await NewConsentingPatientAsync("Cora Cut", "lakeside");
+        var stream = PatientStream.StreamId(patient);
+        var covering = await SignedOverAsync(stream);
+        await ReendorseAsRiversidesAsync(patient);
+        Assert.True(await Host.ExecuteSqlAsync($"DELETE FROM he_events WHERE stream_id = 'ledger' AND event_id IN (SELECT h.id::uuid {covering})") >= 1);
+        Assert.True(await Host.ExecuteSqlAsync($"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{stream}'") >= 2);
+
+        var verify = await Host.RunVerbAsync("verify");
+        Assert.True(verify.ExitCode == 1, $"verify calls the store verified with a signed head cut and her stream rewritten: exit {verify.ExitCode}: {verify.Stdout}{verify.Stderr}");
+    }
+
+    /// <summary>
+    /// Waits until a signed tree head covers the stream's every event (a head signs only over new leaves: other patients
+    /// register until one does). Returns the SQL tail that selects those heads in the ledger view (<c>FROM ... h WHERE ...</c>).
+    /// </summary>
+    private async Task<string> SignedOverAsync(string stream)
+    {
+        var covering = "FROM readmodels.mt_doc_ledgertreehead h WHERE (h.data->>'treeSize')::bigint > (SELECT max((l.data->>'leafIndex')::bigint) " +
+            $"FROM readmodels.mt_doc_ledgerleaf l WHERE l.data->>'streamId' = '{stream}')";
+        await LedgeredStreamAsync(stream);
+        await Patience.UntilAsync(async () =>
+        {
+            if (await Host.ExecuteSqlAsync($"UPDATE readmodels.mt_doc_ledgertreehead SET data = data WHERE id IN (SELECT h.id {covering})") > 0) return true;
+            await Host.NewPatientAsync("Filler Patient");
+            return false;
+        }, () => "no signed tree head ever covered her events");
+        return covering;
+    }
+
+    /// <summary>Riverside's patient token (not her home) reading her consents on a node reading her stream afresh: refused.</summary>
+    private async Task AssertRiversideCannotSpeakForAsync(Guid patient)
+    {
         await using var cold = await ColdNodeAsync();
         using var read = await cold.Client(cold.Mint("riverside", "rena", Role.Patient, patient)).GetAsync($"/patients/{patient}/consents");
         Assert.True(read.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.Conflict,
@@ -350,7 +455,6 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
         return (patient, stream, revokedAt);
     }
 
-    /// <summary>The stream's events, once the ledger has taken its last one in, and the registration at version 0.</summary>
     /// <summary>
     /// Rewrites the patient's whole ledgered stream in place so that her registration names Riverside: version 0's data
     /// changed, every event re-linked and its hash recomputed from the genesis; each event's endorsement replaced by
@@ -382,6 +486,7 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
         return (stored, rewritten);
     }
 
+    /// <summary>The stream's events, once the ledger has taken its last one in, and the registration at version 0.</summary>
     private async Task<(List<EventEnvelope> Stored, HealthEvents.Domain.Patients.PatientRegistered Registered)> LedgeredStreamAsync(string stream)
     {
         var stored = new List<EventEnvelope>();

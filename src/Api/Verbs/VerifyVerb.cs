@@ -83,7 +83,9 @@ public static class VerifyVerb
             : $"{report.BrokenStreamCount:N0} of {report.Streams:N0} streams have problems");
 
         var ledger = progress.Begin("ledger head");
-        var (ledgerHolds, ledgerLine) = await VerifyLedgerAsync(store, serializer, genesis, ct);
+        var (ledgerHolds, ledgerLine) = await RecordedHeadAsync(store, services.GetRequiredService<LedgerQuery>(), ct) is { } cut
+            ? (false, cut)
+            : await VerifyLedgerAsync(store, serializer, genesis, ct);
         ledger.Complete(ledgerHolds ? "holds" : "does NOT hold");
         return new Outcome(report, ledgerHolds, ledgerLine);
     }
@@ -101,6 +103,18 @@ public static class VerifyVerb
             { Genesis: not null } => $"ledger NOT verified: the signed head of {head.TreeSize:N0} events covers a network founded otherwise than this node pinned",
             _ => $"ledger NOT verified: the signed head of {head.TreeSize:N0} events has root {check.SignedRoot}, the store gives {check.RecomputedRoot} from {check.LeavesFound:N0} events",
         });
+    }
+
+    /// <summary>
+    /// The ledger stream's own end, which its chain cannot show cut: the latest tree head the ledger view recorded must still
+    /// be served at its version as that event (the view never runs ahead of the store). Null when it is; else the verdict
+    /// line. A tail of heads cut off would leave the store's last head older than events rewritten since, and the
+    /// recomputation below would then compare nothing signed with them.
+    /// </summary>
+    private static async Task<string?> RecordedHeadAsync(IEventStore store, LedgerQuery view, CancellationToken ct)
+    {
+        if (await view.LatestAsync(ct) is not { } recorded || await StoredAfterQuery.ReadHeadAsync(store, recorded, ct) is not null) return null;
+        return $"ledger NOT verified: the ledger view recorded the signed tree head of {recorded.TreeSize:N0} events at version {recorded.StreamVersion} of the ledger stream, which the stream no longer serves (cut past the service)";
     }
 
     /// <summary>What the network's founding was checked against: a pin of this node, one made just now (first sight), or none.</summary>

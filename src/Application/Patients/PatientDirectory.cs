@@ -23,6 +23,8 @@ public sealed class PatientDirectory(
 {
     private const int MaxHomes = 100_000;
 
+    private readonly LedgerAnchors? _anchors = ledger is null ? null : new LedgerAnchors(store, serializer, ledger);
+
     // A registration is the stream's first event and names the home hospital for good: once seen, no read is needed
     // to know it, so a patient's every request is not a database round trip.
     private readonly ConcurrentDictionary<Guid, string> _homes = new();
@@ -114,12 +116,24 @@ public sealed class PatientDirectory(
     }
 
     /// <summary>
-    /// Whether version 0 is the event the ledger took in there (or the ledger has not taken it in yet): a registration
-    /// rewritten with its chain and endorsed again by members who meet the policy between themselves still differs from
-    /// the ledger's leaf, whose hash the signed tree heads cover.
+    /// Whether version 0 is the event the ledger took in there: a registration rewritten with its chain and endorsed again
+    /// by members who meet the policy between themselves still differs from it. Once the latest signed tree head covers
+    /// the registration (it was stored before the head's last leaf), the head's root must prove it as stored
+    /// (<see cref="LedgerAnchors"/>): the view's leaf is not taken on its word, and a missing one is not "not yet". Before
+    /// that, the view's leaf (when it has one) must hold its hash; evidence the node cannot check (a head that does not
+    /// verify, a view that cannot prove the head's last leaf) counts against it.
     /// </summary>
-    private async Task<bool> LedgeredAsIsAsync(EventEnvelope first, CancellationToken ct) =>
-        ledger is null || await ledger.LeafAtAsync(first.StreamId, 0, ct) is not { } leaf || leaf.Hash.AsSpan().SequenceEqual(first.Hash);
+    private async Task<bool> LedgeredAsIsAsync(EventEnvelope first, CancellationToken ct)
+    {
+        if (ledger is null || _anchors is null) return true;
+        if (network is not null)
+        {
+            var reading = await _anchors.LatestAsync(await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct), ct);
+            if (reading.Damage is not null) return false;
+            if (reading.Anchor is { } anchor && anchor.Covers(first)) return await _anchors.ProblemAsync(anchor, first, ct) is null;
+        }
+        return await ledger.LeafAtAsync(first.StreamId, 0, ct) is not { } leaf || leaf.Hash.AsSpan().SequenceEqual(first.Hash);
+    }
 
     /// <summary>Whether <paramref name="e"/> is the next event after <paramref name="previous"/>, as a fold takes it (<see cref="StreamContinuity.Follows"/>).</summary>
     private static bool Follows(EventEnvelope e, EventEnvelope previous)

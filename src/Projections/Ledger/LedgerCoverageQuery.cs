@@ -15,6 +15,8 @@ namespace HealthEvents.Projections.Ledger;
 /// </summary>
 public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, EventSerializer serializer)
 {
+    private readonly LedgerAnchors _anchors = new(store, serializer, ledger);
+
     /// <summary>
     /// Problems of <paramref name="streamId"/> (its events as just read, <paramref name="stored"/>) against the ledger and the
     /// node's view of it (<paramref name="viewedUpTo"/>, read before the stream); those of the signed head itself are
@@ -23,8 +25,10 @@ public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, E
     public async Task<IReadOnlyList<VerificationProblem>> CheckAsync(
         string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, long? viewedUpTo, CancellationToken ct = default)
     {
+        var anchored = await AnchoredAsync(streamId, stored, checker, ct);
         var leaves = await ledger.StreamLeavesAsync(streamId, ct);
-        if (leaves.Count == 0 || await ledger.LatestAsync(ct) is not { } latest) return LedgerCoverage.Check(streamId, stored, leaves, null, viewedUpTo);
+        if (leaves.Count == 0 || await ledger.LatestAsync(ct) is not { } latest)
+            return Merge(anchored, LedgerCoverage.Check(streamId, stored, leaves, null, viewedUpTo));
         var (root, headProblems) = await SignedRootAsync(latest, checker, ct);
         SignedInclusion? inclusion = null;
         if (root is not null && leaves.Where(l => l.LeafIndex < latest.TreeSize).MaxBy(l => l.Version) is { } last)
@@ -32,8 +36,26 @@ public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, E
             var (proof, _) = await ledger.InclusionAsync(last.EventId, latest.TreeSize, ct);
             inclusion = new SignedInclusion(latest.TreeSize, root, [.. (proof?.Path ?? []).Select(ViewHex.Bytes)]);
         }
-        return [.. headProblems, .. LedgerCoverage.Check(streamId, stored, leaves, inclusion, viewedUpTo)];
+        return Merge(anchored, [.. headProblems, .. LedgerCoverage.Check(streamId, stored, leaves, inclusion, viewedUpTo)]);
     }
+
+    /// <summary>
+    /// The stream against the latest signed head this node ties to the log itself (<see cref="LedgerAnchors"/>): its last
+    /// event stored before the head's last leaf must be proven under the head's root as it is stored now, whatever leaves
+    /// the view lists (deleted ones included); the chain carries that proof back to version 0.
+    /// </summary>
+    private async Task<IReadOnlyList<VerificationProblem>> AnchoredAsync(
+        string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct)
+    {
+        var reading = await _anchors.LatestAsync(checker, ct);
+        if (reading.Damage is { } damage) return [new(LedgerStream.StreamId, reading.DamageAt, LedgerMismatch, damage)];
+        if (reading.Anchor is not { } anchor || stored.Where(anchor.Covers).MaxBy(e => e.Version) is not { } last) return [];
+        return await _anchors.ProblemAsync(anchor, last, ct) is { } problem ? [new(streamId, last.Version, LedgerMismatch, problem)] : [];
+    }
+
+    /// <summary>Both lists' problems, one per stream and version (the first list's kept).</summary>
+    private static IReadOnlyList<VerificationProblem> Merge(IReadOnlyList<VerificationProblem> first, IReadOnlyList<VerificationProblem> second) =>
+        [.. first, .. second.Where(p => !first.Any(f => f.StreamId == p.StreamId && f.Version == p.Version))];
 
     /// <summary>The root of the view's latest head, once the ledger stream's event of it hashes, verifies and says the same (else null, and why).</summary>
     private async Task<(byte[]? Root, IReadOnlyList<VerificationProblem> Problems)> SignedRootAsync(

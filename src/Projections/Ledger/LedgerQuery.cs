@@ -40,6 +40,29 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
         return leaf is null ? null : Ledgered(leaf);
     }
 
+    /// <inheritdoc />
+    public async Task<LedgeredEvent?> LeafAtIndexAsync(long leafIndex, CancellationToken ct = default)
+    {
+        await using var session = await readModels.QuerySessionAsync(ct);
+        var leaf = await session.Query<LedgerLeaf>().Where(l => l.LeafIndex == leafIndex).FirstOrDefaultAsync(ct);
+        return leaf is null ? null : Ledgered(leaf);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<byte[]>?> InclusionPathAsync(long leafIndex, long treeSize, CancellationToken ct = default)
+    {
+        if (leafIndex < 0 || leafIndex >= treeSize) return null;
+        await using var session = await readModels.QuerySessionAsync(ct);
+        try
+        {
+            return await PathAsync(session, leafIndex, treeSize, ct);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or KeyNotFoundException)
+        {
+            return null; // a leaf or subtree the view lacks, or one that is not a hash: no path, which the caller reports
+        }
+    }
+
     /// <summary>The last event of <paramref name="streamId"/> among the first <paramref name="treeSize"/> leaves, if any (one query).</summary>
     public async Task<LedgeredEvent?> LastCoveredAsync(string streamId, long treeSize, CancellationToken ct = default)
     {
@@ -106,12 +129,7 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
         if (await leafRead is not { } leaf) return (null, LedgerProofError.UnknownEvent);
         if (await headRead is not { } head) return (null, LedgerProofError.TreeSizeNotSigned);
         if (leaf.LeafIndex >= treeSize) return (null, LedgerProofError.EventNotInTree);
-        var subtrees = MerkleTree.InclusionSubtrees(leaf.LeafIndex, treeSize);
-        var rootsBatch = session.CreateBatchQuery();
-        var rootsRead = PerfectRoots.Read(rootsBatch, subtrees);
-        await rootsBatch.Execute(ct);
-        var roots = await rootsRead.CompleteAsync(session, ct);
-        var path = MerkleTree.InclusionPath(leaf.LeafIndex, treeSize, (start, count) => roots[(start, count)]);
+        var path = await PathAsync(session, leaf.LeafIndex, treeSize, ct);
         return (new InclusionProofView(leaf.LeafIndex, treeSize, leaf.Hash, [.. path.Select(Convert.ToHexStringLower)], head.RootHash),
             LedgerProofError.None);
     }
@@ -178,6 +196,16 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
                     : MerkleTree.Root(await LeavesAsync(session, start, start + count, ct));
             return roots;
         }
+    }
+
+    /// <summary>The inclusion path of a leaf from the perfect subtrees it needs, read in one round trip.</summary>
+    private static async Task<IReadOnlyList<byte[]>> PathAsync(IQuerySession session, long leafIndex, long treeSize, CancellationToken ct)
+    {
+        var batch = session.CreateBatchQuery();
+        var read = PerfectRoots.Read(batch, MerkleTree.InclusionSubtrees(leafIndex, treeSize));
+        await batch.Execute(ct);
+        var roots = await read.CompleteAsync(session, ct);
+        return MerkleTree.InclusionPath(leafIndex, treeSize, (start, count) => roots[(start, count)]);
     }
 
     private static int HeightOf(long perfectCount) => System.Numerics.BitOperations.Log2((ulong)perfectCount);
