@@ -132,6 +132,23 @@ public sealed class ParkingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_event_store_unavailable_to_a_projection_that_reads_it_is_retried_not_parked()
+    {
+        // A research projection reads a patient's history from the event store while applying an event: EventStoreDB
+        // in a leader election is the moment's failure (the adapter's ITransientFailure), never the event's.
+        var events = await _db.AppendManyAsync(50);
+        var failures = 0;
+        var reading = new CountingProjection("reads-store", e => e.Envelope.EventId == events[20].EventId && Interlocked.Increment(ref failures) <= 4)
+            { Failure = () => new Infrastructure.EventStoreDb.EventStoreDbNotLeaderException(null) };
+        var runner = _db.NewRunner([reading]);
+        await using (await runner.StartedAsync()) // not WaitForAsync: it answers "no" at once while the view counts as stalled
+            await RunnerTests.WaitUntilAsync(() => runner.Status[0].Checkpoint >= events[^1].Position);
+        Assert.Equal(5, failures); // four failures (the event would have been parked by the fourth) and the success
+        await _db.AssertAppliedExactlyOnceAsync("reads-store", events);
+        Assert.Empty(await _db.AllAsync<ParkedEvent>());
+    }
+
+    [Fact]
     public async Task A_projection_that_takes_every_event_never_parks_it_and_stalls_saying_so()
     {
         var events = await _db.AppendManyAsync(100);

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Reflection;
+using HealthEvents.Application.Ports;
 using Npgsql;
 
 namespace HealthEvents.Projections.Runner;
@@ -17,8 +18,9 @@ internal static class ProjectionFailure
     /// True for a failure of the database or the connection rather than of the events. SQLSTATE classes after
     /// PostgreSQL's Appendix A: 08 connection exception, 40001 serialization_failure, 40P01 deadlock_detected,
     /// 53 insufficient resources, 55P03 lock_not_available, 55006 object_in_use, 57 operator intervention
-    /// (57P01 admin_shutdown: <c>pg_terminate_backend</c>), 58 system error; and Npgsql's own
-    /// <see cref="NpgsqlException.IsTransient"/>.
+    /// (57P01 admin_shutdown: <c>pg_terminate_backend</c>), 58 system error; Npgsql's own
+    /// <see cref="NpgsqlException.IsTransient"/>; and an adapter's <see cref="ITransientFailure"/> (a projection that
+    /// reads the event store itself, as a research projection reads a patient's history).
     /// </summary>
     public static bool IsTransient(Exception e)
     {
@@ -32,8 +34,8 @@ internal static class ProjectionFailure
                     return pg.IsTransient || IsTransientState(pg.SqlState);
                 case NpgsqlException:
                     return true; // no server error: the connection broke, closed or timed out
-                case TimeoutException or IOException or SocketException:
-                    return true;
+                case TimeoutException or IOException or SocketException or ITransientFailure:
+                    return true; // ITransientFailure: the event store's adapter says so (EventStoreDB unavailable, not the leader)
                 case OperationCanceledException:
                     return true; // not the runner's own cancellation (that one is let through before): a timeout
                 case JasperFx.ConcurrencyException or Marten.Exceptions.ConcurrentUpdateException:
