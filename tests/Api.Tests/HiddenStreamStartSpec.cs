@@ -308,6 +308,28 @@ public sealed class HiddenStreamStartOnPostgresTests() : HiddenStreamStartSpec(T
     }
 
     /// <summary>
+    /// The rewrite above (endorsed again by the two colluders), and every leaf of her stream deleted from the ledger view:
+    /// the decision's ledger check finds no leaf to compare with. A node folding her stream for the first time must still
+    /// prove it under the signed tree head that covers her original events, and refuse to decide on the rewrite.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_rewritten_stream_whose_ledger_leaves_are_deleted_from_the_view_is_not_decided_on()
+    {
+        var (patient, _) = await NewConsentingPatientAsync("Dora Decided", "lakeside");
+        var stream = PatientStream.StreamId(patient);
+        await SignedOverAsync(stream);
+        var rewritten = await ReendorseAsRiversidesAsync(patient);
+        Assert.True(await Host.ExecuteSqlAsync($"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{stream}'") >= 2);
+
+        await using var cold = await ColdNodeAsync();
+        using var access = await cold.As("lakeside physician").PostJsonAsync($"/patients/{patient}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } });
+        var body = await access.Content.ReadAsStringAsync();
+        Assert.True(access.StatusCode == HttpStatusCode.Conflict && body.Contains("damaged-stream"), $"a node decided on the rewritten chain: {(int)access.StatusCode} {body}");
+        Assert.Equal(rewritten[^1].Version, (await Events.ReadLastAsync(stream))!.Version);
+    }
+
+    /// <summary>
     /// A signed head erased: once a tree head signed over her events, the store writer rewrites and re-endorses her stream
     /// as above, deletes from the ledger stream the heads that cover her events (its tail: the earlier heads stay), and
     /// deletes her leaves from the ledger view. The latest head left is older than her events; `verify` must notice the

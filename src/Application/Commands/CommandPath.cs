@@ -164,7 +164,7 @@ public sealed record Decision<TState, TEvent>(
 /// meanwhile is never taken for a cut.
 /// </para>
 /// </summary>
-public sealed class StreamLoader(
+public sealed partial class StreamLoader(
     IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkDirectory? network = null, ILedgeredHistory? ledger = null,
     ILogger<StreamLoader>? log = null)
 {
@@ -190,6 +190,10 @@ public sealed class StreamLoader(
         // Asked about a version before the one this node cached: the stream moved on since (a stale proposal, answered as
         // such) — or it was cut past the service below what this node folded, and its cache is no true prefix any more.
         if (cached is not null && asOfVersion < cached.Version && await ShorterThanCachedAsync(streamId, cached.Version, ct)) cached = null;
+        // A stream this node has not proven yet (first folded here, or only read) is proven under the latest signed tree head.
+        var anchor = rereadStart && cached is not { Anchored: true } ? await AnchorForAsync(streamId, ct) : null;
+        if (cached is not null && anchor is { Anchor: { } signed } && !signed.Covers(cached)) cached = null;
+        var positions = anchor is null ? null : new Dictionary<long, GlobalPosition>();
         var start = cached is null || !rereadStart || IsVerifiedNetwork(streamId) ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
         var leaf = ledger is not null && rereadStart && streamId != LedgerStream.StreamId
             ? ledger.LatestLeafAsync(streamId, ct) : Task.FromResult<LedgeredEvent?>(null);
@@ -197,15 +201,17 @@ public sealed class StreamLoader(
         var seen = new Dictionary<long, byte[]>();
         var fold = cached is not null && cached.Version == asOfVersion
             ? Task.FromResult(cached)
-            : FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis), seen, ct);
+            : FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, cached ?? new StreamSnapshot<TState>(TDecider.Initial, -1, HashChain.Genesis), seen, positions, ct);
         await Task.WhenAll(start, leaf, fold); // all observed; a hidden start is the first failure reported
         var loaded = fold.Result;
-        if (LedgeredTail.Reaches(loaded.Version, LedgeredTail.HashAt(loaded.Version, loaded.LastHash, seen), leaf.Result)) return loaded;
-        // The ledger has seen more than this load: read on from here, after the ledger's answer (an event appended while
-        // the first read ran, or one a cached state at asOfVersion has not read), and only then call the stream cut.
-        loaded = await FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, loaded, seen, ct);
-        LedgeredTail.Check(streamId, loaded.Version, LedgeredTail.HashAt(loaded.Version, loaded.LastHash, seen), leaf.Result);
-        return loaded;
+        if (!LedgeredTail.Reaches(loaded.Version, LedgeredTail.HashAt(loaded.Version, loaded.LastHash, seen), leaf.Result))
+        {
+            // The ledger has seen more than this load: read on from here, after the ledger's answer (an event appended while
+            // the first read ran, or one a cached state at asOfVersion has not read), and only then call the stream cut.
+            loaded = await FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, loaded, seen, positions, ct);
+            LedgeredTail.Check(streamId, loaded.Version, LedgeredTail.HashAt(loaded.Version, loaded.LastHash, seen), leaf.Result);
+        }
+        return anchor is null ? loaded : await ProvenAsync(streamId, anchor, cached, loaded, seen, positions!, ct);
     }
 
     /// <summary>
@@ -217,26 +223,29 @@ public sealed class StreamLoader(
     /// catch up (issue 13, point 4).
     /// </summary>
     private async Task<StreamSnapshot<TState>> FoldAsync<TDecider, TState, TCommand, TEvent>(
-        string streamId, StreamSnapshot<TState> snapshot, Dictionary<long, byte[]> seen, CancellationToken ct)
+        string streamId, StreamSnapshot<TState> snapshot, Dictionary<long, byte[]> seen, Dictionary<long, GlobalPosition>? positions, CancellationToken ct)
         where TDecider : IDecider<TState, TCommand, TEvent>
         where TEvent : IEvent
     {
-        var (state, version, hash) = (snapshot.State, snapshot.Version, snapshot.LastHash);
+        var (state, version, hash, position) = (snapshot.State, snapshot.Version, snapshot.LastHash, snapshot.LastPosition);
         try
         {
             await foreach (var e in ReadAsync(streamId, version + 1, ct))
             {
                 StreamContinuity.Follows(e, version, hash);
                 seen[e.Version] = e.Hash;
+                if (positions is not null && e.Position is { } at) positions[e.Version] = at;
                 state = TDecider.Evolve(state, Read<TEvent>(e));
-                (version, hash) = (e.Version, e.Hash);
+                (version, hash, position) = (e.Version, e.Hash, e.Position);
             }
         }
         finally
         {
-            if (version != snapshot.Version) cache.Put(streamId, new StreamSnapshot<TState>(state, version, hash));
+            if (version != snapshot.Version) cache.Put(streamId, Extended());
         }
-        return version == snapshot.Version ? snapshot : new StreamSnapshot<TState>(state, version, hash);
+        return version == snapshot.Version ? snapshot : Extended();
+
+        StreamSnapshot<TState> Extended() => new(state, version, hash) { LastPosition = position, Anchored = snapshot.Anchored };
     }
 
     /// <summary>
@@ -294,7 +303,17 @@ public sealed class StreamLoader(
 }
 
 /// <summary>A stream's decision state as of a version, with that version's hash (the next prevHash).</summary>
-public sealed record StreamSnapshot<TState>(TState State, long Version, byte[] LastHash);
+public sealed record StreamSnapshot<TState>(TState State, long Version, byte[] LastHash)
+{
+    /// <summary>Where the store holds the version's event (null: not known, or nothing folded).</summary>
+    public GlobalPosition? LastPosition { get; init; }
+
+    /// <summary>
+    /// Whether this node proved the stream, when it first folded it, under the latest signed tree head then (or found none
+    /// to prove it by), or decided it itself on such a state (<see cref="StreamLoader"/>): what it extends need not be proven again.
+    /// </summary>
+    public bool Anchored { get; init; }
+}
 
 /// <summary>
 /// Keeps the write-side state of recently used streams, so loading a long stream reads only the
@@ -322,8 +341,8 @@ public sealed class StreamStateCache(int capacity = 50_000)
     {
         // Crude bound: dropping everything is correct (a miss only costs a full read) and needs no LRU bookkeeping.
         if (_entries.Count >= capacity) _entries.Clear();
-        _entries.AddOrUpdate((streamId, typeof(TState)), snapshot,
-            (_, existing) => ((StreamSnapshot<TState>)existing).Version >= snapshot.Version ? existing : snapshot);
+        _entries.AddOrUpdate((streamId, typeof(TState)), snapshot, (_, existing) => ((StreamSnapshot<TState>)existing) is var kept
+            && (kept.Version > snapshot.Version || (kept.Version == snapshot.Version && (kept.Anchored || !snapshot.Anchored))) ? existing : snapshot);
     }
 }
 

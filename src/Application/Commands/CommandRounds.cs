@@ -191,7 +191,8 @@ public sealed partial class CommandExecutor
                 Convert.ToHexStringLower(result.TransactionHash), endorsers), d.Events));
         }
         if (appended.Appended is [.., var last])
-            cache.Put(streamId, new StreamSnapshot<TState>(decided[appended.Appended.Count - 1].Decision.After, last.LastVersion, last.TransactionHash));
+            // Decided on a state this node loaded, so proven as it was (StreamLoader), and extended by its own events.
+            cache.Put(streamId, new StreamSnapshot<TState>(decided[appended.Appended.Count - 1].Decision.After, last.LastVersion, last.TransactionHash) { Anchored = true });
 
         if (appended.Stopped is { } stopped)
         {

@@ -15,11 +15,15 @@ public sealed record LedgerAnchor(long HeadVersion, Guid HeadId, long TreeSize, 
 {
     /// <summary>Whether the signed tree holds <paramref name="e"/> (a leaf event as the store serves it, with its position): stored no later than its last leaf.</summary>
     public bool Covers(EventEnvelope e) => e.Position is { } at && at <= LastLeafPosition;
+
+    /// <summary>Whether the signed tree holds the last event of <paramref name="snapshot"/> (so every event before it too).</summary>
+    public bool Covers<TState>(Commands.StreamSnapshot<TState> snapshot) => snapshot.LastPosition is { } at && at <= LastLeafPosition;
 }
 
 /// <summary>
-/// A reading of the latest anchor: it, or none yet (no head, or the view far behind the ledger stream), or why the
-/// evidence is damaged (<paramref name="Damage"/>, about the <c>ledger</c> stream's head at <paramref name="DamageAt"/>).
+/// A reading of the latest anchor: it (null: none yet — no head, or the view far behind the ledger stream — or none that
+/// checks), and why a later head does not check, if one does not (<paramref name="Damage"/>, about the <c>ledger</c>
+/// stream's head at <paramref name="DamageAt"/>).
 /// </summary>
 public sealed record AnchorReading(LedgerAnchor? Anchor, string? Damage, long DamageAt = 0);
 
@@ -36,55 +40,70 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
     /// <summary>How many heads back from the ledger stream's last one an anchor is looked for while this node's view has not taken them in.</summary>
     public const int MaxStepsBack = 8;
 
-    private LedgerAnchor? _known;
+    private Known? _known;
+
+    /// <summary>A reading, and the ledger stream's last head it was made at.</summary>
+    private sealed record Known(Guid LastHead, long LastVersion, AnchorReading Reading);
 
     /// <summary>
-    /// The latest signed head the view has taken in, checked (its bytes hash to its stored hash, its endorsement verifies
-    /// under <paramref name="checker"/>, its last leaf is proven and served by the store), or why it is not: a head that
-    /// does not verify, a view that has taken the head in but cannot prove its last leaf, a last leaf the store no longer
-    /// serves. No anchor (and no damage) when the ledger stream holds no head, or the view is more than
-    /// <see cref="MaxStepsBack"/> heads behind it.
+    /// The latest signed head the view has taken in that checks (its bytes hash to its stored hash, its endorsement verifies
+    /// under <paramref name="checker"/>, its last leaf is proven and served by the store as that leaf), and why a later
+    /// head does not (<see cref="AnchorReading.Damage"/>, the latest such head's): the anchor is then an earlier head, so
+    /// one damaged head — an event deleted, a view row edited — does not stop every node from deciding, while the damage is
+    /// still reported. Heads the view has not taken in yet are passed over silently. No anchor when the ledger stream holds
+    /// no head, or none that checks among its last <see cref="MaxStepsBack"/>. Kept until the ledger stream has a new head.
     /// </summary>
     public async Task<AnchorReading> LatestAsync(IEndorsementChecker checker, CancellationToken ct = default)
     {
         var head = await store.ReadLastAsync(LedgerStream.StreamId, ct);
         if (head is null) return new(null, null);
-        if (Volatile.Read(ref _known) is { } known && known.HeadId == head.EventId && known.HeadVersion == head.Version) return new(known, null);
+        if (Volatile.Read(ref _known) is { } known && known.LastHead == head.EventId && known.LastVersion == head.Version) return known.Reading;
+        var (lastHead, lastVersion) = (head.EventId, head.Version);
         var taken = await ledger.SizeAsync(ct);
-        for (var step = 0; step < MaxStepsBack && head is not null; step++)
+        AnchorReading? damaged = null;
+        AnchorReading? found = null;
+        for (var step = 0; step < MaxStepsBack && head is not null && found is null; step++)
         {
             if (await SignedAsync(head, checker, ct) is not { } signed)
-                return new(null, $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head.", head.Version);
-            if (signed.TreeSize > taken)
+                damaged ??= new(null, $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head.", head.Version);
+            else if (signed.TreeSize <= taken && await AnchorAsync(head, signed, ct) is var reading)
             {
-                // The view has not taken this head's leaves in yet: the one before it.
-                head = head.Version == 0 ? null : await store.ReadNextAsync(LedgerStream.StreamId, head.Version - 1, ct) is { } before
-                    && before.Version == head.Version - 1 ? before : null;
-                continue;
+                if (reading.Anchor is not null) found = reading;
+                else damaged ??= reading;
             }
-            var anchor = await AnchorAsync(head, signed, ct);
-            if (anchor.Anchor is { } found) Volatile.Write(ref _known, found);
-            return anchor;
+            if (found is null) head = await BeforeAsync(head, ct);
         }
-        return new(null, null);
+        var result = found is null ? damaged ?? new(null, null) : found with { Damage = damaged?.Damage, DamageAt = damaged?.DamageAt ?? 0 };
+        Volatile.Write(ref _known, new Known(lastHead, lastVersion, result));
+        return result;
     }
+
+    /// <summary>The ledger stream's event before <paramref name="head"/>, or null.</summary>
+    private async Task<EventEnvelope?> BeforeAsync(EventEnvelope head, CancellationToken ct) =>
+        head.Version > 0 && await store.ReadNextAsync(LedgerStream.StreamId, head.Version - 1, ct) is { } before && before.Version == head.Version - 1 ? before : null;
 
     /// <summary>
     /// Whether <paramref name="anchor"/> proves <paramref name="e"/> (an event the store serves, which the anchor covers):
     /// null when it does, else why not (the view holds no leaf for it, places it outside the tree, or the signed root does
     /// not hold its stored hash there: the event was rewritten, or the view edited).
     /// </summary>
-    public async Task<string?> ProblemAsync(LedgerAnchor anchor, EventEnvelope e, CancellationToken ct = default)
+    public Task<string?> ProblemAsync(LedgerAnchor anchor, EventEnvelope e, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return ProblemAsync(anchor, e.StreamId, e.Version, e.Hash, ct);
+    }
+
+    /// <summary><see cref="ProblemAsync(LedgerAnchor, EventEnvelope, CancellationToken)"/> for the event at <paramref name="version"/> of <paramref name="streamId"/> whose stored hash is <paramref name="hash"/> (32 bytes).</summary>
+    public async Task<string?> ProblemAsync(LedgerAnchor anchor, string streamId, long version, byte[] hash, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(anchor);
-        ArgumentNullException.ThrowIfNull(e);
-        var leaf = await ledger.LeafAtAsync(e.StreamId, e.Version, ct);
+        var leaf = await ledger.LeafAtAsync(streamId, version, ct);
         if (leaf is null || leaf.LeafIndex >= anchor.TreeSize)
-            return $"Version {e.Version} was stored before the signed tree head of {anchor.TreeSize} leaves ended, but the ledger view holds no leaf for it in that tree.";
+            return $"Version {version} was stored before the signed tree head of {anchor.TreeSize} leaves ended, but the ledger view holds no leaf for it in that tree.";
         var path = await ledger.InclusionPathAsync(leaf.LeafIndex, anchor.TreeSize, ct);
-        return path is not null && MerkleTree.VerifyInclusion(e.Hash, leaf.LeafIndex, anchor.TreeSize, path, anchor.Root)
+        return path is not null && MerkleTree.VerifyInclusion(hash, leaf.LeafIndex, anchor.TreeSize, path, anchor.Root)
             ? null
-            : $"The signed tree head of {anchor.TreeSize} leaves does not prove version {e.Version} as the stream holds it (leaf {leaf.LeafIndex}).";
+            : $"The signed tree head of {anchor.TreeSize} leaves does not prove version {version} as the stream holds it (leaf {leaf.LeafIndex}).";
     }
 
     /// <summary>The head's tree, once its stored bytes hash to its stored hash and its endorsement verifies; else null.</summary>

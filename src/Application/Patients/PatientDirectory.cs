@@ -23,7 +23,7 @@ public sealed class PatientDirectory(
 {
     private const int MaxHomes = 100_000;
 
-    private readonly LedgerAnchors? _anchors = ledger is null ? null : new LedgerAnchors(store, serializer, ledger);
+    private readonly LedgerAnchors? _anchors = loader.Anchors ?? (ledger is null ? null : new LedgerAnchors(store, serializer, ledger));
 
     // A registration is the stream's first event and names the home hospital for good: once seen, no read is needed
     // to know it, so a patient's every request is not a database round trip.
@@ -39,16 +39,17 @@ public sealed class PatientDirectory(
     /// <exception cref="DamagedStreamException">The stream holds an event this build cannot read, or its start is hidden.</exception>
     public async Task<PatientState> StateAsync(Guid patientId, CancellationToken ct, bool rereadStart = false)
     {
-        var state = (await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
-            PatientStream.StreamId(patientId), ct, rereadStart: rereadStart)).State;
-        if (state.Registered) Remember(patientId, state.HomeHospital);
-        return state;
+        var loaded = await loader.LoadAsync<PatientDecider, PatientState, IPatientCommand, IPatientEvent>(
+            PatientStream.StreamId(patientId), ct, rereadStart: rereadStart);
+        // Only a proven state names the home (a read folds without the proof: a rewritten chain must not name it here).
+        if (loaded is { Anchored: true, State.Registered: true }) Remember(patientId, loaded.State.HomeHospital);
+        return loaded.State;
     }
 
     /// <summary>
     /// Whether <paramref name="actor"/> is a registered patient vouched for by their home hospital
     /// (<see cref="PatientState.IsThePatient"/>). Needs only the registration at version 0: the home already known (from
-    /// an earlier reading, or the stream's state this node folded, a true prefix of the stream), else read
+    /// an earlier reading, or the stream's state this node folded and proved, a true prefix of the stream), else read
     /// (<see cref="HomeAsync"/>) — never the rest of the stream: an event written past the service at its end (no envelope, unreadable, huge) does
     /// not lock the patient out of her own views — <c>/verification</c> above all, which names that event — while
     /// every command on the stream is still refused as damaged.
@@ -57,7 +58,7 @@ public sealed class PatientDirectory(
     {
         if (actor is not { Role: Role.Patient, PatientId: { } id }) return false;
         var home = _homes.TryGetValue(id, out var known) ? known
-            : cache.TryGet<PatientState>(PatientStream.StreamId(id)) is { State: { Registered: true } folded } && folded.PatientId == id ? folded.HomeHospital
+            : cache.TryGet<PatientState>(PatientStream.StreamId(id)) is { Anchored: true, State: { Registered: true } folded } && folded.PatientId == id ? folded.HomeHospital
             : await HomeAsync(id, ct);
         return home is not null && string.Equals(home, actor.Hospital, StringComparison.Ordinal);
     }
@@ -129,7 +130,7 @@ public sealed class PatientDirectory(
         if (network is not null)
         {
             var reading = await _anchors.LatestAsync(await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct), ct);
-            if (reading.Damage is not null) return false;
+            if (reading is { Anchor: null, Damage: not null }) return false;
             if (reading.Anchor is { } anchor && anchor.Covers(first)) return await _anchors.ProblemAsync(anchor, first, ct) is null;
         }
         return await ledger.LeafAtAsync(first.StreamId, 0, ct) is not { } leaf || leaf.Hash.AsSpan().SequenceEqual(first.Hash);

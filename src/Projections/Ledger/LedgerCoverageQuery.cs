@@ -48,9 +48,13 @@ public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, E
         string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct)
     {
         var reading = await _anchors.LatestAsync(checker, ct);
-        if (reading.Damage is { } damage) return [new(LedgerStream.StreamId, reading.DamageAt, LedgerMismatch, damage)];
-        if (reading.Anchor is not { } anchor || stored.Where(anchor.Covers).MaxBy(e => e.Version) is not { } last) return [];
-        return await _anchors.ProblemAsync(anchor, last, ct) is { } problem ? [new(streamId, last.Version, LedgerMismatch, problem)] : [];
+        var problems = new List<VerificationProblem>();
+        // A later head that does not check is the ledger's problem (verify names it); hers only when no head proves her stream.
+        if (reading is { Anchor: null, Damage: { } damage }) problems.Add(new(LedgerStream.StreamId, reading.DamageAt, LedgerMismatch, damage));
+        if (reading.Anchor is { } anchor && stored.Where(anchor.Covers).MaxBy(e => e.Version) is { } last
+            && await _anchors.ProblemAsync(anchor, last, ct) is { } problem)
+            problems.Add(new(streamId, last.Version, LedgerMismatch, problem));
+        return problems;
     }
 
     /// <summary>Both lists' problems, one per stream and version (the first list's kept).</summary>
