@@ -40,6 +40,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 "An operator must run verify on it.", "damaged-stream"),
             UnreadableEventException => Problem(StatusCodes.Status409Conflict, "Stream damaged",
                 "The history holds an event that this service did not write or cannot read. An operator must run verify.", "damaged-stream"),
+            // This node's ledger view is behind the signed heads (a rebuild): it decides nothing it cannot prove until it catches up.
+            LedgerUnprovableException => Problem(StatusCodes.Status503ServiceUnavailable, "Ledger view behind",
+                "This node cannot prove the record under the ledger's signed tree heads until its ledger view catches up; nothing was recorded. Retry shortly.",
+                "ledger-view-behind"),
             // The store's network starts with another founding than this node pinned: it acts on nobody's word until an operator looks.
             HealthEvents.Application.Network.GenesisMismatchException => Problem(StatusCodes.Status503ServiceUnavailable, "Network genesis mismatch",
                 "The store's network history does not start with the founding this node trusts; it records nothing.", "genesis-mismatch"),

@@ -20,10 +20,16 @@ public sealed partial class StreamLoader
 
     /// <summary>The latest anchor to prove <paramref name="streamId"/> by (its <c>Anchor</c> null: none yet), or null when this node proves nothing (no ledger, the ledger or network stream).</summary>
     /// <exception cref="DamagedStreamException">None of the ledger stream's last heads checks (<see cref="LedgerAnchors.LatestAsync"/>).</exception>
+    /// <exception cref="LedgerUnprovableException">This node's view is behind the signed heads (<see cref="AnchorReading.Unprovable"/>).</exception>
     private async Task<AnchorReading?> AnchorForAsync(string streamId, CancellationToken ct)
     {
         if (_anchors is null || network is null || streamId == LedgerStream.StreamId || IsVerifiedNetwork(streamId)) return null;
         var reading = await _anchors.LatestAsync(await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct), ct);
+        if (reading.Unprovable is { } unprovable)
+        {
+            log?.LogWarning("Streams folded for the first time cannot be proven now: {Reason}", unprovable);
+            throw new LedgerUnprovableException(unprovable);
+        }
         if (reading.Damage is { } damage)
         {
             log?.LogWarning("The ledger's latest signed tree heads do not check ({Damage}); streams are proven under {Anchor}", damage,

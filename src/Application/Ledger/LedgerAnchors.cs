@@ -21,11 +21,19 @@ public sealed record LedgerAnchor(long HeadVersion, Guid HeadId, long TreeSize, 
 }
 
 /// <summary>
-/// A reading of the latest anchor: it (null: none yet — no head, or the view far behind the ledger stream — or none that
-/// checks), and why a later head does not check, if one does not (<paramref name="Damage"/>, about the <c>ledger</c>
-/// stream's head at <paramref name="DamageAt"/>).
+/// A reading of the latest anchor: it (null: none — no head yet, or a young network whose heads the view is still taking
+/// in, or none that checks), and why a later head does not check, if one does not (<paramref name="Damage"/>, about the
+/// <c>ledger</c> stream's head at <paramref name="DamageAt"/>).
 /// </summary>
-public sealed record AnchorReading(LedgerAnchor? Anchor, string? Damage, long DamageAt = 0);
+public sealed record AnchorReading(LedgerAnchor? Anchor, string? Damage, long DamageAt = 0)
+{
+    /// <summary>
+    /// Why this node cannot prove what it has not folded yet, so must not decide on it: its view has not taken in a signed
+    /// head stored longer ago than <see cref="LedgerAnchors.LagWindow"/> (a ledger rebuild, or a view set back by whoever
+    /// writes the read models), or no head among the last <see cref="LedgerAnchors.MaxStepsBack"/> checks. Null when it can.
+    /// </summary>
+    public string? Unprovable { get; init; }
+}
 
 /// <summary>
 /// Proves events under the latest signed tree head without trusting the ledger view (the read model, which whoever writes
@@ -35,10 +43,17 @@ public sealed record AnchorReading(LedgerAnchor? Anchor, string? Damage, long Da
 /// Reads per anchor (kept until the ledger stream has a newer head): the ledger stream's last head (and, while the view
 /// lags, up to <see cref="MaxStepsBack"/> heads before it), the view's last leaf of that head and its path, one event.
 /// </summary>
-public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer, ILedgeredHistory ledger)
+public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer, ILedgeredHistory ledger, TimeProvider? time = null)
 {
-    /// <summary>How many heads back from the ledger stream's last one an anchor is looked for while this node's view has not taken them in.</summary>
-    public const int MaxStepsBack = 8;
+    /// <summary>How many heads back from the ledger stream's last one an anchor is looked for.</summary>
+    public const int MaxStepsBack = 256;
+
+    /// <summary>
+    /// How long a signed head may stay untaken by this node's view before the view counts as behind rather than busy:
+    /// heads are signed every few seconds over what the view took in, so a head older than this that the view has not taken
+    /// in means the view was reset (a rebuild) or set back. Judged by the head's own signed time.
+    /// </summary>
+    public static readonly TimeSpan LagWindow = TimeSpan.FromMinutes(2);
 
     private Known? _known;
 
@@ -50,8 +65,9 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
     /// under <paramref name="checker"/>, its last leaf is proven and served by the store as that leaf), and why a later
     /// head does not (<see cref="AnchorReading.Damage"/>, the latest such head's): the anchor is then an earlier head, so
     /// one damaged head — an event deleted, a view row edited — does not stop every node from deciding, while the damage is
-    /// still reported. Heads the view has not taken in yet are passed over silently. No anchor when the ledger stream holds
-    /// no head, or none that checks among its last <see cref="MaxStepsBack"/>. Kept until the ledger stream has a new head.
+    /// still reported. Heads the view has not taken in yet are passed over while they are recent; one signed longer than
+    /// <see cref="LagWindow"/> ago makes the reading <see cref="AnchorReading.Unprovable"/>: a view that far behind could
+    /// otherwise be set back on purpose until nothing recent is proven. Kept until the ledger stream has a new head.
     /// </summary>
     public async Task<AnchorReading> LatestAsync(IEndorsementChecker checker, CancellationToken ct = default)
     {
@@ -60,20 +76,25 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
         if (Volatile.Read(ref _known) is { } known && known.LastHead == head.EventId && known.LastVersion == head.Version) return known.Reading;
         var (lastHead, lastVersion) = (head.EventId, head.Version);
         var taken = await ledger.SizeAsync(ct);
+        var now = (time ?? TimeProvider.System).GetUtcNow();
         AnchorReading? damaged = null;
         AnchorReading? found = null;
+        string? behind = null;
         for (var step = 0; step < MaxStepsBack && head is not null && found is null; step++)
         {
             if (await SignedAsync(head, checker, ct) is not { } signed)
                 damaged ??= new(null, $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head.", head.Version);
-            else if (signed.TreeSize <= taken && await AnchorAsync(head, signed, ct) is var reading)
-            {
-                if (reading.Anchor is not null) found = reading;
-                else damaged ??= reading;
-            }
+            else if (signed.TreeSize > taken)
+                behind ??= signed.At + LagWindow < now
+                    ? $"this node's ledger view holds {taken} leaves, fewer than the signed tree head of {signed.TreeSize} stored at version {head.Version} at {signed.At:O}"
+                    : null;
+            else if (await AnchorAsync(head, signed, ct) is var reading && reading.Anchor is not null) found = reading;
+            else damaged ??= reading;
             if (found is null) head = await BeforeAsync(head, ct);
         }
         var result = found is null ? damaged ?? new(null, null) : found with { Damage = damaged?.Damage, DamageAt = damaged?.DamageAt ?? 0 };
+        if (behind is null && found is null && head is not null) behind = $"no tree head among the ledger stream's last {MaxStepsBack} checks";
+        result = result with { Unprovable = behind };
         Volatile.Write(ref _known, new Known(lastHead, lastVersion, result));
         return result;
     }
@@ -87,6 +108,7 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
     /// null when it does, else why not (the view holds no leaf for it, places it outside the tree, or the signed root does
     /// not hold its stored hash there: the event was rewritten, or the view edited).
     /// </summary>
+    /// <exception cref="LedgerUnprovableException">The view holds fewer leaves than the anchor's tree now (reset since).</exception>
     public Task<string?> ProblemAsync(LedgerAnchor anchor, EventEnvelope e, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(e);
@@ -98,11 +120,16 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
     {
         ArgumentNullException.ThrowIfNull(anchor);
         var leaf = await ledger.LeafAtAsync(streamId, version, ct);
-        if (leaf is null || leaf.LeafIndex >= anchor.TreeSize)
-            return $"Version {version} was stored before the signed tree head of {anchor.TreeSize} leaves ended, but the ledger view holds no leaf for it in that tree.";
-        var path = await ledger.InclusionPathAsync(leaf.LeafIndex, anchor.TreeSize, ct);
-        return path is not null && MerkleTree.VerifyInclusion(hash, leaf.LeafIndex, anchor.TreeSize, path, anchor.Root)
-            ? null
+        var path = leaf is null || leaf.LeafIndex >= anchor.TreeSize ? null : await ledger.InclusionPathAsync(leaf.LeafIndex, anchor.TreeSize, ct);
+        if (path is not null && MerkleTree.VerifyInclusion(hash, leaf!.LeafIndex, anchor.TreeSize, path, anchor.Root)) return null;
+        if (await ledger.SizeAsync(ct) is var taken && taken < anchor.TreeSize)
+        {
+            // The view was reset since the anchor was read (a rebuild): it cannot prove anything of that tree until it catches up.
+            Volatile.Write(ref _known, null);
+            throw new LedgerUnprovableException($"this node's ledger view holds {taken} leaves, fewer than the signed tree head of {anchor.TreeSize} it proves by");
+        }
+        return leaf is null || leaf.LeafIndex >= anchor.TreeSize
+            ? $"Version {version} was stored before the signed tree head of {anchor.TreeSize} leaves ended, but the ledger view holds no leaf for it in that tree."
             : $"The signed tree head of {anchor.TreeSize} leaves does not prove version {version} as the stream holds it (leaf {leaf.LeafIndex}).";
     }
 

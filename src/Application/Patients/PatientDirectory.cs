@@ -130,8 +130,16 @@ public sealed class PatientDirectory(
         if (network is not null)
         {
             var reading = await _anchors.LatestAsync(await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct), ct);
-            if (reading is { Anchor: null, Damage: not null }) return false;
-            if (reading.Anchor is { } anchor && anchor.Covers(first)) return await _anchors.ProblemAsync(anchor, first, ct) is null;
+            // Evidence this node cannot check now counts against the registration: who speaks for her is never taken unproven.
+            if (reading is { Unprovable: not null } or { Anchor: null, Damage: not null }) return false;
+            try
+            {
+                if (reading.Anchor is { } anchor && anchor.Covers(first)) return await _anchors.ProblemAsync(anchor, first, ct) is null;
+            }
+            catch (LedgerUnprovableException)
+            {
+                return false;
+            }
         }
         return await ledger.LeafAtAsync(first.StreamId, 0, ct) is not { } leaf || leaf.Hash.AsSpan().SequenceEqual(first.Hash);
     }

@@ -51,9 +51,18 @@ public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, E
         var problems = new List<VerificationProblem>();
         // A later head that does not check is the ledger's problem (verify names it); hers only when no head proves her stream.
         if (reading is { Anchor: null, Damage: { } damage }) problems.Add(new(LedgerStream.StreamId, reading.DamageAt, LedgerMismatch, damage));
-        if (reading.Anchor is { } anchor && stored.Where(anchor.Covers).MaxBy(e => e.Version) is { } last
-            && await _anchors.ProblemAsync(anchor, last, ct) is { } problem)
-            problems.Add(new(streamId, last.Version, LedgerMismatch, problem));
+        if (reading.Unprovable is { } unprovable)
+            problems.Add(new(LedgerStream.StreamId, 0, LedgerMismatch, $"Her trail cannot be proven under the signed tree heads now: {unprovable}."));
+        try
+        {
+            if (reading.Anchor is { } anchor && stored.Where(anchor.Covers).MaxBy(e => e.Version) is { } last
+                && await _anchors.ProblemAsync(anchor, last, ct) is { } problem)
+                problems.Add(new(streamId, last.Version, LedgerMismatch, problem));
+        }
+        catch (LedgerUnprovableException e)
+        {
+            problems.Add(new(LedgerStream.StreamId, 0, LedgerMismatch, e.Message));
+        }
         return problems;
     }
 
