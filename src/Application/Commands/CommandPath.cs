@@ -232,6 +232,11 @@ public sealed partial class StreamLoader(
         {
             await foreach (var e in ReadAsync(streamId, version + 1, ct))
             {
+                if (PassedOver(streamId, e, version, hash))
+                {
+                    (version, hash, position) = (e.Version, e.Hash, e.Position);
+                    continue;
+                }
                 StreamContinuity.Follows(e, version, hash);
                 seen[e.Version] = e.Hash;
                 if (positions is not null && e.Position is { } at) positions[e.Version] = at;

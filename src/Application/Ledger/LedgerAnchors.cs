@@ -22,15 +22,15 @@ public sealed record LedgerAnchor(long HeadVersion, Guid HeadId, long TreeSize, 
 
 /// <summary>
 /// A reading of the latest anchor: it (null: none — no head yet, or a young network whose heads the view is still taking
-/// in, or none that checks), and why a later head does not check, if one does not (<paramref name="Damage"/>, about the
-/// <c>ledger</c> stream's head at <paramref name="DamageAt"/>).
+/// in), and why a head after it does not check, if one does not (<paramref name="Damage"/>, about the <c>ledger</c>
+/// stream's head at <paramref name="DamageAt"/>).
 /// </summary>
 public sealed record AnchorReading(LedgerAnchor? Anchor, string? Damage, long DamageAt = 0)
 {
     /// <summary>
-    /// Why this node cannot prove what it has not folded yet, so must not decide on it: its view has not taken in a signed
-    /// head stored longer ago than <see cref="LedgerAnchors.LagWindow"/> (a ledger rebuild, or a view set back by whoever
-    /// writes the read models), or no head among the last <see cref="LedgerAnchors.MaxStepsBack"/> checks. Null when it can.
+    /// Why this node cannot prove what it has not folded yet, so must not decide on it: its view does not prove a signed head
+    /// stored longer ago than <see cref="LedgerAnchors.LagWindow"/> (a ledger rebuild, or a view deleted or edited by
+    /// whoever writes the read models), or none among the last <see cref="LedgerAnchors.MaxStepsBack"/>. Null when it can.
     /// </summary>
     public string? Unprovable { get; init; }
 }
@@ -61,43 +61,47 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
     private sealed record Known(Guid LastHead, long LastVersion, AnchorReading Reading);
 
     /// <summary>
-    /// The latest signed head the view has taken in that checks (its bytes hash to its stored hash, its endorsement verifies
-    /// under <paramref name="checker"/>, its last leaf is proven and served by the store as that leaf), and why a later
-    /// head does not (<see cref="AnchorReading.Damage"/>, the latest such head's): the anchor is then an earlier head, so
-    /// one damaged head — an event deleted, a view row edited — does not stop every node from deciding, while the damage is
-    /// still reported. Heads the view has not taken in yet are passed over while they are recent; one signed longer than
-    /// <see cref="LagWindow"/> ago makes the reading <see cref="AnchorReading.Unprovable"/>: a view that far behind could
-    /// otherwise be set back on purpose until nothing recent is proven. Kept until the ledger stream has a new head.
+    /// The latest signed head that checks (its bytes hash to its stored hash, its endorsement verifies under
+    /// <paramref name="checker"/>) and that this node's view proves (its last leaf proven under its root and served by the
+    /// store as that leaf). Heads that do not check — junk or forgeries written past the service — are passed over and
+    /// reported (<see cref="AnchorReading.Damage"/>). A head that checks but that the view cannot prove is passed over while
+    /// it is recent (the view is still taking it in); one signed longer than <see cref="LagWindow"/> ago ends the search as
+    /// <see cref="AnchorReading.Unprovable"/>: otherwise whoever writes the read models could delete or edit the view until
+    /// only heads older than a rewritten history were proven. The view's own size is never taken for "not yet". Kept until
+    /// the ledger stream has a new head, while the view still holds the anchor's last leaf (a rebuild clears it).
     /// </summary>
     public async Task<AnchorReading> LatestAsync(IEndorsementChecker checker, CancellationToken ct = default)
     {
         var head = await store.ReadLastAsync(LedgerStream.StreamId, ct);
         if (head is null) return new(null, null);
-        if (Volatile.Read(ref _known) is { } known && known.LastHead == head.EventId && known.LastVersion == head.Version) return known.Reading;
+        if (Volatile.Read(ref _known) is { } known && known.LastHead == head.EventId && known.LastVersion == head.Version
+            && (known.Reading.Anchor is not { } held || await StillHeldAsync(held, ct)))
+            return known.Reading;
         var (lastHead, lastVersion) = (head.EventId, head.Version);
-        var taken = await ledger.SizeAsync(ct);
         var now = (time ?? TimeProvider.System).GetUtcNow();
-        AnchorReading? damaged = null;
+        string? damage = null;
+        long damageAt = 0;
         AnchorReading? found = null;
-        string? behind = null;
-        for (var step = 0; step < MaxStepsBack && head is not null && found is null; step++)
+        string? unprovable = null;
+        var step = 0;
+        for (; step < MaxStepsBack && head is not null && found is null && unprovable is null; step++)
         {
             if (await SignedAsync(head, checker, ct) is not { } signed)
-                damaged ??= new(null, $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head.", head.Version);
-            else if (signed.TreeSize > taken)
-                behind ??= signed.At + LagWindow < now
-                    ? $"this node's ledger view holds {taken} leaves, fewer than the signed tree head of {signed.TreeSize} stored at version {head.Version} at {signed.At:O}"
-                    : null;
-            else if (await AnchorAsync(head, signed, ct) is var reading && reading.Anchor is not null) found = reading;
-            else damaged ??= reading;
-            if (found is null) head = await BeforeAsync(head, ct);
+                (damage, damageAt) = (damage ?? $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head.",
+                    damage is null ? head.Version : damageAt);
+            else if (await AnchorAsync(head, signed, ct) is { Anchor: not null } proven) found = proven;
+            else if (signed.At + LagWindow < now)
+                unprovable = $"this node's ledger view does not prove the signed tree head of {signed.TreeSize} leaves stored at version {head.Version} at {signed.At:O}";
+            if (found is null && unprovable is null) head = await BeforeAsync(head, ct);
         }
-        var result = found is null ? damaged ?? new(null, null) : found with { Damage = damaged?.Damage, DamageAt = damaged?.DamageAt ?? 0 };
-        if (behind is null && found is null && head is not null) behind = $"no tree head among the ledger stream's last {MaxStepsBack} checks";
-        result = result with { Unprovable = behind };
+        if (found is null && unprovable is null && head is not null) unprovable = $"no tree head among the ledger stream's last {MaxStepsBack} is proven by this node's view";
+        var result = (found ?? new(null, null)) with { Damage = damage, DamageAt = damageAt, Unprovable = unprovable };
         Volatile.Write(ref _known, new Known(lastHead, lastVersion, result));
         return result;
     }
+
+    /// <summary>Whether the view still holds the anchor's last leaf (one read): a rebuild clears it, and the anchor must then be read again.</summary>
+    private async Task<bool> StillHeldAsync(LedgerAnchor anchor, CancellationToken ct) => await ledger.LeafAtIndexAsync(anchor.TreeSize - 1, ct) is not null;
 
     /// <summary>The ledger stream's event before <paramref name="head"/>, or null.</summary>
     private async Task<EventEnvelope?> BeforeAsync(EventEnvelope head, CancellationToken ct) =>
