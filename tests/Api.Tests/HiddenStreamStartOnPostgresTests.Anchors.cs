@@ -1,0 +1,96 @@
+using System.Net;
+using System.Security.Cryptography;
+using HealthEvents.Application.Ledger;
+using HealthEvents.Application.Ports;
+using HealthEvents.Domain.Common;
+using HealthEvents.Domain.Ledger;
+using HealthEvents.TestSupport;
+
+namespace HealthEvents.Api.Tests;
+
+/// <summary>
+/// Moving the anchor instead of the stream: her stream rewritten as Riverside's, endorsed again by two colluders and her
+/// leaves deleted from the ledger view (<see cref="RewrittenWithoutLeavesAsync"/>); then the store writer, or the colluders'
+/// signatures, make the signed tree heads that cover her original events no longer count as covering them. A node reading
+/// her stream for the first time then proves nothing: its patient-token check, her verification and its decisions must
+/// still refuse the rewrite (each today takes it, see the failures each test lists).
+/// </summary>
+public sealed partial class HiddenStreamStartOnPostgresTests
+{
+    /// <summary>
+    /// The store writer sets the ledger view's progress (how many leaves it has taken in) back to 0. Every signed head now
+    /// reads as one "the view has not taken in yet" and is passed over silently (<c>LedgerAnchors.LatestAsync</c>), so no
+    /// anchor exists and nothing is proven: the view's own word decides whether the hospitals' word is asked.
+    /// </summary>
+    [SkippableFact]
+    public Task A_rewritten_stream_is_refused_once_the_views_progress_is_set_back() =>
+        AssertRewriteRefusedAsync("Paz Progress", async _ =>
+            Assert.Equal(1, await Host.ExecuteSqlAsync("UPDATE readmodels.mt_doc_ledgerprogress SET data = jsonb_set(data, '{size}', '0')")));
+
+    /// <summary>
+    /// The two colluders (who meet the endorsement policy between themselves) append <see cref="LedgerAnchors.MaxStepsBack"/>
+    /// tree heads over a tree far larger than the log, with made-up roots, straight into the store. Each hashes and verifies
+    /// as endorsed and is larger than the view, so each is passed over as "not taken in yet"; the honest heads behind them are
+    /// never reached, and the honest signer can sign no head after them (tree sizes only grow). No anchor, nothing proven.
+    /// </summary>
+    [SkippableFact]
+    public Task A_rewritten_stream_is_refused_behind_tree_heads_forged_over_a_tree_larger_than_the_log() =>
+        AssertRewriteRefusedAsync("Fay Future", async _ =>
+        {
+            var colluders = new ColludingHospitals(Host, "riverside", "lakeside");
+            for (var i = 0; i < LedgerAnchors.MaxStepsBack; i++)
+            {
+                var forged = new TreeHeadSigned((1L << 40) + i, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), DateTimeOffset.UtcNow);
+                // The honest signer appends a head every couple of seconds until the first forged one: append again on a race.
+                await Patience.UntilAsync(async () =>
+                {
+                    try
+                    {
+                        await colluders.AppendAsync(LedgerStream.StreamId, forged);
+                        return true;
+                    }
+                    catch (WrongExpectedVersionException)
+                    {
+                        return false;
+                    }
+                }, () => "the colluders' tree head never found the ledger stream's end");
+            }
+        });
+
+    /// <summary>
+    /// The store writer stamps her rewritten rows with a transaction id far ahead of every other (PostgreSQL's global order is
+    /// transaction id, then position). Her events now sort after the last leaf of every signed head, so no head "covers" them
+    /// (<c>LedgerAnchor.Covers</c>) and none is asked to prove them, though the ledger took them in under those heads.
+    /// </summary>
+    [SkippableFact]
+    public Task A_rewritten_stream_is_refused_once_its_rows_are_stamped_with_a_later_transaction_id() =>
+        AssertRewriteRefusedAsync("Tess Transaction", async stream =>
+            Assert.True(await Host.ExecuteSqlAsync($"UPDATE he_events SET transaction_id = '9000000000000000000'::xid8 WHERE stream_id = '{stream}'") >= 2));
+
+    /// <summary>
+    /// The rewrite, then <paramref name="tamper"/> (given her stream id); on a node reading her stream afresh: Riverside's
+    /// patient token is refused, her verification is not verified, and no decision is taken on her stream (409 damaged-stream).
+    /// </summary>
+    private async Task AssertRewriteRefusedAsync(string name, Func<string, Task> tamper)
+    {
+        var (patient, stream, _) = await RewrittenWithoutLeavesAsync(name);
+        await tamper(stream);
+
+        var failures = new List<string>();
+        await using var cold = await ColdNodeAsync();
+        var riverside = cold.Client(cold.Mint("riverside", "rena", Role.Patient, patient));
+        // Read-only questions first: the decision, when taken, appends to her stream.
+        using (var read = await riverside.GetAsync($"/patients/{patient}/consents"))
+            if (read.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.Conflict))
+                failures.Add($"riverside's patient token reads her consents: {(int)read.StatusCode}");
+        // Whichever hospital the node now takes for her home reads her verification: neither may call the rewrite verified.
+        foreach (var home in new[] { "northside", "riverside" })
+        {
+            using var verification = await cold.Client(cold.Mint(home, "rena", Role.Patient, patient)).GetAsync($"/patients/{patient}/verification");
+            if (verification.StatusCode == HttpStatusCode.OK && (await verification.JsonAsync()).GetProperty("verified").GetBoolean())
+                failures.Add($"her rewritten history reads as verified to {home}'s patient token");
+        }
+        if (await DecidedOnAsync(cold, patient) is { } decided) failures.Add(decided);
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+}
