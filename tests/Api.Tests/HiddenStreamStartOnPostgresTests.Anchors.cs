@@ -4,7 +4,12 @@ using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Ports;
 using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Ledger;
+using HealthEvents.Application.Patients;
+using HealthEvents.Projections;
+using HealthEvents.Projections.Ledger;
+using HealthEvents.Projections.Runner;
 using HealthEvents.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthEvents.Api.Tests;
 
@@ -92,5 +97,55 @@ public sealed partial class HiddenStreamStartOnPostgresTests
         }
         if (await DecidedOnAsync(cold, patient) is { } decided) failures.Add(decided);
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>
+    /// A false alarm on an honest history: an operator rebuilds the ledger view (`rebuild ledger`) while the service serves.
+    /// The rebuild takes the view's lock, clears the view in one transaction and replays the log; here it is held just after
+    /// the clearing (the test holds the lock and clears the view as the rebuild's reset does). A node that had already read
+    /// its anchor keeps it (it is kept until the ledger stream has a new head, and no head is signed while the view is empty),
+    /// so a stream it folds for the first time is asked for a leaf the cleared view no longer holds: Lakeside's physician is
+    /// refused as damaged-stream on a patient whose history nobody touched, and so is the patient's own token (today: 409 and
+    /// 401). A view being rebuilt proves nothing yet; it is not evidence that a stream was rewritten.
+    /// </summary>
+    [SkippableFact]
+    public async Task Honest_streams_are_not_called_damaged_while_the_ledger_view_is_rebuilt()
+    {
+        var (warm, _) = await NewConsentingPatientAsync("Wilma Warmup", "lakeside");
+        var (patient, patientClient) = await NewConsentingPatientAsync("Rita Rebuilt", "lakeside");
+        await SignedOverAsync(PatientStream.StreamId(patient));
+
+        var readModels = Host.Services.GetRequiredService<ReadModelStore>();
+        var ledger = Host.Services.GetRequiredService<ILedgeredHistory>();
+        using var deadline = new CancellationTokenSource(Patience.Deadline);
+        await using var rebuilding = await ProjectionLock.AcquireAsync(readModels.LockConnectionString, LedgerProjection.ProjectionName, deadline.Token);
+        // The view is held still: once the last head signs all it holds, no head is signed until the view grows again.
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(LedgerStream.StreamId)) is { } head
+                && EventSerializerFor(head) is TreeHeadSigned signed && signed.TreeSize == await ledger.SizeAsync(),
+            () => "the ledger signer never caught up with the held view");
+
+        await using var cold = await ColdNodeAsync();
+        Assert.Null(await ReleasedAsync(cold, warm)); // the cold node reads its anchor on her stream, proven as it should be
+        foreach (var table in new[] { "ledgerleaf", "ledgernode", "ledgerprogress", "ledgertreehead" })
+            await Host.ExecuteSqlAsync($"DELETE FROM readmodels.mt_doc_{table}");
+        await Host.ExecuteSqlAsync($"DELETE FROM readmodels.mt_doc_projectioncheckpoint WHERE id = '{LedgerProjection.ProjectionName}'");
+
+        var failures = new List<string>();
+        if (await ReleasedAsync(cold, patient) is { } refused) failures.Add(refused);
+        using (var own = await cold.Client(cold.Mint("northside", "rita", Role.Patient, patient)).GetAsync($"/patients/{patient}/consents"))
+            if (own.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable))
+                failures.Add($"her own patient token is refused: {(int)own.StatusCode} {await own.Content.ReadAsStringAsync()}");
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    private static IEvent EventSerializerFor(EventEnvelope e) => HealthEvents.Application.Serialization.EventSerializer.Default.Deserialize(e.Type, e.Data);
+
+    /// <summary>Lakeside's physician asks <paramref name="node"/> for her conditions (she consented): null when released, or told to come back (503), else the answer.</summary>
+    private static async Task<string?> ReleasedAsync(ServiceHost node, Guid patient)
+    {
+        using var access = await node.As("lakeside physician").PostJsonAsync($"/patients/{patient}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } });
+        return access.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable
+            ? null : $"her honest history is refused: {(int)access.StatusCode} {await access.Content.ReadAsStringAsync()}";
     }
 }
