@@ -148,4 +148,45 @@ public sealed partial class HiddenStreamStartOnPostgresTests
         return access.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable
             ? null : $"her honest history is refused: {(int)access.StatusCode} {await access.Content.ReadAsStringAsync()}";
     }
+
+    /// <summary>
+    /// The store writer alone (no member's key) appends one junk row at the <c>ledger</c> stream's end: a tree head's type,
+    /// bytes that are no head, hashes that link to nothing. The anchor passes over it as damaged and falls back to the head
+    /// before (a warning), but the ledger builder folds the ledger stream to sign the next head, and a head can only follow
+    /// the junk: no head is ever signed again, while commands go on being accepted. Every event from then on is "newer than
+    /// the latest signed head" for good, checked only against the view the same writer can edit. Honest work after the junk
+    /// must still be signed into the ledger, or the node must refuse to go on without it (today: the ledger never grows).
+    /// </summary>
+    [SkippableFact]
+    public async Task Tree_heads_are_signed_again_after_a_junk_row_is_appended_to_the_ledger_stream()
+    {
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(LedgerStream.StreamId)) is not null || await RegisteredFillerAsync(),
+            () => "the ledger never signed a head");
+        long junk = 0;
+        await Patience.UntilAsync(async () =>
+        {
+            try
+            {
+                junk = (await Events.ReadLastAsync(LedgerStream.StreamId))!.Version + 1;
+                await Host.ExecuteSqlAsync("INSERT INTO he_events (event_id, stream_id, version, type, data, metadata, prev_hash, hash) " +
+                    $"VALUES (gen_random_uuid(), '{LedgerStream.StreamId}', {junk}, 'ledger.tree-head.v1', '\\x00', '\\x00', sha256('junk'::bytea), sha256('junk head'::bytea))");
+                return true;
+            }
+            catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation)
+            {
+                return false; // the signer appended that version first
+            }
+        }, () => "the junk row never found the ledger stream's end");
+
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(LedgerStream.StreamId))!.Version > junk || await RegisteredFillerAsync(),
+            () => $"no tree head was signed after the junk row at version {junk}, while commands were accepted; the node said:\n"
+                + string.Join("\n", Host.Logs.Lines.Where(l => l.Contains("LedgerSigner") || l.StartsWith("Error")).TakeLast(5)));
+    }
+
+    /// <summary>Registers one more patient (a head signs only over new leaves); false, so a wait looks again.</summary>
+    private async Task<bool> RegisteredFillerAsync()
+    {
+        await Host.NewPatientAsync("Filler Patient");
+        return false;
+    }
 }
