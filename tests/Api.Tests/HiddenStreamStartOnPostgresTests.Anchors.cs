@@ -189,4 +189,27 @@ public sealed partial class HiddenStreamStartOnPostgresTests
         await Host.NewPatientAsync("Filler Patient");
         return false;
     }
+
+    /// <summary>
+    /// The store writer who holds the read models edits the ledger view's stored subtrees that start at leaf 0 (one row per
+    /// height), each hash changed to another valid one. The last leaf of every head is proven through one of them, so every
+    /// one of the ledger stream's last <see cref="LedgerAnchors.MaxStepsBack"/> heads reads as damaged, and a node refuses
+    /// every stream it folds for the first time, however honest: rows that a rebuild restores stop every node deciding on
+    /// anything it has not cached (5d70775 meant one damaged head not to). The store is untouched: a consenting patient's
+    /// records must still be released, or the node must say it cannot decide for now (today: 409 damaged-stream).
+    /// </summary>
+    [SkippableFact]
+    public async Task Edited_subtrees_of_the_ledger_view_do_not_stop_nodes_deciding_on_honest_streams()
+    {
+        var (patient, _) = await NewConsentingPatientAsync("Hana Honest", "lakeside");
+        await SignedOverAsync(PatientStream.StreamId(patient));
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(LedgerStream.StreamId))!.Version > LedgerAnchors.MaxStepsBack || await RegisteredFillerAsync(),
+            () => $"the ledger stream never held {LedgerAnchors.MaxStepsBack + 1} heads");
+        Assert.True(await Host.ExecuteSqlAsync("UPDATE readmodels.mt_doc_ledgernode SET data = jsonb_set(data, '{hash}', " +
+            "to_jsonb(encode(sha256(convert_to(data->>'hash', 'UTF8')), 'hex'))) WHERE (data->>'index')::bigint = 0") >= 1);
+
+        await using var cold = await ColdNodeAsync();
+        var refused = await ReleasedAsync(cold, patient);
+        Assert.True(refused is null, refused);
+    }
 }
