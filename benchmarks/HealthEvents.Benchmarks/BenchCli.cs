@@ -24,12 +24,18 @@ public static class BenchCli
             await Console.Error.WriteLineAsync($"See '{parsed.CommandResult.Command.Name} --help'.");
             return ExitCodes.Usage;
         }
+        // Ctrl+C and SIGTERM cancel the action's token; the benchmark then stops its services and private PostgreSQLs.
+        // The signals are ours (no ProcessTerminationTimeout): System.CommandLine would end the process after its timeout,
+        // whether or not they had stopped.
+        using var interruption = new Interruption();
         try
         {
-            // Ctrl+C cancels the action's token; the benchmark then stops its services and private PostgreSQLs.
-            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null },
+                interruption.Token);
         }
-        catch (OperationCanceledException)
+        // Work cut short does not always say so by an OperationCanceledException (Marten's bulk insert: an
+        // ObjectDisposedException from its rollback): after a signal, whatever ended the run is the interruption.
+        catch (Exception e) when (e is OperationCanceledException || interruption.Token.IsCancellationRequested)
         {
             await Console.Error.WriteLineAsync("Interrupted.");
             return ExitCodes.Interrupted;
@@ -158,7 +164,7 @@ public static class BenchCli
     };
 
     /// <summary>--leaves: the ledger's tree size for the proof timings.</summary>
-    public static Option<int> Leaves() => Count("--leaves", 1_000_000, 2, "Leaves of the ledger tree the proofs are served from");
+    public static Option<int> Leaves() => Count("--leaves", 1_000_000, 1, "Leaves of the ledger tree the proofs are served from");
 
     /// <summary>--version: how long the long stream is when commands on it are timed.</summary>
     public static Option<int> StreamVersion() => Count("--version", 10_000, 21, "Version of the long stream (against version 10)");

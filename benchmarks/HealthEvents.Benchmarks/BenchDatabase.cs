@@ -22,9 +22,21 @@ public sealed class BenchDatabase : IAsyncDisposable
     {
         var dataDir = Path.Combine(Path.GetTempPath(), $"healthevents-{name}-" + Guid.NewGuid().ToString("N")[..12]);
         Console.Error.WriteLine($"Starting a private durable PostgreSQL in {dataDir} ...");
-        var server = await LocalPostgres.StartAsync(Path.Combine(dataDir, "pg"), durable: true, ct: ct);
+        // Not cancellable: pg_ctl stopped half-way could leave a postmaster that has not yet written the pid file a stop
+        // looks for. A few seconds; Ctrl+C meanwhile is seen right after, with a server to stop.
+        LocalPostgres server;
         try
         {
+            server = await LocalPostgres.StartAsync(Path.Combine(dataDir, "pg"), durable: true, ct: CancellationToken.None);
+        }
+        catch
+        {
+            RemoveFolder(dataDir);
+            throw;
+        }
+        try
+        {
+            ct.ThrowIfCancellationRequested();
             await using var admin = new NpgsqlConnection(server.ConnectionString());
             await admin.OpenAsync(ct);
             await using var create = new NpgsqlCommand("CREATE DATABASE bench", admin);
@@ -33,6 +45,7 @@ public sealed class BenchDatabase : IAsyncDisposable
         catch
         {
             await server.StopAsync();
+            RemoveFolder(dataDir);
             throw;
         }
         return new BenchDatabase(server, dataDir);
@@ -43,13 +56,18 @@ public sealed class BenchDatabase : IAsyncDisposable
         Console.Error.WriteLine("Stopping the private PostgreSQL ...");
         NpgsqlConnection.ClearAllPools();
         await _server.StopAsync();
+        RemoveFolder(DataDir);
+    }
+
+    private static void RemoveFolder(string dataDir)
+    {
         try
         {
-            Directory.Delete(DataDir, recursive: true);
+            if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"could not remove {DataDir}: {e.Message}");
+            Console.Error.WriteLine($"could not remove {dataDir}: {e.Message}");
         }
     }
 }

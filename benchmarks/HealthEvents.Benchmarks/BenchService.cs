@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace HealthEvents.Benchmarks;
@@ -49,10 +50,25 @@ public sealed class BenchService : IAsyncDisposable
         Console.Error.WriteLine($"Starting the service on {(eventStoreDb is null ? "PostgreSQL" : "EventStoreDB")} (data folder {data}) ...");
         string[] store = eventStoreDb is null ? [] :
             ["--EventStore:Provider=EventStoreDB", $"--ConnectionStrings:EventStoreDB={eventStoreDb}", $"--EventStore:StreamPrefix={NewPrefix()}"];
-        var app = await HealthEventsApp.BuildAsync(["--urls", "http://127.0.0.1:0", $"--HEALTHEVENTS_DATA={data}",
-                // Many commands from one caller: the fair-use bucket is not what is measured.
-                "--HealthEvents:RateLimit:PermitsPerSecond=1000000", "--HealthEvents:RateLimit:Burst=1000000", .. store, .. settings],
-            b => b.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
+        // Not cancellable: it starts the private PostgreSQL and, should it fail, stops it again itself. Ctrl+C meanwhile
+        // is seen by StartAsync below, once there is an app to stop.
+        WebApplication app;
+        try
+        {
+            app = await HealthEventsApp.BuildAsync(["--urls", "http://127.0.0.1:0", $"--HEALTHEVENTS_DATA={data}",
+                    // Many commands from one caller: the fair-use bucket is not what is measured.
+                    "--HealthEvents:RateLimit:PermitsPerSecond=1000000", "--HealthEvents:RateLimit:Burst=1000000", .. store, .. settings],
+                b =>
+                {
+                    b.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
+                    b.Services.AddSingleton<IHostLifetime, Interruption.HostedLifetime>();
+                });
+        }
+        catch
+        {
+            RemoveFolder(data);
+            throw;
+        }
         try
         {
             await app.StartAsync(ct);
@@ -65,8 +81,7 @@ public sealed class BenchService : IAsyncDisposable
         }
         catch
         {
-            await app.StopAsync(CancellationToken.None); // stops its private PostgreSQL too
-            await app.DisposeAsync();
+            await StopAsync(app, data);
             throw;
         }
     }
@@ -143,10 +158,25 @@ public sealed class BenchService : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        await _app.StopAsync(CancellationToken.None);
-        await _app.DisposeAsync();
-        try { Directory.Delete(_data, recursive: true); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Console.Error.WriteLine($"could not remove {_data}: {e.Message}"); }
+        await StopAsync(_app, _data);
+    }
+
+    /// <summary>
+    /// Stops the host, its private PostgreSQL (named: a host whose start was cancelled early never started its hosted
+    /// services, so its own stop would leave the server running; a second stop does nothing) and removes the data folder.
+    /// </summary>
+    private static async Task StopAsync(WebApplication app, string data)
+    {
+        await app.StopAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<PostgresHosting>().StopAsync(CancellationToken.None);
+        await app.DisposeAsync();
+        RemoveFolder(data);
+    }
+
+    private static void RemoveFolder(string data)
+    {
+        try { if (Directory.Exists(data)) Directory.Delete(data, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Console.Error.WriteLine($"could not remove {data}: {e.Message}"); }
     }
 }
 

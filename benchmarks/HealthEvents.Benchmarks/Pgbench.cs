@@ -35,6 +35,8 @@ public static partial class Pgbench
                          "-T", $"{Math.Max(1, (int)Math.Round(duration.TotalSeconds))}", "-f", script })
                 start.ArgumentList.Add(a);
             using var process = Process.Start(start) ?? throw new InvalidOperationException("pgbench did not start");
+            // Interrupted, pgbench would go on for the rest of its -T seconds: it is ended with the benchmark.
+            using var end = ct.Register(() => process.Kill());
             var output = process.StandardOutput.ReadToEndAsync(ct);
             var errors = process.StandardError.ReadToEndAsync(ct);
             await process.WaitForExitAsync(ct);

@@ -57,6 +57,7 @@ public sealed class ReadModelStore : IDisposable
     private static void Configure(StoreOptions options)
     {
         options.Schema.For<ProjectionCheckpoint>().Identity(x => x.Id).UseNumericRevisions(true);
+        options.Schema.For<ParkedEvent>().Identity(x => x.Id).Index(x => x.Projection, i => i.Name = "he_parked_projection_ix");
         options.Schema.For<AuditEntry>()
             .Index([x => x.PatientId, x => x.StreamVersion], i => i.Name = "he_audit_patient_version_ix");
         options.Schema.For<AuditEntryCategory>();

@@ -62,7 +62,7 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
             $"DELETE FROM readmodels.mt_doc_ledgerleaf WHERE data->>'streamId' = '{stream}' AND (data->>'streamVersion')::bigint >= {forged}");
 
     /// <summary>
-    /// Writes the backdated transaction, waits until her verification names it, runs <paramref name="tamper"/>'s SQL (given
+    /// Writes the backdated transaction, waits until her verification names it and the ledger view holds its leaf, runs <paramref name="tamper"/>'s SQL (given
     /// the stream and the forged version; it must change exactly one row), and asserts her verification does not then
     /// hold the stream for verified.
     /// </summary>
@@ -70,6 +70,9 @@ public abstract class BackdatedTransactionAttackSpec(TestStore store) : ServiceO
     {
         var (patient, bea, stream, forged) = await WriteBackdatedTransactionAsync();
         await BackdatedNamedAsync(patient, bea);
+        // Named by the log's order alone, it may be named before the ledger view took its leaf in: the tampering below edits that leaf's witness.
+        await Patience.UntilAsync(async () => await Host.Services.GetRequiredService<ILedgeredHistory>().LeafAtAsync(stream, forged) is not null,
+            () => "the ledger view never took the backdated transaction in");
 
         Assert.Equal(1, await Host.ExecuteSqlAsync(tamper(stream, forged)));
 

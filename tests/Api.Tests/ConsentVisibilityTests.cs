@@ -55,6 +55,33 @@ public sealed class ConsentVisibilityTests(DemoServiceFixture fixture) : IClassF
         Assert.Equal(HttpStatusCode.Forbidden, (await Host.As("lakeside physician").GetAsync($"/patients/{id}/consents")).StatusCode);
     }
 
+    /// <summary>
+    /// A consent id is the client's choice and unique only within one patient's stream: another patient granting a consent
+    /// under the same id must not overwrite hers in the view, and her revoking it must not revoke theirs.
+    /// </summary>
+    [Fact]
+    public async Task Another_patients_consent_under_the_same_id_leaves_hers_as_it_is()
+    {
+        var consentId = Guid.NewGuid();
+        var (vera, veraClient) = await Host.NewPatientAsync("Vera Same-Id");
+        var (mallory, malloryClient) = await Host.NewPatientAsync("Mallory Same-Id");
+        foreach (var (id, client, category) in new[] { (vera, veraClient, "allergies"), (mallory, malloryClient, "medications") })
+        {
+            using var granted = await client.PostJsonAsync($"/patients/{id}/consents", new
+            {
+                consentId, grantee = new { kind = "hospital", id = "riverside" }, categories = new[] { category }, purposes = new[] { "treatment" }, actions = new[] { "read" },
+            });
+            Assert.Equal(HttpStatusCode.Created, granted.StatusCode);
+        }
+        Assert.Equal([("hospital:riverside", "allergies")], await ActiveAsync(veraClient, vera));
+
+        using (var revoked = await veraClient.DeleteAsync($"/patients/{vera}/consents/{consentId}"))
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        Assert.Equal([("hospital:riverside", "medications")], await ActiveAsync(malloryClient, mallory));
+        var hers = await (await veraClient.GetAsync($"/patients/{vera}/consents")).JsonAsync();
+        Assert.Equal(["allergies"], hers.GetProperty("past").EnumerateArray().Select(c => c.GetProperty("categories")[0].GetString()));
+    }
+
     [Fact]
     public async Task The_FHIR_export_holds_the_same_consents_as_the_list()
     {

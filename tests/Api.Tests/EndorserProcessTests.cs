@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using HealthEvents.Api.Hosting;
 using HealthEvents.Application.Endorsement;
 using HealthEvents.Application.Ledger;
@@ -9,6 +8,7 @@ using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
 using HealthEvents.Domain.Common;
 using HealthEvents.Infrastructure.Identity;
+using HealthEvents.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -30,6 +30,7 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
 
     private readonly Dictionary<string, Process> _endorsers = new();
     private Dictionary<string, string> _endpoints = [];
+    private Dictionary<string, string> _metrics = []; // each endorser's metrics listener
     private ServiceHost? _host;
     private ServiceHost.Node? _node;
 
@@ -42,7 +43,8 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
         _node = await ServiceHost.NewNodeAsync(store);
         // Each endorser node makes and keeps its own key in its own folder; the API node never holds one,
         // and founds the network with the public keys the endorsers serve.
-        var endpoints = _endpoints = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePort()}/");
+        var endpoints = _endpoints = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePorts.Next()}/");
+        _metrics = DemoNetwork.Hospitals.ToDictionary(h => h, _ => $"http://127.0.0.1:{FreePorts.Next()}");
         DemoNetwork.Genesis(new ConfigurationBuilder().AddInMemoryCollection(endpoints!).Build())
             .Save(Path.Combine(_node.DataFolder, "genesis.json"));
 
@@ -62,7 +64,7 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
             RedirectStandardError = true,
         };
         foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "HealthEvents.Api.dll"), "endorser", "--hospital", hospital, "--urls", url.TrimEnd('/'),
-                     "--HealthEvents:Metrics:Prometheus=true"])
+                     "--HealthEvents:Metrics:Prometheus=true", $"--HealthEvents:Metrics:Urls={_metrics[hospital]}"])
             psi.ArgumentList.Add(arg);
         psi.Environment["HEALTHEVENTS_DATA"] = Path.Combine(node.DataFolder, "endorser-" + hospital); // removed with the node's folder
         psi.Environment["ConnectionStrings__Postgres"] = node.ConnectionString;
@@ -140,7 +142,7 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
         using (var scraper = new HttpClient())
             foreach (var signer in signers)
                 Assert.Matches($@"healthevents_endorser_proposals_total\{{[^}}]*healthevents_hospital=""{signer}""[^}}]*healthevents_outcome=""signed""[^}}]*\}} [1-9]",
-                    await scraper.GetStringAsync(new Uri(new Uri(_endpoints[signer]), "metrics")));
+                    await scraper.GetStringAsync($"{_metrics[signer]}/metrics"));
 
         Kill("lakeside");
         var oneDown = await RegisterAsync(Guid.NewGuid());
@@ -181,13 +183,6 @@ public abstract class EndorserProcessSpec(TestStore store) : IAsyncLifetime
         var checker = await EndorsementChecker.LoadAsync(store, Host.Services.GetRequiredService<EventSerializer>());
         var whole = await StoreVerifier.VerifyAsync(store, new StoreVerifierOptions { EndorsementChecker = checker });
         Assert.True(whole.Verified, string.Join("; ", whole.Problems.Select(p => $"{p.StreamId} v{p.Version} {p.Code}: {p.Message}")));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

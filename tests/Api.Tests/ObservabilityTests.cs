@@ -24,6 +24,7 @@ public sealed class ObservabilityTests : IAsyncLifetime
 {
     private readonly Exported<Activity> _spans = new();
     private readonly Exported<Metric> _metrics = new();
+    private readonly int _metricsPort = FreePorts.Next();
     private ServiceHost _host = null!;
 
     public async Task InitializeAsync() => _host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(), builder =>
@@ -32,7 +33,8 @@ public sealed class ObservabilityTests : IAsyncLifetime
         // Collected only when a test asks (ForceFlush), so the points read are those of that collection.
         builder.Services.ConfigureOpenTelemetryMeterProvider(m => m.AddInMemoryExporter(_metrics,
             o => o.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = int.MaxValue));
-    }, "--HealthEvents:Metrics:ProjectionLag:Interval=00:00:00.200", "--HealthEvents:Metrics:Prometheus=true");
+    }, "--HealthEvents:Metrics:ProjectionLag:Interval=00:00:00.200", "--HealthEvents:Metrics:Prometheus=true",
+        $"--HealthEvents:Metrics:Urls=http://127.0.0.1:{_metricsPort}");
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
@@ -114,8 +116,9 @@ public sealed class ObservabilityTests : IAsyncLifetime
         Assert.All(hospitalsOf(Points(metrics, "healthevents.endorsement.duration")), h => Assert.Contains(h, Hosting.DemoNetwork.Hospitals));
         Assert.NotEmpty(Points(metrics, "healthevents.endorsement.duration"));
 
-        // Scraped in Prometheus' text format when the setting is on.
-        var scraped = await _host.Client().GetStringAsync("/metrics");
+        // Scraped in Prometheus' text format when the setting is on, on the metrics listener (no token set: its address is the guard).
+        using var scraper = new HttpClient { Timeout = Patience.Deadline };
+        var scraped = await scraper.GetStringAsync($"http://127.0.0.1:{_metricsPort}/metrics");
         Assert.Contains("healthevents_commands", scraped);
         Assert.Contains("healthevents_projection_lag", scraped);
 

@@ -49,22 +49,7 @@ public sealed class StalledViewTests : IAsyncLifetime
         Assert.Contains(_host.Logs.Lines, l => l.Contains($"unreadable event {bad}@0", StringComparison.Ordinal));
         Assert.DoesNotContain(_host.Logs.Lines, l => l.Contains("secret text", StringComparison.Ordinal));
         // ... and a metric counts it, for whatever exporter watches the meter.
-        var unreadable = new Dictionary<string, long>();
-        using (var listener = new System.Diagnostics.Metrics.MeterListener())
-        {
-            listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter == _host.Services.GetRequiredService<HealthEvents.Projections.Runner.ProjectionMetrics>().Meter
-                    && instrument.Name == "healthevents.projection.unreadable_events")
-                    l.EnableMeasurementEvents(instrument);
-            };
-            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags) if (tag.Key == "healthevents.projection") unreadable[(string)tag.Value!] = value;
-            });
-            listener.Start();
-            listener.RecordObservableInstruments();
-        }
+        var unreadable = ProjectionGauges.Read(_host, "healthevents.projection.unreadable_events");
         Assert.Equal(1, unreadable["patient-audit"]);
         Assert.Equal(1, unreadable["consents"]);
         Assert.Equal(1, unreadable["insurance"]);

@@ -40,7 +40,11 @@ public sealed class ProjectionDatabase : IAsyncDisposable
     /// <summary>A read-model store of its own (as each node has), disposed with the database.</summary>
     public ReadModelStore NewReadModels()
     {
-        var store = ReadModelStore.Create(ConnectionString, o => o.Schema.For<AppliedCount>());
+        var store = ReadModelStore.Create(ConnectionString, o =>
+        {
+            o.Schema.For<AppliedCount>();
+            o.Schema.For<ClaimedKey>().Index(x => x.Key, i => (i.IsUnique, i.Name) = (true, ClaimedKey.UniqueIndex));
+        });
         _readModels.Add(store);
         return store;
     }

@@ -14,12 +14,13 @@ public sealed class RunnerTests : IAsyncLifetime
     public async Task DisposeAsync() => await _db.DisposeAsync();
 
     [Fact]
-    public async Task A_projection_failing_mid_batch_backs_off_and_applies_every_event_exactly_once()
+    public async Task A_projection_failing_mid_batch_for_a_while_backs_off_and_applies_every_event_exactly_once()
     {
         var events = await _db.AppendManyAsync(1200);
         var poison = events[700].EventId; // mid-way through the second batch of 500
         var failures = 0;
-        var counting = new CountingProjection("count", e => e.Envelope.EventId == poison && Interlocked.Increment(ref failures) <= 3);
+        var counting = new CountingProjection("count", e => e.Envelope.EventId == poison && Interlocked.Increment(ref failures) <= 3)
+            { Failure = CountingProjection.Timeout }; // the moment's, not the event's: retried, never parked
         var logger = new CapturingLogger<ProjectionRunner>();
         var runner = _db.NewRunner([counting], logger: logger);
         await using (await runner.StartedAsync())
@@ -32,23 +33,24 @@ public sealed class RunnerTests : IAsyncLifetime
         }
         Assert.Equal(4, failures);
         await _db.AssertAppliedExactlyOnceAsync("count", events);
+        Assert.Empty(await _db.AllAsync<ParkedEvent>());
 
         // Logged: projection, position, exception type; never the message (it may carry personal data).
         var lines = logger.Lines.ToList();
         var failed = lines.Where(l => l.Message.Contains("failed at position", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, failed.Count);
         Assert.All(failed, l => Assert.Contains($"count failed at position {events[700].Position}", l.Message));
-        Assert.All(failed, l => Assert.Contains(typeof(InvalidOperationException).FullName!, l.Message));
+        Assert.All(failed, l => Assert.Contains(typeof(TimeoutException).FullName!, l.Message));
         Assert.All(lines, l => Assert.Null(l.Exception));
         Assert.DoesNotContain(lines, l => l.Message.Contains("HIV", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task A_stuck_projection_keeps_the_prefix_and_a_restarted_runner_finishes_exactly_once()
+    public async Task A_projection_failing_for_good_on_the_moment_keeps_the_prefix_and_a_restarted_runner_finishes_exactly_once()
     {
         var events = await _db.AppendManyAsync(600);
         var poison = events[250].EventId;
-        var stuck = new CountingProjection("count", e => e.Envelope.EventId == poison);
+        var stuck = new CountingProjection("count", e => e.Envelope.EventId == poison) { Failure = CountingProjection.Timeout };
         var runner = _db.NewRunner([stuck]);
         await using (await runner.StartedAsync())
         {
@@ -57,7 +59,7 @@ public sealed class RunnerTests : IAsyncLifetime
             await WaitUntilAsync(() => runner.Status[0].ConsecutiveFailures >= 3);
             var status = runner.Status[0];
             Assert.Equal(events[249].Position, status.Checkpoint);
-            Assert.Equal(typeof(InvalidOperationException).FullName, status.LastErrorType);
+            Assert.Equal(typeof(TimeoutException).FullName, status.LastErrorType);
             Assert.Equal(events[250].Position, status.FailingPosition);
             Assert.False(status.CaughtUp);
         }
@@ -159,8 +161,11 @@ public sealed class RunnerTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<Exception>(() => applier.ApplyBatchAsync(counting, null, events[..20], CancellationToken.None));
         var second = await applier.ApplyBatchAsync(counting, first, events[10..20], CancellationToken.None);
         await Assert.ThrowsAnyAsync<Exception>(() => applier.ApplyBatchAsync(counting, first, events[10..30], CancellationToken.None));
+        // A stale checkpoint is the moment's failure, never the events': nothing is parked for it.
+        await Assert.ThrowsAsync<ProjectionApplyException>(() => applier.ApplyOrParkAsync(counting, first, events[10..30], _ => { }, CancellationToken.None));
         await applier.ApplyBatchAsync(counting, second, events[20..], CancellationToken.None);
         await _db.AssertAppliedExactlyOnceAsync("count", events);
+        Assert.Empty(await _db.AllAsync<ParkedEvent>());
     }
 
     internal static async Task WaitUntilAsync(Func<bool> condition, int seconds = Patience.Seconds)

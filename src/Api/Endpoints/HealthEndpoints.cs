@@ -38,7 +38,8 @@ public static class HealthEndpoints
     /// default); 503 otherwise. A projection that keeps failing on one event is reported as stalled — its name, the
     /// position and the exception type, never the data — and the node is then "degraded": commands still work, views lag.
     /// So is a network stream that fails verification (<see cref="NetworkDirectory.Untrusted"/>: stream, version, code).
-    /// A projection that skipped unreadable events (written past the service) says how many, and stays ready.
+    /// A projection that skipped unreadable events (written past the service) says how many, and stays ready; so does one
+    /// that parked events it failed on alone (the last as stream@version: its row in <c>readmodels.mt_doc_parkedevent</c> says why).
     /// On EventStoreDB the answer also carries <see cref="ClusterStatus"/> from gossip (absent when no node gossips;
     /// readiness itself is the event store's answer to a read on the leader).
     /// </summary>
@@ -63,8 +64,13 @@ public static class HealthEndpoints
         foreach (var p in stalled)
             checks[$"projection:{p.Name}"] = $"stalled at {p.FailingPosition?.ToString() ?? "start"} ({p.LastErrorType})";
         // Skipped events do not make the node degraded (the view moved on), but an operator must see them: run verify.
-        foreach (var p in runner.Status.Where(p => p.UnreadableEvents > 0 && !p.Stalled))
-            checks[$"projection:{p.Name}"] = $"skipped {p.UnreadableEvents} unreadable event(s); run verify";
+        // Parked events neither: the view went past each, but lacks it until the cause is fixed and the view rebuilt.
+        foreach (var p in runner.Status.Where(p => (p.UnreadableEvents > 0 || p.ParkedEvents > 0) && !p.Stalled))
+            checks[$"projection:{p.Name}"] = string.Join("; ", new[]
+            {
+                p.UnreadableEvents > 0 ? $"skipped {p.UnreadableEvents} unreadable event(s); run verify" : null,
+                p.ParkedEvents > 0 ? $"parked {p.ParkedEvents} event(s) it failed on, the last {p.LastParked}; see readmodels.mt_doc_parkedevent, then rebuild" : null,
+            }.OfType<string>());
         // A network stream that fails verification: the directory stops before it (members, keys as endorsed), say where.
         var untrusted = services.GetService<NetworkDirectory>()?.Untrusted;
         if (untrusted is not null) checks["network"] = $"untrusted from {untrusted.StreamId}@{untrusted.Version} ({untrusted.Code})";

@@ -28,10 +28,10 @@ public static class EndorserApp
             var app = builder.Build();
             await app.Services.InitializeHealthEventsStorageAsync();
             app.Services.GetRequiredService<KeyringKeys>(); // makes the key now, before anyone asks for its public half
+            app.UseMetricsListener(); // first: a request on the metrics listener meets nothing of the endorser
             app.UseExceptionHandler();
             // A FHIR import's transaction carries up to ~128 KB of content (sealed, twice: command and envelopes); a batch many.
             app.MapPost("/endorse", Endorse).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(64 * 1024 * 1024));
-            app.MapObservability();
             app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live", hospital = hospitalId }));
             app.MapGet("/public-key", (HospitalKeyring keyring) =>
             {

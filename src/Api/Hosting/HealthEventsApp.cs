@@ -51,6 +51,7 @@ public static class HealthEventsApp
         var demo = builder.Configuration.GetValue("HealthEvents:SeedDemo", true);
         if (demo) await app.Services.GetRequiredService<DemoSeeder>().SeedAsync(dataFolder, CancellationToken.None);
 
+        app.UseMetricsListener(); // first: a request on the metrics listener meets nothing of the API
         app.UseCorrelationIdHeader();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -62,7 +63,6 @@ public static class HealthEventsApp
         app.UseAuthorization();
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");
-        app.MapObservability();
         app.MapHealthEndpoints();
         app.MapNetworkEndpoints();
         app.MapNetworkGovernance();

@@ -20,6 +20,7 @@ public static class NodeHost
         configure?.Invoke(builder);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
             builder.WebHost.UseUrls(builder.Configuration["HEALTHEVENTS_URLS"] is { Length: > 0 } urls ? urls : defaultUrl);
+        builder.AddMetricsListener(); // after the public URLs: /metrics listens beside them, on its own port
 
         var dataFolder = DataFolder.Resolve(builder.Configuration);
         if (builder.Configuration.GetValue(DataFolder.ExistingOnlyKey, false) && DataFolder.Missing(builder.Configuration, dataFolder) is { } missing)

@@ -12,7 +12,8 @@ namespace HealthEvents.Api.Hosting;
 /// OpenTelemetry for a node (README, "Observability"): traces of the command path, ASP.NET Core, HttpClient, gRPC client
 /// and Npgsql; metrics of the command path, the read side, ASP.NET Core, HttpClient and Npgsql. Exported over OTLP only
 /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the exporter reads the other <c>OTEL_EXPORTER_OTLP_*</c> variables
-/// itself); scraped at <c>/metrics</c> (Prometheus text format) only when <see cref="PrometheusSetting"/> is true. Every
+/// itself); scraped at <c>/metrics</c> (Prometheus text format) only when <see cref="PrometheusSetting"/> is true, and only on
+/// the management listener (<see cref="MetricsListener"/>). Every
 /// span passes <see cref="TelemetryRedaction"/> before any exporter sees it.
 /// </summary>
 public static class Observability
@@ -62,11 +63,6 @@ public static class Observability
             });
     }
 
-    /// <summary>Serves <c>/metrics</c> when <see cref="PrometheusSetting"/> is on; nothing otherwise (a 404 there).</summary>
-    public static void MapObservability(this WebApplication app)
-    {
-        if (IsPrometheusOn(app.Configuration)) app.MapPrometheusScrapingEndpoint(PrometheusPath);
-    }
-
-    private static bool IsPrometheusOn(IConfiguration configuration) => configuration.GetValue(PrometheusSetting, false);
+    /// <summary>Whether <c>/metrics</c> is served (on its own listener, <see cref="MetricsListener"/>).</summary>
+    public static bool IsPrometheusOn(IConfiguration configuration) => configuration.GetValue(PrometheusSetting, false);
 }

@@ -34,13 +34,14 @@ public sealed class EventStoreDbAppendTooLargeException(string streamId, int? ma
 public sealed class EventStoreDbNotLeaderException(DnsEndPoint? leader, Exception? inner = null)
     : EventStoreDbException(leader is null
         ? "The EventStoreDB node is not the leader and named none."
-        : $"The EventStoreDB node is not the leader; the leader is {leader.Host}:{leader.Port}.", inner)
+        : $"The EventStoreDB node is not the leader; the leader is {leader.Host}:{leader.Port}.", inner), ITransientFailure
 {
     public DnsEndPoint? Leader { get; } = leader;
 }
 
 /// <summary>EventStoreDB could not be reached, or did not answer in time; an append may or may not have been written (retrying it with the same event ids is safe).</summary>
-public sealed class EventStoreDbUnavailableException(string message, Exception? inner = null) : EventStoreDbException(message, inner);
+public sealed class EventStoreDbUnavailableException(string message, Exception? inner = null)
+    : EventStoreDbException(message, inner), ITransientFailure;
 
 /// <summary>
 /// The mapping from EventStoreDB's answers to the port's errors. Failures arrive as gRPC status codes with an

@@ -1,3 +1,4 @@
+using System.Data;
 using Npgsql;
 
 namespace HealthEvents.Projections.Runner;
@@ -11,6 +12,13 @@ internal sealed class ApplyTransaction(NpgsqlConnection connection, NpgsqlTransa
     public NpgsqlTransaction Transaction { get; } = transaction;
 
     public Task CommitAsync(CancellationToken ct) => Transaction.CommitAsync(ct);
+
+    /// <summary>
+    /// Whether the connection is gone (the server ended it, the network broke). Npgsql then completes the transaction,
+    /// and the next command fails with "transaction is already completed" — an <see cref="InvalidOperationException"/>
+    /// that says nothing of the database by its type alone.
+    /// </summary>
+    public bool ConnectionLost => connection.State != ConnectionState.Open || Transaction.Connection is null;
 
     public async ValueTask DisposeAsync()
     {

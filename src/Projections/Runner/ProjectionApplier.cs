@@ -16,9 +16,10 @@ namespace HealthEvents.Projections.Runner;
 /// the runner and the rebuilder alike. An event this build cannot read (<see cref="UnreadableEventException"/>: written past
 /// the service) is skipped, logged by stream, version and position only, and counted in the checkpoint — one bad event
 /// must not stall a view for everyone; verification reports it. A projection that takes every event
-/// (<see cref="IEveryEventProjection"/>: the ledger) is handed it as stored instead.
+/// (<see cref="IEveryEventProjection"/>: the ledger) is handed it as stored instead. An event a projection fails on is
+/// parked by <see cref="ApplyOrParkAsync"/> (ProjectionApplier.Parking.cs).
 /// </summary>
-internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializer serializer, ILogger? logger = null)
+internal sealed partial class ProjectionApplier(ReadModelStore readModels, EventSerializer serializer, ILogger? logger = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
@@ -75,7 +76,7 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                throw new ProjectionApplyException(projection.Name, PositionOf(batch[i]), i, ex);
+                throw Failed(projection, tx, PositionOf(batch[i]), i, ex);
             }
         }
         if (projection is IBatchPreparingProjection preparing)
@@ -86,7 +87,7 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                throw new ProjectionApplyException(projection.Name, PositionOf(batch[0]), 0, ex);
+                throw Failed(projection, tx, PositionOf(batch[0]), null, ex); // any of the batch's events
             }
         }
         for (var i = 0; i < batch.Count; i++)
@@ -98,12 +99,35 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                throw new ProjectionApplyException(projection.Name, PositionOf(batch[i]), i, ex);
+                throw Failed(projection, tx, PositionOf(batch[i]), i, ex);
             }
         }
 
-        var last = batch[^1].Position!.Value;
-        var next = new ProjectionCheckpoint
+        var next = Advance(projection, current, batch, unreadable, lastUnreadable, parked: null);
+        // Fails the whole transaction if someone else moved the checkpoint since we read it.
+        session.UpdateRevision(next, next.Revision);
+        try
+        {
+            await session.SaveChangesAsync(ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // A constraint the documents break (a unique index) shows only here, for any of the batch's events.
+            throw Failed(projection, tx, PositionOf(batch[0]), null, ex);
+        }
+        return next;
+    }
+
+    private static ProjectionApplyException Failed(IProjection projection, ApplyTransaction tx, GlobalPosition position, int? index, Exception ex) =>
+        new(projection.Name, position, index, ex) { ConnectionLost = tx.ConnectionLost };
+
+    /// <summary>The checkpoint after <paramref name="batch"/>: its last position, the counts moved on, the next revision.</summary>
+    private static ProjectionCheckpoint Advance(
+        IProjection projection, ProjectionCheckpoint? current, IReadOnlyList<EventEnvelope> batch, int unreadable, string? lastUnreadable,
+        string? parked)
+    {
+        var last = PositionOf(batch[^1]);
+        return new ProjectionCheckpoint
         {
             Id = projection.Name,
             Commit = last.Commit,
@@ -111,16 +135,15 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
             EventsProcessed = (current?.EventsProcessed ?? 0) + batch.Count,
             UnreadableEvents = (current?.UnreadableEvents ?? 0) + unreadable,
             LastUnreadable = lastUnreadable ?? current?.LastUnreadable,
+            ParkedEvents = (current?.ParkedEvents ?? 0) + (parked is null ? 0 : 1),
+            LastParked = parked ?? current?.LastParked,
+            ParkedInARow = parked is null ? 0 : (current?.ParkedInARow ?? 0) + 1,
             UpdatedAt = DateTimeOffset.UtcNow,
             Revision = (current?.Revision ?? 0) + 1,
         };
-        // Fails the whole transaction if someone else moved the checkpoint since we read it.
-        session.UpdateRevision(next, next.Revision);
-        await session.SaveChangesAsync(ct);
-        return next;
     }
 
-    /// <summary>Deletes every document of the projection and its checkpoint, in one transaction.</summary>
+    /// <summary>Deletes every document of the projection, its parked events and its checkpoint, in one transaction.</summary>
     public async Task ResetAsync(IProjection projection, CancellationToken ct)
     {
         await using var session = await readModels.LightweightSessionAsync(ct);
@@ -129,7 +152,9 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
         else
             foreach (var type in projection.DocumentTypes)
                 DeleteAllMethod.MakeGenericMethod(type).Invoke(null, [session]);
-        session.Delete<ProjectionCheckpoint>(projection.Name);
+        var name = projection.Name;
+        session.HardDeleteWhere<ParkedEvent>(p => p.Projection == name);
+        session.Delete<ProjectionCheckpoint>(name);
         await session.SaveChangesAsync(ct);
     }
 
@@ -151,10 +176,17 @@ internal sealed class ProjectionApplier(ReadModelStore readModels, EventSerializ
     }
 }
 
-/// <summary>An event could not be applied. Carries where, and the original exception (whose message may hold personal data: never log it).</summary>
-public sealed class ProjectionApplyException(string projection, GlobalPosition position, int indexInBatch, Exception inner)
+/// <summary>
+/// An event could not be applied. Carries where, and the original exception (whose message may hold personal data:
+/// never log it). <see cref="IndexInBatch"/>: the failing event's index in its batch; null when the failure belongs to
+/// the batch as a whole (preparing it, saving its documents) and <see cref="Position"/> is then the batch's first.
+/// </summary>
+public sealed class ProjectionApplyException(string projection, GlobalPosition position, int? indexInBatch, Exception inner)
     : Exception($"Projection {projection} failed at position {position}.", inner)
 {
     public GlobalPosition Position { get; } = position;
-    public int IndexInBatch { get; } = indexInBatch;
+    public int? IndexInBatch { get; } = indexInBatch;
+
+    /// <summary>The batch's connection was gone after the failure: the database's failure, whatever was thrown.</summary>
+    public bool ConnectionLost { get; init; }
 }

@@ -27,6 +27,15 @@ public sealed class ProjectionCheckpoint
     /// <summary>The last of them as <c>stream@version</c> (no data), for the operator to look up with <c>verify</c>.</summary>
     public string? LastUnreadable { get; set; }
 
+    /// <summary>Events parked since the last reset: the projection failed on each on its own and went past it (see <see cref="ParkedEvent"/>).</summary>
+    public long ParkedEvents { get; set; }
+
+    /// <summary>The last of them as <c>stream@version</c> (no data); its <see cref="ParkedEvent"/> row says why.</summary>
+    public string? LastParked { get; set; }
+
+    /// <summary>Events parked since the last one applied (see <see cref="ProjectionApplier.MostParkedInARow"/>).</summary>
+    public int ParkedInARow { get; set; }
+
     public DateTimeOffset UpdatedAt { get; set; }
 
     [Version]

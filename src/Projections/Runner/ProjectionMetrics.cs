@@ -9,7 +9,8 @@ namespace HealthEvents.Projections.Runner;
 /// The read side's state as metrics (System.Diagnostics.Metrics, meter <c>HealthEvents.Projections</c>, tagged with the
 /// node's <c>service.instance.id</c>), for whatever exporter the host adds. Per projection (attribute
 /// <c>healthevents.projection</c>, its name): <c>healthevents.projection.stalled</c> (1 while it keeps failing on one
-/// event, else 0), <c>healthevents.projection.consecutive_failures</c>, <c>healthevents.projection.unreadable_events</c> (events skipped as unreadable), <c>healthevents.projection.lag.events</c> (events
+/// event, else 0), <c>healthevents.projection.consecutive_failures</c>, <c>healthevents.projection.unreadable_events</c> (events skipped as unreadable),
+/// <c>healthevents.projection.parked_events</c> (events it failed on alone and passed: the view lacks them), <c>healthevents.projection.lag.events</c> (events
 /// of the log it has not applied yet) and <c>healthevents.projection.lag.time</c> (s: how long ago the oldest of them was
 /// recorded; 0 when caught up), both as last sampled by <see cref="ProjectionLagSampler"/>. The ledger:
 /// <c>healthevents.ledger.tree.size</c> (leaves in the tree) and <c>healthevents.ledger.head.age</c> (s since the
@@ -40,6 +41,9 @@ public sealed class ProjectionMetrics
         _meter.CreateObservableGauge("healthevents.projection.unreadable_events",
             () => runner.Status.Select(s => new Measurement<long>(s.UnreadableEvents, Named(s.Name))), "{event}",
             "Events the projection skipped because this build cannot read them (written past the service: run verify)");
+        _meter.CreateObservableGauge("healthevents.projection.parked_events",
+            () => runner.Status.Select(s => new Measurement<long>(s.ParkedEvents, Named(s.Name))), "{event}",
+            "Events the projection failed on, each on its own, and passed: the view lacks them until a rebuild");
         _meter.CreateObservableGauge("healthevents.projection.lag.events",
             () => _lags.Select(l => new Measurement<long>(l.Events, Named(l.Projection))), "{event}",
             "Events of the log the projection has not applied yet (counted up to the sampler's limit)");

@@ -8,7 +8,9 @@ public sealed partial class ProjectionRunner
     /// Catches up from the stored checkpoint on its own, then follows the live log: in the shared batches
     /// (<see cref="ProjectionRunnerOptions.ShareBatches"/>) or on its own subscription. Returns only by exception. A
     /// failure (its own or the shared batch's) backs off, and the projection catches up alone again, up to just before
-    /// the event that failed, before it rejoins: one bad event stalls only its own projection.
+    /// the event that failed, before it rejoins. Catching up alone, an event the projection itself fails on is parked
+    /// and passed (<see cref="ProjectionApplier.ApplyOrParkAsync"/>): no single bad event stalls a view. A transient
+    /// failure (the database's) is retried until it passes, and so is any failure of the ledger, which never skips.
     /// </summary>
     private async Task FollowLogAsync(Worker w, CancellationToken ct)
     {
@@ -64,8 +66,11 @@ public sealed partial class ProjectionRunner
                 var type = RunnerLog.TypeOf(e);
                 if (e is ProjectionApplyException failed)
                 {
-                    cap = Math.Max(1, failed.IndexInBatch);
+                    cap = failed.IndexInBatch is { } i ? Math.Max(1, i) : null;
                     RunnerLog.ApplyFailed(_logger, w.Name, failed.Position, type, backoff);
+                    if (failures == ProjectionStatus.StalledAfter && w.Projection is IEveryEventProjection
+                        && !ProjectionFailure.IsTransient(failed))
+                        RunnerLog.CannotPark(_logger, w.Name, failed.Position, type);
                     w.Failed(type, failed.Position, failures);
                 }
                 else
@@ -126,11 +131,7 @@ public sealed partial class ProjectionRunner
         }
     }
 
-    private async Task<ProjectionCheckpoint> ApplyAsync(
-        Worker w, ProjectionCheckpoint? checkpoint, IReadOnlyList<EventEnvelope> batch, CancellationToken ct)
-    {
-        var next = await _applier.ApplyBatchAsync(w.Projection, checkpoint, batch, ct);
-        w.Applied(next);
-        return next;
-    }
+    private Task<ProjectionCheckpoint> ApplyAsync(
+        Worker w, ProjectionCheckpoint? checkpoint, IReadOnlyList<EventEnvelope> batch, CancellationToken ct) =>
+        _applier.ApplyOrParkAsync(w.Projection, checkpoint, batch, w.Applied, ct);
 }

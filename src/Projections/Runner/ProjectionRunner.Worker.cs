@@ -12,6 +12,8 @@ public sealed partial class ProjectionRunner
         private GlobalPosition? _checkpoint;
         private long _events;
         private long _unreadable;
+        private long _parked;
+        private string? _lastParked;
         private DateTimeOffset? _updatedAt;
         private bool _runningHere;
         private bool _caughtUp;
@@ -32,7 +34,7 @@ public sealed partial class ProjectionRunner
         {
             lock (_gate)
                 return new(Name, _checkpoint, _runningHere, _runningHere && _caughtUp, _events, _errorType, _failingAt, _failures, _updatedAt)
-                    { UnreadableEvents = _unreadable };
+                    { UnreadableEvents = _unreadable, ParkedEvents = _parked, LastParked = _lastParked };
         }
 
         public void Loaded(ProjectionCheckpoint? c) => Update(() => SetCheckpoint(c));
@@ -67,6 +69,8 @@ public sealed partial class ProjectionRunner
             _checkpoint = c?.Position;
             _events = c?.EventsProcessed ?? 0;
             _unreadable = c?.UnreadableEvents ?? 0;
+            _parked = c?.ParkedEvents ?? 0;
+            _lastParked = c?.LastParked;
             _updatedAt = c?.UpdatedAt;
         }
 

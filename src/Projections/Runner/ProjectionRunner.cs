@@ -12,8 +12,10 @@ namespace HealthEvents.Projections.Runner;
 /// joins the shared live feed, which reads the log once for all of them and applies each batch to every one in a single
 /// transaction that moves all their checkpoints (<see cref="ProjectionRunnerOptions.ShareBatches"/>; without it each
 /// follows its own subscription). Each projection runs on one node at a time, the holder of its PostgreSQL advisory
-/// lock; other nodes retry the lock periodically and take over when the holder dies. A failing event is retried with
-/// an exponential back-off, and logged with the projection, the position and the exception type only.
+/// lock; other nodes retry the lock periodically and take over when the holder dies. A failure of the database (or the
+/// event store) is retried with an exponential back-off; an event the projection itself fails on is parked and passed
+/// (<see cref="ProjectionApplier.ApplyOrParkAsync"/>; never by the ledger). Both are logged with the projection, the
+/// position and the exception type only.
 /// Projections can join while it runs (<see cref="Add"/>, or found by polling its <see cref="IProjectionSource"/>s):
 /// each gets its own worker, which starts from that projection's checkpoint (from the start when it has none).
 /// </summary>

@@ -26,4 +26,10 @@ public sealed record ProjectionStatus(
 
     /// <summary>Events skipped since the last reset because this build cannot read them (see <see cref="ProjectionCheckpoint.UnreadableEvents"/>).</summary>
     public long UnreadableEvents { get; init; }
+
+    /// <summary>Events parked since the last reset: failed on, each on its own, and passed (see <see cref="ParkedEvent"/>).</summary>
+    public long ParkedEvents { get; init; }
+
+    /// <summary>The last of them as <c>stream@version</c>; null when none.</summary>
+    public string? LastParked { get; init; }
 }

@@ -34,6 +34,22 @@ internal static partial class RunnerLog
         Message = "Projection {Projection} skipped the unreadable event {StreamId}@{Version} at position {Position}; run verify on that stream")]
     public static partial void Unreadable(ILogger logger, string projection, string streamId, long version, GlobalPosition position);
 
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Error,
+        Message = "Projection {Projection} parked the event {StreamId}@{Version} at position {Position}: it failed on it alone, twice, with {ExceptionType} ({Reason}); the view goes on without it until a rebuild")]
+    public static partial void Parked(ILogger logger, string projection, string streamId, long version, GlobalPosition position, string exceptionType, string reason);
+
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Critical,
+        Message = "Projection {Projection} keeps failing at position {Position} with {ExceptionType} and never skips an event: it stays stalled until the cause is fixed")]
+    public static partial void CannotPark(ILogger logger, string projection, GlobalPosition position, string exceptionType);
+
+    [LoggerMessage(EventId = 5011, Level = LogLevel.Warning,
+        Message = "Projection {Projection} failed at or after position {Position} with {ExceptionType}, not the database's; applying its {Count} events in parts to find the one it fails on")]
+    public static partial void Narrowing(ILogger logger, string projection, GlobalPosition position, string exceptionType, int count);
+
+    [LoggerMessage(EventId = 5012, Level = LogLevel.Critical,
+        Message = "Projection {Projection} failed at position {Position} with {ExceptionType} after parking the {Count} events before it in a row: the projection's failure, not an event's; it parks no more and stays stalled until the cause is fixed")]
+    public static partial void ParkedTooMany(ILogger logger, string projection, GlobalPosition position, string exceptionType, int count);
+
     public static string TypeOf(Exception e) =>
         e is ProjectionApplyException { InnerException: { } inner } ? inner.GetType().FullName ?? inner.GetType().Name : e.GetType().FullName ?? e.GetType().Name;
 }

@@ -16,7 +16,7 @@ public sealed class ConsentProjection() : PatientView(ProjectionName, typeof(Con
                 session.Store(ConsentDocument.Granted(patientId, g, e.Metadata.OccurredAt));
                 break;
             case ConsentNarrowed n:
-                if (await session.LoadAsync<ConsentDocument>(n.ConsentId, ct) is { } narrowed)
+                if (await LoadAsync(session, patientId, n.ConsentId, ct) is { } narrowed)
                     session.Store(narrowed with
                     {
                         Categories = n.Categories, Purposes = n.Purposes, Actions = n.Actions, ValidUntil = n.ValidUntil,
@@ -24,9 +24,17 @@ public sealed class ConsentProjection() : PatientView(ProjectionName, typeof(Con
                     });
                 break;
             case ConsentRevoked r:
-                if (await session.LoadAsync<ConsentDocument>(r.ConsentId, ct) is { RevokedAt: null } consent)
+                if (await LoadAsync(session, patientId, r.ConsentId, ct) is { RevokedAt: null } consent)
                     session.Store(consent with { RevokedAt = e.Metadata.OccurredAt });
                 break;
         }
     }
+
+    /// <summary>
+    /// The patient's consent document: under <see cref="ConsentDocument.IdOf"/>, or — in a view built before consents were
+    /// keyed by patient too — under the consent id alone, when it is this patient's.
+    /// </summary>
+    private static async Task<ConsentDocument?> LoadAsync(IDocumentSession session, Guid patientId, Guid consentId, CancellationToken ct) =>
+        await session.LoadAsync<ConsentDocument>(ConsentDocument.IdOf(patientId, consentId), ct)
+        ?? (await session.LoadAsync<ConsentDocument>(consentId, ct) is { } older && older.PatientId == patientId ? older : null);
 }

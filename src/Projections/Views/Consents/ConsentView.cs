@@ -7,8 +7,21 @@ namespace HealthEvents.Projections.Views.Consents;
 /// <summary>One consent of a patient, as granted or last narrowed, and when (if) it was revoked.</summary>
 public sealed record ConsentDocument
 {
-    /// <summary>The consent id (the document id).</summary>
+    /// <summary>The document id: <see cref="IdOf"/> the patient and the consent.</summary>
     public Guid Id { get; init; }
+
+    /// <summary>
+    /// The document id of <paramref name="consentId"/> in <paramref name="patientId"/>'s stream: the first 16 bytes of
+    /// SHA-256 over both. A consent id is the client's choice and unique only within one patient's stream (the decider's
+    /// rule), so it cannot key the view alone: another patient's grant with the same id would overwrite this one.
+    /// </summary>
+    public static Guid IdOf(Guid patientId, Guid consentId)
+    {
+        Span<byte> both = stackalloc byte[32];
+        patientId.TryWriteBytes(both[..16]);
+        consentId.TryWriteBytes(both[16..]);
+        return new Guid(System.Security.Cryptography.SHA256.HashData(both)[..16]);
+    }
 
     public Guid ConsentId { get; init; }
     public Guid PatientId { get; init; }
@@ -37,7 +50,7 @@ public sealed record ConsentDocument
     /// <summary>A consent as <paramref name="g"/> granted it, at <paramref name="grantedAt"/> (the command's time).</summary>
     public static ConsentDocument Granted(Guid patientId, ConsentGranted g, DateTimeOffset grantedAt) => new()
     {
-        Id = g.ConsentId,
+        Id = IdOf(patientId, g.ConsentId),
         ConsentId = g.ConsentId,
         PatientId = patientId,
         Grantee = g.Grantee,
