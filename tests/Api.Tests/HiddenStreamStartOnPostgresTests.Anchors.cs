@@ -183,13 +183,6 @@ public sealed partial class HiddenStreamStartOnPostgresTests
                 + string.Join("\n", Host.Logs.Lines.Where(l => l.Contains("LedgerSigner") || l.StartsWith("Error")).TakeLast(5)));
     }
 
-    /// <summary>Registers one more patient (a head signs only over new leaves); false, so a wait looks again.</summary>
-    private async Task<bool> RegisteredFillerAsync()
-    {
-        await Host.NewPatientAsync("Filler Patient");
-        return false;
-    }
-
     /// <summary>
     /// The store writer who holds the read models edits the ledger view's stored subtrees that start at leaf 0 (one row per
     /// height), each hash changed to another valid one. The last leaf of every head is proven through one of them, so every

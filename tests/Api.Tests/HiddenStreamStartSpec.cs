@@ -115,6 +115,13 @@ public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(st
 
     protected IEventStore Events => Host.Services.GetRequiredService<IEventStore>();
 
+    /// <summary>Registers one more patient (a head signs only over new leaves); false, so a wait looks again.</summary>
+    protected async Task<bool> RegisteredFillerAsync()
+    {
+        await Host.NewPatientAsync("Filler Patient");
+        return false;
+    }
+
     /// <summary>
     /// Another node of the same hospitals on the same stores (a restart, or a second API node), with nothing cached: a copy
     /// of this node's data folder (its keys and founding pin), since a node deletes its data folder when it stops.
