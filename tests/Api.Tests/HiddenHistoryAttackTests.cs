@@ -76,4 +76,39 @@ public sealed class HiddenHistoryAttackTests() : HiddenStreamStartSpec(TestStore
         await attacker.TruncateBeforeAsync(stream, 0);
         await attacker.TruncateBeforeAsync(stream, 0);
     }
+
+    /// <summary>
+    /// On EventStoreDB, whoever can write to the server appends one foreign event (a tree head's type, no envelope, no
+    /// endorsement) at the <c>ledger</c> stream's end with an own gRPC client. As with a junk row on PostgreSQL
+    /// (<see cref="HiddenStreamStartOnPostgresTests.Tree_heads_are_signed_again_after_a_junk_row_is_appended_to_the_ledger_stream"/>),
+    /// the ledger builder, which folds the ledger stream to sign its next head, can sign none after it, while commands go on
+    /// being accepted and every later event stays unproven for good (today: the ledger never grows again).
+    /// </summary>
+    [SkippableFact]
+    public async Task Tree_heads_are_signed_again_after_a_foreign_event_is_appended_to_the_ledger_stream()
+    {
+        var ledger = HealthEvents.Application.Ledger.LedgerStream.StreamId;
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(ledger)) is not null || await RegisteredFillerAsync(),
+            () => "the ledger never signed a head");
+        long junk = 0;
+        await using (var attacker = new EventStoreDbAttacker(Host))
+            await Patience.UntilAsync(async () =>
+            {
+                var last = (await Events.ReadLastAsync(ledger))!.Version;
+                try
+                {
+                    await attacker.AppendRawAsync(ledger, "ledger.tree-head.v1", "{\"treeSize\":1}", last);
+                    junk = last + 1;
+                    return true;
+                }
+                catch (Xunit.Sdk.EqualException)
+                {
+                    return false; // the attacker's append was refused: the signer appended that version first
+                }
+            }, () => "the foreign event never found the ledger stream's end");
+
+        await Patience.UntilAsync(async () => (await Events.ReadLastAsync(ledger))!.Version > junk || await RegisteredFillerAsync(),
+            () => $"no tree head was signed after the foreign event at version {junk}, while commands were accepted; the node said:\n"
+                + string.Join("\n", Host.Logs.Lines.Where(l => l.Contains("LedgerSigner") || l.StartsWith("Error")).TakeLast(5)));
+    }
 }
