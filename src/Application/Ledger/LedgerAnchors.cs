@@ -89,8 +89,11 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
             if (await SignedAsync(head, checker, ct) is not { } signed)
                 (damage, damageAt) = (damage ?? $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head.",
                     damage is null ? head.Version : damageAt);
-            else if (await AnchorAsync(head, signed, ct) is { Anchor: not null } proven) found = proven;
-            else if (signed.At + LagWindow < now)
+            else if (await AnchorAsync(head, signed, ct) is var (reading, why) && reading.Anchor is not null) found = reading;
+            else if (why == Untied.NotServed)
+                // The store itself lost or changed the head's last event: named (verify names its stream), and the head before tried.
+                (damage, damageAt) = (damage ?? reading.Damage, damage is null ? head.Version : damageAt);
+            else if (why == Untied.NotProvenByView || signed.At + LagWindow < now)
                 unprovable = $"this node's ledger view does not prove the signed tree head of {signed.TreeSize} leaves stored at version {head.Version} at {signed.At:O}";
             if (found is null && unprovable is null) head = await BeforeAsync(head, ct);
         }
@@ -156,19 +159,23 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
     private static bool IsHash(string hex) =>
         hex.Length == 2 * MerkleTree.HashSize && Convert.FromHexString(hex, new byte[MerkleTree.HashSize], out _, out _) == System.Buffers.OperationStatus.Done;
 
+    /// <summary>How a head's tie to the log failed: its last leaf absent from the view (not taken in yet, or deleted), not proven by the view's subtrees (edited), or not served by the store as the ledger took it in.</summary>
+    private enum Untied { None, NotInView, NotProvenByView, NotServed }
+
     /// <summary>The head tied to the log: its last leaf proven under its root and served by the store as that leaf.</summary>
-    private async Task<AnchorReading> AnchorAsync(EventEnvelope head, TreeHeadSigned signed, CancellationToken ct)
+    private async Task<(AnchorReading Reading, Untied Why)> AnchorAsync(EventEnvelope head, TreeHeadSigned signed, CancellationToken ct)
     {
         var index = signed.TreeSize - 1;
         var root = Convert.FromHexString(signed.RootHash);
-        var last = await ledger.LeafAtIndexAsync(index, ct);
-        var path = last is null ? null : await ledger.InclusionPathAsync(index, signed.TreeSize, ct);
-        if (last is null || path is null || !MerkleTree.VerifyInclusion(last.Hash, index, signed.TreeSize, path, root))
-            return new(null, $"The ledger view does not prove leaf {index} under the signed tree head at version {head.Version}, though it has taken that tree in.", head.Version);
+        if (await ledger.LeafAtIndexAsync(index, ct) is not { } last) return (new(null, null), Untied.NotInView);
+        var path = await ledger.InclusionPathAsync(index, signed.TreeSize, ct);
+        if (path is null || !MerkleTree.VerifyInclusion(last.Hash, index, signed.TreeSize, path, root))
+            return (new(null, $"The ledger view does not prove leaf {index} under the signed tree head at version {head.Version}.", head.Version), Untied.NotProvenByView);
         var served = await store.ReadNextAsync(last.StreamId, last.Version, ct);
         if (served is not { Position: { } position } || served.Version != last.Version || served.EventId != last.EventId
             || !served.Hash.AsSpan().SequenceEqual(last.Hash) || !HashChain.ComputeHash(served).AsSpan().SequenceEqual(served.Hash))
-            return new(null, $"The store no longer serves leaf {index}, the last the signed tree head at version {head.Version} holds, as the ledger took it in.", head.Version);
-        return new(new LedgerAnchor(head.Version, head.EventId, signed.TreeSize, root, position), null);
+            return (new(null, $"The store no longer serves leaf {index}, the last the signed tree head at version {head.Version} holds, as the ledger took it in.", head.Version),
+                Untied.NotServed);
+        return (new(new LedgerAnchor(head.Version, head.EventId, signed.TreeSize, root, position), null), Untied.None);
     }
 }

@@ -77,10 +77,19 @@ public sealed partial class LedgerSigner(
         }
     }
 
-    private async Task<TreeHeadSigned?> LastHeadAsync(CancellationToken ct) =>
-        await store.ReadLastAsync(LedgerStream.StreamId, ct) is { } e && serializer.IsKnown(e.Type)
-            ? serializer.Deserialize(e.Type, e.Data) as TreeHeadSigned
-            : null;
+    /// <summary>The ledger stream's last event as a tree head; null when there is none, or it is not one this service can read (written past it: the decider's fold passes over it and knows the last real head).</summary>
+    private async Task<TreeHeadSigned?> LastHeadAsync(CancellationToken ct)
+    {
+        if (await store.ReadLastAsync(LedgerStream.StreamId, ct) is not { } e || !serializer.IsKnown(e.Type)) return null;
+        try
+        {
+            return serializer.Deserialize(e.Type, e.Data) as TreeHeadSigned;
+        }
+        catch (UnreadableEventException)
+        {
+            return null;
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
