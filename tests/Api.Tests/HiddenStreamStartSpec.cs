@@ -102,7 +102,7 @@ public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(st
     }
 
     /// <summary>The patient grants <paramref name="grantee"/> treatment reads of conditions; the consent's id.</summary>
-    protected static async Task<string?> GrantAsync(HttpClient patientClient, Guid patient, string grantee)
+    protected internal static async Task<string?> GrantAsync(HttpClient patientClient, Guid patient, string grantee)
     {
         using var grant = await patientClient.PostJsonAsync($"/patients/{patient}/consents", new
         {
@@ -122,21 +122,8 @@ public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(st
         return false;
     }
 
-    /// <summary>
-    /// Another node of the same hospitals on the same stores (a restart, or a second API node), with nothing cached: a copy
-    /// of this node's data folder (its keys and founding pin), since a node deletes its data folder when it stops.
-    /// </summary>
-    protected async Task<ServiceHost> ColdNodeAsync()
-    {
-        var copy = Path.Combine(Path.GetTempPath(), "he-api-cold-" + Guid.NewGuid().ToString("N"));
-        foreach (var file in Directory.EnumerateFiles(Host.DataFolder, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(copy, Path.GetRelativePath(Host.DataFolder, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-        return await ServiceHost.StartAsync(new ServiceHost.Node(Host.ConnectionString, copy, Host.EventStoreDbPrefix));
-    }
+    /// <summary>A node reading every stream afresh beside this one (<see cref="ServiceHost.ColdCopyAsync"/>).</summary>
+    protected Task<ServiceHost> ColdNodeAsync() => Host.ColdCopyAsync();
 }
 
 /// <summary>The takeover on PostgreSQL: version 0's row moved to another stream id for a moment, then moved back.</summary>

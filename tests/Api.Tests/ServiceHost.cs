@@ -117,6 +117,23 @@ public sealed class ServiceHost : IAsyncDisposable
         return new ServiceHost(app, dataFolder, new Uri(address), logs, connectionString, prefix);
     }
 
+    /// <summary>
+    /// Another node of the same hospitals on the same stores (a restart, or a second API node), with nothing cached: a copy
+    /// of this node's data folder (its keys and founding pin), since a node deletes its data folder when it stops.
+    /// </summary>
+    /// <param name="configure">More set-up of the copy's host (as <see cref="StartAsync(Node, Action{WebApplicationBuilder}?, string[])"/>).</param>
+    public async Task<ServiceHost> ColdCopyAsync(Action<WebApplicationBuilder>? configure = null)
+    {
+        var copy = Path.Combine(Path.GetTempPath(), "he-api-cold-" + Guid.NewGuid().ToString("N"));
+        foreach (var file in Directory.EnumerateFiles(DataFolder, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(DataFolder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return await StartAsync(new Node(ConnectionString, copy, EventStoreDbPrefix), configure);
+    }
+
     /// <summary>A verb of the real executable (`./run.sh verify`, …) in a process of its own, on this service's PostgreSQL and data folder.</summary>
     public Task<ServiceProcess> RunVerbAsync(params string[] args) => OnEventStoreDb
         ? throw new NotSupportedException("Verbs are run here against a service on PostgreSQL.")

@@ -17,10 +17,13 @@ public abstract class ServiceOnStore(TestStore store) : IAsyncLifetime
     /// <summary>More configuration for the service, as "--Key=value" arguments.</summary>
     protected virtual string[] Settings => [];
 
+    /// <summary>More set-up of the service's host (a clock of its own), or null.</summary>
+    protected virtual Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? Configure => null;
+
     public virtual async Task InitializeAsync()
     {
         if (store == TestStore.EventStoreDb && ServiceHost.EventStoreDbConnectionString is null) return;
-        _host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(store), Settings);
+        _host = await ServiceHost.StartAsync(await ServiceHost.NewNodeAsync(store), Configure, Settings);
     }
 
     public virtual async Task DisposeAsync()

@@ -67,8 +67,9 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
     /// reported (<see cref="AnchorReading.Damage"/>). A head that checks but that the view cannot prove is passed over while
     /// it is recent (the view is still taking it in); one signed longer than <see cref="LagWindow"/> ago ends the search as
     /// <see cref="AnchorReading.Unprovable"/>: otherwise whoever writes the read models could delete or edit the view until
-    /// only heads older than a rewritten history were proven. The view's own size is never taken for "not yet". Kept until
-    /// the ledger stream has a new head, while the view still holds the anchor's last leaf (a rebuild clears it).
+    /// only heads older than a rewritten history were proven. The view's own size is never taken for "not yet". An anchor is
+    /// kept until the ledger stream has a new head, while the view still holds its last leaf (a rebuild clears it); any
+    /// other reading is made again on the next call.
     /// </summary>
     public async Task<AnchorReading> LatestAsync(IEndorsementChecker checker, CancellationToken ct = default)
     {
@@ -99,7 +100,8 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
         }
         if (found is null && unprovable is null && head is not null) unprovable = $"no tree head among the ledger stream's last {MaxStepsBack} is proven by this node's view";
         var result = (found ?? new(null, null)) with { Damage = damage, DamageAt = damageAt, Unprovable = unprovable };
-        Volatile.Write(ref _known, new Known(lastHead, lastVersion, result));
+        // Only an anchor is kept: a view that could not prove may catch up while no new head is signed (a quiet network).
+        Volatile.Write(ref _known, result is { Anchor: not null, Unprovable: null } ? new Known(lastHead, lastVersion, result) : null);
         return result;
     }
 
