@@ -16,7 +16,7 @@ namespace HealthEvents.Api.Tests;
 /// every verifier holds it for intact, and the later one names another home hospital: its patient tokens now speak for
 /// the patient, the real home's are refused. Nothing may be decided on a stream that does not start at version 0.
 /// </summary>
-public abstract class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(store)
+public abstract partial class HiddenStreamStartSpec(TestStore store) : ServiceOnStore(store)
 {
     /// <summary>Hides version 0 of <paramref name="stream"/> from reads, restorably (see <see cref="RestoreAsync"/>).</summary>
     protected abstract Task HideStartAsync(string stream);

@@ -94,9 +94,16 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
             else if (why == Untied.NotServed)
                 // The store itself lost or changed the head's last event: named (verify names its stream), and the head before tried.
                 (damage, damageAt) = (damage ?? reading.Damage, damage is null ? head.Version : damageAt);
-            else if (why == Untied.NotProvenByView || signed.At + LagWindow < now)
+            // Its age by its own signed time: a head stamped well in the future is no "recent" head either (no honest one is).
+            else if (why == Untied.NotProvenByView || (now - signed.At).Duration() > LagWindow)
                 unprovable = $"this node's ledger view does not prove the signed tree head of {signed.TreeSize} leaves stored at version {head.Version} at {signed.At:O}";
-            if (found is null && unprovable is null) head = await BeforeAsync(head, ct);
+            if (found is null && unprovable is null)
+            {
+                var after = head.Version;
+                head = await BeforeAsync(head, ct);
+                // Only version 0 has nothing before it: a version the stream no longer serves is not its start.
+                if (head is null && after > 0) unprovable = $"the ledger stream does not serve version {after - 1}, before its head at version {after}";
+            }
         }
         if (found is null && unprovable is null && head is not null) unprovable = $"no tree head among the ledger stream's last {MaxStepsBack} is proven by this node's view";
         var result = (found ?? new(null, null)) with { Damage = damage, DamageAt = damageAt, Unprovable = unprovable };
@@ -131,6 +138,9 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
         var leaf = await ledger.LeafAtAsync(streamId, version, ct);
         var path = leaf is null || leaf.LeafIndex >= anchor.TreeSize ? null : await ledger.InclusionPathAsync(leaf.LeafIndex, anchor.TreeSize, ct);
         if (path is not null && MerkleTree.VerifyInclusion(hash, leaf!.LeafIndex, anchor.TreeSize, path, anchor.Root)) return null;
+        if (leaf is not null && leaf.LeafIndex < anchor.TreeSize && leaf.Hash.AsSpan().SequenceEqual(hash))
+            // The view's leaf holds the stream's hash but its subtrees do not prove it: the view is at fault, not the stream.
+            throw new LedgerUnprovableException($"this node's ledger view does not prove its own leaf {leaf.LeafIndex} under the signed tree head of {anchor.TreeSize} leaves");
         if (await ledger.SizeAsync(ct) is var taken && taken < anchor.TreeSize)
         {
             // The view was reset since the anchor was read (a rebuild): it cannot prove anything of that tree until it catches up.
