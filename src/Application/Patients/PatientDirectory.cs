@@ -23,7 +23,8 @@ public sealed class PatientDirectory(
 {
     private const int MaxHomes = 100_000;
 
-    private readonly LedgerAnchors? _anchors = loader.Anchors ?? (ledger is null ? null : new LedgerAnchors(store, serializer, ledger));
+    // The loader's anchors: one reading of the signed heads per node, shared by its folds and this check.
+    private readonly LedgerAnchors? _anchors = loader.Anchors;
 
     // A registration is the stream's first event and names the home hospital for good: once seen, no read is needed
     // to know it, so a patient's every request is not a database round trip.
