@@ -61,6 +61,14 @@ public sealed record LedgerTreeHead
     /// <c>./run.sh rebuild ledger</c>.
     /// </summary>
     public long? LeafIndex { get; init; }
+
+    /// <summary>
+    /// Whether it counts more leaves than the log held before it (<see cref="LeafIndex"/>): no signer saw that tree, so the
+    /// head is a forgery however it is endorsed (written past the service, or by members meeting the policy together). Kept,
+    /// so <c>verify</c> and an operator reading the view can see it, but never served as a head: no proof, no "latest", no
+    /// dating is given under it (a proof under it would ask for leaves the log does not hold).
+    /// </summary>
+    public bool BeyondLog { get; init; }
 }
 
 internal static class LedgerStore

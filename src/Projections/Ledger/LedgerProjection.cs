@@ -28,17 +28,22 @@ public sealed class LedgerProjection : IEveryEventProjection
         if (!LedgerStream.IsLeaf(e.StreamId))
         {
             if (e.Event is TreeHeadSigned head)
+            {
+                // Its place in the log: every leaf from here on was stored after it.
+                var leafIndex = (await session.LoadAsync<LedgerProgress>(LedgerProgress.SingletonId, ct))?.Size ?? 0;
                 session.Store(new LedgerTreeHead
                 {
-                    // Its place in the log: every leaf from here on was stored after it.
-                    LeafIndex = (await session.LoadAsync<LedgerProgress>(LedgerProgress.SingletonId, ct))?.Size ?? 0,
+                    LeafIndex = leafIndex,
                     Id = e.Envelope.EventId,
                     TreeSize = head.TreeSize,
                     RootHash = head.RootHash,
                     At = head.At,
                     StreamVersion = e.StreamVersion,
                     EndorsedBy = e.Envelope.Endorsement?.Signatures.Select(s => s.HospitalId).ToList() ?? [],
+                    // A signer signs leaves already in the log, so an honest head never counts more than the log held before it.
+                    BeyondLog = head.TreeSize > leafIndex,
                 });
+            }
             return;
         }
         await AppendLeafAsync(session, e.Envelope, ct);

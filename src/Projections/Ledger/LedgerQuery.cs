@@ -25,7 +25,7 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
     public async Task<LedgerCheckpointView?> LatestAsync(CancellationToken ct = default)
     {
         await using var session = await readModels.QuerySessionAsync(ct);
-        var head = await session.Query<LedgerTreeHead>().OrderByDescending(h => h.TreeSize).FirstOrDefaultAsync(ct);
+        var head = await session.Query<LedgerTreeHead>().Where(h => !h.BeyondLog).OrderByDescending(h => h.TreeSize).FirstOrDefaultAsync(ct);
         return head is null ? null : View(head);
     }
 
@@ -83,7 +83,7 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
         await using var session = await readModels.QuerySessionAsync(ct);
         var batch = session.CreateBatchQuery();
         var reads = leafIndexes.Distinct().Select(leaf => (leaf, batch.Query<LedgerTreeHead>()
-            .Where(h => h.LeafIndex != null && h.LeafIndex <= leaf)
+            .Where(h => h.LeafIndex != null && h.LeafIndex <= leaf && !h.BeyondLog)
             .OrderByDescending(h => h.LeafIndex).ThenByDescending(h => h.StreamVersion).FirstOrDefault())).ToList();
         await batch.Execute(ct);
         var heads = new Dictionary<long, LedgerCheckpointView>();
@@ -221,7 +221,7 @@ public sealed class LedgerQuery(ReadModelStore readModels) : ILedgeredHistory
 
     /// <summary>The signed head of <paramref name="treeSize"/> leaves, or null, once the batch has run.</summary>
     private static Task<LedgerTreeHead?> Head(IBatchedQuery batch, long treeSize) =>
-        batch.Query<LedgerTreeHead>().Where(h => h.TreeSize == treeSize).FirstOrDefault();
+        batch.Query<LedgerTreeHead>().Where(h => h.TreeSize == treeSize && !h.BeyondLog).FirstOrDefault();
 
     private static LedgeredEvent Ledgered(LedgerLeaf l) => new(l.StreamId, l.Id, l.StreamVersion, l.LeafIndex, ViewHex.Bytes(l.Hash));
 
