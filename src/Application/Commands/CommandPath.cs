@@ -211,6 +211,7 @@ public sealed partial class StreamLoader(
             loaded = await FoldAsync<TDecider, TState, TCommand, TEvent>(streamId, loaded, seen, positions, ct);
             LedgeredTail.Check(streamId, loaded.Version, LedgeredTail.HashAt(loaded.Version, loaded.LastHash, seen), leaf.Result);
         }
+        if (streamId == LedgerStream.StreamId) return await EndorsedLedgerStateAsync<TDecider, TState, TCommand, TEvent>(loaded, ct);
         return anchor is null ? loaded : await ProvenAsync(streamId, anchor, cached, loaded, seen, positions!, ct);
     }
 

@@ -1,6 +1,7 @@
 using HealthEvents.Application.Ledger;
 using HealthEvents.Application.Ports;
 using HealthEvents.Application.Serialization;
+using HealthEvents.Domain.Common;
 using HealthEvents.Domain.Ledger;
 using Microsoft.Extensions.Logging;
 
@@ -15,6 +16,27 @@ namespace HealthEvents.Application.Commands;
 /// </summary>
 public sealed partial class StreamLoader
 {
+    private readonly EndorsedTreeHeads _endorsedHeads = new(store, serializer);
+
+    /// <summary>
+    /// <paramref name="loaded"/> (the ledger stream folded) with the state of its latest head the network endorsed
+    /// (<see cref="EndorsedTreeHeads"/>): a head that reads and links but that no member signed — over a tree of 2^40 leaves,
+    /// say — would otherwise be the state, and no honest head could grow past it. The ledger decider's state is its last
+    /// head alone, so it is that head evolved from the initial state (the initial state when none of the last heads verifies).
+    /// </summary>
+    private async Task<StreamSnapshot<TState>> EndorsedLedgerStateAsync<TDecider, TState, TCommand, TEvent>(StreamSnapshot<TState> loaded, CancellationToken ct)
+        where TDecider : IDecider<TState, TCommand, TEvent>
+        where TEvent : IEvent
+    {
+        if (network is null || loaded.Version < 0) return loaded;
+        var checker = await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct);
+        var endorsed = await _endorsedHeads.LatestAsync(loaded.Version, loaded.LastHash, checker, ct);
+        if (endorsed is { PassedOver: 0 }) return loaded;
+        log?.LogWarning("The ledger stream's last {Count} events up to version {Version} are no tree heads the network endorsed: the next head grows past {Head}",
+            endorsed?.PassedOver ?? LedgerAnchors.MaxStepsBack, loaded.Version, endorsed is null ? "none" : $"the head at version {endorsed.Envelope.Version}");
+        return loaded with { State = endorsed is null ? TDecider.Initial : TDecider.Evolve(TDecider.Initial, Read<TEvent>(endorsed.Envelope)) };
+    }
+
     /// <summary>Whether <paramref name="e"/>, the next event after (<paramref name="version"/>, <paramref name="hash"/>), is one the ledger stream's fold passes over.</summary>
     private bool PassedOver(string streamId, EventEnvelope e, long version, byte[] hash)
     {

@@ -87,7 +87,7 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
         var step = 0;
         for (; step < MaxStepsBack && head is not null && found is null && unprovable is null; step++)
         {
-            if (await SignedAsync(head, checker, ct) is not { } signed)
+            if (await EndorsedTreeHeads.VerifiedAsync(head, serializer, checker, ct) is not { } signed)
                 (damage, damageAt) = (damage ?? $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head.",
                     damage is null ? head.Version : damageAt);
             else if (await AnchorAsync(head, signed, ct) is var (reading, why) && reading.Anchor is not null) found = reading;
@@ -151,25 +151,6 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
             ? $"Version {version} was stored before the signed tree head of {anchor.TreeSize} leaves ended, but the ledger view holds no leaf for it in that tree."
             : $"The signed tree head of {anchor.TreeSize} leaves does not prove version {version} as the stream holds it (leaf {leaf.LeafIndex}).";
     }
-
-    /// <summary>The head's tree, once its stored bytes hash to its stored hash and its endorsement verifies; else null.</summary>
-    private async Task<TreeHeadSigned?> SignedAsync(EventEnvelope head, IEndorsementChecker checker, CancellationToken ct)
-    {
-        if (!HashChain.ComputeHash(head).AsSpan().SequenceEqual(head.Hash)
-            || (await checker.CheckAsync(new TransactionToCheck(LedgerStream.StreamId, [head], ChainIntact: true), ct)).Count > 0)
-            return null;
-        try
-        {
-            return serializer.Deserialize(head.Type, head.Data) is TreeHeadSigned { TreeSize: >= 1 } signed && IsHash(signed.RootHash) ? signed : null;
-        }
-        catch (UnreadableEventException)
-        {
-            return null;
-        }
-    }
-
-    private static bool IsHash(string hex) =>
-        hex.Length == 2 * MerkleTree.HashSize && Convert.FromHexString(hex, new byte[MerkleTree.HashSize], out _, out _) == System.Buffers.OperationStatus.Done;
 
     /// <summary>How a head's tie to the log failed: its last leaf absent from the view (not taken in yet, or deleted), not proven by the view's subtrees (edited), or not served by the store as the ledger took it in.</summary>
     private enum Untied { None, NotInView, NotProvenByView, NotServed }

@@ -34,8 +34,10 @@ public sealed class LedgerOptions
 public sealed partial class LedgerSigner(
     LedgerQuery query, LedgerStream commands, IEventStore store, EventSerializer serializer, INodeIdentity node,
     IClock clock, LedgerOptions options, Runner.ProjectionMetrics metrics, ILogger<LedgerSigner> log,
-    Runner.ProjectionRunner runner) : BackgroundService
+    Runner.ProjectionRunner runner, Application.Network.NetworkDirectory network) : BackgroundService
 {
+    private readonly EndorsedTreeHeads _heads = new(store, serializer);
+
     // The tree's right edge as far as this node has read it: each signing reads only the leaves added since.
     private readonly MerkleFrontier _frontier = new();
     private readonly SemaphoreSlim _signing = new(1, 1);
@@ -77,18 +79,16 @@ public sealed partial class LedgerSigner(
         }
     }
 
-    /// <summary>The ledger stream's last event as a tree head; null when there is none, or it is not one this service can read (written past it: the decider's fold passes over it and knows the last real head).</summary>
+    /// <summary>
+    /// The ledger stream's latest head the network endorsed (<see cref="EndorsedTreeHeads"/>), null when there is none:
+    /// the stream's last event may be one written past the service — unreadable, or a head no member signed over a tree of
+    /// any size, which would otherwise stop this signer for good. The ledger decider's fold skips the same ones.
+    /// </summary>
     private async Task<TreeHeadSigned?> LastHeadAsync(CancellationToken ct)
     {
-        if (await store.ReadLastAsync(LedgerStream.StreamId, ct) is not { } e || !serializer.IsKnown(e.Type)) return null;
-        try
-        {
-            return serializer.Deserialize(e.Type, e.Data) as TreeHeadSigned;
-        }
-        catch (UnreadableEventException)
-        {
-            return null;
-        }
+        if (await store.ReadLastAsync(LedgerStream.StreamId, ct) is not { } e) return null;
+        var checker = await network.CheckerAsync(Application.Endorsement.Endorser.NetworkViewMaxAge, ct);
+        return (await _heads.LatestAsync(e.Version, e.Hash, checker, ct))?.Head;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
