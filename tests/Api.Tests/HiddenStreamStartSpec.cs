@@ -314,6 +314,11 @@ public sealed partial class HiddenStreamStartOnPostgresTests() : HiddenStreamSta
         await using var cold = await ColdNodeAsync();
         Assert.Null(await DecidedOnAsync(cold, patient));
         Assert.Equal(rewritten[^1].Version, (await Events.ReadLastAsync(stream))!.Version);
+        // The refusal says what is wrong: the event the stream holds is not the one the signed heads hold (not "unreadable").
+        using var again = await cold.As("lakeside physician").PostJsonAsync($"/patients/{patient}/access",
+            new { purpose = "treatment", categories = new[] { "conditions" } });
+        var detail = await again.Content.ReadAsStringAsync();
+        Assert.True(again.StatusCode == HttpStatusCode.Conflict && detail.Contains("is not the one the ledger's signed tree heads hold"), detail);
     }
 
     /// <summary>

@@ -35,6 +35,14 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             DamagedStreamException { Hidden: true } d => Problem(StatusCodes.Status409Conflict, "Stream damaged",
                 $"The stream no longer serves its events from version {d.Version} on (its history is hidden, not absent); nothing was recorded. " +
                 "An operator must run verify on it.", "damaged-stream"),
+            // The stream reads, but the ledger holds other events: the signed tree heads are the hospitals' word on what it held.
+            DamagedStreamException { LedgerMismatch: true } d when d.StreamId == Application.Ledger.LedgerStream.StreamId => Problem(
+                StatusCodes.Status409Conflict, "Ledger damaged",
+                $"The ledger's latest signed tree heads (from version {d.Version} of the ledger stream) do not check, so this node cannot prove the record under them; nothing was recorded. " +
+                "An operator must run verify.", "damaged-stream"),
+            DamagedStreamException { LedgerMismatch: true } d => Problem(StatusCodes.Status409Conflict, "Stream damaged",
+                $"The stream's event at version {d.Version} is not the one the ledger's signed tree heads hold (rewritten past the service, or the ledger edited); nothing was recorded. " +
+                "An operator must run verify on it.", "damaged-stream"),
             DamagedStreamException d => Problem(StatusCodes.Status409Conflict, "Stream damaged",
                 $"The stream holds an event at version {d.Version} that this service did not write or cannot read; nothing was recorded. " +
                 "An operator must run verify on it.", "damaged-stream"),

@@ -38,6 +38,6 @@ public static class LedgeredTail
             throw new DamagedStreamException(streamId, version + 1, hidden: true,
                 reason: $"ends at version {version}, though the ledger took in version {leaf.Version} (leaf {leaf.LeafIndex}): versions {version + 1} on are not served (missing-event)");
         throw new DamagedStreamException(streamId, leaf.Version,
-            reason: $"holds at version {leaf.Version} another event than the ledger took in (leaf {leaf.LeafIndex}) (ledger-mismatch)");
+            reason: $"holds at version {leaf.Version} another event than the ledger took in (leaf {leaf.LeafIndex}) (ledger-mismatch)", ledgerMismatch: true);
     }
 }

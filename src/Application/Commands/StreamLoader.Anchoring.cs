@@ -37,7 +37,7 @@ public sealed partial class StreamLoader
             // No head among the last ones checks: nothing this node folds for the first time can be proven, so it decides nothing new.
             if (reading.Anchor is null)
                 throw new DamagedStreamException(LedgerStream.StreamId, reading.DamageAt,
-                    reason: $"cannot prove streams under its latest signed tree heads (from version {reading.DamageAt}) (ledger-mismatch)");
+                    reason: $"cannot prove streams under its latest signed tree heads (from version {reading.DamageAt}) (ledger-mismatch)", ledgerMismatch: true);
         }
         return reading;
     }
@@ -62,7 +62,7 @@ public sealed partial class StreamLoader
                 cache.Evict(streamId);
                 log?.LogWarning("Stream {StreamId} is not proven under the signed tree head of {TreeSize} leaves: {Problem}", streamId, anchor.TreeSize, problem);
                 throw new DamagedStreamException(streamId, proven.Version,
-                    reason: $"is not proven at version {proven.Version} under the signed tree head of {anchor.TreeSize} leaves (ledger-mismatch)");
+                    reason: $"is not proven at version {proven.Version} under the signed tree head of {anchor.TreeSize} leaves (ledger-mismatch)", ledgerMismatch: true);
             }
         }
         var anchored = loaded with { Anchored = true };

@@ -10,7 +10,9 @@ namespace HealthEvents.Application.Ports;
 /// </summary>
 /// <param name="reason">What is wrong at the version (default: "holds an unreadable event at version N").</param>
 /// <param name="hidden">The stream's events from <paramref name="version"/> on are not served (not unreadable).</param>
-public sealed class DamagedStreamException(string streamId, long version, Exception? inner = null, string? reason = null, bool hidden = false)
+/// <param name="ledgerMismatch">The event at <paramref name="version"/> reads, but is not the one the ledger holds there (verify's <c>ledger-mismatch</c>).</param>
+public sealed class DamagedStreamException(
+    string streamId, long version, Exception? inner = null, string? reason = null, bool hidden = false, bool ledgerMismatch = false)
     : Exception($"Stream {streamId} {reason ?? $"holds an unreadable event at version {version}"}.", inner)
 {
     public string StreamId { get; } = streamId;
@@ -19,4 +21,7 @@ public sealed class DamagedStreamException(string streamId, long version, Except
 
     /// <summary>Events from <see cref="Version"/> on are hidden from stream reads (the verifier's <c>stream-truncated</c>, <c>missing-event</c>).</summary>
     public bool Hidden { get; } = hidden;
+
+    /// <summary>The event at <see cref="Version"/> reads, but the ledger (its view's leaf, or a signed tree head) holds another there: rewritten past the service, or the ledger edited.</summary>
+    public bool LedgerMismatch { get; } = ledgerMismatch;
 }
