@@ -111,4 +111,19 @@ public sealed class HiddenHistoryAttackTests() : HiddenStreamStartSpec(TestStore
             () => $"no tree head was signed after the foreign event at version {junk}, while commands were accepted; the node said:\n"
                 + string.Join("\n", Host.Logs.Lines.Where(l => l.Contains("LedgerSigner") || l.StartsWith("Error")).TakeLast(5)));
     }
+
+    /// <summary>
+    /// On EventStoreDB, whoever can write to the server hides the <c>ledger</c> stream's first tree head with stream metadata
+    /// (<c>$tb</c> 1, the server's own tool; the head is still in <c>$all</c>). A node folding the ledger stream afresh
+    /// (restarted or new, as every endorser that restarts) must still sign the next head: the fold passes over events there
+    /// that do not read or link so that one event written past the service does not stop every later head, and one hidden
+    /// must not either (today: a fresh node's signing fails on the hidden start, every time).
+    /// </summary>
+    [SkippableFact]
+    public Task A_node_folding_the_ledger_stream_afresh_signs_heads_after_its_first_head_is_hidden_with_tb() =>
+        AssertFreshNodeSignsAfterAsync(async () =>
+        {
+            await using var attacker = new EventStoreDbAttacker(Host);
+            await attacker.TruncateBeforeAsync(HealthEvents.Application.Ledger.LedgerStream.StreamId, 1);
+        }, "$tb hid version 0");
 }

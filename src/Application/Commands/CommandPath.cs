@@ -166,7 +166,7 @@ public sealed record Decision<TState, TEvent>(
 /// </summary>
 public sealed partial class StreamLoader(
     IEventStore store, EventSerializer serializer, StreamStateCache cache, NetworkDirectory? network = null, ILedgeredHistory? ledger = null,
-    ILogger<StreamLoader>? log = null)
+    ILogger<StreamLoader>? log = null, Endorsement.EndorsementOptions? endorsement = null)
 {
     /// <summary>
     /// The stream's state now: the cached snapshot extended by whatever was appended since. With
@@ -194,7 +194,8 @@ public sealed partial class StreamLoader(
         var anchor = rereadStart && cached is not { Anchored: true } ? await AnchorForAsync(streamId, ct) : null;
         if (cached is not null && anchor is { Anchor: { } signed } && !signed.Covers(cached)) cached = null;
         var positions = anchor is null ? null : new Dictionary<long, GlobalPosition>();
-        var start = cached is null || !rereadStart || IsVerifiedNetwork(streamId) ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
+        var start = cached is null || !rereadStart || IsVerifiedNetwork(streamId) || streamId == LedgerStream.StreamId
+            ? Task.CompletedTask : StartHoldsAsync(streamId, ct);
         var leaf = ledger is not null && rereadStart && streamId != LedgerStream.StreamId
             ? ledger.LatestLeafAsync(streamId, ct) : Task.FromResult<LedgeredEvent?>(null);
         // The hash of each event this load folds, by version: the ledger's leaf is compared with the one at its version.

@@ -8,15 +8,21 @@ using Microsoft.Extensions.Logging;
 namespace HealthEvents.Application.Commands;
 
 /// <summary>
-/// The <c>ledger</c> stream holds only tree heads, and its state is the last one: an event there that this service did
-/// not write — unreadable, foreign, or not linked to the one before — is passed over rather than refused, so that one event
-/// written past the service does not stop every later tree head (the signer and each endorser fold this stream to decide
-/// the next). The next head links onto it as stored; <c>verify</c> names it at its version. Every other stream refuses it
-/// (<see cref="DamagedStreamException"/>): a patient's history is not decided on around an event nobody can read.
+/// The <c>ledger</c> stream holds only tree heads, and its state is its latest head the network endorsed
+/// (<see cref="EndorsedTreeHeads"/>), so its fold needs no more than where the stream ends (the next head's expected
+/// version and prevHash). What this service did not write there — an event unreadable, foreign or not linked to the one
+/// before, versions not served (a row deleted, a start cut with <c>$tb</c>) — is passed over rather than refused, so that
+/// what the store writer does to this one stream does not stop every later tree head (the signer and each endorser fold
+/// this stream to decide the next). The next head links onto the stream's end as stored; <c>verify</c> names what was
+/// passed over. Every other stream refuses it (<see cref="DamagedStreamException"/>): a patient's history is not decided
+/// on around an event nobody can read, or a version nobody serves.
 /// </summary>
 public sealed partial class StreamLoader
 {
-    private readonly EndorsedTreeHeads _endorsedHeads = new(store, serializer);
+    private readonly EndorsedTreeHeads _endorsedHeads = new(store, serializer, (endorsement ?? Endorsement.EndorsementOptions.Default).BackdateTolerance);
+
+    /// <summary>Which of the ledger stream's heads this node accepts as its state, shared with the node's ledger signer (so the two agree).</summary>
+    public EndorsedTreeHeads EndorsedHeads => _endorsedHeads;
 
     /// <summary>
     /// <paramref name="loaded"/> (the ledger stream folded) with the state of its latest head the network endorsed
@@ -40,8 +46,9 @@ public sealed partial class StreamLoader
     /// <summary>Whether <paramref name="e"/>, the next event after (<paramref name="version"/>, <paramref name="hash"/>), is one the ledger stream's fold passes over.</summary>
     private bool PassedOver(string streamId, EventEnvelope e, long version, byte[] hash)
     {
-        if (streamId != LedgerStream.StreamId || e.Version != version + 1) return false;
-        string? why = !e.PrevHash.AsSpan().SequenceEqual(hash) || !HashChain.ComputeHash(e).AsSpan().SequenceEqual(e.Hash)
+        if (streamId != LedgerStream.StreamId) return false;
+        string? why = e.Version != version + 1 ? $"versions {version + 1} to {e.Version - 1} before it are not served"
+            : !e.PrevHash.AsSpan().SequenceEqual(hash) || !HashChain.ComputeHash(e).AsSpan().SequenceEqual(e.Hash)
             ? "it does not link to the event before it"
             : IsHead(e) ? null : "it is not a tree head this service can read";
         if (why is null) return false;

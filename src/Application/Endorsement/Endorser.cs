@@ -40,7 +40,7 @@ public sealed class Endorser(
         // Its own view of the network, which its re-execution of network commands folds too (only what verifies).
         var directory = new NetworkDirectory(store, serializer, genesis: genesis);
         var cache = new StreamStateCache(capacity: 10_000);
-        var loader = new StreamLoader(store, serializer, cache, directory, ledger);
+        var loader = new StreamLoader(store, serializer, cache, directory, ledger, endorsement: options);
         return new Endorser(new StreamDeciders(new CommandDecider(loader, serializer)), directory, clock, options,
             new LedgerWitness(store), new PatientDirectory(loader, cache, store, serializer, directory, ledger));
     }

@@ -32,11 +32,10 @@ public sealed class LedgerOptions
 /// head that does not grow the tree, so a node that lost the race simply skips that round.
 /// </summary>
 public sealed partial class LedgerSigner(
-    LedgerQuery query, LedgerStream commands, IEventStore store, EventSerializer serializer, INodeIdentity node,
+    LedgerQuery query, LedgerStream commands, IEventStore store, INodeIdentity node,
     IClock clock, LedgerOptions options, Runner.ProjectionMetrics metrics, ILogger<LedgerSigner> log,
-    Runner.ProjectionRunner runner, Application.Network.NetworkDirectory network) : BackgroundService
+    Runner.ProjectionRunner runner, Application.Network.NetworkDirectory network, Application.Commands.StreamLoader loader) : BackgroundService
 {
-    private readonly EndorsedTreeHeads _heads = new(store, serializer);
 
     // The tree's right edge as far as this node has read it: each signing reads only the leaves added since.
     private readonly MerkleFrontier _frontier = new();
@@ -88,7 +87,7 @@ public sealed partial class LedgerSigner(
     {
         if (await store.ReadLastAsync(LedgerStream.StreamId, ct) is not { } e) return null;
         var checker = await network.CheckerAsync(Application.Endorsement.Endorser.NetworkViewMaxAge, ct);
-        return (await _heads.LatestAsync(e.Version, e.Hash, checker, ct))?.Head;
+        return (await loader.EndorsedHeads.LatestAsync(e.Version, e.Hash, checker, ct))?.Head;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -56,19 +56,37 @@ public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
     }
 
     /// <summary>
+    /// How many tree heads before the one stored last before an event also date it: a head stamped well before the heads
+    /// stored before it in the ledger stream (one signed with a key retired since, by thieves and a colluding member) would
+    /// otherwise date a backdated transaction stored after it as honest. Thieves who append more than this many such heads in
+    /// a row are seen by <c>verify</c>'s pass over the whole log (<see cref="LedgerHeadClock"/>), not here.
+    /// </summary>
+    public const int BackdateWindow = 8;
+
+    /// <summary>
     /// <see cref="TransactionToCheck.StoredAfter"/> for each version of <paramref name="streamId"/> (its events as
-    /// just read: <paramref name="stored"/>) whose head before it verifies (<paramref name="checker"/>: the verified
-    /// network's). A head that does not verify dates nothing here; the ledger stream's own problems are <c>verify</c>'s to report.
+    /// just read: <paramref name="stored"/>): the latest time among the heads that verify (<paramref name="checker"/>: the
+    /// verified network's) of the head stored last before it, the <see cref="BackdateWindow"/> heads before that one in the
+    /// ledger stream, and those dating the stream's earlier versions (stored before it too). A head that does not verify
+    /// dates nothing here; the ledger stream's own problems are <c>verify</c>'s to report. Reads: per distinct head, up to
+    /// <see cref="BackdateWindow"/> + 1 single events of the ledger stream, each verified once.
     /// </summary>
     public async Task<IReadOnlyDictionary<long, DateTimeOffset>> DatesAsync(
         string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct = default)
     {
-        var times = new Dictionary<Guid, DateTimeOffset?>();
+        var times = new Dictionary<long, DateTimeOffset?>(); // by ledger stream version: the head's verified time, or null
         var dates = new Dictionary<long, DateTimeOffset>();
-        foreach (var (version, head) in await HeadsAsync(streamId, stored, ct))
+        DateTimeOffset? latest = null;
+        foreach (var (version, head) in (await HeadsAsync(streamId, stored, ct)).OrderBy(h => h.Version))
         {
-            if (!times.TryGetValue(head.EventId, out var at)) times[head.EventId] = at = await TimeOfAsync(head, checker, ct);
-            if (at is { } time) dates[version] = time;
+            for (var v = head.Version; v >= 0 && v >= head.Version - BackdateWindow; v--)
+            {
+                if (!times.TryGetValue(v, out var at))
+                    times[v] = at = (v == head.Version ? head : await store.ReadNextAsync(LedgerStream.StreamId, v, ct)) is { } e && e.Version == v
+                        ? await TimeOfAsync(e, checker, ct) : null;
+                if (at > latest || latest is null) latest = at ?? latest;
+            }
+            if (latest is { } time) dates[version] = time;
         }
         return dates;
     }
