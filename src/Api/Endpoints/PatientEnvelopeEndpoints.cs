@@ -34,12 +34,16 @@ public static class PatientEnvelopeEndpoints
 
     /// <param name="Version">A ledgered event of the patient's stream.</param>
     /// <param name="HeadEventId">The latest tree head the global log stored before it (one of <see cref="DatingView.Heads"/>).</param>
-    public sealed record HeadBeforeView(long Version, Guid HeadEventId);
+    /// <param name="WindowEventIds">That head and the heads just before it in the ledger stream (up to
+    /// <c>StoredAfterQuery.BackdateWindow</c> more, each one of <see cref="DatingView.Heads"/>): the event is dated by the
+    /// latest time among those that check, and among those of the stream's earlier versions (stored before it too).</param>
+    public sealed record HeadBeforeView(long Version, Guid HeadEventId, IReadOnlyList<Guid> WindowEventIds);
 
     /// <summary>
     /// What dates each transaction by the global log (docs/architecture.md, "Verification", point 5): the browser checks each
-    /// head's hash and endorsement as any event's, and names a transaction stamped more than the tolerance before the head
-    /// stored before its last event <c>backdated</c>, as GET /verification and <c>verify</c> do.
+    /// head's hash and endorsement as any event's, and names a transaction stamped more than the tolerance before the latest
+    /// time among the heads dating its last event (<see cref="HeadBeforeView.WindowEventIds"/>, and its earlier versions')
+    /// <c>backdated</c>, as GET /verification and <c>verify</c> do.
     /// </summary>
     /// <param name="ToleranceSeconds">The tolerance this node's verifiers use (Endorsement:BackdateToleranceSeconds; default
     /// 2 × Endorsement:MaxClockSkewSeconds + 60).</param>
@@ -78,9 +82,10 @@ public static class PatientEnvelopeEndpoints
     private static async Task<DatingView> DatingAsync(
         StoredAfterQuery dates, EndorsementOptions endorsement, string streamId, IReadOnlyList<EventEnvelope> stored, CancellationToken ct)
     {
-        var before = await dates.HeadsAsync(streamId, stored, ct);
-        var heads = before.Select(b => b.Head).DistinctBy(h => h.EventId).Select(View).ToList();
-        return new DatingView(endorsement.BackdateTolerance.TotalSeconds, heads, [.. before.Select(b => new HeadBeforeView(b.Version, b.Head.EventId))]);
+        var windows = await dates.WindowsAsync(streamId, stored, ct);
+        var heads = windows.SelectMany(w => w.Heads).DistinctBy(h => h.EventId).Select(View).ToList();
+        return new DatingView(endorsement.BackdateTolerance.TotalSeconds, heads,
+            [.. windows.Select(w => new HeadBeforeView(w.Version, w.Heads[0].EventId, [.. w.Heads.Select(h => h.EventId)]))]);
     }
 
     private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, string streamId, CancellationToken ct)

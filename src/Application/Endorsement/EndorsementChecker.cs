@@ -48,16 +48,18 @@ namespace HealthEvents.Application.Endorsement;
 /// On a patient's stream it checks the patient's own signatures too (<see cref="PatientSignatureChecker"/>): once the
 /// patient has enrolled a device key, hospitals endorsing a consent change cannot stand in for the patient signing it.
 /// One instance per verification run: it remembers per stream what it learnt from earlier transactions
-/// (the home hospital, the patient's device key), so it expects each stream's transactions in order. Not thread-safe.
+/// (the home hospital, the patient's device key), so it expects each stream's transactions in order. Its caches are safe
+/// to share between threads (a node's <see cref="Network.NetworkDirectory"/> hands one checker to the ledger signer, the
+/// anchors and every first fold at once); one stream's transactions are still to be given in order, by one caller.
 /// </summary>
 public sealed class EndorsementChecker(NetworkHistory network, EventSerializer serializer) : IEndorsementChecker
 {
     /// <summary>The actor id under which the genesis file founds the network.</summary>
     public const string GenesisActor = Domain.Common.SystemActors.Genesis;
 
-    private readonly Dictionary<string, string?> _homes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);
-    private readonly Dictionary<NetworkState, string[]> _members = new(ReferenceEqualityComparer.Instance);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string?> _homes = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (EndorsementPolicy? Policy, string? Error)> _policies = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<NetworkState, string[]> _members = new(ReferenceEqualityComparer.Instance);
     private readonly PatientSignatureChecker _patientSignatures = new(serializer);
 
     /// <summary>How long after a network change a transaction may still hold under the network before it (see remarks).</summary>

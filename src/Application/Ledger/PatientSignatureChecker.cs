@@ -26,7 +26,8 @@ namespace HealthEvents.Application.Ledger;
 /// Endorsements cannot stand in for these: hospitals that collude can endorse anything, but only the patient's device
 /// signs. An event whose data is not JSON is skipped (the chain check reports it). Keeps per stream only the key of the
 /// time, the command of the event before and, when that event is one the patient signs, the event itself. Expects each
-/// stream's events in version order and <see cref="StreamEnded"/> once its last one was given; not thread-safe.
+/// stream's events in version order and <see cref="StreamEnded"/> once its last one was given, by one caller per stream
+/// (callers of different streams may share it).
 /// </summary>
 public sealed class PatientSignatureChecker(EventSerializer serializer)
 {
@@ -38,7 +39,7 @@ public sealed class PatientSignatureChecker(EventSerializer serializer)
     private static readonly HashSet<string> SignedByThePatient =
         [NameOf<ConsentGranted>(), NameOf<ConsentNarrowed>(), NameOf<ConsentRevoked>(), NameOf<PatientForgotten>()];
 
-    private readonly Dictionary<string, StreamState> _streams = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StreamState> _streams = new(StringComparer.Ordinal);
 
     private sealed class StreamState(Guid patientId)
     {
@@ -57,15 +58,14 @@ public sealed class PatientSignatureChecker(EventSerializer serializer)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         if (!PatientStream.TryParseStreamId(transaction.StreamId, out var patientId)) return;
-        if (!_streams.TryGetValue(transaction.StreamId, out var state))
-            _streams.Add(transaction.StreamId, state = new StreamState(patientId));
+        var state = _streams.GetOrAdd(transaction.StreamId, _ => new StreamState(patientId));
         foreach (var e in transaction.Events) Accept(transaction.StreamId, state, e, problems);
     }
 
     /// <summary>The stream's last event was checked: a change still awaiting its signature is unsigned. Forgets the stream.</summary>
     public IReadOnlyList<VerificationProblem> StreamEnded(string streamId)
     {
-        if (!_streams.Remove(streamId, out var state) || state.Awaiting is not { } awaiting) return [];
+        if (!_streams.TryRemove(streamId, out var state) || state.Awaiting is not { } awaiting) return [];
         return [Unsigned(streamId, awaiting.Version)];
     }
 

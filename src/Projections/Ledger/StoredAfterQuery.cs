@@ -64,29 +64,52 @@ public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
     public const int BackdateWindow = 8;
 
     /// <summary>
+    /// For each event <see cref="HeadsAsync"/> dates, in version order, the heads whose latest verified time dates it: the
+    /// head stored last before it and the <see cref="BackdateWindow"/> heads before that one in the <c>ledger</c> stream, as
+    /// stored (unchecked; versions the stream does not serve left out). The heads dating its earlier versions date it too
+    /// (they were stored before it): the caller carries the latest time forward. Reads: per distinct head, up to
+    /// <see cref="BackdateWindow"/> single events of the ledger stream, each once.
+    /// </summary>
+    public async Task<IReadOnlyList<(long Version, IReadOnlyList<EventEnvelope> Heads)>> WindowsAsync(
+        string streamId, IReadOnlyList<EventEnvelope> stored, CancellationToken ct = default)
+    {
+        var read = new Dictionary<long, EventEnvelope?>();
+        var windows = new List<(long, IReadOnlyList<EventEnvelope>)>();
+        foreach (var (version, head) in (await HeadsAsync(streamId, stored, ct)).OrderBy(h => h.Version))
+        {
+            read[head.Version] = head;
+            var window = new List<EventEnvelope>();
+            for (var v = head.Version; v >= 0 && v >= head.Version - BackdateWindow; v--)
+            {
+                if (!read.TryGetValue(v, out var e))
+                    read[v] = e = await store.ReadNextAsync(LedgerStream.StreamId, v, ct) is { } next && next.Version == v ? next : null;
+                if (e is not null) window.Add(e);
+            }
+            windows.Add((version, window));
+        }
+        return windows;
+    }
+
+    /// <summary>
     /// <see cref="TransactionToCheck.StoredAfter"/> for each version of <paramref name="streamId"/> (its events as
-    /// just read: <paramref name="stored"/>): the latest time among the heads that verify (<paramref name="checker"/>: the
-    /// verified network's) of the head stored last before it, the <see cref="BackdateWindow"/> heads before that one in the
-    /// ledger stream, and those dating the stream's earlier versions (stored before it too). A head that does not verify
-    /// dates nothing here; the ledger stream's own problems are <c>verify</c>'s to report. Reads: per distinct head, up to
-    /// <see cref="BackdateWindow"/> + 1 single events of the ledger stream, each verified once.
+    /// just read: <paramref name="stored"/>): the latest time among the heads of its window (<see cref="WindowsAsync"/>) and
+    /// of its earlier versions' windows that verify (<paramref name="checker"/>: the verified network's). A head that does
+    /// not verify dates nothing here; the ledger stream's own problems are <c>verify</c>'s to report.
     /// </summary>
     public async Task<IReadOnlyDictionary<long, DateTimeOffset>> DatesAsync(
         string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct = default)
     {
-        var times = new Dictionary<long, DateTimeOffset?>(); // by ledger stream version: the head's verified time, or null
+        var times = new Dictionary<Guid, DateTimeOffset?>();
         var dates = new Dictionary<long, DateTimeOffset>();
         DateTimeOffset? latest = null;
-        foreach (var (version, head) in (await HeadsAsync(streamId, stored, ct)).OrderBy(h => h.Version))
+        foreach (var (version, heads) in await WindowsAsync(streamId, stored, ct))
         {
-            for (var v = head.Version; v >= 0 && v >= head.Version - BackdateWindow; v--)
+            foreach (var head in heads)
             {
-                if (!times.TryGetValue(v, out var at))
-                    times[v] = at = (v == head.Version ? head : await store.ReadNextAsync(LedgerStream.StreamId, v, ct)) is { } e && e.Version == v
-                        ? await TimeOfAsync(e, checker, ct) : null;
-                if (at > latest || latest is null) latest = at ?? latest;
+                if (!times.TryGetValue(head.EventId, out var at)) times[head.EventId] = at = await TimeOfAsync(head, checker, ct);
+                if (at is { } t && (latest is null || t > latest)) latest = t;
             }
-            if (latest is { } time) dates[version] = time;
+            if (latest is { } date) dates[version] = date;
         }
         return dates;
     }

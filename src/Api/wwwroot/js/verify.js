@@ -183,7 +183,15 @@ async function datingOf(dating, network) {
     const { at, problems } = await checkHead(head, network, 'A tree head');
     if (problems.length === 0 && at !== null) times.set(head.eventId, at);
   }
-  const byVersion = new Map(dating.before.filter((b) => times.has(b?.headEventId)).map((b) => [b.version, times.get(b.headEventId)]));
+  // Each version by the latest time among the heads of its window that check (the head before it and those just before
+  // that one in the ledger stream), and of the windows of the versions before it, which were stored before it too.
+  const byVersion = new Map();
+  let latest = null;
+  for (const b of [...dating.before].filter((b) => b && Number.isSafeInteger(b.version)).sort((x, y) => x.version - y.version)) {
+    const ids = Array.isArray(b.windowEventIds) ? b.windowEventIds : [b.headEventId];
+    for (const id of ids) if (times.has(id) && (latest === null || times.get(id) > latest)) latest = times.get(id);
+    if (latest !== null) byVersion.set(b.version, latest);
+  }
   const seconds = Number(dating.toleranceSeconds);
   const tolerance = Number.isFinite(seconds) && seconds >= 0 ? BigInt(Math.round(seconds * 10_000_000)) : DEFAULT_BACKDATE_TOLERANCE;
   return { storedAfter: (version) => byVersion.get(version) ?? null, tolerance };
