@@ -89,6 +89,20 @@ public abstract class BackdatedTreeHeadAttackSpec(TestStore store) : ServiceOnSt
         var verification = await (await bea.GetAsync($"/patients/{patient}/verification")).JsonAsync();
         Assert.False(verification.GetProperty("verified").GetBoolean(),
             $"her verification holds the consent signed with the retired key and stamped {stamped:O} (version {forged}) for intact: {verification}");
+
+        // And in her own browser, which dates her events from the heads /envelopes names (verify.js), checking each itself.
+        Skip.If(Browser.Executable is null, Browser.SkipReason);
+        var (playwright, browser) = await Browser.LaunchAsync();
+        using var __ = playwright;
+        await using var ___ = browser;
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(Host.Address.ToString());
+        var inBrowser = await page.EvaluateAsync<string>(BrowserVerifierParityTests.Verify + """
+            ; const f = r.firstBrokenVersion;
+              return f === null ? 'intact' : `${f} ${r.problems.filter((p) => p.version === f).map((p) => p.code).join(' ')}`; }
+            """, new object[] { patient.ToString(), bea.DefaultRequestHeaders.Authorization!.Parameter!, BrowserVerifierParityTests.Pinned(Host) });
+        Assert.True(inBrowser.StartsWith($"{forged} ", StringComparison.Ordinal) && inBrowser.Contains("backdated"),
+            $"her browser holds the consent stamped {stamped:O} (version {forged}) for: {inBrowser}");
     }
 
     /// <summary>

@@ -275,10 +275,10 @@ public sealed class BrowserVerifierParityTests(DemoServiceFixture fixture) : ICl
     }
 
     /// <summary>The founding this node pinned (its data folder's genesis.hash): what a page that visited before remembers.</summary>
-    private static string Pinned(ServiceHost host) => File.ReadAllText(Path.Combine(host.DataFolder, "genesis.hash")).Trim();
+    internal static string Pinned(ServiceHost host) => File.ReadAllText(Path.Combine(host.DataFolder, "genesis.hash")).Trim();
 
     /// <summary>The start of a page function verifying a patient's envelopes in chromium with verify.js, the result in <c>r</c>.</summary>
-    private const string Verify = """
+    internal const string Verify = """
         async ([id, token, genesisHash]) => {
           const { verifyStream } = await import('/js/verify.js');
           const response = await fetch(`/patients/${id}/envelopes`, { headers: { Authorization: `Bearer ${token}` } });
