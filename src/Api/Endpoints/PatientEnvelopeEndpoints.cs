@@ -63,7 +63,8 @@ public static class PatientEnvelopeEndpoints
     }
 
     public static async Task<Results<Ok<EnvelopesView>, ProblemHttpResult>> Envelopes(
-        Guid id, HttpContext http, IEventStore store, LedgerQuery ledger, StoredAfterQuery dates, EndorsementOptions endorsement, CancellationToken ct)
+        Guid id, HttpContext http, IEventStore store, LedgerQuery ledger, StoredAfterQuery dates, EndorsementOptions endorsement,
+        HealthEvents.Application.Network.NetworkDirectory directory, CancellationToken ct)
     {
         if (!http.Actor().IsPatient(id))
             return TypedResults.Problem(ProblemExceptionHandler.Problem(StatusCodes.Status403Forbidden, "Forbidden",
@@ -76,16 +77,17 @@ public static class PatientEnvelopeEndpoints
         var network = new List<EnvelopeView>();
         await foreach (var e in store.ReadStreamAsync(NetworkStream.StreamId, 0, ct)) network.Add(View(e));
         return TypedResults.Ok(new EnvelopesView(streamId, events, network, await LedgerAsync(store, ledger, streamId, ct),
-            await DatingAsync(dates, endorsement, streamId, stored, ct)));
+            await DatingAsync(dates, endorsement, await directory.CheckerAsync(HealthEvents.Application.Endorsement.Endorser.NetworkViewMaxAge, ct), streamId, stored, ct)));
     }
 
     private static async Task<DatingView> DatingAsync(
-        StoredAfterQuery dates, EndorsementOptions endorsement, string streamId, IReadOnlyList<EventEnvelope> stored, CancellationToken ct)
+        StoredAfterQuery dates, EndorsementOptions endorsement, HealthEvents.Application.Ledger.IEndorsementChecker checker, string streamId, IReadOnlyList<EventEnvelope> stored,
+        CancellationToken ct)
     {
-        var windows = await dates.WindowsAsync(streamId, stored, ct);
-        var heads = windows.SelectMany(w => w.Heads).DistinctBy(h => h.EventId).Select(View).ToList();
+        var windows = await dates.WindowsAsync(streamId, stored, checker, ct);
+        var heads = windows.SelectMany(w => w.Heads).Select(h => h.Head).DistinctBy(h => h.EventId).Select(View).ToList();
         return new DatingView(endorsement.BackdateTolerance.TotalSeconds, heads,
-            [.. windows.Select(w => new HeadBeforeView(w.Version, w.Heads[0].EventId, [.. w.Heads.Select(h => h.EventId)]))]);
+            [.. windows.Select(w => new HeadBeforeView(w.Version, w.Heads[0].Head.EventId, [.. w.Heads.Select(h => h.Head.EventId)]))]);
     }
 
     private static async Task<LedgerView?> LedgerAsync(IEventStore store, LedgerQuery ledger, string streamId, CancellationToken ct)

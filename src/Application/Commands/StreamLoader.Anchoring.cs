@@ -13,18 +13,20 @@ namespace HealthEvents.Application.Commands;
 /// </summary>
 public sealed partial class StreamLoader
 {
-    private readonly LedgerAnchors? _anchors = ledger is not null && network is not null ? new LedgerAnchors(store, serializer, ledger) : null;
+    private LedgerAnchors? _anchors;
 
-    /// <summary>This node's anchors (null without a ledger view and a verified network), shared with whoever reads beside the loader.</summary>
-    public LedgerAnchors? Anchors => _anchors;
+    /// <summary>This node's anchors (null without a ledger view and a verified network), shared with whoever reads beside the loader; they pass over the heads this node does not accept (<see cref="EndorsedHeads"/>).</summary>
+    public LedgerAnchors? Anchors => ledger is not null && network is not null
+        ? LazyInitializer.EnsureInitialized(ref _anchors, () => new LedgerAnchors(store, serializer, ledger, endorsed: EndorsedHeads))
+        : null;
 
     /// <summary>The latest anchor to prove <paramref name="streamId"/> by (its <c>Anchor</c> null: none yet), or null when this node proves nothing (no ledger, the ledger or network stream).</summary>
     /// <exception cref="DamagedStreamException">None of the ledger stream's last heads checks (<see cref="LedgerAnchors.LatestAsync"/>).</exception>
     /// <exception cref="LedgerUnprovableException">This node's view is behind the signed heads (<see cref="AnchorReading.Unprovable"/>).</exception>
     private async Task<AnchorReading?> AnchorForAsync(string streamId, CancellationToken ct)
     {
-        if (_anchors is null || network is null || streamId == LedgerStream.StreamId || IsVerifiedNetwork(streamId)) return null;
-        var reading = await _anchors.LatestAsync(await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct), ct);
+        if (Anchors is not { } anchors || network is null || streamId == LedgerStream.StreamId || IsVerifiedNetwork(streamId)) return null;
+        var reading = await anchors.LatestAsync(await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct), ct);
         if (reading.Unprovable is { } unprovable)
         {
             log?.LogWarning("Streams folded for the first time cannot be proven now: {Reason}", unprovable);
@@ -57,7 +59,7 @@ public sealed partial class StreamLoader
             (long Version, byte[] Hash)? latest = cached is { LastPosition: { } end } && end <= anchor.LastLeafPosition ? (cached.Version, cached.LastHash) : null;
             foreach (var (version, at) in positions)
                 if (at <= anchor.LastLeafPosition && version > (latest?.Version ?? -1)) latest = (version, seen[version]);
-            if (latest is { } proven && await _anchors!.ProblemAsync(anchor, streamId, proven.Version, proven.Hash, ct) is { } problem)
+            if (latest is { } proven && await Anchors!.ProblemAsync(anchor, streamId, proven.Version, proven.Hash, ct) is { } problem)
             {
                 cache.Evict(streamId);
                 log?.LogWarning("Stream {StreamId} is not proven under the signed tree head of {TreeSize} leaves: {Problem}", streamId, anchor.TreeSize, problem);

@@ -19,10 +19,11 @@ namespace HealthEvents.Application.Commands;
 /// </summary>
 public sealed partial class StreamLoader
 {
-    private readonly EndorsedTreeHeads _endorsedHeads = new(store, serializer, (endorsement ?? Endorsement.EndorsementOptions.Default).BackdateTolerance);
+    private EndorsedTreeHeads? _endorsedHeads;
 
-    /// <summary>Which of the ledger stream's heads this node accepts as its state, shared with the node's ledger signer (so the two agree).</summary>
-    public EndorsedTreeHeads EndorsedHeads => _endorsedHeads;
+    /// <summary>Which of the ledger stream's heads this node accepts as its state, shared with the node's ledger signer and anchors (so they agree).</summary>
+    public EndorsedTreeHeads EndorsedHeads => LazyInitializer.EnsureInitialized(ref _endorsedHeads,
+        () => new EndorsedTreeHeads(store, serializer, (endorsement ?? Endorsement.EndorsementOptions.Default).BackdateTolerance));
 
     /// <summary>
     /// <paramref name="loaded"/> (the ledger stream folded) with the state of its latest head the network endorsed
@@ -36,10 +37,10 @@ public sealed partial class StreamLoader
     {
         if (network is null || loaded.Version < 0) return loaded;
         var checker = await network.CheckerAsync(Endorsement.Endorser.NetworkViewMaxAge, ct);
-        var endorsed = await _endorsedHeads.LatestAsync(loaded.Version, loaded.LastHash, checker, ct);
+        var endorsed = await EndorsedHeads.LatestAsync(loaded.Version, loaded.LastHash, checker, ct);
         if (endorsed is { PassedOver: 0 }) return loaded;
         log?.LogWarning("The ledger stream's last {Count} events up to version {Version} are no tree heads the network endorsed: the next head grows past {Head}",
-            endorsed?.PassedOver ?? LedgerAnchors.MaxStepsBack, loaded.Version, endorsed is null ? "none" : $"the head at version {endorsed.Envelope.Version}");
+            endorsed?.PassedOver ?? loaded.Version + 1, loaded.Version, endorsed is null ? "none" : $"the head at version {endorsed.Envelope.Version}");
         return loaded with { State = endorsed is null ? TDecider.Initial : TDecider.Evolve(TDecider.Initial, Read<TEvent>(endorsed.Envelope)) };
     }
 

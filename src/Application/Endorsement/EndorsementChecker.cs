@@ -150,8 +150,9 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
     /// </summary>
     private DateTimeOffset DatedByTheLog(TransactionToCheck transaction, DateTimeOffset at, List<VerificationProblem> problems)
     {
-        if (transaction.StoredAfter is not { } head || at >= head - BackdateTolerance) return at;
-        var earliest = head - BackdateTolerance;
+        // Differences, not sums: a head stamped near DateTimeOffset.MinValue must not overflow (a founding key is valid from then).
+        if (transaction.StoredAfter is not { } head || head - at <= BackdateTolerance) return at;
+        var earliest = Before(head, BackdateTolerance);
         problems.Add(new(transaction.StreamId, transaction.FirstVersion, Backdated,
             $"Stamped {Format(at)}, but stored after a ledger tree head endorsed at {Format(head)}: more than " +
             $"{BackdateTolerance.TotalSeconds:0} s earlier than an honest transaction stored there can be; judged as of {Format(earliest)}."));
@@ -160,13 +161,17 @@ public sealed class EndorsementChecker(NetworkHistory network, EventSerializer s
 
     private static string Format(DateTimeOffset at) => at.ToString("O", CultureInfo.InvariantCulture);
 
+    /// <summary><paramref name="at"/> less <paramref name="span"/>, or the earliest time there is: whoever writes an event chooses its time, DateTimeOffset.MinValue included.</summary>
+    private static DateTimeOffset Before(DateTimeOffset at, TimeSpan span) =>
+        at.UtcTicks - DateTimeOffset.MinValue.UtcTicks > span.Ticks ? at - span : DateTimeOffset.MinValue;
+
     /// <summary>A patient (or ledger, research) stream's copy: under the network at its time, else under one in force during the grace before it.</summary>
     private void CheckCopyDuringGrace(
         TransactionToCheck transaction, long reportAt, TransactionEndorsement endorsement, DateTimeOffset at, string? home,
         List<VerificationProblem> problems)
     {
         List<VerificationProblem>? first = null;
-        foreach (var state in network.StatesDuring(at - NetworkChangeGrace, at))
+        foreach (var state in network.StatesDuring(Before(at, NetworkChangeGrace), at))
         {
             var found = new List<VerificationProblem>();
             CheckCopy(transaction, reportAt, endorsement, state, at, home, requirePolicy: true, found);

@@ -16,9 +16,10 @@ public sealed record EndorsedTreeHead(EventEnvelope Envelope, TreeHeadSigned Hea
 /// judged as the endorsement checker judges a backdated transaction (<see cref="TransactionToCheck.StoredAfter"/>) — stamped
 /// more than the backdate tolerance before the latest accepted head stored before it, it is not accepted.
 /// <para>
-/// Cost: a node reads the stream's last <see cref="LedgerAnchors.MaxStepsBack"/> events once (its first decision on the
-/// ledger stream; one ECDSA check per head there), then only the events appended since (one check per new head), and
-/// nothing while the stream stands still. The first head of that window has no accepted head before it to be dated by.
+/// Cost: a node's first reading walks back from the stream's end for <see cref="BaselineHeads"/> heads that verify (one
+/// ECDSA check per event read, junk included, at most <see cref="MaxEventsBack"/>); after that only the events appended
+/// since (one check per new event), and nothing while the stream stands still. The oldest head of a first reading has
+/// none before it to be dated by.
 /// Members meeting the endorsement policy together can still sign a head over a tree the log never held; the honest
 /// endorsers' witness (<see cref="LedgerWitness"/>) refuses to join them, and <c>verify</c> names the head.
 /// </para>
@@ -33,8 +34,8 @@ public sealed class EndorsedTreeHeads(IEventStore store, EventSerializer seriali
 
     /// <summary>
     /// The latest accepted head at or before <paramref name="version"/>, whose event's stored hash is <paramref name="hash"/>
-    /// (32 bytes; the stream's end as the caller read it); null when none of the last <see cref="LedgerAnchors.MaxStepsBack"/>
-    /// events up to it is one (an empty stream included). Reads nothing when asked about the end it answered last.
+    /// (32 bytes; the stream's end as the caller read it); null when none is found (an empty stream, or none
+    /// verifying among the last <see cref="MaxEventsBack"/> events a first reading looks at). Reads nothing when asked about the end it answered last.
     /// </summary>
     public async Task<EndorsedTreeHead?> LatestAsync(long version, byte[] hash, IEndorsementChecker checker, CancellationToken ct = default)
     {
@@ -42,46 +43,81 @@ public sealed class EndorsedTreeHeads(IEventStore store, EventSerializer seriali
         ArgumentNullException.ThrowIfNull(checker);
         var known = Volatile.Read(ref _known);
         if (known is not null && known.Version == version && known.Hash.AsSpan().SequenceEqual(hash)) return known.Head;
-        // The events appended since the end read last, when the stream only grew from it (one read from that end); else the window afresh.
-        var (found, scanned) = known is not null && known.Version < version && version - known.Version <= LedgerAnchors.MaxStepsBack
-            ? await ScanAsync(known.Version, version, known, checker, ct)
-            : (null, false);
-        if (!scanned) (found, _) = await ScanAsync(Math.Max(0, version - LedgerAnchors.MaxStepsBack + 1), version, null, checker, ct);
+        // Every event appended since the end read last, however many, when the stream only grew from it; else read afresh.
+        var (found, extended) = known is not null && known.Version < version ? await ExtendAsync(known, version, checker, ct) : (null, false);
+        if (!extended) found = await AfreshAsync(version, checker, ct);
+        if (found is not null) found = found with { PassedOver = (int)Math.Min(int.MaxValue, version - found.Envelope.Version) };
         Volatile.Write(ref _known, new Known(version, hash, found));
         return found;
     }
 
+    /// <summary>How many verified heads a node reading the stream afresh looks back for (<see cref="AfreshAsync"/>).</summary>
+    public const int BaselineHeads = 64;
+
+    /// <summary>How many events, at most, a node reading the stream afresh reads back for them.</summary>
+    public const int MaxEventsBack = 10_000;
+
     /// <summary>
-    /// The latest accepted head among the events from <paramref name="from"/> to <paramref name="to"/>, after
-    /// <paramref name="extending"/>'s head (whose end, at <paramref name="from"/>, must still be served as read, else nothing is
-    /// scanned: false).
+    /// The latest accepted head up to <paramref name="to"/> after <paramref name="known"/>'s, from the events appended since
+    /// (one read from its end, which must still be served as read: false otherwise, and nothing is taken from it).
     /// </summary>
-    private async Task<(EndorsedTreeHead? Head, bool Scanned)> ScanAsync(long from, long to, Known? extending, IEndorsementChecker checker, CancellationToken ct)
+    private async Task<(EndorsedTreeHead? Head, bool Extended)> ExtendAsync(Known known, long to, IEndorsementChecker checker, CancellationToken ct)
     {
-        var head = extending?.Head;
-        var first = extending is not null;
-        await foreach (var e in store.ReadStreamAsync(LedgerStream.StreamId, from, ct))
+        var head = known.Head;
+        var first = true;
+        await foreach (var e in store.ReadStreamAsync(LedgerStream.StreamId, known.Version, ct))
         {
             if (first)
             {
-                // The end read last must still be served as read (not deleted or rewritten since), else read the window afresh.
-                if (e.Version != from || !e.Hash.AsSpan().SequenceEqual(extending!.Hash)) return (null, false);
+                // The end read last must still be served as read (not deleted or rewritten since), else read afresh.
+                if (e.Version != known.Version || !e.Hash.AsSpan().SequenceEqual(known.Hash)) return (null, false);
                 first = false;
                 continue;
             }
             if (e.Version > to) break;
-            head = await AcceptedAsync(e, head, checker, ct) is { } signed ? new EndorsedTreeHead(e, signed, 0)
-                : head is null ? null : head with { PassedOver = head.PassedOver + 1 };
+            if (await AcceptedAsync(e, head, checker, ct) is { } signed) head = new EndorsedTreeHead(e, signed, 0);
         }
         return first ? (null, false) : (head, true);
+    }
+
+    /// <summary>
+    /// A node's first reading (or one after the stream was cut): back from <paramref name="to"/>, in pages, the heads that
+    /// verify — junk is read past, not counted — until <see cref="BaselineHeads"/> are found, the stream's start, or
+    /// <see cref="MaxEventsBack"/> events; then forwards, each accepted unless stamped more than the tolerance before the
+    /// accepted one before it. The oldest found has none before it to be dated by: thieves must write more backdated heads
+    /// in a row than <see cref="BaselineHeads"/> (or bury honest ones under more junk than <see cref="MaxEventsBack"/>).
+    /// </summary>
+    private async Task<EndorsedTreeHead?> AfreshAsync(long to, IEndorsementChecker checker, CancellationToken ct)
+    {
+        var verified = new List<(EventEnvelope Event, TreeHeadSigned Head)>();
+        for (var (end, read) = (to, 0); end >= 0 && read < MaxEventsBack && verified.Count < BaselineHeads;)
+        {
+            var from = Math.Max(0, end - LedgerAnchors.MaxStepsBack + 1);
+            var page = new List<(EventEnvelope, TreeHeadSigned)>();
+            await foreach (var e in store.ReadStreamAsync(LedgerStream.StreamId, from, ct))
+            {
+                if (e.Version > end) break;
+                read++;
+                if (await VerifiedAsync(e, serializer, checker, ct) is { } signed) page.Add((e, signed));
+            }
+            verified.InsertRange(0, page);
+            end = from - 1;
+        }
+        EndorsedTreeHead? head = null;
+        foreach (var (e, signed) in verified)
+            if (head is null || WithinTolerance(e, head)) head = new EndorsedTreeHead(e, signed, 0);
+        return head;
     }
 
     /// <summary><paramref name="e"/>'s tree head when it verifies and is not stamped more than the tolerance before <paramref name="before"/> (the latest accepted head stored before it).</summary>
     private async Task<TreeHeadSigned?> AcceptedAsync(EventEnvelope e, EndorsedTreeHead? before, IEndorsementChecker checker, CancellationToken ct)
     {
         if (await VerifiedAsync(e, serializer, checker, ct) is not { } signed) return null;
-        return before is null || StampOf(e) >= StampOf(before.Envelope) - backdateTolerance ? signed : null;
+        return before is null || WithinTolerance(e, before) ? signed : null;
     }
+
+    /// <summary>Whether <paramref name="e"/> is stamped no more than the tolerance before <paramref name="before"/> (a difference: no overflow at either end of time).</summary>
+    private bool WithinTolerance(EventEnvelope e, EndorsedTreeHead before) => StampOf(before.Envelope) - StampOf(e) <= backdateTolerance;
 
     /// <summary>The transaction's time as endorsed (metadata OccurredAt; a verified event's metadata reads).</summary>
     private static DateTimeOffset StampOf(EventEnvelope e) => EventMetadata.FromBytes(e.Metadata).OccurredAt;

@@ -43,7 +43,9 @@ public sealed record AnchorReading(LedgerAnchor? Anchor, string? Damage, long Da
 /// Reads per anchor (kept until the ledger stream has a newer head): the ledger stream's last head (and, while the view
 /// lags, up to <see cref="MaxStepsBack"/> heads before it), the view's last leaf of that head and its path, one event.
 /// </summary>
-public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer, ILedgeredHistory ledger, TimeProvider? time = null)
+/// <param name="endorsed">The node's accepted heads: a head after the latest accepted one (signed with a retired key and
+/// stamped back, say) is passed over like one that does not verify. Null: every head that verifies is a candidate.</param>
+public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer, ILedgeredHistory ledger, TimeProvider? time = null, EndorsedTreeHeads? endorsed = null)
 {
     /// <summary>How many heads back from the ledger stream's last one an anchor is looked for.</summary>
     public const int MaxStepsBack = 256;
@@ -80,23 +82,32 @@ public sealed class LedgerAnchors(IEventStore store, EventSerializer serializer,
             return known.Reading;
         var (lastHead, lastVersion) = (head.EventId, head.Version);
         var now = (time ?? TimeProvider.System).GetUtcNow();
+        // Heads after the latest this node accepts are not the network's word, however they verify (EndorsedTreeHeads).
+        var acceptedUpTo = endorsed is null ? long.MaxValue : (await endorsed.LatestAsync(head.Version, head.Hash, checker, ct))?.Envelope.Version ?? -1;
+        var read = 0;
         string? damage = null;
         long damageAt = 0;
         AnchorReading? found = null;
         string? unprovable = null;
         var step = 0;
-        for (; step < MaxStepsBack && head is not null && found is null && unprovable is null; step++)
+        // Steps count heads that verify: junk the store writer appends is read past (up to EndorsedTreeHeads.MaxEventsBack events).
+        for (; step < MaxStepsBack && read < EndorsedTreeHeads.MaxEventsBack && head is not null && found is null && unprovable is null; read++)
         {
-            if (await EndorsedTreeHeads.VerifiedAsync(head, serializer, checker, ct) is not { } signed)
-                (damage, damageAt) = (damage ?? $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head.",
+            if ((head.Version > acceptedUpTo ? null : await EndorsedTreeHeads.VerifiedAsync(head, serializer, checker, ct)) is not { } signed)
+                (damage, damageAt) = (damage ?? $"The ledger stream's tree head at version {head.Version} does not hash, read or verify as a signed tree head this node accepts.",
                     damage is null ? head.Version : damageAt);
-            else if (await AnchorAsync(head, signed, ct) is var (reading, why) && reading.Anchor is not null) found = reading;
-            else if (why == Untied.NotServed)
-                // The store itself lost or changed the head's last event: named (verify names its stream), and the head before tried.
-                (damage, damageAt) = (damage ?? reading.Damage, damage is null ? head.Version : damageAt);
-            // Its age by its own signed time: a head stamped well in the future is no "recent" head either (no honest one is).
-            else if (why == Untied.NotProvenByView || (now - signed.At).Duration() > LagWindow)
-                unprovable = $"this node's ledger view does not prove the signed tree head of {signed.TreeSize} leaves stored at version {head.Version} at {signed.At:O}";
+            else
+            {
+                step++;
+                var (reading, why) = await AnchorAsync(head, signed, ct);
+                if (reading.Anchor is not null) found = reading;
+                else if (why == Untied.NotServed)
+                    // The store itself lost or changed the head's last event: named (verify names its stream), and the head before tried.
+                    (damage, damageAt) = (damage ?? reading.Damage, damage is null ? head.Version : damageAt);
+                // Its age by its own signed time: a head stamped well in the future is no "recent" head either (no honest one is).
+                else if (why == Untied.NotProvenByView || (now - signed.At).Duration() > LagWindow)
+                    unprovable = $"this node's ledger view does not prove the signed tree head of {signed.TreeSize} leaves stored at version {head.Version} at {signed.At:O}";
+            }
             if (found is null && unprovable is null)
             {
                 var after = head.Version;

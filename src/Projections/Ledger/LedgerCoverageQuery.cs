@@ -13,9 +13,10 @@ namespace HealthEvents.Projections.Ledger;
 /// hospitals' word rather than the view's — with the inclusion path, under it, of the stream's latest leaf it covers.
 /// For GET /patients/{id}/verification; the whole-store verification uses <see cref="LedgerTails"/>.
 /// </summary>
-public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, EventSerializer serializer)
+public sealed class LedgerCoverageQuery(LedgerQuery ledger, IEventStore store, EventSerializer serializer, Application.Commands.StreamLoader loader)
 {
-    private readonly LedgerAnchors _anchors = new(store, serializer, ledger);
+    // The node's own anchors (one reading per node, the same heads passed over as its decisions pass over).
+    private readonly LedgerAnchors _anchors = loader.Anchors ?? new(store, serializer, ledger);
 
     /// <summary>
     /// Problems of <paramref name="streamId"/> (its events as just read, <paramref name="stored"/>) against the ledger and the

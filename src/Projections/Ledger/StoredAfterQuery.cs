@@ -56,34 +56,39 @@ public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
     }
 
     /// <summary>
-    /// How many tree heads before the one stored last before an event also date it: a head stamped well before the heads
-    /// stored before it in the ledger stream (one signed with a key retired since, by thieves and a colluding member) would
-    /// otherwise date a backdated transaction stored after it as honest. Thieves who append more than this many such heads in
-    /// a row are seen by <c>verify</c>'s pass over the whole log (<see cref="LedgerHeadClock"/>), not here.
+    /// How many tree heads that verify, before the one stored last before an event, also date it: a head stamped well before
+    /// the heads stored before it in the ledger stream (one signed with a key retired since, by thieves and a colluding
+    /// member) would otherwise date a backdated transaction stored after it as honest. Events there that do not verify
+    /// (junk the store writer appends) are read past, not counted, up to <see cref="LedgerAnchors.MaxStepsBack"/> versions
+    /// back. Thieves who append more than this many backdated heads in a row are seen by <c>verify</c>'s pass over the whole
+    /// log (<see cref="LedgerHeadClock"/>), not here.
     /// </summary>
     public const int BackdateWindow = 8;
 
+    /// <summary>A tree head of an event's window, as stored, with its verified time (null: it does not verify).</summary>
+    public sealed record WindowHead(EventEnvelope Head, DateTimeOffset? Time);
+
     /// <summary>
     /// For each event <see cref="HeadsAsync"/> dates, in version order, the heads whose latest verified time dates it: the
-    /// head stored last before it and the <see cref="BackdateWindow"/> heads before that one in the <c>ledger</c> stream, as
-    /// stored (unchecked; versions the stream does not serve left out). The heads dating its earlier versions date it too
-    /// (they were stored before it): the caller carries the latest time forward. Reads: per distinct head, up to
-    /// <see cref="BackdateWindow"/> single events of the ledger stream, each once.
+    /// head stored last before it (verified or not) and the <see cref="BackdateWindow"/> heads that verify
+    /// (<paramref name="checker"/>) before that one in the <c>ledger</c> stream. The heads dating its earlier versions date it
+    /// too (they were stored before it): the caller carries the latest time forward. Reads: per distinct head, the single
+    /// events of the ledger stream back to its window's last head, each read and verified once.
     /// </summary>
-    public async Task<IReadOnlyList<(long Version, IReadOnlyList<EventEnvelope> Heads)>> WindowsAsync(
-        string streamId, IReadOnlyList<EventEnvelope> stored, CancellationToken ct = default)
+    public async Task<IReadOnlyList<(long Version, IReadOnlyList<WindowHead> Heads)>> WindowsAsync(
+        string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct = default)
     {
-        var read = new Dictionary<long, EventEnvelope?>();
-        var windows = new List<(long, IReadOnlyList<EventEnvelope>)>();
+        var read = new Dictionary<long, WindowHead?>();
+        var windows = new List<(long, IReadOnlyList<WindowHead>)>();
         foreach (var (version, head) in (await HeadsAsync(streamId, stored, ct)).OrderBy(h => h.Version))
         {
-            read[head.Version] = head;
-            var window = new List<EventEnvelope>();
-            for (var v = head.Version; v >= 0 && v >= head.Version - BackdateWindow; v--)
+            if (!read.TryGetValue(head.Version, out var own) || own is null) read[head.Version] = own = new(head, await TimeOfAsync(head, checker, ct));
+            var window = new List<WindowHead> { own };
+            for (var v = head.Version - 1; v >= 0 && v >= head.Version - LedgerAnchors.MaxStepsBack && window.Count <= BackdateWindow; v--)
             {
-                if (!read.TryGetValue(v, out var e))
-                    read[v] = e = await store.ReadNextAsync(LedgerStream.StreamId, v, ct) is { } next && next.Version == v ? next : null;
-                if (e is not null) window.Add(e);
+                if (!read.TryGetValue(v, out var at))
+                    read[v] = at = await store.ReadNextAsync(LedgerStream.StreamId, v, ct) is { } e && e.Version == v ? new(e, await TimeOfAsync(e, checker, ct)) : null;
+                if (at is { Time: not null }) window.Add(at);
             }
             windows.Add((version, window));
         }
@@ -92,23 +97,19 @@ public sealed class StoredAfterQuery(LedgerQuery ledger, IEventStore store)
 
     /// <summary>
     /// <see cref="TransactionToCheck.StoredAfter"/> for each version of <paramref name="streamId"/> (its events as
-    /// just read: <paramref name="stored"/>): the latest time among the heads of its window (<see cref="WindowsAsync"/>) and
-    /// of its earlier versions' windows that verify (<paramref name="checker"/>: the verified network's). A head that does
-    /// not verify dates nothing here; the ledger stream's own problems are <c>verify</c>'s to report.
+    /// just read: <paramref name="stored"/>): the latest verified time (<paramref name="checker"/>: the verified network's)
+    /// among the heads of its window (<see cref="WindowsAsync"/>) and of its earlier versions' windows. A head that does not
+    /// verify dates nothing here; the ledger stream's own problems are <c>verify</c>'s to report.
     /// </summary>
     public async Task<IReadOnlyDictionary<long, DateTimeOffset>> DatesAsync(
         string streamId, IReadOnlyList<EventEnvelope> stored, IEndorsementChecker checker, CancellationToken ct = default)
     {
-        var times = new Dictionary<Guid, DateTimeOffset?>();
         var dates = new Dictionary<long, DateTimeOffset>();
         DateTimeOffset? latest = null;
-        foreach (var (version, heads) in await WindowsAsync(streamId, stored, ct))
+        foreach (var (version, heads) in await WindowsAsync(streamId, stored, checker, ct))
         {
             foreach (var head in heads)
-            {
-                if (!times.TryGetValue(head.EventId, out var at)) times[head.EventId] = at = await TimeOfAsync(head, checker, ct);
-                if (at is { } t && (latest is null || t > latest)) latest = t;
-            }
+                if (head.Time is { } t && (latest is null || t > latest)) latest = t;
             if (latest is { } date) dates[version] = date;
         }
         return dates;
