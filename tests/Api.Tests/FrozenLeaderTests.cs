@@ -30,14 +30,19 @@ public sealed class FrozenLeaderTests
         // A cluster just elected its first leader may still answer an append past the 1 s deadline: a clinical system
         // retries a 503 after Retry-After, and so does this setup (the freeze below is what is under test).
         var patient = Guid.Empty;
+        var refused = "none";
         await Patience.UntilAsync(async () =>
         {
             using var registered = await physician.PostJsonAsync("/patients", new { homeHospital = "northside", birthYear = 1975, sex = "female", name = "Greta Frozen" });
-            if (registered.StatusCode == HttpStatusCode.ServiceUnavailable && registered.Headers.RetryAfter is not null) return false;
+            if (registered.StatusCode == HttpStatusCode.ServiceUnavailable && registered.Headers.RetryAfter is not null)
+            {
+                refused = (await registered.JsonAsync()).GetProperty("code").GetString() ?? "(no code)"; // which 503: the young cluster, or the ledger view
+                return false;
+            }
             Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
             patient = (await registered.JsonAsync()).GetProperty("patientId").GetGuid();
             return true;
-        }, () => "registering a patient never landed on the cluster's leader");
+        }, () => $"registering a patient never landed on the cluster's leader; the last refusal: {refused}");
         var key = Guid.NewGuid().ToString();
         var leader = await ClusterFailoverTests.LeaderAsync(host) ?? throw new InvalidOperationException("the service reports no leader");
 
